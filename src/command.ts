@@ -1,0 +1,41 @@
+/**
+ * Commands are argv arrays. Quoting for the remote shell happens here and nowhere else.
+ * Secrets travel on stdin (never argv) and a command carrying one is marked `sensitive`
+ * so that no UI or log prints its stdin.
+ */
+export interface Command {
+  argv: readonly string[];
+  /** Bytes fed to the command's stdin (file contents, secrets). */
+  stdin?: string | Buffer;
+  /** stdin holds a secret: never echo it, never show a diff of it. */
+  sensitive?: boolean;
+  /** Exit codes that count as success (default [0]). */
+  okCodes?: readonly number[];
+}
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** POSIX-shell quoting of one argument. */
+export function quote(arg: string): string {
+  if (arg !== '' && SAFE.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The single place where an argv becomes a shell command line. */
+export function toShell(argv: readonly string[]): string {
+  return argv.map(quote).join(' ');
+}
+
+/** A shell script run by `sh -c`; use only where a pipe or redirection is unavoidable. */
+export function sh(script: string): readonly string[] {
+  return ['sh', '-c', script];
+}
+
+/** Wrap argv for privilege escalation (non-interactive sudo; the inventory user needs NOPASSWD). */
+export function become(argv: readonly string[]): readonly string[] {
+  return ['sudo', '-n', '--', ...argv];
+}
+
+export function cmd(argv: readonly string[], extra: Omit<Command, 'argv'> = {}): Command {
+  return { argv, ...extra };
+}

@@ -1,0 +1,61 @@
+import type { Command } from '../command.js';
+import type { Fact, FactReader, HostFacts } from '../facts/types.js';
+
+/** A before/after view of one file a change writes. null means absent. */
+export interface FileDiff {
+  path: string;
+  before: string | null;
+  after: string | null;
+  /** content not shown (binary, too large, or secret) */
+  hidden?: 'binary' | 'secret' | 'large';
+}
+
+/** One thing that must happen on the host, with the commands that make it so. */
+export interface Change {
+  title: string;
+  commands: Command[];
+  diff?: FileDiff;
+}
+
+/** What a module decided: nothing to do (with why), or changes. */
+export interface Plan {
+  changes: Change[];
+  /** Why nothing needs to change, e.g. "nginx 1.22.1 installed". Shown for ok outcomes. */
+  reason?: string;
+}
+
+/** Declares a module parameter, for offline validation with key paths and did-you-mean. */
+export interface ParamSpec {
+  type: 'string' | 'integer' | 'boolean' | 'list' | 'map' | 'mode' | 'any';
+  required?: boolean;
+  /** allowed values for strings */
+  choices?: readonly string[];
+  /** element type for lists */
+  items?: 'string' | 'integer' | 'map' | 'any';
+  description?: string;
+}
+
+export interface ModuleContext {
+  host: string;
+  facts: HostFacts;
+  /** Directory that relative local paths (src:, template:) resolve against: the playbook's dir, or the inventory's for inventory-provided paths. */
+  localDir: string;
+}
+
+export interface ValidateContext {
+  localDir: string;
+}
+
+/**
+ * A module only plans: parameters + facts in, changes out. It never runs anything.
+ * `facts` lists what it needs read from the host; `plan` turns their values into changes.
+ * Check mode is "stop after plan".
+ */
+export interface Module<P = Record<string, unknown>> {
+  name: string;
+  params: Record<string, ParamSpec>;
+  /** Offline checks beyond types (a local file exists, mutually exclusive params...). Return problems as [keyPath relative to the task's params, message]. */
+  validate?(params: P, ctx: ValidateContext): Array<[string, string]>;
+  facts(params: P, ctx: ModuleContext): Fact<unknown>[];
+  plan(params: P, read: FactReader, ctx: ModuleContext): Plan | Promise<Plan>;
+}

@@ -1,0 +1,32 @@
+import type { Command } from '../command.js';
+
+export interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** One open connection to a host, reused for every command of a run. */
+export interface Transport {
+  readonly host: string;
+  /** Runs argv (quoted by toShell) with optional stdin. Never throws for a non-zero exit. */
+  exec(command: Command): Promise<ExecResult>;
+  close(): Promise<void>;
+}
+
+/** Everything needed to open an SSH connection to one inventory host. */
+export interface SshTarget {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** Private key path from the inventory; else ssh-agent, else ~/.ssh/id_* . */
+  key?: string;
+  /** known_hosts files to verify against (default ~/.ssh/known_hosts). */
+  knownHosts: string[];
+  /** Trust-on-first-use: record an unknown key instead of failing. A changed key always fails. */
+  acceptNewHostKeys: boolean;
+  /** ~/.ssh/config to read Host aliases, User, Port, IdentityFile, ProxyJump from (default ~/.ssh/config). */
+  sshConfig?: string;
+  connectTimeoutMs?: number;
+}
