@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import type { Fact, FactReader, HostFacts } from '../facts/types.js';
+import type { Field } from '../schema/types.js';
 
 /** A before/after view of one file a change writes. null means absent. */
 export interface FileDiff {
@@ -24,20 +25,14 @@ export interface Plan {
   reason?: string;
 }
 
-/** Declares a module parameter, for offline validation with key paths and did-you-mean. */
-export interface ParamSpec {
-  type: 'string' | 'integer' | 'boolean' | 'list' | 'map' | 'mode' | 'any';
-  required?: boolean;
-  /** allowed values for strings */
-  choices?: readonly string[];
-  /** element type for lists */
-  items?: 'string' | 'integer' | 'map' | 'any';
-  description?: string;
-}
+/** Module parameters are declared in the shared schema language (src/schema/types.ts). */
+export type ParamSpec = Field;
 
 export interface ModuleContext {
   host: string;
   facts: HostFacts;
+  /** Renders an EJS template file (resolved like `src` paths) with this host's scope plus `extra`. */
+  renderTemplate(src: string, extra?: Record<string, unknown>): string;
   /** Directory that relative local paths (src:, template:) resolve against: the playbook's dir, or the inventory's for inventory-provided paths. */
   localDir: string;
 }
