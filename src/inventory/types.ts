@@ -1,8 +1,8 @@
 import type { SourcePos } from '../errors.js';
 
 export interface SshSettings {
-  user: string;
-  port: number;
+  user?: string;
+  port?: number;
   /** private key path, ~ expanded, resolved against the inventory's directory */
   key?: string;
 }
@@ -11,8 +11,10 @@ export interface SshSettings {
 export interface Host {
   name: string;
   address: string;
-  port: number;
-  user: string;
+  /** undefined when the inventory sets no port (then ~/.ssh/config's Port, else 22) */
+  port?: number;
+  /** undefined when the inventory sets no user (then ~/.ssh/config's User, else root) */
+  user?: string;
   privateAddress?: string;
   key?: string;
   /** every group the host belongs to, transitively, always including "all" */

@@ -18,8 +18,10 @@ export interface Transport {
 export interface SshTarget {
   name: string;
   address: string;
-  port: number;
-  user: string;
+  /** undefined: ~/.ssh/config's Port for this host, else 22 */
+  port?: number;
+  /** undefined: ~/.ssh/config's User for this host, else root */
+  user?: string;
   /** Private key path from the inventory; else ssh-agent, else ~/.ssh/id_* . */
   key?: string;
   /** known_hosts files to verify against (default ~/.ssh/known_hosts). */
