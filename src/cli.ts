@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, ConfigErrors, ExitCode } from './errors.js';
+import { connector } from './connect.js';
+import type { SshOptions } from './connect.js';
+import { gatherFacts } from './facts-command.js';
+import { loadRun } from './load.js';
+import { defaultPlaybook, packageRoot } from './paths.js';
+import { RunEvents } from './runner/events.js';
+import { runPlays } from './runner/run.js';
+import { createSecretStore } from './stack/secrets.js';
+import { attachJson } from './ui/json.js';
+import { attachListr } from './ui/listr.js';
+import { attachPlain } from './ui/plain.js';
+
+interface CommonOptions extends SshOptions {
+  playbook?: string[];
+  limit?: string;
+  tags?: string;
+  forks: string;
+  output: 'text' | 'json';
+  verbose?: boolean;
+}
+
+interface ApplyOptions extends CommonOptions {
+  check?: boolean;
+  diff?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--playbook <file>', 'playbook to run (repeatable; default: the bundled playbooks/site.yml)', collect)
+    .option('--limit <pattern>', 'only hosts matching this pattern (group, host, glob, a:b, &group, !group)')
+    .option('--tags <list>', 'only tasks tagged with one of these (comma-separated)')
+    .option('--forks <n>', 'hosts worked on in parallel', '20')
+    .addOption(new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--accept-new-host-keys', 'trust-on-first-use: record unknown SSH host keys (a changed key is always refused)', false)
+    .option('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable)', collect)
+    .option('--ssh-config <file>', 'ssh config file (default ~/.ssh/config)')
+    .option('-v, --verbose', 'show ok/skipped reasons in full and timings');
+}
+
+function parseForks(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError({ file: '--forks' }, '', `expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function parseTags(value?: string): string[] | undefined {
+  return value ? value.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
+}
+
+async function apply(inventoryFile: string, opts: ApplyOptions): Promise<number> {
+  const forks = parseForks(opts.forks);
+  const tags = parseTags(opts.tags);
+  const { inventory, plays } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags });
+  const events = new RunEvents();
+  const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
+  let uiDone: Promise<void> = Promise.resolve();
+  if (opts.output === 'json') attachJson(events);
+  else if (process.stdout.isTTY && !process.env.CI) uiDone = attachListr(events, uiOpts);
+  else attachPlain(events, uiOpts);
+  const secrets = createSecretStore(inventory.dir);
+  const outcome = await runPlays(
+    inventory,
+    plays,
+    {
+      check: Boolean(opts.check),
+      limit: opts.limit,
+      tags,
+      forks,
+      connect: connector(inventory, opts),
+      scopeExtra: { secret: (name: string, kind: 'gossip' | 'uuid') => secrets.get(name, kind) },
+    },
+    events,
+  );
+  await uiDone;
+  return outcome.exitCode;
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const pkg = JSON.parse(readFileSync(`${packageRoot}package.json`, 'utf8')) as { version: string };
+  const program = new Command('bootstrap')
+    .description('Provision a Consul + Registrator + consul-template + Nginx stack over SSH, idempotently, and verify it.')
+    .version(pkg.version)
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 success, 1 internal error, 2 invalid input (nothing was contacted),\n3 a task failed on some host, 4 a host was unreachable, 5 verification failed.`,
+    );
+
+  withCommon(program.command('apply', { isDefault: true }).argument('<inventory>', 'inventory YAML file'))
+    .description('run the playbooks on the inventory hosts (the default command)')
+    .option('--check', 'plan only: report what would change, change nothing')
+    .option('--diff', 'show unified diffs of the files changed (or that would change)')
+    .action(async (inv: string, opts: ApplyOptions) => setExit(await apply(inv, opts)));
+
+  withCommon(program.command('validate').argument('<inventory>', 'inventory YAML file'))
+    .description('check inventory, playbooks and templates offline; never connects')
+    .action((inv: string, opts: CommonOptions) => {
+      const { inventory, plays } = loadRun(inv, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags: parseTags(opts.tags) });
+      const tasks = plays.reduce((n, p) => n + p.tasks.length + p.handlers.length, 0);
+      console.log(`${inv}: valid (${inventory.hosts.size} hosts, ${plays.length} plays, ${tasks} tasks and handlers)`);
+      setExit(ExitCode.OK);
+    });
+
+  withCommon(program.command('facts').argument('<inventory>', 'inventory YAML file'))
+    .description('print what was discovered on each host')
+    .action(async (inv: string, opts: CommonOptions) => setExit(await gatherFacts(inv, opts, parseForks(opts.forks))));
+
+  return program;
+}
+
+async function main(): Promise<number> {
+  let code: number = ExitCode.OK;
+  const program = buildProgram((c) => (code = c));
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? ExitCode.OK : ExitCode.INVALID_INPUT;
+    }
+    if (error instanceof ConfigErrors || error instanceof ConfigError) {
+      console.error(error.message);
+      console.error('Nothing was contacted.');
+      return ExitCode.INVALID_INPUT;
+    }
+    const exitCode = (error as { exitCode?: unknown }).exitCode;
+    console.error(`bootstrap: ${(error as Error).message ?? error}`);
+    if (process.env.BOOTSTRAP_DEBUG) console.error((error as Error).stack);
+    return typeof exitCode === 'number' ? exitCode : ExitCode.INTERNAL;
+  }
+}
+
+const code = await main();
+process.exitCode = code;
+// Output is flushed by letting the loop drain; a stray handle must not keep the CLI alive.
+setTimeout(() => process.exit(code), 3000).unref();

@@ -1,0 +1,78 @@
+import { ExitCode, UnreachableError } from '../errors.js';
+import type { Host, Inventory } from '../inventory/types.js';
+import { selectHosts } from '../inventory/pattern.js';
+import type { Play } from '../playbook/types.js';
+import type { Transport } from '../transport/types.js';
+import type { HostRecap, RunEvents } from './events.js';
+import { runPlayOnHost } from './play.js';
+import { eachLimit } from './pool.js';
+import { HostSession } from './session.js';
+
+export interface RunOptions {
+  check: boolean;
+  limit?: string;
+  tags?: string[];
+  forks: number;
+  connect: (host: Host) => Promise<Transport>;
+  /** names available to templates besides vars (secret()) */
+  scopeExtra: Record<string, unknown>;
+}
+
+export interface RunOutcome {
+  recap: Map<string, HostRecap>;
+  exitCode: ExitCode;
+  /** round trips per host (connection + facts + commands) */
+  roundTrips: Map<string, number>;
+}
+
+/** Hosts the run may touch: every host some play targets, narrowed by --limit. */
+export function targetHosts(inventory: Inventory, plays: Play[], limit?: string): string[] {
+  const allowed = limit ? new Set(selectHosts(inventory, limit)) : undefined;
+  const names = new Set(plays.flatMap((p) => selectHosts(inventory, p.hosts)));
+  return [...names].filter((n) => !allowed || allowed.has(n));
+}
+
+/**
+ * Plays run in order; within a play, hosts run in parallel (up to `forks`), each through all
+ * its tasks and handlers. A host that failed or became unreachable takes no part in later plays.
+ */
+export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOptions, events: RunEvents): Promise<RunOutcome> {
+  const started = Date.now();
+  const names = targetHosts(inventory, plays, opts.limit);
+  const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!)]));
+  events.send({ type: 'run:start', hosts: names, check: opts.check });
+  try {
+    await eachLimit([...sessions.values()], opts.forks, async (session) => {
+      const t0 = Date.now();
+      try {
+        await session.open(opts.connect);
+        events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0 });
+      } catch (error) {
+        session.recap.unreachable = true;
+        const message = error instanceof UnreachableError ? error.message : `${session.host.name}: ${(error as Error).message}`;
+        events.send({ type: 'host:unreachable', host: session.host.name, message });
+      }
+    });
+    for (const play of plays) {
+      const members = new Set(selectHosts(inventory, play.hosts));
+      const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
+      if (hosts.length === 0) continue;
+      events.send({ type: 'play:start', play: play.name, hosts: hosts.map((s) => s.host.name) });
+      await eachLimit(hosts, opts.forks, (session) =>
+        runPlayOnHost({ inventory, play, session, check: opts.check, scopeExtra: opts.scopeExtra }, opts.tags, events),
+      );
+    }
+  } finally {
+    await Promise.all([...sessions.values()].map((s) => s.transport?.close().catch(() => undefined)));
+  }
+  const recap = new Map([...sessions].map(([n, s]) => [n, s.recap]));
+  events.send({ type: 'run:end', recap, ms: Date.now() - started, check: opts.check });
+  return { recap, exitCode: exitCodeOf(recap), roundTrips: new Map([...sessions].map(([n, s]) => [n, s.roundTrips])) };
+}
+
+export function exitCodeOf(recap: Map<string, HostRecap>): ExitCode {
+  const all = [...recap.values()];
+  if (all.some((r) => r.unreachable)) return ExitCode.UNREACHABLE;
+  if (all.some((r) => r.failed > 0)) return ExitCode.TASK_FAILED;
+  return ExitCode.OK;
+}

@@ -1,0 +1,67 @@
+import { become } from '../command.js';
+import type { Command } from '../command.js';
+import type { ExecResult, Transport } from '../transport/types.js';
+import type { Fact, HostFacts } from '../facts/types.js';
+import { batchScript, parseBatch } from '../facts/batch.js';
+import { hostFacts } from '../facts/host.js';
+import type { Host } from '../inventory/types.js';
+import type { HostRecap } from './events.js';
+
+/**
+ * One host's connection, facts and fact cache for the whole run. Cached task facts are
+ * dropped whenever a change is applied on the host, so the next task plans on fresh facts.
+ */
+export class HostSession {
+  transport?: Transport;
+  facts?: HostFacts;
+  readonly cache = new Map<string, unknown>();
+  readonly recap: HostRecap = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false };
+  /** round trips to the host, for -v and the benchmark */
+  roundTrips = 0;
+
+  constructor(readonly host: Host) {}
+
+  get alive(): boolean {
+    return !this.recap.unreachable && this.recap.failed === 0;
+  }
+
+  async open(connect: (host: Host) => Promise<Transport>): Promise<void> {
+    this.transport = await connect(this.host);
+    const values = await this.runBatch([hostFacts], false);
+    this.facts = values.get(hostFacts.key) as HostFacts;
+  }
+
+  /** Runs argv on the host, through sudo when `elevate` and the login user is not root. */
+  exec(command: Command, elevate: boolean): Promise<ExecResult> {
+    if (!this.transport) throw new Error(`${this.host.name}: not connected`);
+    this.roundTrips++;
+    const wrapped = elevate && this.facts && !this.facts.isRoot ? { ...command, argv: become(command.argv) } : command;
+    return this.transport.exec(wrapped);
+  }
+
+  /** Gathers the facts not cached yet, all in one round trip. */
+  async gather(facts: Fact<unknown>[], elevate: boolean): Promise<void> {
+    const missing = uniqueByKey(facts.filter((f) => !this.cache.has(f.key)));
+    if (missing.length === 0) return;
+    for (const [key, value] of await this.runBatch(missing, elevate)) this.cache.set(key, value);
+  }
+
+  private async runBatch(facts: Fact<unknown>[], elevate: boolean): Promise<Map<string, unknown>> {
+    const script = batchScript(facts);
+    const result = await this.exec({ argv: ['sh', '-s'], stdin: script }, elevate);
+    if (result.code !== 0) {
+      throw new Error(`gathering facts failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    }
+    return parseBatch(result.stdout, facts, script);
+  }
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+}
+
+function uniqueByKey(facts: Fact<unknown>[]): Fact<unknown>[] {
+  const seen = new Map<string, Fact<unknown>>();
+  for (const f of facts) if (!seen.has(f.key)) seen.set(f.key, f);
+  return [...seen.values()];
+}

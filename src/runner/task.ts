@@ -1,0 +1,149 @@
+import { dirname } from 'node:path';
+import { toShell } from '../command.js';
+import type { Command } from '../command.js';
+import { CommandError, ConfigError, ConfigErrors, UnreachableError, tail } from '../errors.js';
+import type { Fact } from '../facts/types.js';
+import type { Inventory } from '../inventory/types.js';
+import type { Module, ModuleContext, Plan } from '../modules/types.js';
+import { getModule } from '../modules/index.js';
+import type { Play, Task } from '../playbook/types.js';
+import { evaluate, } from '../playbook/expression.js';
+import { renderParams, renderTemplateFile, resolveTemplatePath } from '../playbook/render.js';
+import { hostScope } from '../playbook/scope.js';
+import { validateParams } from '../schema/validate.js';
+import type { ChangeReport, TaskFailure, TaskResult, TaskStatus } from './events.js';
+import type { HostSession } from './session.js';
+
+export interface TaskEnv {
+  inventory: Inventory;
+  play: Play;
+  session: HostSession;
+  check: boolean;
+  /** extra scope names for templates (secret()) */
+  scopeExtra: Record<string, unknown>;
+}
+
+/** One loop item of a task, rendered and ready to plan (or skipped by `when`). */
+interface Instance {
+  item?: unknown;
+  skipped?: string;
+  module: Module;
+  params: Record<string, unknown>;
+  ctx: ModuleContext;
+}
+
+function where(task: Task) {
+  return { file: task.pos.file, keyPath: task.keyPath, pos: task.pos };
+}
+
+/** Expands loop and when, renders params: everything up to (not including) planning. */
+export function instancesOf(task: Task, env: TaskEnv): Instance[] {
+  const { inventory, play, session } = env;
+  const module = getModule(task.module);
+  if (!module) throw new ConfigError(task.pos, task.keyPath, `unknown module "${task.module}"`);
+  const base = hostScope(inventory, session.host.name, session.facts, play.vars, env.scopeExtra);
+  const items: unknown[] | [undefined] = task.loop ? asList(evaluate(task.loop, base, where(task)), task) : [undefined];
+  return items.map((item) => {
+    const scope = task.loop ? { ...base, [task.loopVar]: item } : base;
+    const ctx: ModuleContext = {
+      host: session.host.name,
+      facts: session.facts!,
+      localDir: dirname(play.file),
+      renderTemplate: (src, extra) => renderTemplateFile(resolveTemplatePath(src, play.file), { ...scope, ...extra }),
+    };
+    if (task.when && !evaluate(task.when, scope, where(task))) {
+      return { item, skipped: `when: ${task.when}`, module, params: {}, ctx };
+    }
+    const params = renderParams(task.params, scope, where(task)) as Record<string, unknown>;
+    const errors = validateParams(module, params, where(task));
+    if (errors.length) throw new ConfigErrors(errors);
+    return { item, module, params, ctx };
+  });
+}
+
+function asList(value: unknown, task: Task): unknown[] {
+  if (!Array.isArray(value)) throw new ConfigError(task.pos, `${task.keyPath}.loop`, `expected the loop expression to yield a list, got ${typeof value}`);
+  return value;
+}
+
+/** The facts a task's instances need; used to gather a whole play's facts in one round trip. */
+export function factsOf(instances: Instance[]): Fact<unknown>[] {
+  return instances.filter((i) => !i.skipped).flatMap((i) => i.module.facts(i.params, i.ctx));
+}
+
+/** Plans and (unless check) applies one task on one host. Never throws; the result explains itself. */
+export async function runTask(task: Task, env: TaskEnv, handler: boolean): Promise<TaskResult> {
+  const started = Date.now();
+  const result = (status: TaskStatus, extra: Partial<TaskResult> = {}): TaskResult => ({
+    host: env.session.host.name,
+    play: env.play.name,
+    task: task.name,
+    handler,
+    status,
+    changes: [],
+    ms: Date.now() - started,
+    ...extra,
+  });
+  const elevate = task.become ?? env.play.become;
+  const changes: ChangeReport[] = [];
+  const reasons: string[] = [];
+  try {
+    const instances = instancesOf(task, env);
+    if (instances.every((i) => i.skipped)) return result('skipped', { reason: instances[0]?.skipped ?? 'empty loop' });
+    await env.session.gather(factsOf(instances), elevate);
+    for (const instance of instances) {
+      if (instance.skipped) continue;
+      await env.session.gather(factsOf([instance]), elevate); // no-op unless an earlier item changed the host
+      const plan = await planInstance(instance, env);
+      const label = instance.item === undefined ? '' : `[${itemLabel(instance.item)}] `;
+      if (plan.changes.length === 0) {
+        reasons.push(label + (plan.reason ?? 'nothing to do'));
+        continue;
+      }
+      for (const change of plan.changes) {
+        changes.push({ title: label + change.title, diff: change.diff });
+        if (!env.check) await apply(change.commands, env, elevate);
+      }
+      if (!env.check) env.session.invalidate();
+    }
+    return changes.length ? result('changed', { changes }) : result('ok', { reason: reasons.join('; ') });
+  } catch (error) {
+    if (error instanceof UnreachableError) throw error;
+    return result('failed', { changes, failure: failureOf(error) });
+  }
+}
+
+async function planInstance(instance: Instance, env: TaskEnv): Promise<Plan> {
+  const { session } = env;
+  const declared = new Set(instance.module.facts(instance.params, instance.ctx).map((f) => f.key));
+  const read = <T>(fact: Fact<T>): T => {
+    if (!declared.has(fact.key) || !session.cache.has(fact.key)) {
+      throw new Error(`module ${instance.module.name} read fact "${fact.key}" it did not declare`);
+    }
+    return session.cache.get(fact.key) as T;
+  };
+  return instance.module.plan(instance.params, read, instance.ctx);
+}
+
+async function apply(commands: Command[], env: TaskEnv, elevate: boolean): Promise<void> {
+  for (const command of commands) {
+    const res = await env.session.exec(command, elevate);
+    const okCodes = command.okCodes ?? [0];
+    if (res.code === null || !okCodes.includes(res.code)) {
+      throw new CommandError(env.session.host.name, toShell(command.argv), res.code, tail(res.stderr || res.stdout));
+    }
+  }
+}
+
+function failureOf(error: unknown): TaskFailure {
+  if (error instanceof CommandError) {
+    return { command: error.command, exitCode: error.exitCode, stderrTail: error.stderrTail, message: error.message };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { command: '', exitCode: null, stderrTail: '', message };
+}
+
+function itemLabel(item: unknown): string {
+  if (item && typeof item === 'object' && 'name' in item) return String((item as { name: unknown }).name);
+  return typeof item === 'string' ? item : JSON.stringify(item);
+}

@@ -1,0 +1,71 @@
+import type { HostRecap, RunEvent, TaskResult } from '../runner/events.js';
+import { renderDiff } from './diff.js';
+
+export interface UiOptions {
+  diff: boolean;
+  verbose: boolean;
+}
+
+const STATUS: Record<TaskResult['status'], string> = { ok: 'ok', changed: 'changed', failed: 'FAILED', skipped: 'skipping' };
+
+/** The lines a task result prints as: status, host, task, and why. */
+export function formatResult(r: TaskResult, opts: UiOptions, check: boolean): string[] {
+  const status = r.status === 'changed' && check ? 'would change' : STATUS[r.status];
+  const head = `${status.padEnd(12)} ${r.host.padEnd(10)} ${r.handler ? 'handler: ' : ''}${r.task}`;
+  const lines: string[] = [];
+  if (r.status === 'ok' || r.status === 'skipped') {
+    if (!opts.verbose && r.status === 'skipped') return [];
+    lines.push(`${head}  (${r.reason ?? ''})`);
+  } else {
+    lines.push(head);
+    for (const c of r.changes) {
+      lines.push(`    - ${c.title}`);
+      if (opts.diff && c.diff) lines.push(...indent(renderDiff(c.diff)));
+    }
+  }
+  if (r.failure) {
+    lines.push(`    ${r.failure.message.split('\n')[0]}`);
+    if (r.failure.command) lines.push(`    command: ${r.failure.command}`, `    exit code: ${r.failure.exitCode ?? 'killed by signal'}`);
+    if (r.failure.stderrTail) lines.push(...indent(r.failure.stderrTail, '    | '));
+  }
+  if (opts.verbose) lines[0] += `  [${r.ms} ms]`;
+  return lines;
+}
+
+function indent(text: string, prefix = '      '): string[] {
+  return text.replace(/\n$/, '').split('\n').map((l) => prefix + l);
+}
+
+export function formatRecap(recap: Map<string, HostRecap>, ms: number, check: boolean): string[] {
+  const width = Math.max(4, ...[...recap.keys()].map((h) => h.length));
+  const lines = ['', `RECAP${check ? ' (check mode: nothing was changed)' : ''}`];
+  for (const [host, r] of recap) {
+    lines.push(
+      `  ${host.padEnd(width)}  ok=${r.ok} changed=${r.changed} failed=${r.failed} skipped=${r.skipped} unreachable=${r.unreachable ? 1 : 0}`,
+    );
+  }
+  const changed = [...recap.values()].reduce((n, r) => n + r.changed, 0);
+  const healthy = [...recap.values()].every((r) => !r.unreachable && r.failed === 0);
+  if (healthy && changed === 0) lines.push(`No changes: ${recap.size} host(s) already as described.`);
+  else if (healthy) lines.push(`${changed} change(s) ${check ? 'would be made' : 'made'}.`);
+  lines.push(`Finished in ${(ms / 1000).toFixed(2)} s.`);
+  return lines;
+}
+
+/** Plain-text rendering of one runner event, or no lines. */
+export function formatEvent(e: RunEvent, opts: UiOptions, check: boolean): string[] {
+  switch (e.type) {
+    case 'play:start':
+      return ['', `PLAY [${e.play}] on ${e.hosts.join(', ')}`];
+    case 'host:connected':
+      return opts.verbose ? [`connected    ${e.host}  [${e.ms} ms]`] : [];
+    case 'host:unreachable':
+      return [`UNREACHABLE  ${e.message}`];
+    case 'task:result':
+      return formatResult(e, opts, check);
+    case 'run:end':
+      return formatRecap(e.recap, e.ms, e.check);
+    default:
+      return [];
+  }
+}

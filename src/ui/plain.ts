@@ -1,0 +1,12 @@
+import type { RunEvents } from '../runner/events.js';
+import { formatEvent } from './format.js';
+import type { UiOptions } from './format.js';
+
+/** Line-per-event output for pipes and CI. */
+export function attachPlain(events: RunEvents, opts: UiOptions, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): void {
+  let check = false;
+  events.listen((e) => {
+    if (e.type === 'run:start') check = e.check;
+    for (const line of formatEvent(e, opts, check)) write(line);
+  });
+}
