@@ -1,0 +1,55 @@
+/** Runs argv on this machine without a shell; the same contract as the SSH transport. */
+import { spawn } from 'node:child_process';
+import type { Command } from '../command.js';
+import type { ExecResult, Transport } from './types.js';
+
+export interface LocalTransportOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class LocalTransport implements Transport {
+  constructor(
+    readonly host = 'localhost',
+    private readonly options: LocalTransportOptions = {},
+  ) {}
+
+  exec(command: Command): Promise<ExecResult> {
+    const [program, ...args] = command.argv;
+    if (program === undefined) return Promise.resolve({ code: 127, stdout: '', stderr: 'empty command\n' });
+    return new Promise((resolve) => {
+      const child = spawn(program, args, {
+        cwd: this.options.cwd,
+        env: this.options.env ?? process.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let spawnError: NodeJS.ErrnoException | undefined;
+      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        spawnError = err;
+      });
+      // The command may exit without reading all of its stdin.
+      child.stdin.on('error', () => undefined);
+      child.on('close', (code) => {
+        if (spawnError) {
+          // Report like a shell would (127 not found, 126 not executable) instead of throwing.
+          const notFound = spawnError.code === 'ENOENT';
+          resolve({
+            code: notFound ? 127 : 126,
+            stdout: '',
+            stderr: `${program}: ${notFound ? 'command not found' : spawnError.message}\n`,
+          });
+          return;
+        }
+        resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
+      });
+      if (command.stdin === undefined) child.stdin.end();
+      else child.stdin.end(command.stdin);
+    });
+  }
+
+  async close(): Promise<void> {}
+}
