@@ -10,6 +10,7 @@ import { defaultPlaybook, packageRoot } from './paths.js';
 import { RunEvents } from './runner/events.js';
 import { runPlays } from './runner/run.js';
 import { createSecretStore } from './stack/secrets.js';
+import { cloudCommand } from './cloud/cli.js';
 import { attachJson } from './ui/json.js';
 import { attachListr } from './ui/listr.js';
 import { attachPlain } from './ui/plain.js';
@@ -111,13 +112,20 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('print what was discovered on each host')
     .action(async (inv: string, opts: CommonOptions) => setExit(await gatherFacts(inv, opts, parseForks(opts.forks))));
 
+  program.addCommand(cloudCommand());
   return program;
+}
+
+/** Commander errors (unknown option, missing argument) become our invalid-input exit code at every level. */
+function overrideExits(cmd: Command): void {
+  cmd.exitOverride();
+  cmd.commands.forEach(overrideExits);
 }
 
 async function main(): Promise<number> {
   let code: number = ExitCode.OK;
   const program = buildProgram((c) => (code = c));
-  program.exitOverride();
+  overrideExits(program);
   try {
     await program.parseAsync(process.argv);
     return code;
