@@ -1,0 +1,157 @@
+import { isIP } from 'node:net';
+import { dirname } from 'node:path';
+import { ConfigError } from './errors.js';
+import type { HostFacts } from './facts/types.js';
+import { selectHosts, unknownPatternTerms } from './inventory/pattern.js';
+import type { Inventory } from './inventory/types.js';
+import type { Module } from './modules/types.js';
+import { closest } from './schema/did-you-mean.js';
+import { describeFound, validateParams } from './schema/validate.js';
+import { evaluate, type Where } from './playbook/expression.js';
+import { playKeyPath } from './playbook/load.js';
+import { renderParams, renderTemplateFile, templateCandidates } from './playbook/render.js';
+import { hostScope } from './playbook/scope.js';
+import type { Play, Task } from './playbook/types.js';
+import { existsSync } from 'node:fs';
+import { positionIn } from './yaml/positions.js';
+
+export interface RunToValidate {
+  inventory: Inventory;
+  plays: Play[];
+  modules: (name: string) => Module | undefined;
+  limit?: string;
+  tags?: string[];
+}
+
+/** Parameters of these modules name EJS templates to render on the laptop. */
+const TEMPLATE_PARAMS: Record<string, string[]> = {
+  template: ['src'],
+  service: ['unit_src', 'upstart_src'],
+  systemd_unit: ['unit_src', 'upstart_src'],
+};
+
+/** Facts of a typical target, so templates and `when` expressions can be tried before connecting. */
+export function placeholderFacts(inv: Inventory, hostName: string): HostFacts {
+  const host = inv.hosts.get(hostName);
+  const addresses = [host?.privateAddress, host?.address].filter((a): a is string => a !== undefined && isIP(a) === 4);
+  return {
+    hostname: hostName,
+    os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' },
+    arch: 'amd64',
+    init: 'systemd',
+    user: 'root',
+    isRoot: true,
+    addresses,
+  };
+}
+
+/** Stands in for the secret store: validation must not create secrets. */
+function placeholderSecret(name: string, kind: string): string {
+  return kind === 'uuid' ? '00000000-0000-4000-8000-000000000000' : Buffer.alloc(32).toString('base64');
+}
+
+/** Whether `--tags` selects a task (tags holds the play's tags too). "all" selects everything; tasks tagged "always" always run. */
+export function taskSelected(task: Task, tags?: string[]): boolean {
+  if (!tags || tags.length === 0 || tags.includes('all')) return true;
+  return task.tags.includes('always') || task.tags.some((tag) => tags.includes(tag));
+}
+
+/** Everything about a run that can be checked without connecting. Returns every problem found (deduplicated). */
+export function validateRun({ inventory, plays, modules, limit, tags }: RunToValidate): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const seen = new Set<string>();
+  const add = (err: ConfigError) => {
+    if (seen.has(err.message)) return;
+    seen.add(err.message);
+    errors.push(err);
+  };
+  let limited: Set<string> | undefined;
+  if (limit !== undefined) {
+    limited = new Set(selectHosts(inventory, limit));
+    if (limited.size === 0) add(new ConfigError({ file: '--limit' }, '', `${JSON.stringify(limit)} matches no host${describeUnknownTerms(inventory, limit)}`));
+  }
+  if (tags && tags.length > 0) {
+    const known = new Set(plays.flatMap((play) => play.tasks.flatMap((task) => task.tags)));
+    for (const tag of tags) {
+      if (tag === 'all' || known.has(tag)) continue;
+      const typo = closest(tag, known);
+      add(new ConfigError({ file: '--tags' }, '', `no task has the tag ${JSON.stringify(tag)}${typo ? `; did you mean \`${typo}\`?` : known.size > 0 ? ` (tags: ${[...known].sort().join(', ')})` : ''}`));
+    }
+  }
+  for (const play of plays) {
+    const matched = selectHosts(inventory, play.hosts);
+    if (matched.length === 0) {
+      const path = `${playKeyPath(play)}.hosts`;
+      add(new ConfigError(positionIn(play.file, path, 'value', play.pos), path, `hosts pattern ${JSON.stringify(play.hosts)} matches no host${describeUnknownTerms(inventory, play.hosts)}`));
+      continue;
+    }
+    const targeted = limited ? matched.filter((host) => limited!.has(host)) : matched;
+    const tasks = [...play.tasks.filter((task) => taskSelected(task, tags)), ...play.handlers];
+    for (const task of tasks) {
+      const module = modules(task.module);
+      if (!module) continue; // reported by loadPlaybooks
+      for (const host of targeted) {
+        try {
+          validateTaskForHost(inventory, play, task, module, host, add);
+        } catch (err) {
+          if (err instanceof ConfigError) add(err);
+          else throw err;
+        }
+      }
+    }
+  }
+  return errors;
+}
+
+function describeUnknownTerms(inv: Inventory, pattern: string): string {
+  const unknown = unknownPatternTerms(inv, pattern);
+  if (unknown.length === 0) return '';
+  return `: ${unknown.map(({ term, suggestion }) => `\`${term}\` is neither a group nor a host${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}`).join('; ')}`;
+}
+
+function validateTaskForHost(inv: Inventory, play: Play, task: Task, module: Module, host: string, add: (err: ConfigError) => void): void {
+  const scope = hostScope(inv, host, placeholderFacts(inv, host), play.vars, { secret: placeholderSecret });
+  const at = (path: string): Where => ({ pos: positionIn(play.file, path, 'value', task.pos), keyPath: path, host });
+  if (task.when !== undefined && !evaluate(task.when, scope, at(`${task.keyPath}.when`))) return;
+  let items: unknown[] = [undefined];
+  if (task.loop !== undefined) {
+    const list = evaluate(task.loop, scope, at(`${task.keyPath}.loop`));
+    if (!Array.isArray(list)) {
+      const where = at(`${task.keyPath}.loop`);
+      add(new ConfigError(where.pos, where.keyPath, `loop must yield a list, got ${describeFound(list)} (for host ${host})`));
+      return;
+    }
+    items = list;
+  }
+  const paramsPath = `${task.keyPath}.${task.module}`;
+  const localDir = dirname(play.file);
+  for (const item of items) {
+    const itemScope = task.loop !== undefined ? { ...scope, [task.loopVar]: item } : scope;
+    const params = renderParams(task.params, itemScope, at(paramsPath));
+    const paramErrors = validateParams(module, params, { ...at(paramsPath), localDir });
+    paramErrors.forEach(add);
+    if (paramErrors.length > 0) continue;
+    for (const [relPath, message] of module.validate?.(params, { localDir }) ?? []) {
+      const where = at(relPath ? `${paramsPath}.${relPath}` : paramsPath);
+      add(new ConfigError(where.pos, where.keyPath, `${message} (for host ${host})`));
+    }
+    for (const param of TEMPLATE_PARAMS[module.name] ?? TEMPLATE_PARAMS[task.module] ?? []) {
+      const src = params[param];
+      if (typeof src !== 'string') continue;
+      const where = at(`${paramsPath}.${param}`);
+      const candidates = templateCandidates(src, play.file);
+      const path = candidates.find((candidate) => existsSync(candidate));
+      if (!path) {
+        add(new ConfigError(where.pos, where.keyPath, `template not found: looked for ${candidates.join(' and ')}`));
+        continue;
+      }
+      const extraVars = module.name === 'template' && typeof params.vars === 'object' && params.vars !== null ? (params.vars as Record<string, unknown>) : {};
+      try {
+        renderTemplateFile(path, { ...itemScope, ...extraVars }, where);
+      } catch (err) {
+        if (err instanceof ConfigError) add(err);
+        else throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { ConfigErrors } from '../../src/errors.js';
+import type { Module } from '../../src/modules/types.js';
+import { loadPlaybooks } from '../../src/playbook/load.js';
+import type { Field } from '../../src/schema/types.js';
+
+const fixtures = fileURLToPath(new URL('../../../test/fixtures/config/', import.meta.url));
+
+/** Parameter schemas as in the module contract; planning is not exercised here. */
+function module(name: string, params: Record<string, Field>): Module {
+  return { name, params, facts: () => [], plan: () => ({ changes: [] }) };
+}
+const stringOrList: Field = { type: 'oneOf', alternatives: [{ type: 'string' }, { type: 'list', items: { type: 'string' } }], hint: 'a string or a list of strings' };
+const modules = new Map<string, Module>([
+  ['package', module('package', { name: { ...stringOrList, required: true }, state: { type: 'string', enum: ['present', 'absent', 'latest'] } })],
+  ['template', module('template', { src: { type: 'string', required: true }, dest: { type: 'string', required: true }, mode: { type: 'mode' } })],
+  ['copy', module('copy', { dest: { type: 'string', required: true }, content: { type: 'string' } })],
+  ['service', module('service', { name: { type: 'string', required: true }, state: { type: 'string', enum: ['started', 'stopped', 'restarted', 'reloaded'] } })],
+]);
+export const lookup = (name: string) => modules.get(name);
+
+function playbookErrors(text: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'playbook-test-'));
+  writeFileSync(join(dir, 'site.yml'), text);
+  try {
+    loadPlaybooks([join(dir, 'site.yml')], lookup);
+  } catch (err) {
+    assert.ok(err instanceof ConfigErrors, `expected ConfigErrors, got ${err}`);
+    return err.errors.map((e) => e.message.split(`${dir}/`).join(''));
+  }
+  return [];
+}
+
+const play = (tasks: string) => `- hosts: web\n  tasks:\n${tasks}`;
+
+describe('loadPlaybooks rejects bad input with file:line:col, key path and message', () => {
+  const cases: Array<[string, string, string[]]> = [
+    ['empty file', '', ['site.yml: the playbook is empty; expected a list of plays (- hosts: ...)']],
+    ['a map instead of a list', 'hosts: web\n', ['site.yml:1:1: expected a list of plays (- hosts: ...), got a map']],
+    ['YAML syntax error', '- hosts: web\n  tasks: [\n', ['site.yml:3:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]']],
+    ['missing hosts', '- name: x\n  tasks: []\n', ['site.yml:1:3 plays.0.hosts: missing required key `hosts` (a host pattern (a group, a host, all, or a pattern like web:&prod))']],
+    ['unknown play key', '- hosts: web\n  task: []\n', ['site.yml:2:3 plays.0.task: unknown key `task`; did you mean `tasks`?']],
+    ['become not a boolean', '- hosts: web\n  become: sudo\n', ['site.yml:2:11 plays.0.become: expected true or false, got "sudo"']],
+    ['unknown module', play('    - pakage: { name: nginx }\n'), ['site.yml:3:7 plays.0.tasks.0.pakage: unknown module `pakage`; did you mean `package`?']],
+    ['unknown task key', play('    - package: { name: nginx }\n      whne: "true"\n'), ['site.yml:4:7 plays.0.tasks.0.whne: unknown task key `whne`; did you mean `when`?']],
+    ['two module keys', play('    - copy: { dest: /a }\n      template: { src: a, dest: /a }\n'), ['site.yml:4:7 plays.0.tasks.0.template: a task runs exactly one module, found `copy` and `template`; split it into separate tasks']],
+    ['no module key', play('    - name: nothing\n'), ['site.yml:3:7 plays.0.tasks.0: a task needs exactly one module key (one of: package, copy, template, service)']],
+    ['task not a map', play('    - package\n'), ['site.yml:3:7 plays.0.tasks.0: expected a task (a map with a module key like `package:`), got "package"']],
+    ['params not a map', play('    - package: nginx\n'), ['site.yml:3:16 plays.0.tasks.0.package: expected a map of parameters for module `package`, got "nginx"']],
+    ['unknown param', play('    - template:\n        src: a.ejs\n        dset: /etc/a\n'), [
+      'site.yml:4:9 plays.0.tasks.0.template.dest: missing required key `dest` (a string)',
+      'site.yml:5:9 plays.0.tasks.0.template.dset: unknown key `dset`; did you mean `dest`?',
+    ]],
+    ['bad enum param', play('    - package: { name: nginx, state: installed }\n'), ['site.yml:3:38 plays.0.tasks.0.package.state: expected one of present, absent, latest, got "installed"']],
+    ['unquoted mode param', play('    - template: { src: a, dest: /a, mode: 0644 }\n'), ['site.yml:3:43 plays.0.tasks.0.template.mode: expected a file mode as a quoted octal string like "0644", got 644 (YAML reads an unquoted mode as a decimal number; quote it, e.g. "0644")']],
+    ['when that does not compile', play('    - package: { name: nginx }\n      when: "facts.init ==="\n'), ['site.yml:4:13 plays.0.tasks.0.when: not a valid JavaScript expression: Unexpected token \')\' (in "facts.init ===")']],
+    ['loop that does not compile', play('    - package: { name: "<%= item %>" }\n      loop: "apps.map(a =>"\n'), ['site.yml:4:13 plays.0.tasks.0.loop: not a valid JavaScript expression: Unexpected token \')\' (in "apps.map(a =>")']],
+    ['bad loop_var', play('    - package: { name: nginx }\n      loop: [a]\n      loop_var: my-item\n'), ['site.yml:5:17 plays.0.tasks.0.loop_var: expected a JavaScript identifier like item or app, got "my-item"']],
+    ['notify naming no handler', '- hosts: web\n  handlers:\n    - name: reload nginx\n      service: { name: nginx, state: reloaded }\n  tasks:\n    - package: { name: nginx }\n      notify: [reload ngnix]\n', ['site.yml:7:16 plays.0.tasks.0.notify.0: notify names no handler of this play: "reload ngnix"; did you mean `reload nginx`?']],
+    ['notify in a play without handlers', play('    - package: { name: nginx }\n      notify: restart it\n'), ['site.yml:4:15 plays.0.tasks.0.notify: notify names no handler of this play: "restart it" (this play has no handlers)']],
+    ['handler without a name', '- hosts: web\n  handlers:\n    - service: { name: nginx, state: reloaded }\n', ['site.yml:3:7 plays.0.handlers.0: a handler needs a `name` (tasks notify it by name)']],
+    ['import of a missing file', '- import_playbook: nope.yml\n', ['site.yml:1:20 plays.0.import_playbook: imported playbook not found: nope.yml']],
+    ['import with another key', '- import_playbook: site.yml\n  hosts: web\n', ['site.yml:2:3 plays.0.hosts: unknown key `hosts` (expected one of: import_playbook)']],
+  ];
+  for (const [name, text, expected] of cases) {
+    it(name, () => assert.deepEqual(playbookErrors(text), expected));
+  }
+});
+
+describe('loadPlaybooks', () => {
+  it('loads plays and tasks, following import_playbook relative to the importing file', () => {
+    const plays = loadPlaybooks([join(fixtures, 'project/playbooks/site.yml')], lookup);
+    assert.deepEqual(plays.map((p) => [p.name, p.hosts, p.become, p.file.slice(fixtures.length)]), [
+      ['load balancer', 'lb', true, 'project/playbooks/lb.yml'],
+      ['web', 'web', true, 'project/playbooks/web.yml'],
+    ]);
+    const [, upstream] = plays[0].tasks;
+    assert.deepEqual(
+      { ...upstream, pos: `${upstream.pos.line}:${upstream.pos.col}` },
+      {
+        name: 'one upstream per app',
+        module: 'template',
+        params: { src: 'upstream.conf.ejs', dest: '/etc/nginx/conf.d/<%= app.name %>.conf', mode: '0644' },
+        when: undefined,
+        loop: 'sites',
+        loopVar: 'app',
+        notify: ['reload nginx'],
+        tags: ['nginx'],
+        become: undefined,
+        pos: '11:7',
+        keyPath: 'plays.0.tasks.1',
+      },
+    );
+    assert.deepEqual(plays[0].handlers.map((h) => [h.name, h.module, h.keyPath]), [['reload nginx', 'service', 'plays.0.handlers.0']]);
+    assert.equal(plays[1].tasks[0].when, "facts.init === 'systemd'");
+    assert.equal(plays[1].tasks[0].loopVar, 'item');
+  });
+
+  it('turns a literal loop list into an expression, inherits play tags, defaults names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'playbook-test-'));
+    writeFileSync(join(dir, 'p.yml'), '- hosts: [web, lb]\n  become: false\n  tags: base\n  tasks:\n    - package: { name: "<%= item %>" }\n      loop: [curl, "jq"]\n      tags: [tools]\n      become: true\n');
+    const [p] = loadPlaybooks([join(dir, 'p.yml')], lookup);
+    assert.equal(p.hosts, 'web,lb');
+    assert.equal(p.name, 'web,lb');
+    assert.equal(p.become, false);
+    assert.deepEqual([p.tasks[0].name, p.tasks[0].loop, p.tasks[0].tags, p.tasks[0].become], ['package', '["curl","jq"]', ['base', 'tools'], true]);
+  });
+
+  it('detects import cycles and names the chain', () => {
+    const a = join(fixtures, 'cycle/a.yml');
+    assert.throws(
+      () => loadPlaybooks([a], lookup),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigErrors);
+        assert.deepEqual(
+          err.errors.map((e) => e.message.split(fixtures).join('')),
+          [`cycle/b.yml:3:20 plays.1.import_playbook: import cycle: ${[a, join(fixtures, 'cycle/b.yml'), a].map((f) => relative(process.cwd(), f)).join(' -> ')}`],
+        );
+        return true;
+      },
+    );
+  });
+
+  it('reports a missing playbook file', () => {
+    assert.throws(() => loadPlaybooks(['/nonexistent/site.yml'], lookup), /\/nonexistent\/site\.yml: playbook file not found/);
+  });
+});
