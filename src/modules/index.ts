@@ -1,0 +1,26 @@
+import { binaryModule } from './binary.js';
+import { commandModule } from './command.js';
+import { copyModule } from './copy.js';
+import { dockerContainerModule } from './docker-container.js';
+import { dockerImageModule } from './docker-image.js';
+import { fileModule } from './file.js';
+import { packageModule } from './package.js';
+import { serviceModule } from './service.js';
+import { shellModule } from './shell.js';
+import { templateModule } from './template.js';
+import type { Module } from './types.js';
+import { waitForModule } from './wait-for.js';
+
+// Each module is typed by its own params; the registry hands them out untyped (params are
+// checked against `module.params` before planning).
+const all = [
+  packageModule, fileModule, copyModule, templateModule, serviceModule, dockerContainerModule,
+  dockerImageModule, binaryModule, commandModule, shellModule, waitForModule,
+] as unknown as Module[];
+
+export const modules = new Map<string, Module>(all.map((m) => [m.name, m]));
+modules.set('systemd_unit', modules.get('service')!);
+
+export function getModule(name: string): Module | undefined {
+  return modules.get(name);
+}

@@ -1,0 +1,108 @@
+import type { Command } from '../command.js';
+import type { PackageState } from '../facts/packages.js';
+import { APT_UPDATE_STAMP, aptListsAgeFact, packagesFact } from '../facts/packages.js';
+import type { Change, Module, Plan } from './types.js';
+
+export type PackageParams = {
+  name: string | string[];
+  state?: 'present' | 'absent' | 'latest';
+  proxy?: string;
+  cache_valid_time?: number;
+};
+
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:-]+)?$/;
+
+function namesOf(p: PackageParams): string[] {
+  return typeof p.name === 'string' ? [p.name] : [...p.name];
+}
+
+/** name without =version / :arch, as dpkg-query and apt-cache report it */
+function baseName(spec: string): string {
+  return spec.split('=')[0]!.split(':')[0]!;
+}
+
+function aptGet(p: PackageParams, ...args: string[]): Command {
+  return {
+    argv: [
+      'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-y', '-o', 'DPkg::Lock::Timeout=300',
+      ...(p.proxy ? ['-o', `Acquire::http::Proxy=${p.proxy}`] : []),
+      ...args,
+    ],
+  };
+}
+
+function updateChange(p: PackageParams, why: string): Change {
+  return {
+    title: `update apt lists (${why})`,
+    commands: [aptGet(p, 'update'), { argv: ['mkdir', '-p', '/var/lib/bootstrap'] }, { argv: ['touch', APT_UPDATE_STAMP] }],
+  };
+}
+
+function installed(s: PackageState | undefined): s is PackageState & { version: string } {
+  return s?.installed === true && s.version !== null;
+}
+
+export function planPackages(p: PackageParams, states: Map<string, PackageState>, listsAge: number | null): Plan {
+  const specs = namesOf(p);
+  const state = p.state ?? 'present';
+  const cacheValid = p.cache_valid_time ?? 3600;
+  const stateOf = (spec: string) => states.get(baseName(spec));
+
+  if (state === 'absent') {
+    const remove = specs.filter((spec) => installed(stateOf(spec)));
+    if (!remove.length) return { changes: [], reason: `${specs.join(', ')} not installed` };
+    return { changes: [{ title: `remove ${remove.join(' ')} (installed)`, commands: [aptGet(p, 'remove', ...remove)] }] };
+  }
+
+  const listsStale = listsAge === null || listsAge > cacheValid;
+  const staleWhy = listsAge === null ? 'no apt lists yet' : `apt lists ${listsAge}s old, cache_valid_time ${cacheValid}s`;
+  const pinned = (spec: string) => spec.split('=')[1];
+  const satisfied = (spec: string) => { const s = stateOf(spec); return installed(s) && (pinned(spec) === undefined || pinned(spec) === s.version); };
+  const missing = specs.filter((spec) => !satisfied(spec));
+  const outdated = state === 'latest'
+    ? specs.filter((spec) => { const s = stateOf(spec); return satisfied(spec) && pinned(spec) === undefined && s!.candidate !== null && s!.candidate !== s!.version; })
+    : [];
+  // state=latest can only tell what is newest from fresh lists
+  const needsFreshLists = missing.length > 0 || (state === 'latest' && listsStale);
+  if (!needsFreshLists && !outdated.length) {
+    return { changes: [], reason: specs.map((spec) => `${baseName(spec)} ${stateOf(spec)!.version}`).join(', ') + (state === 'latest' ? ' (latest)' : '') + ' installed' };
+  }
+
+  const changes: Change[] = [];
+  const unknown = missing.filter((spec) => stateOf(spec)?.candidate == null);
+  if (unknown.length) changes.push(updateChange(p, `${unknown.map(baseName).join(', ')} not in the apt cache`));
+  else if (listsStale) changes.push(updateChange(p, staleWhy));
+
+  const refreshed = changes.length > 0;
+  const install = state === 'latest' && refreshed ? specs : [...missing, ...outdated];
+  const why = (spec: string) => {
+    const s = stateOf(spec);
+    if (!installed(s)) return 'not installed';
+    if (!satisfied(spec)) return `${s.version} installed`;
+    if (s.candidate !== null && s.candidate !== s.version) return `${s.version} -> ${s.candidate}`;
+    return 'lists refreshed';
+  };
+  const title = `${missing.length === install.length ? 'install' : 'install/upgrade'} ${install.map((spec) => `${spec} (${why(spec)})`).join(', ')}`;
+  changes.push({ title, commands: [aptGet(p, '--no-install-recommends', 'install', ...install)] });
+  return { changes };
+}
+
+export const packageModule: Module<PackageParams> = {
+  name: 'package',
+  params: {
+    name: {
+      type: 'oneOf',
+      hint: 'a package name or a list of them',
+      alternatives: [
+        { type: 'string', pattern: PACKAGE_NAME, patternHint: 'a Debian package name (name[:arch][=version])' },
+        { type: 'list', minItems: 1, items: { type: 'string', pattern: PACKAGE_NAME, patternHint: 'a Debian package name (name[:arch][=version])' } },
+      ],
+      required: true,
+    },
+    state: { type: 'string', enum: ['present', 'absent', 'latest'], default: 'present' },
+    proxy: { type: 'string', pattern: /^(https?:\/\/\S+)?$/, patternHint: 'an http(s) URL or empty', description: 'apt HTTP proxy' },
+    cache_valid_time: { type: 'integer', min: 0, default: 3600, description: 'seconds the apt lists stay fresh' },
+  },
+  facts: (p) => [packagesFact(namesOf(p).map(baseName)), aptListsAgeFact],
+  plan: (p, read) => planPackages(p, read(packagesFact(namesOf(p).map(baseName))), read(aptListsAgeFact)),
+};

@@ -1,0 +1,389 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Command } from '../../src/command.js';
+import { batchScript, parseBatch } from '../../src/facts/batch.js';
+import { exitCodeFact, pathExistsFact } from '../../src/facts/command.js';
+import { fileFact } from '../../src/facts/file.js';
+import type { FileState } from '../../src/facts/file.js';
+import { hostFacts } from '../../src/facts/host.js';
+import { aptListsAgeFact, packagesFact } from '../../src/facts/packages.js';
+import type { PackageState } from '../../src/facts/packages.js';
+import type { Fact, FactReader, HostFacts } from '../../src/facts/types.js';
+import { portOpenFact, urlStatusFact } from '../../src/facts/wait-for.js';
+import { escapePath, recordPath } from '../../src/modules/binary.js';
+import { getModule } from '../../src/modules/index.js';
+import type { ModuleContext, Plan } from '../../src/modules/types.js';
+
+/** Gathers facts the way the runner does: one `sh -s` fed the batch script. */
+function gather(facts: Fact<unknown>[]): Map<string, unknown> {
+  const script = batchScript(facts);
+  const run = spawnSync('sh', ['-s'], { input: script, encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  return parseBatch(run.stdout, facts, script);
+}
+
+function execOk(argv: string[]): void {
+  const run = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  assert.equal(run.status, 0, `${argv.join(' ')}: ${run.stderr}`);
+}
+
+function execute(command: Command): void {
+  const [program, ...args] = command.argv;
+  const run = spawnSync(program!, args, { input: command.stdin ?? '' });
+  assert.equal(run.status, 0, `${command.argv.join(' ')}: ${run.stderr}`);
+}
+
+/** Runs without blocking the event loop (for servers in this process); resolves stdout, rejects on failure. */
+function runAsync(argv: readonly string[], input: string | Buffer = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1));
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')} exited ${code}: ${err}`))));
+    child.stdin.on('error', () => {}); // a command that reads no stdin may exit first
+    child.stdin.end(input);
+  });
+}
+
+let dir: string;
+let host: HostFacts;
+const ctxFor = (): ModuleContext => ({
+  host: 'local',
+  facts: host,
+  localDir: dir,
+  renderTemplate: () => { throw new Error('no templates here'); },
+});
+
+async function planLocally(moduleName: string, params: Record<string, unknown>): Promise<Plan> {
+  const module = getModule(moduleName)!;
+  const ctx = ctxFor();
+  const values = gather(module.facts(params, ctx));
+  const read: FactReader = <T>(fact: Fact<T>) => {
+    assert.ok(values.has(fact.key), `fact ${fact.key} was not gathered`);
+    return values.get(fact.key) as T;
+  };
+  return module.plan(params, read, ctx);
+}
+
+async function applyAndReplan(moduleName: string, params: Record<string, unknown>): Promise<{ first: Plan; second: Plan }> {
+  const first = await planLocally(moduleName, params);
+  for (const change of first.changes) for (const command of change.commands) execute(command);
+  return { first, second: await planLocally(moduleName, params) };
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bootstrap-facts-'));
+  host = gather([hostFacts]).get('host') as HostFacts;
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('batched facts through a real sh -s', () => {
+  it('parses files, links, directories, guards and host facts from one round trip', () => {
+    const text = join(dir, 'hello.txt');
+    writeFileSync(text, 'hello\nworld\n');
+    chmodSync(text, 0o640);
+    const binary = join(dir, 'blob.bin');
+    writeFileSync(binary, Buffer.from([0, 1, 2, 255, 254]));
+    const link = join(dir, 'link');
+    symlinkSync('hello.txt', link);
+    const big = join(dir, 'big.txt');
+    writeFileSync(big, 'x'.repeat(300 * 1024));
+    const odd = join(dir, "it's a file");
+    writeFileSync(odd, '');
+
+    const facts: Fact<unknown>[] = [
+      hostFacts,
+      fileFact(text), fileFact(binary), fileFact(link), fileFact(dir), fileFact(big), fileFact(odd),
+      fileFact(join(dir, 'missing')),
+      pathExistsFact(text), pathExistsFact(join(dir, 'nope')),
+      exitCodeFact(['test', '-f', text]), exitCodeFact(['sh', '-c', 'exit 7']),
+      // a fact reading stdin must not eat the rest of the batch
+      exitCodeFact(['cat']),
+      packagesFact(['dpkg', 'no-such-package-xyz']),
+      aptListsAgeFact,
+    ];
+    const values = gather(facts);
+    const file = (p: string) => values.get(`file:${p}`) as FileState;
+
+    const me = userInfo();
+    assert.deepEqual({ ...file(text), content: file(text).content?.toString() }, {
+      path: text, type: 'file', mode: '0640', uid: me.uid, gid: me.gid, owner: me.username, group: file(text).group,
+      size: 12, sha256: createHash('sha256').update('hello\nworld\n').digest('hex'),
+      content: 'hello\nworld\n',
+    });
+    assert.equal(file(text).group, spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim());
+    assert.deepEqual(file(binary).content, Buffer.from([0, 1, 2, 255, 254]));
+    assert.equal(file(link).type, 'link');
+    assert.equal(file(link).linkTarget, 'hello.txt');
+    assert.equal(file(link).sha256, undefined);
+    assert.equal(file(dir).type, 'directory');
+    assert.equal(file(big).size, 300 * 1024);
+    assert.equal(file(big).content, undefined, 'content above 256 KiB is not fetched');
+    assert.match(file(big).sha256 ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(file(odd).size, 0);
+    assert.deepEqual(file(odd).content, Buffer.alloc(0));
+    assert.deepEqual(file(join(dir, 'missing')), { path: join(dir, 'missing'), type: 'absent' });
+    assert.equal(values.get(`exists:${text}`), true);
+    assert.equal(values.get(`exists:${join(dir, 'nope')}`), false);
+    assert.equal(values.get(exitCodeFact(['test', '-f', text]).key), 0);
+    assert.equal(values.get(exitCodeFact(['sh', '-c', 'exit 7']).key), 7);
+    assert.equal(values.get(exitCodeFact(['cat']).key), 0);
+
+    const packages = values.get(packagesFact(['dpkg', 'no-such-package-xyz']).key) as Map<string, PackageState>;
+    const dpkgVersion = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'dpkg'], { encoding: 'utf8' }).stdout;
+    assert.equal(packages.get('dpkg')?.installed, true);
+    assert.equal(packages.get('dpkg')?.version, dpkgVersion);
+    assert.deepEqual(packages.get('no-such-package-xyz'), { name: 'no-such-package-xyz', installed: false, version: null, candidate: null });
+    const age = values.get('apt-lists-age');
+    assert.ok(age === null || (typeof age === 'number' && age >= 0));
+
+    const hostValue = values.get('host') as HostFacts;
+    const osRelease = readFileSync('/etc/os-release', 'utf8');
+    assert.equal(hostValue.os.id, /^ID=(.*)$/m.exec(osRelease)![1]!.replace(/"/g, ''));
+    assert.equal(hostValue.arch, spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout.trim());
+    assert.equal(hostValue.isRoot, me.uid === 0);
+    assert.equal(hostValue.user, me.username);
+    assert.equal(hostValue.init, existsSync('/run/systemd/system') ? 'systemd' : 'other');
+    assert.ok(hostValue.addresses.every((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && !a.startsWith('127.')));
+  });
+
+  it('sees a listening port and an answering URL, and their absence', async () => {
+    const server = createServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const closedPort = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, '127.0.0.1', () => {
+          const p = (probe.address() as AddressInfo).port;
+          probe.close(() => resolve(p));
+        });
+      });
+      const facts = [portOpenFact('127.0.0.1', port), portOpenFact('127.0.0.1', closedPort), urlStatusFact(`http://127.0.0.1:${port}/`), urlStatusFact(`http://127.0.0.1:${closedPort}/`)];
+      const script = batchScript(facts);
+      // async: the server lives in this process's event loop
+      const output = await runAsync(['sh', '-s'], script);
+      const values = parseBatch(output, facts, script);
+      assert.equal(values.get(facts[0]!.key), true);
+      assert.equal(values.get(facts[1]!.key), false);
+      assert.equal(values.get(facts[2]!.key), 204);
+      assert.equal(values.get(facts[3]!.key), 0);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('planned changes applied locally, then re-planned', () => {
+  it('copy writes content with mode atomically, then is up to date', async () => {
+    const dest = join(dir, 'conf', 'app.conf');
+    mkdirSync(join(dir, 'conf'));
+    const params = { dest, content: 'listen 80;\n', mode: '0600' };
+    const { first, second } = await applyAndReplan('copy', params);
+    assert.deepEqual(first.changes.map((c) => c.title), [`create ${dest} (absent)`]);
+    assert.deepEqual(first.changes[0]!.diff, { path: dest, before: null, after: 'listen 80;\n' });
+    assert.equal(readFileSync(dest, 'utf8'), 'listen 80;\n');
+    assert.equal(statSync(dest).mode & 0o7777, 0o600);
+    assert.deepEqual(second, { changes: [], reason: `${dest} up to date` });
+    assert.ok(!existsSync(join(dir, 'conf', '.app.conf.bootstrap-tmp')), 'temp file was renamed away');
+
+    const update = await applyAndReplan('copy', { ...params, content: 'listen 81;\n' });
+    assert.deepEqual(update.first.changes[0]!.diff, { path: dest, before: 'listen 80;\n', after: 'listen 81;\n' });
+    assert.equal(update.first.changes[0]!.title, `update ${dest} (content differs)`);
+    assert.equal(statSync(dest).mode & 0o7777, 0o600, 'mode kept');
+    assert.equal(update.second.changes.length, 0);
+
+    const chmod = await applyAndReplan('copy', { ...params, content: 'listen 81;\n', mode: '0644' });
+    assert.deepEqual(chmod.first.changes.map((c) => c.title), [`set mode of ${dest} to 0644 (was 0600)`]);
+    assert.equal(statSync(dest).mode & 0o7777, 0o644);
+    assert.equal(chmod.second.changes.length, 0);
+  });
+
+  it('a failing validate leaves the old file in place and removes the temp file', async () => {
+    const dest = join(dir, 'validated.conf');
+    writeFileSync(dest, 'good\n');
+    const plan = await planLocally('copy', { dest, content: 'bad\n', validate: 'grep -q good %s' });
+    const commands = plan.changes[0]!.commands;
+    const failedAt = commands.findIndex((command) => {
+      const [program, ...args] = command.argv;
+      return spawnSync(program!, args, { input: command.stdin ?? '' }).status !== 0;
+    });
+    assert.ok(commands[failedAt]!.argv[2]!.startsWith('grep -q good "$1"'), 'the validation command failed');
+    assert.equal(failedAt, commands.length - 2, 'the mv after it never ran');
+    assert.equal(readFileSync(dest, 'utf8'), 'good\n');
+    assert.ok(!existsSync(join(dir, '.validated.conf.bootstrap-tmp')));
+    const passing = await applyAndReplan('copy', { dest, content: 'still good\n', validate: 'grep -q good %s' });
+    assert.equal(readFileSync(dest, 'utf8'), 'still good\n');
+    assert.equal(passing.second.changes.length, 0);
+  });
+
+  it('a sensitive copy hides the diff and marks the write command', async () => {
+    const dest = join(dir, 'token');
+    const { first, second } = await applyAndReplan('copy', { dest, content: 's3cret', mode: '0400', sensitive: true });
+    assert.deepEqual(first.changes[0]!.diff, { path: dest, before: null, after: '', hidden: 'secret' });
+    assert.equal(first.changes[0]!.commands[0]!.sensitive, true);
+    assert.ok(first.changes.every((c) => c.commands.every((cmd) => !cmd.argv.some((a) => a.includes('s3cret')))));
+    assert.equal(readFileSync(dest, 'utf8'), 's3cret');
+    assert.equal(statSync(dest).mode & 0o7777, 0o400);
+    assert.equal(second.changes.length, 0);
+  });
+
+  it('file state=directory, link, touch and absent converge', async () => {
+    const nested = join(dir, 'a', 'b');
+    const mkdir = await applyAndReplan('file', { path: nested, state: 'directory', mode: '0750' });
+    assert.deepEqual(mkdir.first.changes.map((c) => c.title), [`create directory ${nested} (absent)`]);
+    assert.equal(statSync(nested).mode & 0o7777, 0o750);
+    assert.deepEqual(mkdir.second, { changes: [], reason: `directory ${nested} exists` });
+
+    const link = join(dir, 'current');
+    const ln = await applyAndReplan('file', { path: link, state: 'link', src: nested });
+    assert.equal(readlinkSync(link), nested);
+    assert.deepEqual(ln.second, { changes: [], reason: `${link} -> ${nested}` });
+    const relink = await applyAndReplan('file', { path: link, state: 'link', src: join(dir, 'a') });
+    assert.deepEqual(relink.first.changes.map((c) => c.title), [`link ${link} -> ${join(dir, 'a')} (points to ${nested})`]);
+    assert.equal(readlinkSync(link), join(dir, 'a'));
+    assert.equal(relink.second.changes.length, 0);
+
+    const empty = join(dir, 'a', 'empty');
+    const touch = await applyAndReplan('file', { path: empty, state: 'touch', mode: '0600' });
+    assert.equal(statSync(empty).mode & 0o7777, 0o600);
+    assert.equal(touch.second.changes.length, 0);
+
+    const rm = await applyAndReplan('file', { path: join(dir, 'a'), state: 'absent' });
+    assert.deepEqual(rm.first.changes.map((c) => c.title), [`remove ${join(dir, 'a')} (directory exists)`]);
+    assert.ok(!existsSync(join(dir, 'a')));
+    assert.deepEqual(rm.second, { changes: [], reason: `${join(dir, 'a')} absent` });
+  });
+
+  it('binary from a local src installs with mode 0755 and is then a no-op', async () => {
+    const src = join(dir, 'tool.sh');
+    writeFileSync(src, '#!/bin/sh\necho tool\n');
+    const dest = join(dir, 'bin-tool');
+    const { first, second } = await applyAndReplan('binary', { src: 'tool.sh', dest });
+    assert.equal(first.changes[0]!.title, `install ${dest} from tool.sh (absent)`);
+    assert.equal(spawnSync(dest, { encoding: 'utf8' }).stdout, 'tool\n');
+    assert.equal(statSync(dest).mode & 0o7777, 0o755);
+    assert.match(second.reason ?? '', /matches tool\.sh/);
+  });
+
+  it('command with creates runs once', async () => {
+    const marker = join(dir, 'ran');
+    const params = { argv: ['touch', marker], creates: marker };
+    const { first, second } = await applyAndReplan('command', params);
+    assert.deepEqual(first.changes.map((c) => c.title), [`run touch ${marker} (${marker} absent)`]);
+    assert.deepEqual(second, { changes: [], reason: `${marker} exists` });
+  });
+
+  it('shell with unless and chdir', async () => {
+    const params = { cmd: 'echo hi > out.txt', chdir: dir, unless: `grep -q hi ${dir}/out.txt` };
+    const { first, second } = await applyAndReplan('shell', params);
+    assert.equal(first.changes.length, 1);
+    assert.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), 'hi\n');
+    assert.equal(second.changes.length, 0);
+    assert.match(second.reason ?? '', /succeeded/);
+  });
+
+  it('binary from a url: real curl, sha256sum -c (pinned and SHA256SUMS), unzip/tar, record, then a no-op', async () => {
+    const stage = join(dir, 'release');
+    mkdirSync(stage);
+    writeFileSync(join(stage, 'mytool'), '#!/bin/sh\necho mytool 1.0\n');
+    chmodSync(join(stage, 'mytool'), 0o755);
+    execOk(['tar', '-C', stage, '-czf', join(stage, 'mytool_1.0_linux_amd64.tar.gz'), 'mytool']);
+    execOk(['python3', '-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], "w"); z.write(sys.argv[2], "mytool"); z.close()', join(stage, 'mytool_1.0_linux_amd64.zip'), join(stage, 'mytool')]);
+    const sumOf = (name: string) => createHash('sha256').update(readFileSync(join(stage, name))).digest('hex');
+    writeFileSync(join(stage, 'SHA256SUMS'), `${'0'.repeat(64)}  mytool_1.0_darwin_arm64.tar.gz\n${sumOf('mytool_1.0_linux_amd64.tar.gz')}  mytool_1.0_linux_amd64.tar.gz\n`);
+    const server = createHttpServer((req, res) => {
+      const name = (req.url ?? '/').slice(1);
+      if (!/^[\w.]+$/.test(name) || !existsSync(join(stage, name))) { res.statusCode = 404; res.end(); return; }
+      res.end(readFileSync(join(stage, name)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dests: string[] = [];
+    try {
+      const cases = [
+        { url: `${base}/mytool_1.0_linux_amd64.zip`, sha256: sumOf('mytool_1.0_linux_amd64.zip') },
+        { url: `${base}/mytool_1.0_linux_amd64.tar.gz`, checksums_url: `${base}/SHA256SUMS` },
+      ];
+      for (const [i, source] of cases.entries()) {
+        const dest = join(dir, `mytool-${i}`);
+        dests.push(dest);
+        const params = { dest, member: 'mytool', ...source };
+        const first = await planLocally('binary', params);
+        assert.equal(first.changes[0]!.title, `install ${dest} from ${source.url} (absent)`);
+        for (const command of first.changes[0]!.commands) await runAsync(command.argv, command.stdin);
+        assert.equal(spawnSync(dest, { encoding: 'utf8' }).stdout, 'mytool 1.0\n');
+        assert.equal(statSync(dest).mode & 0o7777, 0o755);
+        const second = await planLocally('binary', params);
+        assert.deepEqual(second, { changes: [], reason: `${dest} installed from ${source.url}` });
+      }
+      // a wrong checksum stops before anything is installed
+      const bad = { dest: join(dir, 'mytool-bad'), url: `${base}/mytool_1.0_linux_amd64.zip`, sha256: 'f'.repeat(64) };
+      dests.push(bad.dest);
+      const commands = (await planLocally('binary', bad)).changes[0]!.commands;
+      const verify = commands.findIndex((c) => c.argv[0] === 'sha256sum');
+      for (const command of commands.slice(0, verify)) await runAsync(command.argv, command.stdin);
+      await assert.rejects(runAsync(commands[verify]!.argv, commands[verify]!.stdin), /did NOT match/);
+      assert.ok(!existsSync(bad.dest));
+    } finally {
+      server.close();
+      for (const dest of dests) {
+        rmSync(recordPath(dest), { force: true });
+        rmSync(`/var/lib/bootstrap/tmp/${escapePath(dest)}`, { recursive: true, force: true });
+      }
+    }
+  });
+});
+
+describe('docker modules against the real engine', () => {
+  const tag = `bootstrap-facts-test:${process.pid}`;
+  const name = `bootstrap-facts-test-${process.pid}`;
+  after(() => {
+    spawnSync('docker', ['rm', '-f', name]);
+    spawnSync('docker', ['rmi', '-f', tag]);
+  });
+
+  it('docker_image loads a tarball once; docker_container runs, recreates on change, restarts, removes', async () => {
+    // a tiny image: sleep(1) and the libraries it needs, from this machine
+    const libs = spawnSync('ldd', ['/usr/bin/sleep'], { encoding: 'utf8' }).stdout.match(/\/\S+/g)!.map((p) => p.slice(1));
+    const rootfs = join(dir, 'rootfs.tar');
+    execOk(['tar', '-chf', rootfs, '-C', '/', 'usr/bin/sleep', ...libs]);
+    execOk(['sh', '-c', 'docker import "$1" "$2" >/dev/null && docker save -o "$3" "$2" && docker rmi "$2" >/dev/null', 'sh', rootfs, tag, join(dir, 'image.tar')]);
+
+    const image = await applyAndReplan('docker_image', { name: tag, src: 'image.tar' });
+    assert.match(image.first.changes[0]!.title, new RegExp(`^load image ${tag} from .*image\\.tar \\(absent\\)$`));
+    assert.match(image.second.reason ?? '', new RegExp(`^image ${tag} present \\(sha256:`));
+
+    const params = { name, image: tag, command: ['/usr/bin/sleep', '600'], env: { API_TOKEN: 't0k', MODE: 'a' }, labels: { app: 'test' }, restart: 'no' };
+    const run = await applyAndReplan('docker_container', params);
+    assert.deepEqual(run.first.changes.map((c) => c.title), [`run container ${name} from ${tag} (absent)`]);
+    assert.equal(run.second.reason, `container ${name} running, definition unchanged`);
+    const env = JSON.parse(spawnSync('docker', ['inspect', '--format', '{{json .Config.Env}}', name], { encoding: 'utf8' }).stdout) as string[];
+    assert.ok(env.includes('API_TOKEN=t0k') && env.includes('MODE=a'));
+
+    const changed = await applyAndReplan('docker_container', { ...params, env: { API_TOKEN: 't0k', MODE: 'b' } });
+    assert.deepEqual(changed.first.changes.map((c) => c.title), [`recreate container ${name} (definition changed)`]);
+    assert.equal(changed.second.changes.length, 0);
+
+    execOk(['docker', 'stop', '-t', '0', name]);
+    const restart = await applyAndReplan('docker_container', { ...params, env: { API_TOKEN: 't0k', MODE: 'b' } });
+    assert.deepEqual(restart.first.changes.map((c) => c.title), [`start container ${name} (exited)`]);
+    assert.equal(restart.second.changes.length, 0);
+
+    const removed = await applyAndReplan('docker_container', { ...params, state: 'absent' });
+    assert.deepEqual(removed.first.changes.map((c) => c.title), [`remove container ${name} (running)`]);
+    assert.equal(removed.second.reason, `container ${name} absent`);
+  });
+});

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { batchScript, parseBatch } from '../../src/facts/batch.js';
+import { parseContainer, parseImage } from '../../src/facts/docker.js';
+import { normalizeMode, parseFileState } from '../../src/facts/file.js';
+import { parseHostFacts } from '../../src/facts/host.js';
+import { aptListsAgeFact, parsePackages } from '../../src/facts/packages.js';
+import { parseSystemdUnit, parseUpstartJob } from '../../src/facts/service.js';
+import type { Fact } from '../../src/facts/types.js';
+
+const fact = (key: string, script: string): Fact<{ stdout: string; code: number }> => ({ key, script, parse: (stdout, code) => ({ stdout, code }) });
+
+function runBatch(facts: Fact<unknown>[]): { script: string; output: string } {
+  const script = batchScript(facts);
+  const run = spawnSync('sh', ['-s'], { input: script, encoding: 'utf8' });
+  return { script, output: run.stdout };
+}
+
+describe('batch', () => {
+  it('keeps exact stdout (with or without a final newline) and exit codes; a failing fact does not stop the rest', () => {
+    const facts = [
+      fact('a', 'printf "no newline"'),
+      fact('b', 'printf "two\\n\\n"; exit 3'),
+      fact('c', 'exit 0'),
+      fact('d', 'false'),
+      fact('e', 'cat; echo after-cat'),
+      fact('f', 'set -e; false; echo never'),
+    ];
+    const { script, output } = runBatch(facts);
+    const values = parseBatch(output, facts, script);
+    assert.deepEqual(Object.fromEntries(values), {
+      a: { stdout: 'no newline', code: 0 },
+      b: { stdout: 'two\n\n', code: 3 },
+      c: { stdout: '', code: 0 },
+      d: { stdout: '', code: 1 },
+      e: { stdout: 'after-cat\n', code: 0 },
+      f: { stdout: '', code: 1 },
+    });
+  });
+
+  it('output that imitates a marker without the nonce cannot confuse parsing', () => {
+    const facts = [fact('x', 'echo "BOOTSTRAP-FACT-0000 end 0 0"; echo real'), fact('y', 'echo y')];
+    const { script, output } = runBatch(facts);
+    assert.deepEqual(parseBatch(output, facts, script).get('x'), { stdout: 'BOOTSTRAP-FACT-0000 end 0 0\nreal\n', code: 0 });
+  });
+
+  it('a fact asked twice runs once; nonces differ between batches', () => {
+    const facts = [fact('same', 'echo 1'), fact('same', 'echo 1')];
+    const script = batchScript(facts);
+    assert.equal(script.match(/echo 1/g)!.length, 1);
+    assert.notEqual(batchScript(facts).split('\n')[0], script.split('\n')[0]);
+  });
+
+  it('a cut-short batch names the fact that has no output; parse errors name the fact', () => {
+    const facts = [fact('first', 'echo 1'), fact('second', 'echo 2')];
+    const { script, output } = runBatch(facts);
+    const cut = output.slice(0, output.indexOf(' begin 1'));
+    assert.throws(() => parseBatch(cut, facts, script), /fact second: no output/);
+    const bad: Fact<unknown> = { key: 'json', script: 'echo "{"', parse: (s) => JSON.parse(s) };
+    const run = runBatch([bad]);
+    assert.throws(() => parseBatch(run.output, [bad], run.script), /^FactParseError: fact json: /);
+  });
+});
+
+describe('host facts', () => {
+  const debian = `hostname=lb1
+os.PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+os.NAME="Debian GNU/Linux"
+os.VERSION_ID="12"
+os.VERSION="12 (bookworm)"
+os.VERSION_CODENAME=bookworm
+os.ID=debian
+arch=amd64
+init=systemd
+user=root
+uid=0
+address=127.0.0.1/8
+address=192.0.2.2/24
+address=172.17.0.1/16
+`;
+  it('parses Debian 12 with systemd', () => {
+    assert.deepEqual(parseHostFacts(debian), {
+      hostname: 'lb1', os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' }, arch: 'amd64',
+      init: 'systemd', user: 'root', isRoot: true, addresses: ['192.0.2.2', '172.17.0.1'],
+    });
+  });
+  it('parses Ubuntu 14.04 with upstart, uname arch and hostname -I addresses', () => {
+    const trusty = `hostname=web1
+os.NAME="Ubuntu"
+os.VERSION="14.04.6 LTS, Trusty Tahr"
+os.ID=ubuntu
+os.ID_LIKE=debian
+os.VERSION_ID="14.04"
+arch=x86_64
+init=upstart
+user=deploy
+uid=1000
+address=10.0.0.3
+address=fd00::3
+`;
+    const facts = parseHostFacts(trusty);
+    assert.deepEqual([facts.os, facts.arch, facts.init, facts.isRoot, facts.addresses], [
+      { id: 'ubuntu', version: '14.04', codename: '', family: 'debian' }, 'amd64', 'upstart', false, ['10.0.0.3'],
+    ]);
+  });
+});
+
+describe('file facts', () => {
+  it('parses a file with content', () => {
+    const stdout = 'type=file\nmode=640\nuid=0\ngid=999\nowner=root\ngroup=consul\nsize=6\nsha256=5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\ncontent:\naGVsbG8K\n';
+    assert.deepEqual(parseFileState('/etc/x', stdout), {
+      path: '/etc/x', type: 'file', mode: '0640', uid: 0, gid: 999, owner: 'root', group: 'consul', size: 6,
+      sha256: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03', content: Buffer.from('hello\n'),
+    });
+  });
+  it('joins wrapped base64 lines', () => {
+    const text = 'x'.repeat(200);
+    const wrapped = Buffer.from(text).toString('base64').replace(/(.{76})/g, '$1\n');
+    assert.equal(parseFileState('/f', `type=file\ncontent:\n${wrapped}\n`).content?.toString(), text);
+  });
+  it('parses links, setuid modes and absence', () => {
+    assert.deepEqual(parseFileState('/l', 'type=link\ntarget=../x y\nmode=777\n'), { path: '/l', type: 'link', linkTarget: '../x y', mode: '0777' });
+    assert.equal(parseFileState('/s', 'type=file\nmode=4755\n').mode, '4755');
+    assert.deepEqual(parseFileState('/n', 'type=absent\n'), { path: '/n', type: 'absent' });
+    assert.equal(normalizeMode('755'), '0755');
+    assert.equal(normalizeMode(644), '0644');
+    assert.throws(() => normalizeMode('0789'), /not an octal file mode/);
+  });
+});
+
+describe('package facts', () => {
+  it('parses dpkg status + version + apt candidate lines', () => {
+    const stdout = 'nginx|install ok installed|1.22.1-9|1.22.1-9\ncurl|deinstall ok config-files|7.88.1-10|7.88.1-10+deb12u5\nnope|||\nunzip||| (none)\n';
+    const states = parsePackages(stdout);
+    assert.deepEqual(states.get('nginx'), { name: 'nginx', installed: true, version: '1.22.1-9', candidate: '1.22.1-9' });
+    assert.deepEqual(states.get('curl'), { name: 'curl', installed: false, version: null, candidate: '7.88.1-10+deb12u5' });
+    assert.deepEqual(states.get('nope'), { name: 'nope', installed: false, version: null, candidate: null });
+  });
+  it('apt lists age', () => {
+    assert.equal(aptListsAgeFact.parse('120\n', 0), 120);
+    assert.equal(aptListsAgeFact.parse('none\n', 0), null);
+    assert.throws(() => aptListsAgeFact.parse('garbage', 0), /expected seconds/);
+  });
+});
+
+describe('service facts', () => {
+  it('systemctl is-enabled / is-active', () => {
+    assert.deepEqual(parseSystemdUnit('consul.service', 'enabled=enabled\nactive=active\n'), { unit: 'consul.service', enabled: 'enabled', active: 'active' });
+    assert.deepEqual(parseSystemdUnit('x.service', 'enabled=\nactive=inactive\n'), { unit: 'x.service', enabled: 'not-found', active: 'inactive' });
+  });
+  it('initctl status', () => {
+    assert.deepEqual(parseUpstartJob('consul', 'status=consul start/running, process 1234\n'), { name: 'consul', known: true, running: true, manual: false });
+    assert.deepEqual(parseUpstartJob('consul', 'status=consul stop/waiting\nmanual=yes\n'), { name: 'consul', known: true, running: false, manual: true });
+    assert.deepEqual(parseUpstartJob('x', 'status=\n'), { name: 'x', known: false, running: false, manual: false });
+  });
+});
+
+describe('docker facts', () => {
+  const inspect = JSON.stringify([{
+    Id: '67e812214a05', Image: 'sha256:268c2aab', State: { Status: 'running', Running: true },
+    Config: { Image: 'gliderlabs/registrator:latest', Labels: { 'bootstrap.hash': 'abc' } },
+  }], null, 4);
+  it('container inspect JSON, absent, and no docker', () => {
+    assert.deepEqual(parseContainer(inspect), {
+      dockerPresent: true,
+      value: { id: '67e812214a05', imageId: 'sha256:268c2aab', image: 'gliderlabs/registrator:latest', running: true, status: 'running', labels: { 'bootstrap.hash': 'abc' } },
+    });
+    assert.deepEqual(parseContainer('[]\n'), { dockerPresent: true, value: null });
+    assert.deepEqual(parseContainer(''), { dockerPresent: true, value: null });
+    assert.deepEqual(parseContainer('no-docker\n'), { dockerPresent: false, value: null });
+  });
+  it('image inspect JSON', () => {
+    assert.deepEqual(parseImage('[{"Id":"sha256:268c","RepoTags":["exp:1"]}]'), { dockerPresent: true, value: { id: 'sha256:268c', repoTags: ['exp:1'] } });
+  });
+});

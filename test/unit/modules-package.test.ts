@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { PackageState } from '../../src/facts/packages.js';
+import { planPackages } from '../../src/modules/package.js';
+import type { PackageParams } from '../../src/modules/package.js';
+
+const APT = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-y', '-o', 'DPkg::Lock::Timeout=300'];
+const UPDATE = [{ argv: [...APT, 'update'] }, { argv: ['mkdir', '-p', '/var/lib/bootstrap'] }, { argv: ['touch', '/var/lib/bootstrap/apt-update-stamp'] }];
+
+function pkgs(...states: Array<[string, string | null, string | null]>): Map<string, PackageState> {
+  return new Map(states.map(([name, version, candidate]) => [name, { name, installed: version !== null, version, candidate }]));
+}
+
+interface Row {
+  name: string;
+  params: PackageParams;
+  states: Map<string, PackageState>;
+  listsAge: number | null;
+  titles: string[];
+  argv?: string[][];
+  reason?: string;
+}
+
+const rows: Row[] = [
+  {
+    name: 'installed: ok with the version',
+    params: { name: 'nginx' }, states: pkgs(['nginx', '1.22.1-9', '1.22.1-9']), listsAge: 999999,
+    titles: [], reason: 'nginx 1.22.1-9 installed',
+  },
+  {
+    name: 'missing, fresh lists, known to apt: install only',
+    params: { name: ['nginx', 'curl'] }, states: pkgs(['nginx', null, '1.22.1-9'], ['curl', '7.88.1-10', '7.88.1-10']), listsAge: 60,
+    titles: ['install nginx (not installed)'],
+    argv: [[...APT, '--no-install-recommends', 'install', 'nginx']],
+  },
+  {
+    name: 'missing and unknown to apt-cache: update first',
+    params: { name: 'unzip' }, states: pkgs(['unzip', null, null]), listsAge: 60,
+    titles: ['update apt lists (unzip not in the apt cache)', 'install unzip (not installed)'],
+    argv: [...UPDATE.map((c) => c.argv), [...APT, '--no-install-recommends', 'install', 'unzip']],
+  },
+  {
+    name: 'missing with stale lists: update first',
+    params: { name: 'nginx', cache_valid_time: 600 }, states: pkgs(['nginx', null, '1.22.1-9']), listsAge: 4000,
+    titles: ['update apt lists (apt lists 4000s old, cache_valid_time 600s)', 'install nginx (not installed)'],
+  },
+  {
+    name: 'no lists at all (fresh debootstrap)',
+    params: { name: 'nginx' }, states: pkgs(['nginx', null, null]), listsAge: null,
+    titles: ['update apt lists (nginx not in the apt cache)', 'install nginx (not installed)'],
+  },
+  {
+    name: 'proxy goes on both apt-get calls',
+    params: { name: 'nginx', proxy: 'http://10.0.0.1:3142' }, states: pkgs(['nginx', null, null]), listsAge: 10,
+    titles: ['update apt lists (nginx not in the apt cache)', 'install nginx (not installed)'],
+    argv: [
+      [...APT, '-o', 'Acquire::http::Proxy=http://10.0.0.1:3142', 'update'], UPDATE[1]!.argv, UPDATE[2]!.argv,
+      [...APT, '-o', 'Acquire::http::Proxy=http://10.0.0.1:3142', '--no-install-recommends', 'install', 'nginx'],
+    ],
+  },
+  {
+    name: 'latest with fresh lists and a newer candidate: upgrade',
+    params: { name: 'nginx', state: 'latest' }, states: pkgs(['nginx', '1.22.1-9', '1.22.1-9+deb12u1']), listsAge: 5,
+    titles: ['install/upgrade nginx (1.22.1-9 -> 1.22.1-9+deb12u1)'],
+  },
+  {
+    name: 'latest and current with fresh lists: ok',
+    params: { name: 'nginx', state: 'latest' }, states: pkgs(['nginx', '1.22.1-9', '1.22.1-9']), listsAge: 5,
+    titles: [], reason: 'nginx 1.22.1-9 (latest) installed',
+  },
+  {
+    name: 'latest with stale lists: refresh and install',
+    params: { name: 'nginx', state: 'latest' }, states: pkgs(['nginx', '1.22.1-9', '1.22.1-9']), listsAge: 7200,
+    titles: ['update apt lists (apt lists 7200s old, cache_valid_time 3600s)', 'install/upgrade nginx (lists refreshed)'],
+  },
+  {
+    name: 'pinned version differs: install the pin',
+    params: { name: 'nginx=1.22.1-9+deb12u1' }, states: pkgs(['nginx', '1.22.1-9', '1.22.1-9+deb12u1']), listsAge: 5,
+    titles: ['install nginx=1.22.1-9+deb12u1 (1.22.1-9 installed)'],
+    argv: [[...APT, '--no-install-recommends', 'install', 'nginx=1.22.1-9+deb12u1']],
+  },
+  {
+    name: 'absent and installed: remove',
+    params: { name: ['nginx', 'apache2'], state: 'absent' }, states: pkgs(['nginx', '1.22.1-9', '1.22.1-9'], ['apache2', null, '2.4']), listsAge: 999999,
+    titles: ['remove nginx (installed)'], argv: [[...APT, 'remove', 'nginx']],
+  },
+  {
+    name: 'absent and not installed: ok',
+    params: { name: 'apache2', state: 'absent' }, states: pkgs(['apache2', null, '2.4']), listsAge: 1,
+    titles: [], reason: 'apache2 not installed',
+  },
+];
+
+describe('package plans', () => {
+  for (const row of rows) {
+    it(row.name, () => {
+      const plan = planPackages(row.params, row.states, row.listsAge);
+      assert.deepEqual(plan.changes.map((c) => c.title), row.titles);
+      if (row.argv) assert.deepEqual(plan.changes.flatMap((c) => c.commands.map((cmd) => cmd.argv)), row.argv);
+      assert.equal(plan.reason, row.reason);
+    });
+  }
+});
