@@ -1,4 +1,213 @@
-import type { Field } from '../schema/types.js';
+import type { Field, Schema } from '../schema/types.js';
 
-/** Inventory variables of the LB + web stack (apps, consul, nginx, docker, install sources). */
-export const stackVarsSchema: Record<string, Field> = {};
+/*
+ * Inventory variables of the LB + web stack. Every value that ends up in an nginx, HCL or unit
+ * file is constrained here to what that format accepts, so no input can inject a directive.
+ * Defaults live in `default` (applied by src/stack/defaults.ts) and are repeated in `description`
+ * for `bootstrap validate` / README readers.
+ */
+
+/** A Consul service name that is also a valid nginx upstream name and file name. */
+export const APP_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+const LABEL = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+/** example.com, *.example.com, .example.com, www.example.* (nginx's wildcard forms); nothing that could end a directive. */
+export const SERVER_NAME = new RegExp(`^(?=.{1,253}$)(\\*\\.|\\.)?${LABEL}(\\.${LABEL})*(\\.\\*)?$`);
+
+/** nginx time: 30, 30s, 1m, 500ms, 1h30m. */
+export const NGINX_TIME = /^(\d+(ms|s|m|h|d|w|M|y)?)+$/;
+/** nginx size: 500m, 128k, 1g, 4096. */
+export const NGINX_SIZE = /^\d+[kKmMgG]?$/;
+/** Go duration as consul-template reads it: 2s, 500ms, 1m30s. */
+const GO_DURATION = /^(\d+(ns|us|ms|s|m|h))+$/;
+/** A semantic version as HashiCorp publishes releases: 1.16.6, 0.41.1. */
+const RELEASE_VERSION = /^\d+\.\d+\.\d+(-[a-z0-9.]+)?$/;
+/** repo[:tag][@digest] with an optional registry host; lands in a unit's ExecStart. */
+export const DOCKER_IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const BASE_URL = /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~%\/-]*)?$/;
+
+const time = (dflt: string | number, what: string): Field => ({
+  type: 'oneOf',
+  alternatives: [
+    { type: 'integer', min: 0 },
+    { type: 'string', pattern: NGINX_TIME, patternHint: 'an nginx time: seconds as an integer or a string like "90s", "2m", "500ms"' },
+  ],
+  hint: 'an nginx time: seconds as an integer or a string like "90s", "2m", "500ms"',
+  description: `${what} (default ${JSON.stringify(dflt)})`,
+  default: dflt,
+} as Field & { default: unknown });
+
+const size = (dflt: string, what: string): Field => ({
+  type: 'string',
+  pattern: NGINX_SIZE,
+  patternHint: 'an nginx size like "500m", "128k" or "4096"',
+  description: `${what} (default "${dflt}")`,
+  default: dflt,
+});
+
+export const appSchema: Schema = {
+  type: 'map',
+  description: 'one application behind the load balancer',
+  fields: {
+    name: {
+      type: 'string',
+      required: true,
+      pattern: APP_NAME,
+      patternHint: 'a Consul service name: lowercase letters, digits and -, at most 63 characters, not starting or ending with -',
+      description: 'the Consul service name the containers register as (SERVICE_NAME for registrator); also the nginx upstream and file name',
+    },
+    server_name: {
+      type: 'list',
+      required: true,
+      minItems: 1,
+      items: {
+        type: 'string',
+        pattern: SERVER_NAME,
+        patternHint: 'a host name (example.com), or a wildcard (*.example.com, .example.com, www.example.*), without spaces or ;{}"\'',
+      },
+      description: 'host names nginx answers for; the first is used by `bootstrap verify` for Host and SNI',
+    },
+    balance: {
+      type: 'string',
+      enum: ['round_robin', 'ip_hash', 'least_conn'],
+      default: 'round_robin',
+      description: 'load-balancing method (default round_robin)',
+    },
+    keepalive: {
+      type: 'integer',
+      min: 0,
+      max: 100000,
+      default: 64,
+      description: 'idle keepalive connections to the backends per nginx worker; 0 disables (default 64)',
+    },
+    max_fails: { type: 'integer', min: 0, max: 1000, default: 1, description: 'failed attempts before a backend is considered down for fail_timeout (default 1)' },
+    fail_timeout: time(0, 'nginx `fail_timeout` of each backend'),
+    tls: {
+      type: 'map',
+      description: 'serve HTTPS with this certificate and key (local files, relative to the inventory); port 80 then redirects to https',
+      fields: {
+        cert: { type: 'localFile', required: true, description: 'PEM certificate (chain) file on the laptop' },
+        key: { type: 'localFile', required: true, description: 'PEM private key file on the laptop; uploaded with mode 0600' },
+      },
+    },
+    http2: { type: 'boolean', default: true, description: 'enable HTTP/2 on the TLS server (default true)' },
+    hsts_max_age: {
+      type: 'integer',
+      min: 0,
+      default: 31536000,
+      description: 'Strict-Transport-Security max-age in seconds on TLS apps; 0 sends no header (default 31536000)',
+    },
+    proxy_connect_timeout: time(150, 'proxy_connect_timeout'),
+    proxy_send_timeout: time(100, 'proxy_send_timeout'),
+    proxy_read_timeout: time(90, 'proxy_read_timeout'),
+    proxy_buffers: {
+      type: 'string',
+      pattern: /^\d+ \d+[kKmM]?$/,
+      patternHint: 'a count and a size, e.g. "4 32k"',
+      default: '4 32k',
+      description: 'proxy_buffers (default "4 32k")',
+    },
+    client_max_body_size: size('500m', 'client_max_body_size'),
+    client_body_buffer_size: size('128k', 'client_body_buffer_size'),
+  },
+};
+
+const releaseComponent = (name: string, version: string): Field => ({
+  type: 'map',
+  description: `how ${name} is installed (default: version ${version} from the release archive, checked against its SHA256SUMS)`,
+  fields: {
+    version: {
+      type: 'string',
+      pattern: RELEASE_VERSION,
+      patternHint: 'a release version like 1.16.6',
+      default: version,
+      description: `release to install (default ${version})`,
+    },
+    source: {
+      type: 'string',
+      enum: ['release', 'upload'],
+      default: 'release',
+      description: 'release = download <release_base_url>/<name>/<version>/ on the host; upload = copy `binary` from the laptop (default release)',
+    },
+    release_base_url: {
+      type: 'string',
+      pattern: BASE_URL,
+      patternHint: 'an http(s) URL without a trailing query, e.g. https://releases.hashicorp.com',
+      default: 'https://releases.hashicorp.com',
+      description: 'where release archives are downloaded from; a mirror with the same layout works (default https://releases.hashicorp.com)',
+    },
+    binary: { type: 'localFile', description: `the ${name} executable on the laptop, for source: upload` },
+  },
+  check: (value: Record<string, unknown>) =>
+    value.source === 'upload' && !value.binary ? 'source: upload needs `binary` (the path of the executable on the laptop)' : undefined,
+} as Field);
+
+/** Stack variables (merged into the inventory's known vars; `datacenter` and `apt_proxy` are declared there). */
+export const stackVarsSchema: Record<string, Field> = {
+  apps: {
+    type: 'list',
+    items: appSchema,
+    uniqueBy: 'name',
+    default: [],
+    description: 'applications to load-balance; each app is one Consul service and one /etc/nginx/conf.d/<name>.conf (default none)',
+  } as Field,
+  consul: releaseComponent('consul', '1.16.6'),
+  consul_template: releaseComponent('consul-template', '0.41.1'),
+  consul_template_wait: {
+    type: 'map',
+    description: 'how long consul-template lets changes settle before rendering (default min 2s, max 10s)',
+    fields: {
+      min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "2s"', default: '2s', description: 'default "2s"' },
+      max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "10s"', default: '10s', description: 'default "10s"' },
+    },
+  },
+  registrator: {
+    type: 'map',
+    description: 'the registrator container on web nodes',
+    fields: {
+      image: {
+        type: 'string',
+        pattern: DOCKER_IMAGE,
+        patternHint: 'a Docker image reference like gliderlabs/registrator:latest',
+        default: 'gliderlabs/registrator:latest',
+        description: 'image to run; pulled unless image_tarball is set, in which case the tarball must contain this tag (default gliderlabs/registrator:latest)',
+      },
+      image_tarball: { type: 'localFile', description: '`docker save` tarball on the laptop to upload and `docker load` instead of pulling' },
+      resync: { type: 'integer', min: 0, max: 86400, default: 30, description: 'seconds between full re-syncs of containers into Consul (default 30)' },
+    },
+  },
+  docker_source: {
+    type: 'string',
+    enum: ['distro', 'docker'],
+    default: 'distro',
+    description: "distro = the distribution's docker.io package; docker = docker-ce from Docker's apt repository (default distro)",
+  },
+  docker_repo_url: {
+    type: 'string',
+    pattern: BASE_URL,
+    patternHint: 'an http(s) URL like https://download.docker.com/linux',
+    default: 'https://download.docker.com/linux',
+    description: "Docker's apt repository base, for docker_source: docker (default https://download.docker.com/linux)",
+  },
+  docker_daemon_config: <Field>{
+    type: 'map',
+    fields: {},
+    additional: { type: 'any' },
+    default: {},
+    description: 'written as /etc/docker/daemon.json when not empty, e.g. {storage-driver: vfs} (default: file left alone)',
+  },
+  nginx_http2_directive: {
+    type: 'string',
+    enum: ['auto', 'listen', 'http2_on'],
+    default: 'auto',
+    description:
+      'how TLS apps enable HTTP/2: listen = `listen 443 ssl http2` (nginx < 1.25.1), http2_on = `http2 on;` (nginx >= 1.25.1), auto = chosen from the OS release (Debian >= 13, Ubuntu >= 24.10 ship nginx >= 1.25.1) (default auto)',
+  },
+  nginx_default_status: {
+    type: 'integer',
+    min: 200,
+    max: 599,
+    default: 404,
+    description: 'status the default server answers for host names no app claims (444 closes the connection) (default 404)',
+  },
+};

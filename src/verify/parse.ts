@@ -1,0 +1,66 @@
+/** Parsers of what the verify commands print. Pure functions, so they are tested without a host. */
+
+export interface ConsulMember {
+  node: string;
+  address: string;
+  status: string;
+  type: string;
+}
+
+/** `consul members` table: Node Address Status Type Build Protocol DC ... */
+export function parseConsulMembers(stdout: string): ConsulMember[] {
+  const lines = stdout.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length === 0 || !/^Node\s+Address\s+Status/.test(lines[0])) return [];
+  return lines.slice(1).map((line) => {
+    const [node, address, status, type] = line.trim().split(/\s+/);
+    return { node, address, status, type };
+  });
+}
+
+/** Instances ("address:port") in a /v1/health/service/<name> answer; the service address, else the node's. */
+export function parseHealthInstances(json: string): string[] {
+  const entries = JSON.parse(json) as Array<{ Node: { Address: string }; Service: { Address: string; Port: number } }>;
+  if (!Array.isArray(entries)) throw new Error('expected a JSON list from /v1/health/service');
+  return entries.map((e) => `${e.Service.Address || e.Node.Address}:${e.Service.Port}`).sort();
+}
+
+export interface UpstreamServers {
+  servers: string[];
+  /** the `server 127.0.0.1:65535 down;` placeholder of an app with no healthy instance */
+  placeholder: boolean;
+  found: boolean;
+}
+
+/** `server` lines of `upstream <name> { ... }` in a rendered nginx file. */
+export function parseUpstreamServers(conf: string, name: string): UpstreamServers {
+  const block = new RegExp(`^\\s*upstream\\s+${name.replace(/[-]/g, '\\-')}\\s*\\{([\\s\\S]*?)^\\s*\\}`, 'm').exec(conf);
+  if (!block) return { servers: [], placeholder: false, found: false };
+  const servers: string[] = [];
+  let placeholder = false;
+  for (const line of block[1].split('\n')) {
+    const server = /^\s*server\s+(\S+?)(\s[^;]*)?;/.exec(line);
+    if (!server) continue;
+    if (server[1] === '127.0.0.1:65535' && /\bdown\b/.test(server[2] ?? '')) placeholder = true;
+    else servers.push(server[1]);
+  }
+  return { servers: servers.sort(), placeholder, found: true };
+}
+
+/** Backends ($upstream_addr, "upstream=a:1, b:2" when nginx retried) of access-log lines carrying `marker`. */
+export function parseUpstreamAddrs(logTail: string, marker: string): string[][] {
+  return logTail
+    .split('\n')
+    .filter((line) => line.includes(marker))
+    .map((line) => {
+      const match = /upstream=(.*?) upstream_status=/.exec(line);
+      if (!match) return [];
+      // "a:1, b:2" after a retry, "a:1 : b:2" across internal redirects
+      return match[1].split(/\s*,\s*|\s+:\s+/).filter((addr) => addr !== '' && addr !== '-');
+    });
+}
+
+/** systemctl is-active, Upstart's status, or SysV's `service x status`, first line. */
+export function isActiveOutput(stdout: string): boolean {
+  const first = stdout.trim().split('\n')[0] ?? '';
+  return /^active$/.test(first) || /start\/running/.test(first) || /is running/.test(first);
+}

@@ -1,0 +1,50 @@
+import { become, sh, type Command } from '../command.js';
+import type { Transport } from '../transport/types.js';
+
+/** Files the playbooks lay down on lb hosts (playbooks/lb.yml). */
+export const MANAGEMENT_TOKEN_FILE = '/etc/consul/management.token';
+export const MANAGEMENT_HEADER_FILE = '/etc/consul/management.header';
+export const CONSUL_HTTP = 'http://127.0.0.1:8500';
+
+export const appConfFile = (app: string) => `/etc/nginx/conf.d/${app}.conf`;
+export const appAccessLog = (app: string) => `/var/log/nginx/${app}.access.log`;
+
+/** Runs argv on a host, through sudo when asked; never throws for a non-zero exit. */
+export class RemoteHost {
+  constructor(
+    readonly name: string,
+    private readonly transport: Transport,
+    private readonly useSudo: boolean,
+  ) {}
+
+  run(argv: readonly string[], extra: Omit<Command, 'argv'> = {}) {
+    return this.transport.exec({ argv: this.useSudo ? become(argv) : argv, ...extra });
+  }
+
+  consulMembers() {
+    // the token file path goes in the environment, the token itself never leaves the host
+    return this.run(['env', `CONSUL_HTTP_TOKEN_FILE=${MANAGEMENT_TOKEN_FILE}`, '/usr/local/bin/consul', 'members', `-http-addr=${CONSUL_HTTP}`]);
+  }
+
+  /** active/inactive on systemd hosts, Upstart's status line on Upstart hosts */
+  serviceStatus(service: string) {
+    const script = 'if [ -d /run/systemd/system ]; then systemctl is-active "$1"; else status "$1" 2>/dev/null || service "$1" status 2>&1; fi';
+    return this.run([...sh(script), 'sh', service]);
+  }
+
+  healthyInstances(app: string) {
+    return this.run(['curl', '-fsS', '-H', `@${MANAGEMENT_HEADER_FILE}`, `${CONSUL_HTTP}/v1/health/service/${app}?passing=1`]);
+  }
+
+  readFile(path: string) {
+    return this.run(['cat', path]);
+  }
+
+  nginxTest() {
+    return this.run(['nginx', '-t']);
+  }
+
+  accessLogTail(app: string, lines: number) {
+    return this.run(['tail', '-n', String(lines), appAccessLog(app)]);
+  }
+}

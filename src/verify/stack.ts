@@ -1,0 +1,201 @@
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { tail } from '../errors.js';
+import type { Host, Inventory } from '../inventory/types.js';
+import type { Transport } from '../transport/types.js';
+import { probe, type Probe } from './http.js';
+import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseUpstreamAddrs, parseUpstreamServers } from './parse.js';
+import { appConfFile, RemoteHost } from './remote.js';
+import type { CheckResult, VerifyOptions } from './types.js';
+
+export type { CheckResult, VerifyOptions } from './types.js';
+
+interface App {
+  name: string;
+  server_name: string[];
+  balance: string;
+  tls?: { cert: string; key: string };
+}
+
+const LB_SERVICES = ['consul', 'consul-template', 'nginx'];
+const WEB_SERVICES = ['consul', 'docker', 'registrator'];
+
+const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const list = (items: string[]) => (items.length ? items.join(', ') : 'none');
+
+/**
+ * End-to-end checks of a deployed stack: consul membership, services, registrations, rendered
+ * upstreams, nginx -t, and HTTP(S) through every LB from here, spread over every backend.
+ */
+export async function verifyStack(inventory: Inventory, connect: (host: Host) => Promise<Transport>, opts: VerifyOptions = {}): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const requests = opts.requests ?? 20;
+  const hostsOf = (group: string) => (inventory.groups.get(group) ?? []).map((name) => inventory.hosts.get(name)!).filter(Boolean);
+  const lbs = hostsOf('lb');
+  const webs = hostsOf('web');
+  if (lbs.length === 0) return [{ check: 'inventory', ok: false, detail: 'no host in group lb' }];
+  const apps = (lbs[0].vars.apps ?? []) as App[];
+
+  const remotes = new Map<string, RemoteHost>();
+  const transports: Transport[] = [];
+  await Promise.all(
+    [...lbs, ...webs.filter((w) => !lbs.includes(w))].map(async (host) => {
+      try {
+        const transport = await connect(host);
+        transports.push(transport);
+        const useSudo = opts.become ?? (host.user !== undefined && host.user !== 'root');
+        remotes.set(host.name, new RemoteHost(host.name, transport, useSudo));
+      } catch (err) {
+        results.push({ check: 'connect', host: host.name, ok: false, detail: (err as Error).message });
+      }
+    }),
+  );
+
+  try {
+    // services
+    for (const [hosts, services] of [[lbs, LB_SERVICES], [webs, WEB_SERVICES]] as const) {
+      for (const host of hosts) {
+        const remote = remotes.get(host.name);
+        if (!remote) continue;
+        for (const service of services) {
+          const r = await remote.serviceStatus(service);
+          const state = (r.stdout.trim().split('\n')[0] || tail(r.stderr, 1)) ?? '';
+          results.push({ check: `service ${service}`, host: host.name, ok: isActiveOutput(r.stdout), detail: state || `exit ${r.code}` });
+        }
+      }
+    }
+
+    const lead = remotes.get(lbs[0].name);
+    // consul membership, seen from the first LB (a consul server)
+    if (lead) {
+      const r = await lead.consulMembers();
+      if (r.code !== 0) {
+        results.push({ check: 'consul members', host: lbs[0].name, ok: false, detail: `consul members exited ${r.code}: ${tail(r.stderr, 2)}` });
+      } else {
+        const members = parseConsulMembers(r.stdout);
+        for (const host of [...new Set([...lbs, ...webs])]) {
+          const member = members.find((m) => m.node === host.name);
+          results.push({
+            check: 'consul member',
+            host: host.name,
+            ok: member?.status === 'alive',
+            detail: member ? `${member.status} (${member.type}, ${member.address})` : 'not a member of the cluster',
+          });
+        }
+      }
+    }
+
+    for (const lb of lbs) {
+      const remote = remotes.get(lb.name);
+      if (!remote) continue;
+      const r = await remote.nginxTest();
+      results.push({ check: 'nginx -t', host: lb.name, ok: r.code === 0, detail: r.code === 0 ? 'configuration valid' : tail(r.stderr, 3) });
+    }
+
+    for (const app of apps) {
+      let instances: string[] = [];
+      if (lead) {
+        const r = await lead.healthyInstances(app.name);
+        try {
+          if (r.code !== 0) throw new Error(`curl exited ${r.code}: ${tail(r.stderr, 2)}`);
+          instances = parseHealthInstances(r.stdout);
+          results.push({ check: 'registered in consul', app: app.name, ok: instances.length > 0, detail: instances.length ? `${instances.length} healthy: ${list(instances)}` : 'no healthy instance' });
+        } catch (err) {
+          results.push({ check: 'registered in consul', app: app.name, ok: false, detail: (err as Error).message });
+        }
+      }
+      for (const lb of lbs) {
+        const remote = remotes.get(lb.name);
+        if (!remote) continue;
+        results.push(await checkUpstream(remote, app, instances));
+        results.push(...(await checkTraffic(remote, lb, app, instances, requests, opts)));
+      }
+    }
+  } finally {
+    await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
+  }
+  return results;
+}
+
+async function checkUpstream(remote: RemoteHost, app: App, instances: string[]): Promise<CheckResult> {
+  const base = { check: 'nginx upstream', host: remote.name, app: app.name };
+  const r = await remote.readFile(appConfFile(app.name));
+  if (r.code !== 0) return { ...base, ok: false, detail: `${appConfFile(app.name)} not rendered: ${tail(r.stderr, 1)}` };
+  const upstream = parseUpstreamServers(r.stdout, app.name);
+  if (!upstream.found) return { ...base, ok: false, detail: `no upstream ${app.name} in ${appConfFile(app.name)}` };
+  if (instances.length === 0) {
+    return { ...base, ok: upstream.placeholder && upstream.servers.length === 0, detail: upstream.placeholder ? 'placeholder only (no healthy instance)' : `lists ${list(upstream.servers)} but consul has none` };
+  }
+  const ok = same(upstream.servers, instances);
+  return { ...base, ok, detail: ok ? `lists exactly ${list(instances)}` : `lists ${list(upstream.servers)}, consul has ${list(instances)}` };
+}
+
+async function checkTraffic(remote: RemoteHost, lb: Host, app: App, instances: string[], requests: number, opts: VerifyOptions): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const hostName = app.server_name[0];
+  const marker = `bootstrap-verify/${randomBytes(6).toString('hex')}`;
+  const base: Omit<Probe, 'scheme' | 'port'> = { address: lb.address, hostName, userAgent: marker, timeoutMs: opts.timeoutMs ?? 10_000 };
+  const httpPort = opts.httpPort ?? 80;
+  const httpsPort = opts.httpsPort ?? 443;
+  const where = { host: lb.name, app: app.name };
+
+  const first = await probe({ ...base, scheme: 'http', port: httpPort }).catch((err: Error) => err);
+  if (app.tls) {
+    const redirected = !(first instanceof Error) && first.status === 301 && (first.location ?? '').startsWith(`https://${hostName}`);
+    out.push({ check: 'http -> https', ...where, ok: redirected, detail: first instanceof Error ? first.message : `${first.status}${first.location ? ` to ${first.location}` : ''}` });
+  }
+  const scheme = app.tls ? 'https' : 'http';
+  const port = app.tls ? httpsPort : httpPort;
+  const statuses: number[] = [];
+  let failure: string | undefined;
+  let fingerprint: string | undefined;
+  for (let i = 0; i < requests && !failure; i++) {
+    try {
+      const r = await probe({ ...base, scheme, port });
+      statuses.push(r.status);
+      fingerprint ??= r.certFingerprint;
+    } catch (err) {
+      failure = (err as Error).message;
+    }
+  }
+  const good = statuses.filter((s) => s >= 200 && s < 300).length;
+  out.push({
+    check: scheme,
+    ...where,
+    ok: !failure && good === statuses.length && good > 0,
+    detail: failure ?? `${good}/${statuses.length} answered 2xx${good < statuses.length ? ` (got ${[...new Set(statuses)].join(', ')})` : ''} for Host ${hostName}`,
+  });
+  if (app.tls) out.push(certificateCheck(app, fingerprint, where));
+
+  const log = await remote.accessLogTail(app.name, Math.max(500, requests * 10));
+  const served = parseUpstreamAddrs(log.stdout, marker);
+  const used = [...new Set(served.flat())].sort();
+  const unknown = used.filter((addr) => !instances.includes(addr));
+  let ok: boolean;
+  let detail: string;
+  if (served.length === 0) {
+    ok = false;
+    detail = `none of the requests found in the access log${log.code !== 0 ? `: ${tail(log.stderr, 1)}` : ''}`;
+  } else if (app.balance === 'ip_hash') {
+    // one client address always maps to the same backend
+    ok = used.length > 0 && unknown.length === 0;
+    detail = `ip_hash: served by ${list(used)}`;
+  } else {
+    const missed = instances.filter((addr) => !used.includes(addr));
+    ok = missed.length === 0 && unknown.length === 0;
+    detail = `${served.length} requests served by ${list(used)}${missed.length ? `; never ${list(missed)}` : ''}${unknown.length ? `; not registered: ${list(unknown)}` : ''}`;
+  }
+  out.push({ check: 'spread over backends', ...where, ok, detail });
+  return out;
+}
+
+function certificateCheck(app: App, fingerprint: string | undefined, where: { host: string; app: string }): CheckResult {
+  const base = { check: 'certificate', ...where };
+  if (!fingerprint) return { ...base, ok: false, detail: 'no certificate seen' };
+  try {
+    const expected = new X509Certificate(readFileSync(app.tls!.cert)).fingerprint256;
+    return { ...base, ok: expected === fingerprint, detail: expected === fingerprint ? "the app's certificate" : `a different certificate (${fingerprint.slice(0, 23)}...)` };
+  } catch (err) {
+    return { ...base, ok: false, detail: `cannot read ${app.tls!.cert}: ${(err as Error).message}` };
+  }
+}

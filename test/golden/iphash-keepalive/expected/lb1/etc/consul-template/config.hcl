@@ -1,0 +1,49 @@
+# Managed by bootstrap. consul-template renders one nginx file per app.
+# The ACL token comes from CONSUL_HTTP_TOKEN in /etc/consul-template/env (mode 0600), never from argv.
+consul {
+  address = "127.0.0.1:8500"
+
+  retry {
+    enabled     = true
+    attempts    = 0
+    backoff     = "250ms"
+    max_backoff = "1m"
+  }
+}
+
+log_level = "info"
+
+wait {
+  min = "5s"
+  max = "30s"
+}
+
+template {
+  source          = "/etc/consul-template/templates/api.ctmpl"
+  destination     = "/etc/nginx/conf.d/api.conf"
+  # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
+  backup          = true
+  perms           = 0644
+  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/api.conf"
+  command_timeout = "60s"
+}
+
+template {
+  source          = "/etc/consul-template/templates/secure.ctmpl"
+  destination     = "/etc/nginx/conf.d/secure.conf"
+  # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
+  backup          = true
+  perms           = 0644
+  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/secure.conf"
+  command_timeout = "60s"
+}
+
+template {
+  source          = "/etc/consul-template/templates/worker.ctmpl"
+  destination     = "/etc/nginx/conf.d/worker.conf"
+  # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
+  backup          = true
+  perms           = 0644
+  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/worker.conf"
+  command_timeout = "60s"
+}

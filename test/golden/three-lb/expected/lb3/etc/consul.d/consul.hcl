@@ -1,0 +1,26 @@
+# Managed by bootstrap. Consul server agent on lb3.
+datacenter = "dc1"
+node_name  = "lb3"
+data_dir   = "/opt/consul"
+log_level  = "INFO"
+
+# Gossip and RPC on the private network only; HTTP (8500) and DNS (8600) on loopback only.
+bind_addr      = "10.10.0.22"
+advertise_addr = "10.10.0.22"
+client_addr    = "127.0.0.1"
+
+encrypt = "kYrssTylAhhl27MFu7fFYcT147ze7RbPXNWW8iNeSaY="
+
+server           = true
+bootstrap_expect = 3
+retry_join = ["10.10.0.2", "10.10.0.12"]
+
+acl {
+  enabled                  = true
+  default_policy           = "deny"
+  enable_token_persistence = true
+  tokens {
+    initial_management = "f1baa069-b618-4fb4-aa98-8c54a53a2230"
+    agent              = "6f895f4f-faf0-4489-a089-9ec2b6d46eb4"
+  }
+}

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ensureConsulBinary, ensureConsulTemplateBinary } from '../../src/lab/go-builds.js';
+import { parseHealthInstances, parseUpstreamServers } from '../../src/verify/parse.js';
+import {
+  DEBIAN_12,
+  factsFor,
+  fakeSecret,
+  GOLDEN,
+  loadCase,
+  nginxPrefixConfig,
+  renderHostFiles,
+  renderHostTasks,
+  run,
+  startDevConsul,
+  type DevConsul,
+} from '../golden/stack-harness.js';
+
+/*
+ * The rendered consul and consul-template files against the real programs: `consul validate`,
+ * the playbook's ACL bootstrap commands against a real agent, consul-template rendering the app
+ * templates with the least-privilege token, and nginx -t on what it rendered.
+ */
+
+const SRC_GOLDEN = GOLDEN.replace(/\/dist\/test\/golden$/, '/test/golden');
+let consul: string;
+let consulTemplate: string;
+let work: string;
+let agent: DevConsul;
+
+function files(caseName: string, host: string, facts = factsFor(DEBIAN_12)) {
+  return new Map(renderHostFiles(loadCase(caseName), host, facts).map((f) => [f.dest, f.content]));
+}
+
+before(async () => {
+  consul = await ensureConsulBinary();
+  consulTemplate = await ensureConsulTemplateBinary();
+  work = mkdtempSync(join(tmpdir(), 'stack-consul-'));
+  agent = await startDevConsul(consul, work);
+});
+
+after(async () => {
+  await agent?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('consul configuration', () => {
+  for (const [caseName, host] of [['plain', 'lb1'], ['plain', 'web1'], ['three-lb', 'lb2'], ['tls', 'lb1']] as const) {
+    test(`consul validate accepts ${caseName}/${host}`, async () => {
+      const dir = join(work, `validate-${caseName}-${host}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'consul.hcl'), files(caseName, host).get('/etc/consul.d/consul.hcl')!);
+      const result = await run([consul, 'validate', dir]);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+    });
+  }
+
+  test('consul validate rejects a broken file (the check can fail)', async () => {
+    const dir = join(work, 'validate-broken');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'consul.hcl'), files('plain', 'lb1').get('/etc/consul.d/consul.hcl')!.replace('bootstrap_expect = 1', 'bootstrap_expect = "one"'));
+    const result = await run([consul, 'validate', dir]);
+    assert.notEqual(result.code, 0);
+  });
+});
+
+describe('ACL bootstrap commands of playbooks/lb.yml against a real agent', () => {
+  const inv = () => loadCase('plain');
+  const rewrite = (argv: string[], header: string) =>
+    argv.map((a) => a.replace('http://127.0.0.1:8500', `http://127.0.0.1:${agent.httpPort}`).replace('/etc/consul/management.header', header));
+
+  test('policies and tokens are created once, then `unless` says they exist', async () => {
+    const header = join(work, 'management.header');
+    const headerFile = files('plain', 'lb1').get('/etc/consul/management.header')!;
+    writeFileSync(header, headerFile, { mode: 0o600 });
+    const commands = renderHostTasks(inv(), 'lb1', factsFor(DEBIAN_12), 'command').filter((t) => t.name.startsWith('consul ACL'));
+    assert.equal(commands.length, 6, commands.map((c) => c.name).join(', '));
+    for (const task of commands) {
+      const p = task.params as { argv: string[]; stdin: string; unless: string[] };
+      const before = await run(rewrite(p.unless, header));
+      assert.notEqual(before.code, 0, `${task.name}: unless passed before creation`);
+      const created = await run(rewrite(p.argv, header), { input: p.stdin });
+      assert.equal(created.code, 0, `${task.name}: ${created.stderr}`);
+      const afterwards = await run(rewrite(p.unless, header));
+      assert.equal(afterwards.code, 0, `${task.name}: unless fails after creation: ${afterwards.stderr}`);
+    }
+    // the tokens carry the secrets consul-template and registrator are configured with
+    const self = await agent.api('GET', '/v1/acl/token/self', undefined, fakeSecret('consul_template_token', 'uuid'));
+    assert.equal(self.status, 200, self.text);
+    assert.match(self.text, /bootstrap-consul-template/);
+    // the agent token the stack writes into consul.hcl (acl.tokens.agent), given to the dev agent at run time
+    const agentToken = await agent.api('PUT', '/v1/agent/token/agent', { Token: fakeSecret('consul_agent_token', 'uuid') });
+    assert.equal(agentToken.status, 200, agentToken.text);
+  });
+
+  test('the registrator token may register services, the consul-template token may not', async () => {
+    const service = { Name: 'myapp', ID: 'web1:myapp:8080', Address: '10.0.0.5', Port: 8080 };
+    const denied = await agent.api('PUT', '/v1/agent/service/register', service, fakeSecret('consul_template_token', 'uuid'));
+    assert.equal(denied.status, 403, denied.text);
+    const allowed = await agent.api('PUT', '/v1/agent/service/register', service, fakeSecret('registrator_token', 'uuid'));
+    assert.equal(allowed.status, 200, allowed.text);
+    await agent.api('PUT', '/v1/agent/service/register', { ...service, ID: 'web2:myapp:8080', Address: '10.0.0.6' }, fakeSecret('registrator_token', 'uuid'));
+    const health = await agent.api('GET', '/v1/health/service/myapp?passing=1', undefined, fakeSecret('consul_template_token', 'uuid'));
+    assert.deepEqual(parseHealthInstances(health.text), ['10.0.0.5:8080', '10.0.0.6:8080']);
+  });
+});
+
+describe('consul-template renders the app templates that nginx accepts', () => {
+  const certDir = join(SRC_GOLDEN, 'tls', 'certs');
+
+  async function renderWithConsulTemplate(ctmpl: string, name: string): Promise<string> {
+    const src = join(work, `${name}.ctmpl`);
+    const dest = join(work, `${name}.conf`);
+    writeFileSync(src, ctmpl);
+    rmSync(dest, { force: true });
+    const result = await run([consulTemplate, '-once', `-consul-addr=127.0.0.1:${agent.httpPort}`, `-template=${src}:${dest}`], {
+      env: { ...process.env, CONSUL_HTTP_TOKEN: fakeSecret('consul_template_token', 'uuid') },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    return readFileSync(dest, 'utf8');
+  }
+
+  async function nginxTest(confs: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+    const prefix = mkdtempSync(join(work, 'nginx-'));
+    const tlsDir = join(prefix, 'tls');
+    for (const app of ['shop', 'shop-next', 'secure']) {
+      mkdirSync(join(tlsDir, app), { recursive: true });
+      writeFileSync(join(tlsDir, app, 'cert.pem'), readFileSync(join(certDir, 'shop.crt')));
+      writeFileSync(join(tlsDir, app, 'key.pem'), readFileSync(join(certDir, 'shop.key')));
+    }
+    const conf = nginxPrefixConfig(prefix, confs, { http: 18080, https: 18443 }, tlsDir);
+    return run(['nginx', '-t', '-p', prefix, '-c', conf]);
+  }
+
+  test('the rendered config.hcl is accepted by consul-template (-dry -once)', async () => {
+    const lb = files('tls', 'lb1');
+    const templatesDir = join(work, 'ct-templates');
+    mkdirSync(templatesDir, { recursive: true });
+    for (const [dest, content] of lb) if (dest.startsWith('/etc/consul-template/templates/')) writeFileSync(join(templatesDir, dest.split('/').pop()!), content);
+    const config = join(work, 'config.hcl');
+    writeFileSync(config, lb.get('/etc/consul-template/config.hcl')!.replaceAll('/etc/consul-template/templates/', `${templatesDir}/`));
+    const result = await run([consulTemplate, `-config=${config}`, `-consul-addr=127.0.0.1:${agent.httpPort}`, '-dry', '-once'], {
+      env: { ...process.env, CONSUL_HTTP_TOKEN: fakeSecret('consul_template_token', 'uuid') },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /upstream shop \{/);
+  });
+
+  for (const [caseName, facts] of [['plain', factsFor(DEBIAN_12)], ['tls', factsFor({ id: 'debian', version: '13', codename: 'trixie' })], ['iphash-keepalive', factsFor(DEBIAN_12)]] as const) {
+    test(`${caseName}: registered instances become the upstream, nginx -t passes`, async () => {
+      const lb = renderHostFiles(loadCase(caseName), 'lb1', facts);
+      const confs: Record<string, string> = {};
+      for (const file of lb) {
+        if (file.dest.startsWith('/etc/nginx/conf.d/')) confs[file.dest.split('/').pop()!] = file.content;
+      }
+      for (const file of lb.filter((f) => f.dest.startsWith('/etc/consul-template/templates/'))) {
+        const app = file.dest.split('/').pop()!.replace('.ctmpl', '');
+        const rendered = await renderWithConsulTemplate(file.content, app);
+        const upstream = parseUpstreamServers(rendered, app);
+        if (app === 'myapp') {
+          assert.deepEqual(upstream, { servers: ['10.0.0.5:8080', '10.0.0.6:8080'], placeholder: false, found: true });
+        } else {
+          assert.deepEqual(upstream, { servers: [], placeholder: true, found: true }, `${app}: expected the placeholder`);
+        }
+        confs[`${app}.conf`] = rendered;
+      }
+      // nginx 1.22 here: `http2 on;` (Debian 13's nginx) is not known to it, so the tls case is checked with the listen form too
+      if (caseName === 'tls') for (const name of Object.keys(confs)) confs[name] = confs[name].replace('listen 443 ssl;\n    http2 on;', 'listen 443 ssl http2;');
+      const result = await nginxTest(confs);
+      assert.equal(result.code, 0, result.stderr);
+    });
+  }
+
+  test('an app whose instances all left renders the placeholder and stays valid', async () => {
+    for (const id of ['web1:myapp:8080', 'web2:myapp:8080']) {
+      const r = await agent.api('PUT', `/v1/agent/service/deregister/${id}`);
+      assert.equal(r.status, 200, r.text);
+    }
+    // the agent syncs the deregistration to the catalog asynchronously
+    for (let i = 0; i < 50 && (await agent.api('GET', '/v1/health/service/myapp?passing=1')).text !== '[]'; i++) await new Promise((r) => setTimeout(r, 100));
+    const ctmpl = files('plain', 'lb1').get('/etc/consul-template/templates/myapp.ctmpl')!;
+    const rendered = await renderWithConsulTemplate(ctmpl, 'myapp');
+    assert.deepEqual(parseUpstreamServers(rendered, 'myapp'), { servers: [], placeholder: true, found: true });
+    const result = await nginxTest({ '00-bootstrap.conf': files('plain', 'lb1').get('/etc/nginx/conf.d/00-bootstrap.conf')!, 'myapp.conf': rendered });
+    assert.equal(result.code, 0, result.stderr);
+  });
+});

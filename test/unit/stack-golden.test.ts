@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { DEBIAN_12, factsFor, GOLDEN, loadCase, renderHostFiles, type RenderedFile } from '../golden/stack-harness.js';
+
+/* Golden files of everything the playbooks render, per case and host. UPDATE_GOLDEN=1 rewrites them. */
+
+const CASES = ['plain', 'tls', 'iphash-keepalive', 'three-lb', 'upstart'];
+const SRC_GOLDEN = GOLDEN.replace(/\/dist\/test\/golden$/, '/test/golden');
+
+function caseFacts(name: string) {
+  const file = join(SRC_GOLDEN, name, 'facts.yaml');
+  if (!existsSync(file)) return factsFor(DEBIAN_12);
+  const raw = parse(readFileSync(file, 'utf8')) as { os: typeof DEBIAN_12; init: 'systemd' | 'upstart' };
+  return factsFor(raw.os, raw.init);
+}
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((entry) => {
+    const full = join(dir, entry);
+    return statSync(full).isDirectory() ? listFiles(full) : [full];
+  });
+}
+
+function rendered(name: string): Map<string, Map<string, RenderedFile>> {
+  const inv = loadCase(name);
+  const facts = caseFacts(name);
+  const out = new Map<string, Map<string, RenderedFile>>();
+  for (const host of inv.hosts.keys()) {
+    const files = new Map<string, RenderedFile>();
+    for (const file of renderHostFiles(inv, host, facts)) {
+      assert.ok(!files.has(file.dest), `${host}: ${file.dest} written by two tasks`);
+      files.set(file.dest, file);
+    }
+    out.set(host, files);
+  }
+  return out;
+}
+
+describe('stack golden files', () => {
+  for (const name of CASES) {
+    test(name, () => {
+      const expectedDir = join(SRC_GOLDEN, name, 'expected');
+      const hosts = rendered(name);
+      if (process.env.UPDATE_GOLDEN) {
+        rmSync(expectedDir, { recursive: true, force: true });
+        for (const [host, files] of hosts) {
+          for (const file of files.values()) {
+            const path = join(expectedDir, host, file.dest);
+            mkdirSync(dirname(path), { recursive: true });
+            writeFileSync(path, file.content);
+          }
+        }
+      }
+      const expected = new Set(listFiles(expectedDir).map((f) => relative(expectedDir, f)));
+      const actual = new Set([...hosts].flatMap(([host, files]) => [...files.keys()].map((dest) => join(host, dest))));
+      assert.deepEqual([...actual].sort(), [...expected].sort(), 'the set of rendered files differs from the golden set');
+      for (const [host, files] of hosts) {
+        for (const file of files.values()) {
+          assert.equal(file.content, readFileSync(join(expectedDir, host, file.dest), 'utf8'), `${name}/${host}${file.dest} differs from the golden file`);
+        }
+      }
+    });
+  }
+});
+
+describe('rendered files hold what the stack needs', () => {
+  const plain = rendered('plain');
+  const three = rendered('three-lb');
+
+  test('secrets only in files marked sensitive and never world-readable', () => {
+    for (const files of [...plain.values(), ...three.values()]) {
+      for (const file of files.values()) {
+        const holdsSecret = /encrypt =|initial_management|agent +=|CONSUL_HTTP_TOKEN=|X-Consul-Token/.test(file.content) || file.dest === '/etc/consul/management.token';
+        if (!holdsSecret) continue;
+        assert.equal(file.sensitive, true, `${file.dest} holds a secret but is not sensitive`);
+        assert.match(file.mode ?? '', /^0[67][04]0$/, `${file.dest} mode ${file.mode}`);
+      }
+    }
+  });
+
+  test('consul servers expect every lb host and join the others; clients join all servers; HTTP on loopback only', () => {
+    const lb2 = three.get('lb2')!.get('/etc/consul.d/consul.hcl')!.content;
+    assert.match(lb2, /bootstrap_expect = 3/);
+    assert.match(lb2, /retry_join = \["10\.10\.0\.2", "10\.10\.0\.22"\]/);
+    assert.match(lb2, /bind_addr += "10\.10\.0\.12"/);
+    assert.match(lb2, /client_addr += "127\.0\.0\.1"/);
+    const web = three.get('web1')!.get('/etc/consul.d/consul.hcl')!.content;
+    assert.match(web, /server = false/);
+    assert.match(web, /retry_join = \["10\.10\.0\.2", "10\.10\.0\.12", "10\.10\.0\.22"\]/);
+    assert.doesNotMatch(web, /initial_management/);
+  });
+
+  test('one consul-template template block per app, with backup and the validating reload command', () => {
+    const tls = rendered('tls').get('lb1')!.get('/etc/consul-template/config.hcl')!.content;
+    assert.equal(tls.match(/^template \{/gm)?.length, 3);
+    assert.match(tls, /destination += "\/etc\/nginx\/conf\.d\/shop-next\.conf"/);
+    assert.match(tls, /backup += true/);
+    assert.match(tls, /command += "\/usr\/local\/lib\/bootstrap\/nginx-reload \/etc\/nginx\/conf\.d\/shop\.conf"/);
+  });
+
+  test('registrator runs with its options before the consul URI and the token from an env file', () => {
+    const unit = plain.get('web2')!.get('/etc/systemd/system/registrator.service')!.content;
+    assert.match(unit, /--env-file \/etc\/registrator\/env gliderlabs\/registrator:latest -ip 10\.10\.0\.4 -cleanup -resync 30 consul:\/\/localhost:8500\n/);
+    assert.doesNotMatch(unit, /CONSUL_HTTP_TOKEN/);
+  });
+});
+
+describe('nginx accepts the http-level files', () => {
+  test('00-bootstrap.conf and 00-default.conf pass nginx -t', () => {
+    const files = rendered('iphash-keepalive').get('lb1')!;
+    const prefix = mkdtempSync(join(tmpdir(), 'stack-nginx-'));
+    try {
+      for (const name of ['00-bootstrap.conf', '00-default.conf']) {
+        writeFileSync(join(prefix, name), files.get(`/etc/nginx/conf.d/${name}`)!.content.replaceAll('/var/log/nginx/', `${prefix}/`).replace('listen 80', 'listen 127.0.0.1:18080'));
+      }
+      writeFileSync(
+        join(prefix, 'nginx.conf'),
+        `pid ${prefix}/nginx.pid;\nerror_log ${prefix}/error.log;\nevents {}\nhttp {\n  include ${prefix}/00-*.conf;\n}\n`,
+      );
+      const result = spawnSync('nginx', ['-t', '-p', prefix, '-c', join(prefix, 'nginx.conf')], { encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+    }
+  });
+
+  test('the reload script is valid sh', () => {
+    const script = rendered('plain').get('lb1')!.get('/usr/local/lib/bootstrap/nginx-reload')!.content;
+    const result = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+  });
+});
+
+describe('playbooks', () => {
+  test('site.yml loads with the real module registry (every parameter valid, every notify has a handler)', async () => {
+    const { loadPlaybooks } = await import('../../src/playbook/load.js');
+    const { getModule } = await import('../../src/modules/index.js');
+    const plays = loadPlaybooks([join(SRC_GOLDEN, '..', '..', 'playbooks', 'site.yml')], getModule);
+    assert.deepEqual(plays.map((p) => p.hosts), ['lb:web', 'lb', 'web']);
+    const lb = plays[1];
+    assert.ok(lb.handlers.some((h) => h.name === 'reload nginx' && h.params.state === 'reloaded'), 'nginx is reloaded, never restarted');
+    assert.ok(!plays.flatMap((p) => [...p.tasks, ...p.handlers]).some((t) => t.params.name === 'nginx' && t.params.state === 'restarted'));
+  });
+});

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ConfigErrors } from '../../src/errors.js';
+import { loadInventory } from '../../src/inventory/load.js';
+import { applyDefaults } from '../../src/schema/defaults.js';
+import { knownVarsSchema } from '../../src/inventory/vars-schema.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'stack-schema-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(join(dir, 'app.crt'), 'cert');
+writeFileSync(join(dir, 'app.key'), 'key');
+
+/** An inventory whose apps list is `apps` (YAML lines indented under `apps:`), loaded; returns the error messages. */
+function errorsFor(apps: string, extraVars = ''): string[] {
+  const file = join(dir, `inv-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(
+    file,
+    `all:\n  vars:\n${extraVars}    apps:\n${apps}  children:\n    lb:\n      hosts:\n        lb1: { address: 10.0.0.2 }\n`,
+  );
+  try {
+    loadInventory(file);
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigErrors)) throw err;
+    return err.errors.map((e) => e.message.replace(`${file}:`, 'inv:'));
+  }
+}
+
+describe('bad app definitions are rejected with file, line and key path', () => {
+  test('a server_name with a space', () => {
+    const errors = errorsFor('      - name: shop\n        server_name: ["shop.example.test evil.test"]\n');
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0], /^inv:5:\d+ all\.vars\.apps\.0\.server_name\.0: expected a host name/);
+  });
+
+  test('a server_name with a semicolon (directive injection)', () => {
+    const errors = errorsFor('      - name: shop\n        server_name: ["a.test; return 200"]\n');
+    assert.match(errors.join('\n'), /^inv:5:\d+ all\.vars\.apps\.0\.server_name\.0: expected a host name .* got "a\.test; return 200"/);
+  });
+
+  test('a missing certificate file', () => {
+    const errors = errorsFor('      - name: shop\n        server_name: [shop.test]\n        tls: { cert: ./missing.crt, key: ./app.key }\n');
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0], /^inv:6:\d+ all\.vars\.apps\.0\.tls\.cert: file not found: .*missing\.crt/);
+  });
+
+  test('an app name that is not a valid Consul service name', () => {
+    for (const name of ['My_App', 'app.name', '-app', 'a'.repeat(64), 'app;']) {
+      const errors = errorsFor(`      - name: "${name}"\n        server_name: [shop.test]\n`);
+      assert.match(errors.join('\n'), /^inv:4:\d+ all\.vars\.apps\.0\.name: expected a Consul service name/, name);
+    }
+  });
+
+  test('a duplicate app', () => {
+    const errors = errorsFor('      - name: shop\n        server_name: [a.test]\n      - name: shop\n        server_name: [b.test]\n');
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0], /^inv:6:\d+ all\.vars\.apps\.1\.name: duplicate name "shop" \(also at all\.vars\.apps\.0\)/);
+  });
+
+  test('a bad balance, keepalive, size and timeout', () => {
+    const errors = errorsFor(
+      '      - name: shop\n        server_name: [a.test]\n        balance: random\n        keepalive: "64"\n        client_max_body_size: 500 MB\n        proxy_read_timeout: 90 seconds\n',
+    );
+    const text = errors.join('\n');
+    assert.match(text, /apps\.0\.balance: expected one of round_robin, ip_hash, least_conn, got "random"/);
+    assert.match(text, /apps\.0\.keepalive: expected an integer .*\(write it without quotes\)/);
+    assert.match(text, /apps\.0\.client_max_body_size: expected an nginx size/);
+    assert.match(text, /apps\.0\.proxy_read_timeout: expected an nginx time/);
+  });
+
+  test('upload without a binary, and an image reference that could inject unit options', () => {
+    const errors = errorsFor('      - name: shop\n        server_name: [a.test]\n', '    consul: { source: upload }\n    registrator: { image: "x --privileged" }\n');
+    const text = errors.join('\n');
+    assert.match(text, /all\.vars\.consul: source: upload needs `binary`/);
+    assert.match(text, /all\.vars\.registrator\.image: expected a Docker image reference/);
+  });
+
+  test('a valid TLS app with wildcard names loads', () => {
+    assert.deepEqual(errorsFor('      - name: shop-2\n        server_name: ["*.shop.test", .shop.test, "www.shop.*"]\n        tls: { cert: ./app.crt, key: ./app.key }\n'), []);
+  });
+});
+
+describe('stack defaults', () => {
+  test('fill nested maps and each app, keeping what the inventory set', () => {
+    const vars = applyDefaults({ consul: { version: '1.16.5' }, apps: [{ name: 'a', server_name: ['a.test'], balance: 'ip_hash' }] }, knownVarsSchema);
+    assert.deepEqual(vars.consul, { version: '1.16.5', source: 'release', release_base_url: 'https://releases.hashicorp.com' });
+    const app = (vars.apps as Array<Record<string, unknown>>)[0];
+    assert.equal(app.balance, 'ip_hash');
+    assert.equal(app.keepalive, 64);
+    assert.equal(app.proxy_connect_timeout, 150);
+    assert.equal(app.client_max_body_size, '500m');
+    assert.equal(app.tls, undefined);
+    assert.equal(vars.datacenter, 'dc1');
+    assert.deepEqual(vars.docker_daemon_config, {});
+    assert.deepEqual((vars.registrator as Record<string, unknown>).image, 'gliderlabs/registrator:latest');
+  });
+});

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseUpstreamAddrs, parseUpstreamServers } from '../../src/verify/parse.js';
+import { allPassed, formatCheckTable } from '../../src/verify/table.js';
+
+test('consul members table', () => {
+  const out = `Node  Address          Status  Type    Build   Protocol  DC   Partition  Segment
+lb1   10.10.0.2:8301   alive   server  1.16.6  2         dc1  default    <all>
+web1  10.10.0.3:8301   failed  client  1.16.6  2         dc1  default    <default>
+`;
+  assert.deepEqual(parseConsulMembers(out), [
+    { node: 'lb1', address: '10.10.0.2:8301', status: 'alive', type: 'server' },
+    { node: 'web1', address: '10.10.0.3:8301', status: 'failed', type: 'client' },
+  ]);
+  assert.deepEqual(parseConsulMembers('Error retrieving members: Unexpected response code: 403'), []);
+});
+
+test('health answer: the service address, else the node address', () => {
+  const json = JSON.stringify([
+    { Node: { Address: '10.0.0.3' }, Service: { Address: '', Port: 32768 } },
+    { Node: { Address: '10.0.0.4' }, Service: { Address: '10.0.0.9', Port: 80 } },
+  ]);
+  assert.deepEqual(parseHealthInstances(json), ['10.0.0.3:32768', '10.0.0.9:80']);
+});
+
+test('upstream servers and the placeholder', () => {
+  const conf = `upstream my-app {\n    ip_hash;\n    server 10.0.0.3:32768 max_fails=1 fail_timeout=0;\n    server 10.0.0.4:32770 max_fails=1 fail_timeout=0;\n    keepalive 64;\n}\nserver { listen 80; }\n`;
+  assert.deepEqual(parseUpstreamServers(conf, 'my-app'), { servers: ['10.0.0.3:32768', '10.0.0.4:32770'], placeholder: false, found: true });
+  const empty = `upstream my-app {\n    # none\n    server 127.0.0.1:65535 down;\n}\n`;
+  assert.deepEqual(parseUpstreamServers(empty, 'my-app'), { servers: [], placeholder: true, found: true });
+  assert.equal(parseUpstreamServers(conf, 'other').found, false);
+});
+
+test('access log lines carrying the marker give the backends, retries included', () => {
+  const log = [
+    '1.2.3.4 - - [x] "GET / HTTP/1.1" 200 5 "-" "bootstrap-verify/abc" host=a.test upstream=10.0.0.3:80 upstream_status=200 request_time=0.001',
+    '1.2.3.4 - - [x] "GET / HTTP/1.1" 200 5 "-" "curl" host=a.test upstream=10.0.0.9:80 upstream_status=200 request_time=0.001',
+    '1.2.3.4 - - [x] "GET / HTTP/1.1" 200 5 "-" "bootstrap-verify/abc" host=a.test upstream=10.0.0.4:80, 10.0.0.3:80 upstream_status=502, 200 request_time=0.002',
+  ].join('\n');
+  assert.deepEqual(parseUpstreamAddrs(log, 'bootstrap-verify/abc'), [['10.0.0.3:80'], ['10.0.0.4:80', '10.0.0.3:80']]);
+});
+
+test('service states of systemd, Upstart and SysV', () => {
+  assert.equal(isActiveOutput('active\n'), true);
+  assert.equal(isActiveOutput('inactive\n'), false);
+  assert.equal(isActiveOutput('activating\n'), false);
+  assert.equal(isActiveOutput('consul start/running, process 812\n'), true);
+  assert.equal(isActiveOutput('consul stop/waiting\n'), false);
+  assert.equal(isActiveOutput(' * nginx is running\n'), true);
+});
+
+test('the table names every check and says what failed', () => {
+  const table = formatCheckTable([
+    { check: 'service consul', host: 'lb1', ok: true, detail: 'active' },
+    { check: 'nginx upstream', host: 'lb1', app: 'shop', ok: false, detail: 'lists 10.0.0.3:80, consul has 10.0.0.3:80, 10.0.0.4:80' },
+  ]);
+  const lines = table.split('\n');
+  assert.match(lines[1], /^ok\s+service consul\s+lb1\s+active$/);
+  assert.match(lines[2], /^FAIL\s+nginx upstream\s+lb1\s+shop\s+lists/);
+  assert.match(table, /1 of 2 checks failed/);
+  assert.equal(allPassed([{ check: 'x', ok: true, detail: '' }]), true);
+  assert.equal(allPassed([]), false);
+});
