@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runLocal } from './exec-local.js';
+import { docker } from './docker-engine.js';
+import { hostDebianMirror } from './apt-proxy.js';
+import { APT_PROXY_PORT, cacheDir, labPaths } from './state.js';
+
+const SUITE = 'bookworm';
+const INCLUDE = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'curl', 'ca-certificates', 'sudo', 'procps', 'unzip', 'gnupg'];
+/** Files of the stack that must never be in a node image (the stack installs them itself). */
+const FORBIDDEN = ['usr/bin/docker', 'usr/sbin/dockerd', 'usr/bin/dockerd', 'usr/bin/consul', 'usr/bin/consul-template', 'usr/sbin/nginx'];
+/** Units that have nothing to do in a container and would only leave the system `degraded`. */
+const MASKED_UNITS = ['getty@tty1.service', 'console-getty.service', 'systemd-remount-fs.service', 'sys-kernel-config.mount', 'sys-kernel-debug.mount', 'sys-kernel-tracing.mount'];
+const SSHD_DROP_IN = 'HostKey /etc/ssh/ssh_host_ed25519_key\n';
+/** Bump when the cleanup below changes, so the image name changes with it. */
+const CLEANUP_VERSION = 3;
+
+/** The host's own apt sources, copied into the image so nodes use the same archive as the host. */
+function hostSources(): { path: string; content: string } {
+  const deb822 = '/etc/apt/sources.list.d/debian.sources';
+  if (existsSync(deb822)) return { path: 'etc/apt/sources.list.d/debian.sources', content: readFileSync(deb822, 'utf8') };
+  return { path: 'etc/apt/sources.list', content: `deb ${hostDebianMirror()} ${SUITE} main\n` };
+}
+
+function recipe() {
+  return { suite: SUITE, variant: 'minbase', include: INCLUDE, mirror: hostDebianMirror(), sources: hostSources(), masked: MASKED_UNITS, sshd: SSHD_DROP_IN, cleanup: CLEANUP_VERSION };
+}
+
+/** `bootstrap-lab/node:bookworm-<hash of the recipe>`. */
+export function nodeImageName(): string {
+  const hash = createHash('sha256').update(JSON.stringify(recipe())).digest('hex').slice(0, 12);
+  return `bootstrap-lab/node:${SUITE}-${hash}`;
+}
+
+async function imageExists(image: string): Promise<boolean> {
+  return (await docker(['image', 'inspect', image], { check: false })).code === 0;
+}
+
+async function loopbackProxy(): Promise<string | undefined> {
+  const url = `http://127.0.0.1:${APT_PROXY_PORT}`;
+  try {
+    const response = await fetch(`${url}/acng-report.html`, { signal: AbortSignal.timeout(2000) });
+    return (await response.text()).includes('Apt-Cacher NG') ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const dockerImportChanges = ['--change', 'CMD ["/lib/systemd/systemd"]', '--change', 'ENV container=docker'];
+
+/**
+ * The lab's node image: Debian bookworm with systemd and sshd and nothing of the stack.
+ * Reuses the image if the engine has it, else re-imports the cached rootfs tarball, else
+ * builds it with debootstrap (through the apt proxy when one answers, so rebuilds are fast).
+ */
+export async function ensureNodeImage(options: { aptProxy?: string } = {}): Promise<string> {
+  const image = nodeImageName();
+  if (await imageExists(image)) return image;
+  const tarball = join(cacheDir(), `node-${image.split(':')[1]}.tar`);
+  if (!existsSync(tarball)) await buildRootfsTarball(tarball, options.aptProxy ?? (await loopbackProxy()));
+  await docker(['import', ...dockerImportChanges, tarball, image], { timeoutMs: 600_000 });
+  return image;
+}
+
+async function buildRootfsTarball(tarball: string, aptProxy: string | undefined): Promise<void> {
+  const buildRoot = join(cacheDir(), 'node-image-build');
+  mkdirSync(buildRoot, { recursive: true });
+  const rootfs = mkdtempSync(join(buildRoot, 'rootfs-'));
+  const log = join(labPaths.logsDir(), 'debootstrap.log');
+  try {
+    const env = { ...process.env, ...(aptProxy ? { http_proxy: aptProxy } : {}) };
+    const result = await runLocal(
+      ['debootstrap', '--variant=minbase', `--include=${INCLUDE.join(',')}`, SUITE, rootfs, hostDebianMirror()],
+      { env, check: false, timeoutMs: 1_800_000 },
+    );
+    writeFileSync(log, result.stdout + result.stderr);
+    if (result.code !== 0) {
+      throw new Error(`debootstrap of the node image failed (exit ${result.code}); see ${log} and ${join(rootfs, 'debootstrap/debootstrap.log')}`);
+    }
+    cleanRootfs(rootfs);
+    const partial = `${tarball}.partial`;
+    await runLocal(['tar', '-C', rootfs, '--numeric-owner', '-cf', partial, '.'], { timeoutMs: 600_000 });
+    renameSync(partial, tarball);
+    rmSync(rootfs, { recursive: true, force: true });
+  } catch (error) {
+    // keep a failed rootfs for inspection only when debootstrap itself failed
+    if (existsSync(join(rootfs, 'etc/os-release'))) rmSync(rootfs, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function emptyDir(dir: string, keep: (name: string) => boolean = () => false): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) if (!keep(name)) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
+/** No apt lists or caches, an empty machine-id, no ssh host keys; host apt sources; container-friendly units. */
+function cleanRootfs(rootfs: string): void {
+  const at = (path: string) => join(rootfs, path);
+  chmodSync(rootfs, 0o755); // mkdtemp made it 0700, and tar would carry that onto the container's /
+  emptyDir(at('var/lib/apt/lists'), (name) => name === 'partial' || name === 'lock');
+  emptyDir(at('var/cache/apt'), (name) => name === 'archives');
+  emptyDir(at('var/cache/apt/archives'), (name) => name === 'partial' || name === 'lock');
+  emptyDir(at('etc/ssh'), (name) => !name.startsWith('ssh_host_'));
+  writeFileSync(at('etc/machine-id'), '');
+  rmSync(at('var/lib/dbus/machine-id'), { force: true });
+  rmSync(at('etc/apt/sources.list'), { force: true });
+  const sources = hostSources();
+  writeFileSync(at(sources.path), sources.content);
+  mkdirSync(at('etc/ssh/sshd_config.d'), { recursive: true });
+  writeFileSync(at('etc/ssh/sshd_config.d/bootstrap-lab.conf'), SSHD_DROP_IN);
+  for (const unit of MASKED_UNITS) {
+    rmSync(at(`etc/systemd/system/${unit}`), { force: true });
+    // a unit masked by a symlink to /dev/null, as `systemctl mask` does
+    symlinkSync('/dev/null', at(`etc/systemd/system/${unit}`));
+  }
+  const found = FORBIDDEN.filter((path) => existsSync(at(path)));
+  if (found.length > 0) throw new Error(`the node image must not contain the stack, but has ${found.join(', ')}`);
+}

@@ -1,0 +1,242 @@
+import { Socket } from 'node:net';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { docker, ensureDockerEngine, stopDockerEngineIfOurs, waitFor } from './docker-engine.js';
+import { ensureNodeImage } from './node-image.js';
+import { ensureAptProxy, stopAptProxy } from './apt-proxy.js';
+import { ensureClientKey, ensureHostKey, existingHostKey, writeKnownHosts } from './lab-keys.js';
+import { CONTAINER_PREFIX, LAB_LABEL, PRIVATE_NETWORK, PUBLIC_NETWORK, labPaths } from './state.js';
+
+export type LabRole = 'lb' | 'web';
+
+export interface LabNode {
+  /** lb1, web1, web2 ... */
+  name: string;
+  /** Docker container name, bootstrap-lab-NAME. */
+  container: string;
+  /** On bootstrap-lab-public. */
+  address: string;
+  /** On bootstrap-lab-private. */
+  privateAddress: string;
+  role: LabRole;
+}
+
+export interface LabNodeStatus extends LabNode {
+  /** Docker's container state: running, exited, created... */
+  state: string;
+  /** `systemctl is-system-running` inside a running node (running, degraded, starting...). */
+  system?: string;
+}
+
+const LIMITS: Record<LabRole, { first: number; max: number }> = { lb: { first: 10, max: 40 }, web: { first: 50, max: 150 } };
+
+/** Fixed names and addresses: lbN gets .(10+N), webN gets .(50+N) on both lab networks. */
+export function plannedNodes(counts: { lb: number; web: number }): LabNode[] {
+  const nodes: LabNode[] = [];
+  for (const role of ['lb', 'web'] as const) {
+    const count = counts[role];
+    if (!Number.isInteger(count) || count < 0 || count > LIMITS[role].max) {
+      throw new Error(`lab: ${role} node count must be an integer 0-${LIMITS[role].max}, got ${count}`);
+    }
+    for (let i = 1; i <= count; i++) {
+      const name = `${role}${i}`;
+      const octet = LIMITS[role].first + i;
+      nodes.push({ name, container: `${CONTAINER_PREFIX}${name}`, address: `${PUBLIC_NETWORK.prefix}${octet}`, privateAddress: `${PRIVATE_NETWORK.prefix}${octet}`, role });
+    }
+  }
+  return nodes;
+}
+
+/** The two user-defined bridges; an existing one with another subnet is an error, not silently reused. */
+export async function ensureLabNetworks(): Promise<void> {
+  for (const network of [PUBLIC_NETWORK, PRIVATE_NETWORK]) {
+    const existing = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', network.name], { check: false });
+    if (existing.code === 0) {
+      if (!existing.stdout.split(/\s+/).includes(network.subnet)) {
+        throw new Error(`docker network ${network.name} exists with subnet ${existing.stdout.trim() || '(none)'}, expected ${network.subnet}; remove it (bootstrap lab down)`);
+      }
+      continue;
+    }
+    // the private network is internal (no default route through it), like a cloud VPC's private side
+    const internal = network.name === PRIVATE_NETWORK.name ? ['--internal'] : [];
+    await docker(['network', 'create', '--driver', 'bridge', ...internal, '--subnet', network.subnet, '--gateway', network.gateway, '--label', `${LAB_LABEL}=1`, network.name]);
+  }
+}
+
+async function containerState(container: string): Promise<string | undefined> {
+  const result = await docker(['container', 'inspect', '--format', '{{.State.Status}}', container], { check: false });
+  return result.code === 0 ? result.stdout.trim() : undefined;
+}
+
+/** Files copied into the container before its first start: host key, sshd drop-in, root's authorized_keys. */
+async function stageNodeFiles(node: LabNode, clientPublicLine: string): Promise<string> {
+  const hostKey = await ensureHostKey(node.name);
+  const stage = join(labPaths.nodeDir(node.name), 'stage');
+  rmSync(stage, { recursive: true, force: true });
+  const dirs: [string, number][] = [['', 0o755], ['etc', 0o755], ['etc/ssh', 0o755], ['root', 0o700], ['root/.ssh', 0o700]];
+  for (const [dir, mode] of dirs) {
+    mkdirSync(join(stage, dir), { recursive: true });
+    chmodSync(join(stage, dir), mode);
+  }
+  copyFileSync(hostKey.privateKey, join(stage, 'etc/ssh/ssh_host_ed25519_key'));
+  chmodSync(join(stage, 'etc/ssh/ssh_host_ed25519_key'), 0o600);
+  copyFileSync(hostKey.publicKey, join(stage, 'etc/ssh/ssh_host_ed25519_key.pub'));
+  chmodSync(join(stage, 'etc/ssh/ssh_host_ed25519_key.pub'), 0o644);
+  writeFileSync(join(stage, 'root/.ssh/authorized_keys'), `${clientPublicLine}\n`, { mode: 0o600 });
+  return stage;
+}
+
+async function createNode(node: LabNode, image: string, clientPublicLine: string): Promise<void> {
+  const stage = await stageNodeFiles(node, clientPublicLine);
+  await docker([
+    'create', '--name', node.container, '--hostname', node.name,
+    '--label', `${LAB_LABEL}=1`, '--label', `${LAB_LABEL}.role=${node.role}`, '--label', `${LAB_LABEL}.name=${node.name}`,
+    // systemd as PID 1: `docker run --privileged` fails here (one capability is outside the bounding set)
+    '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
+    '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
+    '--stop-signal', 'SIGRTMIN+3', '-e', 'container=docker',
+    // nested Docker (web nodes): a volume is a plain host directory, so the inner overlay2 works
+    // whatever storage driver the outer engine uses; `lab down` removes it with the container
+    '--volume', '/var/lib/docker',
+    '--network', PUBLIC_NETWORK.name, '--ip', node.address,
+    image, '/lib/systemd/systemd',
+  ]);
+  try {
+    await docker(['cp', `${stage}/.`, `${node.container}:/`]);
+    await docker(['start', node.container]);
+    // connected after start so that, as on a cloud VM, eth0 is public and holds the default route
+    await docker(['network', 'connect', '--ip', node.privateAddress, PRIVATE_NETWORK.name, node.container]);
+  } catch (error) {
+    await docker(['rm', '-f', node.container], { check: false });
+    throw error;
+  }
+}
+
+async function systemState(container: string): Promise<string> {
+  const result = await docker(['exec', container, 'systemctl', 'is-system-running'], { check: false, timeoutMs: 10_000 });
+  return result.stdout.trim() || 'unknown';
+}
+
+/** True once something on address:22 greets with an SSH banner. */
+function sshdAnswers(address: string): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = new Socket();
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(2000, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('data', (chunk: Buffer) => finish(chunk.toString('latin1').startsWith('SSH-')));
+    socket.connect(22, address);
+  });
+}
+
+async function waitUntilReady(node: LabNode, timeoutMs = 120_000): Promise<void> {
+  let last = 'unknown';
+  const booted = await waitFor(async () => {
+    last = await systemState(node.container);
+    return last === 'running' || last === 'degraded';
+  }, timeoutMs);
+  if (!booted) throw new Error(`lab node ${node.name}: systemd is still "${last}" after ${timeoutMs / 1000}s (docker exec ${node.container} systemctl --failed)`);
+  if (!(await waitFor(() => sshdAnswers(node.address), 30_000))) {
+    throw new Error(`lab node ${node.name}: systemd is ${last} but sshd does not answer on ${node.address}:22 (docker exec ${node.container} systemctl status ssh)`);
+  }
+}
+
+/**
+ * Starts (or reuses) lb1..lbN and web1..webN, each booting systemd with sshd, on both lab
+ * networks, with host keys known in advance; returns once every node boots and sshd answers.
+ * Re-running is idempotent: running nodes are kept, stopped ones are started again.
+ */
+export async function startNodes(counts: { lb: number; web: number }, options: { image?: string } = {}): Promise<LabNode[]> {
+  const nodes = plannedNodes(counts);
+  await ensureLabNetworks();
+  const image = options.image ?? (await ensureNodeImage());
+  const client = await ensureClientKey();
+  for (const node of nodes) {
+    const state = await containerState(node.container);
+    if (state !== undefined && existingHostKey(node.name) === undefined) {
+      await docker(['rm', '-f', node.container]); // its host key is lost: no way to pin it
+    } else if (state === 'running') {
+      continue;
+    } else if (state !== undefined) {
+      await docker(['start', node.container]);
+      continue;
+    }
+    await createNode(node, image, client.publicLine);
+  }
+  await Promise.all(nodes.map((node) => waitUntilReady(node)));
+  await refreshKnownHosts();
+  return nodes;
+}
+
+/** known_hosts for every lab node that exists, from the host keys made before the nodes started. */
+async function refreshKnownHosts(): Promise<string> {
+  const entries = (await labStatus()).flatMap((node) => {
+    const hostKey = existingHostKey(node.name);
+    return hostKey ? [{ addresses: [node.address, node.privateAddress].filter(Boolean), hostKey }] : [];
+  });
+  return writeKnownHosts(entries);
+}
+
+/** Every container the lab made, with Docker's state and, when running, systemd's. */
+export async function labStatus(): Promise<LabNodeStatus[]> {
+  const ids = (await docker(['ps', '-aq', '--filter', `label=${LAB_LABEL}=1`])).stdout.split('\n').filter(Boolean);
+  if (ids.length === 0) return [];
+  const inspected = JSON.parse((await docker(['container', 'inspect', ...ids])).stdout) as DockerContainerInfo[];
+  const nodes: LabNodeStatus[] = [];
+  for (const info of inspected) {
+    const networks = info.NetworkSettings?.Networks ?? {};
+    const node: LabNodeStatus = {
+      name: info.Config.Labels[`${LAB_LABEL}.name`] ?? info.Name.replace(/^\//, '').replace(CONTAINER_PREFIX, ''),
+      container: info.Name.replace(/^\//, ''),
+      address: networks[PUBLIC_NETWORK.name]?.IPAddress ?? '',
+      privateAddress: networks[PRIVATE_NETWORK.name]?.IPAddress ?? '',
+      role: (info.Config.Labels[`${LAB_LABEL}.role`] ?? 'web') as LabRole,
+      state: info.State.Status,
+    };
+    if (node.state === 'running') node.system = await systemState(node.container);
+    nodes.push(node);
+  }
+  return nodes.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+
+interface DockerContainerInfo {
+  Name: string;
+  State: { Status: string };
+  Config: { Labels: Record<string, string> };
+  NetworkSettings?: { Networks?: Record<string, { IPAddress: string }> };
+}
+
+/** Removes every lab container and network and stops the processes the lab started. Keeps keys, caches and the image. */
+export async function stopLab(): Promise<void> {
+  const ids = (await docker(['ps', '-aq', '--filter', `label=${LAB_LABEL}=1`])).stdout.split('\n').filter(Boolean);
+  if (ids.length > 0) await docker(['rm', '-f', '-v', ...ids], { timeoutMs: 120_000 });
+  for (const network of [PUBLIC_NETWORK.name, PRIVATE_NETWORK.name]) {
+    if ((await docker(['network', 'inspect', network], { check: false })).code === 0) await docker(['network', 'rm', network]);
+  }
+  await stopAptProxy();
+  await stopDockerEngineIfOurs();
+  rmSync(labPaths.knownHosts(), { force: true });
+}
+
+export interface LabUp {
+  nodes: LabNode[];
+  /** For the inventory's `apt_proxy`. */
+  aptProxy: string;
+  /** For the inventory's ssh.key. */
+  clientKey: string;
+  knownHosts: string;
+  image: string;
+}
+
+/** Everything `bootstrap lab up` does, in order: engine, networks, apt proxy, image, nodes. */
+export async function labUp(counts: { lb: number; web: number }): Promise<LabUp> {
+  await ensureDockerEngine();
+  await ensureLabNetworks();
+  const { url } = await ensureAptProxy(PUBLIC_NETWORK.gateway);
+  const image = await ensureNodeImage({ aptProxy: `http://127.0.0.1:${new URL(url).port}` });
+  const nodes = await startNodes(counts, { image });
+  return { nodes, aptProxy: url, clientKey: labPaths.clientKey(), knownHosts: labPaths.knownHosts(), image };
+}

@@ -1,0 +1,107 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { runLocal } from '../../src/lab/exec-local.js';
+import { docker } from '../../src/lab/docker-engine.js';
+import { labStatus, labUp, stopLab, type LabUp } from '../../src/lab/nodes.js';
+import { PRIVATE_NETWORK, PUBLIC_NETWORK } from '../../src/lab/state.js';
+
+/** Strict host key checking against the lab's known_hosts: an unknown or changed key fails. */
+function sshArgs(lab: LabUp, address: string, command: string[]): string[] {
+  return [
+    '/usr/bin/ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${lab.knownHosts}`,
+    '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=10', '-i', lab.clientKey, `root@${address}`, ...command,
+  ];
+}
+
+describe('lab nodes (docker containers booting systemd with sshd)', { timeout: 1_800_000 }, () => {
+  let lab: LabUp;
+
+  before(async () => {
+    const started = Date.now();
+    lab = await labUp({ lb: 1, web: 1 });
+    console.log(`# lab up (1 lb + 1 web, image ${lab.image}) took ${Date.now() - started} ms`);
+  });
+
+  after(async () => {
+    await stopLab();
+  });
+
+  it('starts lb1 and web1 with a public and a private address each', () => {
+    assert.deepEqual(lab.nodes.map((n) => [n.name, n.role]), [['lb1', 'lb'], ['web1', 'web']]);
+    for (const node of lab.nodes) {
+      assert.ok(node.address.startsWith(PUBLIC_NETWORK.prefix), node.address);
+      assert.ok(node.privateAddress.startsWith(PRIVATE_NETWORK.prefix), node.privateAddress);
+    }
+  });
+
+  it('assigns both addresses inside each node', async () => {
+    for (const node of lab.nodes) {
+      const addresses = (await docker(['exec', node.container, 'ip', '-4', '-o', 'addr', 'show'])).stdout;
+      assert.match(addresses, new RegExp(`inet ${node.address.replace(/\./g, '\\.')}/24`));
+      assert.match(addresses, new RegExp(`inet ${node.privateAddress.replace(/\./g, '\\.')}/24`));
+    }
+  });
+
+  it('boots systemd to running inside each node', async () => {
+    for (const node of lab.nodes) {
+      const result = await docker(['exec', node.container, 'systemctl', 'is-system-running'], { check: false });
+      assert.equal(result.stdout.trim(), 'running', `${node.name}: ${result.stdout}${result.stderr}`);
+      assert.equal((await docker(['exec', node.container, 'cat', '/proc/1/comm'])).stdout.trim(), 'systemd');
+    }
+  });
+
+  it('lets the lab key in over SSH with strict host key checking on both addresses', async () => {
+    const knownHosts = readFileSync(lab.knownHosts, 'utf8');
+    for (const node of lab.nodes) {
+      for (const address of [node.address, node.privateAddress]) {
+        assert.match(knownHosts, new RegExp(`^${address.replace(/\./g, '\\.')} ssh-ed25519 `, 'm'));
+        const result = await runLocal(sshArgs(lab, address, ['hostname']));
+        assert.equal(result.stdout.trim(), node.name);
+      }
+    }
+  });
+
+  it('refuses a node whose host key is not the pinned one', async () => {
+    const [lb, web] = lab.nodes;
+    // web1's address pinned with lb1's key: ssh must refuse, proving the check is real
+    const wrong = `${lab.knownHosts}.wrong`;
+    const lbKey = readFileSync(lab.knownHosts, 'utf8').split('\n').find((line) => line.startsWith(`${lb!.address} `))!.split(' ').slice(1).join(' ');
+    await import('node:fs').then((fs) => fs.writeFileSync(wrong, `${web!.address} ${lbKey}\n`));
+    const result = await runLocal(sshArgs({ ...lab, knownHosts: wrong }, web!.address, ['true']), { check: false });
+    assert.equal(result.code, 255);
+    assert.match(result.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+  });
+
+  it('runs apt-get update inside a node through the apt proxy (nodes have no other way out)', async () => {
+    const [node] = lab.nodes;
+    const result = await runLocal(
+      sshArgs(lab, node!.address, ['apt-get', '-o', `Acquire::http::Proxy=${lab.aptProxy}`, '-o', 'Acquire::Retries=2', 'update']),
+      { timeoutMs: 300_000 },
+    );
+    assert.match(result.stdout, /bookworm\S* InRelease|Reading package lists/);
+    const lists = (await docker(['exec', node!.container, 'sh', '-c', 'ls /var/lib/apt/lists | grep -c _Packages$'])).stdout.trim();
+    assert.ok(Number(lists) >= 1, `no Packages lists downloaded: ${lists}`);
+  });
+
+  it('is idempotent: a second up keeps the running containers', async () => {
+    const before = (await docker(['inspect', '--format', '{{.Id}}', ...lab.nodes.map((n) => n.container)])).stdout;
+    const started = Date.now();
+    const again = await labUp({ lb: 1, web: 1 });
+    console.log(`# warm lab up took ${Date.now() - started} ms`);
+    assert.deepEqual(again.nodes, lab.nodes);
+    assert.equal((await docker(['inspect', '--format', '{{.Id}}', ...lab.nodes.map((n) => n.container)])).stdout, before);
+    const status = await labStatus();
+    assert.deepEqual(status.map((n) => [n.name, n.state, n.system]), [['lb1', 'running', 'running'], ['web1', 'running', 'running']]);
+  });
+
+  it('down removes every lab container and both networks', async () => {
+    await stopLab();
+    assert.deepEqual(await labStatus(), []);
+    for (const network of [PUBLIC_NETWORK.name, PRIVATE_NETWORK.name]) {
+      assert.notEqual((await docker(['network', 'inspect', network], { check: false })).code, 0, `${network} still exists`);
+    }
+    const leftovers = (await docker(['ps', '-aq', '--filter', 'name=bootstrap-lab-'])).stdout.trim();
+    assert.equal(leftovers, '');
+  });
+});
