@@ -1,15 +1,9 @@
 import { UnreachableError } from '../errors.js';
 import type { Task } from '../playbook/types.js';
+import { taskSelected } from '../validate.js';
 import type { RunEvents } from './events.js';
 import { factsOf, instancesOf, runTask } from './task.js';
 import type { TaskEnv } from './task.js';
-
-/** Whether a task runs under --tags (its own and its play's tags; "always" always runs). */
-export function selectedByTags(task: Task, playTags: string[], tags: string[] | undefined): boolean {
-  if (!tags || tags.length === 0) return true;
-  const own = [...task.tags, ...playTags];
-  return own.includes('always') || own.some((t) => tags.includes(t));
-}
 
 /**
  * Runs one play on one connected host: gathers the facts of every task up front in one
@@ -18,7 +12,7 @@ export function selectedByTags(task: Task, playTags: string[], tags: string[] | 
  */
 export async function runPlayOnHost(env: TaskEnv, tags: string[] | undefined, events: RunEvents): Promise<void> {
   const { play } = env;
-  const tasks = play.tasks.filter((t) => selectedByTags(t, play.tags, tags));
+  const tasks = play.tasks.filter((t) => taskSelected(t, tags));
   await prefetch(tasks, env);
   const notified = new Set<string>();
   for (const task of tasks) {
