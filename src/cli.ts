@@ -11,6 +11,8 @@ import { RunEvents } from './runner/events.js';
 import { runPlays } from './runner/run.js';
 import { createSecretStore } from './stack/secrets.js';
 import { cloudCommand } from './cloud/cli.js';
+import { loadInventory } from './inventory/load.js';
+import { allPassed, formatCheckTable, verifyStack } from './verify/index.js';
 import { attachJson } from './ui/json.js';
 import { attachListr } from './ui/listr.js';
 import { attachPlain } from './ui/plain.js';
@@ -44,9 +46,9 @@ function withCommon(cmd: Command): Command {
     .option('-v, --verbose', 'show ok/skipped reasons in full and timings');
 }
 
-function parseForks(value: string): number {
+function positive(option: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError({ file: '--forks' }, '', `expected a positive integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError({ file: option }, '', `expected a positive integer, got "${value}"`);
   return n;
 }
 
@@ -55,7 +57,7 @@ function parseTags(value?: string): string[] | undefined {
 }
 
 async function apply(inventoryFile: string, opts: ApplyOptions): Promise<number> {
-  const forks = parseForks(opts.forks);
+  const forks = positive('--forks', opts.forks);
   const tags = parseTags(opts.tags);
   const { inventory, plays } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags });
   const events = new RunEvents();
@@ -110,7 +112,17 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   withCommon(program.command('facts').argument('<inventory>', 'inventory YAML file'))
     .description('print what was discovered on each host')
-    .action(async (inv: string, opts: CommonOptions) => setExit(await gatherFacts(inv, opts, parseForks(opts.forks))));
+    .action(async (inv: string, opts: CommonOptions) => setExit(await gatherFacts(inv, opts, positive('--forks', opts.forks))));
+
+  withCommon(program.command('verify').argument('<inventory>', 'inventory YAML file'))
+    .description('check the live stack end to end: consul members, services, registrations, nginx upstreams, HTTP(S) through the LB')
+    .option('--requests <n>', 'requests per app used to see the spread over backends', '20')
+    .action(async (inv: string, opts: CommonOptions & { requests: string }) => {
+      const inventory = loadInventory(inv);
+      const results = await verifyStack(inventory, connector(inventory, opts), { requests: positive('--requests', opts.requests) });
+      console.log(opts.output === 'json' ? JSON.stringify(results, null, 2) : formatCheckTable(results));
+      setExit(allPassed(results) ? ExitCode.OK : ExitCode.VERIFY_FAILED);
+    });
 
   program.addCommand(cloudCommand());
   return program;
