@@ -1,0 +1,182 @@
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runLocal } from './exec-local.js';
+import { cacheEntryDir, cachedFile } from './cache.js';
+import {
+  CONSUL_NOSUMDB,
+  CONSUL_SUBMODULES,
+  CONSUL_TEMPLATE_VERSION,
+  CONSUL_VERSION,
+  PINNED_VERSIONS,
+  REGISTRATOR_VERSION,
+  type PinnedVersions,
+} from './versions.js';
+
+export interface GoBinaries {
+  consul: string;
+  consulTemplate: string;
+  registrator: string;
+  versions: PinnedVersions;
+}
+
+/** Static linux/amd64 binaries that run on any node, whatever its libc. */
+const LDFLAGS = '-s -w';
+const BUILD_TIMEOUT_MS = 60 * 60_000;
+
+function goProgram(): string {
+  const onPath = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'go')));
+  if (onPath) return 'go';
+  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
+  throw new Error('building the lab binaries needs the Go toolchain: `go` is not on PATH and /usr/local/go/bin/go does not exist');
+}
+
+function goEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    CGO_ENABLED: '0',
+    GOOS: 'linux',
+    GOARCH: 'amd64',
+    GOFLAGS: '-mod=mod',
+    // Never download another toolchain: a module needing a newer Go should fail loudly.
+    GOTOOLCHAIN: 'local',
+    ...extra,
+  };
+}
+
+async function runGo(what: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const shownEnv = ['CGO_ENABLED', 'GOOS', 'GOARCH', 'GOFLAGS', 'GOTOOLCHAIN', 'GOBIN', 'GONOSUMDB']
+    .filter((name) => env[name] !== undefined)
+    .map((name) => `${name}=${env[name]}`)
+    .join(' ');
+  try {
+    await runLocal([goProgram(), ...args], { cwd, env, timeoutMs: BUILD_TIMEOUT_MS });
+  } catch (error) {
+    throw new Error(`building ${what} failed (in ${cwd}, with ${shownEnv}): ${(error as Error).message}`);
+  }
+}
+
+/** Runs the fresh binary, checks its version output names the pin, then moves it into place. */
+async function acceptBinary(built: string, finalPath: string, versionArgs: readonly string[], expected: string, startedAt: number): Promise<void> {
+  const { stdout, stderr } = await runLocal([built, ...versionArgs], { check: false, timeoutMs: 30_000 });
+  const output = `${stdout}${stderr}`;
+  if (!output.includes(expected)) {
+    throw new Error(`${built} ${versionArgs.join(' ')} printed ${JSON.stringify(output.trim())}, expected it to contain ${JSON.stringify(expected)}`);
+  }
+  writeFileSync(`${finalPath}.build.json`, `${JSON.stringify({ seconds: Math.round((Date.now() - startedAt) / 1000), builtAt: new Date().toISOString() })}\n`);
+  renameSync(built, finalPath);
+}
+
+interface GoModJson {
+  Go?: string;
+  Require?: Array<{ Path: string; Version: string }>;
+  Exclude?: Array<{ Path: string; Version: string }>;
+}
+
+/** consul's own go.mod, parsed by `go mod edit -json`, fetched through the module proxy. */
+async function consulGoMod(buildDir: string, env: NodeJS.ProcessEnv): Promise<GoModJson> {
+  const module = `github.com/hashicorp/consul@v${CONSUL_VERSION}`;
+  const { stdout } = await runLocal([goProgram(), 'mod', 'download', '-json', module], { cwd: buildDir, env, timeoutMs: BUILD_TIMEOUT_MS });
+  const goModPath = (JSON.parse(stdout) as { GoMod?: string }).GoMod;
+  if (!goModPath) throw new Error(`\`go mod download -json ${module}\` did not name its go.mod: ${stdout.trim()}`);
+  return JSON.parse((await runLocal([goProgram(), 'mod', 'edit', '-json', goModPath], { cwd: buildDir, env })).stdout) as GoModJson;
+}
+
+/**
+ * go.mod of the module that builds consul as a dependency (a dependency's replaces are ignored,
+ * so consul's replaces of its in-tree submodules do not stop the build). It pins every module
+ * consul requires to consul's own version (require + replace), so a submodule release that wants
+ * newer dependencies (troubleshoot v0.6.0 wants a newer sdk and x/exp) cannot raise them; only
+ * the submodules themselves take the versions in CONSUL_SUBMODULES.
+ */
+export function consulWrapperGoMod(consul: GoModJson): string {
+  const versions = new Map<string, string>();
+  for (const { Path, Version } of consul.Require ?? []) versions.set(Path, Version);
+  for (const [module, version] of Object.entries(CONSUL_SUBMODULES)) versions.set(module, version);
+  const pinned = [...versions.entries()].sort(([a], [b]) => a.localeCompare(b));
+  return [
+    'module bootstrap.local/consul-build',
+    '',
+    `go ${consul.Go ?? '1.20'}`,
+    '',
+    'require (',
+    `\tgithub.com/hashicorp/consul v${CONSUL_VERSION}`,
+    ...pinned.map(([module, version]) => `\t${module} ${version}`),
+    ')',
+    '',
+    'replace (',
+    ...pinned.map(([module, version]) => `\t${module} => ${module} ${version}`),
+    ')',
+    '',
+    'exclude (',
+    ...(consul.Exclude ?? []).map(({ Path, Version }) => `\t${Path} ${Version}`),
+    ')',
+    '',
+  ].join('\n');
+}
+
+export function ensureConsulBinary(): Promise<string> {
+  const finalPath = join(cacheEntryDir('bin', 'consul', CONSUL_VERSION), 'consul');
+  return cachedFile(`consul-${CONSUL_VERSION}`, finalPath, async () => {
+    const startedAt = Date.now();
+    const buildDir = cacheEntryDir('build', 'consul', CONSUL_VERSION);
+    const env = goEnv({ GONOSUMDB: CONSUL_NOSUMDB.join(',') });
+    rmSync(join(buildDir, 'go.sum'), { force: true });
+    // A bare module to run `go mod download` in (a go.mod left by an older pin could fail to load).
+    writeFileSync(join(buildDir, 'go.mod'), 'module bootstrap.local/consul-build\n');
+    writeFileSync(join(buildDir, 'go.mod'), consulWrapperGoMod(await consulGoMod(buildDir, env)));
+    const built = `${finalPath}.tmp-${process.pid}`;
+    rmSync(built, { force: true });
+    await runGo(`consul ${CONSUL_VERSION}`, ['build', '-trimpath', '-ldflags', LDFLAGS, '-o', built, 'github.com/hashicorp/consul'], buildDir, env);
+    await acceptBinary(built, finalPath, ['version'], `Consul v${CONSUL_VERSION}`, startedAt);
+  });
+}
+
+/** `go install module@version` into a private GOBIN, then the checked binary moves into the cache. */
+async function goInstall(component: string, module: string, version: string, ldflags: string, versionArgs: readonly string[], expected: string): Promise<string> {
+  const binary = module.split('/').pop()!;
+  const finalPath = join(cacheEntryDir('bin', component, version), binary);
+  return cachedFile(`${component}-${version}`, finalPath, async () => {
+    const startedAt = Date.now();
+    const gobin = cacheEntryDir('build', component, `${version}-gobin-${process.pid}`);
+    try {
+      const moduleVersion = version === 'master' ? version : `v${version}`;
+      await runGo(`${component} ${version}`, ['install', '-trimpath', '-ldflags', ldflags, `${module}@${moduleVersion}`], gobin, goEnv({ GOBIN: gobin }));
+      const built = `${finalPath}.tmp-${process.pid}`;
+      renameSync(join(gobin, binary), built);
+      await acceptBinary(built, finalPath, versionArgs, expected, startedAt);
+    } finally {
+      rmSync(gobin, { recursive: true, force: true });
+    }
+  });
+}
+
+export function ensureConsulTemplateBinary(): Promise<string> {
+  return goInstall(
+    'consul-template',
+    'github.com/hashicorp/consul-template',
+    CONSUL_TEMPLATE_VERSION,
+    LDFLAGS,
+    ['-version'],
+    `consul-template v${CONSUL_TEMPLATE_VERSION}`,
+  );
+}
+
+export function ensureRegistratorBinary(): Promise<string> {
+  // registrator prints main.Version for --version; its Makefile fills it from the VERSION file.
+  return goInstall(
+    'registrator',
+    'github.com/gliderlabs/registrator',
+    REGISTRATOR_VERSION,
+    `${LDFLAGS} -X main.Version=${REGISTRATOR_VERSION}`,
+    ['--version'],
+    REGISTRATOR_VERSION,
+  );
+}
+
+/** The three binaries, built once each (one at a time: the machine has two cores) and cached. */
+export async function ensureGoBinaries(): Promise<GoBinaries> {
+  const consul = await ensureConsulBinary();
+  const consulTemplate = await ensureConsulTemplateBinary();
+  const registrator = await ensureRegistratorBinary();
+  return { consul, consulTemplate, registrator, versions: PINNED_VERSIONS };
+}

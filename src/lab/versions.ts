@@ -1,0 +1,46 @@
+/**
+ * Pinned versions of everything the lab builds from source. Bumping one changes its cache key,
+ * so the next `ensure*` call rebuilds it.
+ */
+
+/** Newest 1.16.x on the Go module proxy: the last MPL-2.0 line (1.17+ is BSL). */
+export const CONSUL_VERSION = '1.16.6';
+
+export const CONSUL_TEMPLATE_VERSION = '0.41.1';
+
+/**
+ * gliderlabs/registrator has no semver tags, so master is the pin. The Go module proxy reachable
+ * here refuses every version of this module (403 "This module version is not available"), so its
+ * pseudo-version could not be resolved; replace this with the output of
+ * `go list -m github.com/gliderlabs/registrator@master` once the proxy serves it.
+ */
+export const REGISTRATOR_VERSION = 'master';
+
+/** Tag of the demo app image; bump when its entrypoint changes. */
+export const DEMO_APP_VERSION = '1';
+
+/**
+ * Consul's go.mod replaces its own submodules with in-tree copies, which are not in the consul
+ * module's zip; a wrapper module ignores those replaces, so it must pick published releases that
+ * match the 1.16 code. Consul 1.16.6's go.mod names api v1.25.1, but that one already has 1.17's
+ * RaftLeaderTransfer(id, q) signature: v1.25.0 is the newest with 1.16's. troubleshoot: consul
+ * 1.16.6 imports troubleshoot/ports, which no troubleshoot release before v0.6.0 contains.
+ */
+export const CONSUL_SUBMODULES: Readonly<Record<string, string>> = {
+  'github.com/hashicorp/consul/api': 'v1.25.0',
+  'github.com/hashicorp/consul/envoyextensions': 'v0.4.1',
+  'github.com/hashicorp/consul/proto-public': 'v0.4.1',
+  'github.com/hashicorp/consul/sdk': 'v0.15.0',
+  'github.com/hashicorp/consul/troubleshoot': 'v0.6.0',
+};
+
+/** Module versions the proxy serves but the checksum database it mirrors does not know (404). */
+export const CONSUL_NOSUMDB = ['github.com/hashicorp/consul/envoyextensions', 'github.com/hashicorp/consul/troubleshoot'];
+
+export const PINNED_VERSIONS = {
+  consul: CONSUL_VERSION,
+  consulTemplate: CONSUL_TEMPLATE_VERSION,
+  registrator: REGISTRATOR_VERSION,
+  demoApp: DEMO_APP_VERSION,
+} as const;
+export type PinnedVersions = typeof PINNED_VERSIONS;
