@@ -84,10 +84,10 @@ describe('rendered files hold what the stack needs', () => {
     }
   });
 
-  test('consul servers expect every lb host and join the others; clients join all servers; HTTP on loopback only', () => {
+  test('consul servers expect every lb host and join every server, themselves included; clients join all servers; HTTP on loopback only', () => {
     const lb2 = three.get('lb2')!.get('/etc/consul.d/consul.hcl')!.content;
     assert.match(lb2, /bootstrap_expect = 3/);
-    assert.match(lb2, /retry_join = \["10\.10\.0\.2", "10\.10\.0\.22"\]/);
+    assert.match(lb2, /retry_join = \["10\.10\.0\.2", "10\.10\.0\.12", "10\.10\.0\.22"\]/);
     assert.match(lb2, /bind_addr += "10\.10\.0\.12"/);
     assert.match(lb2, /client_addr += "127\.0\.0\.1"/);
     const web = three.get('web1')!.get('/etc/consul.d/consul.hcl')!.content;

@@ -13,7 +13,7 @@ encrypt = "kYrssTylAhhl27MFu7fFYcT147ze7RbPXNWW8iNeSaY="
 
 server           = true
 bootstrap_expect = 1
-retry_join = []
+retry_join = ["10.10.0.2"]
 
 acl {
   enabled                  = true

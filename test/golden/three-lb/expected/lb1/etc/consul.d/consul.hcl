@@ -13,7 +13,7 @@ encrypt = "kYrssTylAhhl27MFu7fFYcT147ze7RbPXNWW8iNeSaY="
 
 server           = true
 bootstrap_expect = 3
-retry_join = ["10.10.0.12", "10.10.0.22"]
+retry_join = ["10.10.0.2", "10.10.0.12", "10.10.0.22"]
 
 acl {
   enabled                  = true
