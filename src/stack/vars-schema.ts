@@ -165,6 +165,7 @@ export const stackVarsSchema: Record<string, Field> = {
     type: 'map',
     description: 'the registrator container on web nodes',
     fields: {
+      enabled: { type: 'boolean', default: true, description: 'run registrator on web nodes (default true); false when containers are registered another way, e.g. Consul service definitions' },
       image: {
         type: 'string',
         pattern: DOCKER_IMAGE,

@@ -53,7 +53,9 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
 
   try {
     // services
-    for (const [hosts, services] of [[lbs, LB_SERVICES], [webs, WEB_SERVICES]] as const) {
+    const registrator = (webs[0]?.vars.registrator as { enabled?: boolean } | undefined)?.enabled !== false;
+    const webServices = WEB_SERVICES.filter((s) => registrator || s !== 'registrator');
+    for (const [hosts, services] of [[lbs, LB_SERVICES], [webs, webServices]] as const) {
       for (const host of hosts) {
         const remote = remotes.get(host.name);
         if (!remote) continue;
