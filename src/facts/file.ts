@@ -30,7 +30,17 @@ export function normalizeMode(mode: string | number): string {
   return parseInt(digits, 8).toString(8).padStart(4, '0');
 }
 
-function fileScript(path: string, withContent: boolean): string {
+/**
+ * `stampFile` (optional) holds `stat=<size>:<mtime>:<inode>` and `sha256=<hex>` lines written when
+ * the file was installed; while the file's stat still matches, that sha256 is reported instead of
+ * hashing the file again (large binaries make a no-op run slow otherwise).
+ */
+function fileScript(path: string, withContent: boolean, stampFile?: string): string {
+  const hash = stampFile
+    ? `  st=$(stat -c '%s:%Y:%i' -- "$p"); r=${quote(stampFile)}
+  if [ -r "$r" ] && grep -qx "stat=$st" "$r"; then grep '^sha256=' "$r"
+  else s=$(sha256sum < "$p") && printf 'sha256=%s\\n' "\${s%% *}"; fi`
+    : `  s=$(sha256sum < "$p") && printf 'sha256=%s\\n' "\${s%% *}"`;
   return `p=${quote(path)}
 if [ -L "$p" ]; then echo type=link; printf 'target=%s\\n' "$(readlink -- "$p")"
 elif [ -d "$p" ]; then echo type=directory
@@ -44,7 +54,7 @@ owner=%U
 group=%G
 size=%s' -- "$p"
 if [ ! -L "$p" ] && [ -f "$p" ] && [ -r "$p" ]; then
-  s=$(sha256sum < "$p") && printf 'sha256=%s\\n' "\${s%% *}"
+${hash}
 ${withContent ? `  if [ "$(stat -c %s -- "$p")" -le ${MAX_CONTENT_BYTES} ]; then echo content:; base64 < "$p"; fi\n` : ''}fi`;
 }
 
@@ -77,11 +87,11 @@ export function parseFileState(path: string, stdout: string): FileState {
 }
 
 /** Type, mode, owner, group, sha256 and (optionally) content of one path on the host. */
-export function fileFact(path: string, options: { content?: boolean } = {}): Fact<FileState> {
+export function fileFact(path: string, options: { content?: boolean; stampFile?: string } = {}): Fact<FileState> {
   const withContent = options.content ?? true;
   return {
-    key: `file${withContent ? '' : '-meta'}:${path}`,
-    script: fileScript(path, withContent),
+    key: `file${withContent ? '' : '-meta'}${options.stampFile ? `+stamp:${options.stampFile}` : ''}:${path}`,
+    script: fileScript(path, withContent, options.stampFile),
     parse: (stdout) => parseFileState(path, stdout),
   };
 }

@@ -79,7 +79,8 @@ export function downloadCommands(p: BinaryParams & { url: string }): Command[] {
     { argv: ['install', '-m', mode, source, tmp] },
     { argv: ['mv', '-f', tmp, p.dest] },
     {
-      argv: ['sh', '-c', 's=$(sha256sum < "$2") || exit 1; printf \'url=%s\\nsha256=%s\\n\' "$1" "${s%% *}" > "$3.tmp" && mv -f "$3.tmp" "$3"',
+      argv: ['sh', '-c', 's=$(sha256sum < "$2") && st=$(stat -c %s:%Y:%i -- "$2") || exit 1; '
+        + 'printf \'url=%s\\nsha256=%s\\nstat=%s\\n\' "$1" "${s%% *}" "$st" > "$3.tmp" && mv -f "$3.tmp" "$3"',
         'sh', p.url, p.dest, record],
     },
     { argv: ['rm', '-rf', work, `${work}.SHA256SUMS`] },
@@ -113,6 +114,9 @@ function planFromSrc(p: BinaryParams & { src: string }, installed: FileState, lo
   return { changes: [{ title: `install ${p.dest} from ${p.src} (${why})`, commands: writeFileCommands({ path: p.dest, content, mode }) }] };
 }
 
+/** The installed file; for url installs its sha256 comes from the install record while its stat is unchanged. */
+const installedFact = (p: BinaryParams) => fileFact(p.dest, { content: false, stampFile: p.url !== undefined ? recordPath(p.dest) : undefined });
+
 export const binaryModule: Module<BinaryParams> = {
   name: 'binary',
   params: {
@@ -131,9 +135,9 @@ export const binaryModule: Module<BinaryParams> = {
     }
     return checkLocalFile('src', p.src, ctx.localDir);
   },
-  facts: (p) => [fileFact(p.dest, { content: false }), ...(p.url !== undefined ? [fileFact(recordPath(p.dest))] : [])],
+  facts: (p) => [installedFact(p), ...(p.url !== undefined ? [fileFact(recordPath(p.dest))] : [])],
   plan(p, read, ctx) {
-    const installed = read(fileFact(p.dest, { content: false }));
+    const installed = read(installedFact(p));
     if (p.src !== undefined) return planFromSrc({ ...p, src: p.src }, installed, ctx.localDir);
     if (p.url === undefined) throw new Error('binary needs url or src');
     return planFromUrl({ ...p, url: p.url }, installed, read(fileFact(recordPath(p.dest))));

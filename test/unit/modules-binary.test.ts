@@ -17,7 +17,7 @@ const WORK = '/var/lib/bootstrap/tmp/usr-local-bin-consul';
 
 function plan(params: Record<string, unknown>, installed: FileState, record: string | null): Promise<Plan> | Plan {
   const values: Record<string, unknown> = {
-    [`file-meta:${DEST}`]: installed,
+    [params.url === undefined ? `file-meta:${DEST}` : `file-meta+stamp:${RECORD}:${DEST}`]: installed,
     [`file:${RECORD}`]: record === null ? { path: RECORD, type: 'absent' } : { path: RECORD, type: 'file', content: Buffer.from(record) },
   };
   const m = getModule('binary')!;
