@@ -2,20 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode } from './errors.js';
-import { connector } from './connect.js';
 import type { SshOptions } from './connect.js';
-import { gatherFacts } from './facts-command.js';
+import { apply } from './commands/apply.js';
+import { gatherFacts } from './commands/facts.js';
+import { verify } from './commands/verify.js';
+import { labDemoCommand, labDownCommand, labStatusCommand, labUpCommand } from './commands/lab.js';
 import { loadRun } from './load.js';
 import { defaultPlaybook, packageRoot } from './paths.js';
-import { RunEvents } from './runner/events.js';
-import { runPlays } from './runner/run.js';
-import { createSecretStore } from './stack/secrets.js';
 import { cloudCommand } from './cloud/cli.js';
-import { loadInventory } from './inventory/load.js';
-import { allPassed, formatCheckTable, verifyStack } from './verify/index.js';
-import { attachJson } from './ui/json.js';
-import { attachListr } from './ui/listr.js';
-import { attachPlain } from './ui/plain.js';
 
 interface CommonOptions extends SshOptions {
   playbook?: string[];
@@ -26,7 +20,7 @@ interface CommonOptions extends SshOptions {
   verbose?: boolean;
 }
 
-interface ApplyOptions extends CommonOptions {
+interface ApplyCliOptions extends CommonOptions {
   check?: boolean;
   diff?: boolean;
 }
@@ -56,34 +50,6 @@ function parseTags(value?: string): string[] | undefined {
   return value ? value.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
 }
 
-async function apply(inventoryFile: string, opts: ApplyOptions): Promise<number> {
-  const forks = positive('--forks', opts.forks);
-  const tags = parseTags(opts.tags);
-  const { inventory, plays } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags });
-  const events = new RunEvents();
-  const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
-  let uiDone: Promise<void> = Promise.resolve();
-  if (opts.output === 'json') attachJson(events);
-  else if (process.stdout.isTTY && !process.env.CI) uiDone = attachListr(events, uiOpts);
-  else attachPlain(events, uiOpts);
-  const secrets = createSecretStore(inventory.dir);
-  const outcome = await runPlays(
-    inventory,
-    plays,
-    {
-      check: Boolean(opts.check),
-      limit: opts.limit,
-      tags,
-      forks,
-      connect: connector(inventory, opts),
-      scopeExtra: { secret: (name: string, kind: 'gossip' | 'uuid') => secrets.get(name, kind) },
-    },
-    events,
-  );
-  await uiDone;
-  return outcome.exitCode;
-}
-
 function buildProgram(setExit: (code: number) => void): Command {
   const pkg = JSON.parse(readFileSync(`${packageRoot}package.json`, 'utf8')) as { version: string };
   const program = new Command('bootstrap')
@@ -99,7 +65,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('run the playbooks on the inventory hosts (the default command)')
     .option('--check', 'plan only: report what would change, change nothing')
     .option('--diff', 'show unified diffs of the files changed (or that would change)')
-    .action(async (inv: string, opts: ApplyOptions) => setExit(await apply(inv, opts)));
+    .action(async (inv: string, opts: ApplyCliOptions) =>
+      setExit((await apply(inv, { ...opts, forks: positive('--forks', opts.forks), tags: parseTags(opts.tags) })).exitCode),
+    );
 
   withCommon(program.command('validate').argument('<inventory>', 'inventory YAML file'))
     .description('check inventory, playbooks and templates offline; never connects')
@@ -118,11 +86,28 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('check the live stack end to end: consul members, services, registrations, nginx upstreams, HTTP(S) through the LB')
     .option('--requests <n>', 'requests per app used to see the spread over backends', '20')
     .action(async (inv: string, opts: CommonOptions & { requests: string }) => {
-      const inventory = loadInventory(inv);
-      const results = await verifyStack(inventory, connector(inventory, opts), { requests: positive('--requests', opts.requests) });
-      console.log(opts.output === 'json' ? JSON.stringify(results, null, 2) : formatCheckTable(results));
-      setExit(allPassed(results) ? ExitCode.OK : ExitCode.VERIFY_FAILED);
+      const passed = await verify(inv, { ...opts, requests: positive('--requests', opts.requests) });
+      setExit(passed ? ExitCode.OK : ExitCode.VERIFY_FAILED);
     });
+
+  const lab = program.command('lab').description('local throw-away nodes: Docker containers booting systemd and sshd');
+  const counts = (cmd: Command) => cmd.option('--lb <n>', 'lb nodes', '1').option('--web <n>', 'web nodes', '2');
+  const countsOf = (o: { lb: string; web: string }) => ({ lb: positive('--lb', o.lb), web: positive('--web', o.web) });
+  counts(lab.command('up').description('start the nodes (reusing what exists) and write the lab inventory')).action(async (o) => {
+    await labUpCommand(countsOf(o));
+    setExit(ExitCode.OK);
+  });
+  lab.command('down').description('remove every lab container, network and process').action(async () => {
+    await labDownCommand();
+    setExit(ExitCode.OK);
+  });
+  lab.command('status').description('nodes and addresses').action(async () => {
+    await labStatusCommand();
+    setExit(ExitCode.OK);
+  });
+  counts(lab.command('demo').description('lab up, bootstrap the stack and demo apps, verify, and show what to try next'))
+    .addOption(new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (o) => setExit(await labDemoCommand(countsOf(o), o.output)));
 
   program.addCommand(cloudCommand());
   return program;

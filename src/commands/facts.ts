@@ -1,10 +1,10 @@
-import { connector } from './connect.js';
-import type { SshOptions } from './connect.js';
-import { ExitCode, UnreachableError } from './errors.js';
-import { loadInventory } from './inventory/load.js';
-import { selectHosts } from './inventory/pattern.js';
-import { eachLimit } from './runner/pool.js';
-import { HostSession } from './runner/session.js';
+import { connector } from '../connect.js';
+import type { SshOptions } from '../connect.js';
+import { ExitCode, UnreachableError } from '../errors.js';
+import { loadInventory } from '../inventory/load.js';
+import { selectHosts } from '../inventory/pattern.js';
+import { eachLimit } from '../runner/pool.js';
+import { HostSession } from '../runner/session.js';
 
 /** `bootstrap facts`: connects to each host, gathers its facts in one round trip, prints them. */
 export async function gatherFacts(

@@ -1,0 +1,49 @@
+import type { SshOptions } from '../connect.js';
+import { connector } from '../connect.js';
+import { loadRun } from '../load.js';
+import { defaultPlaybook } from '../paths.js';
+import { RunEvents } from '../runner/events.js';
+import { runPlays } from '../runner/run.js';
+import type { RunOutcome } from '../runner/run.js';
+import { createSecretStore } from '../stack/secrets.js';
+import { attachJson } from '../ui/json.js';
+import { attachListr } from '../ui/listr.js';
+import { attachPlain } from '../ui/plain.js';
+
+export interface ApplyOptions extends SshOptions {
+  playbook?: string[];
+  limit?: string;
+  tags?: string[];
+  forks: number;
+  output: 'text' | 'json';
+  verbose?: boolean;
+  check?: boolean;
+  diff?: boolean;
+}
+
+/** `bootstrap apply`: validate offline, then run the playbooks with the chosen UI attached. */
+export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<RunOutcome> {
+  const { inventory, plays } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags: opts.tags });
+  const events = new RunEvents();
+  const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
+  let uiDone: Promise<void> = Promise.resolve();
+  if (opts.output === 'json') attachJson(events);
+  else if (process.stdout.isTTY && !process.env.CI) uiDone = attachListr(events, uiOpts);
+  else attachPlain(events, uiOpts);
+  const secrets = createSecretStore(inventory.dir);
+  const outcome = await runPlays(
+    inventory,
+    plays,
+    {
+      check: Boolean(opts.check),
+      limit: opts.limit,
+      tags: opts.tags,
+      forks: opts.forks,
+      connect: connector(inventory, opts),
+      scopeExtra: { secret: (name: string, kind: 'gossip' | 'uuid') => secrets.get(name, kind) },
+    },
+    events,
+  );
+  await uiDone;
+  return outcome;
+}

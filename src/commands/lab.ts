@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { ExitCode } from '../errors.js';
+import { ensureDemoAppImage } from '../lab/app-image.js';
+import { startArtifactServerDetached, stopArtifactServer } from '../lab/artifact-server.js';
+import { ensureReleaseArtifacts } from '../lab/artifacts.js';
+import { LAB_APPS, writeLabInventory } from '../lab/inventory.js';
+import { labStatus, labUp, stopLab } from '../lab/nodes.js';
+import { ensureRegistratorImage } from '../lab/registrator-image.js';
+import { PUBLIC_NETWORK, labDir } from '../lab/state.js';
+import { defaultPlaybook, packageRoot } from '../paths.js';
+import { allPassed, formatCheckTable } from '../verify/index.js';
+import type { CheckResult } from '../verify/index.js';
+import { apply } from './apply.js';
+import { verifyOnce } from './verify.js';
+
+/** Port of the lab's release mirror (consul, consul-template zips + SHA256SUMS) on the lab gateway. */
+const ARTIFACT_PORT = 3143;
+export const labAppsPlaybook = `${packageRoot}playbooks/lab-apps.yml`;
+
+const runDir = () => join(labDir(), 'run');
+const say = (line: string) => console.log(line);
+
+/** Nodes, apt proxy, release mirror, images and an inventory, all reused when they exist. */
+export async function labUpCommand(counts: { lb: number; web: number }): Promise<string> {
+  say(`lab: starting ${counts.lb} lb + ${counts.web} web nodes (first run builds the node image and the Go binaries; later runs reuse them)`);
+  const up = await labUp(counts);
+  say(`lab: nodes up (${up.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}); apt proxy ${up.aptProxy}`);
+  const releases = await ensureReleaseArtifacts();
+  const registrator = await ensureRegistratorImage().catch((error: Error) => {
+    say(`lab: no registrator image (${error.message.split('\n')[0]}); the demo apps are registered with Consul service definitions instead`);
+    return undefined;
+  });
+  const app = await ensureDemoAppImage();
+  const server = await startArtifactServerDetached(releases.root, PUBLIC_NETWORK.gateway, ARTIFACT_PORT, runDir());
+  say(`lab: release mirror ${server.url} (consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version})`);
+  const inventory = await writeLabInventory({
+    dir: labDir(),
+    nodes: up.nodes,
+    clientKey: up.clientKey,
+    knownHosts: up.knownHosts,
+    aptProxy: up.aptProxy,
+    releasesUrl: server.url,
+    registrator,
+    app,
+  });
+  say(`lab: inventory ${inventory}`);
+  return inventory;
+}
+
+export async function labDownCommand(): Promise<void> {
+  await stopArtifactServer(runDir());
+  await stopLab();
+  say('lab: every lab container, network and process is gone (caches, keys and secrets are kept)');
+}
+
+export async function labStatusCommand(): Promise<void> {
+  const nodes = await labStatus();
+  if (nodes.length === 0) return say('lab: no nodes (run `bootstrap lab up`)');
+  for (const n of nodes) say(`${n.name.padEnd(6)} ${n.role.padEnd(4)} ${n.state.padEnd(8)} ${(n.system ?? '-').padEnd(9)} public ${n.address}  private ${n.privateAddress}`);
+}
+
+/** Verification right after an apply waits for registrator and consul-template to catch up. */
+export async function verifyUntilPassing(inventory: string, timeoutMs: number): Promise<CheckResult[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const results = await verifyOnce(inventory, { acceptNewHostKeys: false, requests: 20 });
+    if (allPassed(results) || Date.now() > deadline) return results;
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+}
+
+/** up + apply (the stack and the demo apps) + verify + what to try next. Returns the exit code. */
+export async function labDemoCommand(counts: { lb: number; web: number }, output: 'text' | 'json'): Promise<ExitCode> {
+  const inventory = await labUpCommand(counts);
+  const outcome = await apply(inventory, { playbook: [defaultPlaybook, labAppsPlaybook], forks: 20, output, acceptNewHostKeys: false });
+  if (outcome.exitCode !== ExitCode.OK) return outcome.exitCode;
+  const results = await verifyUntilPassing(inventory, 90_000);
+  say(formatCheckTable(results));
+  if (!allPassed(results)) return ExitCode.VERIFY_FAILED;
+  const lb = (await labStatus()).find((n) => n.role === 'lb')!;
+  say(`
+The stack is up and verified. Try:
+  curl -H 'Host: ${LAB_APPS[0].server_name[0]}' http://${lb.address}/          # answered by a different container each time
+  curl -k --resolve ${LAB_APPS[1].server_name[0]}:443:${lb.address} https://${LAB_APPS[1].server_name[0]}/
+  bootstrap ${inventory}                # a re-run: nothing changes, and it says so
+  ssh -i ${labDir()}/keys/id_ed25519 -o UserKnownHostsFile=${labDir()}/known_hosts root@${lb.address}
+  bootstrap verify ${inventory}
+  bootstrap lab down                    # remove the nodes`);
+  return ExitCode.OK;
+}

@@ -1,0 +1,69 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { stringify } from 'yaml';
+import { runLocal } from './exec-local.js';
+import type { LabNode } from './nodes.js';
+
+export interface LabInventoryInput {
+  dir: string;
+  nodes: LabNode[];
+  clientKey: string;
+  knownHosts: string;
+  aptProxy: string;
+  releasesUrl: string;
+  /** undefined when no registrator image could be built: apps are then registered by Consul service definitions */
+  registrator?: { image: string; tarball: string };
+  app: { image: string; tarball: string };
+}
+
+/** The lab's apps: one plain HTTP, one TLS (self-signed), each published on its own port. */
+export const LAB_APPS = [
+  { name: 'demo', port: 8081, server_name: ['demo.lab.test'] },
+  { name: 'secure', port: 8082, server_name: ['secure.lab.test'], tls: true },
+] as const;
+
+/** A self-signed certificate for the lab's TLS app, made once. */
+export async function ensureLabCertificate(dir: string, name: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, 'tls', `${name}.crt`);
+  const key = join(dir, 'tls', `${name}.key`);
+  if (!existsSync(cert) || !existsSync(key)) {
+    mkdirSync(join(dir, 'tls'), { recursive: true, mode: 0o700 });
+    await runLocal(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '365', '-subj', `/CN=${name}`,
+      '-addext', `subjectAltName=DNS:${name}`, '-keyout', key, '-out', cert]);
+  }
+  return { cert, key };
+}
+
+/** Writes the lab inventory (a normal inventory a user can read and reuse) and returns its path. */
+export async function writeLabInventory(input: LabInventoryInput): Promise<string> {
+  const { dir } = input;
+  const rel = (p: string) => relative(dir, p) || '.';
+  const apps = [];
+  for (const app of LAB_APPS) {
+    const tls = 'tls' in app ? await ensureLabCertificate(dir, app.server_name[0]) : undefined;
+    apps.push({ name: app.name, server_name: [...app.server_name], ...(tls ? { tls: { cert: rel(tls.cert), key: rel(tls.key) } } : {}) });
+  }
+  const hosts = (role: LabNode['role']) =>
+    Object.fromEntries(input.nodes.filter((n) => n.role === role).map((n) => [n.name, { address: n.address, private_address: n.privateAddress }]));
+  const inventory = {
+    all: {
+      vars: {
+        ssh: { user: 'root', key: rel(input.clientKey), known_hosts: rel(input.knownHosts) },
+        apt_proxy: input.aptProxy,
+        consul: { release_base_url: input.releasesUrl },
+        consul_template: { release_base_url: input.releasesUrl },
+        registrator: input.registrator ? { image: input.registrator.image, image_tarball: input.registrator.tarball } : { enabled: false },
+        apps,
+        lab: {
+          app_image: input.app.image,
+          app_image_tarball: input.app.tarball,
+          apps: LAB_APPS.map((a) => ({ name: a.name, port: a.port })),
+        },
+      },
+      children: { lb: { hosts: hosts('lb') }, web: { hosts: hosts('web') } },
+    },
+  };
+  const file = join(dir, 'inventory.yaml');
+  writeFileSync(file, `# Written by \`bootstrap lab up\`: the lab's nodes, keys and local artifact sources.\n${stringify(inventory)}`);
+  return file;
+}
