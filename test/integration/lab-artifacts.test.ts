@@ -13,8 +13,7 @@ import { cacheRoot } from '../../src/lab/cache.js';
 import { docker } from '../../src/lab/docker-engine.js';
 import { runLocal } from '../../src/lab/exec-local.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from '../../src/lab/go-builds.js';
-import { ensureRegistratorImage } from '../../src/lab/registrator-image.js';
-import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, REGISTRATOR_VERSION } from '../../src/lab/versions.js';
+import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION } from '../../src/lab/versions.js';
 
 const BUILD_TIMEOUT = 60 * 60_000;
 
@@ -248,14 +247,5 @@ describe('lab images', { timeout: BUILD_TIMEOUT }, () => {
     assert.match(page, new RegExp(`app=lab-artifacts-test host=${hostname}`));
     const health = await docker(['exec', id, '/bin/busybox', 'wget', '-qO-', 'http://127.0.0.1:80/health']);
     assert.equal(health.stdout, 'ok\n');
-  });
-
-  it('the registrator tarball loads and the image runs the pinned registrator', { timeout: BUILD_TIMEOUT }, async () => {
-    const { tarball, image } = await ensureRegistratorImage();
-    const loaded = await docker(['load', '-i', tarball]);
-    assert.match(loaded.stdout, /Loaded image/);
-    const version = await docker(['run', '--rm', '--label', 'bootstrap-lab=test', image, '--version'], { check: false });
-    assert.equal(version.code, 0, version.stderr);
-    assert.match(`${version.stdout}${version.stderr}`, new RegExp(REGISTRATOR_VERSION));
   });
 });
