@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { cacheRoot, withCacheLock } from './cache.js';
+import { withCacheLock } from './cache.js';
+import { cacheDir } from './state.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from './go-builds.js';
 import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION } from './versions.js';
 
@@ -31,7 +32,7 @@ export interface ReleaseArtifacts {
 }
 
 export function releasesRoot(): string {
-  return join(cacheRoot(), 'releases');
+  return join(cacheDir(), 'releases');
 }
 
 export function releaseFileNames(product: string, version: string): { dir: string; zip: string; sums: string } {

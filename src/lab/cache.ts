@@ -3,17 +3,12 @@ import { join } from 'node:path';
 import { cacheDir } from './state.js';
 
 /**
- * The build cache lives outside the repository ($BOOTSTRAP_CACHE, else /var/cache/bootstrap) so
- * fresh clones on the same machine reuse it. Entries are keyed by component and version: a
- * version bump is a new directory, hence a rebuild.
+ * `<cache>/<kind>/<component>/<version>`, created on first use. The cache (cacheDir()) lives
+ * outside the repository so fresh clones on the same machine reuse it; a version bump is a new
+ * directory, hence a rebuild.
  */
-export function cacheRoot(): string {
-  return cacheDir();
-}
-
-/** `<root>/<kind>/<component>/<version>`, created on first use. */
 export function cacheEntryDir(kind: 'bin' | 'build' | 'images', component: string, version: string): string {
-  const dir = join(cacheRoot(), kind, component, version);
+  const dir = join(cacheDir(), kind, component, version);
   mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -52,7 +47,7 @@ function tryLock(lockFile: string): boolean {
  * finds the result already cached.
  */
 export async function withCacheLock<T>(name: string, work: () => Promise<T>, timeoutMs = 90 * 60_000): Promise<T> {
-  const locksDir = join(cacheRoot(), 'locks');
+  const locksDir = join(cacheDir(), 'locks');
   mkdirSync(locksDir, { recursive: true });
   const lockFile = join(locksDir, `${name}.lock`);
   const deadline = Date.now() + timeoutMs;

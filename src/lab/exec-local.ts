@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { CommandError, tail } from '../errors.js';
 import { toShell } from '../command.js';
+import { LocalTransport } from '../transport/local.js';
 import type { ExecResult } from '../transport/types.js';
 
 export interface LocalRunOptions {
@@ -14,32 +14,14 @@ export interface LocalRunOptions {
   timeoutMs?: number;
 }
 
-/** Runs one local argv (no shell), capturing stdout and stderr. */
-export function runLocal(argv: readonly string[], options: LocalRunOptions = {}): Promise<ExecResult> {
-  const [program, ...args] = argv;
-  if (!program) throw new Error('runLocal: empty argv');
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: options.timeoutMs,
-      killSignal: 'SIGKILL',
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error) => reject(new CommandError('localhost', toShell(argv), null, error.message)));
-    child.stdin.on('error', () => undefined); // the program may exit before reading all of stdin
-    child.stdin.end(options.stdin ?? '');
-    child.on('close', (code) => {
-      const result: ExecResult = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-      const ok = options.check === false || (code !== null && (options.okCodes ?? [0]).includes(code));
-      if (ok) resolve(result);
-      else reject(new CommandError('localhost', toShell(argv), code, tail(result.stderr || result.stdout)));
-    });
-  });
+/** Runs one local argv (no shell), capturing stdout and stderr; throws CommandError on a failed exit unless `check` is false. */
+export async function runLocal(argv: readonly string[], options: LocalRunOptions = {}): Promise<ExecResult> {
+  if (argv.length === 0) throw new Error('runLocal: empty argv');
+  const transport = new LocalTransport('localhost', { cwd: options.cwd, env: options.env, timeoutMs: options.timeoutMs });
+  const result = await transport.exec({ argv, stdin: options.stdin });
+  const ok = options.check === false || (result.code !== null && (options.okCodes ?? [0]).includes(result.code));
+  if (!ok) throw new CommandError('localhost', toShell(argv), result.code, tail(result.stderr || result.stdout));
+  return result;
 }
 
 /** stdout of a command that must succeed, trimmed. */

@@ -6,6 +6,8 @@ import type { ExecResult, Transport } from './types.js';
 export interface LocalTransportOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** kill the command (SIGKILL) after this long */
+  timeoutMs?: number;
 }
 
 export class LocalTransport implements Transport {
@@ -22,6 +24,8 @@ export class LocalTransport implements Transport {
         cwd: this.options.cwd,
         env: this.options.env ?? process.env,
         stdio: ['pipe', 'pipe', 'pipe'],
+        timeout: this.options.timeoutMs,
+        killSignal: 'SIGKILL',
       });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];

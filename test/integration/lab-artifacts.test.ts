@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { deterministicZip, ensureReleaseArtifacts, sha256Hex, type ReleaseArtifacts } from '../../src/lab/artifacts.js';
 import { startArtifactServer, startArtifactServerDetached, stopArtifactServer } from '../../src/lab/artifact-server.js';
 import { DEMO_APP_IMAGE, ensureDemoAppImage } from '../../src/lab/app-image.js';
-import { cacheRoot } from '../../src/lab/cache.js';
+import { cacheDir } from '../../src/lab/state.js';
 import { docker } from '../../src/lab/docker-engine.js';
 import { runLocal } from '../../src/lab/exec-local.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from '../../src/lab/go-builds.js';
@@ -66,7 +66,7 @@ function parseSums(text: string): Map<string, string> {
 describe('lab Go builds', { timeout: BUILD_TIMEOUT }, () => {
   it('consul is built from the pinned version and reports it', { timeout: BUILD_TIMEOUT }, async () => {
     const consul = await ensureConsulBinary();
-    assert.ok(consul.startsWith(cacheRoot()), `${consul} is in the cache`);
+    assert.ok(consul.startsWith(cacheDir()), `${consul} is in the cache`);
     const { stdout } = await runLocal([consul, 'version']);
     assert.equal(stdout.split('\n')[0], `Consul v${CONSUL_VERSION}`);
     assert.equal(hasInterpreter(consul), false, 'statically linked: no ELF interpreter');
