@@ -13,8 +13,8 @@ import type { CheckResult } from '../verify/index.js';
 import { apply } from './apply.js';
 import { verifyOnce } from './verify.js';
 
-/** Port of the lab's release mirror (consul, consul-template zips + SHA256SUMS) on the lab gateway. */
-const ARTIFACT_PORT = 3143;
+/** The lab's release mirror (consul, consul-template zips + SHA256SUMS) takes any free port on the lab gateway, so two checkouts' labs never collide. */
+const ARTIFACT_PORT = 0;
 export const labAppsPlaybook = `${packageRoot}playbooks/lab-apps.yml`;
 
 const runDir = () => join(labDir(), 'run');
