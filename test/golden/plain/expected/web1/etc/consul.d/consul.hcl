@@ -4,6 +4,9 @@ node_name  = "web1"
 data_dir   = "/opt/consul"
 log_level  = "INFO"
 
+# no calls to checkpoint-api.hashicorp.com: servers need not reach the internet
+disable_update_check = true
+
 # Gossip and RPC on the private network only; HTTP (8500) and DNS (8600) on loopback only.
 bind_addr      = "10.10.0.3"
 advertise_addr = "10.10.0.3"

@@ -4,6 +4,9 @@ node_name  = "lb3"
 data_dir   = "/opt/consul"
 log_level  = "INFO"
 
+# no calls to checkpoint-api.hashicorp.com: servers need not reach the internet
+disable_update_check = true
+
 # Gossip and RPC on the private network only; HTTP (8500) and DNS (8600) on loopback only.
 bind_addr      = "10.10.0.22"
 advertise_addr = "10.10.0.22"
