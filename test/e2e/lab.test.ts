@@ -183,7 +183,8 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     await onNode('web2', 'docker start demo-1');
     const back = await waitFor('demo upstream after restarting both', () => upstream('demo'), (u) => u.length === 2);
     console.log(`# restarted instances were back in nginx's upstream after ${back.ms} ms`);
-    assert.equal((await get('demo.lab.test')).status, 200);
+    // the file is written before consul-template's command has reloaded nginx
+    await waitFor('demo answering again', async () => (await get('demo.lab.test')).status, (s) => s === 200, 5000);
   });
 
   it('4. changing an app setting changes only the files that depend on it and reloads (not restarts) nginx', async () => {
