@@ -51,6 +51,28 @@ describe('bootstrap apply against real sshd', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('facts reports what was discovered on each host, in one connection', async () => {
+    const res = await runCli(['facts', inventory, '--output', 'json']);
+    assert.equal(res.code, 0, res.stderr);
+    const facts = JSON.parse(res.stdout);
+    assert.deepEqual(Object.keys(facts), ['h1', 'h2']);
+    const os = readFileSync('/etc/os-release', 'utf8');
+    assert.equal(facts.h1.os.id, /^ID=(.*)$/m.exec(os)![1]!.replace(/"/g, ''));
+    assert.equal(facts.h1.isRoot, true);
+    assert.ok(['systemd', 'upstart', 'other'].includes(facts.h2.init));
+  });
+
+  it('invalid input exits 2 naming file, line, column and key path, and contacts no host', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, readFileSync(inventory, 'utf8').replace(`port: ${h2.port}`, 'port: twenty-two'));
+    const before = h2.log().length;
+    const res = await runCli([bad, '--playbook', fixture]);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /bad\.yaml:\d+:\d+ all\.children\.app\.hosts\.h2\.port: expected an integer 1-65535, got "twenty-two"/);
+    assert.match(res.stderr, /Nothing was contacted/);
+    assert.equal(h2.log().length, before, 'sshd saw no connection');
+  });
+
   it('check mode on fresh hosts plans changes and changes nothing', async () => {
     const res = await apply('--check');
     assert.equal(res.code, 0, res.stderr);
