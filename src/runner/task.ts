@@ -11,6 +11,7 @@ import { evaluate, } from '../playbook/expression.js';
 import { renderParams, renderTemplateFile, resolveTemplatePath } from '../playbook/render.js';
 import { hostScope } from '../playbook/scope.js';
 import { validateParams } from '../schema/validate.js';
+import { failedStep, groupCommands } from './command-group.js';
 import type { ChangeReport, TaskFailure, TaskResult, TaskStatus } from './events.js';
 import type { HostSession } from './session.js';
 
@@ -126,12 +127,10 @@ async function planInstance(instance: Instance, env: TaskEnv): Promise<Plan> {
 }
 
 async function apply(commands: Command[], env: TaskEnv, elevate: boolean): Promise<void> {
-  for (const command of commands) {
-    const res = await env.session.exec(command, elevate);
-    const okCodes = command.okCodes ?? [0];
-    if (res.code === null || !okCodes.includes(res.code)) {
-      throw new CommandError(env.session.host.name, toShell(command.argv), res.code, tail(res.stderr || res.stdout));
-    }
+  for (const group of groupCommands(commands)) {
+    const res = await env.session.exec(group.run, elevate);
+    const failed = failedStep(group, res.code, res.stderr);
+    if (failed) throw new CommandError(env.session.host.name, toShell(failed.command.argv), res.code, tail(failed.stderr || res.stdout));
   }
 }
 
