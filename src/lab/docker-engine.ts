@@ -25,7 +25,7 @@ async function waitFor(probe: () => Promise<boolean>, timeoutMs: number, interva
   }
 }
 
-const engineAnswers = () => localSucceeds(['docker', 'info', '--format', '{{.ServerVersion}}'], { timeoutMs: 10_000 });
+export const engineAnswers = () => localSucceeds(['docker', 'info', '--format', '{{.ServerVersion}}'], { timeoutMs: 10_000 });
 
 /**
  * A Docker engine the lab can use. Uses a running one; otherwise, as root on Debian with

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { docker, ensureDockerEngine, stopDockerEngineIfOurs, waitFor } from './docker-engine.js';
+import { docker, engineAnswers, ensureDockerEngine, stopDockerEngineIfOurs, waitFor } from './docker-engine.js';
 import { ensureNodeImage } from './node-image.js';
 import { ensureAptProxy, stopAptProxy } from './apt-proxy.js';
 import { ensureClientKey, ensureHostKey, existingHostKey, writeKnownHosts } from './lab-keys.js';
@@ -182,6 +182,7 @@ async function refreshKnownHosts(): Promise<string> {
 
 /** Every container the lab made, with Docker's state and, when running, systemd's. */
 export async function labStatus(): Promise<LabNodeStatus[]> {
+  if (!(await engineAnswers())) return []; // no engine, no nodes
   const ids = (await docker(['ps', '-aq', '--filter', `label=${LAB_LABEL}=1`])).stdout.split('\n').filter(Boolean);
   if (ids.length === 0) return [];
   const inspected = JSON.parse((await docker(['container', 'inspect', ...ids])).stdout) as DockerContainerInfo[];
@@ -211,14 +212,19 @@ interface DockerContainerInfo {
 
 /** Removes every lab container and network and stops the processes the lab started. Keeps keys, caches and the image. */
 export async function stopLab(): Promise<void> {
+  // no engine, no containers or networks: only the lab's own processes may be left
+  if (await engineAnswers()) await removeLabContainersAndNetworks();
+  await stopAptProxy();
+  await stopDockerEngineIfOurs();
+  rmSync(labPaths.knownHosts(), { force: true });
+}
+
+async function removeLabContainersAndNetworks(): Promise<void> {
   const ids = (await docker(['ps', '-aq', '--filter', `label=${LAB_LABEL}=1`])).stdout.split('\n').filter(Boolean);
   if (ids.length > 0) await docker(['rm', '-f', '-v', ...ids], { timeoutMs: 120_000 });
   for (const network of [PUBLIC_NETWORK.name, PRIVATE_NETWORK.name]) {
     if ((await docker(['network', 'inspect', network], { check: false })).code === 0) await docker(['network', 'rm', network]);
   }
-  await stopAptProxy();
-  await stopDockerEngineIfOurs();
-  rmSync(labPaths.knownHosts(), { force: true });
 }
 
 export interface LabUp {

@@ -218,6 +218,32 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     assert.ok(allPassed(results), formatCheckTable(results));
   });
 
+  it('a login user that is not root works through sudo, for facts and for changes', async () => {
+    await onNode(
+      'web1',
+      'id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy; install -d -m 0700 -o deploy /home/deploy/.ssh; ' +
+        'install -m 0600 -o deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys; ' +
+        "echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/deploy; chmod 0440 /etc/sudoers.d/deploy",
+    );
+    const doc = parseDocument(readFileSync(inventory, 'utf8'));
+    doc.setIn(['all', 'children', 'web', 'hosts', 'web1', 'user'], 'deploy');
+    const asDeploy = inventory.replace(/\.yaml$/, '-deploy.yaml');
+    writeFileSync(asDeploy, doc.toString());
+    const facts = await runCli(['facts', asDeploy, '--limit', 'web1', '--output', 'json']);
+    assert.equal(facts.code, 0, facts.stderr);
+    assert.equal(JSON.parse(facts.stdout).web1.user, 'deploy');
+    assert.equal(JSON.parse(facts.stdout).web1.isRoot, false);
+    // root-only files (consul.hcl is 0640 root:consul) are read through sudo: nothing to do
+    const same = await apply(asDeploy, '--limit', 'web1');
+    assert.equal(same.code, 0, same.stdout);
+    assert.match(same.stdout, /No changes: 1 host/);
+    await onNode('web1', 'rm /etc/consul.d/lab-demo.hcl');
+    const fixed = await apply(asDeploy, '--limit', 'web1');
+    assert.equal(fixed.code, 0, fixed.stdout);
+    assert.match(fixed.stdout, /changed\s+web1\s+app registered in Consul/);
+    assert.equal(await onNode('web1', 'stat -c %U:%G:%a /etc/consul.d/lab-demo.hcl'), 'root:consul:640');
+  });
+
   it('6. under steady load, stopping and starting backends fails no request', async () => {
     const load = steadyLoad('demo.lab.test', 4);
     await new Promise((r) => setTimeout(r, 2000));
