@@ -20,6 +20,7 @@ import type { Fact, FactReader, HostFacts } from '../../src/facts/types.js';
 import { portOpenFact, urlStatusFact } from '../../src/facts/wait-for.js';
 import { escapePath, recordPath } from '../../src/modules/binary.js';
 import { getModule } from '../../src/modules/index.js';
+import { ensureDockerEngine } from '../../src/lab/docker-engine.js';
 import type { ModuleContext, Plan } from '../../src/modules/types.js';
 
 /** Gathers facts the way the runner does: one `sh -s` fed the batch script. */
@@ -350,6 +351,7 @@ describe('planned changes applied locally, then re-planned', () => {
 describe('docker modules against the real engine', () => {
   const tag = `bootstrap-facts-test:${process.pid}`;
   const name = `bootstrap-facts-test-${process.pid}`;
+  before(ensureDockerEngine);
   after(() => {
     spawnSync('docker', ['rm', '-f', name]);
     spawnSync('docker', ['rmi', '-f', tag]);
