@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { runLocal } from '../../src/lab/exec-local.js';
-import { docker } from '../../src/lab/docker-engine.js';
+import { docker, ensureDockerEngine } from '../../src/lab/docker-engine.js';
 import { labStatus, labUp, stopLab, type LabUp } from '../../src/lab/nodes.js';
 import { PRIVATE_NETWORK, PUBLIC_NETWORK } from '../../src/lab/state.js';
 
@@ -97,6 +97,7 @@ describe('lab nodes (docker containers booting systemd with sshd)', { timeout: 1
 
   it('down removes every lab container and both networks', async () => {
     await stopLab();
+    await ensureDockerEngine(); // down also stops an engine the lab started: look with one running
     assert.deepEqual(await labStatus(), []);
     for (const network of [PUBLIC_NETWORK.name, PRIVATE_NETWORK.name]) {
       assert.notEqual((await docker(['network', 'inspect', network], { check: false })).code, 0, `${network} still exists`);
