@@ -4,15 +4,12 @@
  * upstream. Prints numbers; asserts nothing about time.
  *   npm run bench:lab
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { labAppsPlaybook, labDownCommand, labUpCommand, verifyUntilPassing } from '../../src/commands/lab.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed } from '../../src/verify/index.js';
 import { runCli } from '../helpers/cli.js';
+import { onNode } from '../helpers/lab.js';
 
-const run = promisify(execFile);
-const onNode = async (node: string, script: string) => (await run('docker', ['exec', `bootstrap-lab-${node}`, 'sh', '-c', script])).stdout;
 const ms = (t: number) => `${(performance.now() - t).toFixed(0)}ms`;
 
 await labDownCommand();

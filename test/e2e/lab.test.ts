@@ -9,27 +9,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
-import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand, verifyUntilPassing } from '../../src/commands/lab.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { events, runCli } from '../helpers/cli.js';
+import { onNode } from '../helpers/lab.js';
 
-const run = promisify(execFile);
 const LB_PUBLIC = '172.30.10.11';
 const LB_PRIVATE = '172.30.20.11';
 const WEB = { web1: '172.30.20.51', web2: '172.30.20.52' };
-
-async function onNode(node: string, script: string): Promise<string> {
-  const { stdout } = await run('docker', ['exec', `bootstrap-lab-${node}`, 'sh', '-c', script]);
-  return stdout.trim();
-}
 
 interface Answer {
   status: number;
