@@ -7,7 +7,7 @@ import type { Inventory } from '../inventory/types.js';
 import type { Module, ModuleContext, Plan } from '../modules/types.js';
 import { getModule } from '../modules/index.js';
 import type { Play, Task } from '../playbook/types.js';
-import { evaluate, } from '../playbook/expression.js';
+import { evaluate } from '../playbook/expression.js';
 import { renderParams, renderTemplateFile, resolveTemplatePath } from '../playbook/render.js';
 import { hostScope } from '../playbook/scope.js';
 import { validateParams } from '../schema/validate.js';
@@ -33,8 +33,9 @@ interface Instance {
   ctx: ModuleContext;
 }
 
-function where(task: Task) {
-  return { file: task.pos.file, keyPath: task.keyPath, pos: task.pos };
+/** Where a rendering or evaluation error points: the task in its playbook, rendered for this host. */
+function where(task: Task, host: string) {
+  return { file: task.pos.file, keyPath: task.keyPath, pos: task.pos, host };
 }
 
 /** Expands loop and when, renders params: everything up to (not including) planning. */
@@ -43,7 +44,8 @@ export function instancesOf(task: Task, env: TaskEnv): Instance[] {
   const module = getModule(task.module);
   if (!module) throw new ConfigError(task.pos, task.keyPath, `unknown module "${task.module}"`);
   const base = hostScope(inventory, session.host.name, session.facts, play.vars, env.scopeExtra);
-  const items: unknown[] | [undefined] = task.loop ? asList(evaluate(task.loop, base, where(task)), task) : [undefined];
+  const at = where(task, session.host.name);
+  const items: unknown[] | [undefined] = task.loop ? asList(evaluate(task.loop, base, at), task) : [undefined];
   return items.map((item) => {
     const scope = task.loop ? { ...base, [task.loopVar]: item } : base;
     const ctx: ModuleContext = {
@@ -52,11 +54,11 @@ export function instancesOf(task: Task, env: TaskEnv): Instance[] {
       localDir: dirname(play.file),
       renderTemplate: (src, extra) => renderTemplateFile(resolveTemplatePath(src, play.file), { ...scope, ...extra }),
     };
-    if (task.when && !evaluate(task.when, scope, where(task))) {
+    if (task.when && !evaluate(task.when, scope, at)) {
       return { item, skipped: `when: ${task.when}`, module, params: {}, ctx };
     }
-    const params = renderParams(task.params, scope, where(task)) as Record<string, unknown>;
-    const errors = validateParams(module, params, where(task));
+    const params = renderParams(task.params, scope, at) as Record<string, unknown>;
+    const errors = validateParams(module, params, at);
     if (errors.length) throw new ConfigErrors(errors);
     return { item, module, params, ctx };
   });
