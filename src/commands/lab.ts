@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ExitCode } from '../errors.js';
 import { ensureDemoAppImage } from '../lab/app-image.js';
 import { startArtifactServerDetached, stopArtifactServer } from '../lab/artifact-server.js';
@@ -78,13 +78,20 @@ export async function labDemoCommand(counts: { lb: number; web: number }, output
   say(formatCheckTable(results));
   if (!allPassed(results)) return ExitCode.VERIFY_FAILED;
   const lb = (await labStatus()).find((n) => n.role === 'lb')!;
+  const bootstrap = invokedAs();
   say(`
 The stack is up and verified. Try:
   curl -H 'Host: ${LAB_APPS[0].server_name[0]}' http://${lb.address}/          # answered by a different container each time
   curl -k --resolve ${LAB_APPS[1].server_name[0]}:443:${lb.address} https://${LAB_APPS[1].server_name[0]}/
-  bootstrap ${inventory}                # a re-run: nothing changes, and it says so
+  ${bootstrap} ${inventory}                # a re-run: nothing changes, and it says so
   ssh -i ${labDir()}/keys/id_ed25519 -o UserKnownHostsFile=${labDir()}/known_hosts root@${lb.address}
-  bootstrap verify ${inventory}
-  bootstrap lab down                    # remove the nodes`);
+  ${bootstrap} verify ${inventory}
+  ${bootstrap} lab down                    # remove the nodes`);
   return ExitCode.OK;
+}
+
+/** How the user ran us, so the suggested commands can be pasted: `bootstrap` when installed, else `node <path>`. */
+function invokedAs(): string {
+  const script = process.argv[1] ?? '';
+  return script.endsWith('cli.js') ? `node ${relative(process.cwd(), script) || script}` : 'bootstrap';
 }
