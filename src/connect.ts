@@ -1,7 +1,6 @@
-import { homedir } from 'node:os';
-import { resolve } from 'node:path';
+import { resolveLocalPath } from './schema/validate.js';
 import type { Host, Inventory } from './inventory/types.js';
-import { connectSsh } from './transport/ssh.js';
+import { connectSsh, defaultKnownHostsPath } from './transport/ssh.js';
 import type { SshTarget, Transport } from './transport/types.js';
 
 export interface SshOptions {
@@ -13,8 +12,8 @@ export interface SshOptions {
 /** The SSH target of an inventory host: inventory values first, then ~/.ssh/config, then defaults. */
 export function sshTarget(host: Host, inventory: Inventory, opts: SshOptions): SshTarget {
   const ssh = (host.vars.ssh ?? {}) as { known_hosts?: string | string[] };
-  const fromInventory = ssh.known_hosts === undefined ? [] : [ssh.known_hosts].flat().map((p) => resolve(inventory.dir, expandHome(p)));
-  const knownHosts = opts.knownHosts?.length ? opts.knownHosts : fromInventory.length ? fromInventory : [`${homedir()}/.ssh/known_hosts`];
+  const fromInventory = ssh.known_hosts === undefined ? [] : [ssh.known_hosts].flat().map((p) => resolveLocalPath(p, inventory.dir));
+  const knownHosts = opts.knownHosts?.length ? opts.knownHosts : fromInventory.length ? fromInventory : [defaultKnownHostsPath()];
   return {
     name: host.name,
     address: host.address,
@@ -29,8 +28,4 @@ export function sshTarget(host: Host, inventory: Inventory, opts: SshOptions): S
 
 export function connector(inventory: Inventory, opts: SshOptions): (host: Host) => Promise<Transport> {
   return (host) => connectSsh(sshTarget(host, inventory, opts));
-}
-
-function expandHome(p: string): string {
-  return p.startsWith('~/') ? `${homedir()}${p.slice(1)}` : p;
 }

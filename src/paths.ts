@@ -1,6 +1,13 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The package's root (where playbooks/ and templates/ live), from dist/src/ or src/. */
 export const packageRoot = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
 
 export const defaultPlaybook = `${packageRoot}playbooks/site.yml`;
+
+/** `~` and `~/x` as the user's home; any other path unchanged. */
+export function expandHome(path: string): string {
+  return path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
+}

@@ -8,8 +8,8 @@ import { DigitalOcean } from './digitalocean.js';
 import { cloudDown, downRequests, readDownState } from './down.js';
 import { CloudInputError } from './errors.js';
 import { fetchHostKey } from '../transport/ssh.js';
+import { expandHome } from '../paths.js';
 import {
-  expandHome,
   validApiUrl,
   validCount,
   validEnvName,

@@ -1,5 +1,3 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { CloudInputError } from './errors.js';
 
 /** Options shared by up, down and status, as commander hands them over (strings). */
@@ -63,6 +61,3 @@ export function validApiUrl(value: string | undefined): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-export function expandHome(path: string): string {
-  return path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
-}

@@ -1,3 +1,4 @@
+import { stringify } from 'yaml';
 import { connector } from '../connect.js';
 import type { SshOptions } from '../connect.js';
 import { ExitCode, UnreachableError } from '../errors.js';
@@ -31,16 +32,6 @@ export async function gatherFacts(
   });
   const ordered = Object.fromEntries(names.map((n) => [n, found[n]]));
   if (opts.output === 'json') console.log(JSON.stringify(ordered, null, 2));
-  else for (const [name, facts] of Object.entries(ordered)) console.log(`${name}:\n${indentYaml(facts)}`);
+  else process.stdout.write(stringify(ordered));
   return unreachable ? ExitCode.UNREACHABLE : ExitCode.OK;
-}
-
-function indentYaml(value: unknown, depth = 1): string {
-  const pad = '  '.repeat(depth);
-  if (value === null || typeof value !== 'object') return `${pad}${String(value)}`;
-  return Object.entries(value as Record<string, unknown>)
-    .map(([k, v]) =>
-      v !== null && typeof v === 'object' && !Array.isArray(v) ? `${pad}${k}:\n${indentYaml(v, depth + 1)}` : `${pad}${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`,
-    )
-    .join('\n');
 }

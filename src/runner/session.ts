@@ -41,7 +41,7 @@ export class HostSession {
 
   /** Gathers the facts not cached yet, all in one round trip. */
   async gather(facts: Fact<unknown>[], elevate: boolean): Promise<void> {
-    const missing = uniqueByKey(facts.filter((f) => !this.cache.has(f.key)));
+    const missing = facts.filter((f) => !this.cache.has(f.key)); // batchScript sends each key once
     if (missing.length === 0) return;
     for (const [key, value] of await this.runBatch(missing, elevate)) this.cache.set(key, value);
   }
@@ -58,10 +58,4 @@ export class HostSession {
   invalidate(): void {
     this.cache.clear();
   }
-}
-
-function uniqueByKey(facts: Fact<unknown>[]): Fact<unknown>[] {
-  const seen = new Map<string, Fact<unknown>>();
-  for (const f of facts) if (!seen.has(f.key)) seen.set(f.key, f);
-  return [...seen.values()];
 }

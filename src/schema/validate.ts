@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, type SourcePos } from '../errors.js';
+import { expandHome } from '../paths.js';
 import type { Module } from '../modules/types.js';
 import { joinPath } from '../yaml/path.js';
 import { positionIn } from '../yaml/positions.js';
@@ -233,9 +233,8 @@ function checkUnique(items: unknown[], field: string, at: At, errors: ConfigErro
 
 /** A local path as the user wrote it (`~/x`, `./x`, `/x`) made absolute against `baseDir`. */
 export function resolveLocalPath(path: string, baseDir: string): string {
-  if (path === '~') return homedir();
-  if (path.startsWith('~/')) return resolve(homedir(), path.slice(2));
-  return isAbsolute(path) ? path : resolve(baseDir, path);
+  const expanded = expandHome(path);
+  return isAbsolute(expanded) ? expanded : resolve(baseDir, expanded);
 }
 
 /** Returns a copy of `value` with every localFile field (per `schema`) made absolute against `baseDir`. */

@@ -9,6 +9,7 @@ import ssh2, { type Client, type ClientChannel, type ConnectConfig, type ServerH
 const { Client: SshClient } = ssh2;
 import { toShell, type Command } from '../command.js';
 import { UnreachableError } from '../errors.js';
+import { expandHome } from '../paths.js';
 import { planAuth, type AuthPlan } from './keys.js';
 import { checkServerHostKey, hostKeyAlgorithmsFor, hostKeyFingerprint, keyTypeOfBlob, knownKeyTypes } from './known-hosts.js';
 import { defaultSshConfigPath, resolveSsh, type SshEndpoint } from './ssh-config.js';
@@ -22,10 +23,6 @@ const MAX_CONCURRENT_CHANNELS = 8;
 
 export function defaultKnownHostsPath(): string {
   return `${homedir()}/.ssh/known_hosts`;
-}
-
-function expandHome(path: string): string {
-  return path === '~' ? homedir() : path.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path;
 }
 
 function describeEndpoint(endpoint: SshEndpoint): string {
