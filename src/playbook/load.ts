@@ -7,6 +7,7 @@ import { closest, didYouMean } from '../schema/did-you-mean.js';
 import type { Field, Schema } from '../schema/types.js';
 import { atFile, atPath, isPlainMap, validateParams, validateValue, type At } from '../schema/validate.js';
 import { loadYamlFile } from '../yaml/load.js';
+import { PERCENT, type BatchSize } from '../runner/batches.js';
 import { expressionSyntaxError } from './expression.js';
 import type { Play, Task } from './types.js';
 
@@ -21,6 +22,15 @@ const stringList: Schema = {
   hint: 'a string or a list of strings',
 };
 
+const batchSize: Schema = {
+  type: 'oneOf',
+  alternatives: [
+    { type: 'integer', min: 1 },
+    { type: 'string', pattern: /^([1-9]\d?|100)%$/, patternHint: 'a percentage from 1% to 100%' },
+  ],
+  hint: 'a number of hosts (1 or more) or a percentage of the play\'s hosts like "30%"',
+};
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 const playFields: Record<string, Field> = {
@@ -31,6 +41,12 @@ const playFields: Record<string, Field> = {
   handlers: { type: 'list', items: { type: 'any' } },
   become: { type: 'boolean' },
   tags: stringList,
+  serial: {
+    type: 'oneOf',
+    alternatives: [batchSize, { type: 'list', items: batchSize, minItems: 1 }],
+    hint: 'a batch size: a number of hosts, a percentage like "30%", or a list of them like [1, "50%"]',
+  },
+  max_fail_percentage: { type: 'integer', min: 0, max: 100 },
 };
 
 const taskFields: Record<string, Field> = {
@@ -132,11 +148,19 @@ function readPlay(entry: unknown, at: At, file: string, modules: ModuleLookup, k
     handlers,
     become: typeof entry.become === 'boolean' ? entry.become : true,
     tags,
+    serial: readSerial(entry.serial),
+    maxFailPercentage: typeof entry.max_fail_percentage === 'number' ? entry.max_fail_percentage : undefined,
     file,
     pos: at.locate(at.path),
   };
   playKeyPaths.set(play, at.path);
   return play;
+}
+
+function readSerial(value: unknown): BatchSize[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const list = Array.isArray(value) ? value : [value];
+  return list.filter((v): v is BatchSize => typeof v === 'number' || (typeof v === 'string' && PERCENT.test(v)));
 }
 
 function hasName(list: unknown, keyPath: string): boolean {

@@ -1,4 +1,5 @@
 import type { SourcePos } from '../errors.js';
+import type { BatchSize } from '../runner/batches.js';
 
 export interface Task {
   name: string;
@@ -28,6 +29,10 @@ export interface Play {
   handlers: Task[];
   become: boolean;
   tags: string[];
+  /** rolling batches (`serial`): the play runs to its end, handlers included, on one batch before the next starts */
+  serial?: BatchSize[];
+  /** percentage of a batch's hosts that may fail without calling off the later batches (default 0 with `serial`) */
+  maxFailPercentage?: number;
   /** playbook file and its directory (relative template/src paths resolve from the project's templates/ then here) */
   file: string;
   pos: SourcePos;

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { FileDiff } from '../modules/types.js';
+import type { Batch } from './batches.js';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
 
@@ -27,7 +28,16 @@ export interface TaskResult {
   failure?: TaskFailure;
   /** the loop item's label, when the task loops */
   item?: string;
+  /** the host's batch, when the play runs in batches (`serial`) */
+  batch?: number;
   ms: number;
+}
+
+/** A host's batch in one play that ran in batches. */
+export interface HostBatch {
+  play: string;
+  batch: number;
+  of: number;
 }
 
 export interface HostRecap {
@@ -36,14 +46,22 @@ export interface HostRecap {
   failed: number;
   skipped: number;
   unreachable: boolean;
+  /** the batch the host was in, per play that ran in batches (`serial`) */
+  batches: HostBatch[];
+  /** the plays this host had no part in because an earlier batch failed, each with why */
+  calledOff: string[];
 }
 
 export type RunEvent =
   | { type: 'run:start'; hosts: string[]; check: boolean }
-  | { type: 'play:start'; play: string; hosts: string[] }
+  | { type: 'play:start'; play: string; hosts: string[]; serial?: number[] }
+  | { type: 'batch:start'; play: string; batch: number; of: number; hosts: string[] }
+  | { type: 'batch:end'; play: string; batch: number; of: number; failed: string[] }
+  /** a batch had more failed hosts than max_fail_percentage allows: the later batches and plays do not run */
+  | { type: 'play:called-off'; play: string; batch: number; of: number; failed: string[]; notRun: string[]; reason: string }
   | { type: 'host:connected'; host: string; ms: number }
   | { type: 'host:unreachable'; host: string; message: string }
-  | { type: 'task:start'; host: string; play: string; task: string; handler: boolean }
+  | { type: 'task:start'; host: string; play: string; task: string; handler: boolean; batch?: number }
   | ({ type: 'task:result' } & TaskResult)
   | { type: 'run:end'; recap: Map<string, HostRecap>; ms: number; check: boolean };
 

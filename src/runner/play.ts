@@ -25,7 +25,7 @@ export async function runPlayOnHost(env: TaskEnv, tags: string[] | undefined, ev
 
 async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvents, notified: Set<string>): Promise<boolean> {
   const { session, play } = env;
-  events.send({ type: 'task:start', host: session.host.name, play: play.name, task: task.name, handler });
+  events.send({ type: 'task:start', host: session.host.name, play: play.name, task: task.name, handler, ...batchOf(env) });
   let result;
   try {
     result = await runTask(task, env, handler);
@@ -36,10 +36,12 @@ async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvent
     return false;
   }
   session.recap[result.status]++;
-  events.send({ type: 'task:result', ...result });
+  events.send({ type: 'task:result', ...result, ...batchOf(env) });
   if (result.status === 'changed') for (const name of task.notify) notified.add(name);
   return result.status !== 'failed';
 }
+
+const batchOf = (env: TaskEnv) => (env.batch ? { batch: env.batch.index } : {});
 
 /** Best effort: facts of tasks that cannot be rendered yet are gathered when the task runs. */
 async function prefetch(tasks: Task[], env: TaskEnv): Promise<void> {

@@ -4,6 +4,7 @@ import { selectHosts } from '../inventory/pattern.js';
 import type { Play } from '../playbook/types.js';
 import type { Transport } from '../transport/types.js';
 import type { HostRecap, RunEvents } from './events.js';
+import { batchBreaks, splitBatches } from './batches.js';
 import { runPlayOnHost } from './play.js';
 import { eachLimit } from './pool.js';
 import { HostSession } from './session.js';
@@ -33,8 +34,9 @@ export function targetHosts(inventory: Inventory, plays: Play[], limit?: string)
 }
 
 /**
- * Plays run in order; within a play, hosts run in parallel (up to `forks`), each through all
- * its tasks and handlers. A host that failed or became unreachable takes no part in later plays.
+ * Plays run in order; within a play (or within each of its batches, with `serial`), hosts run in
+ * parallel (up to `forks`), each through all its tasks and handlers. A host that failed or became
+ * unreachable takes no part in later plays; a batch with too many failures ends the run.
  */
 export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOptions, events: RunEvents): Promise<RunOutcome> {
   const started = Date.now();
@@ -57,10 +59,8 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
       const members = new Set(selectHosts(inventory, play.hosts));
       const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
       if (hosts.length === 0) continue;
-      events.send({ type: 'play:start', play: play.name, hosts: hosts.map((s) => s.host.name) });
-      await eachLimit(hosts, opts.forks, (session) =>
-        runPlayOnHost({ inventory, play, session, check: opts.check, scopeExtra: opts.scopeExtra }, opts.tags, events),
-      );
+      const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events });
+      if (calledOff) break;
     }
   } finally {
     await Promise.all([...sessions.values()].map((s) => s.transport?.close().catch(() => undefined)));
@@ -68,6 +68,46 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   const recap = new Map([...sessions].map(([n, s]) => [n, s.recap]));
   events.send({ type: 'run:end', recap, ms: Date.now() - started, check: opts.check });
   return { recap, exitCode: exitCodeOf(recap), roundTrips: new Map([...sessions].map(([n, s]) => [n, s.roundTrips])) };
+}
+
+interface PlayContext {
+  inventory: Inventory;
+  opts: RunOptions;
+  events: RunEvents;
+}
+
+/**
+ * One play over its hosts, batch after batch (one batch of all of them without `serial`); each
+ * batch runs to the end of the play, handlers included, before the next starts. Returns true when
+ * a batch's failures called off the rest of the run.
+ */
+async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, HostSession>, { inventory, opts, events }: PlayContext): Promise<boolean> {
+  const batches = splitBatches(hosts.map((s) => s.host.name), play.serial);
+  const rolling = play.serial !== undefined;
+  events.send({ type: 'play:start', play: play.name, hosts: hosts.map((s) => s.host.name), ...(rolling ? { serial: batches.map((b) => b.hosts.length) } : {}) });
+  for (const batch of batches) {
+    const members = batch.hosts.map((name) => sessions.get(name)!);
+    if (rolling) {
+      events.send({ type: 'batch:start', play: play.name, batch: batch.index, of: batch.of, hosts: batch.hosts });
+      for (const s of members) s.recap.batches.push({ play: play.name, batch: batch.index, of: batch.of });
+    }
+    await eachLimit(members, opts.forks, (session) =>
+      runPlayOnHost({ inventory, play, session, check: opts.check, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined }, opts.tags, events),
+    );
+    const failed = members.filter((s) => !s.alive).map((s) => s.host.name);
+    if (rolling) events.send({ type: 'batch:end', play: play.name, batch: batch.index, of: batch.of, failed });
+    if ((rolling || play.maxFailPercentage !== undefined) && batchBreaks(failed.length, members.length, play.maxFailPercentage)) {
+      const notRun = batches.slice(batch.index).flatMap((b) => b.hosts);
+      const allowed = play.maxFailPercentage ?? 0;
+      const reason =
+        `${failed.length} of ${members.length} host(s) in batch ${batch.index}/${batch.of} of play "${play.name}" failed (${failed.join(', ')}), ` +
+        `more than max_fail_percentage ${allowed}% allows: ${notRun.length ? 'the later batches and ' : ''}the later plays do not run`;
+      for (const s of sessions.values()) if (s.alive) s.recap.calledOff.push(reason);
+      events.send({ type: 'play:called-off', play: play.name, batch: batch.index, of: batch.of, failed, notRun, reason });
+      return true;
+    }
+  }
+  return false;
 }
 
 export function exitCodeOf(recap: Map<string, HostRecap>): ExitCode {

@@ -15,7 +15,7 @@ export class HostSession {
   transport?: Transport;
   facts?: HostFacts;
   readonly cache = new Map<string, unknown>();
-  readonly recap: HostRecap = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false };
+  readonly recap: HostRecap = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, batches: [], calledOff: [] };
   /** round trips to the host, for -v and the benchmark */
   roundTrips = 0;
 

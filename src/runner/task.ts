@@ -13,6 +13,7 @@ import { hostScope } from '../playbook/scope.js';
 import { validateParams } from '../schema/validate.js';
 import { failedStep, groupCommands } from './command-group.js';
 import type { ChangeReport, TaskFailure, TaskResult, TaskStatus } from './events.js';
+import type { Batch } from './batches.js';
 import type { HostSession } from './session.js';
 
 export interface TaskEnv {
@@ -22,6 +23,8 @@ export interface TaskEnv {
   check: boolean;
   /** extra scope names for templates (secret()) */
   scopeExtra: Record<string, unknown>;
+  /** the host's batch when the play runs in batches (`serial`) */
+  batch?: Batch;
 }
 
 /** One loop item of a task, rendered and ready to plan (or skipped by `when`). */

@@ -40,10 +40,13 @@ export function formatRecap(recap: Map<string, HostRecap>, ms: number, check: bo
   const width = Math.max(4, ...[...recap.keys()].map((h) => h.length));
   const lines = ['', `RECAP${check ? ' (check mode: nothing was changed)' : ''}`];
   for (const [host, r] of recap) {
+    const batches = r.batches.map((b) => `${b.play} ${b.batch}/${b.of}`);
     lines.push(
-      `  ${host.padEnd(width)}  ok=${r.ok} changed=${r.changed} failed=${r.failed} skipped=${r.skipped} unreachable=${r.unreachable ? 1 : 0}`,
+      `  ${host.padEnd(width)}  ok=${r.ok} changed=${r.changed} failed=${r.failed} skipped=${r.skipped} unreachable=${r.unreachable ? 1 : 0}` +
+        (batches.length ? `  batch: ${batches.join(', ')}` : ''),
     );
   }
+  for (const reason of new Set([...recap.values()].flatMap((r) => r.calledOff))) lines.push(`Called off: ${reason}.`);
   const changed = [...recap.values()].reduce((n, r) => n + r.changed, 0);
   const healthy = [...recap.values()].every((r) => !r.unreachable && r.failed === 0);
   if (healthy && changed === 0) lines.push(`No changes: ${recap.size} host(s) already as described.`);
@@ -56,7 +59,11 @@ export function formatRecap(recap: Map<string, HostRecap>, ms: number, check: bo
 export function formatEvent(e: RunEvent, opts: UiOptions, check: boolean): string[] {
   switch (e.type) {
     case 'play:start':
-      return ['', `PLAY [${e.play}] on ${e.hosts.join(', ')}`];
+      return ['', `PLAY [${e.play}] on ${e.hosts.join(', ')}${e.serial ? ` (serial: ${e.serial.length} batches of ${e.serial.join(', ')})` : ''}`];
+    case 'batch:start':
+      return [`BATCH ${e.batch}/${e.of} [${e.play}] on ${e.hosts.join(', ')}`];
+    case 'play:called-off':
+      return [`CALLED OFF   ${e.reason}${e.notRun.length ? ` (not run: ${e.notRun.join(', ')})` : ''}`];
     case 'host:connected':
       return opts.verbose ? [`connected    ${e.host}  [${e.ms} ms]`] : [];
     case 'host:unreachable':

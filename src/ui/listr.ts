@@ -38,6 +38,9 @@ export function attachListr(events: RunEvents, opts: UiOptions): Promise<void> {
         });
         break;
       }
+      case 'play:start':
+        if (e.serial) for (const host of e.hosts) hosts.get(host)?.title(`${e.play} › waiting for its batch`);
+        break;
       case 'task:start':
         hosts.get(e.host)?.title(`${e.play} › ${e.task}`);
         break;

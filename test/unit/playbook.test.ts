@@ -65,6 +65,9 @@ describe('loadPlaybooks rejects bad input with file:line:col, key path and messa
     ['notify in a play without handlers', play('    - package: { name: nginx }\n      notify: restart it\n'), ['site.yml:4:15 plays.0.tasks.0.notify: notify names no handler of this play: "restart it" (this play has no handlers)']],
     ['handler without a name', '- hosts: web\n  handlers:\n    - service: { name: nginx, state: reloaded }\n', ['site.yml:3:7 plays.0.handlers.0: a handler needs a `name` (tasks notify it by name)']],
     ['import of a missing file', '- import_playbook: nope.yml\n', ['site.yml:1:20 plays.0.import_playbook: imported playbook not found: nope.yml']],
+    ['serial of 0 hosts', '- hosts: web\n  serial: 0\n', ['site.yml:2:11 plays.0.serial: expected an integer >= 1, got 0']],
+    ['serial percentage over 100', '- hosts: web\n  serial: [1, "150%"]\n', ['site.yml:2:15 plays.0.serial.1: expected a percentage from 1% to 100%, got "150%"']],
+    ['max_fail_percentage over 100', '- hosts: web\n  serial: 1\n  max_fail_percentage: 120\n', ['site.yml:3:24 plays.0.max_fail_percentage: expected an integer 0-100, got 120']],
     ['import with another key', '- import_playbook: site.yml\n  hosts: web\n', ['site.yml:2:3 plays.0.hosts: unknown key `hosts` (expected one of: import_playbook)']],
   ];
   for (const [name, text, expected] of cases) {
@@ -73,6 +76,13 @@ describe('loadPlaybooks rejects bad input with file:line:col, key path and messa
 });
 
 describe('loadPlaybooks', () => {
+  it('reads serial as a list of batch sizes and max_fail_percentage', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'playbook-test-'));
+    writeFileSync(join(dir, 'site.yml'), '- hosts: web\n  serial: [1, "50%"]\n  max_fail_percentage: 20\n- hosts: lb\n  serial: 1\n- hosts: db\n');
+    const plays = loadPlaybooks([join(dir, 'site.yml')], lookup);
+    assert.deepEqual(plays.map((p) => [p.serial, p.maxFailPercentage]), [[[1, '50%'], 20], [[1], undefined], [undefined, undefined]]);
+  });
+
   it('loads plays and tasks, following import_playbook relative to the importing file', () => {
     const plays = loadPlaybooks([join(fixtures, 'project/playbooks/site.yml')], lookup);
     assert.deepEqual(plays.map((p) => [p.name, p.hosts, p.become, p.file.slice(fixtures.length)]), [

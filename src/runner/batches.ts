@@ -1,0 +1,57 @@
+/**
+ * Rolling batches (a play's `serial`, as in Ansible): `serial: 1`, `serial: "30%"` or a list such
+ * as `[1, "50%"]`. Each entry is a batch size, a percentage of the play's hosts (rounded down, at
+ * least 1); once the list is used up its last entry repeats until every host had its batch.
+ */
+export type BatchSize = number | `${number}%`;
+
+/** Where a host stands in a play that runs in batches: what events, the recap and run_once see. */
+export interface Batch {
+  /** 1-based */
+  index: number;
+  /** how many batches the play has */
+  of: number;
+  /** the batch's hosts, in inventory order */
+  hosts: string[];
+}
+
+export const PERCENT = /^(\d{1,3})%$/;
+
+export function batchSizes(serial: readonly BatchSize[] | undefined, total: number): number[] {
+  if (total <= 0) return [];
+  if (!serial || serial.length === 0) return [total];
+  const sizes: number[] = [];
+  let left = total;
+  for (let i = 0; left > 0; i++) {
+    const size = Math.min(left, sizeOf(serial[Math.min(i, serial.length - 1)]!, total));
+    sizes.push(size);
+    left -= size;
+  }
+  return sizes;
+}
+
+function sizeOf(entry: BatchSize, total: number): number {
+  if (typeof entry === 'number') return Math.max(1, entry);
+  const percent = Number(PERCENT.exec(entry)?.[1] ?? 100);
+  return Math.max(1, Math.floor((total * percent) / 100));
+}
+
+/** The play's hosts cut into batches, in order. Without `serial` there is one batch of all of them. */
+export function splitBatches(hosts: readonly string[], serial: readonly BatchSize[] | undefined): Batch[] {
+  const sizes = batchSizes(serial, hosts.length);
+  let start = 0;
+  return sizes.map((size, i) => {
+    const batch = { index: i + 1, of: sizes.length, hosts: hosts.slice(start, start + size) };
+    start += size;
+    return batch;
+  });
+}
+
+/**
+ * Whether the failures of one batch call off the later batches: more than `maxFailPercentage` of
+ * the batch's hosts failed (Ansible's rule: the percentage must be exceeded, so 0 stops at the first).
+ */
+export function batchBreaks(failed: number, batchSize: number, maxFailPercentage = 0): boolean {
+  if (failed === 0) return false;
+  return (failed * 100) / batchSize > maxFailPercentage;
+}
