@@ -1,16 +1,13 @@
 import { isIP } from 'node:net';
-import { dirname } from 'node:path';
 import { ConfigError } from './errors.js';
 import type { HostFacts } from './facts/types.js';
 import { selectHosts, unknownPatternTerms } from './inventory/pattern.js';
 import type { Inventory } from './inventory/types.js';
 import type { Module } from './modules/types.js';
 import { closest } from './schema/did-you-mean.js';
-import { describeFound, validateParams } from './schema/validate.js';
-import { evaluate, type Where } from './playbook/expression.js';
+import { expandTask, taskSelected, taskWhere } from './playbook/expand.js';
 import { playKeyPath } from './playbook/load.js';
-import { renderParams, renderTemplateFile, templateCandidates } from './playbook/render.js';
-import { hostScope } from './playbook/scope.js';
+import { renderTemplateFile, templateCandidates } from './playbook/render.js';
 import type { Play, Task } from './playbook/types.js';
 import { existsSync } from 'node:fs';
 import { positionIn } from './yaml/positions.js';
@@ -50,12 +47,6 @@ function placeholderSecret(name: string, kind: string): string {
   return kind === 'uuid' ? '00000000-0000-4000-8000-000000000000' : Buffer.alloc(32).toString('base64');
 }
 
-/** Whether `--tags` selects a task (tags holds the play's tags too). "all" selects everything; tasks tagged "always" always run. */
-export function taskSelected(task: Task, tags?: string[]): boolean {
-  if (!tags || tags.length === 0 || tags.includes('all')) return true;
-  return task.tags.includes('always') || task.tags.some((tag) => tags.includes(tag));
-}
-
 /** Everything about a run that can be checked without connecting. Returns every problem found (deduplicated). */
 export function validateRun({ inventory, plays, modules, limit, tags }: RunToValidate): ConfigError[] {
   const errors: ConfigError[] = [];
@@ -88,11 +79,10 @@ export function validateRun({ inventory, plays, modules, limit, tags }: RunToVal
     const targeted = limited ? matched.filter((host) => limited!.has(host)) : matched;
     const tasks = [...play.tasks.filter((task) => taskSelected(task, tags)), ...play.handlers];
     for (const task of tasks) {
-      const module = modules(task.module);
-      if (!module) continue; // reported by loadPlaybooks
+      if (!modules(task.module)) continue; // reported by loadPlaybooks
       for (const host of targeted) {
         try {
-          validateTaskForHost(inventory, play, task, module, host, add);
+          validateTaskForHost(inventory, play, task, modules, host, add);
         } catch (err) {
           if (err instanceof ConfigError) add(err);
           else throw err;
@@ -109,36 +99,16 @@ function describeUnknownTerms(inv: Inventory, pattern: string): string {
   return `: ${unknown.map(({ term, suggestion }) => `\`${term}\` is neither a group nor a host${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}`).join('; ')}`;
 }
 
-function validateTaskForHost(inv: Inventory, play: Play, task: Task, module: Module, host: string, add: (err: ConfigError) => void): void {
-  const scope = hostScope(inv, host, placeholderFacts(inv, host), play.vars, { secret: placeholderSecret });
-  const at = (path: string): Where => ({ pos: positionIn(play.file, path, 'value', task.pos), keyPath: path, host });
-  if (task.when !== undefined && !evaluate(task.when, scope, at(`${task.keyPath}.when`))) return;
-  let items: unknown[] = [undefined];
-  if (task.loop !== undefined) {
-    const list = evaluate(task.loop, scope, at(`${task.keyPath}.loop`));
-    if (!Array.isArray(list)) {
-      const where = at(`${task.keyPath}.loop`);
-      add(new ConfigError(where.pos, where.keyPath, `loop must yield a list, got ${describeFound(list)} (for host ${host})`));
-      return;
-    }
-    items = list;
-  }
-  const paramsPath = `${task.keyPath}.${task.module}`;
-  const localDir = dirname(play.file);
-  for (const item of items) {
-    const itemScope = task.loop !== undefined ? { ...scope, [task.loopVar]: item } : scope;
-    const params = renderParams(task.params, itemScope, at(paramsPath));
-    const paramErrors = validateParams(module, params, { ...at(paramsPath), localDir });
-    paramErrors.forEach(add);
-    if (paramErrors.length > 0) continue;
-    for (const [relPath, message] of module.validate?.(params, { localDir }) ?? []) {
-      const where = at(relPath ? `${paramsPath}.${relPath}` : paramsPath);
-      add(new ConfigError(where.pos, where.keyPath, `${message} (for host ${host})`));
-    }
+function validateTaskForHost(inv: Inventory, play: Play, task: Task, modules: RunToValidate['modules'], host: string, add: (err: ConfigError) => void): void {
+  const instances = expandTask(task, { inventory: inv, play, host, facts: placeholderFacts(inv, host), scopeExtra: { secret: placeholderSecret }, modules });
+  for (const { module, params, scope, errors, skipped } of instances) {
+    if (skipped) continue;
+    errors.forEach(add);
+    if (errors.length > 0) continue;
     for (const param of TEMPLATE_PARAMS[module.name] ?? TEMPLATE_PARAMS[task.module] ?? []) {
       const src = params[param];
       if (typeof src !== 'string') continue;
-      const where = at(`${paramsPath}.${param}`);
+      const where = taskWhere(task, `${task.module}.${param}`, host);
       const candidates = templateCandidates(src, play.file);
       const path = candidates.find((candidate) => existsSync(candidate));
       if (!path) {
@@ -147,7 +117,7 @@ function validateTaskForHost(inv: Inventory, play: Play, task: Task, module: Mod
       }
       const extraVars = module.name === 'template' && typeof params.vars === 'object' && params.vars !== null ? (params.vars as Record<string, unknown>) : {};
       try {
-        renderTemplateFile(path, { ...itemScope, ...extraVars }, where);
+        renderTemplateFile(path, { ...scope, ...extraVars }, where);
       } catch (err) {
         if (err instanceof ConfigError) add(err);
         else throw err;

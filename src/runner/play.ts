@@ -1,6 +1,6 @@
 import { UnreachableError } from '../errors.js';
 import type { Task } from '../playbook/types.js';
-import { taskSelected } from '../validate.js';
+import { taskSelected } from '../playbook/expand.js';
 import type { RunEvents } from './events.js';
 import { factsOf, instancesOf, runTask } from './task.js';
 import type { TaskEnv } from './task.js';

@@ -1,16 +1,11 @@
-import { dirname } from 'node:path';
 import { toShell } from '../command.js';
 import type { Command } from '../command.js';
-import { CommandError, ConfigError, ConfigErrors, UnreachableError, tail } from '../errors.js';
+import { CommandError, ConfigErrors, UnreachableError, tail } from '../errors.js';
 import type { Fact } from '../facts/types.js';
 import type { Inventory } from '../inventory/types.js';
-import type { Module, ModuleContext, Plan } from '../modules/types.js';
-import { getModule } from '../modules/index.js';
+import type { Plan } from '../modules/types.js';
+import { expandTask, type TaskInstance } from '../playbook/expand.js';
 import type { Play, Task } from '../playbook/types.js';
-import { evaluate } from '../playbook/expression.js';
-import { renderParams, renderTemplateFile, resolveTemplatePath } from '../playbook/render.js';
-import { hostScope } from '../playbook/scope.js';
-import { validateParams } from '../schema/validate.js';
 import { failedStep, groupCommands } from './command-group.js';
 import type { ChangeReport, TaskFailure, TaskResult, TaskStatus } from './events.js';
 import type { Batch } from './batches.js';
@@ -27,53 +22,17 @@ export interface TaskEnv {
   batch?: Batch;
 }
 
-/** One loop item of a task, rendered and ready to plan (or skipped by `when`). */
-interface Instance {
-  item?: unknown;
-  skipped?: string;
-  module: Module;
-  params: Record<string, unknown>;
-  ctx: ModuleContext;
-}
-
-/** Where a rendering or evaluation error points: the task in its playbook, rendered for this host. */
-function where(task: Task, host: string) {
-  return { file: task.pos.file, keyPath: task.keyPath, pos: task.pos, host };
-}
-
-/** Expands loop and when, renders params: everything up to (not including) planning. */
-export function instancesOf(task: Task, env: TaskEnv): Instance[] {
+/** The task's instances on this host (see playbook/expand.ts); parameter problems are thrown. */
+export function instancesOf(task: Task, env: TaskEnv): TaskInstance[] {
   const { inventory, play, session } = env;
-  const module = getModule(task.module);
-  if (!module) throw new ConfigError(task.pos, task.keyPath, `unknown module "${task.module}"`);
-  const base = hostScope(inventory, session.host.name, session.facts, play.vars, env.scopeExtra);
-  const at = where(task, session.host.name);
-  const items: unknown[] | [undefined] = task.loop ? asList(evaluate(task.loop, base, at), task) : [undefined];
-  return items.map((item) => {
-    const scope = task.loop ? { ...base, [task.loopVar]: item } : base;
-    const ctx: ModuleContext = {
-      host: session.host.name,
-      facts: session.facts!,
-      localDir: dirname(play.file),
-      renderTemplate: (src, extra) => renderTemplateFile(resolveTemplatePath(src, play.file), { ...scope, ...extra }),
-    };
-    if (task.when && !evaluate(task.when, scope, at)) {
-      return { item, skipped: `when: ${task.when}`, module, params: {}, ctx };
-    }
-    const params = renderParams(task.params, scope, at) as Record<string, unknown>;
-    const errors = validateParams(module, params, at);
-    if (errors.length) throw new ConfigErrors(errors);
-    return { item, module, params, ctx };
-  });
-}
-
-function asList(value: unknown, task: Task): unknown[] {
-  if (!Array.isArray(value)) throw new ConfigError(task.pos, `${task.keyPath}.loop`, `expected the loop expression to yield a list, got ${typeof value}`);
-  return value;
+  const instances = expandTask(task, { inventory, play, host: session.host.name, facts: session.facts!, scopeExtra: env.scopeExtra });
+  const errors = instances.flatMap((i) => i.errors);
+  if (errors.length) throw new ConfigErrors(errors);
+  return instances;
 }
 
 /** The facts a task's instances need; used to gather a whole play's facts in one round trip. */
-export function factsOf(instances: Instance[]): Fact<unknown>[] {
+export function factsOf(instances: TaskInstance[]): Fact<unknown>[] {
   return instances.filter((i) => !i.skipped).flatMap((i) => i.module.facts(i.params, i.ctx));
 }
 
@@ -101,7 +60,7 @@ export async function runTask(task: Task, env: TaskEnv, handler: boolean): Promi
       if (instance.skipped) continue;
       await env.session.gather(factsOf([instance]), elevate); // no-op unless an earlier item changed the host
       const plan = await planInstance(instance, env);
-      const label = instance.item === undefined ? '' : `[${itemLabel(instance.item)}] `;
+      const { label } = instance;
       if (plan.changes.length === 0) {
         reasons.push(label + (plan.reason ?? 'nothing to do'));
         continue;
@@ -119,7 +78,7 @@ export async function runTask(task: Task, env: TaskEnv, handler: boolean): Promi
   }
 }
 
-async function planInstance(instance: Instance, env: TaskEnv): Promise<Plan> {
+async function planInstance(instance: TaskInstance, env: TaskEnv): Promise<Plan> {
   const { session } = env;
   const declared = new Set(instance.module.facts(instance.params, instance.ctx).map((f) => f.key));
   const read = <T>(fact: Fact<T>): T => {
@@ -145,9 +104,4 @@ function failureOf(error: unknown): TaskFailure {
   }
   const message = error instanceof Error ? error.message : String(error);
   return { command: '', exitCode: null, stderrTail: '', message };
-}
-
-function itemLabel(item: unknown): string {
-  if (item && typeof item === 'object' && 'name' in item) return String((item as { name: unknown }).name);
-  return typeof item === 'string' ? item : JSON.stringify(item);
 }

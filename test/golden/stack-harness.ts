@@ -1,27 +1,26 @@
 /**
- * Renders the stack's files for one host exactly as the playbooks describe them: the real
- * inventory loader, host scope, expression evaluator and EJS renderer, walking the `template`,
- * `service` (unit_src / upstart_src) and `copy` (content) tasks of playbooks/*.yml.
+ * Renders the stack's files for one host exactly as a run would: the real inventory and playbook
+ * loaders and the runner's task walk (src/playbook/expand.ts), then the `template`, `service`
+ * (unit_src / upstart_src) and `copy` (content) instances rendered through their module context.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
 import type { HostFacts } from '../../src/facts/types.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import type { Inventory } from '../../src/inventory/types.js';
 import { selectHosts } from '../../src/inventory/pattern.js';
-import { evaluate, type Where } from '../../src/playbook/expression.js';
-import { renderString, renderTemplateFile, renderValue } from '../../src/playbook/render.js';
-import { hostScope } from '../../src/playbook/scope.js';
+import { getModule } from '../../src/modules/index.js';
+import { unitPath, upstartPath } from '../../src/modules/service.js';
+import { expandTask, type TaskInstance } from '../../src/playbook/expand.js';
+import { loadPlaybooks } from '../../src/playbook/load.js';
 import type { SecretKind } from '../../src/stack/secrets.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const PLAYBOOKS = join(ROOT, 'playbooks');
 export const TEMPLATES = join(ROOT, 'templates');
 export const GOLDEN = join(ROOT, 'test', 'golden');
-export const SITE_PLAYS = ['common.yml', 'lb.yml', 'web.yml'];
 
 /** Deterministic stand-ins for generated secrets, so golden files are stable. */
 export function fakeSecret(name: string, kind: SecretKind): string {
@@ -37,27 +36,11 @@ export function factsFor(os: { id: string; version: string; codename: string }, 
 
 export const DEBIAN_12 = { id: 'debian', version: '12', codename: 'bookworm' };
 
-interface RawTask {
-  name?: string;
-  when?: string | boolean;
-  loop?: string | unknown[];
-  loop_var?: string;
-  [module: string]: unknown;
-}
-
 export interface RenderedFile {
   dest: string;
   content: string;
   mode?: string;
   sensitive?: boolean;
-}
-
-function scopeFor(inv: Inventory, host: string, facts: HostFacts, playVars: Record<string, unknown>, secret = fakeSecret) {
-  const withDefaults: Inventory = {
-    ...inv,
-    hosts: new Map([...inv.hosts].map(([name, h]) => [name, h])),
-  };
-  return hostScope(withDefaults, host, facts, playVars, { secret });
 }
 
 export interface RenderedTask {
@@ -66,63 +49,47 @@ export interface RenderedTask {
   params: Record<string, unknown>;
 }
 
-/** Walks the site plays for `host` like the runner: play vars, when, loop; calls `visit` with each task's scope. */
-function walkTasks(inv: Inventory, host: string, facts: HostFacts, secret: typeof fakeSecret, visit: (task: RawTask, scope: Record<string, unknown>, where: Where) => void): void {
-  for (const playFile of SITE_PLAYS) {
-    const file = join(PLAYBOOKS, playFile);
-    const plays = parse(readFileSync(file, 'utf8')) as Array<{ hosts: string; vars?: Record<string, unknown>; tasks: RawTask[] }>;
-    for (const play of plays) {
-      if (!selectHosts(inv, play.hosts).includes(host)) continue;
-      const scope = scopeFor(inv, host, facts, play.vars ?? {}, secret);
-      for (const task of play.tasks) {
-        const where = { pos: { file }, keyPath: task.name ?? '', host };
-        const items = task.loop === undefined ? [undefined] : Array.isArray(task.loop) ? task.loop : (evaluate(task.loop, scope, where) as unknown[]);
-        for (const item of items) {
-          const itemScope = task.loop === undefined ? scope : { ...scope, [task.loop_var ?? 'item']: item };
-          if (task.when !== undefined && !(typeof task.when === 'boolean' ? task.when : evaluate(task.when, itemScope, where))) continue;
-          visit(task, itemScope, where);
-        }
+const sitePlays = () => loadPlaybooks([join(PLAYBOOKS, 'site.yml')], getModule);
+
+/** The instances of every site task that runs on `host`, expanded by the runner's own walk (loop, when, rendering). */
+function hostInstances(inv: Inventory, host: string, facts: HostFacts, secret: typeof fakeSecret): TaskInstance[] {
+  const instances: TaskInstance[] = [];
+  for (const play of sitePlays()) {
+    if (!selectHosts(inv, play.hosts).includes(host)) continue;
+    const hp = { inventory: inv, play, host, facts, scopeExtra: { secret } };
+    for (const task of play.tasks) {
+      for (const instance of expandTask(task, hp)) {
+        if (instance.skipped) continue;
+        if (instance.errors.length) throw new Error(instance.errors.map((e) => e.message).join('\n'));
+        instances.push(instance);
       }
     }
   }
+  return instances;
 }
 
 /** Every file the playbooks write on `host` from a template or inline content. */
 export function renderHostFiles(inv: Inventory, host: string, facts: HostFacts, secret = fakeSecret): RenderedFile[] {
-  const files: RenderedFile[] = [];
-  walkTasks(inv, host, facts, secret, (task, scope, where) => files.push(...filesOfTask(task, scope, where)));
-  return files;
+  return hostInstances(inv, host, facts, secret).flatMap(filesOf);
 }
 
 /** The rendered parameters of every task of `module` that runs on `host`. */
 export function renderHostTasks(inv: Inventory, host: string, facts: HostFacts, module: string, secret = fakeSecret): RenderedTask[] {
-  const tasks: RenderedTask[] = [];
-  walkTasks(inv, host, facts, secret, (task, scope, where) => {
-    if (task[module] === undefined) return;
-    const name = renderString(task.name ?? module, scope, where);
-    tasks.push({ name, module, params: renderValue(task[module], scope, where) as Record<string, unknown> });
-  });
-  return tasks;
+  return hostInstances(inv, host, facts, secret)
+    .filter((i) => i.task.module === module)
+    .map((i) => ({ name: i.task.name, module, params: i.params }));
 }
 
-function filesOfTask(task: RawTask, scope: Record<string, unknown>, where: Where): RenderedFile[] {
-  if (task.template) {
-    const p = renderValue(task.template, scope, where) as Record<string, string | boolean>;
-    const extra = (p.vars ?? {}) as unknown as Record<string, unknown>;
-    return [{ dest: String(p.dest), content: renderTemplateFile(join(TEMPLATES, String(p.src)), { ...scope, ...extra }), mode: p.mode as string, sensitive: p.sensitive === true }];
-  }
-  if (task.copy && typeof (task.copy as Record<string, unknown>).content === 'string') {
-    const p = renderValue(task.copy, scope, where) as Record<string, string | boolean>;
-    return [{ dest: String(p.dest), content: String(p.content), mode: p.mode as string, sensitive: p.sensitive === true }];
-  }
-  const service = (task.service ?? task.systemd_unit) as Record<string, string> | undefined;
-  if (service && (service.unit_src || service.upstart_src)) {
-    const facts = scope.facts as HostFacts;
-    const name = renderString(service.name, scope, where);
-    if (facts.init === 'upstart' && service.upstart_src) {
-      return [{ dest: `/etc/init/${name}.conf`, content: renderTemplateFile(join(TEMPLATES, service.upstart_src), scope), mode: '0644' }];
-    }
-    if (service.unit_src) return [{ dest: `/etc/systemd/system/${name}.service`, content: renderTemplateFile(join(TEMPLATES, service.unit_src), scope), mode: '0644' }];
+/** The files an instance writes, rendered through the module context the module itself renders with. */
+function filesOf({ module, params, ctx }: TaskInstance): RenderedFile[] {
+  const p = params as Record<string, unknown>;
+  const file = (dest: string, content: string, mode = p.mode as string | undefined): RenderedFile => ({ dest, content, mode, sensitive: p.sensitive === true });
+  if (module.name === 'template') return [file(String(p.dest), ctx.renderTemplate(String(p.src), (p.vars ?? {}) as Record<string, unknown>))];
+  if (module.name === 'copy' && typeof p.content === 'string') return [file(String(p.dest), p.content)];
+  if (module.name === 'service') {
+    const name = String(p.name);
+    if (ctx.facts.init === 'upstart' && p.upstart_src) return [file(upstartPath(name), ctx.renderTemplate(String(p.upstart_src)), '0644')];
+    if (ctx.facts.init === 'systemd' && p.unit_src) return [file(unitPath(name), ctx.renderTemplate(String(p.unit_src)), '0644')];
   }
   return [];
 }

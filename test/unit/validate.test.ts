@@ -103,6 +103,13 @@ describe('validateRun', () => {
     ['module.validate problems at the task', '- hosts: lb\n  tasks:\n    - wait_for: {}\n', {}, {}, ['playbooks/site.yml:3:17 plays.0.tasks.0.wait_for: set `port` or `url` (for host lb1)']],
     ['module.validate problems at the parameter', '- hosts: lb\n  tasks:\n    - copy: { dest: /x, src: files/a.txt }\n', {}, {}, ['playbooks/site.yml:3:30 plays.0.tasks.0.copy.src: local file not found: playbooks/files/a.txt (for host lb1)']],
     ['a when expression with an undefined variable', '- hosts: lb\n  tasks:\n    - package: { name: nginx }\n      when: use_tls\n', {}, {}, ['playbooks/site.yml:4:13 plays.0.tasks.0.when: undefined variable `use_tls` in expression "use_tls" (for host lb1)']],
+    [
+      'when on a loop item is evaluated with the item bound, and skips only that item',
+      '- hosts: lb\n  tasks:\n    - template: { src: "<%= site.name %>.ejs", dest: "/etc/<%= site.name %>" }\n      loop: sites\n      loop_var: site\n      when: "site.port !== undefined"\n',
+      { 'shop.ejs': 'port <%= site.port %>\n' },
+      {},
+      [],
+    ],
     ['when false skips rendering', '- hosts: lb\n  tasks:\n    - template: { src: nope.ejs, dest: /x }\n      when: "facts.init === \'upstart\'"\n', {}, {}, []],
     ['a loop that is not a list', '- hosts: lb\n  tasks:\n    - package: { name: "<%= item %>" }\n      loop: sites.length\n', {}, {}, ['playbooks/site.yml:4:13 plays.0.tasks.0.loop: loop must yield a list, got 2 (for host lb1)']],
     ['a --limit that matches nothing', '- hosts: lb\n  tasks: []\n', {}, { limit: 'wbe1' }, ['--limit: "wbe1" matches no host: `wbe1` is neither a group nor a host (did you mean `web1`?)']],

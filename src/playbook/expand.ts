@@ -1,0 +1,118 @@
+/**
+ * The one task walk: what a task becomes on one host. The runner (real facts), offline
+ * validation (placeholder facts) and the golden harness all expand tasks through here, so
+ * `loop`, `when` and parameter rendering mean the same everywhere.
+ *
+ * Order, per task and host: evaluate `loop` (once), then for each item bind `loop_var`,
+ * evaluate `when` (so `when: "item.tls"` works), render the parameters and check them
+ * against the module's schema and its offline `validate`.
+ */
+import { dirname } from 'node:path';
+import { ConfigError } from '../errors.js';
+import type { HostFacts } from '../facts/types.js';
+import type { Inventory } from '../inventory/types.js';
+import { getModule } from '../modules/index.js';
+import type { Module, ModuleContext } from '../modules/types.js';
+import { describeFound, validateParams } from '../schema/validate.js';
+import { positionIn } from '../yaml/positions.js';
+import { evaluate, type Where } from './expression.js';
+import { renderParams, renderTemplateFile, resolveTemplatePath } from './render.js';
+import { hostScope } from './scope.js';
+import type { Play, Task } from './types.js';
+
+/** One host in one play: everything a task's expansion depends on. */
+export interface HostPlay {
+  inventory: Inventory;
+  play: Play;
+  host: string;
+  /** gathered facts, or placeholderFacts() offline */
+  facts: HostFacts;
+  /** names layered over the host's vars for expressions and templates (secret(); registered results) */
+  scopeExtra: Record<string, unknown>;
+  /** module registry; the real one unless a test brings its own */
+  modules?: (name: string) => Module | undefined;
+}
+
+/** One loop item of a task on one host (a task without `loop` has exactly one). */
+export interface TaskInstance {
+  task: Task;
+  module: Module;
+  /** the loop element; undefined when the task does not loop */
+  item?: unknown;
+  /** "[<item name>] " for loop items, "" otherwise: the prefix of change titles and reasons */
+  label: string;
+  /** set when `when` was falsy for this item: the reason shown for the skip */
+  skipped?: string;
+  /** the parameters rendered for this host and item ({} when skipped) */
+  params: Record<string, unknown>;
+  /** the scope the parameters were rendered with (host vars, facts, extra, loop variable) */
+  scope: Record<string, unknown>;
+  /** what the module's facts() and plan() get */
+  ctx: ModuleContext;
+  /** problems with the rendered parameters; an instance with errors must not be planned */
+  errors: ConfigError[];
+}
+
+/** Where a task's key (`when`, `loop`, the module's parameters...) is written, evaluated for `host`. */
+export function taskWhere(task: Task, key: string, host: string): Where {
+  const keyPath = key ? `${task.keyPath}.${key}` : task.keyPath;
+  return { pos: positionIn(task.pos.file, keyPath, 'value', task.pos), keyPath, host };
+}
+
+/** Whether `--tags` selects a task (its tags include the play's). "all" selects everything; tasks tagged "always" always run. */
+export function taskSelected(task: Task, tags?: string[]): boolean {
+  if (!tags || tags.length === 0 || tags.includes('all')) return true;
+  return task.tags.includes('always') || task.tags.some((tag) => tags.includes(tag));
+}
+
+/** The scope of a host in a play: play vars < inventory vars, facts, then scopeExtra. */
+export function playScope(hp: HostPlay): Record<string, unknown> {
+  return hostScope(hp.inventory, hp.host, hp.facts, hp.play.vars, hp.scopeExtra);
+}
+
+/**
+ * Expands `task` for the host: its instances in loop order. Throws a ConfigError when `loop`
+ * or a `when` cannot be evaluated, or `loop` is not a list; parameter problems are collected
+ * per instance in `errors`. `scope` defaults to playScope(hp).
+ */
+export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unknown> = playScope(hp)): TaskInstance[] {
+  const module = (hp.modules ?? getModule)(task.module);
+  if (!module) throw new ConfigError(task.pos, task.keyPath, `unknown module "${task.module}"`);
+  const items = task.loop === undefined ? [undefined] : loopItems(task, scope, hp.host);
+  const localDir = dirname(hp.play.file);
+  const paramsAt = taskWhere(task, task.module, hp.host);
+  return items.map((item) => {
+    const itemScope = task.loop === undefined ? scope : { ...scope, [task.loopVar]: item };
+    const ctx: ModuleContext = {
+      host: hp.host,
+      facts: hp.facts,
+      localDir,
+      renderTemplate: (src, extra) => renderTemplateFile(resolveTemplatePath(src, hp.play.file), { ...itemScope, ...extra }),
+    };
+    const instance: TaskInstance = { task, module, item, label: task.loop === undefined ? '' : `[${itemLabel(item)}] `, params: {}, scope: itemScope, ctx, errors: [] };
+    if (task.when !== undefined && !evaluate(task.when, itemScope, taskWhere(task, 'when', hp.host))) {
+      return { ...instance, skipped: `when: ${task.when}` };
+    }
+    const params = renderParams(task.params, itemScope, paramsAt) as Record<string, unknown>;
+    const errors = validateParams(module, params, { ...paramsAt, localDir });
+    if (errors.length === 0) {
+      for (const [relPath, message] of module.validate?.(params, { localDir }) ?? []) {
+        const at = taskWhere(task, relPath ? `${task.module}.${relPath}` : task.module, hp.host);
+        errors.push(new ConfigError(at.pos, at.keyPath, `${message} (for host ${hp.host})`));
+      }
+    }
+    return { ...instance, params, errors };
+  });
+}
+
+function loopItems(task: Task, scope: Record<string, unknown>, host: string): unknown[] {
+  const at = taskWhere(task, 'loop', host);
+  const list = evaluate(task.loop!, scope, at);
+  if (!Array.isArray(list)) throw new ConfigError(at.pos, at.keyPath, `loop must yield a list, got ${describeFound(list)} (for host ${host})`);
+  return list;
+}
+
+function itemLabel(item: unknown): string {
+  if (item && typeof item === 'object' && 'name' in item) return String((item as { name: unknown }).name);
+  return typeof item === 'string' ? item : JSON.stringify(item);
+}
