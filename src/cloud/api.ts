@@ -24,6 +24,8 @@ export interface ApiResponse<T> {
 export interface RequestOptions {
   /** Safe to resend after a 5xx or a network error. Default: true for GET, DELETE, PUT. */
   idempotent?: boolean;
+  /** the token scopes the endpoint needs (scopes.ts), named when the API answers 403 */
+  scopes?: readonly string[];
 }
 
 interface ErrorBody {
@@ -95,7 +97,7 @@ export class DoApi {
         continue;
       }
       const text = await res.text();
-      if (!res.ok) throw apiError(what, res.status, text);
+      if (!res.ok) throw apiError(what, res.status, text, opts.scopes);
       if (text === '') return { status: res.status, body: undefined as T };
       try {
         return { status: res.status, body: JSON.parse(text) as T };
@@ -106,13 +108,13 @@ export class DoApi {
   }
 
   /** GET every page of a list, following links.pages.next (always against our own base URL). */
-  async listAll<T>(path: string, key: string): Promise<T[]> {
+  async listAll<T>(path: string, key: string, scopes?: readonly string[]): Promise<T[]> {
     const items: T[] = [];
     const sep = path.includes('?') ? '&' : '?';
     let next: string | undefined = `${path}${sep}per_page=${PAGE_SIZE}`;
     for (let pages = 0; next !== undefined; pages++) {
       if (pages > 1000) throw new CloudApiError(`DigitalOcean API GET ${path}: more than 1000 pages, giving up`);
-      const res: ApiResponse<Record<string, unknown> & PagedBody> = await this.request('GET', next);
+      const res: ApiResponse<Record<string, unknown> & PagedBody> = await this.request('GET', next, undefined, { scopes });
       const page = res.body[key];
       if (!Array.isArray(page)) throw new CloudApiError(`DigitalOcean API GET ${next}: response has no "${key}" array`, res.status);
       items.push(...(page as T[]));
@@ -146,7 +148,7 @@ export function rateLimitWaitMs(headers: Headers, nowMs: number): number {
   return 60_000;
 }
 
-function apiError(what: string, status: number, text: string): CloudApiError {
+function apiError(what: string, status: number, text: string, scopes?: readonly string[]): CloudApiError {
   let parsed: ErrorBody = {};
   try {
     parsed = JSON.parse(text) as ErrorBody;
@@ -157,13 +159,16 @@ function apiError(what: string, status: number, text: string): CloudApiError {
   const message = typeof parsed.message === 'string' ? parsed.message : text.trim().slice(0, 200);
   const requestId = typeof parsed.request_id === 'string' ? parsed.request_id : undefined;
   const detail = [`HTTP ${status}`, id, message].filter(Boolean).join(' ');
+  // A 403 does not say which permission is missing: name the scopes this endpoint is documented to need.
+  const scopeHint = status === 403 && scopes?.length ? `; this request needs the token scope${scopes.length > 1 ? 's' : ''} ${scopes.join(', ')}` : '';
   return new CloudApiError(
-    `DigitalOcean API ${what} failed: ${detail}${requestId ? ` (request_id ${requestId})` : ''}`,
+    `DigitalOcean API ${what} failed: ${detail}${requestId ? ` (request_id ${requestId})` : ''}${scopeHint}`,
     status,
     id,
     message,
     requestId,
     status >= 500,
+    status === 403 ? scopes : undefined,
   );
 }
 

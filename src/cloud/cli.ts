@@ -5,8 +5,8 @@ import { DoApi } from './api.js';
 import { realClock, type Clock } from './clock.js';
 import { DEFAULT_TIMEOUTS, type CloudContext } from './context.js';
 import { DigitalOcean } from './digitalocean.js';
-import { cloudDown, downRequests, readDownState } from './down.js';
-import { CloudInputError } from './errors.js';
+import { cloudDown, downRequests, hasDeletable, readDownState } from './down.js';
+import { CloudApiError, CloudInputError } from './errors.js';
 import { fetchHostKey } from '../transport/ssh.js';
 import { expandHome } from '../paths.js';
 import {
@@ -19,6 +19,7 @@ import {
   type CommonOptions,
 } from './options.js';
 import { formatDown, formatDownPlan, formatStatus, formatUp } from './report.js';
+import { COMMAND_SCOPES } from './scopes.js';
 import { readPublicKey } from './ssh-key.js';
 import { cloudStatus } from './status.js';
 import { readToken, redact } from './token.js';
@@ -87,7 +88,7 @@ export function cloudCommand(overrides: Partial<CloudDeps> = {}): Command {
   const common = (cmd: Command): Command =>
     cmd
       .option('--provider <name>', 'cloud provider (only digitalocean)', 'digitalocean')
-      .option('--name <env>', 'environment name: 1-40 of a-z, 0-9, "-"')
+      .option('--name <env>', 'environment name: letters, digits and "-" (compared without regard to case, like tags)')
       .option('--output <format>', 'text or json', 'text')
       .option('--token-file <path>', 'file holding the API token (mode 600); default: $DIGITALOCEAN_TOKEN')
       .option('--api-url <url>', 'API base URL', 'https://api.digitalocean.com')
@@ -102,7 +103,7 @@ export function cloudCommand(overrides: Partial<CloudDeps> = {}): Command {
     .option('--ssh-key <path>', 'SSH public key to install for root', '~/.ssh/id_ed25519.pub')
     .option('--ssh-port <port>', 'port sshd answers on', '22')
     .option('--inventory <path>', 'where to write the inventory (default ./inventory/ENV.yaml)')
-    .action(async (opts: UpCliOptions) => {
+    .action(namingScopes('up', async (opts: UpCliOptions) => {
       const common = await commonSetup(opts, deps);
       const spec = {
         env: common.env,
@@ -118,19 +119,19 @@ export function cloudCommand(overrides: Partial<CloudDeps> = {}): Command {
       const inventoryPath = opts.inventory ?? `./inventory/${common.env}.yaml`;
       const result = await cloudUp({ ...common.ctx, sshPort }, { spec, key, dryRun: common.dryRun, inventoryPath, privateKey });
       common.print(common.output === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatUp(spec, result));
-    });
+    }));
 
   common(cloud.command('down').description('destroy the droplets and VPC of an environment (found by tag)'))
     .option('--yes', 'do not ask for confirmation')
-    .action(async (opts: DownCliOptions) => {
+    .action(namingScopes('down', async (opts: DownCliOptions) => {
       const common = await commonSetup(opts, deps);
       const state = await readDownState(common.ctx, common.env);
       if (common.dryRun) {
-        const requests = downRequests(common.ctx, common.env, state);
+        const requests = downRequests(common.ctx, state);
         common.print(common.output === 'json' ? JSON.stringify({ dryRun: true, requests }, null, 2) + '\n' : formatDownPlan(common.env, state, requests));
         return;
       }
-      if ((state.droplets.length > 0 || state.vpc) && !opts.yes) {
+      if (hasDeletable(state) && !opts.yes) {
         if (!deps.stdinIsTTY) {
           throw new CloudInputError(`refusing to destroy environment ${common.env} without confirmation: stdin is not a terminal; pass --yes`);
         }
@@ -140,15 +141,33 @@ export function cloudCommand(overrides: Partial<CloudDeps> = {}): Command {
       }
       const result = await cloudDown(common.ctx, common.env, state);
       common.print(common.output === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatDown(common.env, result));
-    });
+      const blocking = result.left.filter((l) => l.blocking);
+      if (blocking.length > 0) {
+        throw new CloudApiError(`down left ${blocking.length} resource${blocking.length > 1 ? 's' : ''} of ${common.env}: ${blocking.map((l) => `${l.kind} ${l.name}: ${l.reason}`).join('; ')}`);
+      }
+    }));
 
-  common(cloud.command('status').description('droplets of an environment and their estimated hourly cost')).action(async (opts: CommonOptions) => {
-    const common = await commonSetup(opts, deps);
-    const result = await cloudStatus(common.ctx, common.env);
-    common.print(common.output === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatStatus(result));
-  });
+  common(cloud.command('status').description('droplets of an environment and their estimated hourly cost')).action(
+    namingScopes('status', async (opts: CommonOptions) => {
+      const common = await commonSetup(opts, deps);
+      const result = await cloudStatus(common.ctx, common.env);
+      common.print(common.output === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatStatus(result));
+    }),
+  );
 
   return cloud;
+}
+
+/** A 403 stops the command at once; the error then also lists every scope the command needs. */
+function namingScopes<T>(command: keyof typeof COMMAND_SCOPES, action: (opts: T) => Promise<void>): (opts: T) => Promise<void> {
+  return async (opts) => {
+    try {
+      await action(opts);
+    } catch (err) {
+      if (!(err instanceof CloudApiError) || err.status !== 403) throw err;
+      throw new CloudApiError(`${err.message}. bootstrap cloud ${command} needs the scopes ${COMMAND_SCOPES[command].join(', ')}`, 403, err.id, err.apiMessage, err.requestId, false, err.scopes);
+    }
+  };
 }
 
 async function commonSetup(opts: CommonOptions, deps: CloudDeps) {

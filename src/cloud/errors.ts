@@ -20,6 +20,8 @@ export class CloudApiError extends Error {
     readonly requestId?: string,
     /** 5xx or a network failure: the request may or may not have been processed */
     readonly transient = false,
+    /** on a 403: the scopes the request needs, one of which the token may lack */
+    readonly scopes?: readonly string[],
   ) {
     super(message);
     this.name = 'CloudApiError';

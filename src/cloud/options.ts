@@ -1,4 +1,5 @@
 import { CloudInputError } from './errors.js';
+import { envNameProblem } from './naming.js';
 
 /** Options shared by up, down and status, as commander hands them over (strings). */
 export interface CommonOptions {
@@ -10,8 +11,6 @@ export interface CommonOptions {
   dryRun?: boolean;
 }
 
-const ENV_NAME = /^[a-z0-9-]{1,40}$/;
-
 export function validProvider(value: string | undefined): 'digitalocean' {
   if (value === undefined) throw new CloudInputError('--provider is required (supported: digitalocean)');
   if (value !== 'digitalocean') throw new CloudInputError(`--provider: expected digitalocean (the only provider supported), got ${JSON.stringify(value)}`);
@@ -20,7 +19,8 @@ export function validProvider(value: string | undefined): 'digitalocean' {
 
 export function validEnvName(value: string | undefined): string {
   if (value === undefined) throw new CloudInputError('--name ENV is required (the environment name, e.g. --name staging)');
-  if (!ENV_NAME.test(value)) throw new CloudInputError(`--name: expected 1-40 characters from a-z, 0-9 and "-", got ${JSON.stringify(value)}`);
+  const problem = value === '' ? 'it is empty' : envNameProblem(value);
+  if (problem) throw new CloudInputError(`--name ${JSON.stringify(value)}: ${problem}; use letters, digits and "-"`);
   return value;
 }
 

@@ -1,4 +1,4 @@
-import type { DownResult, DownState } from './down.js';
+import { hasDeletable, type DownResult, type DownState } from './down.js';
 import { publicIpv4 } from './naming.js';
 import type { StatusResult } from './status.js';
 import type { CloudSpec } from './types.js';
@@ -14,7 +14,8 @@ function requestLines(requests: { method: string; url: string; body?: unknown }[
 }
 
 export function formatUp(spec: CloudSpec, result: UpResult): string {
-  let out = result.warnings.map((w) => `warning: ${w}\n`).join('');
+  // A real run gave its warnings on stderr as it went.
+  let out = result.dryRun ? result.warnings.map((w) => `warning: ${w}\n`).join('') : '';
   if (result.dryRun) {
     if (result.requests.length === 0) return out + `dry run: environment ${spec.env} is complete, no request would change anything\n`;
     return out + `dry run: these requests would be sent (then wait for the droplets and record their host keys):\n` + requestLines(result.requests);
@@ -30,20 +31,24 @@ export function formatUp(spec: CloudSpec, result: UpResult): string {
 }
 
 export function formatDownPlan(env: string, state: DownState, requests: { method: string; url: string }[]): string {
-  if (state.droplets.length === 0 && !state.vpc) return `environment ${env}: nothing to destroy\n`;
+  const kept = [...(state.vpc?.default ? [state.vpc] : []), ...state.regionDefaults];
+  const keptLines = kept.map((v) => `  VPC ${v.name} (${v.id}) stays: it is the default VPC of ${v.region}, which the API never deletes\n`).join('');
+  if (!hasDeletable(state)) return `environment ${env}: nothing to destroy\n${keptLines}`;
   let out = `environment ${env} has:\n`;
   for (const d of state.droplets) out += `  droplet ${d.name} (id ${d.id}${publicIpv4(d) ? `, ${publicIpv4(d)}` : ''})\n`;
-  if (state.vpc) out += `  VPC ${state.vpc.name} (${state.vpc.id})\n`;
+  if (state.vpc && !state.vpc.default) out += `  VPC ${state.vpc.name} (${state.vpc.id})\n`;
+  out += keptLines;
   if (requests.length > 0) out += `dry run: these requests would be sent:\n` + requestLines(requests);
   return out;
 }
 
 export function formatDown(env: string, result: DownResult): string {
   const { droplets, vpc } = result.destroyed;
-  if (droplets.length === 0 && !vpc) return `environment ${env}: nothing to destroy\n`;
-  let out = `environment ${env} destroyed:\n`;
+  let out = droplets.length === 0 && !vpc ? `environment ${env}: ${result.requests.length === 0 ? 'nothing to destroy' : 'nothing destroyed'}\n` : `environment ${env} destroyed:\n`;
   for (const d of droplets) out += `  droplet ${d.name} (id ${d.id}${d.address ? `, ${d.address}` : ''})\n`;
   if (vpc) out += `  VPC ${vpc.name} (${vpc.id})\n`;
+  if (result.left.length > 0) out += `not deleted:\n`;
+  for (const l of result.left) out += `  ${l.kind} ${l.name} (${l.id}): ${l.reason}\n`;
   return out;
 }
 

@@ -1,5 +1,5 @@
 import type { CloudContext } from './context.js';
-import { envTag, privateIpv4, publicIpv4, roleOf, vpcName } from './naming.js';
+import { envTag, privateIpv4, publicIpv4, roleOf, sameTag, vpcName } from './naming.js';
 
 export interface StatusRow {
   id: number;
@@ -23,8 +23,9 @@ export interface StatusResult {
 }
 
 export async function cloudStatus(ctx: CloudContext, env: string): Promise<StatusResult> {
-  const droplets = await ctx.provider.listDropletsByTag(envTag(env));
-  const vpc = (await ctx.provider.listVpcs()).find((v) => v.name === vpcName(env));
+  const tag = (await ctx.provider.listTags()).map((t) => t.name).find((t) => sameTag(t, envTag(env)));
+  const droplets = tag ? await ctx.provider.listDropletsByTag(tag) : [];
+  const vpc = (await ctx.provider.listVpcs()).find((v) => v.name.toLowerCase() === vpcName(env).toLowerCase());
   const prices = new Map((droplets.length > 0 ? await ctx.provider.listSizes() : []).map((s) => [s.slug, s.price_hourly]));
   const rows = droplets
     .map((d) => ({

@@ -26,12 +26,34 @@ export interface DoNetworkV4 {
 export interface DoDroplet {
   id: number;
   name: string;
+  /** droplet.yml: there is no "errored" here; a failed create shows in the create action */
   status: 'new' | 'active' | 'off' | 'archive';
+  created_at?: string;
   size_slug: string;
   tags: string[];
   vpc_uuid?: string;
   region?: { slug: string };
   networks: { v4: DoNetworkV4[]; v6?: unknown[] };
+}
+
+/** action.yml: a droplet's create action ends completed or errored */
+export interface DoAction {
+  id: number;
+  status: 'in-progress' | 'completed' | 'errored';
+  type: string;
+  resource_id?: number | null;
+}
+
+/** tags.yml: names keep the capitalisation they were first created with */
+export interface DoTag {
+  name: string;
+}
+
+/** vpc_member.yml: what else lives in a VPC, e.g. do:droplet:123, do:loadbalancer:UUID */
+export interface DoVpcMember {
+  urn: string;
+  name: string;
+  created_at?: string;
 }
 
 export interface DoSize {

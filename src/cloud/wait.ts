@@ -9,6 +9,9 @@ export interface PollOptions {
   capMs?: number;
 }
 
+/** A bounded wait ran out. */
+export class WaitTimeout extends CloudApiError {}
+
 /** Polls `check` with exponential backoff until it returns a value, or fails after timeoutMs. */
 export async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, opts: PollOptions): Promise<T> {
   const deadline = opts.clock.now() + opts.timeoutMs;
@@ -16,7 +19,7 @@ export async function pollUntil<T>(what: string, check: () => Promise<T | undefi
     const value = await check();
     if (value !== undefined) return value;
     if (opts.clock.now() >= deadline) {
-      throw new CloudApiError(`timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${what}`);
+      throw new WaitTimeout(`timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${what}`);
     }
     await opts.clock.sleep(backoffMs(attempt, opts.baseMs ?? 2000, opts.capMs ?? 15_000));
   }

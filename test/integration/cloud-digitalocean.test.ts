@@ -1,14 +1,14 @@
 /**
- * `bootstrap cloud up|down|status --provider digitalocean` against a local server implementing
- * the Digital Ocean API v2 endpoints we use as specified by github.com/digitalocean/openapi
- * (OpenAPI "DigitalOcean API" info.version 2.0; specification/DigitalOcean-public.v2.yaml at
- * commit 0001ccfee2c62fc5d9603a4a8e3069366150c43c, per-file commits in SPEC_FILES of
- * test/helpers/fake-digitalocean.ts). Droplets' public IPv4 is 127.0.0.1, where a real
- * OpenSSH sshd (test/helpers/sshd.ts) answers, so host keys are really fetched.
+ * `bootstrap cloud up|down|status --provider digitalocean` against a local server for the
+ * Digital Ocean API v2 endpoints we use, following github.com/digitalocean/openapi (main at
+ * SPEC_COMMIT; the files and what is taken from each in SPEC_FILES of
+ * test/helpers/fake-digitalocean.ts). Droplets' public IPv4 is 127.0.0.1, where a real OpenSSH
+ * sshd (test/helpers/sshd.ts) answers, so host keys are really fetched. Time is virtual: every
+ * wait the client makes moves the clock of both sides, and costs nothing.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -18,7 +18,7 @@ import { cloudCommand, type CloudDeps } from '../../src/cloud/cli.js';
 import type { Clock } from '../../src/cloud/clock.js';
 import { ExitCode } from '../../src/errors.js';
 import { loadInventory } from '../../src/inventory/load.js';
-import { FakeDigitalOcean, SPEC_FILES, type FakeOptions } from '../helpers/fake-digitalocean.js';
+import { FakeDigitalOcean, type FakeOptions, type RecordedRequest } from '../helpers/fake-digitalocean.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 const run = promisify(execFile);
@@ -97,47 +97,65 @@ async function harness(env: string, opts: Partial<FakeOptions> = {}): Promise<Ha
   };
 }
 
-const listPath = (env: string): string => `/v2/droplets?tag_name=bootstrap%3A${env}&per_page=200`;
+const listPath = (env: string, tag = `bootstrap:${env}`): string => `/v2/droplets?tag_name=${encodeURIComponent(tag)}&per_page=200`;
+const get = (path: string): RecordedRequest => ({ method: 'GET', path });
+/** What every up reads first: keys, VPCs, tags, and the environment's droplets when its tag exists. */
+const upReads = (env: string, tag?: string): RecordedRequest[] => [
+  get('/v2/account/keys?per_page=200'),
+  get('/v2/vpcs?per_page=200'),
+  get('/v2/tags?per_page=200'),
+  ...(tag ? [get(listPath(env, tag))] : []),
+];
+const byName = (...names: string[]): RecordedRequest[] => names.map((n) => get(`/v2/droplets?name=${encodeURIComponent(n)}&per_page=200`));
+/** One poll of the wait: each droplet by ID, and its actions while it is still new. */
+const poll = (ids: number[], stillNew: boolean): RecordedRequest[] =>
+  ids.flatMap((id) => [get(`/v2/droplets/${id}`), ...(stillNew ? [get(`/v2/droplets/${id}/actions?per_page=200`)] : [])]);
+/** With the fake's defaults (active 5 s after create) and the client's backoff (2 s, 4 s): new, new, active. */
+const waitPolls = (ids: number[]): RecordedRequest[] => [...poll(ids, true), ...poll(ids, true), ...poll(ids, false)];
+const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
+const ids = (h: Harness, ...names: string[]): number[] => names.map((n) => h.fake.droplets.find((d) => d.name === n)!.id);
 
-test('the fake follows a recorded version of the published specification', () => {
-  assert.equal(SPEC_FILES['specification/DigitalOcean-public.v2.yaml'], '0001ccfee2c62fc5d9603a4a8e3069366150c43c');
-});
-
-test('a fresh up makes exactly these requests, records real host keys and writes the inventory', async () => {
-  const h = await harness('fresh');
+test('case 1 and 3: tags lag, so up waits by the IDs of its creates; a region without VPC gets a default first; real host keys; inventory', async () => {
+  const h = await harness('fresh', { tagLagMs: 60_000 });
   const r = await h.cloud(['up']);
   assert.equal(r.error, undefined, r.error?.message);
+  const regionDefault = h.fake.vpcs.find((v) => v.name === 'default-fra1')!;
   const vpc = h.fake.vpcs.find((v) => v.name === 'bootstrap-fresh')!;
+  // Case 3: the first VPC of fra1 became its default, so the environment's VPC is not, and stays deletable.
+  assert.equal(regionDefault.default, true);
+  assert.equal(vpc.default, false);
+  assert.match(r.stderr, /region fra1 has no VPC yet.*creating default-fra1 first/);
   const publicKey = (await readFile(`${sshd.clientKeyPath}.pub`, 'utf8')).trim();
   const fingerprint = h.fake.sshKeys[0]!.fingerprint;
   const common = { region: 'fra1', size: 's-1vcpu-1gb', image: 'debian-12-x64', ssh_keys: [fingerprint], vpc_uuid: vpc.id, ipv6: false, monitoring: false };
-  const expected = [
-    { method: 'GET', path: '/v2/account/keys?per_page=200' },
-    { method: 'GET', path: '/v2/vpcs?per_page=200' },
-    { method: 'GET', path: listPath('fresh') },
+  const [lb1, web1, web2] = ids(h, 'fresh-lb1', 'fresh-web1', 'fresh-web2');
+  assert.deepEqual(h.fake.requests, [
+    ...upReads('fresh'),
+    ...byName('fresh-lb1', 'fresh-web1', 'fresh-web2'),
     { method: 'POST', path: '/v2/account/keys', body: { name: 'bootstrap test-client', public_key: publicKey } },
+    { method: 'POST', path: '/v2/vpcs', body: { name: 'default-fra1', region: 'fra1', description: 'default VPC of fra1, made by bootstrap cloud up for environment fresh' } },
     { method: 'POST', path: '/v2/vpcs', body: { name: 'bootstrap-fresh', region: 'fra1', description: 'bootstrap environment fresh' } },
     { method: 'POST', path: '/v2/droplets', body: { names: ['fresh-lb1'], ...common, tags: ['bootstrap', 'bootstrap:fresh', 'bootstrap:fresh:lb'] } },
     { method: 'POST', path: '/v2/droplets', body: { names: ['fresh-web1', 'fresh-web2'], ...common, tags: ['bootstrap', 'bootstrap:fresh', 'bootstrap:fresh:web'] } },
-  ];
-  assert.deepEqual(h.fake.requests.slice(0, expected.length), expected);
-  const polls = h.fake.requests.slice(expected.length);
-  assert.ok(polls.length >= 2, 'polled until active');
-  assert.ok(polls.every((q) => q.method === 'GET' && q.path === listPath('fresh')), JSON.stringify(polls));
-  assert.ok(h.clock.sleeps.length > 0, 'waited with backoff between polls');
-
-  // Inventory: public and private addresses by network type; ssh settings point at the known_hosts beside it.
+    ...waitPolls([lb1!, web1!, web2!]),
+  ]);
+  // Case 1: the inventory was written while no droplet carried its tags yet.
+  assert.deepEqual(h.fake.droplets.map((d) => [d.name, d.status, d.tags]), [
+    ['fresh-lb1', 'active', []],
+    ['fresh-web1', 'active', []],
+    ['fresh-web2', 'active', []],
+  ]);
   const inv = parse(await readFile(h.inventory, 'utf8'));
-  const byName = (name: string) => h.fake.droplets.find((d) => d.name === name)!;
-  assert.deepEqual(inv.all.children.lb.hosts, { lb1: { address: '127.0.0.1', private_address: byName('fresh-lb1').privateIp } });
-  assert.deepEqual(Object.keys(inv.all.children.web.hosts), ['web1', 'web2']);
-  assert.equal(inv.all.children.web.hosts.web2.private_address, byName('fresh-web2').privateIp);
+  const droplet = (name: string) => h.fake.droplets.find((d) => d.name === name)!;
+  assert.deepEqual(inv.all.children.lb.hosts, { lb1: { address: '127.0.0.1', private_address: droplet('fresh-lb1').privateIp } });
+  assert.deepEqual(inv.all.children.web.hosts, {
+    web1: { address: '127.0.0.1', private_address: droplet('fresh-web1').privateIp },
+    web2: { address: '127.0.0.1', private_address: droplet('fresh-web2').privateIp },
+  });
   assert.match(inv.all.children.web.hosts.web2.private_address, /^10\.\d+\.0\.\d+$/);
   assert.deepEqual(inv.all.vars.ssh, { user: 'root', port: sshd.port, key: sshd.clientKeyPath, known_hosts: './fresh.known_hosts' });
-  // ...and it is an inventory the project's own loader accepts.
   const loaded = loadInventory(h.inventory);
   assert.deepEqual([...loaded.hosts.keys()].sort(), ['lb1', 'web1', 'web2']);
-  assert.equal(loaded.hosts.get('web1')!.privateAddress, byName('fresh-web1').privateIp);
 
   // Host keys: the real server's key, shown with the fingerprint ssh-keygen computes.
   const knownHosts = join(h.inventory, '..', 'fresh.known_hosts');
@@ -148,24 +166,116 @@ test('a fresh up makes exactly these requests, records real host keys and writes
   const sha = keygen.split(/\s+/)[1]!;
   assert.match(r.stderr, new RegExp(`lb1 \\(fresh-lb1, 127\\.0\\.0\\.1\\): host key ssh-ed25519 ${sha.replace(/[+/]/g, '\\$&')}`));
   assert.ok(r.stdout.includes(sha));
-  // OpenSSH itself accepts the recorded key with strict checking.
   const ssh = await run('ssh', ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-i', sshd.clientKeyPath, '-p', String(sshd.port), 'root@127.0.0.1', 'echo ok']);
   assert.equal(ssh.stdout.trim(), 'ok');
 
-  // Idempotent: a second up finds everything by tag and changes nothing.
-  const before2 = h.fake.mutatingRequests().length;
+  // A second up while the tags still lag finds the droplets by name in the environment's VPC: nothing is created twice.
+  let mark = h.fake.requests.length;
   const again = await h.cloud(['up']);
   assert.equal(again.error, undefined, again.error?.message);
-  assert.equal(h.fake.mutatingRequests().length, before2, 'second up makes no POST');
+  assert.deepEqual(h.fake.requests.slice(mark), [...upReads('fresh'), ...byName('fresh-lb1', 'fresh-web1', 'fresh-web2'), ...poll([lb1!, web1!, web2!], false)]);
   assert.equal(h.fake.droplets.length, 3);
+  assert.deepEqual(Object.keys(parse(await readFile(h.inventory, 'utf8')).all.children.web.hosts), ['web1', 'web2']);
 
-  // --web 3 adds exactly one droplet.
+  // Once the tags are applied, --web 3 adds exactly one droplet, found by tag on the next run.
+  await h.clock.sleep(60_000);
+  mark = h.fake.requests.length;
   const more = await h.cloud(['up', '--web', '3']);
   assert.equal(more.error, undefined, more.error?.message);
-  const added = h.fake.mutatingRequests().slice(before2);
-  assert.equal(added.length, 1);
-  assert.deepEqual((added[0]!.body as any).names, ['fresh-web3']);
+  const [web3] = ids(h, 'fresh-web3');
+  assert.deepEqual(h.fake.requests.slice(mark), [
+    ...upReads('fresh', 'bootstrap:fresh'),
+    ...byName('fresh-web3'),
+    { method: 'POST', path: '/v2/droplets', body: { names: ['fresh-web3'], ...common, tags: ['bootstrap', 'bootstrap:fresh', 'bootstrap:fresh:web'] } },
+    ...poll([lb1!, web1!, web2!], false),
+    ...poll([web3!], true),
+    ...poll([web3!], true),
+    ...poll([web3!], false),
+  ]);
+  assert.deepEqual(h.fake.mutatingRequests().slice(-1).map((q) => (q.body as any).names), [['fresh-web3']]);
   assert.deepEqual(Object.keys(parse(await readFile(h.inventory, 'utf8')).all.children.web.hosts), ['web1', 'web2', 'web3']);
+  assert.equal(h.fake.droplets.length, 4);
+});
+
+test('case 1: a create whose response is lost while tags lag is found by name, not sent again', async () => {
+  const h = await harness('lost', { tagLagMs: 60_000 });
+  h.fake.serverErrorNext(1, { method: 'POST', pathPrefix: '/v2/droplets' }, true);
+  const r = await h.cloud(['up', '--web', '1']);
+  assert.equal(r.error, undefined, r.error?.message);
+  const vpc = h.fake.vpcs.find((v) => v.name === 'bootstrap-lost')!;
+  const common = { region: 'fra1', size: 's-1vcpu-1gb', image: 'debian-12-x64', ssh_keys: [h.fake.sshKeys[0]!.fingerprint], vpc_uuid: vpc.id, ipv6: false, monitoring: false };
+  const [lb1, web1] = ids(h, 'lost-lb1', 'lost-web1');
+  const mutations = h.fake.requests.filter((q) => q.method !== 'GET');
+  assert.equal(mutations.length, 5, 'key, two VPCs and one create per role: the lost create was not resent');
+  const afterVpcs = h.fake.requests.indexOf(mutations[2]!) + 1;
+  assert.deepEqual(h.fake.requests.slice(afterVpcs), [
+    { method: 'POST', path: '/v2/droplets', body: { names: ['lost-lb1'], ...common, tags: ['bootstrap', 'bootstrap:lost', 'bootstrap:lost:lb'] } },
+    ...byName('lost-lb1'),
+    { method: 'POST', path: '/v2/droplets', body: { names: ['lost-web1'], ...common, tags: ['bootstrap', 'bootstrap:lost', 'bootstrap:lost:web'] } },
+    ...waitPolls([lb1!, web1!]),
+  ]);
+  assert.deepEqual(h.fake.droplets.map((d) => d.name), ['lost-lb1', 'lost-web1']);
+  assert.deepEqual(Object.keys(parse(await readFile(h.inventory, 'utf8')).all.children.lb.hosts), ['lb1']);
+});
+
+test('case 1: no inventory until every droplet is active with both IPv4; the next up completes it without duplicates', async () => {
+  const h = await harness('slow', { activeAfterMs: 30_000, tagLagMs: 120_000 });
+  const r = await h.cloud(['up'], { timeouts: { activeMs: 5000, sshMs: 60_000, goneMs: 60_000, vpcDeleteMs: 60_000 } });
+  assert.equal(r.error?.exitCode, ExitCode.TASK_FAILED);
+  assert.match(r.error.message, /timed out after 5s waiting for droplets to become active with public and private IPv4 \(still waiting for slow-lb1:new, slow-web1:new, slow-web2:new\); no inventory was written/);
+  assert.equal(await exists(h.inventory), false);
+  const [lb1, web1, web2] = ids(h, 'slow-lb1', 'slow-web1', 'slow-web2');
+  assert.deepEqual(h.fake.requests.slice(-12), [...poll([lb1!, web1!, web2!], true), ...poll([lb1!, web1!, web2!], true)]);
+
+  const mark = h.fake.requests.length;
+  const done = await h.cloud(['up']);
+  assert.equal(done.error, undefined, done.error?.message);
+  const second = h.fake.requests.slice(mark);
+  assert.deepEqual(second.slice(0, 6), [...upReads('slow'), ...byName('slow-lb1', 'slow-web1', 'slow-web2')]);
+  assert.deepEqual(second.filter((q) => q.method !== 'GET'), [], 'nothing created twice');
+  assert.ok(second.slice(6).every((q) => /^\/v2\/droplets\/\d+(\/actions\?per_page=200)?$/.test(q.path)), 'then waits by ID only');
+  assert.deepEqual(h.fake.droplets.map((d) => [d.name, d.status]), [['slow-lb1', 'active'], ['slow-web1', 'active'], ['slow-web2', 'active']]);
+  assert.deepEqual(Object.keys(parse(await readFile(h.inventory, 'utf8')).all.children.web.hosts), ['web1', 'web2']);
+});
+
+test('case 2: droplets whose create errors or that vanish after the 202 are named, no inventory; the next up replaces them', async () => {
+  const h = await harness('err', { tagLagMs: 1000 });
+  h.fake.failCreate('err-web1', 'errored', 3000);
+  h.fake.failCreate('err-web2', 'vanish', 3000);
+  const r = await h.cloud(['up']);
+  assert.equal(r.error?.exitCode, ExitCode.TASK_FAILED);
+  const errored = h.fake.droplets.find((d) => d.name === 'err-web1')!;
+  assert.match(
+    r.error.message,
+    new RegExp(`2 droplets did not come up: err-web1 \\(id ${errored.id}\\): its create action ${errored.action.id} errored; err-web2 \\(id \\d+\\) disappeared after its create was accepted \\(404\\)\\. No inventory was written; run up again to replace them`),
+  );
+  assert.equal(await exists(h.inventory), false);
+  assert.deepEqual(h.fake.droplets.map((d) => [d.name, d.status, d.action.status]), [['err-lb1', 'active', 'completed'], ['err-web1', 'new', 'errored']]);
+
+  const mark = h.fake.requests.length;
+  const again = await h.cloud(['up']);
+  assert.equal(again.error, undefined, again.error?.message);
+  const vpc = h.fake.vpcs.find((v) => v.name === 'bootstrap-err')!;
+  const lb1 = ids(h, 'err-lb1')[0]!;
+  const [web1, web2] = ids(h, 'err-web1', 'err-web2');
+  assert.deepEqual(h.fake.requests.slice(mark), [
+    ...upReads('err', 'bootstrap:err'),
+    ...byName('err-web2'),
+    get(`/v2/droplets/${errored.id}/actions?per_page=200`),
+    { method: 'DELETE', path: `/v2/droplets/${errored.id}` },
+    {
+      method: 'POST',
+      path: '/v2/droplets',
+      body: { names: ['err-web1', 'err-web2'], region: 'fra1', size: 's-1vcpu-1gb', image: 'debian-12-x64', ssh_keys: [h.fake.sshKeys[0]!.fingerprint], tags: ['bootstrap', 'bootstrap:err', 'bootstrap:err:web'], vpc_uuid: vpc.id, ipv6: false, monitoring: false },
+    },
+    ...poll([lb1], false),
+    ...poll([web1!, web2!], true),
+    ...poll([web1!, web2!], true),
+    ...poll([web1!, web2!], false),
+  ]);
+  assert.match(again.stderr, new RegExp(`deleted err-web1 \\(id ${errored.id}\\) to replace it: its create action ${errored.action.id} errored`));
+  assert.deepEqual(h.fake.droplets.map((d) => [d.name, d.status]), [['err-lb1', 'active'], ['err-web1', 'active'], ['err-web2', 'active']]);
+  assert.deepEqual(Object.keys(parse(await readFile(h.inventory, 'utf8')).all.children.web.hosts), ['web1', 'web2']);
 });
 
 test('a failure half way is completed by the next up, with nothing created twice', async () => {
@@ -217,13 +327,14 @@ test('persistent 5xx fails with status, id and message after bounded attempts', 
   h.fake.serverErrorNext(100, { method: 'GET' });
   const r = await h.cloud(['status']);
   assert.equal(r.error?.exitCode, ExitCode.TASK_FAILED);
-  assert.match(r.error.message, /GET \/v2\/droplets\?tag_name=bootstrap%3Abroken&per_page=200 failed: HTTP 500 server_error Unexpected server-side error/);
+  assert.match(r.error.message, /GET \/v2\/tags\?per_page=200 failed: HTTP 500 server_error Unexpected server-side error/);
   assert.equal(h.fake.requests.length, 5);
 });
 
 test('down deletes only the droplets carrying the environment tag, then its VPC', async () => {
   const h = await harness('gone');
   assert.equal((await h.cloud(['up'])).error, undefined);
+  await h.clock.sleep(10_000); // until the tags are applied
   const survivors = [
     h.fake.seedDroplet({ name: 'other-web1', tags: ['bootstrap', 'bootstrap:other', 'bootstrap:other:web'] }),
     h.fake.seedDroplet({ name: 'gone-web9', tags: [] }),
@@ -261,22 +372,26 @@ test('--dry-run prints the requests (method, URL, JSON body) and changes nothing
   const r = await h.cloud(['up', '--dry-run']);
   assert.equal(r.error, undefined, r.error?.message);
   assert.deepEqual(h.fake.mutatingRequests(), []);
-  const lines = r.stdout.trim().split('\n').slice(1);
+  const [warning, intro, ...lines] = r.stdout.trim().split('\n');
+  assert.match(warning!, /^warning: region fra1 has no VPC yet/);
+  assert.match(intro!, /^dry run: these requests would be sent/);
   assert.deepEqual(lines.map((l) => l.split(' ').slice(0, 2).join(' ')), [
     `POST ${h.fake.url}/v2/account/keys`,
+    `POST ${h.fake.url}/v2/vpcs`,
     `POST ${h.fake.url}/v2/vpcs`,
     `POST ${h.fake.url}/v2/droplets`,
     `POST ${h.fake.url}/v2/droplets`,
   ]);
-  assert.deepEqual(JSON.parse(lines[3]!.split(' ').slice(2).join(' ')).names, ['dry-web1', 'dry-web2']);
+  assert.deepEqual(JSON.parse(lines[4]!.split(' ').slice(2).join(' ')).names, ['dry-web1', 'dry-web2']);
   const json = await h.cloud(['up', '--dry-run', '--output', 'json']);
-  assert.equal(JSON.parse(json.stdout).requests.length, 4);
+  assert.equal(JSON.parse(json.stdout).requests.length, 5);
   assert.deepEqual(h.fake.mutatingRequests(), []);
 });
 
 test('status lists role, addresses, size and the hourly cost from /v2/sizes, across pages', async () => {
   const h = await harness('cost', { perPageCap: 2 });
   assert.equal((await h.cloud(['up', '--web', '4'])).error, undefined);
+  await h.clock.sleep(10_000); // until the tags are applied
   const mark = h.fake.requests.length;
   const r = await h.cloud(['status']);
   assert.equal(r.error, undefined, r.error?.message);
@@ -311,4 +426,208 @@ test('bad options and a missing or exposed token are invalid input, before any r
   assert.match(wrong.error.message, /HTTP 401 unauthorized Unable to authenticate you/);
   const count = await h.cloud(['up', '--web', 'many']);
   assert.match(count.error?.message ?? '', /--web: expected an integer 0-50, got "many"/);
+});
+
+test('case 3: down deletes the environment VPC and names the region default it cannot; a legacy default VPC is reported, never silently kept', async () => {
+  const h = await harness('vpcs', { memberLingerMs: 0 });
+  assert.equal((await h.cloud(['up', '--web', '0'])).error, undefined);
+  await h.clock.sleep(10_000);
+  const regionDefault = h.fake.vpcs.find((v) => v.name === 'default-fra1')!;
+  const vpc = h.fake.vpcs.find((v) => v.name === 'bootstrap-vpcs')!;
+  const mark = h.fake.requests.length;
+  const r = await h.cloud(['down', '--yes']);
+  assert.equal(r.error, undefined, r.error?.message);
+  assert.deepEqual(h.fake.requests.slice(mark), [
+    get('/v2/tags?per_page=200'),
+    get(listPath('vpcs')),
+    get('/v2/vpcs?per_page=200'),
+    { method: 'DELETE', path: '/v2/droplets?tag_name=bootstrap%3Avpcs' },
+    get(listPath('vpcs')),
+    { method: 'DELETE', path: `/v2/vpcs/${vpc.id}` },
+  ]);
+  assert.deepEqual(h.fake.vpcs.map((v) => v.name), ['default-fra1']);
+  assert.deepEqual(h.fake.droplets, []);
+  assert.match(r.stdout, new RegExp(`not deleted:\\n  vpc default-fra1 \\(${regionDefault.id}\\): made by up as the default VPC of fra1 so that bootstrap-vpcs would not be; the API never deletes a region's default VPC`));
+
+  // An environment VPC that is its region's default (made before up knew better): down deletes the droplets, names the VPC, exits 3.
+  const legacy = h.fake.seedVpc('bootstrap-old', 'ams3');
+  assert.equal(legacy.default, true);
+  h.fake.seedDroplet({ name: 'old-lb1', tags: ['bootstrap', 'bootstrap:old', 'bootstrap:old:lb'], region: 'ams3', vpc_uuid: legacy.id });
+  const warned = await h.cloud(['up', '--name', 'old', '--region', 'ams3', '--web', '0']);
+  assert.match(warned.stderr, /warning: VPC bootstrap-old is the default VPC of ams3: down will not be able to delete it/);
+  const mark2 = h.fake.requests.length;
+  const old = await h.cloud(['down', '--name', 'old', '--yes']);
+  assert.equal(old.error?.exitCode, ExitCode.TASK_FAILED);
+  assert.deepEqual(h.fake.mutatingRequests().filter((q) => h.fake.requests.indexOf(q) >= mark2), [{ method: 'DELETE', path: '/v2/droplets?tag_name=bootstrap%3Aold' }]);
+  assert.match(old.stdout, /destroyed:\n  droplet old-lb1 .*\nnot deleted:\n  vpc bootstrap-old \([0-9a-f-]+\): it is the default VPC of ams3 and the API never deletes a region's default VPC; make another VPC of ams3 the default/);
+  assert.match(old.error.message, /down left 1 resource of old: vpc bootstrap-old/);
+  assert.ok(h.fake.vpcs.some((v) => v.id === legacy.id));
+});
+
+test('case 4: a token missing a scope fails at once, naming the scope, with no retry', async () => {
+  const h = await harness('scope');
+  const all = ['ssh_key:read', 'ssh_key:create', 'vpc:read', 'vpc:create', 'vpc:delete', 'tag:read', 'tag:create', 'droplet:read', 'droplet:create', 'droplet:delete', 'image:read'];
+  const without = (scope: string): string => {
+    const token = `dop_v1_without_${scope.replace(':', '_')}`;
+    h.fake.addToken(token, all.filter((s) => s !== scope));
+    return token;
+  };
+  // A read scope is found missing before anything is changed.
+  const noTagRead = await h.cloud(['up'], { env: { DIGITALOCEAN_TOKEN: without('tag:read') } });
+  assert.equal(noTagRead.error?.exitCode, ExitCode.TASK_FAILED);
+  assert.match(noTagRead.error.message, /GET \/v2\/tags\?per_page=200 failed: HTTP 403 forbidden .*; this request needs the token scope tag:read\. bootstrap cloud up needs the scopes droplet:create, droplet:delete, droplet:read, image:read, ssh_key:create, ssh_key:read, tag:create, tag:read, vpc:create, vpc:read$/);
+  assert.deepEqual(h.fake.requests, upReads('scope'));
+
+  // A create scope only shows on the create: one POST, no retry, the scope named.
+  let mark = h.fake.requests.length;
+  const noCreate = await h.cloud(['up'], { env: { DIGITALOCEAN_TOKEN: without('droplet:create') } });
+  assert.equal(noCreate.error?.exitCode, ExitCode.TASK_FAILED);
+  assert.match(noCreate.error.message, /POST \/v2\/droplets failed: HTTP 403 forbidden .*; this request needs the token scopes droplet:create, image:read, ssh_key:read, tag:create, vpc:read/);
+  assert.deepEqual(h.fake.requests.slice(mark).map((q) => `${q.method} ${q.path}`), [
+    ...upReads('scope').map((q) => `GET ${q.path}`),
+    ...byName('scope-lb1', 'scope-web1', 'scope-web2').map((q) => `GET ${q.path}`),
+    'POST /v2/account/keys',
+    'POST /v2/vpcs',
+    'POST /v2/vpcs',
+    'POST /v2/droplets',
+  ]);
+  assert.deepEqual(h.fake.droplets, []);
+  assert.equal(await exists(h.inventory), false);
+
+  // down with a token that cannot delete VPCs: 403 with no members left means the scope, not "busy".
+  assert.equal((await h.cloud(['up'])).error, undefined);
+  await h.clock.sleep(10_000);
+  const vpc = h.fake.vpcs.find((v) => v.name === 'bootstrap-scope')!;
+  mark = h.fake.requests.length;
+  const started = h.clock.now();
+  const down = await h.cloud(['down', '--yes'], { env: { DIGITALOCEAN_TOKEN: without('vpc:delete') } });
+  assert.equal(down.error?.exitCode, ExitCode.TASK_FAILED);
+  assert.match(down.error.message, /vpc bootstrap-scope: HTTP 403 while it has no members: the token lacks the vpc:delete scope/);
+  const vpcRequests = h.fake.requests.slice(mark).filter((q) => q.path.startsWith(`/v2/vpcs/${vpc.id}`));
+  // the first DELETE meets the deleted droplets still listed as members (3 s), then waits 2 s and 4 s
+  assert.deepEqual(vpcRequests.map((q) => `${q.method} ${q.path}`), [
+    `DELETE /v2/vpcs/${vpc.id}`, `GET /v2/vpcs/${vpc.id}/members?per_page=200`,
+    `DELETE /v2/vpcs/${vpc.id}`, `GET /v2/vpcs/${vpc.id}/members?per_page=200`,
+    `DELETE /v2/vpcs/${vpc.id}`, `GET /v2/vpcs/${vpc.id}/members?per_page=200`,
+  ]);
+  assert.ok(h.clock.now() - started < 10_000, `gave up after ${h.clock.now() - started} ms, not minutes`);
+  assert.deepEqual(h.fake.droplets, []);
+  assert.ok(h.fake.vpcs.some((v) => v.id === vpc.id));
+});
+
+test('case 5: DELETE by tag answering 404 means nothing is left to delete', async () => {
+  const h = await harness('race', { memberLingerMs: 0 });
+  assert.equal((await h.cloud(['up'])).error, undefined);
+  await h.clock.sleep(10_000);
+  const vpc = h.fake.vpcs.find((v) => v.name === 'bootstrap-race')!;
+  // Another client deletes the droplets between our list and our delete.
+  h.fake.beforeNext({ method: 'DELETE', pathPrefix: '/v2/droplets' }, () => void h.fake.droplets.splice(0));
+  const mark = h.fake.requests.length;
+  const r = await h.cloud(['down', '--yes']);
+  assert.equal(r.error, undefined, r.error?.message);
+  assert.deepEqual(h.fake.requests.slice(mark), [
+    get('/v2/tags?per_page=200'),
+    get(listPath('race')),
+    get('/v2/vpcs?per_page=200'),
+    { method: 'DELETE', path: '/v2/droplets?tag_name=bootstrap%3Arace' },
+    get(listPath('race')),
+    { method: 'DELETE', path: `/v2/vpcs/${vpc.id}` },
+  ]);
+  assert.match(r.stderr, /no droplet carries bootstrap:race any more \(DELETE by tag answered 404\): nothing left to delete/);
+  assert.deepEqual(h.fake.vpcs.map((v) => v.name), ['default-fra1']);
+});
+
+test('case 6: a VPC kept busy by members the environment did not create stops down at once, naming them', async () => {
+  const h = await harness('busy', { vpcBusyStatus: 409 });
+  assert.equal((await h.cloud(['up', '--web', '1'])).error, undefined);
+  await h.clock.sleep(10_000);
+  const vpc = h.fake.vpcs.find((v) => v.name === 'bootstrap-busy')!;
+  const handmade = h.fake.seedDroplet({ name: 'handmade', tags: [], vpc_uuid: vpc.id });
+  h.fake.seedMember(vpc.id, 'do:loadbalancer:4de7ac8b-495b-4884-9a69-1050c6793cd6', 'busy-lb');
+  const [lb1, web1] = ids(h, 'busy-lb1', 'busy-web1');
+  const mark = h.fake.requests.length;
+  const started = h.clock.now();
+  const r = await h.cloud(['down', '--yes']);
+  assert.equal(r.error?.exitCode, ExitCode.TASK_FAILED);
+  assert.deepEqual(h.fake.requests.slice(mark), [
+    get('/v2/tags?per_page=200'),
+    get(listPath('busy')),
+    get('/v2/vpcs?per_page=200'),
+    { method: 'DELETE', path: '/v2/droplets?tag_name=bootstrap%3Abusy' },
+    get(listPath('busy')),
+    { method: 'DELETE', path: `/v2/vpcs/${vpc.id}` },
+    get(`/v2/vpcs/${vpc.id}/members?per_page=200`),
+  ]);
+  assert.equal(h.clock.now(), started, 'no waiting at all');
+  const named = `it has members this environment did not create: handmade \\(do:droplet:${handmade.id}\\), busy-lb \\(do:loadbalancer:4de7ac8b-495b-4884-9a69-1050c6793cd6\\); delete or move them, then run down again`;
+  assert.match(r.error.message, new RegExp(`down left 1 resource of busy: vpc bootstrap-busy: ${named}`));
+  assert.match(r.stdout, new RegExp(`destroyed:\\n  droplet busy-lb1 \\(id ${lb1}, 127\\.0\\.0\\.1\\)\\n  droplet busy-web1 \\(id ${web1}, 127\\.0\\.0\\.1\\)\\nnot deleted:\\n  vpc bootstrap-busy \\(${vpc.id}\\): ${named}`));
+  assert.deepEqual(h.fake.droplets.map((d) => d.name), ['handmade']);
+  assert.ok(h.fake.vpcs.some((v) => v.id === vpc.id));
+});
+
+test('case 7: tags are matched without regard to case, and used in the capitalisation the account has', async () => {
+  const h = await harness('prod');
+  h.fake.seedVpc('default-fra1', 'fra1');
+  const vpc = h.fake.seedVpc('bootstrap-prod', 'fra1');
+  for (const [name, role] of [['prod-lb1', 'lb'], ['prod-web1', 'web']] as const) {
+    h.fake.seedDroplet({ name, tags: ['Bootstrap', 'Bootstrap:Prod', `Bootstrap:Prod:${role}`], vpc_uuid: vpc.id });
+  }
+  const r = await h.cloud(['up', '--web', '2']);
+  assert.equal(r.error, undefined, r.error?.message);
+  const [lb1, web1, web2] = ids(h, 'prod-lb1', 'prod-web1', 'prod-web2');
+  assert.deepEqual(h.fake.requests, [
+    ...upReads('prod', 'Bootstrap:Prod'),
+    ...byName('prod-web2'),
+    { method: 'POST', path: '/v2/account/keys', body: { name: 'bootstrap test-client', public_key: (await readFile(`${sshd.clientKeyPath}.pub`, 'utf8')).trim() } },
+    {
+      method: 'POST',
+      path: '/v2/droplets',
+      body: { names: ['prod-web2'], region: 'fra1', size: 's-1vcpu-1gb', image: 'debian-12-x64', ssh_keys: [h.fake.sshKeys[0]!.fingerprint], tags: ['Bootstrap', 'Bootstrap:Prod', 'Bootstrap:Prod:web'], vpc_uuid: vpc.id, ipv6: false, monitoring: false },
+    },
+    ...poll([lb1!, web1!], false),
+    ...waitPolls([web2!]),
+  ]);
+  assert.deepEqual(h.fake.tags, ['Bootstrap', 'Bootstrap:Prod', 'Bootstrap:Prod:lb', 'Bootstrap:Prod:web']);
+  assert.deepEqual(Object.keys(parse(await readFile(h.inventory, 'utf8')).all.children.web.hosts), ['web1', 'web2']);
+
+  await h.clock.sleep(10_000);
+  const mark = h.fake.requests.length;
+  const down = await h.cloud(['down', '--yes']);
+  assert.equal(down.error, undefined, down.error?.message);
+  assert.deepEqual(h.fake.mutatingRequests().filter((q) => h.fake.requests.indexOf(q) >= mark)[0], { method: 'DELETE', path: '/v2/droplets?tag_name=Bootstrap%3AProd' });
+  assert.deepEqual(h.fake.droplets, []);
+  assert.deepEqual(h.fake.vpcs.map((v) => v.name), ['default-fra1']);
+});
+
+test('case 8: environment names follow the published droplet, VPC and tag patterns', async () => {
+  const h = await harness('0QA-Blue');
+  const r = await h.cloud(['up', '--web', '1']);
+  assert.equal(r.error, undefined, r.error?.message);
+  assert.deepEqual(h.fake.droplets.map((d) => d.name), ['0QA-Blue-lb1', '0QA-Blue-web1']);
+  assert.deepEqual(h.fake.vpcs.map((v) => v.name), ['default-fra1', 'bootstrap-0QA-Blue']);
+  assert.deepEqual(Object.keys(parse(await readFile(h.inventory, 'utf8')).all.children.lb.hosts), ['lb1']);
+
+  const mark = h.fake.requests.length;
+  for (const [name, why] of [
+    ['qa.blue', /tag "bootstrap:qa\.blue:web", which does not match the API's pattern/],
+    ['qa_blue', /droplet name "qa_blue-web999", which does not match the API's pattern/],
+    ['q'.repeat(242), /longer than the API's 255 characters/],
+  ] as const) {
+    const bad = await h.cloud(['status', '--name', name]);
+    assert.equal(bad.error?.exitCode, ExitCode.INVALID_INPUT, name);
+    assert.match(bad.error.message, why);
+  }
+  assert.equal(h.fake.requests.length, mark, 'refused before any request');
+
+  // The fake refuses what the published patterns refuse, and accepts what they accept.
+  const post = (path: string, body: unknown) =>
+    fetch(`${h.fake.url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const droplet = { region: 'fra1', size: 's-1vcpu-1gb', image: 'debian-12-x64' };
+  assert.equal((await post('/v2/droplets', { ...droplet, name: 'under_score' })).status, 422);
+  assert.equal((await post('/v2/droplets', { ...droplet, name: 'x'.repeat(256) })).status, 422);
+  assert.equal((await post('/v2/droplets', { ...droplet, name: 'web.0.Example.com' })).status, 202);
+  assert.equal((await post('/v2/droplets', { ...droplet, name: 'tagged', tags: ['no.dots'] })).status, 422);
+  assert.equal((await post('/v2/vpcs', { name: 'under_score', region: 'fra1' })).status, 422);
+  assert.equal((await post('/v2/vpcs', { name: 'net.10.Zero', region: 'fra1' })).status, 201);
 });

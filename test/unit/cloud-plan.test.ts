@@ -14,6 +14,7 @@ import { planUp } from '../../src/cloud/plan.js';
 import { parsePublicKey, readPublicKey } from '../../src/cloud/ssh-key.js';
 import { readToken, redact } from '../../src/cloud/token.js';
 import type { CloudSpec, DoDroplet } from '../../src/cloud/types.js';
+import { envNameProblem, parseDropletName, roleOf } from '../../src/cloud/naming.js';
 
 const run = promisify(execFile);
 
@@ -40,45 +41,63 @@ test('the MD5 fingerprint matches ssh-keygen -E md5 (how Digital Ocean names key
   await assert.rejects(readPublicKey('/nonexistent/key.pub'), (e: any) => e.exitCode === ExitCode.INVALID_INPUT);
 });
 
-test('a fresh environment plans key, VPC, then one create per role with the env and role tags', async () => {
+const noVpcYet = { droplets: [], regionHasVpc: false, tags: [] };
+
+test('a fresh environment plans key, region default VPC, its own VPC, then one create per role with the env and role tags', async () => {
   const key = await readPublicKey((await realKey()).path);
-  const plan = planUp(spec, key, { droplets: [] });
-  assert.deepEqual(plan.steps.map((s) => s.kind), ['create-ssh-key', 'create-vpc', 'create-droplets', 'create-droplets']);
-  const [, , lb, web] = plan.steps;
+  const plan = planUp(spec, key, noVpcYet);
+  assert.deepEqual(plan.steps.map((s) => s.kind), ['create-ssh-key', 'create-vpc', 'create-vpc', 'create-droplets', 'create-droplets']);
+  const [, regionDefault, own, lb, web] = plan.steps;
+  assert.ok(regionDefault?.kind === 'create-vpc' && own?.kind === 'create-vpc');
+  assert.deepEqual([regionDefault.regionDefault, regionDefault.body.name, own.regionDefault, own.body.name], [true, 'default-fra1', false, 'bootstrap-dev']);
+  assert.match(plan.warnings.join(), /region fra1 has no VPC yet/);
   assert.ok(lb?.kind === 'create-droplets' && web?.kind === 'create-droplets');
   assert.deepEqual(lb.body.names, ['dev-lb1']);
   assert.deepEqual(web.body.names, ['dev-web1', 'dev-web2']);
   assert.deepEqual(web.body.tags, ['bootstrap', 'bootstrap:dev', 'bootstrap:dev:web']);
   assert.deepEqual(web.body.ssh_keys, [key.md5Fingerprint]);
   assert.equal(web.body.vpc_uuid, undefined);
+  // A region that has a VPC already: only the environment's own.
+  assert.deepEqual(planUp(spec, key, { ...noVpcYet, regionHasVpc: true }).steps.map((s) => s.kind), ['create-ssh-key', 'create-vpc', 'create-droplets', 'create-droplets']);
 });
 
-test('existing droplets are matched by role tag; only missing indices are created', async () => {
+test('only missing indices are created; a broken droplet is deleted and its name reused; tags keep the account capitalisation', async () => {
   const key = await readPublicKey((await realKey()).path);
   const vpc = { id: 'v1', name: 'bootstrap-dev', region: 'fra1' };
   const sshKey = { id: 1, fingerprint: key.md5Fingerprint, public_key: key.line, name: 'k' };
   const droplets = [
-    droplet('dev-lb1', ['bootstrap', 'bootstrap:dev', 'bootstrap:dev:lb']),
-    droplet('dev-web2', ['bootstrap', 'bootstrap:dev', 'bootstrap:dev:web']),
-    // a name that looks like ours without the role tag is not counted
-    droplet('dev-web1', ['bootstrap', 'bootstrap:dev']),
+    { role: 'lb' as const, droplet: droplet('dev-lb1', ['bootstrap', 'bootstrap:dev', 'bootstrap:dev:lb']) },
+    { role: 'web' as const, droplet: droplet('dev-web2', ['bootstrap', 'bootstrap:dev', 'bootstrap:dev:web']) },
   ];
-  const plan = planUp({ ...spec, counts: { lb: 1, web: 3 } }, key, { sshKey, vpc, droplets });
+  const state = { sshKey, vpc, droplets, regionHasVpc: true, tags: ['Bootstrap', 'Bootstrap:Dev', 'bootstrap:dev:lb'] };
+  const plan = planUp({ ...spec, counts: { lb: 1, web: 3 } }, key, state);
   assert.equal(plan.steps.length, 1);
   const [step] = plan.steps;
   assert.ok(step?.kind === 'create-droplets');
   assert.deepEqual(step.body.names, ['dev-web1', 'dev-web3']);
+  assert.deepEqual(step.body.tags, ['Bootstrap', 'Bootstrap:Dev', 'bootstrap:dev:web']);
   assert.equal(step.body.vpc_uuid, 'v1');
-  assert.deepEqual(planUp({ ...spec, counts: { lb: 1, web: 1 } }, key, { sshKey, vpc, droplets: droplets.slice(0, 2) }).steps, []);
-  assert.match(planUp({ ...spec, counts: { lb: 1, web: 0 } }, key, { sshKey, vpc, droplets }).warnings.join(), /never removes/);
+  assert.deepEqual(planUp({ ...spec, counts: { lb: 1, web: 1 } }, key, state).steps, []);
+  assert.match(planUp({ ...spec, counts: { lb: 1, web: 0 } }, key, state).warnings.join(), /never removes/);
+
+  const broken = { ...state, droplets: [droplets[0]!, { ...droplets[1]!, broken: 'its create action 7 errored' }] };
+  const replace = planUp({ ...spec, counts: { lb: 1, web: 2 } }, key, broken);
+  assert.deepEqual(replace.steps.map((s) => (s.kind === 'delete-droplet' ? `delete ${s.name}` : s.kind === 'create-droplets' ? `create ${s.body.names.join(' ')}` : s.kind)), [
+    'delete dev-web2',
+    'create dev-web1 dev-web2',
+  ]);
+  assert.match(planUp(spec, key, { ...state, vpc: { ...vpc, default: true } }).warnings.join(), /default VPC of fra1: down will not be able to delete it/);
 });
 
-test('names the API would refuse and a VPC in another region are invalid input', async () => {
+test('environment names: what the published droplet, VPC and tag patterns all accept; tags and roles compared without case', async () => {
+  for (const ok of ['9lives', 'Prod0', 'a', 'qa-10-Blue', 'x'.repeat(191)]) assert.equal(validEnvName(ok), ok);
+  for (const bad of ['', 'a.b', 'a_b', 'a b', 'x'.repeat(192)]) assert.throws(() => validEnvName(bad), (e: any) => e.exitCode === ExitCode.INVALID_INPUT, bad);
+  assert.equal(envNameProblem('web.0'), `it makes the tag "bootstrap:web.0:web", which does not match the API's pattern ${'^[a-zA-Z0-9_\\-:]+$'}`);
+  assert.equal(roleOf(droplet('x', ['BOOTSTRAP:Dev:Web']), 'dev'), 'web');
+  assert.deepEqual(parseDropletName('DEV-LB12', 'dev'), { role: 'lb', index: 12 });
+  assert.equal(parseDropletName('dev-lb1x', 'dev'), undefined);
   const key = await readPublicKey((await realKey()).path);
-  assert.throws(() => planUp({ ...spec, env: '9lives' }, key, { droplets: [] }), (e: any) => e.exitCode === ExitCode.INVALID_INPUT && /start with a letter/.test(e.message));
-  assert.throws(() => planUp({ ...spec, env: 'a'.repeat(30) }, key, { droplets: [] }), /at most 32/);
-  assert.throws(() => planUp(spec, key, { droplets: [], vpc: { id: 'v', name: 'bootstrap-dev', region: 'nyc3' } }), /--region nyc3/);
-  assert.throws(() => validEnvName('Prod_1'), /a-z, 0-9/);
+  assert.throws(() => planUp(spec, key, { ...noVpcYet, vpc: { id: 'v', name: 'bootstrap-dev', region: 'nyc3' } }), /--region nyc3/);
   assert.throws(() => validProvider('aws'), /digitalocean/);
   assert.throws(() => validApiUrl('http://api.example.com'), /https/);
   assert.equal(validApiUrl('http://127.0.0.1:8080/'), 'http://127.0.0.1:8080');
