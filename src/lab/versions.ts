@@ -44,3 +44,7 @@ export const PINNED_VERSIONS = {
   demoApp: DEMO_APP_VERSION,
 } as const;
 export type PinnedVersions = typeof PINNED_VERSIONS;
+
+/** Upstart 1.13.2 (the last Ubuntu release) and the libnih it needs; built from given sources. */
+export const UPSTART_VERSION = '1.13.2';
+export const LIBNIH_VERSION = '1.0.4';

@@ -148,3 +148,53 @@ describe('playbooks', () => {
     assert.ok(!plays.flatMap((p) => [...p.tasks, ...p.handlers]).some((t) => t.params.name === 'nginx' && t.params.state === 'restarted'));
   });
 });
+
+describe('Upstart accepts every job (the real init-checkconf of the Upstart the lab builds)', async () => {
+  const { ensureUpstartBuild } = await import('../../src/lab/upstart-build.js');
+  const { UPSTART_NODE_JOBS_DIR } = await import('../../src/lab/upstart-node.js');
+  const { initCheckconf } = await import('../helpers/upstart.js');
+  const build = await ensureUpstartBuild();
+  const templatesDir = join(SRC_GOLDEN, '..', '..', 'templates');
+  const jobTemplates = readdirSync(templatesDir).flatMap((dir) =>
+    existsSync(join(templatesDir, dir)) && statSync(join(templatesDir, dir)).isDirectory()
+      ? readdirSync(join(templatesDir, dir)).filter((f) => f.endsWith('.upstart.ejs')).map((f) => f.replace(/\.upstart\.ejs$/, ''))
+      : [],
+  );
+  const jobs = new Map<string, string>();
+  for (const files of rendered('upstart').values()) {
+    for (const file of files.values()) {
+      const match = /^\/etc\/init\/([^/]+)\.conf$/.exec(file.dest);
+      if (match) jobs.set(match[1]!, file.content);
+    }
+  }
+
+  const nodeJobs = new Map(readdirSync(UPSTART_NODE_JOBS_DIR).filter((f) => f.endsWith('.conf')).map((f) => [f.replace(/\.conf$/, ''), readFileSync(join(UPSTART_NODE_JOBS_DIR, f), 'utf8')]));
+  const consul = jobs.get('consul')!;
+  const broken = {
+    stanza: initCheckconf(build, 'consul', consul.replace('respawn limit', 'respawn limt')),
+    shell: initCheckconf(build, 'registrator', jobs.get('registrator')!.replace('|| true', '|| then')),
+  };
+  // each check starts its own init and polls it once a second: run them side by side
+  const checks = new Map(await Promise.all([...jobs, ...[...nodeJobs].map(([n, c]) => [`lab node ${n}`, c] as const)]
+    .map(async ([name, content]) => [name, await initCheckconf(build, name.replace(/^lab node /, ''), content)] as const)));
+
+  test('every templates/*/*.upstart.ejs is rendered by the upstart case', () => {
+    assert.deepEqual([...jobs.keys()].sort(), [...jobTemplates].sort());
+  });
+
+  for (const [name, check] of checks) {
+    test(`${name} job`, () => {
+      assert.ok(check.ok, check.output);
+      assert.match(check.output, /syntax ok/);
+    });
+  }
+
+  test('a broken job fails: an unknown stanza, and a shell syntax error in a script block', async () => {
+    const stanza = await broken.stanza;
+    assert.equal(stanza.ok, false);
+    assert.match(stanza.output, /consul\.conf:\d+: Unknown stanza/);
+    const shell = await broken.shell;
+    assert.equal(shell.ok, false);
+    assert.match(shell.output, /shell syntax invalid in pre-start section/);
+  });
+});
