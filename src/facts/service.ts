@@ -36,6 +36,8 @@ export interface UpstartJobState {
   running: boolean;
   /** /etc/init/<name>.override says "manual": the job does not start at boot */
   manual: boolean;
+  /** /etc/init/<name>.conf exists: with `manual` absent, that is what "enabled" means on Upstart */
+  conf: boolean;
 }
 
 export function parseUpstartJob(name: string, stdout: string): UpstartJobState {
@@ -45,6 +47,7 @@ export function parseUpstartJob(name: string, stdout: string): UpstartJobState {
     known: status !== '',
     running: /\bstart\/running\b/.test(status),
     manual: /^manual=yes$/m.test(stdout),
+    conf: /^conf=yes$/m.test(stdout),
   };
 }
 
@@ -53,7 +56,8 @@ export function upstartJobFact(name: string): Fact<UpstartJobState> {
   return {
     key: `upstart:${name}`,
     script: `printf 'status=%s\\n' "$(initctl status ${quote(name)} 2>/dev/null | head -n1)"
-if [ -f ${quote(override)} ] && grep -qx manual ${quote(override)}; then echo manual=yes; fi`,
+if [ -f ${quote(override)} ] && grep -qx manual ${quote(override)}; then echo manual=yes; fi
+if [ -f ${quote(`/etc/init/${name}.conf`)} ]; then echo conf=yes; fi`,
     parse: (stdout) => parseUpstartJob(name, stdout),
   };
 }

@@ -67,10 +67,17 @@ function planSystemd(p: ServiceParams, unit: SystemdUnitState, unitWrite: Change
   return { changes, reason: parts.join(', ') };
 }
 
-function planUpstart(p: ServiceParams, job: UpstartJobState, confWrite: Change[], managesJob: boolean): Plan {
+function planUpstart(p: ServiceParams, job: UpstartJobState, confWrite: Change[], managesJob: boolean, host: string): Plan {
   const changes: Change[] = [...confWrite];
+  if (!managesJob && !job.conf && (p.state !== undefined || p.enabled === true)) {
+    throw new Error(`${host} runs Upstart but has no job ${upstartPath(p.name)} for ${p.name} (give the service an upstart or upstart_src)`);
+  }
   if (confWrite.some((c) => c.diff)) {
-    changes.push({ title: `reload upstart configuration (${upstartPath(p.name)} changed)`, commands: [{ argv: ['initctl', 'reload-configuration'] }] });
+    // init reads /etc/init itself (inotify); show-config fails when the job did not load (a syntax error)
+    changes.push({
+      title: `reload upstart configuration (${upstartPath(p.name)} changed)`,
+      commands: [{ argv: ['initctl', 'reload-configuration'] }, { argv: ['initctl', 'show-config', p.name] }],
+    });
   }
   const override = `/etc/init/${p.name}.override`;
   if (p.enabled === true && job.manual) changes.push({ title: `enable ${p.name} (was manual)`, commands: [{ argv: ['rm', '-f', override] }] });
@@ -87,9 +94,9 @@ function planUpstart(p: ServiceParams, job: UpstartJobState, confWrite: Change[]
       if (job.running) changes.push({ title: `stop ${p.name} (running)`, commands: [initctl('stop')] });
       break;
     case 'restarted':
-      // initctl restart fails on a stopped job
+      // stop + start, not `initctl restart`: a restart keeps the job's old definition (and fails on a stopped job)
       changes.push(job.running
-        ? { title: `restart ${p.name} (restart requested; was running)`, commands: [initctl('restart')] }
+        ? { title: `restart ${p.name} (restart requested; was running)`, commands: [initctl('stop'), initctl('start')] }
         : { title: `start ${p.name} (restart requested; was stopped)`, commands: [initctl('start')] });
       break;
     case 'reloaded':
@@ -133,6 +140,6 @@ export const serviceModule: Module<ServiceParams> = {
     const write = content === undefined ? [] : planFileWrite({ path, content, mode: '0644' }, read(fileFact(path)));
     return backend === 'systemd'
       ? planSystemd(p, read(systemdUnitFact(p.name)), write, content !== undefined)
-      : planUpstart(p, read(upstartJobFact(p.name)), write, content !== undefined);
+      : planUpstart(p, read(upstartJobFact(p.name)), write, content !== undefined, ctx.host);
   },
 };

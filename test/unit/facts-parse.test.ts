@@ -150,9 +150,9 @@ describe('service facts', () => {
     assert.deepEqual(parseSystemdUnit('x.service', 'enabled=\nactive=inactive\n'), { unit: 'x.service', enabled: 'not-found', active: 'inactive' });
   });
   it('initctl status', () => {
-    assert.deepEqual(parseUpstartJob('consul', 'status=consul start/running, process 1234\n'), { name: 'consul', known: true, running: true, manual: false });
-    assert.deepEqual(parseUpstartJob('consul', 'status=consul stop/waiting\nmanual=yes\n'), { name: 'consul', known: true, running: false, manual: true });
-    assert.deepEqual(parseUpstartJob('x', 'status=\n'), { name: 'x', known: false, running: false, manual: false });
+    assert.deepEqual(parseUpstartJob('consul', 'status=consul start/running, process 1234\nconf=yes\n'), { name: 'consul', known: true, running: true, manual: false, conf: true });
+    assert.deepEqual(parseUpstartJob('consul', 'status=consul stop/waiting\nmanual=yes\nconf=yes\n'), { name: 'consul', known: true, running: false, manual: true, conf: true });
+    assert.deepEqual(parseUpstartJob('x', 'status=\n'), { name: 'x', known: false, running: false, manual: false, conf: false });
   });
 });
 

@@ -75,14 +75,15 @@ describe('service on systemd', () => {
 });
 
 describe('service on upstart', () => {
-  const job = (running: boolean, manual = false): UpstartJobState => ({ name: 'consul', known: true, running, manual });
+  const job = (running: boolean, manual = false): UpstartJobState => ({ name: 'consul', known: true, running, manual, conf: true });
   const CONF = '/etc/init/consul.conf';
   const JOB = 'start on runlevel [2345]\nexec consul agent\n';
 
   it('new job: write the conf, reload configuration, start', async () => {
-    const p = await plan({ name: 'consul', upstart: JOB, state: 'started', enabled: true }, { 'upstart:consul': { ...job(false), known: false }, [`file:${CONF}`]: file(CONF, null) }, 'upstart');
+    const p = await plan({ name: 'consul', upstart: JOB, state: 'started', enabled: true }, { 'upstart:consul': { ...job(false), known: false, conf: false }, [`file:${CONF}`]: file(CONF, null) }, 'upstart');
     assert.deepEqual(p.changes.map((c) => c.title), [`create ${CONF} (absent)`, `reload upstart configuration (${CONF} changed)`, 'start consul (stopped)']);
-    assert.deepEqual(argvOf(p).slice(-2), [['initctl', 'reload-configuration'], ['initctl', 'start', 'consul']]);
+    // show-config fails when init did not load the job (a syntax error)
+    assert.deepEqual(argvOf(p).slice(-3), [['initctl', 'reload-configuration'], ['initctl', 'show-config', 'consul'], ['initctl', 'start', 'consul']]);
   });
 
   it('running and up to date: ok', async () => {
@@ -94,6 +95,18 @@ describe('service on upstart', () => {
     const p = await plan({ name: 'consul', state: 'restarted', enabled: true }, { 'upstart:consul': job(false, true) }, 'upstart');
     assert.deepEqual(p.changes.map((c) => c.title), ['enable consul (was manual)', 'start consul (restart requested; was stopped)']);
     assert.deepEqual(argvOf(p), [['rm', '-f', '/etc/init/consul.override'], ['initctl', 'start', 'consul']]);
+  });
+
+  it('restart of a running job is stop + start, so a changed job definition is read', async () => {
+    const p = await plan({ name: 'consul', state: 'restarted' }, { 'upstart:consul': job(true) }, 'upstart');
+    assert.deepEqual(argvOf(p), [['initctl', 'stop', 'consul'], ['initctl', 'start', 'consul']]);
+  });
+
+  it('a job with no /etc/init file and none to write is an error naming the host and the file', async () => {
+    await assert.rejects(
+      async () => plan({ name: 'nginx', state: 'started' }, { 'upstart:nginx': { name: 'nginx', known: false, running: false, manual: false, conf: false } }, 'upstart'),
+      /has no job \/etc\/init\/nginx\.conf for nginx/,
+    );
   });
 
   it('disable writes a manual override', async () => {
