@@ -1,7 +1,7 @@
 import type { CloudContext } from './context.js';
 import { dropletsByTagPath, vpcPath } from './digitalocean.js';
 import { CloudApiError } from './errors.js';
-import { envTag, isRegionDefaultMadeFor, publicIpv4, sameTag, vpcName } from './naming.js';
+import { envTag, isRegionDefaultMadeFor, parseDropletName, publicIpv4, sameTag, vpcName } from './naming.js';
 import type { DoDroplet, DoVpc } from './types.js';
 import { pollUntil, WaitTimeout } from './wait.js';
 
@@ -9,6 +9,8 @@ export interface DownState {
   /** the environment tag as the account spells it (tags keep their first capitalisation); undefined when absent */
   tag?: string;
   droplets: DoDroplet[];
+  /** droplets in the environment's VPC, with its names, whose tags are not applied yet (tags lag creates) */
+  untagged: DoDroplet[];
   vpc?: DoVpc;
   /** default VPCs up made for this environment's region: they stay, as every default VPC does */
   regionDefaults: DoVpc[];
@@ -37,15 +39,27 @@ export async function readDownState(ctx: CloudContext, env: string): Promise<Dow
   const droplets = tag ? await ctx.provider.listDropletsByTag(tag) : [];
   const vpcs = await ctx.provider.listVpcs();
   const vpc = vpcs.find((v) => v.name.toLowerCase() === vpcName(env).toLowerCase());
-  return { tag, droplets, vpc, regionDefaults: vpcs.filter((v) => isRegionDefaultMadeFor(v, env)) };
+  const untagged: DoDroplet[] = [];
+  if (vpc && !vpc.default) {
+    for (const member of await ctx.provider.listVpcMembers(vpc.id)) {
+      const id = Number(/^do:droplet:(\d+)$/.exec(member.urn)?.[1]);
+      if (!id || droplets.some((d) => d.id === id) || !parseDropletName(member.name, env)) continue;
+      const droplet = await ctx.provider.getDroplet(id);
+      if (droplet && (droplet.tags ?? []).length === 0) untagged.push(droplet);
+    }
+  }
+  return { tag, droplets, untagged, vpc, regionDefaults: vpcs.filter((v) => isRegionDefaultMadeFor(v, env)) };
 }
 
+const allDroplets = (state: DownState): DoDroplet[] => [...state.droplets, ...state.untagged];
+
 /** Whether down would delete anything (a default VPC cannot be). */
-export const hasDeletable = (state: DownState): boolean => state.droplets.length > 0 || (state.vpc !== undefined && !state.vpc.default);
+export const hasDeletable = (state: DownState): boolean => allDroplets(state).length > 0 || (state.vpc !== undefined && !state.vpc.default);
 
 export function downRequests(ctx: CloudContext, state: DownState): { method: string; url: string }[] {
   const requests: { method: string; url: string }[] = [];
   if (state.droplets.length > 0) requests.push({ method: 'DELETE', url: ctx.provider.api.url(dropletsByTagPath(state.tag!)) });
+  for (const d of state.untagged) requests.push({ method: 'DELETE', url: ctx.provider.api.url(`/v2/droplets/${d.id}`) });
   if (state.vpc && !state.vpc.default) requests.push({ method: 'DELETE', url: ctx.provider.api.url(vpcPath(state.vpc.id)) });
   return requests;
 }
@@ -56,20 +70,27 @@ export async function cloudDown(ctx: CloudContext, env: string, state: DownState
   const requests = downRequests(ctx, state);
   const left: LeftResource[] = [];
   let dropletsGone = true;
-  if (state.droplets.length > 0) {
-    const tag = state.tag!;
+  const droplets = allDroplets(state);
+  if (droplets.length > 0) {
     try {
       // Only ever this environment's tag: droplets of other environments or untagged ones cannot match.
-      if (await ctx.provider.deleteDropletsByTag(tag)) ctx.note(`deleting ${state.droplets.map((d) => d.name).join(', ')}`);
-      else ctx.note(`no droplet carries ${tag} any more (DELETE by tag answered 404): nothing left to delete`);
-      await pollUntil('droplets to be gone', async () => ((await ctx.provider.listDropletsByTag(tag)).length === 0 ? true : undefined), {
-        clock: ctx.clock,
-        timeoutMs: ctx.timeouts.goneMs,
-      });
+      if (state.droplets.length > 0 && (await ctx.provider.deleteDropletsByTag(state.tag!))) ctx.note(`deleting ${state.droplets.map((d) => d.name).join(', ')}`);
+      else if (state.droplets.length > 0) ctx.note(`no droplet carries ${state.tag} any more (DELETE by tag answered 404): nothing left to delete`);
+      for (const d of state.untagged) await ctx.provider.deleteDroplet(d.id);
+      if (state.untagged.length > 0) ctx.note(`deleting ${state.untagged.map((d) => d.name).join(', ')} by ID: their tags are not applied yet`);
+      await pollUntil(
+        'droplets to be gone',
+        async () => {
+          if (state.droplets.length > 0 && (await ctx.provider.listDropletsByTag(state.tag!)).length > 0) return undefined;
+          for (const d of state.untagged) if (await ctx.provider.getDroplet(d.id)) return undefined;
+          return true;
+        },
+        { clock: ctx.clock, timeoutMs: ctx.timeouts.goneMs },
+      );
     } catch (err) {
       if (!(err instanceof CloudApiError) || err.status !== 403) throw err;
       dropletsGone = false;
-      for (const d of state.droplets) left.push({ kind: 'droplet', id: String(d.id), name: d.name, reason: err.message, blocking: true });
+      for (const d of droplets) left.push({ kind: 'droplet', id: String(d.id), name: d.name, reason: err.message, blocking: true });
     }
   }
   if (state.vpc?.default) {
@@ -78,7 +99,7 @@ export async function cloudDown(ctx: CloudContext, env: string, state: DownState
   } else if (state.vpc && !dropletsGone) {
     left.push({ kind: 'vpc', id: state.vpc.id, name: state.vpc.name, reason: 'not tried: its droplets could not be deleted', blocking: true });
   } else if (state.vpc) {
-    const stuck = await deleteVpc(ctx, state.vpc, new Set(state.droplets.map((d) => `do:droplet:${d.id}`)));
+    const stuck = await deleteVpc(ctx, state.vpc, new Set(droplets.map((d) => `do:droplet:${d.id}`)));
     if (stuck) left.push(stuck);
   }
   for (const v of state.regionDefaults) {
@@ -89,7 +110,7 @@ export async function cloudDown(ctx: CloudContext, env: string, state: DownState
     dryRun: false,
     requests,
     destroyed: {
-      droplets: dropletsGone ? state.droplets.map((d) => ({ id: d.id, name: d.name, address: publicIpv4(d) })) : [],
+      droplets: dropletsGone ? droplets.map((d) => ({ id: d.id, name: d.name, address: publicIpv4(d) })) : [],
       vpc: vpcDeleted ? { id: state.vpc!.id, name: state.vpc!.name } : undefined,
     },
     left,

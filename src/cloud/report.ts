@@ -35,7 +35,7 @@ export function formatDownPlan(env: string, state: DownState, requests: { method
   const keptLines = kept.map((v) => `  VPC ${v.name} (${v.id}) stays: it is the default VPC of ${v.region}, which the API never deletes\n`).join('');
   if (!hasDeletable(state)) return `environment ${env}: nothing to destroy\n${keptLines}`;
   let out = `environment ${env} has:\n`;
-  for (const d of state.droplets) out += `  droplet ${d.name} (id ${d.id}${publicIpv4(d) ? `, ${publicIpv4(d)}` : ''})\n`;
+  for (const d of [...state.droplets, ...state.untagged]) out += `  droplet ${d.name} (id ${d.id}${publicIpv4(d) ? `, ${publicIpv4(d)}` : ''})\n`;
   if (state.vpc && !state.vpc.default) out += `  VPC ${state.vpc.name} (${state.vpc.id})\n`;
   out += keptLines;
   if (requests.length > 0) out += `dry run: these requests would be sent:\n` + requestLines(requests);

@@ -30,6 +30,6 @@ const union = (...ops: Operation[]): string[] => [...new Set(ops.flatMap((op) =>
 /** What each command may send. `up` deletes by ID only a droplet whose create errored, to replace it. */
 export const COMMAND_SCOPES = {
   up: union('listSshKeys', 'createSshKey', 'listVpcs', 'createVpc', 'listTags', 'listDropletsByTag', 'listDropletsByName', 'getDroplet', 'listDropletActions', 'createDroplets', 'deleteDroplet'),
-  down: union('listTags', 'listDropletsByTag', 'deleteDropletsByTag', 'listVpcs', 'deleteVpc', 'listVpcMembers'),
+  down: union('listTags', 'listDropletsByTag', 'deleteDropletsByTag', 'listVpcs', 'listVpcMembers', 'getDroplet', 'deleteDroplet', 'deleteVpc'),
   status: union('listTags', 'listDropletsByTag', 'listVpcs', 'listSizes'),
 };

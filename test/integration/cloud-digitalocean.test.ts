@@ -238,6 +238,34 @@ test('case 1: no inventory until every droplet is active with both IPv4; the nex
   assert.deepEqual(Object.keys(parse(await readFile(h.inventory, 'utf8')).all.children.web.hosts), ['web1', 'web2']);
 });
 
+test('case 1: down right after up, while tags lag, finds the droplets in the environment VPC and deletes them by ID', async () => {
+  const h = await harness('early', { tagLagMs: 60_000, memberLingerMs: 0 });
+  assert.equal((await h.cloud(['up', '--web', '1'])).error, undefined);
+  const vpc = h.fake.vpcs.find((v) => v.name === 'bootstrap-early')!;
+  // A hand-made droplet in the same VPC with a name that is not the environment's stays.
+  const handmade = h.fake.seedDroplet({ name: 'early-db1', tags: [], vpc_uuid: vpc.id });
+  const [lb1, web1] = ids(h, 'early-lb1', 'early-web1');
+  const mark = h.fake.requests.length;
+  const r = await h.cloud(['down', '--yes']);
+  assert.equal(r.error?.exitCode, ExitCode.TASK_FAILED);
+  assert.deepEqual(h.fake.requests.slice(mark), [
+    get('/v2/tags?per_page=200'),
+    get('/v2/vpcs?per_page=200'),
+    get(`/v2/vpcs/${vpc.id}/members?per_page=200`),
+    get(`/v2/droplets/${lb1}`),
+    get(`/v2/droplets/${web1}`),
+    { method: 'DELETE', path: `/v2/droplets/${lb1}` },
+    { method: 'DELETE', path: `/v2/droplets/${web1}` },
+    get(`/v2/droplets/${lb1}`),
+    get(`/v2/droplets/${web1}`),
+    { method: 'DELETE', path: `/v2/vpcs/${vpc.id}` },
+    get(`/v2/vpcs/${vpc.id}/members?per_page=200`),
+  ]);
+  assert.match(r.stderr, /deleting early-lb1, early-web1 by ID: their tags are not applied yet/);
+  assert.match(r.error.message, new RegExp(`vpc bootstrap-early: it has members this environment did not create: early-db1 \\(do:droplet:${handmade.id}\\)`));
+  assert.deepEqual(h.fake.droplets.map((d) => d.name), ['early-db1']);
+});
+
 test('case 2: droplets whose create errors or that vanish after the 202 are named, no inventory; the next up replaces them', async () => {
   const h = await harness('err', { tagLagMs: 1000 });
   h.fake.failCreate('err-web1', 'errored', 3000);
@@ -441,6 +469,7 @@ test('case 3: down deletes the environment VPC and names the region default it c
     get('/v2/tags?per_page=200'),
     get(listPath('vpcs')),
     get('/v2/vpcs?per_page=200'),
+    get(`/v2/vpcs/${vpc.id}/members?per_page=200`),
     { method: 'DELETE', path: '/v2/droplets?tag_name=bootstrap%3Avpcs' },
     get(listPath('vpcs')),
     { method: 'DELETE', path: `/v2/vpcs/${vpc.id}` },
@@ -506,6 +535,7 @@ test('case 4: a token missing a scope fails at once, naming the scope, with no r
   const vpcRequests = h.fake.requests.slice(mark).filter((q) => q.path.startsWith(`/v2/vpcs/${vpc.id}`));
   // the first DELETE meets the deleted droplets still listed as members (3 s), then waits 2 s and 4 s
   assert.deepEqual(vpcRequests.map((q) => `${q.method} ${q.path}`), [
+    `GET /v2/vpcs/${vpc.id}/members?per_page=200`,
     `DELETE /v2/vpcs/${vpc.id}`, `GET /v2/vpcs/${vpc.id}/members?per_page=200`,
     `DELETE /v2/vpcs/${vpc.id}`, `GET /v2/vpcs/${vpc.id}/members?per_page=200`,
     `DELETE /v2/vpcs/${vpc.id}`, `GET /v2/vpcs/${vpc.id}/members?per_page=200`,
@@ -529,6 +559,7 @@ test('case 5: DELETE by tag answering 404 means nothing is left to delete', asyn
     get('/v2/tags?per_page=200'),
     get(listPath('race')),
     get('/v2/vpcs?per_page=200'),
+    get(`/v2/vpcs/${vpc.id}/members?per_page=200`),
     { method: 'DELETE', path: '/v2/droplets?tag_name=bootstrap%3Arace' },
     get(listPath('race')),
     { method: 'DELETE', path: `/v2/vpcs/${vpc.id}` },
@@ -553,6 +584,7 @@ test('case 6: a VPC kept busy by members the environment did not create stops do
     get('/v2/tags?per_page=200'),
     get(listPath('busy')),
     get('/v2/vpcs?per_page=200'),
+    get(`/v2/vpcs/${vpc.id}/members?per_page=200`),
     { method: 'DELETE', path: '/v2/droplets?tag_name=bootstrap%3Abusy' },
     get(listPath('busy')),
     { method: 'DELETE', path: `/v2/vpcs/${vpc.id}` },
