@@ -9,6 +9,7 @@ import { joinPath } from '../yaml/path.js';
 import { positionIn } from '../yaml/positions.js';
 import type { Host, Inventory, SshSettings } from './types.js';
 import { applyDefaults } from '../schema/defaults.js';
+import { addServerGroup } from '../stack/topology.js';
 import { groupFields, hostFields, knownVarsSchema, RESERVED_VAR_NAMES } from './vars-schema.js';
 
 const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -193,7 +194,7 @@ export function loadInventory(inventoryFile: string): Inventory {
   for (const group of groups.keys()) groupHosts.set(group, hostOrder.filter((host) => members.get(group)!.has(host)));
   groupHosts.set('ungrouped', []);
 
-  return {
+  const inventory: Inventory = {
     file,
     dir,
     hosts,
@@ -209,6 +210,8 @@ export function loadInventory(inventoryFile: string): Inventory {
       return { pos: positionIn(source.file, keyPath, 'value', host.pos), keyPath };
     },
   };
+  addServerGroup(inventory);
+  return inventory;
 }
 
 /** Known vars are validated; unknown names are the user's own, unless they look like a typo of a known one. */

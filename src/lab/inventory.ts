@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { runLocal } from './exec-local.js';
 import type { LabNode } from './nodes.js';
+import { LAB_VIP } from './state.js';
 
 export interface LabInventoryInput {
   dir: string;
@@ -50,6 +51,8 @@ export async function writeLabInventory(input: LabInventoryInput): Promise<strin
       vars: {
         ssh: { user: 'root', key: rel(input.clientKey), known_hosts: rel(input.knownHosts) },
         apt_proxy: input.aptProxy,
+        // several LBs share a floating address (keepalived) on the public network
+        ...(input.nodes.filter((n) => n.role === 'lb').length >= 2 ? { lb_vip: `${LAB_VIP}/24` } : {}),
         consul: { release_base_url: input.releasesUrl },
         consul_template: { release_base_url: input.releasesUrl },
         registrator: input.registrator ? { image: input.registrator.image, image_tarball: input.registrator.tarball } : { enabled: false },

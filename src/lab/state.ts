@@ -7,6 +7,8 @@ export const CONTAINER_PREFIX = 'bootstrap-lab-';
 export const PUBLIC_NETWORK = { name: 'bootstrap-lab-public', subnet: '172.30.10.0/24', gateway: '172.30.10.1', prefix: '172.30.10.' } as const;
 export const PRIVATE_NETWORK = { name: 'bootstrap-lab-private', subnet: '172.30.20.0/24', gateway: '172.30.20.1', prefix: '172.30.20.' } as const;
 export const APT_PROXY_PORT = 3142;
+/** The floating address (lb_vip) of a lab with several LBs: on the public network, outside the nodes' range (.11-.200). */
+export const LAB_VIP = `${PUBLIC_NETWORK.prefix}250`;
 
 /** The project directory holding the current working directory (nearest package.json or .git), else cwd. */
 function projectRoot(start = process.cwd()): string {

@@ -24,6 +24,8 @@ const GO_DURATION = /^(\d+(ns|us|ms|s|m|h))+$/;
 const RELEASE_VERSION = /^\d+\.\d+\.\d+(-[a-z0-9.]+)?$/;
 /** repo[:tag][@digest] with an optional registry host; lands in a unit's ExecStart. */
 export const DOCKER_IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+/** An IPv4 address with an optional prefix length, for lb_vip. */
+const VIP = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)(\/([1-9]|[12]\d|3[0-2]))?$/;
 const BASE_URL = /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~%\/-]*)?$/;
 
 const time = (dflt: string | number, what: string): Field => ({
@@ -153,6 +155,45 @@ export const stackVarsSchema: Record<string, Field> = {
   } as Field,
   consul: releaseComponent('consul', '1.16.6'),
   consul_template: releaseComponent('consul-template', '0.41.1'),
+  consul_log_level: {
+    type: 'string',
+    enum: ['trace', 'debug', 'info', 'warn', 'error', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'],
+    default: 'INFO',
+    description: 'log_level of every consul agent (default INFO); a change restarts consul, one server at a time',
+  },
+  consul_raft_multiplier: {
+    type: 'integer',
+    min: 1,
+    max: 10,
+    default: 1,
+    description:
+      "Consul servers' performance.raft_multiplier: raft timeouts are this many times the base (election timeout 1 s); 1 is Consul's production setting, raise it on slow or overloaded machines (default 1)",
+  },
+  consul_autopilot: {
+    type: 'map',
+    description: "Consul servers' autopilot settings (min_quorum is always the number of servers)",
+    fields: {
+      cleanup_dead_servers: { type: 'boolean', default: true, description: 'remove dead servers from the raft peer set while more than min_quorum remain, and when a replacement joins (default true)' },
+      last_contact_threshold: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "200ms"', default: '200ms', description: 'a server is unhealthy when the leader has not heard from it for this long (default "200ms")' },
+      max_trailing_logs: { type: 'integer', min: 1, max: 1000000, default: 250, description: 'a server is unhealthy when it is this many raft entries behind the leader (default 250)' },
+      server_stabilization_time: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "10s"', default: '10s', description: 'how long a new server must be healthy before it gets a vote (default "10s")' },
+    },
+  },
+  lb_vip: {
+    type: 'string',
+    default: '',
+    check: (value: string) => (value === '' || VIP.test(value) ? undefined : `expected an IPv4 address, optionally with a prefix length (203.0.113.100 or 203.0.113.100/24), got ${JSON.stringify(value)}`),
+    description:
+      'a floating IPv4 address (optionally /prefix, default /32) that keepalived moves between the lb hosts: VRRP with unicast peers on the private network, held by an LB whose nginx (or haproxy) answers (default none)',
+  },
+  keepalived: {
+    type: 'map',
+    description: 'keepalived settings for lb_vip',
+    fields: {
+      interface: { type: 'string', pattern: /^[A-Za-z0-9_.:-]{1,15}$/, patternHint: 'a network interface name like eth0', default: 'eth0', description: 'the interface the floating address is added to, the one facing the clients (default eth0)' },
+      virtual_router_id: { type: 'integer', min: 1, max: 255, default: 51, description: 'VRRP router id, unique among the VRRP groups on that network (default 51)' },
+    },
+  },
   consul_template_wait: {
     type: 'map',
     description: 'how long consul-template lets changes settle before rendering (default min 2s, max 10s)',

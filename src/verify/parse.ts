@@ -64,3 +64,22 @@ export function isActiveOutput(stdout: string): boolean {
   const first = stdout.trim().split('\n')[0] ?? '';
   return /^active$/.test(first) || /start\/running/.test(first) || /is running/.test(first);
 }
+
+export interface RaftServer {
+  node: string;
+  address: string;
+  leader: boolean;
+  voter: boolean;
+}
+
+/** /v1/operator/raft/configuration: the raft peer set as the leader sees it. */
+export function parseRaftConfiguration(json: string): RaftServer[] {
+  const config = JSON.parse(json) as { Servers?: Array<{ Node: string; Address: string; Leader: boolean; Voter: boolean }> };
+  if (!config || !Array.isArray(config.Servers)) throw new Error('expected {"Servers": [...]} from /v1/operator/raft/configuration');
+  return config.Servers.map((s) => ({ node: s.Node, address: s.Address, leader: s.Leader, voter: s.Voter }));
+}
+
+/** IPv4 addresses in `ip -o -4 addr show` output. */
+export function parseIpAddresses(stdout: string): string[] {
+  return [...stdout.matchAll(/\binet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
+}

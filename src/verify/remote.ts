@@ -36,6 +36,14 @@ export class RemoteHost {
     return this.run(['curl', '-fsS', '-H', `@${MANAGEMENT_HEADER_FILE}`, `${CONSUL_HTTP}/v1/health/service/${app}?passing=1`]);
   }
 
+  raftConfiguration() {
+    return this.run(['curl', '-fsS', '--max-time', '5', '-H', `@${MANAGEMENT_HEADER_FILE}`, `${CONSUL_HTTP}/v1/operator/raft/configuration`]);
+  }
+
+  ipv4Addresses() {
+    return this.run(['ip', '-o', '-4', 'addr', 'show']);
+  }
+
   readFile(path: string) {
     return this.run(['cat', path]);
   }

@@ -6,6 +6,8 @@ import type { Transport } from '../transport/types.js';
 import { probe, type Probe } from './http.js';
 import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseUpstreamAddrs, parseUpstreamServers } from './parse.js';
 import { appConfFile, RemoteHost } from './remote.js';
+import { checkRaft, checkVip } from './cluster.js';
+import { consulServers } from '../stack/topology.js';
 import type { CheckResult, VerifyOptions } from './types.js';
 
 export type { CheckResult, VerifyOptions } from './types.js';
@@ -35,11 +37,13 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
   const webs = hostsOf('web');
   if (lbs.length === 0) return [{ check: 'inventory', ok: false, detail: 'no host in group lb' }];
   const apps = (lbs[0].vars.apps ?? []) as App[];
+  const serverNames = consulServers(inventory);
+  const servers = serverNames.map((name) => inventory.hosts.get(name)!);
 
   const remotes = new Map<string, RemoteHost>();
   const transports: Transport[] = [];
   await Promise.all(
-    [...lbs, ...webs.filter((w) => !lbs.includes(w))].map(async (host) => {
+    [...new Set([...lbs, ...servers, ...webs])].map(async (host) => {
       try {
         const transport = await connect(host);
         transports.push(transport);
@@ -55,7 +59,10 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
     // services
     const registrator = (webs[0]?.vars.registrator as { enabled?: boolean } | undefined)?.enabled !== false;
     const webServices = WEB_SERVICES.filter((s) => registrator || s !== 'registrator');
-    for (const [hosts, services] of [[lbs, LB_SERVICES], [webs, webServices]] as const) {
+    const vip = lbs[0].vars.lb_vip;
+    const lbServices = typeof vip === 'string' && vip !== '' ? [...LB_SERVICES, 'keepalived'] : LB_SERVICES;
+    const serverOnly = servers.filter((h) => !lbs.includes(h) && !webs.includes(h));
+    for (const [hosts, services] of [[lbs, lbServices], [webs, webServices], [serverOnly, ['consul']]] as const) {
       for (const host of hosts) {
         const remote = remotes.get(host.name);
         if (!remote) continue;
@@ -67,15 +74,16 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
       }
     }
 
-    const lead = remotes.get(lbs[0].name);
-    // consul membership, seen from the first LB (a consul server)
+    // consul membership and raft, seen from the first reachable consul server
+    const lead = serverNames.map((name) => remotes.get(name)).find(Boolean);
     if (lead) {
+      results.push(await checkRaft(lead, serverNames));
       const r = await lead.consulMembers();
       if (r.code !== 0) {
-        results.push({ check: 'consul members', host: lbs[0].name, ok: false, detail: `consul members exited ${r.code}: ${tail(r.stderr, 2)}` });
+        results.push({ check: 'consul members', host: lead.name, ok: false, detail: `consul members exited ${r.code}: ${tail(r.stderr, 2)}` });
       } else {
         const members = parseConsulMembers(r.stdout);
-        for (const host of [...new Set([...lbs, ...webs])]) {
+        for (const host of [...new Set([...lbs, ...servers, ...webs])]) {
           const member = members.find((m) => m.node === host.name);
           results.push({
             check: 'consul member',
@@ -113,6 +121,7 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
         results.push(...(await checkTraffic(remote, lb, app, instances, requests, opts)));
       }
     }
+    if (typeof vip === 'string' && vip !== '') results.push(...(await checkVip(vip, lbs, remotes, apps, opts)));
   } finally {
     await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
   }

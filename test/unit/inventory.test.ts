@@ -87,7 +87,7 @@ describe('loadInventory merges all < parent group < child group < host, with gro
 
   it('keeps hosts, groups (transitive) and connection settings', () => {
     assert.deepEqual([...inv.hosts.keys()], ['web1', 'web2', 'lb1']);
-    assert.deepEqual(Object.fromEntries(inv.groups), { all: ['web1', 'web2', 'lb1'], prod: ['web1', 'web2'], web: ['web1', 'web2'], lb: ['web1', 'lb1'], ungrouped: [] });
+    assert.deepEqual(Object.fromEntries(inv.groups), { all: ['web1', 'web2', 'lb1'], prod: ['web1', 'web2'], web: ['web1', 'web2'], lb: ['web1', 'lb1'], ungrouped: [], consul_servers: ['web1', 'lb1'] });
     const web2 = inv.hosts.get('web2')!;
     assert.equal(web2.address, '10.0.0.12');
     assert.equal(web2.port, 2222, 'the host entry wins over ssh.port');
@@ -97,7 +97,7 @@ describe('loadInventory merges all < parent group < child group < host, with gro
     assert.equal(lb1.address, '10.0.0.10', 'ansible_host alias');
     assert.equal(lb1.port, 22);
     assert.equal(lb1.user, 'root');
-    assert.deepEqual(inv.hosts.get('web1')!.groups, ['all', 'lb', 'prod', 'web']);
+    assert.deepEqual(inv.hosts.get('web1')!.groups, ['all', 'lb', 'prod', 'web', 'consul_servers'], 'consul_servers: the lb hosts, as the inventory declares none');
     assert.equal(inv.hosts.get('web1')!.privateAddress, '10.10.0.3');
   });
 

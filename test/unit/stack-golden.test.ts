@@ -9,7 +9,7 @@ import { DEBIAN_12, factsFor, GOLDEN, loadCase, renderHostFiles, type RenderedFi
 
 /* Golden files of everything the playbooks render, per case and host. UPDATE_GOLDEN=1 rewrites them. */
 
-const CASES = ['plain', 'tls', 'iphash-keepalive', 'three-lb', 'upstart'];
+const CASES = ['plain', 'tls', 'iphash-keepalive', 'three-lb', 'upstart', 'three-lb-vip', 'consul-servers'];
 const SRC_GOLDEN = GOLDEN.replace(/\/dist\/test\/golden$/, '/test/golden');
 
 function caseFacts(name: string) {
@@ -76,7 +76,7 @@ describe('rendered files hold what the stack needs', () => {
   test('secrets only in files marked sensitive and never world-readable', () => {
     for (const files of [...plain.values(), ...three.values()]) {
       for (const file of files.values()) {
-        const holdsSecret = /encrypt =|initial_management|agent +=|CONSUL_HTTP_TOKEN=|X-Consul-Token/.test(file.content) || file.dest === '/etc/consul/management.token';
+        const holdsSecret = /encrypt =|initial_management|agent +=|agent_recovery +=|CONSUL_HTTP_TOKEN=[0-9a-f-]{36}|X-Consul-Token: [0-9a-f-]{36}/.test(file.content) || file.dest === '/etc/consul/management.token';
         if (!holdsSecret) continue;
         assert.equal(file.sensitive, true, `${file.dest} holds a secret but is not sensitive`);
         assert.match(file.mode ?? '', /^0[67][04]0$/, `${file.dest} mode ${file.mode}`);
@@ -142,7 +142,24 @@ describe('playbooks', () => {
     const { loadPlaybooks } = await import('../../src/playbook/load.js');
     const { getModule } = await import('../../src/modules/index.js');
     const plays = loadPlaybooks([join(SRC_GOLDEN, '..', '..', 'playbooks', 'site.yml')], getModule);
-    assert.deepEqual(plays.map((p) => p.hosts), ['lb', 'lb', 'web', 'lb', 'web']);
+    assert.deepEqual(
+      plays.map((p) => [p.name, p.hosts, p.serial]),
+      [
+        ['consul servers', 'consul_servers', [1]], // one server at a time: quorum is never lost
+        ['consul ACLs', 'consul_servers', undefined],
+        ['consul clients', 'lb:web:!consul_servers', undefined],
+        ['load balancer', 'lb', undefined], // nginx reloads are graceful
+        ['floating address', 'lb', undefined],
+        ['docker engine settings', 'web', [1]], // a Docker restart stops the node's containers
+        ['web', 'web', undefined],
+      ],
+    );
+    const servers = plays[0]!;
+    assert.deepEqual(
+      servers.handlers.map((h) => h.name),
+      ['hand over raft leadership', 'restart consul', 'consul server back in the raft peer set'],
+      'handlers run in this order: hand over, restart, wait until back',
+    );
     const lb = plays.find((p) => p.name === 'load balancer')!;
     assert.ok(lb.handlers.some((h) => h.name === 'reload nginx' && h.params.state === 'reloaded'), 'nginx is reloaded, never restarted');
     assert.ok(!plays.flatMap((p) => [...p.tasks, ...p.handlers]).some((t) => t.params.name === 'nginx' && t.params.state === 'restarted'));

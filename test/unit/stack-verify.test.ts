@@ -61,3 +61,25 @@ test('the table names every check and says what failed', () => {
   assert.equal(allPassed([{ check: 'x', ok: true, detail: '' }]), true);
   assert.equal(allPassed([]), false);
 });
+
+test('raft configuration and addresses for the cluster checks', async () => {
+  const { parseRaftConfiguration, parseIpAddresses } = await import('../../src/verify/parse.js');
+  const json = JSON.stringify({
+    Servers: [
+      { ID: 'a', Node: 'lb1', Address: '10.0.0.1:8300', Leader: false, Voter: true, ProtocolVersion: '3' },
+      { ID: 'b', Node: 'lb2', Address: '10.0.0.2:8300', Leader: true, Voter: true, ProtocolVersion: '3' },
+      { ID: 'c', Node: 'lb4', Address: '10.0.0.4:8300', Leader: false, Voter: false, ProtocolVersion: '3' },
+    ],
+    Index: 42,
+  });
+  assert.deepEqual(parseRaftConfiguration(json), [
+    { node: 'lb1', address: '10.0.0.1:8300', leader: false, voter: true },
+    { node: 'lb2', address: '10.0.0.2:8300', leader: true, voter: true },
+    { node: 'lb4', address: '10.0.0.4:8300', leader: false, voter: false },
+  ]);
+  assert.throws(() => parseRaftConfiguration('"No cluster leader"'), /expected \{"Servers"/);
+  const ip = `1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
+2: eth0    inet 172.30.10.11/24 brd 172.30.10.255 scope global eth0\\       valid_lft forever preferred_lft forever
+2: eth0    inet 172.30.10.250/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever`;
+  assert.deepEqual(parseIpAddresses(ip), ['127.0.0.1', '172.30.10.11', '172.30.10.250']);
+});

@@ -1,0 +1,27 @@
+# Managed by bootstrap. Consul client agent on lb2.
+datacenter = "dc1"
+node_name  = "lb2"
+data_dir   = "/opt/consul"
+log_level  = "WARN"
+
+# no calls to checkpoint-api.hashicorp.com: servers need not reach the internet
+disable_update_check = true
+
+# Gossip and RPC on the private network only; HTTP (8500) and DNS (8600) on loopback only.
+bind_addr      = "10.10.0.12"
+advertise_addr = "10.10.0.12"
+client_addr    = "127.0.0.1"
+
+encrypt = "kYrssTylAhhl27MFu7fFYcT147ze7RbPXNWW8iNeSaY="
+
+server = false
+retry_join = ["10.10.0.41", "10.10.0.42", "10.10.0.43"]
+
+acl {
+  enabled                  = true
+  default_policy           = "deny"
+  enable_token_persistence = true
+  tokens {
+    agent              = "6f895f4f-faf0-4489-a089-9ec2b6d46eb4"
+  }
+}

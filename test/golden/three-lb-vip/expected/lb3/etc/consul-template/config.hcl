@@ -1,0 +1,29 @@
+# Managed by bootstrap. consul-template renders one nginx file per app.
+# The ACL token comes from CONSUL_HTTP_TOKEN in /etc/consul-template/env (mode 0600), never from argv.
+consul {
+  address = "127.0.0.1:8500"
+
+  retry {
+    enabled     = true
+    attempts    = 0
+    backoff     = "250ms"
+    max_backoff = "1m"
+  }
+}
+
+log_level = "info"
+
+wait {
+  min = "2s"
+  max = "10s"
+}
+
+template {
+  source          = "/etc/consul-template/templates/myapp.ctmpl"
+  destination     = "/etc/nginx/conf.d/myapp.conf"
+  # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
+  backup          = true
+  perms           = 0644
+  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/myapp.conf"
+  command_timeout = "60s"
+}
