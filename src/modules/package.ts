@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import { sh, type Command } from '../command.js';
 import type { PackageState } from '../facts/packages.js';
 import { APT_UPDATE_STAMP, aptListsAgeFact, packagesFact } from '../facts/packages.js';
 import type { Change, Module, Plan } from './types.js';
@@ -8,6 +8,7 @@ export type PackageParams = {
   state?: 'present' | 'absent' | 'latest';
   proxy?: string;
   cache_valid_time?: number;
+  policy_rc_d?: number;
 };
 
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:-]+)?$/;
@@ -31,6 +32,26 @@ function aptGet(p: PackageParams, ...args: string[]): Command {
   };
 }
 
+/*
+ * As Ansible's apt `policy_rc_d`: while apt runs, /usr/sbin/policy-rc.d answers this exit code to the
+ * packages' maintainer scripts (101: "do not start services"), so a package does not start its
+ * service with the distribution's configuration (e.g. on a port another program holds). An
+ * existing policy-rc.d is put back afterwards.
+ */
+const POLICY_RC_D_SCRIPT = [
+  'p=/usr/sbin/policy-rc.d; code=$1; shift',
+  'if [ -e "$p" ]; then mv "$p" "$p.bootstrap-saved"; fi',
+  `printf '#!/bin/sh\nexit %s\n' "$code" > "$p" && chmod 0755 "$p"`,
+  '"$@"; rc=$?',
+  'rm -f "$p"; if [ -e "$p.bootstrap-saved" ]; then mv "$p.bootstrap-saved" "$p"; fi',
+  'exit $rc',
+].join('\n');
+
+function withPolicy(p: PackageParams, command: Command): Command {
+  if (p.policy_rc_d === undefined) return command;
+  return { ...command, argv: [...sh(POLICY_RC_D_SCRIPT), 'sh', String(p.policy_rc_d), ...command.argv] };
+}
+
 function updateChange(p: PackageParams, why: string): Change {
   return {
     title: `update apt lists (${why})`,
@@ -51,7 +72,7 @@ export function planPackages(p: PackageParams, states: Map<string, PackageState>
   if (state === 'absent') {
     const remove = specs.filter((spec) => installed(stateOf(spec)));
     if (!remove.length) return { changes: [], reason: `${specs.join(', ')} not installed` };
-    return { changes: [{ title: `remove ${remove.join(' ')} (installed)`, commands: [aptGet(p, 'remove', ...remove)] }] };
+    return { changes: [{ title: `remove ${remove.join(' ')} (installed)`, commands: [withPolicy(p, aptGet(p, 'remove', ...remove))] }] };
   }
 
   const listsStale = listsAge === null || listsAge > cacheValid;
@@ -83,7 +104,7 @@ export function planPackages(p: PackageParams, states: Map<string, PackageState>
     return 'lists refreshed';
   };
   const title = `${missing.length === install.length ? 'install' : 'install/upgrade'} ${install.map((spec) => `${spec} (${why(spec)})`).join(', ')}`;
-  changes.push({ title, commands: [aptGet(p, '--no-install-recommends', 'install', ...install)] });
+  changes.push({ title, commands: [withPolicy(p, aptGet(p, '--no-install-recommends', 'install', ...install))] });
   return { changes };
 }
 
@@ -102,6 +123,7 @@ export const packageModule: Module<PackageParams> = {
     state: { type: 'string', enum: ['present', 'absent', 'latest'], default: 'present' },
     proxy: { type: 'string', pattern: /^(https?:\/\/\S+)?$/, patternHint: 'an http(s) URL or empty', description: 'apt HTTP proxy' },
     cache_valid_time: { type: 'integer', min: 0, default: 3600, description: 'seconds the apt lists stay fresh' },
+    policy_rc_d: { type: 'integer', min: 0, max: 255, description: 'exit code of /usr/sbin/policy-rc.d while apt runs (101: installed packages start no service)' },
   },
   facts: (p) => [packagesFact(namesOf(p).map(baseName)), aptListsAgeFact],
   plan: (p, read) => planPackages(p, read(packagesFact(namesOf(p).map(baseName))), read(aptListsAgeFact)),

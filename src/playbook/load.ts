@@ -59,6 +59,11 @@ const taskFields: Record<string, Field> = {
   become: { type: 'boolean' },
 };
 
+const importFields: Record<string, Field> = {
+  import_playbook: { type: 'string', required: true },
+  when: taskFields.when,
+};
+
 const playKeyPaths = new WeakMap<Play, string>();
 
 /** Key path of a loaded play in its file, e.g. "plays.2". */
@@ -93,10 +98,12 @@ export function loadPlaybooks(files: string[], modules: ModuleLookup, moduleName
     });
   };
   const importPlaybook = (file: string, entry: Record<string, unknown>, at: At, importChain: string[]): void => {
-    const shape = validateValue(entry, { type: 'map', fields: { import_playbook: { type: 'string', required: true } } }, at);
+    const shape = validateValue(entry, { type: 'map', fields: importFields }, at);
     errors.push(...shape);
     const target = entry.import_playbook;
     if (typeof target !== 'string' || shape.length > 0) return;
+    const when = entry.when === undefined ? undefined : String(entry.when);
+    if (typeof entry.when === 'string') checkExpression(entry.when, atPath(at, 'when'), errors);
     const targetAt = atPath(at, 'import_playbook');
     const full = resolve(dirname(file), target);
     if (importChain.includes(full)) {
@@ -104,7 +111,10 @@ export function loadPlaybooks(files: string[], modules: ModuleLookup, moduleName
       return void errors.push(new ConfigError(targetAt.locate(targetAt.path), targetAt.path, `import cycle: ${chain.join(' -> ')}`));
     }
     if (!existsSync(full)) return void errors.push(new ConfigError(targetAt.locate(targetAt.path), targetAt.path, `imported playbook not found: ${full}`));
+    const first = plays.length;
     loadFile(full, [...importChain, full]);
+    // as in Ansible: the import's condition applies to every task of the imported plays (handlers run only when notified)
+    if (when !== undefined) for (const play of plays.slice(first)) for (const task of play.tasks) task.when = task.when === undefined ? when : `(${when}) && (${task.when})`;
   };
   for (const file of files) {
     const full = resolve(file);

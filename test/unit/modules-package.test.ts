@@ -21,6 +21,8 @@ interface Row {
   reason?: string;
 }
 
+const POLICY_SCRIPT = planPackages({ name: 'x', policy_rc_d: 101 }, pkgs(['x', null, '1']), 1).changes[0]!.commands[0]!.argv[2]!;
+
 const rows: Row[] = [
   {
     name: 'installed: ok with the version',
@@ -80,6 +82,12 @@ const rows: Row[] = [
     argv: [[...APT, '--no-install-recommends', 'install', 'nginx=1.22.1-9+deb12u1']],
   },
   {
+    name: 'policy_rc_d wraps the install (not the update) so the package starts no service',
+    params: { name: 'haproxy', policy_rc_d: 101 }, states: pkgs(['haproxy', null, null]), listsAge: 10,
+    titles: ['update apt lists (haproxy not in the apt cache)', 'install haproxy (not installed)'],
+    argv: [...UPDATE.map((c) => c.argv), ['sh', '-c', POLICY_SCRIPT, 'sh', '101', ...APT, '--no-install-recommends', 'install', 'haproxy']],
+  },
+  {
     name: 'absent and installed: remove',
     params: { name: ['nginx', 'apache2'], state: 'absent' }, states: pkgs(['nginx', '1.22.1-9', '1.22.1-9'], ['apache2', null, '2.4']), listsAge: 999999,
     titles: ['remove nginx (installed)'], argv: [[...APT, 'remove', 'nginx']],
@@ -90,6 +98,26 @@ const rows: Row[] = [
     titles: [], reason: 'apache2 not installed',
   },
 ];
+
+describe('policy_rc_d script, run by a real sh', () => {
+  it('answers the code to invoke-rc.d while the command runs, passes its exit code on, and puts an existing policy back', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync, existsSync } = await import('node:fs');
+    const { spawnSync } = await import('node:child_process');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'policy-rc-d-'));
+    // the same script on a scratch path instead of /usr/sbin
+    const script = POLICY_SCRIPT.replace('p=/usr/sbin/policy-rc.d', `p=${dir}/policy-rc.d`);
+    const during = spawnSync('sh', ['-c', script, 'sh', '101', 'sh', '-c', `"${dir}/policy-rc.d"; echo "policy=$?"; exit 7`], { encoding: 'utf8' });
+    assert.equal(during.stdout.trim(), 'policy=101');
+    assert.equal(during.status, 7);
+    assert.equal(existsSync(join(dir, 'policy-rc.d')), false);
+    writeFileSync(join(dir, 'policy-rc.d'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const again = spawnSync('sh', ['-c', script, 'sh', '101', 'true'], { encoding: 'utf8' });
+    assert.equal(again.status, 0);
+    assert.equal(readFileSync(join(dir, 'policy-rc.d'), 'utf8'), '#!/bin/sh\nexit 0\n');
+  });
+});
 
 describe('package plans', () => {
   for (const row of rows) {

@@ -68,7 +68,8 @@ describe('loadPlaybooks rejects bad input with file:line:col, key path and messa
     ['serial of 0 hosts', '- hosts: web\n  serial: 0\n', ['site.yml:2:11 plays.0.serial: expected an integer >= 1, got 0']],
     ['serial percentage over 100', '- hosts: web\n  serial: [1, "150%"]\n', ['site.yml:2:15 plays.0.serial.1: expected a percentage from 1% to 100%, got "150%"']],
     ['max_fail_percentage over 100', '- hosts: web\n  serial: 1\n  max_fail_percentage: 120\n', ['site.yml:3:24 plays.0.max_fail_percentage: expected an integer 0-100, got 120']],
-    ['import with another key', '- import_playbook: site.yml\n  hosts: web\n', ['site.yml:2:3 plays.0.hosts: unknown key `hosts` (expected one of: import_playbook)']],
+    ['import with another key', '- import_playbook: site.yml\n  hosts: web\n', ['site.yml:2:3 plays.0.hosts: unknown key `hosts` (expected one of: import_playbook, when)']],
+    ['import with a when that does not compile', '- import_playbook: other.yml\n  when: "a ==="\n', ['site.yml:2:9 plays.0.when: not a valid JavaScript expression: Unexpected token \')\' (in "a ===")', 'site.yml:1:20 plays.0.import_playbook: imported playbook not found: other.yml']],
   ];
   for (const [name, text, expected] of cases) {
     it(name, () => assert.deepEqual(playbookErrors(text), expected));
@@ -109,6 +110,17 @@ describe('loadPlaybooks', () => {
     assert.deepEqual(plays[0].handlers.map((h) => [h.name, h.module, h.keyPath]), [['reload nginx', 'service', 'plays.0.handlers.0']]);
     assert.equal(plays[1].tasks[0].when, "facts.init === 'systemd'");
     assert.equal(plays[1].tasks[0].loopVar, 'item');
+  });
+
+  it('an import_playbook `when` applies to every task of the imported plays, and-ed with their own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'playbook-test-'));
+    writeFileSync(join(dir, 'site.yml'), '- import_playbook: inner.yml\n  when: "load_balancer === \'haproxy\'"\n- import_playbook: other.yml\n');
+    writeFileSync(join(dir, 'inner.yml'), '- hosts: lb\n  handlers:\n    - name: reload it\n      service: { name: haproxy, state: reloaded }\n  tasks:\n    - package: { name: haproxy }\n    - package: { name: socat }\n      when: "!!apt_proxy"\n');
+    writeFileSync(join(dir, 'other.yml'), '- hosts: web\n  tasks:\n    - package: { name: curl }\n');
+    const [inner, other] = loadPlaybooks([join(dir, 'site.yml')], lookup);
+    assert.deepEqual(inner.tasks.map((t) => t.when), ["load_balancer === 'haproxy'", "(load_balancer === 'haproxy') && (!!apt_proxy)"]);
+    assert.equal(inner.handlers[0].when, undefined);
+    assert.equal(other.tasks[0].when, undefined);
   });
 
   it('turns a literal loop list into an expression, inherits play tags, defaults names', () => {
