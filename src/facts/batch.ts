@@ -42,6 +42,12 @@ export function batchScript(facts: readonly Fact<unknown>[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Whether the output shows the batch script began running (the first fact's begin marker). */
+export function batchStarted(output: string, script: string): boolean {
+  const nonce = NONCE_LINE.exec(script)?.[1];
+  return nonce !== undefined && output.includes(beginLine(nonce, 0));
+}
+
 export class FactParseError extends Error {
   constructor(readonly key: string, detail: string) {
     super(`fact ${key}: ${detail}`);

@@ -13,7 +13,11 @@ import type { TaskEnv } from './task.js';
 export async function runPlayOnHost(env: TaskEnv, tags: string[] | undefined, events: RunEvents): Promise<void> {
   const { play } = env;
   const tasks = play.tasks.filter((t) => taskSelected(t, tags));
-  await prefetch(tasks, env);
+  try {
+    await prefetch(tasks, env);
+  } catch (error) {
+    return hostFailed(env, events, GATHER_FACTS, error);
+  }
   const notified = new Set<string>();
   for (const task of tasks) {
     if (!(await step(task, env, false, events, notified))) return;
@@ -23,6 +27,30 @@ export async function runPlayOnHost(env: TaskEnv, tags: string[] | undefined, ev
   }
 }
 
+/** The name of the step a failure outside any task is reported under. */
+export const GATHER_FACTS = 'gather facts';
+
+/**
+ * A failure outside a task's own handling (gathering facts, a connection lost between tasks):
+ * the host is unreachable, or has a failed step named `what`, with the reason. Other hosts carry on.
+ */
+export function hostFailed(env: TaskEnv, events: RunEvents, what: string, error: unknown): void {
+  const { session, play } = env;
+  const host = session.host.name;
+  if (error instanceof UnreachableError) {
+    session.recap.unreachable = true;
+    events.send({ type: 'host:unreachable', host, message: error.message });
+    return;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  session.recap.failed++;
+  events.send({ type: 'task:start', host, play: play.name, task: what, handler: false, ...batchOf(env) });
+  events.send({
+    type: 'task:result', host, play: play.name, task: what, handler: false, status: 'failed', changes: [], ms: 0,
+    failure: { command: '', exitCode: null, stderrTail: '', message }, ...batchOf(env),
+  });
+}
+
 async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvents, notified: Set<string>): Promise<boolean> {
   const { session, play } = env;
   events.send({ type: 'task:start', host: session.host.name, play: play.name, task: task.name, handler, ...batchOf(env) });
@@ -30,9 +58,7 @@ async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvent
   try {
     result = await runTask(task, env, handler);
   } catch (error) {
-    if (!(error instanceof UnreachableError)) throw error;
-    session.recap.unreachable = true;
-    events.send({ type: 'host:unreachable', host: session.host.name, message: error.message });
+    hostFailed(env, events, task.name, error);
     return false;
   }
   session.recap[result.status]++;

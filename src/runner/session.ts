@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import type { ExecResult, Transport } from '../transport/types.js';
 import type { Fact, HostFacts } from '../facts/types.js';
 import { batchScript, parseBatch } from '../facts/batch.js';
+import { describeBatchFailure } from '../facts/batch-failure.js';
 import { hostFacts } from '../facts/host.js';
 import type { Host } from '../inventory/types.js';
 import type { HostRecap } from './events.js';
@@ -50,7 +51,8 @@ export class HostSession {
     const script = batchScript(facts);
     const result = await this.exec({ argv: ['sh', '-s'], stdin: script }, elevate);
     if (result.code !== 0) {
-      throw new Error(`gathering facts failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
+      const elevated = elevate && this.facts !== undefined && !this.facts.isRoot;
+      throw new Error(describeBatchFailure(result, script, this.facts?.user ?? this.host.user ?? 'the login user', elevated));
     }
     return parseBatch(result.stdout, facts, script);
   }

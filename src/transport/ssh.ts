@@ -168,6 +168,8 @@ class SshTransport implements Transport {
   private readonly pending = new Set<(reason: string) => void>();
   private active = 0;
   private readonly queue: Array<() => void> = [];
+  /** clients whose connection is already gone: closing them waits for nothing */
+  private readonly ended = new Set<Client>();
 
   constructor(
     readonly host: string,
@@ -176,6 +178,7 @@ class SshTransport implements Transport {
     private readonly jumpClients: Client[],
   ) {
     client.on('error', (err) => this.lost(`connection to ${label} failed: ${err.message}`));
+    for (const c of [client, ...jumpClients]) c.once('close', () => this.ended.add(c));
     client.on('close', () => this.lost(`connection to ${label} was closed`));
     for (const jump of jumpClients) jump.on('error', () => undefined);
   }
@@ -277,6 +280,8 @@ class SshTransport implements Transport {
     const ended = [this.client, ...this.jumpClients.slice().reverse()].map(
       (client) =>
         new Promise<void>((resolve) => {
+          // an unref'd timer alone would let the process exit with this promise pending
+          if (this.ended.has(client)) return resolve();
           client.once('close', () => resolve());
           client.end();
           setTimeout(resolve, 2000).unref();
