@@ -3,13 +3,10 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode } from './errors.js';
 import type { SshOptions } from './connect.js';
-import { apply } from './commands/apply.js';
-import { gatherFacts } from './commands/facts.js';
-import { verify } from './commands/verify.js';
-import { labDemoCommand, labDownCommand, labStatusCommand, labUpCommand } from './commands/lab.js';
-import { loadRun } from './load.js';
 import { defaultPlaybook, packageRoot } from './paths.js';
-import { cloudCommand } from './cloud/cli.js';
+
+// Each command imports what it needs when it runs, so `--version`, `--help` and `validate`
+// never load ssh2, listr2, the lab or the cloud code.
 
 interface CommonOptions extends SshOptions {
   playbook?: string[];
@@ -50,7 +47,7 @@ function parseTags(value?: string): string[] | undefined {
   return value ? value.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
 }
 
-function buildProgram(setExit: (code: number) => void): Command {
+async function buildProgram(setExit: (code: number) => void): Promise<Command> {
   const pkg = JSON.parse(readFileSync(`${packageRoot}package.json`, 'utf8')) as { version: string };
   const program = new Command('bootstrap')
     .description('Provision a Consul + Registrator + consul-template + Nginx stack over SSH, idempotently, and verify it.')
@@ -65,13 +62,15 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('run the playbooks on the inventory hosts (the default command)')
     .option('--check', 'plan only: report what would change, change nothing')
     .option('--diff', 'show unified diffs of the files changed (or that would change)')
-    .action(async (inv: string, opts: ApplyCliOptions) =>
-      setExit((await apply(inv, { ...opts, forks: positive('--forks', opts.forks), tags: parseTags(opts.tags) })).exitCode),
-    );
+    .action(async (inv: string, opts: ApplyCliOptions) => {
+      const { apply } = await import('./commands/apply.js');
+      setExit((await apply(inv, { ...opts, forks: positive('--forks', opts.forks), tags: parseTags(opts.tags) })).exitCode);
+    });
 
   withCommon(program.command('validate').argument('<inventory>', 'inventory YAML file'))
     .description('check inventory, playbooks and templates offline; never connects')
-    .action((inv: string, opts: CommonOptions) => {
+    .action(async (inv: string, opts: CommonOptions) => {
+      const { loadRun } = await import('./load.js');
       const { inventory, plays } = loadRun(inv, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags: parseTags(opts.tags) });
       const tasks = plays.reduce((n, p) => n + p.tasks.length + p.handlers.length, 0);
       console.log(`${inv}: valid (${inventory.hosts.size} hosts, ${plays.length} plays, ${tasks} tasks and handlers)`);
@@ -80,12 +79,16 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   withCommon(program.command('facts').argument('<inventory>', 'inventory YAML file'))
     .description('print what was discovered on each host')
-    .action(async (inv: string, opts: CommonOptions) => setExit(await gatherFacts(inv, opts, positive('--forks', opts.forks))));
+    .action(async (inv: string, opts: CommonOptions) => {
+      const { gatherFacts } = await import('./commands/facts.js');
+      setExit(await gatherFacts(inv, opts, positive('--forks', opts.forks)));
+    });
 
   withCommon(program.command('verify').argument('<inventory>', 'inventory YAML file'))
     .description('check the live stack end to end: consul members, services, registrations, nginx upstreams, HTTP(S) through the LB')
     .option('--requests <n>', 'requests per app used to see the spread over backends', '20')
     .action(async (inv: string, opts: CommonOptions & { requests: string }) => {
+      const { verify } = await import('./commands/verify.js');
       const passed = await verify(inv, { ...opts, requests: positive('--requests', opts.requests) });
       setExit(passed ? ExitCode.OK : ExitCode.VERIFY_FAILED);
     });
@@ -93,24 +96,33 @@ function buildProgram(setExit: (code: number) => void): Command {
   const lab = program.command('lab').description('local throw-away nodes: Docker containers booting systemd and sshd');
   const counts = (cmd: Command) => cmd.option('--lb <n>', 'lb nodes', '1').option('--web <n>', 'web nodes', '2');
   const countsOf = (o: { lb: string; web: string }) => ({ lb: positive('--lb', o.lb), web: positive('--web', o.web) });
+  const labCommands = () => import('./commands/lab.js');
   counts(lab.command('up').description('start the nodes (reusing what exists) and write the lab inventory')).action(async (o) => {
-    await labUpCommand(countsOf(o));
+    await (await labCommands()).labUpCommand(countsOf(o));
     setExit(ExitCode.OK);
   });
   lab.command('down').description('remove every lab container, network and process').action(async () => {
-    await labDownCommand();
+    await (await labCommands()).labDownCommand();
     setExit(ExitCode.OK);
   });
   lab.command('status').description('nodes and addresses').action(async () => {
-    await labStatusCommand();
+    await (await labCommands()).labStatusCommand();
     setExit(ExitCode.OK);
   });
   counts(lab.command('demo').description('lab up, bootstrap the stack and demo apps, verify, and show what to try next'))
     .addOption(new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (o) => setExit(await labDemoCommand(countsOf(o), o.output)));
+    .action(async (o) => setExit(await (await labCommands()).labDemoCommand(countsOf(o), o.output)));
 
-  program.addCommand(cloudCommand());
+  program.addCommand(await cloudOrPlaceholder());
   return program;
+}
+
+/** The cloud command's options and actions are only loaded when it is the command given. */
+async function cloudOrPlaceholder(): Promise<Command> {
+  const description = 'throw-away test environments on a cloud provider (Digital Ocean)';
+  const words = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  if (words[0] === 'cloud' || (words[0] === 'help' && words[1] === 'cloud')) return (await import('./cloud/cli.js')).cloudCommand();
+  return new Command('cloud').description(description);
 }
 
 /** Commander errors (unknown option, missing argument) become our invalid-input exit code at every level. */
@@ -121,7 +133,7 @@ function overrideExits(cmd: Command): void {
 
 async function main(): Promise<number> {
   let code: number = ExitCode.OK;
-  const program = buildProgram((c) => (code = c));
+  const program = await buildProgram((c) => (code = c));
   overrideExits(program);
   try {
     await program.parseAsync(process.argv);

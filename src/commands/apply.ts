@@ -7,7 +7,6 @@ import { runPlays } from '../runner/run.js';
 import type { RunOutcome } from '../runner/run.js';
 import { createSecretStore } from '../stack/secrets.js';
 import { attachJson } from '../ui/json.js';
-import { attachListr } from '../ui/listr.js';
 import { attachPlain } from '../ui/plain.js';
 
 export interface ApplyOptions extends SshOptions {
@@ -28,7 +27,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<
   const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
   let uiDone: Promise<void> = Promise.resolve();
   if (opts.output === 'json') attachJson(events);
-  else if (process.stdout.isTTY && !process.env.CI) uiDone = attachListr(events, uiOpts);
+  else if (process.stdout.isTTY && !process.env.CI) uiDone = (await import('../ui/listr.js')).attachListr(events, uiOpts);
   else attachPlain(events, uiOpts);
   const secrets = createSecretStore(inventory.dir);
   const outcome = await runPlays(

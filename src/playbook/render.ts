@@ -1,4 +1,5 @@
-import ejs from 'ejs';
+import type ejs from 'ejs';
+import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import vm from 'node:vm';
@@ -32,7 +33,7 @@ const SINGLE_TAG = /^<%=([\s\S]*?)%>$/;
 export function renderString(s: string, scope: Record<string, unknown>, where: Where): string {
   if (!s.includes('<%')) return s;
   try {
-    return ejs.render(s, scope, ejsOptions(INLINE));
+    return compiled(s, INLINE)(scope);
   } catch (err) {
     throw inlineError(err, s, where);
   }
@@ -93,7 +94,7 @@ export function renderTemplateFile(path: string, scope: Record<string, unknown>,
     throw new ConfigError(where?.pos ?? { file: path }, where?.keyPath ?? '', `cannot read template ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
   }
   try {
-    return ejs.render(text, scope, ejsOptions(path));
+    return compiled(text, path)(scope);
   } catch (err) {
     throw templateError(err, path, text, where);
   }
@@ -101,6 +102,27 @@ export function renderTemplateFile(path: string, scope: Record<string, unknown>,
 
 function ejsOptions(filename?: string): ejs.Options & { async: false } {
   return { filename, escape: toText, compileDebug: true, strict: false, async: false };
+}
+
+/**
+ * Each template (file or inline string) is compiled once per process and rendered per host,
+ * keyed by its name and text, so an edited file is compiled afresh. EJS itself is loaded on
+ * the first template.
+ */
+const compiledTemplates = new Map<string, ejs.TemplateFunction>();
+
+function ejsEngine(): typeof ejs {
+  return createRequire(import.meta.url)('ejs') as typeof ejs;
+}
+
+function compiled(text: string, filename: string): ejs.TemplateFunction {
+  const key = `${filename}\0${text}`;
+  let template = compiledTemplates.get(key);
+  if (!template) {
+    template = ejsEngine().compile(text, ejsOptions(filename)) as ejs.TemplateFunction;
+    compiledTemplates.set(key, template);
+  }
+  return template;
 }
 
 interface Located {
@@ -172,7 +194,7 @@ function lineAt(text: string, offset: number): number {
  */
 function syntaxErrorLine(text: string, filename?: string): number | undefined {
   try {
-    const Template = (ejs as unknown as { Template: new (text: string, opts: object) => { generateSource(): void; source: string } }).Template;
+    const Template = (ejsEngine() as unknown as { Template: new (text: string, opts: object) => { generateSource(): void; source: string } }).Template;
     const template = new Template(text, { ...ejsOptions(filename), compileDebug: true });
     template.generateSource();
     const wrapped = `(function () {\n${template.source}\n})`;

@@ -1,4 +1,4 @@
-import { createTwoFilesPatch } from 'diff';
+import { createRequire } from 'node:module';
 import type { FileDiff } from '../modules/types.js';
 
 /** A unified diff of one file change, or a one-line note when its content must not be shown. */
@@ -6,5 +6,6 @@ export function renderDiff(diff: FileDiff): string {
   if (diff.hidden) return `--- ${diff.path}\n(content not shown: ${diff.hidden})\n`;
   const before = diff.before === null ? '/dev/null' : diff.path;
   const after = diff.after === null ? '/dev/null' : diff.path;
+  const { createTwoFilesPatch } = createRequire(import.meta.url)('diff') as typeof import('diff'); // loaded on the first diff shown
   return createTwoFilesPatch(before, after, diff.before ?? '', diff.after ?? '', 'before', 'after').replace(/^=+\n/m, '');
 }
