@@ -28,11 +28,26 @@ export const DOCKER_IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([
 const VIP = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)(\/([1-9]|[12]\d|3[0-2]))?$/;
 const BASE_URL = /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~%\/-]*)?$/;
 
+const TIME_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, M: 2_592_000_000, y: 31_536_000_000 };
+
+/** Milliseconds of an nginx time (an integer is seconds; "1h30m", "500ms", "2M" as nginx reads them). */
+export function nginxTimeMs(value: string | number): number {
+  if (typeof value === 'number') return value * 1000;
+  let total = 0;
+  for (const [, n, unit] of value.matchAll(/(\d+)(ms|s|m|h|d|w|M|y)?/g)) total += Number(n) * TIME_UNITS_MS[unit ?? 's']!;
+  return total;
+}
+
+/** HAProxy's timers are signed 32-bit milliseconds (about 24.8 days); nginx accepts more, but no proxy timeout needs that. */
+export const MAX_TIME_MS = 2 ** 31 - 1;
+const timeLimit = (value: string | number) =>
+  nginxTimeMs(value) > MAX_TIME_MS ? `at most ${MAX_TIME_MS} ms (24d); ${JSON.stringify(value)} is longer than the load balancers' timers allow` : undefined;
+
 const time = (dflt: string | number, what: string): Field => ({
   type: 'oneOf',
   alternatives: [
-    { type: 'integer', min: 0 },
-    { type: 'string', pattern: NGINX_TIME, patternHint: 'an nginx time: seconds as an integer or a string like "90s", "2m", "500ms"' },
+    { type: 'integer', min: 0, check: timeLimit },
+    { type: 'string', pattern: NGINX_TIME, patternHint: 'an nginx time: seconds as an integer or a string like "90s", "2m", "500ms"', check: timeLimit },
   ],
   hint: 'an nginx time: seconds as an integer or a string like "90s", "2m", "500ms"',
   description: `${what} (default ${JSON.stringify(dflt)})`,
@@ -91,6 +106,14 @@ export const appSchema: Schema = {
         cert: { type: 'localFile', required: true, description: 'PEM certificate (chain) file on the laptop' },
         key: { type: 'localFile', required: true, description: 'PEM private key file on the laptop; uploaded with mode 0600' },
       },
+    },
+    max_instances: {
+      type: 'integer',
+      min: 1,
+      // consul's SRV answer has to fit the 8 KiB haproxy announces (about 65 bytes per instance)
+      max: 100,
+      default: 32,
+      description: 'load_balancer haproxy: server slots of the app\'s backend (server-template), the most instances it balances over at once, 1-100 (default 32)',
     },
     http2: { type: 'boolean', default: true, description: 'enable HTTP/2 on the TLS server (default true)' },
     hsts_max_age: {
@@ -153,6 +176,12 @@ export const stackVarsSchema: Record<string, Field> = {
     default: [],
     description: 'applications to load-balance; each app is one Consul service and one /etc/nginx/conf.d/<name>.conf (default none)',
   } as Field,
+  load_balancer: {
+    type: 'string',
+    enum: ['nginx', 'haproxy'],
+    default: 'nginx',
+    description: 'what the lb hosts run: nginx (with consul-template rendering its files) or haproxy (backends from Consul DNS at run time, no consul-template) (default nginx)',
+  },
   consul: releaseComponent('consul', '1.16.6'),
   consul_template: releaseComponent('consul-template', '0.41.1'),
   consul_log_level: {

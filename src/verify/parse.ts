@@ -83,3 +83,55 @@ export function parseRaftConfiguration(json: string): RaftServer[] {
 export function parseIpAddresses(stdout: string): string[] {
   return [...stdout.matchAll(/\binet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
 }
+
+export interface HaproxyServer {
+  name: string;
+  /** "address:port", or undefined while the slot has no address */
+  addr?: string;
+  /** srv_op_state: 0 down, 1 starting, 2 up, 3 stopping */
+  opState: number;
+  /** srv_admin_state mask: 0x01 forced maintenance, 0x20 maintenance for want of a DNS answer, ... */
+  adminState: number;
+}
+
+/** `show servers state <backend>` (format 1) of the runtime API: one line per server slot. */
+export function parseServersState(stdout: string, backend: string): HaproxyServer[] {
+  const lines = stdout.split('\n');
+  const header = lines.find((line) => line.startsWith('# be_id'));
+  if (lines[0]?.trim() !== '1' || !header) throw new Error(`not a format-1 "show servers state" answer: ${JSON.stringify(stdout.slice(0, 120))}`);
+  const columns = header.slice(2).trim().split(/\s+/);
+  const col = (fields: string[], name: string) => fields[columns.indexOf(name)] ?? '';
+  return lines
+    .filter((line) => line.trim() !== '' && !line.startsWith('#') && line.trim() !== '1')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => col(fields, 'be_name') === backend)
+    .map((fields) => {
+      const address = col(fields, 'srv_addr');
+      const port = col(fields, 'srv_port');
+      return {
+        name: col(fields, 'srv_name'),
+        addr: address !== '-' && port !== '0' ? `${address}:${port}` : undefined,
+        opState: Number(col(fields, 'srv_op_state')),
+        adminState: Number(col(fields, 'srv_admin_state')),
+      };
+    });
+}
+
+/** Servers taking traffic: up, and in no maintenance or drain state. */
+export function upServers(servers: HaproxyServer[]): string[] {
+  return servers.filter((s) => s.addr && s.opState === 2 && s.adminState === 0).map((s) => s.addr!).sort();
+}
+
+/** `show stat` CSV: sessions so far (stot) per server address, of the servers of `backend`. */
+export function parseServerSessions(csv: string, backend: string): Map<string, number> {
+  const lines = csv.split('\n').filter((line) => line.trim() !== '');
+  if (!lines[0]?.startsWith('# pxname,')) throw new Error(`not a "show stat" CSV answer: ${JSON.stringify(csv.slice(0, 120))}`);
+  const columns = lines[0].slice(2).split(',');
+  const [px, sv, stot, addr] = ['pxname', 'svname', 'stot', 'addr'].map((name) => columns.indexOf(name));
+  const sessions = new Map<string, number>();
+  for (const fields of lines.slice(1).map((line) => line.split(','))) {
+    if (fields[px!] !== backend || fields[sv!] === 'BACKEND' || fields[sv!] === 'FRONTEND' || !fields[addr!]) continue;
+    sessions.set(fields[addr!]!, (sessions.get(fields[addr!]!) ?? 0) + Number(fields[stot!] ?? 0));
+  }
+  return sessions;
+}

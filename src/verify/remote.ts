@@ -7,6 +7,9 @@ export const MANAGEMENT_HEADER_FILE = '/etc/consul/management.header';
 export const CONSUL_HTTP = 'http://127.0.0.1:8500';
 
 export const appConfFile = (app: string) => `/etc/nginx/conf.d/${app}.conf`;
+/** playbooks/lb-haproxy.yml */
+export const HAPROXY_CONFIG = '/etc/haproxy/haproxy.cfg';
+export const HAPROXY_SOCKET = '/run/haproxy/admin.sock';
 export const appAccessLog = (app: string) => `/var/log/nginx/${app}.access.log`;
 
 /** Runs argv on a host, through sudo when asked; never throws for a non-zero exit. */
@@ -50,6 +53,15 @@ export class RemoteHost {
 
   nginxTest() {
     return this.run(['nginx', '-t']);
+  }
+
+  haproxyCheck() {
+    return this.run(['haproxy', '-c', '-q', '-f', HAPROXY_CONFIG]);
+  }
+
+  /** One command of haproxy's runtime API (e.g. "show servers state demo"), over its local socket. */
+  haproxyRuntime(command: string) {
+    return this.run(['socat', '-t', '5', 'stdio', `unix-connect:${HAPROXY_SOCKET}`], { stdin: `${command}\n` });
   }
 
   accessLogTail(app: string, lines: number) {

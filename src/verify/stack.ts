@@ -4,7 +4,7 @@ import { tail } from '../errors.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Transport } from '../transport/types.js';
 import { probe, type Probe } from './http.js';
-import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseUpstreamAddrs, parseUpstreamServers } from './parse.js';
+import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, upServers } from './parse.js';
 import { appConfFile, RemoteHost } from './remote.js';
 import { checkRaft, checkVip } from './cluster.js';
 import { consulServers } from '../stack/topology.js';
@@ -19,15 +19,18 @@ interface App {
   tls?: { cert: string; key: string };
 }
 
-const LB_SERVICES = ['consul', 'consul-template', 'nginx'];
+type LoadBalancer = 'nginx' | 'haproxy';
+const LB_SERVICES: Record<LoadBalancer, string[]> = { nginx: ['consul', 'consul-template', 'nginx'], haproxy: ['consul', 'haproxy'] };
+const loadBalancerOf = (host: Host): LoadBalancer => (host.vars.load_balancer === 'haproxy' ? 'haproxy' : 'nginx');
 const WEB_SERVICES = ['consul', 'docker', 'registrator'];
 
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 const list = (items: string[]) => (items.length ? items.join(', ') : 'none');
 
 /**
- * End-to-end checks of a deployed stack: consul membership, services, registrations, rendered
- * upstreams, nginx -t, and HTTP(S) through every LB from here, spread over every backend.
+ * End-to-end checks of a deployed stack: consul membership, services, registrations, what each LB
+ * balances over (nginx: the rendered upstreams; haproxy: the servers up in its runtime API), the
+ * LB's configuration check, and HTTP(S) through every LB from here, spread over every backend.
  */
 export async function verifyStack(inventory: Inventory, connect: (host: Host) => Promise<Transport>, opts: VerifyOptions = {}): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -60,13 +63,13 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
     const registrator = (webs[0]?.vars.registrator as { enabled?: boolean } | undefined)?.enabled !== false;
     const webServices = WEB_SERVICES.filter((s) => registrator || s !== 'registrator');
     const vip = lbs[0].vars.lb_vip;
-    const lbServices = typeof vip === 'string' && vip !== '' ? [...LB_SERVICES, 'keepalived'] : LB_SERVICES;
+    const lbServices = (h: Host) => (typeof vip === 'string' && vip !== '' ? [...LB_SERVICES[loadBalancerOf(h)], 'keepalived'] : LB_SERVICES[loadBalancerOf(h)]);
     const serverOnly = servers.filter((h) => !lbs.includes(h) && !webs.includes(h));
-    for (const [hosts, services] of [[lbs, lbServices], [webs, webServices], [serverOnly, ['consul']]] as const) {
+    for (const [hosts, servicesOf] of [[lbs, lbServices], [webs, () => webServices], [serverOnly, () => ['consul']]] as const) {
       for (const host of hosts) {
         const remote = remotes.get(host.name);
         if (!remote) continue;
-        for (const service of services) {
+        for (const service of servicesOf(host)) {
           const r = await remote.serviceStatus(service);
           const state = (r.stdout.trim().split('\n')[0] || tail(r.stderr, 1)) ?? '';
           results.push({ check: `service ${service}`, host: host.name, ok: isActiveOutput(r.stdout), detail: state || `exit ${r.code}` });
@@ -98,8 +101,9 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
     for (const lb of lbs) {
       const remote = remotes.get(lb.name);
       if (!remote) continue;
-      const r = await remote.nginxTest();
-      results.push({ check: 'nginx -t', host: lb.name, ok: r.code === 0, detail: r.code === 0 ? 'configuration valid' : tail(r.stderr, 3) });
+      const haproxy = loadBalancerOf(lb) === 'haproxy';
+      const r = haproxy ? await remote.haproxyCheck() : await remote.nginxTest();
+      results.push({ check: haproxy ? 'haproxy -c' : 'nginx -t', host: lb.name, ok: r.code === 0, detail: r.code === 0 ? 'configuration valid' : tail(r.stderr || r.stdout, 3) });
     }
 
     for (const app of apps) {
@@ -117,8 +121,9 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
       for (const lb of lbs) {
         const remote = remotes.get(lb.name);
         if (!remote) continue;
-        results.push(await checkUpstream(remote, app, instances));
-        results.push(...(await checkTraffic(remote, lb, app, instances, requests, opts)));
+        const haproxy = loadBalancerOf(lb) === 'haproxy';
+        results.push(await (haproxy ? checkHaproxyServers(remote, app, instances) : checkUpstream(remote, app, instances)));
+        results.push(...(await checkTraffic(remote, lb, app, instances, requests, opts, haproxy ? haproxySpread : nginxSpread)));
       }
     }
     if (typeof vip === 'string' && vip !== '') results.push(...(await checkVip(vip, lbs, remotes, apps, opts)));
@@ -141,7 +146,69 @@ async function checkUpstream(remote: RemoteHost, app: App, instances: string[]):
   return { ...base, ok, detail: ok ? `lists exactly ${list(instances)}` : `lists ${list(upstream.servers)}, consul has ${list(instances)}` };
 }
 
-async function checkTraffic(remote: RemoteHost, lb: Host, app: App, instances: string[], requests: number, opts: VerifyOptions): Promise<CheckResult[]> {
+async function checkHaproxyServers(remote: RemoteHost, app: App, instances: string[]): Promise<CheckResult> {
+  const base = { check: 'haproxy servers', host: remote.name, app: app.name };
+  const r = await remote.haproxyRuntime(`show servers state ${app.name}`);
+  let up: string[];
+  try {
+    if (r.code !== 0) throw new Error(`runtime API: socat exited ${r.code}: ${tail(r.stderr, 1)}`);
+    const servers = parseServersState(r.stdout, app.name);
+    if (servers.length === 0) throw new Error(`no backend ${app.name} in the runtime API`);
+    up = upServers(servers);
+  } catch (err) {
+    return { ...base, ok: false, detail: (err as Error).message };
+  }
+  if (instances.length === 0) return { ...base, ok: up.length === 0, detail: up.length ? `${list(up)} up but consul has no healthy instance` : 'no server up (no healthy instance): answers 503' };
+  const ok = same(up, instances);
+  return { ...base, ok, detail: ok ? `up: exactly ${list(instances)}` : `up: ${list(up)}, consul has ${list(instances)}` };
+}
+
+/** Which backends served the probe requests: `served` runs after them, `start` before. */
+interface Spread {
+  start(remote: RemoteHost, app: App): Promise<unknown>;
+  served(remote: RemoteHost, app: App, marker: string, before: unknown, requests: number): Promise<{ perRequest: string[][] } | { error: string }>;
+}
+
+/** nginx: the access log's upstream= of the requests carrying the marker. */
+const nginxSpread: Spread = {
+  start: async () => undefined,
+  async served(remote, app, marker, _before, requests) {
+    const log = await remote.accessLogTail(app.name, Math.max(500, requests * 10));
+    const perRequest = parseUpstreamAddrs(log.stdout, marker);
+    if (perRequest.length === 0) return { error: `none of the requests found in the access log${log.code !== 0 ? `: ${tail(log.stderr, 1)}` : ''}` };
+    return { perRequest };
+  },
+};
+
+/** haproxy: growth of each server's session counter (`show stat`) over the probe requests; other traffic at the same time counts too. */
+const haproxySpread: Spread = {
+  async start(remote, app) {
+    const r = await remote.haproxyRuntime(`show stat ${app.name} 4 -1`);
+    try {
+      return parseServerSessions(r.stdout, app.name);
+    } catch {
+      return new Map<string, number>();
+    }
+  },
+  async served(remote, app, _marker, before) {
+    const r = await remote.haproxyRuntime(`show stat ${app.name} 4 -1`);
+    let after: Map<string, number>;
+    try {
+      if (r.code !== 0) throw new Error(`runtime API: socat exited ${r.code}: ${tail(r.stderr, 1)}`);
+      after = parseServerSessions(r.stdout, app.name);
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+    const perRequest: string[][] = [];
+    for (const [addr, sessions] of after) {
+      for (let i = (before as Map<string, number>).get(addr) ?? 0; i < sessions; i++) perRequest.push([addr]);
+    }
+    if (perRequest.length === 0) return { error: 'no server session counter grew during the requests' };
+    return { perRequest };
+  },
+};
+
+async function checkTraffic(remote: RemoteHost, lb: Host, app: App, instances: string[], requests: number, opts: VerifyOptions, spread: Spread): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const hostName = app.server_name[0];
   const marker = `bootstrap-verify/${randomBytes(6).toString('hex')}`;
@@ -157,6 +224,7 @@ async function checkTraffic(remote: RemoteHost, lb: Host, app: App, instances: s
   }
   const scheme = app.tls ? 'https' : 'http';
   const port = app.tls ? httpsPort : httpPort;
+  const before = await spread.start(remote, app);
   const statuses: number[] = [];
   let failure: string | undefined;
   let fingerprint: string | undefined;
@@ -178,15 +246,15 @@ async function checkTraffic(remote: RemoteHost, lb: Host, app: App, instances: s
   });
   if (app.tls) out.push(certificateCheck(app, fingerprint, where));
 
-  const log = await remote.accessLogTail(app.name, Math.max(500, requests * 10));
-  const served = parseUpstreamAddrs(log.stdout, marker);
+  const seen = await spread.served(remote, app, marker, before, requests);
+  const served = 'perRequest' in seen ? seen.perRequest : [];
   const used = [...new Set(served.flat())].sort();
   const unknown = used.filter((addr) => !instances.includes(addr));
   let ok: boolean;
   let detail: string;
-  if (served.length === 0) {
+  if ('error' in seen) {
     ok = false;
-    detail = `none of the requests found in the access log${log.code !== 0 ? `: ${tail(log.stderr, 1)}` : ''}`;
+    detail = seen.error;
   } else if (app.balance === 'ip_hash') {
     // one client address always maps to the same backend
     ok = used.length > 0 && unknown.length === 0;

@@ -149,6 +149,7 @@ describe('playbooks', () => {
         ['consul ACLs', 'consul_servers', undefined],
         ['consul clients', 'lb:web:!consul_servers', undefined],
         ['load balancer', 'lb', undefined], // nginx reloads are graceful
+        ['load balancer (haproxy)', 'lb', undefined], // haproxy reloads are graceful too
         ['floating address', 'lb', undefined],
         ['docker engine settings', 'web', [1]], // a Docker restart stops the node's containers
         ['web', 'web', undefined],
@@ -163,6 +164,12 @@ describe('playbooks', () => {
     const lb = plays.find((p) => p.name === 'load balancer')!;
     assert.ok(lb.handlers.some((h) => h.name === 'reload nginx' && h.params.state === 'reloaded'), 'nginx is reloaded, never restarted');
     assert.ok(!plays.flatMap((p) => [...p.tasks, ...p.handlers]).some((t) => t.params.name === 'nginx' && t.params.state === 'restarted'));
+    // each LB play runs only for its load_balancer
+    assert.ok(lb.tasks.every((t) => t.when?.startsWith("(load_balancer === 'nginx')") || t.when === "load_balancer === 'nginx'"));
+    const haproxy = plays.find((p) => p.name === 'load balancer (haproxy)')!;
+    assert.ok(haproxy.tasks.every((t) => t.when?.startsWith("(load_balancer === 'haproxy')") || t.when === "load_balancer === 'haproxy'"));
+    assert.ok(haproxy.handlers.some((h) => h.name === 'reload haproxy' && h.params.state === 'reloaded'));
+    assert.ok(!haproxy.handlers.some((h) => h.params.state === 'restarted'), 'a new configuration reloads haproxy');
   });
 });
 

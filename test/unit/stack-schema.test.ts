@@ -78,6 +78,21 @@ describe('bad app definitions are rejected with file, line and key path', () => 
     assert.match(text, /all\.vars\.registrator\.image: expected a Docker image reference/);
   });
 
+  test('load_balancer haproxy: a bad load_balancer, max_instances that could inject a server option, a timeout past HAProxy\'s timers', () => {
+    const errors = errorsFor(
+      '      - name: shop\n        server_name: [a.test]\n        max_instances: "4 backup"\n        proxy_read_timeout: 30d\n      - name: cart\n        server_name: ["cart.test } or { always_true"]\n        max_instances: 0\n',
+      '    load_balancer: traefik\n',
+    );
+    assert.deepEqual(errors, [
+      'inv:3:20 all.vars.load_balancer: expected one of nginx, haproxy, got "traefik"',
+      'inv:7:24 all.vars.apps.0.max_instances: expected an integer 1-100, got "4 backup"',
+      'inv:8:29 all.vars.apps.0.proxy_read_timeout: at most 2147483647 ms (24d); "30d" is longer than the load balancers\' timers allow',
+      `inv:10:23 all.vars.apps.1.server_name.0: ${errors[3]?.split(': ').slice(1).join(': ')}`,
+      'inv:11:24 all.vars.apps.1.max_instances: expected an integer 1-100, got 0',
+    ]);
+    assert.match(errors[3]!, /expected a host name .*got "cart\.test \} or \{ always_true"/);
+  });
+
   test('a valid TLS app with wildcard names loads', () => {
     assert.deepEqual(errorsFor('      - name: shop-2\n        server_name: ["*.shop.test", .shop.test, "www.shop.*"]\n        tls: { cert: ./app.crt, key: ./app.key }\n'), []);
   });
@@ -93,6 +108,8 @@ describe('stack defaults', () => {
     assert.equal(app.proxy_connect_timeout, 150);
     assert.equal(app.client_max_body_size, '500m');
     assert.equal(app.tls, undefined);
+    assert.equal(app.max_instances, 32);
+    assert.equal(vars.load_balancer, 'nginx');
     assert.equal(vars.datacenter, 'dc1');
     assert.deepEqual(vars.docker_daemon_config, {});
     assert.deepEqual((vars.registrator as Record<string, unknown>).image, 'gliderlabs/registrator:latest');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseUpstreamAddrs, parseUpstreamServers } from '../../src/verify/parse.js';
+import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, upServers } from '../../src/verify/parse.js';
 import { allPassed, formatCheckTable } from '../../src/verify/table.js';
 
 test('consul members table', () => {
@@ -82,4 +82,37 @@ test('raft configuration and addresses for the cluster checks', async () => {
 2: eth0    inet 172.30.10.11/24 brd 172.30.10.255 scope global eth0\\       valid_lft forever preferred_lft forever
 2: eth0    inet 172.30.10.250/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever`;
   assert.deepEqual(parseIpAddresses(ip), ['127.0.0.1', '172.30.10.11', '172.30.10.250']);
+});
+
+// what haproxy 2.6 answers on its runtime API for a server-template backend (three slots, one filled by DNS)
+const SERVERS_STATE = `1
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port
+3 demo 1 demo-1 172.30.20.51 2 0 1 1 12 6 3 4 6 0 0 0 ac1e1433.addr.dc1.consul 8081 _demo._tcp.service.consul 0 0 - - 0
+3 demo 2 demo-2 172.30.20.52 0 0 1 1 3 8 2 0 6 0 0 0 ac1e1434.addr.dc1.consul 8081 _demo._tcp.service.consul 0 0 - - 0
+3 demo 3 demo-3 - 0 32 1 1 1 1 0 0 14 0 0 0 - 0 _demo._tcp.service.consul 0 0 - - 0
+4 other 1 other-1 172.30.20.51 2 0 1 1 12 6 3 4 6 0 0 0 ac1e1433.addr.dc1.consul 8082 _other._tcp.service.consul 0 0 - - 0
+
+`;
+
+test('haproxy servers state: slots, their addresses and which are up', () => {
+  const servers = parseServersState(SERVERS_STATE, 'demo');
+  assert.deepEqual(servers, [
+    { name: 'demo-1', addr: '172.30.20.51:8081', opState: 2, adminState: 0 },
+    { name: 'demo-2', addr: '172.30.20.52:8081', opState: 0, adminState: 0 },
+    { name: 'demo-3', addr: undefined, opState: 0, adminState: 32 },
+  ]);
+  assert.deepEqual(upServers(servers), ['172.30.20.51:8081']);
+  assert.throws(() => parseServersState('Unknown command.\n', 'demo'), /not a format-1/);
+});
+
+test('haproxy show stat: sessions per server address of one backend', () => {
+  const csv = `# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,addr
+demo,FRONTEND,0,0,0,0,,40,0,
+demo,demo-1,0,0,0,0,,12,0,172.30.20.51:8081
+demo,demo-2,0,0,0,0,,9,0,172.30.20.52:8081
+demo,demo-3,0,0,0,0,,0,0,
+demo,BACKEND,0,0,0,0,,21,0,
+other,other-1,0,0,0,0,,5,0,172.30.20.51:8082
+`;
+  assert.deepEqual([...parseServerSessions(csv, 'demo')], [['172.30.20.51:8081', 12], ['172.30.20.52:8081', 9]]);
 });

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { Inventory } from '../../src/inventory/types.js';
+import { DEBIAN_12, factsFor, GOLDEN, loadCase, renderHostFiles, renderHostTasks, type RenderedFile } from '../golden/stack-harness.js';
+
+/*
+ * load_balancer: haproxy on the golden inventories: golden files of what lands on the lb hosts
+ * (UPDATE_GOLDEN=1 rewrites them), and Debian's real haproxy accepting every rendered
+ * configuration (`haproxy -c`, with the certificates the playbook uploads).
+ */
+
+const CASES = ['plain', 'tls', 'iphash-keepalive', 'three-lb'];
+const SRC_GOLDEN = GOLDEN.replace(/\/dist\/test\/golden$/, '/test/golden');
+/** What the haproxy path adds or changes on an lb host; everything else is the nginx golden's. */
+const HAPROXY_FILE = /^\/etc\/haproxy\/|^\/etc\/systemd\/system\/haproxy\.service$|^\/etc\/consul\.d\/consul\.hcl$/;
+
+function withHaproxy(name: string): Inventory {
+  const inv = loadCase(name);
+  for (const host of inv.hosts.values()) host.vars.load_balancer = 'haproxy';
+  return inv;
+}
+
+function lbFiles(inv: Inventory, host: string): Map<string, RenderedFile> {
+  return new Map(renderHostFiles(inv, host, factsFor(DEBIAN_12)).map((f) => [f.dest, f]));
+}
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((entry) => (statSync(join(dir, entry)).isDirectory() ? listFiles(join(dir, entry)) : [join(dir, entry)]));
+}
+
+const work = mkdtempSync(join(tmpdir(), 'stack-haproxy-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** `haproxy -c` on a rendered haproxy.cfg, with /etc/haproxy moved to a scratch directory holding the uploaded certificates. */
+function haproxyCheck(inv: Inventory, host: string, files: Map<string, RenderedFile>): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(work, `${host}-`));
+  const move = (text: string) => text.replaceAll('/etc/haproxy/', `${dir}/`);
+  mkdirSync(join(dir, 'tls'));
+  for (const copy of renderHostTasks(inv, host, factsFor(DEBIAN_12), 'copy')) {
+    const dest = String(copy.params.dest);
+    if (dest.startsWith('/etc/haproxy/')) copyFileSync(String(copy.params.src), move(dest));
+  }
+  writeFileSync(join(dir, 'certs.list'), move(files.get('/etc/haproxy/certs.list')!.content));
+  writeFileSync(join(dir, 'haproxy.cfg'), move(files.get('/etc/haproxy/haproxy.cfg')!.content));
+  const result = spawnSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('load_balancer haproxy: golden files', () => {
+  for (const name of CASES) {
+    test(name, () => {
+      const inv = withHaproxy(name);
+      const expectedDir = join(SRC_GOLDEN, name, 'expected-haproxy');
+      const actual = new Map<string, string>();
+      for (const host of inv.groups.get('lb') ?? []) {
+        for (const file of lbFiles(inv, host).values()) if (HAPROXY_FILE.test(file.dest)) actual.set(join(host, file.dest), file.content);
+      }
+      if (process.env.UPDATE_GOLDEN) {
+        rmSync(expectedDir, { recursive: true, force: true });
+        for (const [path, content] of actual) {
+          mkdirSync(dirname(join(expectedDir, path)), { recursive: true });
+          writeFileSync(join(expectedDir, path), content);
+        }
+      }
+      const expected = listFiles(expectedDir).map((f) => relative(expectedDir, f));
+      assert.deepEqual([...actual.keys()].sort(), expected.sort(), 'the set of rendered files differs from the golden set');
+      for (const [path, content] of actual) assert.equal(content, readFileSync(join(expectedDir, path), 'utf8'), `${name}/expected-haproxy/${path} differs`);
+    });
+  }
+});
+
+describe("load_balancer haproxy: Debian's haproxy accepts every rendered configuration", () => {
+  const version = spawnSync('haproxy', ['-v'], { encoding: 'utf8' });
+  test(`haproxy is installed (${version.stdout?.split('\n')[0] ?? 'missing'})`, () => {
+    assert.equal(version.status, 0, 'haproxy is not installed (.ci/setup installs it)');
+  });
+  for (const name of CASES) {
+    test(`haproxy -c: ${name}`, () => {
+      const inv = withHaproxy(name);
+      for (const host of inv.groups.get('lb') ?? []) {
+        const result = haproxyCheck(inv, host, lbFiles(inv, host));
+        assert.equal(result.status, 0, `${name}/${host}:\n${result.output}`);
+        assert.doesNotMatch(result.output, /WARNING/, `${name}/${host} has warnings:\n${result.output}`);
+      }
+    });
+  }
+
+  test('haproxy -c fails on a broken configuration (the check can fail)', () => {
+    const inv = withHaproxy('tls');
+    const files = lbFiles(inv, 'lb1');
+    const cfg = files.get('/etc/haproxy/haproxy.cfg')!;
+    files.set(cfg.dest, { ...cfg, content: cfg.content.replace('balance roundrobin', 'balance round_robin') });
+    const result = haproxyCheck(inv, 'lb1', files);
+    assert.notEqual(result.status, 0);
+    assert.match(result.output, /balance only supports/);
+  });
+});
+
+describe('load_balancer haproxy: what the configuration says', () => {
+  const tls = lbFiles(withHaproxy('tls'), 'lb1');
+  const cfg = tls.get('/etc/haproxy/haproxy.cfg')!.content;
+  const api = lbFiles(withHaproxy('iphash-keepalive'), 'lb1').get('/etc/haproxy/haproxy.cfg')!.content;
+
+  test('one frontend per port; backends are server slots over the SRV records of the Consul service', () => {
+    assert.equal(cfg.match(/^frontend /gm)?.length, 2);
+    assert.match(cfg, /^    bind :80$/m);
+    assert.match(cfg, /^    bind :443 ssl crt-list \/etc\/haproxy\/certs\.list$/m);
+    assert.match(cfg, /^    server-template shop- 32 _shop\._tcp\.service\.consul pool-max-conn 64 observe layer4 error-limit 1 on-error mark-down$/m);
+    assert.match(cfg, /^    nameserver consul 127\.0\.0\.1:8600$/m);
+    assert.match(cfg, /init-addr none resolvers consul/);
+  });
+
+  test('routing by Host in nginx order: exact names, then the longest leading wildcard; unknown hosts get a clear 404', () => {
+    const http = /^frontend http\n[\s\S]*?\n\n/m.exec(api)![0];
+    const rules = [...http.matchAll(/^    http-request set-var\(txn\.app\) str\((\S+)\) if .*\{ var\(txn\.host\) (-m \S+ .*) \}$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepEqual(rules, ['api -m str api.example.test', 'secure -m str secure.example.test', 'worker -m str worker.example.test', 'api -m end .api.example.test']);
+    assert.match(cfg, /http-request return status 404 content-type text\/plain string "no app is configured for this host name\\n" unless \{ var\(txn\.app\) -m found \}/);
+    // nginx_default_status 444 closes the connection
+    assert.match(api, /^    http-request reject unless \{ var\(txn\.app\) -m found \}$/m);
+  });
+
+  test('TLS apps: 301 to https on port 80, HSTS where hsts_max_age > 0, 421 for a Host of another app than the SNI', () => {
+    assert.match(cfg, /^    http-request redirect location https:\/\/%\[var\(txn\.host\)\]%\[pathq\] code 301 if \{ var\(txn\.app\) -m str shop shop-next \}$/m);
+    assert.match(cfg, /http-after-response set-header Strict-Transport-Security "max-age=31536000" if \{ var\(txn\.app\) -m str shop \}/);
+    assert.doesNotMatch(cfg, /Strict-Transport-Security.*shop-next/);
+    assert.match(cfg, /http-request return status 421 /);
+    const list = tls.get('/etc/haproxy/certs.list')!.content;
+    assert.match(list, /^\/etc\/haproxy\/tls\/shop\.pem \[alpn h2,http\/1\.1\] shop\.example\.test www\.shop\.example\.test$/m);
+    assert.match(list, /^\/etc\/haproxy\/tls\/shop-next\.pem \[alpn http\/1\.1\] next\.shop\.example\.test$/m);
+  });
+
+  test("the app's settings: balance, timeouts, body size, keepalive", () => {
+    const backend = (text: string, app: string) => new RegExp(`^backend ${app}\\n((?:    .*\\n)+)`, 'm').exec(text)![1];
+    assert.match(backend(api, 'api'), /balance source\n    timeout connect 5s\n    timeout server 120s\n/);
+    assert.match(backend(api, 'api'), /^    server-template api- 32 _api\._tcp\.service\.consul /m);
+    assert.match(backend(api, 'api'), /deny_status 413 if \{ req\.hdr_val\(content-length\) gt 10485760 \}/);
+    assert.match(backend(api, 'api'), /pool-max-conn 32 observe layer4 error-limit 3 on-error mark-down/);
+    assert.match(backend(api, 'worker'), /balance leastconn\n    timeout connect 150s\n    timeout server 100s\n/);
+    assert.match(backend(cfg, 'status-page'), /http-reuse never/);
+  });
+
+  test('the runtime API is a root-only local socket; there is no stats page', () => {
+    assert.match(cfg, /^    stats socket \/run\/haproxy\/admin\.sock mode 600 level admin expose-fd listeners$/m);
+    assert.doesNotMatch(cfg, /stats (enable|uri)/);
+    const unit = tls.get('/etc/systemd/system/haproxy.service')!.content;
+    assert.match(unit, /ExecStart=\/usr\/sbin\/haproxy -Ws .* -S \/run\/haproxy-master\.sock,mode,600\n/);
+    assert.match(unit, /ExecReload=\/usr\/sbin\/haproxy -c -q -f \$CONFIG\nExecReload=\/bin\/kill -USR2 \$MAINPID\n/);
+  });
+
+  test('consul on the LB resolves DNS with the read-only DNS token; not on nginx LBs or web hosts', () => {
+    const hcl = tls.get('/etc/consul.d/consul.hcl')!;
+    assert.match(hcl.content, /^    default += "[0-9a-f-]{36}"$/m);
+    assert.equal(hcl.sensitive, true);
+    assert.doesNotMatch(lbFiles(loadCase('tls'), 'lb1').get('/etc/consul.d/consul.hcl')!.content, /default +=/);
+    assert.doesNotMatch(lbFiles(withHaproxy('tls'), 'web1').get('/etc/consul.d/consul.hcl')!.content, /default +=/);
+  });
+
+  test('nginx and consul-template files are not laid down on a haproxy LB', () => {
+    assert.deepEqual([...tls.keys()].filter((dest) => /nginx|consul-template/.test(dest)), []);
+  });
+});
+
+describe('load_balancer haproxy: bad input stops the run before any host is contacted', () => {
+  test('apply exits 2 naming file, line, column and key path; the host never sees a connection', async () => {
+    const { createServer } = await import('node:net');
+    const { runCli } = await import('../helpers/cli.js');
+    let connections = 0;
+    const server = createServer((s) => (connections++, s.destroy()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const file = join(work, 'bad.yaml');
+    writeFileSync(
+      file,
+      `all:\n  vars:\n    load_balancer: haproxy\n    apps:\n      - name: shop\n        server_name: ["shop.test }\\n    server evil 10.0.0.9:80"]\n  children:\n    lb:\n      hosts:\n        lb1: { address: 127.0.0.1, port: ${port} }\n`,
+    );
+    try {
+      const result = await runCli([file]);
+      assert.equal(result.code, 2, result.stdout + result.stderr);
+      assert.match(result.stderr + result.stdout, /bad\.yaml:6:\d+ all\.vars\.apps\.0\.server_name\.0: expected a host name/);
+      assert.equal(connections, 0);
+    } finally {
+      server.close();
+    }
+  });
+});
