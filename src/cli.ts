@@ -71,9 +71,10 @@ async function buildProgram(setExit: (code: number) => void): Promise<Command> {
     .description('check inventory, playbooks and templates offline; never connects')
     .action(async (inv: string, opts: CommonOptions) => {
       const { loadRun } = await import('./load.js');
-      const { inventory, plays } = loadRun(inv, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags: parseTags(opts.tags) });
+      const { inventory, plays, artifactNotes } = loadRun(inv, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags: parseTags(opts.tags) });
       const tasks = plays.reduce((n, p) => n + p.tasks.length + p.handlers.length, 0);
       console.log(`${inv}: valid (${inventory.hosts.size} hosts, ${plays.length} plays, ${tasks} tasks and handlers)`);
+      for (const note of artifactNotes) console.log(`built on this machine before connecting: ${note}`);
       setExit(ExitCode.OK);
     });
 
@@ -94,11 +95,24 @@ async function buildProgram(setExit: (code: number) => void): Promise<Command> {
     });
 
   const lab = program.command('lab').description('local throw-away nodes: Docker containers booting systemd and sshd');
-  const counts = (cmd: Command) => cmd.option('--lb <n>', 'lb nodes', '1').option('--web <n>', 'web nodes', '2');
-  const countsOf = (o: { lb: string; web: string }) => ({ lb: positive('--lb', o.lb), web: positive('--web', o.web) });
+  const registratorSrc = (cmd: Command) =>
+    cmd.option('--registrator-src <dir>', 'registrator source to build from (default $BOOTSTRAP_REGISTRATOR_SRC, else go install of the pinned commit)');
+  const nodes = (cmd: Command) =>
+    registratorSrc(cmd.option('--lb <n>', 'lb nodes', '1').option('--web <n>', 'web nodes', '2'))
+      .option('--distro <spec>', 'Debian release of the nodes: bookworm (default) or trixie, or per node: lb1=trixie,web1=trixie');
   const labCommands = () => import('./commands/lab.js');
-  counts(lab.command('up').description('start the nodes (reusing what exists) and write the lab inventory')).action(async (o) => {
-    await (await labCommands()).labUpCommand(countsOf(o));
+  const labOptions = async (o: { lb: string; web: string; distro?: string; registratorSrc?: string }) => ({
+    lb: positive('--lb', o.lb),
+    web: positive('--web', o.web),
+    distros: (await import('./lab/nodes.js')).parseDistros(o.distro),
+    registratorSrc: o.registratorSrc,
+  });
+  nodes(lab.command('up').description('start the nodes (reusing what exists) and write the lab inventory')).action(async (o) => {
+    await (await labCommands()).labUpCommand(await labOptions(o));
+    setExit(ExitCode.OK);
+  });
+  registratorSrc(lab.command('build').description('build (or find cached) what the lab ships: consul, consul-template, registrator and the demo app images')).action(async (o) => {
+    await (await labCommands()).labBuildCommand(o.registratorSrc);
     setExit(ExitCode.OK);
   });
   lab.command('down').description('remove every lab container, network and process').action(async () => {
@@ -109,9 +123,9 @@ async function buildProgram(setExit: (code: number) => void): Promise<Command> {
     await (await labCommands()).labStatusCommand();
     setExit(ExitCode.OK);
   });
-  counts(lab.command('demo').description('lab up, bootstrap the stack and demo apps, verify, and show what to try next'))
+  nodes(lab.command('demo').description('lab up, bootstrap the stack and demo apps, verify, and show what to try next'))
     .addOption(new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (o) => setExit(await (await labCommands()).labDemoCommand(countsOf(o), o.output)));
+    .action(async (o) => setExit(await (await labCommands()).labDemoCommand(await labOptions(o), o.output)));
 
   program.addCommand(await cloudOrPlaceholder());
   return program;

@@ -7,22 +7,41 @@ import { loadPlaybooks } from './playbook/load.js';
 import type { Play } from './playbook/types.js';
 import { checkServerCount, SERVER_GROUP } from './stack/topology.js';
 import { validateRun } from './validate.js';
+import { checkLaptopArtifacts, laptopArtifacts } from './artifacts/laptop.js';
+
+/** Hosts the run may touch: every host some play targets, narrowed by --limit. */
+export function targetHosts(inventory: Inventory, plays: Play[], limit?: string): string[] {
+  const allowed = limit ? new Set(selectHosts(inventory, limit)) : undefined;
+  const names = new Set(plays.flatMap((p) => selectHosts(inventory, p.hosts)));
+  return [...names].filter((n) => !allowed || allowed.has(n));
+}
 
 export interface Loaded {
   inventory: Inventory;
   plays: Play[];
+  /** the hosts the run may touch */
+  hosts: string[];
+  /** what the laptop builds before connecting, and how (shown by `validate`) */
+  artifactNotes: string[];
 }
 
 /** Loads and validates everything a run needs. Throws ConfigErrors; never connects. */
 export function loadRun(inventoryFile: string, playbooks: string[], opts: { limit?: string; tags?: string[] }): Loaded {
   const inventory = loadInventory(inventoryFile);
   const plays = loadPlaybooks(playbooks, getModule);
+  const hosts = targetHosts(inventory, plays, opts.limit);
+  const artifacts = laptopArtifacts();
+  const needs = checkLaptopArtifacts(inventory, hosts);
   // the bundled playbooks (and any that run Consul servers) need an odd number of them
   const serversPlayed = plays.some((play) => splitPattern(play.hosts).some((term) => term.replace(/^[!&]/, '') === SERVER_GROUP));
-  const errors = [...(serversPlayed ? checkServerCount(inventory) : []), ...validateRun({ inventory, plays, modules: getModule, limit: opts.limit, tags: opts.tags })];
+  const errors = [
+    ...(serversPlayed ? checkServerCount(inventory) : []),
+    ...validateRun({ inventory, plays, modules: getModule, limit: opts.limit, tags: opts.tags, scopeExtra: { artifacts }, pending: artifacts.pending }),
+    ...needs.errors,
+  ];
   if (opts.limit && selectHosts(inventory, opts.limit).length === 0) {
     errors.push(new ConfigError({ file: '--limit' }, '', `pattern "${opts.limit}" matches no host of ${inventoryFile}`));
   }
   if (errors.length) throw new ConfigErrors(errors);
-  return { inventory, plays };
+  return { inventory, plays, hosts, artifactNotes: needs.notes };
 }

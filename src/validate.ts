@@ -18,6 +18,10 @@ export interface RunToValidate {
   modules: (name: string) => Module | undefined;
   limit?: string;
   tags?: string[];
+  /** names templates see besides vars, as in the run (e.g. artifacts); secret() is stood in for */
+  scopeExtra?: Record<string, unknown>;
+  /** laptop files the run builds before it connects: accepted as sources although absent */
+  pending?: ReadonlySet<string>;
 }
 
 /** Parameters of these modules name EJS templates to render on the laptop. */
@@ -48,7 +52,7 @@ function placeholderSecret(name: string, kind: string): string {
 }
 
 /** Everything about a run that can be checked without connecting. Returns every problem found (deduplicated). */
-export function validateRun({ inventory, plays, modules, limit, tags }: RunToValidate): ConfigError[] {
+export function validateRun({ inventory, plays, modules, limit, tags, scopeExtra = {}, pending }: RunToValidate): ConfigError[] {
   const errors: ConfigError[] = [];
   const seen = new Set<string>();
   const add = (err: ConfigError) => {
@@ -82,7 +86,7 @@ export function validateRun({ inventory, plays, modules, limit, tags }: RunToVal
       if (!modules(task.module)) continue; // reported by loadPlaybooks
       for (const host of targeted) {
         try {
-          validateTaskForHost(inventory, play, task, modules, host, add);
+          validateTaskForHost(inventory, play, task, modules, host, add, { scopeExtra, pending });
         } catch (err) {
           if (err instanceof ConfigError) add(err);
           else throw err;
@@ -99,8 +103,17 @@ function describeUnknownTerms(inv: Inventory, pattern: string): string {
   return `: ${unknown.map(({ term, suggestion }) => `\`${term}\` is neither a group nor a host${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}`).join('; ')}`;
 }
 
-function validateTaskForHost(inv: Inventory, play: Play, task: Task, modules: RunToValidate['modules'], host: string, add: (err: ConfigError) => void): void {
-  const instances = expandTask(task, { inventory: inv, play, host, facts: placeholderFacts(inv, host), scopeExtra: { secret: placeholderSecret }, modules });
+function validateTaskForHost(
+  inv: Inventory,
+  play: Play,
+  task: Task,
+  modules: RunToValidate['modules'],
+  host: string,
+  add: (err: ConfigError) => void,
+  extra: { scopeExtra: Record<string, unknown>; pending?: ReadonlySet<string> },
+): void {
+  const scopeExtra = { ...extra.scopeExtra, secret: placeholderSecret };
+  const instances = expandTask(task, { inventory: inv, play, host, facts: placeholderFacts(inv, host), scopeExtra, modules, pending: extra.pending });
   for (const { module, params, scope, errors, skipped } of instances) {
     if (skipped) continue;
     errors.forEach(add);

@@ -1,5 +1,6 @@
 import type { SshOptions } from '../connect.js';
 import { connector } from '../connect.js';
+import { buildLaptopArtifacts } from '../artifacts/laptop.js';
 import { loadRun } from '../load.js';
 import { defaultPlaybook } from '../paths.js';
 import { RunEvents } from '../runner/events.js';
@@ -22,7 +23,8 @@ export interface ApplyOptions extends SshOptions {
 
 /** `bootstrap apply`: validate offline, then run the playbooks with the chosen UI attached. */
 export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<RunOutcome> {
-  const { inventory, plays } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags: opts.tags });
+  const { inventory, plays, hosts } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags: opts.tags });
+  const artifacts = await buildLaptopArtifacts(inventory, hosts);
   const events = new RunEvents();
   const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
   let uiDone: Promise<void> = Promise.resolve();
@@ -39,7 +41,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<
       tags: opts.tags,
       forks: opts.forks,
       connect: connector(inventory, opts),
-      scopeExtra: { secret: (name: string, kind: 'gossip' | 'uuid') => secrets.get(name, kind) },
+      scopeExtra: { artifacts, secret: (name: string, kind: 'gossip' | 'uuid') => secrets.get(name, kind) },
     },
     events,
   );

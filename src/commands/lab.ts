@@ -5,8 +5,9 @@ import { startArtifactServerDetached, stopArtifactServer } from '../lab/artifact
 import { ensureReleaseArtifacts } from '../lab/artifacts.js';
 import { LAB_APPS, writeLabInventory } from '../lab/inventory.js';
 import { labStatus, labUp, stopLab } from '../lab/nodes.js';
-import { ensureRegistratorImage } from '../lab/registrator-image.js';
-import { PUBLIC_NETWORK, labDir } from '../lab/state.js';
+import { ensureRegistratorImage, registratorSourceDir } from '../artifacts/registrator.js';
+import type { LabDistro } from '../lab/node-image.js';
+import { PUBLIC_NETWORK, cacheDir, labDir } from '../lab/state.js';
 import { defaultPlaybook, packageRoot } from '../paths.js';
 import { allPassed, formatCheckTable } from '../verify/index.js';
 import type { CheckResult } from '../verify/index.js';
@@ -20,17 +21,31 @@ export const labAppsPlaybook = `${packageRoot}playbooks/lab-apps.yml`;
 const runDir = () => join(labDir(), 'run');
 const say = (line: string) => console.log(line);
 
-/** Nodes, apt proxy, release mirror, images and an inventory, all reused when they exist. */
-export async function labUpCommand(counts: { lb: number; web: number }): Promise<string> {
-  say(`lab: starting ${counts.lb} lb + ${counts.web} web nodes (first run builds the node image and the Go binaries; later runs reuse them)`);
-  const up = await labUp(counts);
-  say(`lab: nodes up (${up.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}); apt proxy ${up.aptProxy}`);
+export interface LabUpOptions {
+  lb: number;
+  web: number;
+  /** Debian release per node name, '*' for the rest */
+  distros?: Record<string, LabDistro>;
+  /** registrator source directory (else $BOOTSTRAP_REGISTRATOR_SRC, else go install) */
+  registratorSrc?: string;
+}
+
+/** What the lab ships to its nodes, built once and cached: release zips, the registrator and demo app images. */
+export async function labBuildCommand(registratorSrc?: string) {
   const releases = await ensureReleaseArtifacts();
-  const registrator = await ensureRegistratorImage().catch((error: Error) => {
-    say(`lab: no registrator image (${error.message.split('\n')[0]}); the demo apps are registered with Consul service definitions instead`);
-    return undefined;
-  });
+  const registrator = await ensureRegistratorImage(registratorSourceDir(registratorSrc));
   const app = await ensureDemoAppImage();
+  say(`lab: built consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version}, ${registrator.image}, ${app.image} (cached in ${cacheDir()})`);
+  return { releases, registrator, app };
+}
+
+/** Nodes, apt proxy, release mirror, images and an inventory, all reused when they exist. */
+export async function labUpCommand(options: LabUpOptions): Promise<string> {
+  // the artifacts first: a lab without registrator is no lab of this stack, so fail before starting nodes
+  const { releases, app } = await labBuildCommand(options.registratorSrc);
+  say(`lab: starting ${options.lb} lb + ${options.web} web nodes (the first run builds the node image; later runs reuse it)`);
+  const up = await labUp({ lb: options.lb, web: options.web }, options.distros);
+  say(`lab: nodes up (${up.nodes.map((n) => `${n.name} ${n.address}${n.distro === 'bookworm' ? '' : ` ${n.distro}`}`).join(', ')}); apt proxy ${up.aptProxy}`);
   const server = await startArtifactServerDetached(releases.root, PUBLIC_NETWORK.gateway, ARTIFACT_PORT, runDir());
   say(`lab: release mirror ${server.url} (consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version})`);
   const inventory = await writeLabInventory({
@@ -40,7 +55,6 @@ export async function labUpCommand(counts: { lb: number; web: number }): Promise
     knownHosts: up.knownHosts,
     aptProxy: up.aptProxy,
     releasesUrl: server.url,
-    registrator,
     app,
   });
   say(`lab: inventory ${inventory}`);
@@ -70,8 +84,8 @@ export async function verifyUntilPassing(inventory: string, timeoutMs: number): 
 }
 
 /** up + apply (the stack and the demo apps) + verify + what to try next. Returns the exit code. */
-export async function labDemoCommand(counts: { lb: number; web: number }, output: 'text' | 'json'): Promise<ExitCode> {
-  const inventory = await labUpCommand(counts);
+export async function labDemoCommand(options: LabUpOptions, output: 'text' | 'json'): Promise<ExitCode> {
+  const inventory = await labUpCommand(options);
   const outcome = await apply(inventory, { playbook: [defaultPlaybook, labAppsPlaybook], forks: 20, output, acceptNewHostKeys: false });
   if (outcome.exitCode !== ExitCode.OK) return outcome.exitCode;
   const results = await verifyUntilPassing(inventory, 90_000);

@@ -38,7 +38,7 @@ export const knownVarsSchema: Record<string, Field> = {
 };
 
 /** Names the host scope defines itself; a var with one of these names would be shadowed. */
-export const RESERVED_VAR_NAMES = ['inventory_hostname', 'host', 'groups', 'facts', 'secret'] as const;
+export const RESERVED_VAR_NAMES = ['inventory_hostname', 'host', 'groups', 'facts', 'secret', 'artifacts'] as const;
 
 export const ipAddress: Schema = {
   type: 'string',

@@ -1,37 +1,11 @@
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeImageArchive, type ImageTarball } from '../artifacts/image-archive.js';
 import { cacheEntryDir, cachedFile } from './cache.js';
-import { docker, ensureDockerEngine } from './docker-engine.js';
 import { runLocal } from './exec-local.js';
 import { DEMO_APP_VERSION } from './versions.js';
 
-/** An image saved with `docker save`, ready to ship to a node and `docker load` there. */
-export interface ImageTarball {
-  tarball: string;
-  image: string;
-}
-
 export const DEMO_APP_IMAGE = `bootstrap-lab/demo-app:${DEMO_APP_VERSION}`;
-
-/**
- * `docker import` of a root filesystem directory as `image`, with Dockerfile-style `changes`
- * (ENTRYPOINT, ENV, EXPOSE...), then `docker save` into `tarball` (written atomically).
- */
-export async function importAndSaveImage(rootfs: string, image: string, changes: readonly string[], tarball: string): Promise<void> {
-  const rootfsTar = `${rootfs}.tar`;
-  await runLocal(['tar', '--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', rootfsTar, '.']);
-  await docker(['import', ...changes.flatMap((change) => ['--change', change]), rootfsTar, image]);
-  const temp = `${tarball}.tmp-${process.pid}`;
-  await docker(['save', '-o', temp, image]);
-  renameSync(temp, tarball);
-  rmSync(rootfsTar, { force: true });
-}
-
-/** Makes sure the local engine has `image`, loading it from its tarball when it does not. */
-export async function loadIfMissing(image: string, tarball: string): Promise<void> {
-  const present = await docker(['image', 'inspect', '--format', '{{.Id}}', image], { check: false });
-  if (present.code !== 0) await docker(['load', '-i', tarball]);
-}
 
 function freshDir(path: string): string {
   rmSync(path, { recursive: true, force: true });
@@ -73,7 +47,6 @@ exec /bin/busybox httpd -f -p 80 -h /www
 `;
 
 async function buildDemoAppImage(tarball: string): Promise<void> {
-  await ensureDockerEngine();
   const workDir = cacheEntryDir('build', 'demo-app', DEMO_APP_VERSION);
   const busybox = await fetchBusyboxStatic(workDir);
   const rootfs = freshDir(join(workDir, 'rootfs'));
@@ -85,15 +58,13 @@ async function buildDemoAppImage(tarball: string): Promise<void> {
   writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/:/bin/sh\n');
   writeFileSync(join(rootfs, 'etc', 'group'), 'root:x:0:\n');
   writeFileSync(join(rootfs, 'entrypoint.sh'), DEMO_ENTRYPOINT, { mode: 0o755 });
-  await importAndSaveImage(rootfs, DEMO_APP_IMAGE, ['ENTRYPOINT ["/entrypoint.sh"]', 'ENV APP_NAME=demo-app', 'EXPOSE 80'], tarball);
+  await writeImageArchive(rootfs, DEMO_APP_IMAGE, { entrypoint: ['/entrypoint.sh'], env: ['PATH=/bin', 'APP_NAME=demo-app'], exposedPorts: ['80/tcp'] }, tarball);
   rmSync(rootfs, { recursive: true, force: true });
 }
 
-/** `bootstrap-lab/demo-app:<ver>`: built once, cached as a `docker save` tarball, present in the local engine. */
+/** `bootstrap-lab/demo-app:<ver>`: built once and cached as a `docker save` tarball. */
 export async function ensureDemoAppImage(): Promise<ImageTarball> {
   const tarball = join(cacheEntryDir('images', 'demo-app', DEMO_APP_VERSION), 'demo-app.tar');
   await cachedFile(`demo-app-image-${DEMO_APP_VERSION}`, tarball, () => buildDemoAppImage(tarball));
-  await ensureDockerEngine();
-  await loadIfMissing(DEMO_APP_IMAGE, tarball);
   return { tarball, image: DEMO_APP_IMAGE };
 }

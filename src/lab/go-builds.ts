@@ -1,5 +1,6 @@
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BUILD_TIMEOUT_MS, LDFLAGS, acceptBinary, goEnv, goProgram, runGo } from '../artifacts/go.js';
 import { runLocal } from './exec-local.js';
 import { cacheEntryDir, cachedFile } from './cache.js';
 import {
@@ -7,64 +8,7 @@ import {
   CONSUL_SUBMODULES,
   CONSUL_TEMPLATE_VERSION,
   CONSUL_VERSION,
-  PINNED_VERSIONS,
-  REGISTRATOR_VERSION,
-  type PinnedVersions,
 } from './versions.js';
-
-export interface GoBinaries {
-  consul: string;
-  consulTemplate: string;
-  registrator: string;
-  versions: PinnedVersions;
-}
-
-/** Static linux/amd64 binaries that run on any node, whatever its libc. */
-const LDFLAGS = '-s -w';
-const BUILD_TIMEOUT_MS = 60 * 60_000;
-
-function goProgram(): string {
-  const onPath = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'go')));
-  if (onPath) return 'go';
-  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
-  throw new Error('building the lab binaries needs the Go toolchain: `go` is not on PATH and /usr/local/go/bin/go does not exist');
-}
-
-function goEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    CGO_ENABLED: '0',
-    GOOS: 'linux',
-    GOARCH: 'amd64',
-    GOFLAGS: '-mod=mod',
-    // Never download another toolchain: a module needing a newer Go should fail loudly.
-    GOTOOLCHAIN: 'local',
-    ...extra,
-  };
-}
-
-async function runGo(what: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const shownEnv = ['CGO_ENABLED', 'GOOS', 'GOARCH', 'GOFLAGS', 'GOTOOLCHAIN', 'GOBIN', 'GONOSUMDB']
-    .filter((name) => env[name] !== undefined)
-    .map((name) => `${name}=${env[name]}`)
-    .join(' ');
-  try {
-    await runLocal([goProgram(), ...args], { cwd, env, timeoutMs: BUILD_TIMEOUT_MS });
-  } catch (error) {
-    throw new Error(`building ${what} failed (in ${cwd}, with ${shownEnv}): ${(error as Error).message}`);
-  }
-}
-
-/** Runs the fresh binary, checks its version output names the pin, then moves it into place. */
-async function acceptBinary(built: string, finalPath: string, versionArgs: readonly string[], expected: string, startedAt: number): Promise<void> {
-  const { stdout, stderr } = await runLocal([built, ...versionArgs], { check: false, timeoutMs: 30_000 });
-  const output = `${stdout}${stderr}`;
-  if (!output.includes(expected)) {
-    throw new Error(`${built} ${versionArgs.join(' ')} printed ${JSON.stringify(output.trim())}, expected it to contain ${JSON.stringify(expected)}`);
-  }
-  writeFileSync(`${finalPath}.build.json`, `${JSON.stringify({ seconds: Math.round((Date.now() - startedAt) / 1000), builtAt: new Date().toISOString() })}\n`);
-  renameSync(built, finalPath);
-}
 
 interface GoModJson {
   Go?: string;
@@ -159,24 +103,4 @@ export function ensureConsulTemplateBinary(): Promise<string> {
     ['-version'],
     `consul-template v${CONSUL_TEMPLATE_VERSION}`,
   );
-}
-
-export function ensureRegistratorBinary(): Promise<string> {
-  // registrator prints main.Version for --version; its Makefile fills it from the VERSION file.
-  return goInstall(
-    'registrator',
-    'github.com/gliderlabs/registrator',
-    REGISTRATOR_VERSION,
-    `${LDFLAGS} -X main.Version=${REGISTRATOR_VERSION}`,
-    ['--version'],
-    REGISTRATOR_VERSION,
-  );
-}
-
-/** The three binaries, built once each (one at a time: the machine has two cores) and cached. */
-export async function ensureGoBinaries(): Promise<GoBinaries> {
-  const consul = await ensureConsulBinary();
-  const consulTemplate = await ensureConsulTemplateBinary();
-  const registrator = await ensureRegistratorBinary();
-  return { consul, consulTemplate, registrator, versions: PINNED_VERSIONS };
 }

@@ -12,10 +12,11 @@ export interface LabInventoryInput {
   knownHosts: string;
   aptProxy: string;
   releasesUrl: string;
-  /** undefined when no registrator image could be built: apps are then registered by Consul service definitions */
-  registrator?: { image: string; tarball: string };
   app: { image: string; tarball: string };
 }
+
+/** SERVICE_CHECK_INTERVAL of the demo containers: how soon a failing instance leaves the LB. */
+export const LAB_CHECK_INTERVAL = '1s';
 
 /** The lab's apps: one plain HTTP, one TLS (self-signed), each published on its own port. */
 export const LAB_APPS = [
@@ -55,12 +56,12 @@ export async function writeLabInventory(input: LabInventoryInput): Promise<strin
         ...(input.nodes.filter((n) => n.role === 'lb').length >= 2 ? { lb_vip: `${LAB_VIP}/24` } : {}),
         consul: { release_base_url: input.releasesUrl },
         consul_template: { release_base_url: input.releasesUrl },
-        registrator: input.registrator ? { image: input.registrator.image, image_tarball: input.registrator.tarball } : { enabled: false },
         apps,
         lab: {
           app_image: input.app.image,
           app_image_tarball: input.app.tarball,
           apps: LAB_APPS.map((a) => ({ name: a.name, port: a.port })),
+          check_interval: LAB_CHECK_INTERVAL,
         },
       },
       children: { lb: { hosts: hosts('lb') }, web: { hosts: hosts('web') } },

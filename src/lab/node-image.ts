@@ -5,8 +5,12 @@ import { runLocal } from './exec-local.js';
 import { docker } from './docker-engine.js';
 import { hostDebianMirror } from './apt-proxy.js';
 import { APT_PROXY_PORT, cacheDir, labPaths } from './state.js';
+import { withProgress } from '../ui/progress.js';
 
-const SUITE = 'bookworm';
+/** Debian releases a lab node can run; bookworm is the default. */
+export const LAB_DISTROS = ['bookworm', 'trixie'] as const;
+export type LabDistro = (typeof LAB_DISTROS)[number];
+export const DEFAULT_DISTRO: LabDistro = 'bookworm';
 const INCLUDE = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'curl', 'ca-certificates', 'sudo', 'procps', 'unzip', 'gnupg'];
 /** Files of the stack that must never be in a node image (the stack installs them itself). */
 const FORBIDDEN = ['usr/bin/docker', 'usr/sbin/dockerd', 'usr/bin/dockerd', 'usr/bin/consul', 'usr/bin/consul-template', 'usr/sbin/nginx'];
@@ -16,21 +20,34 @@ const SSHD_DROP_IN = 'HostKey /etc/ssh/ssh_host_ed25519_key\n';
 /** Bump when the cleanup below changes, so the image name changes with it. */
 const CLEANUP_VERSION = 3;
 
-/** The host's own apt sources, copied into the image so nodes use the same archive as the host. */
-function hostSources(): { path: string; content: string } {
+function hostCodename(): string | undefined {
+  const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  return /^VERSION_CODENAME=(\w+)/m.exec(osRelease)?.[1];
+}
+
+/**
+ * The host's own apt sources, copied into the image so nodes use the same archive as the host,
+ * with the host's release name (in `bookworm`, `bookworm-updates`, `bookworm-security`) replaced
+ * by the node's.
+ */
+function hostSources(distro: LabDistro): { path: string; content: string } {
   const deb822 = '/etc/apt/sources.list.d/debian.sources';
-  if (existsSync(deb822)) return { path: 'etc/apt/sources.list.d/debian.sources', content: readFileSync(deb822, 'utf8') };
-  return { path: 'etc/apt/sources.list', content: `deb ${hostDebianMirror()} ${SUITE} main\n` };
+  const codename = hostCodename();
+  if (existsSync(deb822)) {
+    const content = readFileSync(deb822, 'utf8');
+    return { path: 'etc/apt/sources.list.d/debian.sources', content: codename ? content.replace(new RegExp(`\\b${codename}\\b`, 'g'), distro) : content };
+  }
+  return { path: 'etc/apt/sources.list', content: `deb ${hostDebianMirror()} ${distro} main\n` };
 }
 
-function recipe() {
-  return { suite: SUITE, variant: 'minbase', include: INCLUDE, mirror: hostDebianMirror(), sources: hostSources(), masked: MASKED_UNITS, sshd: SSHD_DROP_IN, cleanup: CLEANUP_VERSION };
+function recipe(distro: LabDistro) {
+  return { suite: distro, variant: 'minbase', include: INCLUDE, mirror: hostDebianMirror(), sources: hostSources(distro), masked: MASKED_UNITS, sshd: SSHD_DROP_IN, cleanup: CLEANUP_VERSION };
 }
 
-/** `bootstrap-lab/node:bookworm-<hash of the recipe>`. */
-export function nodeImageName(): string {
-  const hash = createHash('sha256').update(JSON.stringify(recipe())).digest('hex').slice(0, 12);
-  return `bootstrap-lab/node:${SUITE}-${hash}`;
+/** `bootstrap-lab/node:<distro>-<hash of the recipe>`. */
+export function nodeImageName(distro: LabDistro = DEFAULT_DISTRO): string {
+  const hash = createHash('sha256').update(JSON.stringify(recipe(distro))).digest('hex').slice(0, 12);
+  return `bootstrap-lab/node:${distro}-${hash}`;
 }
 
 async function imageExists(image: string): Promise<boolean> {
@@ -50,35 +67,36 @@ async function loopbackProxy(): Promise<string | undefined> {
 const dockerImportChanges = ['--change', 'CMD ["/lib/systemd/systemd"]', '--change', 'ENV container=docker'];
 
 /**
- * The lab's node image: Debian bookworm with systemd and sshd and nothing of the stack.
+ * The lab's node image: Debian (bookworm or trixie) with systemd and sshd and nothing of the stack.
  * Reuses the image if the engine has it, else re-imports the cached rootfs tarball, else
  * builds it with debootstrap (through the apt proxy when one answers, so rebuilds are fast).
  */
-export async function ensureNodeImage(options: { aptProxy?: string } = {}): Promise<string> {
-  const image = nodeImageName();
+export async function ensureNodeImage(options: { aptProxy?: string; distro?: LabDistro } = {}): Promise<string> {
+  const distro = options.distro ?? DEFAULT_DISTRO;
+  const image = nodeImageName(distro);
   if (await imageExists(image)) return image;
   const tarball = join(cacheDir(), `node-${image.split(':')[1]}.tar`);
-  if (!existsSync(tarball)) await buildRootfsTarball(tarball, options.aptProxy ?? (await loopbackProxy()));
+  if (!existsSync(tarball)) await withProgress(`building the ${distro} node image with debootstrap`, async () => buildRootfsTarball(tarball, distro, options.aptProxy ?? (await loopbackProxy())));
   await docker(['import', ...dockerImportChanges, tarball, image], { timeoutMs: 600_000 });
   return image;
 }
 
-async function buildRootfsTarball(tarball: string, aptProxy: string | undefined): Promise<void> {
+async function buildRootfsTarball(tarball: string, distro: LabDistro, aptProxy: string | undefined): Promise<void> {
   const buildRoot = join(cacheDir(), 'node-image-build');
   mkdirSync(buildRoot, { recursive: true });
   const rootfs = mkdtempSync(join(buildRoot, 'rootfs-'));
-  const log = join(labPaths.logsDir(), 'debootstrap.log');
+  const log = join(labPaths.logsDir(), `debootstrap-${distro}.log`);
   try {
     const env = { ...process.env, ...(aptProxy ? { http_proxy: aptProxy } : {}) };
     const result = await runLocal(
-      ['debootstrap', '--variant=minbase', `--include=${INCLUDE.join(',')}`, SUITE, rootfs, hostDebianMirror()],
+      ['debootstrap', '--variant=minbase', `--include=${INCLUDE.join(',')}`, distro, rootfs, hostDebianMirror()],
       { env, check: false, timeoutMs: 1_800_000 },
     );
     writeFileSync(log, result.stdout + result.stderr);
     if (result.code !== 0) {
       throw new Error(`debootstrap of the node image failed (exit ${result.code}); see ${log} and ${join(rootfs, 'debootstrap/debootstrap.log')}`);
     }
-    cleanRootfs(rootfs);
+    cleanRootfs(rootfs, distro);
     const partial = `${tarball}.partial`;
     await runLocal(['tar', '-C', rootfs, '--numeric-owner', '-cf', partial, '.'], { timeoutMs: 600_000 });
     renameSync(partial, tarball);
@@ -96,7 +114,7 @@ function emptyDir(dir: string, keep: (name: string) => boolean = () => false): v
 }
 
 /** No apt lists or caches, an empty machine-id, no ssh host keys; host apt sources; container-friendly units. */
-function cleanRootfs(rootfs: string): void {
+function cleanRootfs(rootfs: string, distro: LabDistro): void {
   const at = (path: string) => join(rootfs, path);
   chmodSync(rootfs, 0o755); // mkdtemp made it 0700, and tar would carry that onto the container's /
   emptyDir(at('var/lib/apt/lists'), (name) => name === 'partial' || name === 'lock');
@@ -106,7 +124,7 @@ function cleanRootfs(rootfs: string): void {
   writeFileSync(at('etc/machine-id'), '');
   rmSync(at('var/lib/dbus/machine-id'), { force: true });
   rmSync(at('etc/apt/sources.list'), { force: true });
-  const sources = hostSources();
+  const sources = hostSources(distro);
   writeFileSync(at(sources.path), sources.content);
   mkdirSync(at('etc/ssh/sshd_config.d'), { recursive: true });
   writeFileSync(at('etc/ssh/sshd_config.d/bootstrap-lab.conf'), SSHD_DROP_IN);

@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { docker, engineAnswers, ensureDockerEngine, stopDockerEngineIfOurs, waitFor } from './docker-engine.js';
-import { ensureNodeImage } from './node-image.js';
+import { DEFAULT_DISTRO, LAB_DISTROS, ensureNodeImage, type LabDistro } from './node-image.js';
 import { ensureAptProxy, stopAptProxy } from './apt-proxy.js';
 import { ensureClientKey, ensureHostKey, existingHostKey, writeKnownHosts } from './lab-keys.js';
 import { CONTAINER_PREFIX, LAB_LABEL, PRIVATE_NETWORK, PUBLIC_NETWORK, labPaths } from './state.js';
@@ -19,6 +19,8 @@ export interface LabNode {
   /** On bootstrap-lab-private. */
   privateAddress: string;
   role: LabRole;
+  /** Debian release the node runs. */
+  distro: LabDistro;
 }
 
 export interface LabNodeStatus extends LabNode {
@@ -30,8 +32,26 @@ export interface LabNodeStatus extends LabNode {
 
 const LIMITS: Record<LabRole, { first: number; max: number }> = { lb: { first: 10, max: 40 }, web: { first: 50, max: 150 } };
 
+/**
+ * `--distro`: one release for every node (`trixie`), or per node (`lb1=trixie,web1=trixie`, the
+ * others bookworm). Returns the release of each named node, with '*' for the rest.
+ */
+export function parseDistros(spec: string | undefined): Record<string, LabDistro> {
+  const choice: Record<string, LabDistro> = { '*': DEFAULT_DISTRO };
+  const known = (value: string): LabDistro => {
+    if (!(LAB_DISTROS as readonly string[]).includes(value)) throw new Error(`lab: --distro ${JSON.stringify(value)}: expected one of ${LAB_DISTROS.join(', ')}`);
+    return value as LabDistro;
+  };
+  for (const part of (spec ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [node, distro] = part.includes('=') ? part.split('=', 2) : ['*', part];
+    if (node !== '*' && !/^(lb|web)[1-9][0-9]*$/.test(node)) throw new Error(`lab: --distro ${JSON.stringify(part)}: expected NODE=RELEASE with a node such as lb1 or web2`);
+    choice[node] = known(distro);
+  }
+  return choice;
+}
+
 /** Fixed names and addresses: lbN gets .(10+N), webN gets .(50+N) on both lab networks. */
-export function plannedNodes(counts: { lb: number; web: number }): LabNode[] {
+export function plannedNodes(counts: { lb: number; web: number }, distros: Record<string, LabDistro> = {}): LabNode[] {
   const nodes: LabNode[] = [];
   for (const role of ['lb', 'web'] as const) {
     const count = counts[role];
@@ -41,7 +61,8 @@ export function plannedNodes(counts: { lb: number; web: number }): LabNode[] {
     for (let i = 1; i <= count; i++) {
       const name = `${role}${i}`;
       const octet = LIMITS[role].first + i;
-      nodes.push({ name, container: `${CONTAINER_PREFIX}${name}`, address: `${PUBLIC_NETWORK.prefix}${octet}`, privateAddress: `${PRIVATE_NETWORK.prefix}${octet}`, role });
+      const distro = distros[name] ?? distros['*'] ?? DEFAULT_DISTRO;
+      nodes.push({ name, container: `${CONTAINER_PREFIX}${name}`, address: `${PUBLIC_NETWORK.prefix}${octet}`, privateAddress: `${PRIVATE_NETWORK.prefix}${octet}`, role, distro });
     }
   }
   return nodes;
@@ -63,9 +84,13 @@ export async function ensureLabNetworks(): Promise<void> {
   }
 }
 
-async function containerState(container: string): Promise<string | undefined> {
-  const result = await docker(['container', 'inspect', '--format', '{{.State.Status}}', container], { check: false });
-  return result.code === 0 ? result.stdout.trim() : undefined;
+/** Docker's state of the container and the release it was made with; undefined when it does not exist. */
+async function containerState(container: string): Promise<{ state: string; distro: string } | undefined> {
+  const format = `{{.State.Status}} {{index .Config.Labels "${LAB_LABEL}.distro"}}`;
+  const result = await docker(['container', 'inspect', '--format', format, container], { check: false });
+  if (result.code !== 0) return undefined;
+  const [state, distro] = result.stdout.trim().split(' ');
+  return { state, distro: distro || DEFAULT_DISTRO };
 }
 
 /** Files copied into the container before its first start: host key, sshd drop-in, root's authorized_keys. */
@@ -90,7 +115,7 @@ async function createNode(node: LabNode, image: string, clientPublicLine: string
   const stage = await stageNodeFiles(node, clientPublicLine);
   await docker([
     'create', '--name', node.container, '--hostname', node.name,
-    '--label', `${LAB_LABEL}=1`, '--label', `${LAB_LABEL}.role=${node.role}`, '--label', `${LAB_LABEL}.name=${node.name}`,
+    '--label', `${LAB_LABEL}=1`, '--label', `${LAB_LABEL}.role=${node.role}`, '--label', `${LAB_LABEL}.name=${node.name}`, '--label', `${LAB_LABEL}.distro=${node.distro}`,
     // systemd as PID 1: `docker run --privileged` fails here (one capability is outside the bounding set)
     '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
     '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
@@ -149,22 +174,27 @@ async function waitUntilReady(node: LabNode, timeoutMs = 120_000): Promise<void>
  * networks, with host keys known in advance; returns once every node boots and sshd answers.
  * Re-running is idempotent: running nodes are kept, stopped ones are started again.
  */
-export async function startNodes(counts: { lb: number; web: number }, options: { image?: string } = {}): Promise<LabNode[]> {
-  const nodes = plannedNodes(counts);
+export async function startNodes(
+  counts: { lb: number; web: number },
+  options: { distros?: Record<string, LabDistro>; aptProxy?: string } = {},
+): Promise<LabNode[]> {
+  const nodes = plannedNodes(counts, options.distros);
   await ensureLabNetworks();
-  const image = options.image ?? (await ensureNodeImage());
+  const images = new Map<LabDistro, string>();
+  for (const distro of new Set(nodes.map((n) => n.distro))) images.set(distro, await ensureNodeImage({ distro, aptProxy: options.aptProxy }));
   const client = await ensureClientKey();
   for (const node of nodes) {
-    const state = await containerState(node.container);
-    if (state !== undefined && existingHostKey(node.name) === undefined) {
-      await docker(['rm', '-f', node.container]); // its host key is lost: no way to pin it
-    } else if (state === 'running') {
+    const existing = await containerState(node.container);
+    if (existing !== undefined && (existingHostKey(node.name) === undefined || existing.distro !== node.distro)) {
+      // its host key is lost (no way to pin it), or it runs another release: make it anew
+      await docker(['rm', '-f', '-v', node.container]);
+    } else if (existing?.state === 'running') {
       continue;
-    } else if (state !== undefined) {
+    } else if (existing !== undefined) {
       await docker(['start', node.container]);
       continue;
     }
-    await createNode(node, image, client.publicLine);
+    await createNode(node, images.get(node.distro)!, client.publicLine);
   }
   await Promise.all(nodes.map((node) => waitUntilReady(node)));
   await refreshKnownHosts();
@@ -195,6 +225,7 @@ export async function labStatus(): Promise<LabNodeStatus[]> {
       address: networks[PUBLIC_NETWORK.name]?.IPAddress ?? '',
       privateAddress: networks[PRIVATE_NETWORK.name]?.IPAddress ?? '',
       role: (info.Config.Labels[`${LAB_LABEL}.role`] ?? 'web') as LabRole,
+      distro: (info.Config.Labels[`${LAB_LABEL}.distro`] ?? DEFAULT_DISTRO) as LabDistro,
       state: info.State.Status,
     };
     if (node.state === 'running') node.system = await systemState(node.container);
@@ -234,15 +265,13 @@ export interface LabUp {
   /** For the inventory's ssh.key. */
   clientKey: string;
   knownHosts: string;
-  image: string;
 }
 
 /** Everything `bootstrap lab up` does, in order: engine, networks, apt proxy, image, nodes. */
-export async function labUp(counts: { lb: number; web: number }): Promise<LabUp> {
+export async function labUp(counts: { lb: number; web: number }, distros?: Record<string, LabDistro>): Promise<LabUp> {
   await ensureDockerEngine();
   await ensureLabNetworks();
   const { url } = await ensureAptProxy(PUBLIC_NETWORK.gateway);
-  const image = await ensureNodeImage({ aptProxy: `http://127.0.0.1:${new URL(url).port}` });
-  const nodes = await startNodes(counts, { image });
-  return { nodes, aptProxy: url, clientKey: labPaths.clientKey(), knownHosts: labPaths.knownHosts(), image };
+  const nodes = await startNodes(counts, { distros, aptProxy: `http://127.0.0.1:${new URL(url).port}` });
+  return { nodes, aptProxy: url, clientKey: labPaths.clientKey(), knownHosts: labPaths.knownHosts() };
 }

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 /** Labels, names and fixed addresses shared by every part of the lab. */
@@ -45,9 +46,13 @@ export const labPaths = {
   nodeDir: (node: string) => sub('nodes', node),
 };
 
-/** Downloads and image tarballs that survive `lab down`: $BOOTSTRAP_CACHE, else /var/cache/bootstrap. */
+/**
+ * Builds, downloads and image tarballs that survive `lab down` and fresh clones: $BOOTSTRAP_CACHE,
+ * else /var/cache/bootstrap for root, else $XDG_CACHE_HOME/bootstrap (~/.cache/bootstrap).
+ */
 export function cacheDir(): string {
-  const dir = resolve(process.env.BOOTSTRAP_CACHE ?? '/var/cache/bootstrap');
+  const userCache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bootstrap');
+  const dir = resolve(process.env.BOOTSTRAP_CACHE ?? (process.getuid?.() === 0 ? '/var/cache/bootstrap' : userCache));
   mkdirSync(dir, { recursive: true });
   return dir;
 }

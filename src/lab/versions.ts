@@ -8,16 +8,8 @@ export const CONSUL_VERSION = '1.16.6';
 
 export const CONSUL_TEMPLATE_VERSION = '0.41.1';
 
-/**
- * gliderlabs/registrator has no semver tags, so master is the pin. The Go module proxy reachable
- * here refuses every version of this module (403 "This module version is not available"), so its
- * pseudo-version could not be resolved; replace this with the output of
- * `go list -m github.com/gliderlabs/registrator@master` once the proxy serves it.
- */
-export const REGISTRATOR_VERSION = 'master';
-
 /** Tag of the demo app image; bump when its entrypoint changes. */
-export const DEMO_APP_VERSION = '1';
+export const DEMO_APP_VERSION = '2';
 
 /**
  * Consul's go.mod replaces its own submodules with in-tree copies, which are not in the consul
@@ -36,14 +28,6 @@ export const CONSUL_SUBMODULES: Readonly<Record<string, string>> = {
 
 /** Module versions the proxy serves but the checksum database it mirrors does not know (404). */
 export const CONSUL_NOSUMDB = ['github.com/hashicorp/consul/envoyextensions', 'github.com/hashicorp/consul/troubleshoot'];
-
-export const PINNED_VERSIONS = {
-  consul: CONSUL_VERSION,
-  consulTemplate: CONSUL_TEMPLATE_VERSION,
-  registrator: REGISTRATOR_VERSION,
-  demoApp: DEMO_APP_VERSION,
-} as const;
-export type PinnedVersions = typeof PINNED_VERSIONS;
 
 /** Upstart 1.13.2 (the last Ubuntu release) and the libnih it needs; built from given sources. */
 export const UPSTART_VERSION = '1.13.2';

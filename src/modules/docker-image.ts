@@ -17,7 +17,7 @@ export const dockerImageModule: Module<DockerImageParams> = {
     pull: { type: 'boolean', description: 'pull when absent (default true without src)' },
   },
   validate(p, ctx) {
-    const problems = checkLocalFile('src', p.src, ctx.localDir);
+    const problems = checkLocalFile('src', p.src, ctx.localDir, ctx.pending);
     if (p.src !== undefined && p.pull === true) problems.push(['pull', 'pull and src exclude each other']);
     return problems;
   },

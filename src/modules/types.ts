@@ -39,6 +39,8 @@ export interface ModuleContext {
 
 export interface ValidateContext {
   localDir: string;
+  /** laptop files built before the run connects: absent now, but valid sources */
+  pending?: ReadonlySet<string>;
 }
 
 /**

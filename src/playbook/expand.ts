@@ -31,6 +31,8 @@ export interface HostPlay {
   scopeExtra: Record<string, unknown>;
   /** module registry; the real one unless a test brings its own */
   modules?: (name: string) => Module | undefined;
+  /** laptop files built before the run connects (offline validation accepts them as sources) */
+  pending?: ReadonlySet<string>;
 }
 
 /** One loop item of a task on one host (a task without `loop` has exactly one). */
@@ -96,7 +98,7 @@ export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unkno
     const params = renderParams(task.params, itemScope, paramsAt) as Record<string, unknown>;
     const errors = validateParams(module, params, { ...paramsAt, localDir });
     if (errors.length === 0) {
-      for (const [relPath, message] of module.validate?.(params, { localDir }) ?? []) {
+      for (const [relPath, message] of module.validate?.(params, { localDir, pending: hp.pending }) ?? []) {
         const at = taskWhere(task, relPath ? `${task.module}.${relPath}` : task.module, hp.host);
         errors.push(new ConfigError(at.pos, at.keyPath, `${message} (for host ${hp.host})`));
       }

@@ -8,6 +8,7 @@ import { batchBreaks, splitBatches } from './batches.js';
 import { runPlayOnHost } from './play.js';
 import { eachLimit } from './pool.js';
 import { HostSession } from './session.js';
+import { targetHosts } from '../load.js';
 
 export interface RunOptions {
   check: boolean;
@@ -24,13 +25,6 @@ export interface RunOutcome {
   exitCode: ExitCode;
   /** round trips per host (connection + facts + commands) */
   roundTrips: Map<string, number>;
-}
-
-/** Hosts the run may touch: every host some play targets, narrowed by --limit. */
-export function targetHosts(inventory: Inventory, plays: Play[], limit?: string): string[] {
-  const allowed = limit ? new Set(selectHosts(inventory, limit)) : undefined;
-  const names = new Set(plays.flatMap((p) => selectHosts(inventory, p.hosts)));
-  return [...names].filter((n) => !allowed || allowed.has(n));
 }
 
 /**

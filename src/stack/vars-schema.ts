@@ -236,17 +236,32 @@ export const stackVarsSchema: Record<string, Field> = {
     description: 'the registrator container on web nodes',
     fields: {
       enabled: { type: 'boolean', default: true, description: 'run registrator on web nodes (default true); false when containers are registered another way, e.g. Consul service definitions' },
+      source: {
+        type: 'string',
+        enum: ['build', 'pull', 'tarball'],
+        default: 'build',
+        description:
+          'build = registrator v7.4.0 built on the laptop (Go toolchain, or a cached build) and uploaded as an image tarball; pull = `docker pull image` on each web node; tarball = upload `image_tarball` (default build)',
+      },
       image: {
         type: 'string',
         pattern: DOCKER_IMAGE,
-        patternHint: 'a Docker image reference like gliderlabs/registrator:latest',
-        default: 'gliderlabs/registrator:latest',
-        description: 'image to run; pulled unless image_tarball is set, in which case the tarball must contain this tag (default gliderlabs/registrator:latest)',
+        patternHint: 'a Docker image reference like registry.example.com/registrator:v7',
+        description: 'image to run, for source pull or tarball (the tarball must contain this tag); source build runs bootstrap/registrator:v7.4.0',
       },
-      image_tarball: { type: 'localFile', description: '`docker save` tarball on the laptop to upload and `docker load` instead of pulling' },
-      resync: { type: 'integer', min: 0, max: 86400, default: 30, description: 'seconds between full re-syncs of containers into Consul (default 30)' },
+      image_tarball: { type: 'localFile', description: '`docker save` tarball on the laptop to upload and `docker load`, for source tarball' },
+      resync: { type: 'integer', min: 0, max: 86400, default: 30, description: 'seconds between full re-syncs of containers into Consul; 0 = off (default 30)' },
     },
-  },
+    // runs on the value as written, before defaults: no source means build
+    check: (value: Record<string, unknown>) => {
+      if ((value.source ?? 'build') === 'build' && (value.image !== undefined || value.image_tarball !== undefined)) {
+        return 'source: build runs the image built on the laptop; `image` and `image_tarball` are for source pull or tarball';
+      }
+      if (value.source === 'pull' && value.image === undefined) return 'source: pull needs `image` (a registrator image your Docker can pull; gliderlabs/registrator:latest no longer pulls on Docker 26 and later)';
+      if (value.source === 'tarball' && (value.image === undefined || value.image_tarball === undefined)) return 'source: tarball needs `image_tarball` and the `image` tag it holds';
+      return undefined;
+    },
+  } as Field,
   docker_source: {
     type: 'string',
     enum: ['distro', 'docker'],

@@ -15,6 +15,7 @@ import { getModule } from '../../src/modules/index.js';
 import { unitPath, upstartPath } from '../../src/modules/service.js';
 import { expandTask, type TaskInstance } from '../../src/playbook/expand.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
+import { laptopArtifacts } from '../../src/artifacts/laptop.js';
 import type { SecretKind } from '../../src/stack/secrets.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -56,7 +57,7 @@ function hostInstances(inv: Inventory, host: string, facts: HostFacts, secret: t
   const instances: TaskInstance[] = [];
   for (const play of sitePlays()) {
     if (!selectHosts(inv, play.hosts).includes(host)) continue;
-    const hp = { inventory: inv, play, host, facts, scopeExtra: { secret } };
+    const hp = { inventory: inv, play, host, facts, scopeExtra: { secret, artifacts: laptopArtifacts() } };
     for (const task of play.tasks) {
       for (const instance of expandTask(task, hp)) {
         if (instance.skipped) continue;

@@ -20,7 +20,7 @@ describe('lab nodes (docker containers booting systemd with sshd)', { timeout: 1
   before(async () => {
     const started = Date.now();
     lab = await labUp({ lb: 1, web: 1 });
-    console.log(`# lab up (1 lb + 1 web, image ${lab.image}) took ${Date.now() - started} ms`);
+    console.log(`# lab up (1 lb + 1 web) took ${Date.now() - started} ms`);
   });
 
   after(async () => {

@@ -106,7 +106,7 @@ describe('rendered files hold what the stack needs', () => {
 
   test('registrator runs with its options before the consul URI and the token from an env file', () => {
     const unit = plain.get('web2')!.get('/etc/systemd/system/registrator.service')!.content;
-    assert.match(unit, /--env-file \/etc\/registrator\/env gliderlabs\/registrator:latest -ip 10\.10\.0\.4 -cleanup -resync 30 consul:\/\/localhost:8500\n/);
+    assert.match(unit, /--env-file \/etc\/registrator\/env bootstrap\/registrator:v7\.4\.0 -ip 10\.10\.0\.4 -cleanup -resync 30 -retry-attempts -1 -retry-interval 1000 consul:\/\/localhost:8500\n/);
     assert.doesNotMatch(unit, /CONSUL_HTTP_TOKEN/);
   });
 });

@@ -72,7 +72,7 @@ describe('bad app definitions are rejected with file, line and key path', () => 
   });
 
   test('upload without a binary, and an image reference that could inject unit options', () => {
-    const errors = errorsFor('      - name: shop\n        server_name: [a.test]\n', '    consul: { source: upload }\n    registrator: { image: "x --privileged" }\n');
+    const errors = errorsFor('      - name: shop\n        server_name: [a.test]\n', '    consul: { source: upload }\n    registrator: { source: pull, image: "x --privileged" }\n');
     const text = errors.join('\n');
     assert.match(text, /all\.vars\.consul: source: upload needs `binary`/);
     assert.match(text, /all\.vars\.registrator\.image: expected a Docker image reference/);
@@ -91,6 +91,14 @@ describe('bad app definitions are rejected with file, line and key path', () => 
       'inv:11:24 all.vars.apps.1.max_instances: expected an integer 1-100, got 0',
     ]);
     assert.match(errors[3]!, /expected a host name .*got "cart\.test \} or \{ always_true"/);
+  });
+
+  test('registrator sources say what each needs', () => {
+    const app = '      - name: shop\n        server_name: [a.test]\n';
+    assert.match(errorsFor(app, '    registrator: { source: pull }\n').join('\n'), /all\.vars\.registrator: source: pull needs `image`/);
+    assert.match(errorsFor(app, '    registrator: { source: tarball, image: r:1 }\n').join('\n'), /all\.vars\.registrator: source: tarball needs `image_tarball`/);
+    assert.match(errorsFor(app, '    registrator: { image: r:1 }\n').join('\n'), /all\.vars\.registrator: source: build runs the image built on the laptop/);
+    assert.deepEqual(errorsFor(app, '    registrator: { source: pull, image: registry.example.com/registrator:v7 }\n'), []);
   });
 
   test('a valid TLS app with wildcard names loads', () => {
@@ -112,6 +120,6 @@ describe('stack defaults', () => {
     assert.equal(vars.load_balancer, 'nginx');
     assert.equal(vars.datacenter, 'dc1');
     assert.deepEqual(vars.docker_daemon_config, {});
-    assert.deepEqual((vars.registrator as Record<string, unknown>).image, 'gliderlabs/registrator:latest');
+    assert.deepEqual(vars.registrator, { enabled: true, source: 'build', resync: 30 });
   });
 });
