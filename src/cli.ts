@@ -20,6 +20,7 @@ interface CommonOptions extends SshOptions {
 interface ApplyCliOptions extends CommonOptions {
   check?: boolean;
   diff?: boolean;
+  forceHandlers?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -62,6 +63,7 @@ async function buildProgram(setExit: (code: number) => void): Promise<Command> {
     .description('run the playbooks on the inventory hosts (the default command)')
     .option('--check', 'plan only: report what would change, change nothing')
     .option('--diff', 'show unified diffs of the files changed (or that would change)')
+    .option('--force-handlers', "run a host's notified handlers even when one of its tasks failed")
     .action(async (inv: string, opts: ApplyCliOptions) => {
       const { apply } = await import('./commands/apply.js');
       setExit((await apply(inv, { ...opts, forks: positive('--forks', opts.forks), tags: parseTags(opts.tags) })).exitCode);

@@ -19,6 +19,7 @@ export interface ApplyOptions extends SshOptions {
   verbose?: boolean;
   check?: boolean;
   diff?: boolean;
+  forceHandlers?: boolean;
 }
 
 /** `bootstrap apply`: validate offline, then run the playbooks with the chosen UI attached. */
@@ -40,6 +41,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<
       limit: opts.limit,
       tags: opts.tags,
       forks: opts.forks,
+      forceHandlers: Boolean(opts.forceHandlers),
       connect: connector(inventory, opts),
       scopeExtra: { artifacts, secret: (name: string, kind: 'gossip' | 'uuid') => secrets.get(name, kind) },
     },

@@ -34,6 +34,13 @@ export const knownVarsSchema: Record<string, Field> = {
     pattern: /^https?:\/\/[^\s/?#]+(:\d+)?(\/[^\s]*)?$/,
     patternHint: 'an http:// or https:// URL, e.g. http://10.0.0.1:3142',
   },
+  state_dir: {
+    type: 'string',
+    default: '/var/lib/bootstrap',
+    description: 'where bootstrap keeps its state on the host (pending handlers)',
+    pattern: /^\/[^\s]*$/,
+    patternHint: 'an absolute path on the host',
+  },
   ...stackVarsSchema,
 };
 

@@ -30,6 +30,8 @@ export interface TaskResult {
   item?: string;
   /** the host's batch, when the play runs in batches (`serial`) */
   batch?: number;
+  /** a handler run because an earlier run notified it and did not get to run it: that run's start (ISO 8601) */
+  pendingSince?: string;
   ms: number;
 }
 

@@ -2,6 +2,7 @@ import { UnreachableError } from '../errors.js';
 import type { Task } from '../playbook/types.js';
 import { taskSelected } from '../playbook/expand.js';
 import type { RunEvents } from './events.js';
+import { pendingFact, pendingOn, recordPending, type PendingHandler } from './pending-handlers.js';
 import { factsOf, instancesOf, runTask } from './task.js';
 import type { TaskEnv } from './task.js';
 
@@ -18,12 +19,50 @@ export async function runPlayOnHost(env: TaskEnv, tags: string[] | undefined, ev
   } catch (error) {
     return hostFailed(env, events, GATHER_FACTS, error);
   }
-  const notified = new Set<string>();
-  for (const task of tasks) {
-    if (!(await step(task, env, false, events, notified))) return;
+  const { session } = env;
+  let pending: PendingHandler[];
+  try {
+    pending = await pendingOn(session, play.become);
+  } catch (error) {
+    return hostFailed(env, events, GATHER_FACTS, error);
   }
+  const ours = (p: PendingHandler) => p.play === play.name && play.handlers.some((h) => h.name === p.handler);
+  const since = new Map(pending.filter(ours).map((p) => [p.handler, p.since]));
+  const notified = new Set(since.keys());
+  const beforeApply = async (task: Task) => {
+    const current = await pendingOn(session, play.become);
+    const add = task.notify.filter((name) => !current.some((p) => p.play === play.name && p.handler === name));
+    if (add.length) await recordPending(session, [...current, ...add.map((handler) => ({ play: play.name, handler, since: env.runStarted ?? new Date().toISOString() }))], play.become);
+  };
+  const taskEnv = { ...env, beforeApply };
+  let failed = false;
+  for (const task of tasks) {
+    if (!(await step(task, taskEnv, false, events, notified))) {
+      failed = true;
+      break;
+    }
+  }
+  if (failed && !(env.forceHandlers && session.recap.unreachable === false)) return;
+  await runHandlers(taskEnv, events, notified, since);
+}
+
+/** The notified handlers, in their declared order; each one that ran leaves the host's pending list. */
+async function runHandlers(env: TaskEnv, events: RunEvents, notified: Set<string>, since: Map<string, string>): Promise<void> {
+  const { session, play } = env;
+  const done = new Set<string>();
   for (const handler of play.handlers) {
-    if (notified.has(handler.name) && !(await step(handler, env, true, events, notified))) return;
+    if (!notified.has(handler.name)) continue;
+    if (!(await step(handler, env, true, events, notified, since.get(handler.name)))) break;
+    done.add(handler.name);
+  }
+  if (env.check || done.size === 0 || session.recap.unreachable) return;
+  const current = await pendingOn(session, play.become);
+  const left = current.filter((p) => !(p.play === play.name && done.has(p.handler)));
+  if (left.length === current.length) return;
+  try {
+    await recordPending(session, left, play.become);
+  } catch (error) {
+    hostFailed(env, events, 'record pending handlers', error);
   }
 }
 
@@ -51,7 +90,7 @@ export function hostFailed(env: TaskEnv, events: RunEvents, what: string, error:
   });
 }
 
-async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvents, notified: Set<string>): Promise<boolean> {
+async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvents, notified: Set<string>, pendingSince?: string): Promise<boolean> {
   const { session, play } = env;
   events.send({ type: 'task:start', host: session.host.name, play: play.name, task: task.name, handler, ...batchOf(env) });
   let result;
@@ -62,7 +101,7 @@ async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvent
     return false;
   }
   session.recap[result.status]++;
-  events.send({ type: 'task:result', ...result, ...batchOf(env) });
+  events.send({ type: 'task:result', ...result, ...(pendingSince ? { pendingSince } : {}), ...batchOf(env) });
   if (result.status === 'changed') for (const name of task.notify) notified.add(name);
   return result.status !== 'failed';
 }
@@ -78,5 +117,5 @@ async function prefetch(tasks: Task[], env: TaskEnv): Promise<void> {
       return [];
     }
   });
-  await env.session.gather(facts, env.play.become);
+  await env.session.gather([...facts, pendingFact(env.session)], env.play.become);
 }

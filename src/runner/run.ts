@@ -18,6 +18,8 @@ export interface RunOptions {
   connect: (host: Host) => Promise<Transport>;
   /** names available to templates besides vars (secret()) */
   scopeExtra: Record<string, unknown>;
+  /** run a host's notified handlers even when one of its tasks failed */
+  forceHandlers?: boolean;
 }
 
 export interface RunOutcome {
@@ -53,7 +55,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
       const members = new Set(selectHosts(inventory, play.hosts));
       const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
       if (hosts.length === 0) continue;
-      const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events });
+      const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events, runStarted: new Date(started).toISOString() });
       if (calledOff) break;
     }
   } finally {
@@ -65,6 +67,8 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
 }
 
 interface PlayContext {
+  /** the run's start (ISO 8601), recorded with handlers left pending */
+  runStarted: string;
   inventory: Inventory;
   opts: RunOptions;
   events: RunEvents;
@@ -75,7 +79,7 @@ interface PlayContext {
  * batch runs to the end of the play, handlers included, before the next starts. Returns true when
  * a batch's failures called off the rest of the run.
  */
-async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, HostSession>, { inventory, opts, events }: PlayContext): Promise<boolean> {
+async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, HostSession>, { inventory, opts, events, runStarted }: PlayContext): Promise<boolean> {
   const batches = splitBatches(hosts.map((s) => s.host.name), play.serial);
   const rolling = play.serial !== undefined;
   events.send({ type: 'play:start', play: play.name, hosts: hosts.map((s) => s.host.name), ...(rolling ? { serial: batches.map((b) => b.hosts.length) } : {}) });
@@ -86,7 +90,11 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
       for (const s of members) s.recap.batches.push({ play: play.name, batch: batch.index, of: batch.of });
     }
     await eachLimit(members, opts.forks, (session) =>
-      runPlayOnHost({ inventory, play, session, check: opts.check, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined }, opts.tags, events),
+      runPlayOnHost(
+        { inventory, play, session, check: opts.check, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, runStarted },
+        opts.tags,
+        events,
+      ),
     );
     const failed = members.filter((s) => !s.alive).map((s) => s.host.name);
     if (rolling) events.send({ type: 'batch:end', play: play.name, batch: batch.index, of: batch.of, failed });

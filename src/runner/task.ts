@@ -20,6 +20,12 @@ export interface TaskEnv {
   scopeExtra: Record<string, unknown>;
   /** the host's batch when the play runs in batches (`serial`) */
   batch?: Batch;
+  /** run handlers notified before a task failed, at the point of failure (--force-handlers) */
+  forceHandlers?: boolean;
+  /** when the run started (ISO 8601): recorded with handlers left pending */
+  runStarted?: string;
+  /** awaited once per task, before its first change is applied (never in check mode); records pending handlers */
+  beforeApply?: (task: Task) => Promise<void>;
 }
 
 /** The task's instances on this host (see playbook/expand.ts); parameter problems are thrown. */
@@ -66,6 +72,7 @@ export async function runTask(task: Task, env: TaskEnv, handler: boolean): Promi
         continue;
       }
       for (const change of plan.changes) {
+        if (!env.check && changes.length === 0) await env.beforeApply?.(task);
         changes.push({ title: label + change.title, diff: change.diff });
         if (!env.check) await apply(change.commands, env, elevate);
       }

@@ -11,7 +11,8 @@ const STATUS: Record<TaskResult['status'], string> = { ok: 'ok', changed: 'chang
 /** The lines a task result prints as: status, host, task, and why. */
 export function formatResult(r: TaskResult, opts: UiOptions, check: boolean): string[] {
   const status = r.status === 'changed' && check ? 'would change' : STATUS[r.status];
-  const head = `${status.padEnd(12)} ${r.host.padEnd(10)} ${r.handler ? 'handler: ' : ''}${r.task}`;
+  const pending = r.pendingSince ? ` (pending from the run of ${r.pendingSince})` : '';
+  const head = `${status.padEnd(12)} ${r.host.padEnd(10)} ${r.handler ? 'handler: ' : ''}${r.task}${pending}`;
   const lines: string[] = [];
   if (r.status === 'ok' || r.status === 'skipped') {
     if (!opts.verbose && r.status === 'skipped') return [];
