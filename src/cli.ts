@@ -21,6 +21,11 @@ interface ApplyCliOptions extends CommonOptions {
   check?: boolean;
   diff?: boolean;
   forceHandlers?: boolean;
+  extraVars?: string[];
+  skipTags?: string;
+  startAtTask?: string;
+  listHosts?: boolean;
+  listTasks?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -36,6 +41,13 @@ function withCommon(cmd: Command): Command {
     .option('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable)', collect)
     .option('--ssh-config <file>', 'ssh config file (default ~/.ssh/config)')
     .option('-v, --verbose', 'show ok/skipped reasons in full and timings');
+}
+
+/** Options that change what a run does with the playbooks: extra vars and tag exclusion. */
+function withRunSelection(cmd: Command): Command {
+  return cmd
+    .option('-e, --extra-vars <vars>', 'variables over every other source: key=value (strings), @file.yaml, or JSON (repeatable)', collect)
+    .option('--skip-tags <list>', 'leave out tasks tagged with one of these (comma-separated); wins over --tags');
 }
 
 function positive(option: string, value: string): number {
@@ -59,21 +71,30 @@ async function buildProgram(setExit: (code: number) => void): Promise<Command> {
       `\nExit codes: 0 success, 1 internal error, 2 invalid input (nothing was contacted),\n3 a task failed on some host, 4 a host was unreachable, 5 verification failed.`,
     );
 
-  withCommon(program.command('apply', { isDefault: true }).argument('<inventory>', 'inventory YAML file'))
+  withRunSelection(withCommon(program.command('apply', { isDefault: true }).argument('<inventory>', 'inventory YAML file')))
     .description('run the playbooks on the inventory hosts (the default command)')
     .option('--check', 'plan only: report what would change, change nothing')
     .option('--diff', 'show unified diffs of the files changed (or that would change)')
     .option('--force-handlers', "run a host's notified handlers even when one of its tasks failed")
+    .option('--start-at-task <name>', 'start at the first task of this name (earlier tasks and plays are left out)')
+    .option('--list-hosts', 'print the hosts each play would run on, and exit (nothing is contacted)')
+    .option('--list-tasks', 'print the tasks each play would run, and exit (nothing is contacted)')
     .action(async (inv: string, opts: ApplyCliOptions) => {
+      const selection = { tags: parseTags(opts.tags), skipTags: parseTags(opts.skipTags), startAtTask: opts.startAtTask, extraVars: opts.extraVars };
+      if (opts.listHosts || opts.listTasks) {
+        const { listCommand } = await import('./commands/list.js');
+        listCommand(inv, { ...opts, ...selection, playbook: opts.playbook ?? [defaultPlaybook] }, { hosts: Boolean(opts.listHosts), tasks: Boolean(opts.listTasks) });
+        return setExit(ExitCode.OK);
+      }
       const { apply } = await import('./commands/apply.js');
-      setExit((await apply(inv, { ...opts, forks: positive('--forks', opts.forks), tags: parseTags(opts.tags) })).exitCode);
+      setExit((await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks) })).exitCode);
     });
 
-  withCommon(program.command('validate').argument('<inventory>', 'inventory YAML file'))
+  withRunSelection(withCommon(program.command('validate').argument('<inventory>', 'inventory YAML file')))
     .description('check inventory, playbooks and templates offline; never connects')
-    .action(async (inv: string, opts: CommonOptions) => {
+    .action(async (inv: string, opts: CommonOptions & { extraVars?: string[]; skipTags?: string }) => {
       const { loadRun } = await import('./load.js');
-      const { inventory, plays, artifactNotes } = loadRun(inv, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags: parseTags(opts.tags) });
+      const { inventory, plays, artifactNotes } = loadRun(inv, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags: parseTags(opts.tags), skipTags: parseTags(opts.skipTags), extraVars: opts.extraVars });
       const tasks = plays.reduce((n, p) => n + p.tasks.length + p.handlers.length, 0);
       console.log(`${inv}: valid (${inventory.hosts.size} hosts, ${plays.length} plays, ${tasks} tasks and handlers)`);
       for (const note of artifactNotes) console.log(`built on this machine before connecting: ${note}`);

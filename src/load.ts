@@ -8,12 +8,24 @@ import type { Play } from './playbook/types.js';
 import { checkServerCount, SERVER_GROUP } from './stack/topology.js';
 import { validateRun } from './validate.js';
 import { checkLaptopArtifacts, laptopArtifacts } from './artifacts/laptop.js';
+import { applyExtraVars, parseExtraVars } from './inventory/extra-vars.js';
 
 /** Hosts the run may touch: every host some play targets, narrowed by --limit. */
 export function targetHosts(inventory: Inventory, plays: Play[], limit?: string): string[] {
   const allowed = limit ? new Set(selectHosts(inventory, limit)) : undefined;
   const names = new Set(plays.flatMap((p) => selectHosts(inventory, p.hosts)));
   return [...names].filter((n) => !allowed || allowed.has(n));
+}
+
+
+/** What a run is narrowed and fed with on the command line. */
+export interface RunSelection {
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  startAtTask?: string;
+  /** raw -e/--extra-vars arguments */
+  extraVars?: string[];
 }
 
 export interface Loaded {
@@ -26,8 +38,10 @@ export interface Loaded {
 }
 
 /** Loads and validates everything a run needs. Throws ConfigErrors; never connects. */
-export function loadRun(inventoryFile: string, playbooks: string[], opts: { limit?: string; tags?: string[] }): Loaded {
+export function loadRun(inventoryFile: string, playbooks: string[], opts: RunSelection): Loaded {
+  const extra = parseExtraVars(opts.extraVars ?? []);
   const inventory = loadInventory(inventoryFile);
+  applyExtraVars(inventory, extra);
   const plays = loadPlaybooks(playbooks, getModule);
   const hosts = targetHosts(inventory, plays, opts.limit);
   const artifacts = laptopArtifacts();
@@ -36,7 +50,7 @@ export function loadRun(inventoryFile: string, playbooks: string[], opts: { limi
   const serversPlayed = plays.some((play) => splitPattern(play.hosts).some((term) => term.replace(/^[!&]/, '') === SERVER_GROUP));
   const errors = [
     ...(serversPlayed ? checkServerCount(inventory) : []),
-    ...validateRun({ inventory, plays, modules: getModule, limit: opts.limit, tags: opts.tags, scopeExtra: { artifacts }, pending: artifacts.pending }),
+    ...validateRun({ inventory, plays, modules: getModule, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags, startAtTask: opts.startAtTask, scopeExtra: { artifacts }, pending: artifacts.pending }),
     ...needs.errors,
   ];
   if (opts.limit && selectHosts(inventory, opts.limit).length === 0) {

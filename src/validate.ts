@@ -4,8 +4,8 @@ import type { HostFacts } from './facts/types.js';
 import { selectHosts, unknownPatternTerms } from './inventory/pattern.js';
 import type { Inventory } from './inventory/types.js';
 import type { Module } from './modules/types.js';
-import { closest } from './schema/did-you-mean.js';
-import { expandTask, taskSelected, taskWhere } from './playbook/expand.js';
+import { closest, didYouMean } from './schema/did-you-mean.js';
+import { expandTask, taskFilter, taskWhere } from './playbook/expand.js';
 import { playKeyPath } from './playbook/load.js';
 import { renderTemplateFile, templateCandidates } from './playbook/render.js';
 import type { Play, Task } from './playbook/types.js';
@@ -22,6 +22,9 @@ export interface RunToValidate {
   scopeExtra?: Record<string, unknown>;
   /** laptop files the run builds before it connects: accepted as sources although absent */
   pending?: ReadonlySet<string>;
+  skipTags?: string[];
+  /** --start-at-task: the name of the task to start at */
+  startAtTask?: string;
 }
 
 /** Parameters of these modules name EJS templates to render on the laptop. */
@@ -52,7 +55,7 @@ function placeholderSecret(name: string, kind: string): string {
 }
 
 /** Everything about a run that can be checked without connecting. Returns every problem found (deduplicated). */
-export function validateRun({ inventory, plays, modules, limit, tags, scopeExtra = {}, pending }: RunToValidate): ConfigError[] {
+export function validateRun({ inventory, plays, modules, limit, tags, skipTags, startAtTask, scopeExtra = {}, pending }: RunToValidate): ConfigError[] {
   const errors: ConfigError[] = [];
   const seen = new Set<string>();
   const add = (err: ConfigError) => {
@@ -65,14 +68,19 @@ export function validateRun({ inventory, plays, modules, limit, tags, scopeExtra
     limited = new Set(selectHosts(inventory, limit));
     if (limited.size === 0) add(new ConfigError({ file: '--limit' }, '', `${JSON.stringify(limit)} matches no host${describeUnknownTerms(inventory, limit)}`));
   }
-  if (tags && tags.length > 0) {
-    const known = new Set(plays.flatMap((play) => play.tasks.flatMap((task) => task.tags)));
-    for (const tag of tags) {
+  const known = new Set(plays.flatMap((play) => play.tasks.flatMap((task) => task.tags)));
+  for (const [option, list] of [['--tags', tags], ['--skip-tags', skipTags]] as const) {
+    for (const tag of list ?? []) {
       if (tag === 'all' || known.has(tag)) continue;
       const typo = closest(tag, known);
-      add(new ConfigError({ file: '--tags' }, '', `no task has the tag ${JSON.stringify(tag)}${typo ? `; did you mean \`${typo}\`?` : known.size > 0 ? ` (tags: ${[...known].sort().join(', ')})` : ''}`));
+      add(new ConfigError({ file: option }, '', `no task has the tag ${JSON.stringify(tag)}${typo ? `; did you mean \`${typo}\`?` : known.size > 0 ? ` (tags: ${[...known].sort().join(', ')})` : ''}`));
     }
   }
+  if (startAtTask !== undefined && !plays.some((play) => play.tasks.some((task) => task.name === startAtTask))) {
+    const typo = closest(startAtTask, plays.flatMap((play) => play.tasks.map((task) => task.name)));
+    add(new ConfigError({ file: '--start-at-task' }, '', `no task is named ${JSON.stringify(startAtTask)}${typo ? `; did you mean ${JSON.stringify(typo)}?` : ''}`));
+  }
+  const selected = taskFilter(plays, { tags, skipTags, startAtTask });
   for (const play of plays) {
     const matched = selectHosts(inventory, play.hosts);
     if (matched.length === 0) {
@@ -81,9 +89,13 @@ export function validateRun({ inventory, plays, modules, limit, tags, scopeExtra
       continue;
     }
     const targeted = limited ? matched.filter((host) => limited!.has(host)) : matched;
-    const tasks = [...play.tasks.filter((task) => taskSelected(task, tags)), ...play.handlers];
+    const tasks = [...play.tasks.filter(selected), ...play.handlers];
     for (const task of tasks) {
-      if (!modules(task.module)) continue; // reported by loadPlaybooks
+      if (task.delegateTo !== undefined && !task.delegateTo.includes('<%') && !inventory.hosts.has(task.delegateTo)) {
+        const path = `${task.keyPath}.delegate_to`;
+        add(new ConfigError(positionIn(play.file, path, 'value', task.pos), path, `delegate_to names no host of the inventory: ${JSON.stringify(task.delegateTo)}${didYouMean(task.delegateTo, inventory.hosts.keys())}`));
+      }
+      if (!modules(task.module)) continue; // reported by loadPlaybooks (and `meta` runs no module)
       for (const host of targeted) {
         try {
           validateTaskForHost(inventory, play, task, modules, host, add, { scopeExtra, pending });

@@ -1,7 +1,7 @@
 import type { SshOptions } from '../connect.js';
 import { connector } from '../connect.js';
 import { buildLaptopArtifacts } from '../artifacts/laptop.js';
-import { loadRun } from '../load.js';
+import { loadRun, type RunSelection } from '../load.js';
 import { defaultPlaybook } from '../paths.js';
 import { RunEvents } from '../runner/events.js';
 import { runPlays } from '../runner/run.js';
@@ -9,11 +9,10 @@ import type { RunOutcome } from '../runner/run.js';
 import { createSecretStore } from '../stack/secrets.js';
 import { attachJson } from '../ui/json.js';
 import { attachPlain } from '../ui/plain.js';
+import { taskFilter } from '../playbook/expand.js';
 
-export interface ApplyOptions extends SshOptions {
+export interface ApplyOptions extends SshOptions, RunSelection {
   playbook?: string[];
-  limit?: string;
-  tags?: string[];
   forks: number;
   output: 'text' | 'json';
   verbose?: boolean;
@@ -24,7 +23,7 @@ export interface ApplyOptions extends SshOptions {
 
 /** `bootstrap apply`: validate offline, then run the playbooks with the chosen UI attached. */
 export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<RunOutcome> {
-  const { inventory, plays, hosts } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], { limit: opts.limit, tags: opts.tags });
+  const { inventory, plays, hosts } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], opts);
   const artifacts = await buildLaptopArtifacts(inventory, hosts);
   const events = new RunEvents();
   const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
@@ -39,7 +38,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<
     {
       check: Boolean(opts.check),
       limit: opts.limit,
-      tags: opts.tags,
+      selected: taskFilter(plays, opts),
       forks: opts.forks,
       forceHandlers: Boolean(opts.forceHandlers),
       connect: connector(inventory, opts),

@@ -215,7 +215,7 @@ export function loadInventory(inventoryFile: string): Inventory {
 }
 
 /** Known vars are validated; unknown names are the user's own, unless they look like a typo of a known one. */
-function validateVars(vars: Record<string, unknown>, at: At): ConfigError[] {
+export function validateVars(vars: Record<string, unknown>, at: At): ConfigError[] {
   const errors: ConfigError[] = [];
   const known = Object.keys(knownVarsSchema);
   for (const [name, value] of Object.entries(vars)) {
@@ -233,7 +233,7 @@ function validateVars(vars: Record<string, unknown>, at: At): ConfigError[] {
   return errors;
 }
 
-function resolveVarFiles(vars: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+export function resolveVarFiles(vars: Record<string, unknown>, baseDir: string): Record<string, unknown> {
   return resolveLocalFiles(vars, { type: 'map', fields: knownVarsSchema, additional: { type: 'any' } }, baseDir) as Record<string, unknown>;
 }
 

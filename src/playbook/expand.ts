@@ -61,10 +61,38 @@ export function taskWhere(task: Task, key: string, host: string): Where {
   return { pos: positionIn(task.pos.file, keyPath, 'value', task.pos), keyPath, host };
 }
 
-/** Whether `--tags` selects a task (its tags include the play's). "all" selects everything; tasks tagged "always" always run. */
-export function taskSelected(task: Task, tags?: string[]): boolean {
-  if (!tags || tags.length === 0 || tags.includes('all')) return true;
-  return task.tags.includes('always') || task.tags.some((tag) => tags.includes(tag));
+/**
+ * Whether `--tags` / `--skip-tags` select a task (its tags hold its play's and blocks' too), as in
+ * Ansible: "all" selects everything; tasks tagged "always" run unless skipped by name; tasks tagged
+ * "never" run only when one of their tags is asked for; `--skip-tags` wins.
+ */
+export function taskSelected(task: Task, tags?: string[], skipTags?: string[]): boolean {
+  if (skipTags?.some((tag) => task.tags.includes(tag))) return false;
+  const asked = tags && tags.length > 0 ? tags : undefined;
+  if (task.tags.includes('never') && !asked?.some((tag) => tag !== 'all' && task.tags.includes(tag))) return false;
+  if (!asked || asked.includes('all')) return true;
+  return task.tags.includes('always') || task.tags.some((tag) => asked.includes(tag));
+}
+
+export interface TaskSelection {
+  tags?: string[];
+  skipTags?: string[];
+  startAtTask?: string;
+}
+
+/**
+ * The tasks a run works through: those `--tags`/`--skip-tags` select, from the first task named
+ * `--start-at-task` on (the tasks of earlier plays, and the earlier tasks of its play, are left out).
+ * Handlers are not tasks here: they run when notified.
+ */
+export function taskFilter(plays: Play[], sel: TaskSelection): (task: Task) => boolean {
+  const before = new Set<Task>();
+  if (sel.startAtTask !== undefined) {
+    const all = plays.flatMap((p) => p.tasks);
+    const start = all.findIndex((t) => t.name === sel.startAtTask);
+    if (start > 0) all.slice(0, start).forEach((t) => before.add(t));
+  }
+  return (task) => !before.has(task) && taskSelected(task, sel.tags, sel.skipTags);
 }
 
 /** The scope of a host in a play: play vars < inventory vars, facts, then scopeExtra. */

@@ -9,7 +9,8 @@ import { atFile, atPath, isPlainMap, validateParams, validateValue, type At } fr
 import { loadYamlFile } from '../yaml/load.js';
 import { PERCENT, type BatchSize } from '../runner/batches.js';
 import { expressionSyntaxError } from './expression.js';
-import type { Play, Task } from './types.js';
+import { flattenSteps, type Block, type Play, type Step, type Task } from './types.js';
+import { checkRegisterOrder } from './register-order.js';
 
 export type ModuleLookup = (name: string) => Module | undefined;
 
@@ -37,6 +38,7 @@ const playFields: Record<string, Field> = {
   name: { type: 'string' },
   hosts: { ...stringList, hint: 'a host pattern (a group, a host, all, or a pattern like web:&prod)', required: true },
   vars: { type: 'map', fields: {}, additional: { type: 'any' } },
+  vars_files: { ...stringList, hint: 'a YAML file of variables, or a list of them (relative to the playbook)' },
   tasks: { type: 'list', items: { type: 'any' } },
   handlers: { type: 'list', items: { type: 'any' } },
   become: { type: 'boolean' },
@@ -49,20 +51,52 @@ const playFields: Record<string, Field> = {
   max_fail_percentage: { type: 'integer', min: 0, max: 100 },
 };
 
+const expression: Schema = { type: 'oneOf', alternatives: [{ type: 'string' }, { type: 'boolean' }], hint: 'a JavaScript expression (a string) or true/false' };
+
 const taskFields: Record<string, Field> = {
   name: { type: 'string' },
-  when: { type: 'oneOf', alternatives: [{ type: 'string' }, { type: 'boolean' }], hint: 'a JavaScript expression (a string) or true/false' },
+  when: expression,
   loop: { type: 'oneOf', alternatives: [{ type: 'string' }, { type: 'list', items: { type: 'any' } }], hint: 'a list, or a JavaScript expression yielding a list' },
   loop_var: { type: 'string', pattern: IDENTIFIER, patternHint: 'a JavaScript identifier like item or app' },
   notify: stringList,
   tags: stringList,
   become: { type: 'boolean' },
+  register: { type: 'string', pattern: IDENTIFIER, patternHint: 'a JavaScript identifier like result or leader' },
+  changed_when: expression,
+  failed_when: expression,
+  ignore_errors: { type: 'boolean' },
+  until: { type: 'string' },
+  retries: { type: 'integer', min: 0 },
+  delay: { type: 'integer', min: 0 },
+  run_once: { type: 'boolean' },
+  delegate_to: { type: 'string' },
+  listen: stringList,
 };
 
 const importFields: Record<string, Field> = {
   import_playbook: { type: 'string', required: true },
   when: taskFields.when,
 };
+
+/** Keys of a `block:` entry; when/become/tags/notify pass down to its tasks. */
+const blockFields: Record<string, Field> = {
+  name: { type: 'string' },
+  block: { type: 'list', items: { type: 'any' }, required: true },
+  rescue: { type: 'list', items: { type: 'any' } },
+  always: { type: 'list', items: { type: 'any' } },
+  when: taskFields.when,
+  become: { type: 'boolean' },
+  tags: stringList,
+  notify: stringList,
+};
+
+/** What a block passes down to the tasks inside it. */
+interface Inherited {
+  when: string[];
+  become?: boolean;
+  tags: string[];
+  notify: string[];
+}
 
 const playKeyPaths = new WeakMap<Play, string>();
 
@@ -121,6 +155,7 @@ export function loadPlaybooks(files: string[], modules: ModuleLookup, moduleName
     if (!existsSync(full)) errors.push(new ConfigError({ file: full }, '', 'playbook file not found'));
     else loadFile(full, [full]);
   }
+  if (errors.length === 0) errors.push(...checkRegisterOrder(plays));
   if (errors.length > 0) throw new ConfigErrors(errors);
   return plays;
 }
@@ -129,16 +164,19 @@ function readPlay(entry: unknown, at: At, file: string, modules: ModuleLookup, k
   const shape = validateValue(entry, { type: 'map', fields: playFields }, at);
   errors.push(...shape);
   if (!isPlainMap(entry)) return undefined;
-  const vars = isPlainMap(entry.vars) ? entry.vars : {};
-  for (const name of Object.keys(vars)) {
+  const vars = { ...(isPlainMap(entry.vars) ? entry.vars : {}), ...readVarsFiles(entry.vars_files, atPath(at, 'vars_files'), file, errors) };
+  for (const name of Object.keys(isPlainMap(entry.vars) ? entry.vars : {})) {
     if ((RESERVED_VAR_NAMES as readonly string[]).includes(name)) {
       const varAt = atPath(atPath(at, 'vars'), name);
       errors.push(new ConfigError(varAt.locate(varAt.path, 'key'), varAt.path, `\`${name}\` is a reserved name in templates and expressions; rename this variable`));
     }
   }
   const tags = toList(entry.tags);
-  const handlers = readTasks(entry.handlers, atPath(at, 'handlers'), modules, known, errors, undefined, tags);
+  const top: Inherited = { when: [], tags, notify: [] };
+  const handlerSteps = readSteps(entry.handlers, atPath(at, 'handlers'), modules, known, errors, undefined, top);
+  const handlers = handlerSteps.filter((s): s is Task => !('block' in s));
   const handlerNames = new Map<string, Task>();
+  const topics = new Set<string>();
   for (const handler of handlers) {
     const nameAt = atFile(file, `${handler.keyPath}.name`, handler.pos);
     if (!hasName(entry.handlers, handler.keyPath)) {
@@ -147,14 +185,17 @@ function readPlay(entry: unknown, at: At, file: string, modules: ModuleLookup, k
       errors.push(new ConfigError(nameAt.locate(nameAt.path), nameAt.path, `duplicate handler name ${JSON.stringify(handler.name)} (also at ${handlerNames.get(handler.name)!.keyPath})`));
     }
     handlerNames.set(handler.name, handler);
+    handler.listen.forEach((t) => topics.add(t));
   }
-  const tasks = readTasks(entry.tasks, atPath(at, 'tasks'), modules, known, errors, handlerNames, tags);
+  const notifiable = new Set([...handlerNames.keys(), ...topics]);
+  const steps = readSteps(entry.tasks, atPath(at, 'tasks'), modules, known, errors, notifiable, top);
   const hosts = Array.isArray(entry.hosts) ? entry.hosts.join(',') : typeof entry.hosts === 'string' ? entry.hosts : '';
   const play: Play = {
     name: typeof entry.name === 'string' ? entry.name : hosts,
     hosts,
     vars,
-    tasks,
+    tasks: flattenSteps(steps),
+    steps,
     handlers,
     become: typeof entry.become === 'boolean' ? entry.become : true,
     tags,
@@ -173,27 +214,88 @@ function readSerial(value: unknown): BatchSize[] | undefined {
   return list.filter((v): v is BatchSize => typeof v === 'number' || (typeof v === 'string' && PERCENT.test(v)));
 }
 
+/** `vars_files`, relative to the playbook: YAML maps merged in order over the play's `vars`. */
+function readVarsFiles(value: unknown, at: At, playbook: string, errors: ConfigError[]): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  const list = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  list.forEach((rel, i) => {
+    if (typeof rel !== 'string') return;
+    const itemAt = Array.isArray(value) ? atPath(at, i) : at;
+    const full = resolve(dirname(playbook), rel);
+    if (!existsSync(full)) return void errors.push(new ConfigError(itemAt.locate(itemAt.path), itemAt.path, `vars file not found: ${full}`));
+    try {
+      const { value: vars } = loadYamlFile(full);
+      if (vars === null || vars === undefined) return;
+      if (!isPlainMap(vars)) return void errors.push(new ConfigError({ file: full, line: 1, col: 1 }, '', `expected a map of variables, got ${Array.isArray(vars) ? 'a list' : JSON.stringify(vars)}`));
+      for (const name of Object.keys(vars)) {
+        if (!(RESERVED_VAR_NAMES as readonly string[]).includes(name)) continue;
+        const varAt = atFile(full, name);
+        errors.push(new ConfigError(varAt.locate(name, 'key'), name, `\`${name}\` is a reserved name in templates and expressions; rename this variable`));
+      }
+      Object.assign(merged, vars);
+    } catch (err) {
+      if (err instanceof ConfigError) errors.push(err);
+      else throw err;
+    }
+  });
+  return merged;
+}
+
 function hasName(list: unknown, keyPath: string): boolean {
   const index = Number(keyPath.split('.').pop());
   return Array.isArray(list) && isPlainMap(list[index]) && typeof list[index].name === 'string';
 }
 
-function readTasks(
+/** `notifiable` is undefined for the handler list (handlers cannot be blocks or notify). */
+function readSteps(
   list: unknown,
   at: At,
   modules: ModuleLookup,
   known: string[],
   errors: ConfigError[],
-  handlers: Map<string, Task> | undefined,
-  playTags: string[],
-): Task[] {
+  notifiable: Set<string> | undefined,
+  inherited: Inherited,
+): Step[] {
   if (!Array.isArray(list)) return [];
-  const tasks: Task[] = [];
+  const steps: Step[] = [];
   list.forEach((entry, i) => {
-    const task = readTask(entry, atPath(at, i), modules, known, errors, handlers, playTags);
-    if (task) tasks.push(task);
+    const entryAt = atPath(at, i);
+    const step = notifiable && isPlainMap(entry) && 'block' in entry
+      ? readBlock(entry, entryAt, modules, known, errors, notifiable, inherited)
+      : readTask(entry, entryAt, modules, known, errors, notifiable, inherited);
+    if (step) steps.push(step);
   });
-  return tasks;
+  return steps;
+}
+
+function readBlock(
+  entry: Record<string, unknown>,
+  at: At,
+  modules: ModuleLookup,
+  known: string[],
+  errors: ConfigError[],
+  notifiable: Set<string>,
+  outer: Inherited,
+): Block {
+  errors.push(...validateValue(entry, { type: 'map', fields: blockFields }, at));
+  const when = readCondition(entry.when, atPath(at, 'when'), errors);
+  const notify = toList(entry.notify);
+  checkNotify(entry.notify, notify, atPath(at, 'notify'), notifiable, errors);
+  const inner: Inherited = {
+    when: when === undefined ? outer.when : [...outer.when, when],
+    become: typeof entry.become === 'boolean' ? entry.become : outer.become,
+    tags: [...new Set([...outer.tags, ...toList(entry.tags)])],
+    notify: [...new Set([...outer.notify, ...notify])],
+  };
+  const section = (key: 'block' | 'rescue' | 'always') => readSteps(entry[key], atPath(at, key), modules, known, errors, notifiable, inner);
+  return {
+    name: typeof entry.name === 'string' ? entry.name : undefined,
+    block: section('block'),
+    rescue: section('rescue'),
+    always: section('always'),
+    pos: at.locate(at.path),
+    keyPath: at.path,
+  };
 }
 
 function readTask(
@@ -202,35 +304,36 @@ function readTask(
   modules: ModuleLookup,
   known: string[],
   errors: ConfigError[],
-  handlers: Map<string, Task> | undefined,
-  playTags: string[],
+  notifiable: Set<string> | undefined,
+  inherited: Inherited,
 ): Task | undefined {
   const pos: SourcePos = at.locate(at.path);
-  const isHandler = handlers === undefined;
+  const isHandler = notifiable === undefined;
   if (!isPlainMap(entry)) {
     errors.push(new ConfigError(pos, at.path, `expected a ${isHandler ? 'handler' : 'task'} (a map with a module key like \`package:\`), got ${entry === null ? 'nothing' : Array.isArray(entry) ? 'a list' : JSON.stringify(entry)}`));
     return undefined;
   }
   const moduleKeys: string[] = [];
   const taskKeys: Record<string, unknown> = {};
+  const keyNames = [...Object.keys(taskFields), ...(isHandler ? [] : ['block'])];
   let bad = false;
   for (const [key, value] of Object.entries(entry)) {
     if (key in taskFields) taskKeys[key] = value;
-    else if (modules(key)) moduleKeys.push(key);
+    else if (modules(key) || key === 'meta') moduleKeys.push(key);
     else {
       bad = true;
       const keyAt = atPath(at, key);
-      const taskKeyTypo = closest(key, Object.keys(taskFields));
+      const taskKeyTypo = closest(key, keyNames);
       const detail = taskKeyTypo
         ? `unknown task key \`${key}\`; did you mean \`${taskKeyTypo}\`?`
-        : `unknown module \`${key}\`${didYouMean(key, known) || ` (modules: ${known.join(', ')}; task keys: ${Object.keys(taskFields).join(', ')})`}`;
+        : `unknown module \`${key}\`${didYouMean(key, known) || ` (modules: ${known.join(', ')}; task keys: ${keyNames.join(', ')})`}`;
       errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, detail));
     }
   }
   const before = errors.length;
   errors.push(...validateValue(taskKeys, { type: 'map', fields: taskFields }, at));
   if (moduleKeys.length === 0) {
-    if (!bad) errors.push(new ConfigError(pos, at.path, `a ${isHandler ? 'handler' : 'task'} needs exactly one module key (one of: ${known.join(', ')})`));
+    if (!bad) errors.push(new ConfigError(pos, at.path, `a ${isHandler ? 'handler' : 'task'} needs exactly one module key (one of: ${known.join(', ')}), or \`meta: flush_handlers\`${isHandler ? '' : ', or `block:`'}`));
     return undefined;
   }
   if (moduleKeys.length > 1) {
@@ -239,50 +342,90 @@ function readTask(
     return undefined;
   }
   const moduleKey = moduleKeys[0];
-  const module = modules(moduleKey)!;
   const paramsAt = atPath(at, moduleKey);
   let params = entry[moduleKey] ?? {};
-  if (!isPlainMap(params)) {
+  let meta: Task['meta'];
+  if (moduleKey === 'meta') {
+    if (params !== 'flush_handlers') errors.push(new ConfigError(paramsAt.locate(paramsAt.path), paramsAt.path, `expected \`flush_handlers\` (the only meta action supported), got ${JSON.stringify(params)}`));
+    if (isHandler) errors.push(new ConfigError(paramsAt.locate(paramsAt.path, 'key'), paramsAt.path, '`meta` is for tasks, not handlers'));
+    meta = 'flush_handlers';
+    params = {};
+  } else if (!isPlainMap(params)) {
     errors.push(new ConfigError(paramsAt.locate(paramsAt.path), paramsAt.path, `expected a map of parameters for module \`${moduleKey}\`, got ${Array.isArray(params) ? 'a list' : JSON.stringify(params)}`));
     params = {};
   } else {
-    errors.push(...validateParams(module, params, { pos: paramsAt.locate(paramsAt.path), keyPath: paramsAt.path }));
+    errors.push(...validateParams(modules(moduleKey)!, params, { pos: paramsAt.locate(paramsAt.path), keyPath: paramsAt.path }));
   }
-  let when: string | undefined;
-  if (typeof taskKeys.when === 'boolean') when = String(taskKeys.when);
-  else if (typeof taskKeys.when === 'string') {
-    when = taskKeys.when;
-    checkExpression(when, atPath(at, 'when'), errors);
-  }
+  const ownWhen = readCondition(taskKeys.when, atPath(at, 'when'), errors);
+  const conditions = ownWhen === undefined ? inherited.when : [...inherited.when, ownWhen];
   let loop: string | undefined;
   if (Array.isArray(taskKeys.loop)) loop = JSON.stringify(taskKeys.loop);
   else if (typeof taskKeys.loop === 'string') {
     loop = taskKeys.loop;
     checkExpression(loop, atPath(at, 'loop'), errors);
   }
-  const notify = toList(taskKeys.notify);
-  if (handlers && errors.length === before) {
-    const notifyAt = atPath(at, 'notify');
-    notify.forEach((name, i) => {
-      if (handlers.has(name)) return;
-      const itemAt = Array.isArray(taskKeys.notify) ? atPath(notifyAt, i) : notifyAt;
-      const hint = didYouMean(name, handlers.keys()) || (handlers.size > 0 ? ` (handlers of this play: ${[...handlers.keys()].join(', ')})` : ' (this play has no handlers)');
-      errors.push(new ConfigError(itemAt.locate(itemAt.path), itemAt.path, `notify names no handler of this play: ${JSON.stringify(name)}${hint}`));
-    });
+  const until = typeof taskKeys.until === 'string' ? taskKeys.until : undefined;
+  if (until !== undefined) checkExpression(until, atPath(at, 'until'), errors);
+  for (const key of ['retries', 'delay'] as const) {
+    if (taskKeys[key] !== undefined && until === undefined) {
+      const keyAt = atPath(at, key);
+      errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, `\`${key}\` needs \`until\` (the condition to retry on)`));
+    }
   }
+  const register = typeof taskKeys.register === 'string' ? taskKeys.register : undefined;
+  if (register && (RESERVED_VAR_NAMES as readonly string[]).includes(register)) {
+    const regAt = atPath(at, 'register');
+    errors.push(new ConfigError(regAt.locate(regAt.path), regAt.path, `\`${register}\` is a reserved name in templates and expressions; register under another name`));
+  }
+  const listen = toList(taskKeys.listen);
+  if (!isHandler && taskKeys.listen !== undefined) {
+    const keyAt = atPath(at, 'listen');
+    errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, '`listen` is for handlers; tasks `notify` a handler name or a listen topic'));
+  }
+  const ownNotify = toList(taskKeys.notify);
+  if (notifiable && errors.length === before) checkNotify(taskKeys.notify, ownNotify, atPath(at, 'notify'), notifiable, errors);
+  const defaultName = moduleKey === 'meta' ? 'meta: flush_handlers' : moduleKey;
   return {
-    name: typeof taskKeys.name === 'string' ? taskKeys.name : moduleKey,
+    name: typeof taskKeys.name === 'string' ? taskKeys.name : defaultName,
     module: moduleKey,
     params: params as Record<string, unknown>,
-    when,
+    when: conditions.length === 0 ? undefined : conditions.length === 1 ? conditions[0] : conditions.map((c) => `(${c})`).join(' && '),
     loop,
     loopVar: typeof taskKeys.loop_var === 'string' ? taskKeys.loop_var : 'item',
-    notify,
-    tags: [...new Set([...playTags, ...toList(taskKeys.tags)])],
-    become: typeof taskKeys.become === 'boolean' ? taskKeys.become : undefined,
+    notify: [...new Set([...inherited.notify, ...ownNotify])],
+    tags: [...new Set([...inherited.tags, ...toList(taskKeys.tags)])],
+    become: typeof taskKeys.become === 'boolean' ? taskKeys.become : inherited.become,
+    register,
+    changedWhen: readCondition(taskKeys.changed_when, atPath(at, 'changed_when'), errors),
+    failedWhen: readCondition(taskKeys.failed_when, atPath(at, 'failed_when'), errors),
+    ignoreErrors: taskKeys.ignore_errors === true,
+    until,
+    retries: typeof taskKeys.retries === 'number' ? taskKeys.retries : undefined,
+    delay: typeof taskKeys.delay === 'number' ? taskKeys.delay : undefined,
+    runOnce: taskKeys.run_once === true,
+    delegateTo: typeof taskKeys.delegate_to === 'string' ? taskKeys.delegate_to : undefined,
+    listen,
+    meta,
     pos,
     keyPath: at.path,
   };
+}
+
+/** A when / changed_when / failed_when value: an expression string (syntax-checked) or a boolean, as an expression. */
+function readCondition(value: unknown, at: At, errors: ConfigError[]): string | undefined {
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value !== 'string') return undefined;
+  checkExpression(value, at, errors);
+  return value;
+}
+
+function checkNotify(raw: unknown, names: string[], at: At, notifiable: Set<string>, errors: ConfigError[]): void {
+  names.forEach((name, i) => {
+    if (notifiable.has(name)) return;
+    const itemAt = Array.isArray(raw) ? atPath(at, i) : at;
+    const hint = didYouMean(name, notifiable) || (notifiable.size > 0 ? ` (handlers and listen topics of this play: ${[...notifiable].join(', ')})` : ' (this play has no handlers)');
+    errors.push(new ConfigError(itemAt.locate(itemAt.path), itemAt.path, `notify names no handler of this play: ${JSON.stringify(name)}${hint}`));
+  });
 }
 
 function checkExpression(expr: string, at: At, errors: ConfigError[]): void {

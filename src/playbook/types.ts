@@ -3,29 +3,71 @@ import type { BatchSize } from '../runner/batches.js';
 
 export interface Task {
   name: string;
-  /** module name, e.g. "package" */
+  /** module name, e.g. "package"; "meta" for `meta: flush_handlers` (no module runs) */
   module: string;
   /** raw parameters; strings may hold EJS (<%= %>) rendered per host before planning */
   params: Record<string, unknown>;
-  /** JS expression over the host scope (vars, facts, host, groups); task skipped when falsy */
+  /** JS expression over the host scope (vars, facts, host, groups); task skipped when falsy. Conditions of enclosing blocks are and-ed in. */
   when?: string;
   /** JS expression yielding a list; the task runs once per element, bound to `loopVar` */
   loop?: string;
   loopVar: string;
+  /** handler names or `listen` topics to notify when the task changed something (a block's notify included) */
   notify: string[];
+  /** the task's tags, its play's and its enclosing blocks' */
   tags: string[];
   become?: boolean;
+  /** `register: NAME`: the result is bound to NAME for later tasks on the same host */
+  register?: string;
+  /** JS expressions over the scope plus the registered result; decide changed / failed instead of the module */
+  changedWhen?: string;
+  failedWhen?: string;
+  /** a failure is shown, counted `ignored`, and the host carries on (not for an unreachable host) */
+  ignoreErrors: boolean;
+  /** `until`: re-run until the expression holds, at most `retries` more times (default 3), `delay` seconds apart (default 5) */
+  until?: string;
+  retries?: number;
+  delay?: number;
+  /** run on the first host of the play's batch only; its registered result is shared with the others */
+  runOnce: boolean;
+  /** inventory host (may be EJS) the task runs on, with the scope of the host it runs for */
+  delegateTo?: string;
+  /** handlers only: topics that notify this handler besides its name */
+  listen: string[];
+  /** `meta: flush_handlers` */
+  meta?: 'flush_handlers';
   pos: SourcePos;
   /** key path of the task in its file, e.g. plays.0.tasks.3 */
   keyPath: string;
+}
+
+/** `block` / `rescue` / `always`; its when/become/tags/notify are already folded into its tasks. */
+export interface Block {
+  name?: string;
+  block: Step[];
+  rescue: Step[];
+  always: Step[];
+  pos: SourcePos;
+  keyPath: string;
+}
+
+/** One entry of a play's task list: a task or a block of tasks. */
+export type Step = Task | Block;
+
+export function isBlock(step: Step): step is Block {
+  return 'block' in step;
 }
 
 export interface Play {
   name: string;
   /** group name, host name, "all", or a pattern (see src/inventory/pattern.ts) */
   hosts: string;
+  /** play vars and vars_files (in that order of precedence), as defaults under the inventory's vars */
   vars: Record<string, unknown>;
+  /** every task, blocks flattened, in document order (blocks' rescue and always sections included) */
   tasks: Task[];
+  /** the task list as written: tasks and blocks */
+  steps: Step[];
   handlers: Task[];
   become: boolean;
   tags: string[];
@@ -36,4 +78,9 @@ export interface Play {
   /** playbook file and its directory (relative template/src paths resolve from the project's templates/ then here) */
   file: string;
   pos: SourcePos;
+}
+
+/** Every task of a list of steps, blocks flattened, in document order. */
+export function flattenSteps(steps: Step[]): Task[] {
+  return steps.flatMap((s) => (isBlock(s) ? [...flattenSteps(s.block), ...flattenSteps(s.rescue), ...flattenSteps(s.always)] : [s]));
 }

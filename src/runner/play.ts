@@ -1,6 +1,5 @@
 import { UnreachableError } from '../errors.js';
 import type { Task } from '../playbook/types.js';
-import { taskSelected } from '../playbook/expand.js';
 import type { RunEvents } from './events.js';
 import { pendingFact, pendingOn, recordPending, type PendingHandler } from './pending-handlers.js';
 import { factsOf, instancesOf, runTask } from './task.js';
@@ -11,9 +10,9 @@ import type { TaskEnv } from './task.js';
  * round trip, then plans and applies task by task, then the notified handlers. A failed task
  * ends the play for this host; other hosts carry on.
  */
-export async function runPlayOnHost(env: TaskEnv, tags: string[] | undefined, events: RunEvents): Promise<void> {
+export async function runPlayOnHost(env: TaskEnv, selected: (task: Task) => boolean, events: RunEvents): Promise<void> {
   const { play } = env;
-  const tasks = play.tasks.filter((t) => taskSelected(t, tags));
+  const tasks = play.tasks.filter(selected);
   try {
     await prefetch(tasks, env);
   } catch (error) {

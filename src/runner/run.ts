@@ -1,7 +1,7 @@
 import { ExitCode, UnreachableError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { selectHosts } from '../inventory/pattern.js';
-import type { Play } from '../playbook/types.js';
+import type { Play, Task } from '../playbook/types.js';
 import type { Transport } from '../transport/types.js';
 import type { HostRecap, RunEvents } from './events.js';
 import { batchBreaks, splitBatches } from './batches.js';
@@ -13,7 +13,8 @@ import { targetHosts } from '../load.js';
 export interface RunOptions {
   check: boolean;
   limit?: string;
-  tags?: string[];
+  /** the tasks --tags, --skip-tags and --start-at-task select (validate.ts taskFilter) */
+  selected?: (task: Task) => boolean;
   forks: number;
   connect: (host: Host) => Promise<Transport>;
   /** names available to templates besides vars (secret()) */
@@ -92,7 +93,7 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
     await eachLimit(members, opts.forks, (session) =>
       runPlayOnHost(
         { inventory, play, session, check: opts.check, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, runStarted },
-        opts.tags,
+        opts.selected ?? (() => true),
         events,
       ),
     );

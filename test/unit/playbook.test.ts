@@ -49,7 +49,7 @@ describe('loadPlaybooks rejects bad input with file:line:col, key path and messa
     ['unknown module', play('    - pakage: { name: nginx }\n'), ['site.yml:3:7 plays.0.tasks.0.pakage: unknown module `pakage`; did you mean `package`?']],
     ['unknown task key', play('    - package: { name: nginx }\n      whne: "true"\n'), ['site.yml:4:7 plays.0.tasks.0.whne: unknown task key `whne`; did you mean `when`?']],
     ['two module keys', play('    - copy: { dest: /a }\n      template: { src: a, dest: /a }\n'), ['site.yml:4:7 plays.0.tasks.0.template: a task runs exactly one module, found `copy` and `template`; split it into separate tasks']],
-    ['no module key', play('    - name: nothing\n'), ['site.yml:3:7 plays.0.tasks.0: a task needs exactly one module key (one of: package, copy, template, service)']],
+    ['no module key', play('    - name: nothing\n'), ['site.yml:3:7 plays.0.tasks.0: a task needs exactly one module key (one of: package, copy, template, service), or `meta: flush_handlers`, or `block:`']],
     ['task not a map', play('    - package\n'), ['site.yml:3:7 plays.0.tasks.0: expected a task (a map with a module key like `package:`), got "package"']],
     ['params not a map', play('    - package: nginx\n'), ['site.yml:3:16 plays.0.tasks.0.package: expected a map of parameters for module `package`, got "nginx"']],
     ['unknown param', play('    - template:\n        src: a.ejs\n        dset: /etc/a\n'), [
@@ -70,6 +70,20 @@ describe('loadPlaybooks rejects bad input with file:line:col, key path and messa
     ['max_fail_percentage over 100', '- hosts: web\n  serial: 1\n  max_fail_percentage: 120\n', ['site.yml:3:24 plays.0.max_fail_percentage: expected an integer 0-100, got 120']],
     ['import with another key', '- import_playbook: site.yml\n  hosts: web\n', ['site.yml:2:3 plays.0.hosts: unknown key `hosts` (expected one of: import_playbook, when)']],
     ['import with a when that does not compile', '- import_playbook: other.yml\n  when: "a ==="\n', ['site.yml:2:9 plays.0.when: not a valid JavaScript expression: Unexpected token \')\' (in "a ===")', 'site.yml:1:20 plays.0.import_playbook: imported playbook not found: other.yml']],
+    ['unknown task key near a new keyword', play('    - package: { name: nginx }\n      registr: out\n'), ['site.yml:4:7 plays.0.tasks.0.registr: unknown task key `registr`; did you mean `register`?']],
+    ['register not an identifier', play('    - package: { name: nginx }\n      register: my-out\n'), ['site.yml:4:17 plays.0.tasks.0.register: expected a JavaScript identifier like result or leader, got "my-out"']],
+    ['register under a reserved name', play('    - package: { name: nginx }\n      register: facts\n'), ['site.yml:4:17 plays.0.tasks.0.register: `facts` is a reserved name in templates and expressions; register under another name']],
+    ['changed_when that does not compile', play('    - package: { name: nginx }\n      changed_when: "out.rc =="\n'), ['site.yml:4:21 plays.0.tasks.0.changed_when: not a valid JavaScript expression: Unexpected token \')\' (in "out.rc ==")']],
+    ['retries without until', play('    - package: { name: nginx }\n      retries: 3\n'), ['site.yml:4:7 plays.0.tasks.0.retries: `retries` needs `until` (the condition to retry on)']],
+    ['negative retries', play('    - package: { name: nginx }\n      until: "true"\n      retries: -1\n'), ['site.yml:5:16 plays.0.tasks.0.retries: expected an integer >= 0, got -1']],
+    ['listen on a task', play('    - package: { name: nginx }\n      listen: x\n'), ['site.yml:4:7 plays.0.tasks.0.listen: `listen` is for handlers; tasks `notify` a handler name or a listen topic']],
+    ['meta other than flush_handlers', play('    - meta: end_play\n'), ['site.yml:3:13 plays.0.tasks.0.meta: expected `flush_handlers` (the only meta action supported), got "end_play"']],
+    ['unknown block key', play('    - block:\n        - package: { name: nginx }\n      rescu: []\n'), ['site.yml:5:7 plays.0.tasks.0.rescu: unknown key `rescu`; did you mean `rescue`?']],
+    ['bad task inside a rescue', play('    - block:\n        - package: { name: nginx }\n      rescue:\n        - pakage: { name: nginx }\n'), ['site.yml:6:11 plays.0.tasks.0.rescue.0.pakage: unknown module `pakage`; did you mean `package`?']],
+    ['register used before it exists', play('    - package: { name: nginx }\n      when: "out.rc === 0"\n    - package: { name: curl }\n      register: out\n'), ['site.yml:4:13 plays.0.tasks.0.when: `out` is used before it is registered: task "package" at plays.0.tasks.1 (line 5) registers it later, and a registered value is only visible to the tasks after it']],
+    ['register used in EJS before it exists', play('    - copy: { dest: /a, content: "<%= out.stdout %>" }\n    - package: { name: curl }\n      register: out\n'), ['site.yml:3:34 plays.0.tasks.0.copy.content: `out` is used before it is registered: task "package" at plays.0.tasks.1 (line 4) registers it later, and a registered value is only visible to the tasks after it']],
+    ['missing vars file', '- hosts: web\n  vars_files: [nope.yml]\n', ['site.yml:2:16 plays.0.vars_files.0: vars file not found: nope.yml']],
+    ['notify naming a listen topic that does not exist', '- hosts: web\n  handlers:\n    - name: reload nginx\n      listen: web config\n      service: { name: nginx, state: reloaded }\n  tasks:\n    - package: { name: nginx }\n      notify: web confg\n', ['site.yml:8:15 plays.0.tasks.0.notify: notify names no handler of this play: "web confg"; did you mean `web config`?']],
   ];
   for (const [name, text, expected] of cases) {
     it(name, () => assert.deepEqual(playbookErrors(text), expected));
@@ -91,8 +105,9 @@ describe('loadPlaybooks', () => {
       ['web', 'web', true, 'project/playbooks/web.yml'],
     ]);
     const [, upstream] = plays[0].tasks;
+    const { name, module, params, when, loop, loopVar, notify, tags, become, pos, keyPath } = upstream;
     assert.deepEqual(
-      { ...upstream, pos: `${upstream.pos.line}:${upstream.pos.col}` },
+      { name, module, params, when, loop, loopVar, notify, tags, become, keyPath, pos: `${pos.line}:${pos.col}` },
       {
         name: 'one upstream per app',
         module: 'template',
@@ -131,6 +146,88 @@ describe('loadPlaybooks', () => {
     assert.equal(p.name, 'web,lb');
     assert.equal(p.become, false);
     assert.deepEqual([p.tasks[0].name, p.tasks[0].loop, p.tasks[0].tags, p.tasks[0].become], ['package', '["curl","jq"]', ['base', 'tools'], true]);
+  });
+
+  it('reads the Ansible keywords: register, conditions, retries, run_once, delegate_to, listen, meta, vars_files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'playbook-test-'));
+    writeFileSync(join(dir, 'vars.yml'), 'port: 8080\nname: from-file\n');
+    writeFileSync(
+      join(dir, 'p.yml'),
+      `- hosts: web
+  vars: { name: inline, keep: 1 }
+  vars_files: vars.yml
+  handlers:
+    - name: reload nginx
+      listen: [web config]
+      service: { name: nginx, state: reloaded }
+  tasks:
+    - package: { name: nginx }
+      register: out
+      changed_when: false
+      failed_when: "out.rc > 1"
+      ignore_errors: true
+      until: "out.rc === 0"
+      retries: 0
+      delay: 2
+      run_once: true
+      delegate_to: lb1
+      notify: web config
+    - meta: flush_handlers
+`,
+    );
+    const [p] = loadPlaybooks([join(dir, 'p.yml')], lookup);
+    assert.deepEqual(p.vars, { name: 'from-file', keep: 1, port: 8080 });
+    const [t, flush] = p.tasks;
+    assert.deepEqual(
+      [t.register, t.changedWhen, t.failedWhen, t.ignoreErrors, t.until, t.retries, t.delay, t.runOnce, t.delegateTo, t.notify],
+      ['out', 'false', 'out.rc > 1', true, 'out.rc === 0', 0, 2, true, 'lb1', ['web config']],
+    );
+    assert.deepEqual([flush.module, flush.meta, flush.name], ['meta', 'flush_handlers', 'meta: flush_handlers']);
+    assert.deepEqual(p.handlers[0].listen, ['web config']);
+  });
+
+  it('a block passes when, become, tags and notify down to its block, rescue and always tasks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'playbook-test-'));
+    writeFileSync(
+      join(dir, 'p.yml'),
+      `- hosts: web
+  tags: play
+  handlers:
+    - name: h
+      service: { name: nginx, state: reloaded }
+  tasks:
+    - name: outer
+      when: "a"
+      become: false
+      tags: [outer]
+      notify: h
+      block:
+        - package: { name: one }
+          when: "b"
+        - block:
+            - package: { name: two }
+              tags: [inner]
+          when: "c"
+          become: true
+      rescue:
+        - package: { name: three }
+      always:
+        - package: { name: four }
+    - package: { name: five }
+`,
+    );
+    const [p] = loadPlaybooks([join(dir, 'p.yml')], lookup);
+    assert.deepEqual(
+      p.tasks.map((t) => [t.params.name, t.when, t.become, t.tags, t.notify, t.keyPath]),
+      [
+        ['one', '(a) && (b)', false, ['play', 'outer'], ['h'], 'plays.0.tasks.0.block.0'],
+        ['two', '(a) && (c)', true, ['play', 'outer', 'inner'], ['h'], 'plays.0.tasks.0.block.1.block.0'],
+        ['three', 'a', false, ['play', 'outer'], ['h'], 'plays.0.tasks.0.rescue.0'],
+        ['four', 'a', false, ['play', 'outer'], ['h'], 'plays.0.tasks.0.always.0'],
+        ['five', undefined, undefined, ['play'], [], 'plays.0.tasks.1'],
+      ],
+    );
+    assert.equal(p.steps.length, 2);
   });
 
   it('detects import cycles and names the chain', () => {

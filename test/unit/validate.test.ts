@@ -41,7 +41,7 @@ const INVENTORY = `all:
 `;
 
 /** A throw-away project (inventory.yml, playbooks/site.yml, templates/...); returns validateRun's messages without the directory. */
-function runErrors(playbook: string, templates: Record<string, string> = {}, options: { limit?: string; tags?: string[] } = {}): string[] {
+function runErrors(playbook: string, templates: Record<string, string> = {}, options: { limit?: string; tags?: string[]; skipTags?: string[]; startAtTask?: string } = {}): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'validate-test-'));
   const files: Record<string, string> = { 'inventory.yml': INVENTORY, 'playbooks/site.yml': playbook };
   for (const [name, text] of Object.entries(templates)) files[`templates/${name}`] = text;
@@ -61,7 +61,7 @@ describe('validateRun', () => {
     assert.deepEqual(validateRun({ inventory, plays, modules: lookup }), []);
   });
 
-  const cases: Array<[string, string, Record<string, string>, { limit?: string; tags?: string[] }, string[]]> = [
+  const cases: Array<[string, string, Record<string, string>, { limit?: string; tags?: string[]; skipTags?: string[]; startAtTask?: string }, string[]]> = [
     ['a hosts pattern that matches nothing', '- hosts: webb\n  tasks: []\n', {}, {}, ['playbooks/site.yml:1:10 plays.0.hosts: hosts pattern "webb" matches no host: `webb` is neither a group nor a host (did you mean `web`?)']],
     ['an intersection that matches nothing', '- hosts: lb:&web\n  tasks: []\n', {}, {}, ['playbooks/site.yml:1:10 plays.0.hosts: hosts pattern "lb:&web" matches no host']],
     [
@@ -116,6 +116,12 @@ describe('validateRun', () => {
     ['--limit narrows the hosts that are checked', '- hosts: web\n  tasks:\n    - template: { src: weight.ejs, dest: /etc/w }\n', { 'weight.ejs': '<%= weight %>' }, { limit: 'web1' }, []],
     ['an unknown --tags value', '- hosts: lb\n  tasks:\n    - package: { name: nginx }\n      tags: [nginx]\n', {}, { tags: ['ngnix'] }, ['--tags: no task has the tag "ngnix"; did you mean `nginx`?']],
     ['--tags skips unselected tasks', '- hosts: lb\n  tasks:\n    - package: { name: nginx }\n      tags: [nginx]\n    - template: { src: nope.ejs, dest: /x }\n', {}, { tags: ['nginx'] }, []],
+    ['an unknown --skip-tags value', '- hosts: lb\n  tasks:\n    - package: { name: nginx }\n      tags: [nginx]\n', {}, { skipTags: ['ngnix'] }, ['--skip-tags: no task has the tag "ngnix"; did you mean `nginx`?']],
+    ['--skip-tags leaves a task unchecked', '- hosts: lb\n  tasks:\n    - package: { name: nginx }\n    - template: { src: nope.ejs, dest: /x }\n      tags: [broken]\n', {}, { skipTags: ['broken'] }, []],
+    ['--start-at-task naming no task', '- hosts: lb\n  tasks:\n    - name: install nginx\n      package: { name: nginx }\n', {}, { startAtTask: 'install ngnix' }, ['--start-at-task: no task is named "install ngnix"; did you mean "install nginx"?']],
+    ['--start-at-task leaves earlier tasks unchecked', '- hosts: lb\n  tasks:\n    - template: { src: nope.ejs, dest: /x }\n    - name: later\n      package: { name: nginx }\n', {}, { startAtTask: 'later' }, []],
+    ['delegate_to a host not in the inventory', '- hosts: web\n  tasks:\n    - package: { name: nginx }\n      delegate_to: lb2\n', {}, {}, ['playbooks/site.yml:4:20 plays.0.tasks.0.delegate_to: delegate_to names no host of the inventory: "lb2"; did you mean `lb1`?']],
+    ['a rescue task is checked like any other', '- hosts: lb\n  tasks:\n    - block:\n        - package: { name: nginx }\n      rescue:\n        - package: { name: "<%= nope %>" }\n', {}, {}, ['playbooks/site.yml:6:28 plays.0.tasks.0.rescue.0.package.name: undefined variable `nope` in expression " nope " (for host lb1)']],
   ];
   for (const [name, playbook, templates, options, expected] of cases) {
     it(name, () => assert.deepEqual(runErrors(playbook, templates, options), expected));
