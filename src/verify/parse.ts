@@ -117,9 +117,12 @@ export function parseServersState(stdout: string, backend: string): HaproxyServe
     });
 }
 
+/** maintenance (forced, inherited, configured, no DNS answer) and drain bits; 0x40 only says the FQDN came from an SRV record or the CLI */
+const ADMIN_NOT_SERVING = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20;
+
 /** Servers taking traffic: up, and in no maintenance or drain state. */
 export function upServers(servers: HaproxyServer[]): string[] {
-  return servers.filter((s) => s.addr && s.opState === 2 && s.adminState === 0).map((s) => s.addr!).sort();
+  return servers.filter((s) => s.addr && s.opState === 2 && (s.adminState & ADMIN_NOT_SERVING) === 0).map((s) => s.addr!).sort();
 }
 
 /** `show stat` CSV: sessions so far (stot) per server address, of the servers of `backend`. */

@@ -87,8 +87,8 @@ test('raft configuration and addresses for the cluster checks', async () => {
 // what haproxy 2.6 answers on its runtime API for a server-template backend (three slots, one filled by DNS)
 const SERVERS_STATE = `1
 # be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port
-3 demo 1 demo-1 172.30.20.51 2 0 1 1 12 6 3 4 6 0 0 0 ac1e1433.addr.dc1.consul 8081 _demo._tcp.service.consul 0 0 - - 0
-3 demo 2 demo-2 172.30.20.52 0 0 1 1 3 8 2 0 6 0 0 0 ac1e1434.addr.dc1.consul 8081 _demo._tcp.service.consul 0 0 - - 0
+3 demo 1 demo-1 172.30.20.51 2 64 1 1 12 6 3 4 6 0 0 0 ac1e1433.addr.dc1.consul 8081 _demo._tcp.service.consul 0 0 - - 0
+3 demo 2 demo-2 172.30.20.52 0 64 1 1 3 8 2 0 6 0 0 0 ac1e1434.addr.dc1.consul 8081 _demo._tcp.service.consul 0 0 - - 0
 3 demo 3 demo-3 - 0 32 1 1 1 1 0 0 14 0 0 0 - 0 _demo._tcp.service.consul 0 0 - - 0
 4 other 1 other-1 172.30.20.51 2 0 1 1 12 6 3 4 6 0 0 0 ac1e1433.addr.dc1.consul 8082 _other._tcp.service.consul 0 0 - - 0
 
@@ -97,11 +97,12 @@ const SERVERS_STATE = `1
 test('haproxy servers state: slots, their addresses and which are up', () => {
   const servers = parseServersState(SERVERS_STATE, 'demo');
   assert.deepEqual(servers, [
-    { name: 'demo-1', addr: '172.30.20.51:8081', opState: 2, adminState: 0 },
-    { name: 'demo-2', addr: '172.30.20.52:8081', opState: 0, adminState: 0 },
+    { name: 'demo-1', addr: '172.30.20.51:8081', opState: 2, adminState: 64 },
+    { name: 'demo-2', addr: '172.30.20.52:8081', opState: 0, adminState: 64 },
     { name: 'demo-3', addr: undefined, opState: 0, adminState: 32 },
   ]);
   assert.deepEqual(upServers(servers), ['172.30.20.51:8081']);
+  assert.deepEqual(upServers([{ name: 'x', addr: '10.0.0.1:80', opState: 2, adminState: 64 | 0x01 }]), [], 'forced into maintenance');
   assert.throws(() => parseServersState('Unknown command.\n', 'demo'), /not a format-1/);
 });
 

@@ -46,5 +46,9 @@ acl {
     # /usr/local/lib/bootstrap/consul-server-ready before the cluster has formed
     agent_recovery     = "f074cd0c-6fb2-46e4-a028-11a366dc929e"
     agent              = "6f895f4f-faf0-4489-a089-9ec2b6d46eb4"
+    # DNS queries carry no token: they use this one, which may only read services and nodes
+    # (load_balancer haproxy resolves the apps' SRV records here; set on nginx LBs as well, so
+    # that switching load_balancer never restarts consul). HTTP requests without a token get it too.
+    default            = "d1e8e3c4-933f-45ef-adc9-e27fe40176ca"
   }
 }
