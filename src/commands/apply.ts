@@ -37,6 +37,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<
     plays,
     {
       check: Boolean(opts.check),
+      diff: Boolean(opts.diff),
       limit: opts.limit,
       selected: taskFilter(plays, opts),
       forks: opts.forks,

@@ -1,21 +1,47 @@
 import { randomBytes } from 'node:crypto';
-import type { Fact } from './types.js';
+import { isFamilyFact } from './types.js';
+import type { Fact, FactFamily, FamilyFact, ScriptFact } from './types.js';
 
 /**
  * Many facts, one round trip: the runner pipes batchScript() into a remote `sh -s` and hands
- * the output to parseBatch(). Each fact runs in its own subshell with stdin from /dev/null (a
- * fact reading stdin would otherwise swallow the rest of the batch), and its exit code is
- * recorded, so one failing fact never stops the others. Section markers carry a random nonce
- * so no fact output can forge them.
+ * the output to parseBatch(). The batch has one section per script fact and one per family
+ * (all the batch's facts of that family together). Sections run with stdin from /dev/null (a
+ * fact reading stdin would otherwise swallow the rest of the batch) and their exit code is
+ * recorded, so one failing fact never stops the others. Script facts run in a subshell unless
+ * marked inShell; families and inShell facts run as a function of the batch's shell, which
+ * costs the host no process. Section markers carry a random nonce so no output can forge them.
  */
 const MARK = 'BOOTSTRAP-FACT';
 const NONCE_LINE = new RegExp(`^# ${MARK} nonce=([0-9a-f]+)$`, 'm');
+
+type Section =
+  | { kind: 'script'; fact: ScriptFact<unknown> }
+  | { kind: 'family'; family: FactFamily<unknown, unknown>; facts: FamilyFact<unknown>[] };
 
 /** The facts of a batch, one per key, in a stable order (batchScript and parseBatch agree on it). */
 export function uniqueFacts(facts: readonly Fact<unknown>[]): Fact<unknown>[] {
   const byKey = new Map<string, Fact<unknown>>();
   for (const fact of facts) if (!byKey.has(fact.key)) byKey.set(fact.key, fact);
   return [...byKey.values()];
+}
+
+function sectionsOf(facts: readonly Fact<unknown>[]): Section[] {
+  const sections: Section[] = [];
+  const families = new Map<FactFamily<unknown, unknown>, FamilyFact<unknown>[]>();
+  for (const fact of uniqueFacts(facts)) {
+    if (!isFamilyFact(fact)) {
+      sections.push({ kind: 'script', fact });
+      continue;
+    }
+    let members = families.get(fact.family);
+    if (!members) {
+      members = [];
+      families.set(fact.family, members);
+      sections.push({ kind: 'family', family: fact.family, facts: members });
+    }
+    members.push(fact);
+  }
+  return sections;
 }
 
 function beginLine(nonce: string, index: number): string {
@@ -26,15 +52,19 @@ function endPrefix(nonce: string, index: number): string {
   return `${MARK}-${nonce} end ${index} `;
 }
 
+function sectionScript(section: Section): string {
+  if (section.kind === 'family') return `bootstrap_fact() {\n${section.family.script(section.facts.map((f) => f.item))}\n}\nbootstrap_fact </dev/null`;
+  if (section.fact.inShell) return `bootstrap_fact() {\n${section.fact.script}\n}\nbootstrap_fact </dev/null`;
+  return `(\n${section.fact.script}\n) </dev/null`;
+}
+
 export function batchScript(facts: readonly Fact<unknown>[]): string {
   const nonce = randomBytes(12).toString('hex');
   const lines = [`# ${MARK} nonce=${nonce}`];
-  uniqueFacts(facts).forEach((fact, index) => {
+  sectionsOf(facts).forEach((section, index) => {
     lines.push(
       `printf '%s\\n' '${beginLine(nonce, index)}'`,
-      `(`,
-      fact.script,
-      `) </dev/null`,
+      sectionScript(section),
       // the leading \n guarantees the end marker starts a line; parseBatch removes exactly it
       `printf '\\n%s%s\\n' '${endPrefix(nonce, index)}' "$?"`,
     );
@@ -55,25 +85,35 @@ export class FactParseError extends Error {
   }
 }
 
+function sectionKey(section: Section): string {
+  return section.kind === 'script' ? section.fact.key : section.facts.map((f) => f.key).join(', ');
+}
+
 export function parseBatch(output: string, facts: readonly Fact<unknown>[], script: string): Map<string, unknown> {
   const nonce = NONCE_LINE.exec(script)?.[1];
   if (!nonce) throw new Error('parseBatch: the script was not made by batchScript (no nonce line)');
   const values = new Map<string, unknown>();
   let cursor = 0;
-  uniqueFacts(facts).forEach((fact, index) => {
+  sectionsOf(facts).forEach((section, index) => {
+    const key = sectionKey(section);
     const begin = `${beginLine(nonce, index)}\n`;
     const beginAt = output.indexOf(begin, cursor);
     const endMarker = `\n${endPrefix(nonce, index)}`;
     const endAt = beginAt < 0 ? -1 : output.indexOf(endMarker, beginAt + begin.length);
-    if (beginAt < 0 || endAt < 0) throw new FactParseError(fact.key, 'no output (the fact batch was cut short)');
+    if (beginAt < 0 || endAt < 0) throw new FactParseError(key, 'no output (the fact batch was cut short)');
     const stdout = output.slice(beginAt + begin.length, endAt);
     const codeText = /^(\d+)/.exec(output.slice(endAt + endMarker.length))?.[1];
-    if (codeText === undefined) throw new FactParseError(fact.key, 'no exit code in the fact batch output');
+    if (codeText === undefined) throw new FactParseError(key, 'no exit code in the fact batch output');
     cursor = endAt + endMarker.length;
     try {
-      values.set(fact.key, fact.parse(stdout, Number(codeText)));
+      if (section.kind === 'script') {
+        values.set(section.fact.key, section.fact.parse(stdout, Number(codeText)));
+        return;
+      }
+      const parsed = section.family.parse(stdout, Number(codeText), section.facts.map((f) => f.item));
+      section.facts.forEach((fact, i) => values.set(fact.key, parsed[i]));
     } catch (error) {
-      throw new FactParseError(fact.key, error instanceof Error ? error.message : String(error));
+      throw new FactParseError(key, error instanceof Error ? error.message : String(error));
     }
   });
   return values;

@@ -1,17 +1,18 @@
 import { quote, toShell } from '../command.js';
-import type { Fact } from './types.js';
+import type { ScriptFact } from './types.js';
 
 /** Guard for creates/removes: does the path exist (a dangling symlink counts)? */
-export function pathExistsFact(path: string): Fact<boolean> {
+export function pathExistsFact(path: string): ScriptFact<boolean> {
   return {
     key: `exists:${path}`,
+    inShell: true,
     script: `if [ -e ${quote(path)} ] || [ -L ${quote(path)} ]; then echo yes; else echo no; fi`,
     parse: (stdout) => stdout.trim() === 'yes',
   };
 }
 
 /** Guard for unless: runs the command (output discarded) and yields its exit code. */
-export function exitCodeFact(argv: readonly string[], chdir?: string): Fact<number> {
+export function exitCodeFact(argv: readonly string[], chdir?: string): ScriptFact<number> {
   const line = chdir ? `cd ${quote(chdir)} && ${toShell(argv)}` : toShell(argv);
   return {
     key: `exit-code:${chdir ?? ''}:${toShell(argv)}`,

@@ -1,5 +1,5 @@
 import { quote } from '../command.js';
-import type { Fact } from './types.js';
+import type { FactFamily, FamilyFact } from './types.js';
 
 export interface ContainerState {
   id: string;
@@ -24,26 +24,41 @@ export interface DockerObject<T> {
   value: T | null;
 }
 
-function inspectScript(kind: 'container' | 'image', name: string): string {
-  return `command -v docker >/dev/null 2>&1 || { echo no-docker; exit 0; }
-docker inspect --type ${kind} ${quote(name)} 2>/dev/null
-exit 0`;
+interface DockerItem {
+  kind: 'container' | 'image';
+  name: string;
 }
 
-function parseInspect(stdout: string): { dockerPresent: boolean; object: Record<string, any> | null } {
-  const text = stdout.trim();
-  if (text === 'no-docker') return { dockerPresent: false, object: null };
-  if (text === '') return { dockerPresent: true, object: null };
+/**
+ * One `docker inspect` per kind for every object of the batch. When all exist, its array holds
+ * them in the order asked; when some do not, each object of that kind is inspected on its own
+ * (something is about to change then anyway). Lines starting with @@ cannot occur in its JSON.
+ */
+function dockerScript(items: readonly DockerItem[]): string {
+  const lines = ['if ! command -v docker >/dev/null 2>&1; then echo no-docker; else'];
+  for (const kind of ['container', 'image'] as const) {
+    const names = items.filter((i) => i.kind === kind).map((i) => quote(i.name)).join(' ');
+    if (!names) continue;
+    lines.push(
+      `if o=$(docker inspect --type ${kind} -- ${names} 2>/dev/null); then echo '@@all ${kind}'; printf '%s\\n' "$o"`,
+      `else for n in ${names}; do echo "@@one ${kind}"; docker inspect --type ${kind} -- "$n" 2>/dev/null; done; fi`,
+    );
+  }
+  lines.push('fi', ':');
+  return lines.join('\n');
+}
+
+function parseArray(text: string): Record<string, any>[] {
+  if (text.trim() === '') return [];
   const parsed: unknown = JSON.parse(text);
   if (!Array.isArray(parsed)) throw new Error('docker inspect did not print a JSON array');
-  return { dockerPresent: true, object: (parsed[0] as Record<string, any> | undefined) ?? null };
+  return parsed as Record<string, any>[];
 }
 
-export function parseContainer(stdout: string): DockerObject<ContainerState> {
-  const { dockerPresent, object } = parseInspect(stdout);
-  if (!object) return { dockerPresent, value: null };
+function containerOf(object: Record<string, any> | null): DockerObject<ContainerState> {
+  if (!object) return { dockerPresent: true, value: null };
   return {
-    dockerPresent,
+    dockerPresent: true,
     value: {
       id: String(object.Id ?? ''),
       imageId: String(object.Image ?? ''),
@@ -55,16 +70,43 @@ export function parseContainer(stdout: string): DockerObject<ContainerState> {
   };
 }
 
-export function parseImage(stdout: string): DockerObject<ImageState> {
-  const { dockerPresent, object } = parseInspect(stdout);
-  if (!object) return { dockerPresent, value: null };
-  return { dockerPresent, value: { id: String(object.Id ?? ''), repoTags: [...(object.RepoTags ?? [])] } };
+function imageOf(object: Record<string, any> | null): DockerObject<ImageState> {
+  if (!object) return { dockerPresent: true, value: null };
+  return { dockerPresent: true, value: { id: String(object.Id ?? ''), repoTags: [...(object.RepoTags ?? [])] } };
 }
 
-export function dockerContainerFact(name: string): Fact<DockerObject<ContainerState>> {
-  return { key: `docker-container:${name}`, script: inspectScript('container', name), parse: parseContainer };
+export function parseDocker(stdout: string, items: readonly DockerItem[]): DockerObject<ContainerState | ImageState>[] {
+  if (stdout.trim() === 'no-docker') return items.map(() => ({ dockerPresent: false, value: null }));
+  const objects = new Map<string, Record<string, any> | null>();
+  const chunks = stdout.split(/^@@/m).slice(1);
+  for (const kind of ['container', 'image'] as const) {
+    const names = items.filter((i) => i.kind === kind).map((i) => i.name);
+    const mine = chunks.filter((c) => c.startsWith(`all ${kind}\n`) || c.startsWith(`one ${kind}\n`));
+    if (mine.length === 1 && mine[0]!.startsWith('all ')) {
+      const parsed = parseArray(mine[0]!.slice(mine[0]!.indexOf('\n') + 1));
+      if (parsed.length !== names.length) throw new Error(`docker inspect returned ${parsed.length} ${kind}s for ${names.length} names`);
+      names.forEach((name, i) => objects.set(`${kind}:${name}`, parsed[i]!));
+    } else {
+      if (mine.length !== names.length) throw new Error(`expected ${names.length} ${kind} answers, got ${mine.length}`);
+      names.forEach((name, i) => objects.set(`${kind}:${name}`, parseArray(mine[i]!.slice(mine[i]!.indexOf('\n') + 1))[0] ?? null));
+    }
+  }
+  return items.map((item) => {
+    const object = objects.get(`${item.kind}:${item.name}`) ?? null;
+    return item.kind === 'container' ? containerOf(object) : imageOf(object);
+  });
 }
 
-export function dockerImageFact(name: string): Fact<DockerObject<ImageState>> {
-  return { key: `docker-image:${name}`, script: inspectScript('image', name), parse: parseImage };
+const docker: FactFamily<DockerItem, DockerObject<ContainerState | ImageState>> = {
+  name: 'docker',
+  script: dockerScript,
+  parse: (stdout, _code, items) => parseDocker(stdout, items),
+};
+
+export function dockerContainerFact(name: string): FamilyFact<DockerObject<ContainerState>, DockerItem> {
+  return { key: `docker-container:${name}`, family: docker as FactFamily<DockerItem, DockerObject<ContainerState>>, item: { kind: 'container', name } };
+}
+
+export function dockerImageFact(name: string): FamilyFact<DockerObject<ImageState>, DockerItem> {
+  return { key: `docker-image:${name}`, family: docker as FactFamily<DockerItem, DockerObject<ImageState>>, item: { kind: 'image', name } };
 }

@@ -1,5 +1,5 @@
 import { quote } from '../command.js';
-import type { Fact } from './types.js';
+import type { FactFamily, FamilyFact, ScriptFact } from './types.js';
 
 /** Content is fetched (base64) only up to this size, so diffs can show the before text. */
 export const MAX_CONTENT_BYTES = 256 * 1024;
@@ -20,7 +20,7 @@ export interface FileState {
   sha256?: string;
   /** symlinks: where they point (readlink, not resolved) */
   linkTarget?: string;
-  /** regular files up to MAX_CONTENT_BYTES when asked for */
+  /** regular files up to MAX_CONTENT_BYTES, filled in only when a diff is shown (fileContentFact) */
   content?: Buffer;
 }
 
@@ -30,68 +30,155 @@ export function normalizeMode(mode: string | number): string {
   return parseInt(digits, 8).toString(8).padStart(4, '0');
 }
 
-/**
- * `stampFile` (optional) holds `stat=<size>:<mtime>:<inode>` and `sha256=<hex>` lines written when
- * the file was installed; while the file's stat still matches, that sha256 is reported instead of
- * hashing the file again (large binaries make a no-op run slow otherwise).
- */
-function fileScript(path: string, withContent: boolean, stampFile?: string): string {
-  const hash = stampFile
-    ? `  st=$(stat -c '%s:%Y:%i' -- "$p"); r=${quote(stampFile)}
-  if [ -r "$r" ] && grep -qx "stat=$st" "$r"; then grep '^sha256=' "$r"
-  else s=$(sha256sum < "$p") && printf 'sha256=%s\\n' "\${s%% *}"; fi`
-    : `  s=$(sha256sum < "$p") && printf 'sha256=%s\\n' "\${s%% *}"`;
-  return `p=${quote(path)}
-if [ -L "$p" ]; then echo type=link; printf 'target=%s\\n' "$(readlink -- "$p")"
-elif [ -d "$p" ]; then echo type=directory
-elif [ -f "$p" ]; then echo type=file
-elif [ -e "$p" ]; then echo type=other
-else echo type=absent; exit 0; fi
-stat -c 'mode=%a
-uid=%u
-gid=%g
-owner=%U
-group=%G
-size=%s' -- "$p"
-if [ ! -L "$p" ] && [ -f "$p" ] && [ -r "$p" ]; then
-${hash}
-${withContent ? `  if [ "$(stat -c %s -- "$p")" -le ${MAX_CONTENT_BYTES} ]; then echo content:; base64 < "$p"; fi\n` : ''}fi`;
+interface FileItem {
+  path: string;
+  /**
+   * Holds `stat=<size>:<mtime>:<inode>` and `sha256=<hex>` lines written when the file was
+   * installed; while the file's stat still matches, that sha256 is reported instead of hashing
+   * the file again (large binaries make a no-op run slow otherwise).
+   */
+  stampFile?: string;
 }
 
-export function parseFileState(path: string, stdout: string): FileState {
-  const state: FileState = { path, type: 'absent' };
-  const lines = stdout.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === 'content:') {
-      state.content = Buffer.from(lines.slice(i + 1).join(''), 'base64');
-      break;
-    }
-    const eq = line.indexOf('=');
-    if (eq < 0) continue;
-    const value = line.slice(eq + 1);
-    switch (line.slice(0, eq)) {
-      case 'type': state.type = value as FileType; break;
-      case 'target': state.linkTarget = value; break;
-      case 'mode': state.mode = normalizeMode(value); break;
-      case 'uid': state.uid = Number(value); break;
-      case 'gid': state.gid = Number(value); break;
-      case 'owner': state.owner = value; break;
-      case 'group': state.group = value; break;
-      case 'size': state.size = Number(value); break;
-      case 'sha256': state.sha256 = value; break;
+const readable = (v: string) => `[ ! -L ${v} ] && [ -f ${v} ] && [ -r ${v} ]`;
+
+/**
+ * For all paths of a batch: one `stat` (lstat: links are not followed), one `readlink` per
+ * symlink, and one `sha256sum` for every readable regular file whose stamp does not vouch for
+ * it (a stamped file costs one more `stat`). The output is NUL-separated tagged records, then
+ * sha256sum's own lines: any byte but NUL may appear in a path.
+ */
+function filesScript(items: readonly FileItem[]): string {
+  const paths = [...new Set(items.map((i) => i.path))].map(quote).join(' ');
+  const plain = [...new Set(items.filter((i) => !i.stampFile).map((i) => i.path))].map(quote).join(' ');
+  const lines = [
+    `stat --printf 's\\0%n\\0%f\\0%a\\0%u\\0%g\\0%U\\0%G\\0%s\\0' -- ${paths} 2>/dev/null`,
+    `for p in ${paths}; do if [ -L "$p" ]; then printf 'l\\0%s\\0%s\\0' "$p" "$(readlink -- "$p")"; fi; done`,
+    'set --',
+  ];
+  if (plain) lines.push(`for p in ${plain}; do if ${readable('"$p"')}; then set -- "$@" "$p"; fi; done`);
+  items.forEach((item, index) => {
+    if (!item.stampFile) return;
+    lines.push(
+      `p=${quote(item.path)}; r=${quote(item.stampFile)}`,
+      `if ${readable('"$p"')}; then`,
+      `  m=; h=`,
+      `  if [ -r "$r" ]; then`,
+      `    st=$(stat -c %s:%Y:%i -- "$p")`,
+      `    while IFS= read -r l || [ -n "$l" ]; do case $l in "stat=$st") m=1 ;; sha256=*) h=\${l#sha256=} ;; esac; done < "$r"`,
+      `  fi`,
+      `  if [ -n "$m" ]; then printf 'h\\0%s\\0%s\\0' ${index} "$h"; else set -- "$@" "$p"; fi`,
+      `fi`,
+    );
+  });
+  lines.push(`printf 'm\\0'`, 'if [ $# -gt 0 ]; then sha256sum -- "$@" 2>/dev/null; fi', ':');
+  return lines.join('\n');
+}
+
+const TYPE_BITS: Record<number, FileType> = { 0o120000: 'link', 0o040000: 'directory', 0o100000: 'file' };
+
+/** sha256sum escapes a name holding a backslash or line break and marks the line with a leading backslash. */
+function parseSums(text: string): Map<string, string> {
+  const sums = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^(\\?)([0-9a-f]{64}) [ *](.*)$/.exec(line);
+    if (!m) continue;
+    const name = m[1] ? m[3]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c)) : m[3]!;
+    if (!sums.has(name)) sums.set(name, m[2]!);
+  }
+  return sums;
+}
+
+export function parseFiles(stdout: string, items: readonly FileItem[]): FileState[] {
+  const stats = new Map<string, string[]>();
+  const links = new Map<string, string>();
+  const stamped = new Map<number, string>();
+  let at = 0;
+  const next = (): string => {
+    const end = stdout.indexOf('\0', at);
+    if (end < 0) throw new Error('file facts: output cut short');
+    const token = stdout.slice(at, end);
+    at = end + 1;
+    return token;
+  };
+  for (;;) {
+    const tag = next();
+    if (tag === 'm') break;
+    if (tag === 's') {
+      const [name, ...fields] = [next(), next(), next(), next(), next(), next(), next(), next()];
+      if (!stats.has(name!)) stats.set(name!, fields);
+    } else if (tag === 'l') {
+      const name = next();
+      links.set(name, next());
+    } else if (tag === 'h') {
+      const index = Number(next());
+      stamped.set(index, next());
+    } else {
+      throw new Error(`file facts: unexpected record ${JSON.stringify(tag.slice(0, 40))}`);
     }
   }
-  if (!['file', 'directory', 'link', 'other', 'absent'].includes(state.type)) throw new Error(`unexpected file type: ${state.type}`);
-  return state;
+  const sums = parseSums(stdout.slice(at));
+  return items.map((item, index) => {
+    const fields = stats.get(item.path);
+    if (!fields) return { path: item.path, type: 'absent' };
+    const [rawMode, mode, uid, gid, owner, group, size] = fields as [string, string, string, string, string, string, string];
+    const type = TYPE_BITS[parseInt(rawMode, 16) & 0o170000] ?? 'other';
+    const state: FileState = {
+      path: item.path,
+      type,
+      mode: normalizeMode(mode),
+      uid: Number(uid),
+      gid: Number(gid),
+      owner,
+      group,
+      size: Number(size),
+    };
+    if (type === 'link' && links.has(item.path)) state.linkTarget = links.get(item.path);
+    const sha = stamped.has(index) ? stamped.get(index) : sums.get(item.path);
+    if (type === 'file' && sha) state.sha256 = sha;
+    return state;
+  });
 }
 
-/** Type, mode, owner, group, sha256 and (optionally) content of one path on the host. */
-export function fileFact(path: string, options: { content?: boolean; stampFile?: string } = {}): Fact<FileState> {
-  const withContent = options.content ?? true;
+const files: FactFamily<FileItem, FileState> = {
+  name: 'files',
+  script: filesScript,
+  parse: (stdout, _code, items) => parseFiles(stdout, items),
+};
+
+/** Type, mode, owner, group, size and sha256 of one path on the host (never its content). */
+export function fileFact(path: string, options: { stampFile?: string } = {}): FamilyFact<FileState, FileItem> {
   return {
-    key: `file${withContent ? '' : '-meta'}${options.stampFile ? `+stamp:${options.stampFile}` : ''}:${path}`,
-    script: fileScript(path, withContent, options.stampFile),
-    parse: (stdout) => parseFileState(path, stdout),
+    key: `file${options.stampFile ? `+stamp:${options.stampFile}` : ''}:${path}`,
+    family: files,
+    item: { path, stampFile: options.stampFile },
+  };
+}
+
+/**
+ * The content of a regular file up to MAX_CONTENT_BYTES (null otherwise): only gathered to show
+ * the before side of a diff, after the hashes said the file differs.
+ */
+export function fileContentFact(path: string): ScriptFact<Buffer | null> {
+  const p = quote(path);
+  return {
+    key: `file-content:${path}`,
+    inShell: true,
+    script: `if ${readable(p)}; then echo content:; base64 < ${p}; fi`,
+    parse: (stdout) => (stdout.startsWith('content:\n') ? Buffer.from(stdout.slice('content:\n'.length).replace(/\s+/g, ''), 'base64') : null),
+  };
+}
+
+/**
+ * A small text file (an install record) read by the shell itself, line by line; null when it is
+ * absent or unreadable. Lines come back newline-terminated; NUL bytes do not survive.
+ */
+export function textFileFact(path: string): ScriptFact<string | null> {
+  const p = quote(path);
+  return {
+    key: `text-file:${path}`,
+    inShell: true,
+    script: `if ${readable(p)}; then echo present; while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done < ${p}; else echo absent; fi`,
+    parse: (stdout) => (stdout.startsWith('present\n') ? stdout.slice('present\n'.length) : null),
   };
 }

@@ -1,16 +1,31 @@
-import type { Fact, HostFacts } from './types.js';
+import type { HostFacts, ScriptFact } from './types.js';
 
-/** Gathered once per host, in the same round trip as the first tasks' facts. */
+/**
+ * Gathered once per host, in the same round trip as the first tasks' facts. The shell reads
+ * the files itself, so this costs the host two processes (dpkg and ip).
+ */
 const HOST_SCRIPT = `
-printf 'hostname=%s\\n' "$(hostname 2>/dev/null || cat /etc/hostname)"
-if [ -r /etc/os-release ]; then sed -n 's/^\\([A-Z_]*\\)=/os.\\1=/p' /etc/os-release; fi
-printf 'arch=%s\\n' "$(dpkg --print-architecture 2>/dev/null || uname -m)"
+h=; if [ -r /proc/sys/kernel/hostname ]; then read -r h < /proc/sys/kernel/hostname; fi
+if [ -z "$h" ] && [ -r /etc/hostname ]; then read -r h < /etc/hostname; fi
+printf 'hostname=%s\\n' "$h"
+if [ -r /etc/os-release ]; then
+  while IFS= read -r l || [ -n "$l" ]; do case $l in [A-Z_]*=*) printf 'os.%s\\n' "$l" ;; esac; done < /etc/os-release
+fi
+a=$(dpkg --print-architecture 2>/dev/null) || a=$(uname -m)
+printf 'arch=%s\\n' "$a"
 if [ -d /run/systemd/system ]; then echo init=systemd
 elif initctl version 2>/dev/null | grep -q upstart; then echo init=upstart
 else echo init=other; fi
-printf 'user=%s\\nuid=%s\\n' "$(id -un)" "$(id -u)"
+u=; while IFS= read -r l; do case $l in Uid:*) set -- $l; u=$3; break ;; esac; done < /proc/self/status
+n=; if [ -n "$u" ]; then while IFS=: read -r name x id rest; do if [ "$id" = "$u" ]; then n=$name; break; fi; done < /etc/passwd; fi
+if [ -z "$u" ]; then u=$(id -u); fi
+if [ -z "$n" ]; then n=$(id -un); fi
+printf 'user=%s\\nuid=%s\\n' "$n" "$u"
 if command -v ip >/dev/null 2>&1; then
-  ip -o -4 addr show 2>/dev/null | awk '{ print "address=" $4 }'
+  o=$(ip -o -4 addr show 2>/dev/null)
+  while read -r i dev family address rest; do if [ "$family" = inet ]; then echo "address=$address"; fi; done <<BOOTSTRAP_IP
+$o
+BOOTSTRAP_IP
 else
   for a in $(hostname -I 2>/dev/null); do echo "address=$a"; done
 fi
@@ -58,8 +73,9 @@ export function parseHostFacts(stdout: string): HostFacts {
   };
 }
 
-export const hostFacts: Fact<HostFacts> = {
+export const hostFacts: ScriptFact<HostFacts> = {
   key: 'host',
+  inShell: true,
   script: HOST_SCRIPT,
   parse: (stdout) => parseHostFacts(stdout),
 };

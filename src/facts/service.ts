@@ -1,5 +1,5 @@
 import { quote } from '../command.js';
-import type { Fact } from './types.js';
+import type { FactFamily, FamilyFact, ScriptFact } from './types.js';
 
 export interface SystemdUnitState {
   unit: string;
@@ -13,19 +13,65 @@ export function systemdUnitName(name: string): string {
   return /\.(service|socket|timer|target|mount|path)$/.test(name) ? name : `${name}.service`;
 }
 
-export function parseSystemdUnit(unit: string, stdout: string): SystemdUnitState {
-  const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(stdout)?.[1]?.trim() ?? '';
-  return { unit, enabled: field('enabled') || 'not-found', active: field('active') || 'inactive' };
+/**
+ * One `systemctl show` for every unit of the batch (its blocks come in the order asked). Where
+ * the UnitFileState property may differ from what `systemctl is-enabled` says (an alias, a unit
+ * generated from a SysV script, one without a unit file), that unit is asked with is-enabled.
+ * When systemctl show fails, each unit is asked with is-enabled and is-active.
+ */
+function unitsScript(units: readonly string[]): string {
+  const names = units.map(quote).join(' ');
+  return `nl='
+'
+if o=$(systemctl show -p Id -p UnitFileState -p ActiveState -- ${names} 2>/dev/null) && [ -n "$o" ]; then
+  set -- ${names}
+  id=; f=; a=
+  while IFS= read -r l; do
+    case $l in
+      Id=*) id=\${l#Id=} ;;
+      UnitFileState=*) f=\${l#UnitFileState=} ;;
+      ActiveState=*) a=\${l#ActiveState=} ;;
+      '')
+        if [ $# -gt 0 ] && [ -n "$id" ]; then
+          if [ "$id" != "$1" ] || [ -z "$f" ] || [ "$f" = generated ]; then f=$(systemctl is-enabled -- "$1" 2>/dev/null); fi
+          printf '%s\\0%s\\0%s\\0' "$1" "\${f%%"$nl"*}" "$a"; shift
+        fi
+        id=; f=; a= ;;
+    esac
+  done <<BOOTSTRAP_UNITS
+$o
+
+BOOTSTRAP_UNITS
+else
+  for u in ${names}; do
+    f=$(systemctl is-enabled -- "$u" 2>/dev/null); a=$(systemctl is-active -- "$u" 2>/dev/null)
+    printf '%s\\0%s\\0%s\\0' "$u" "\${f%%"$nl"*}" "\${a%%"$nl"*}"
+  done
+fi
+:`;
 }
 
-export function systemdUnitFact(name: string): Fact<SystemdUnitState> {
+export function parseUnits(stdout: string, units: readonly string[]): SystemdUnitState[] {
+  const tokens = stdout.split('\0');
+  const byUnit = new Map<string, { enabled: string; active: string }>();
+  for (let i = 0; i + 2 < tokens.length; i += 3) {
+    if (!byUnit.has(tokens[i]!)) byUnit.set(tokens[i]!, { enabled: tokens[i + 1]!.trim(), active: tokens[i + 2]!.trim() });
+  }
+  return units.map((unit) => {
+    const found = byUnit.get(unit);
+    return { unit, enabled: found?.enabled || 'not-found', active: found?.active || 'inactive' };
+  });
+}
+
+const units: FactFamily<string, SystemdUnitState> = {
+  name: 'systemd-units',
+  script: unitsScript,
+  parse: (stdout, _code, items) => parseUnits(stdout, items),
+};
+
+export function systemdUnitFact(name: string): FamilyFact<SystemdUnitState, string> {
   const unit = systemdUnitName(name);
-  return {
-    key: `systemd:${unit}`,
-    script: `printf 'enabled=%s\\n' "$(systemctl is-enabled ${quote(unit)} 2>/dev/null | head -n1)"
-printf 'active=%s\\n' "$(systemctl is-active ${quote(unit)} 2>/dev/null | head -n1)"`,
-    parse: (stdout) => parseSystemdUnit(unit, stdout),
-  };
+  return { key: `systemd:${unit}`, family: units, item: unit };
 }
 
 export interface UpstartJobState {
@@ -51,7 +97,7 @@ export function parseUpstartJob(name: string, stdout: string): UpstartJobState {
   };
 }
 
-export function upstartJobFact(name: string): Fact<UpstartJobState> {
+export function upstartJobFact(name: string): ScriptFact<UpstartJobState> {
   const override = `/etc/init/${name}.override`;
   return {
     key: `upstart:${name}`,

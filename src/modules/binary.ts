@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { Command } from '../command.js';
 import type { FileState } from '../facts/file.js';
-import { fileFact } from '../facts/file.js';
+import { fileFact, textFileFact } from '../facts/file.js';
 import { attributeChanges } from './file-attributes.js';
 import { checkLocalFile, readLocalFile } from './local-file.js';
 import { absolutePathParam, modeParam } from './params.js';
@@ -30,8 +30,8 @@ export function recordPath(dest: string): string {
   return `${BINARY_STATE_DIR}/${escapePath(dest)}.source`;
 }
 
-export function parseRecord(content: Buffer | undefined): { url?: string; sha256?: string } {
-  const text = content?.toString('utf8') ?? '';
+export function parseRecord(text: string | null): { url?: string; sha256?: string } {
+  text ??= '';
   return { url: /^url=(.*)$/m.exec(text)?.[1], sha256: /^sha256=(.*)$/m.exec(text)?.[1] };
 }
 
@@ -88,8 +88,8 @@ export function downloadCommands(p: BinaryParams & { url: string }): Command[] {
   return commands;
 }
 
-function planFromUrl(p: BinaryParams & { url: string }, installed: FileState, record: FileState): Plan {
-  const recorded = parseRecord(record.content);
+function planFromUrl(p: BinaryParams & { url: string }, installed: FileState, record: string | null): Plan {
+  const recorded = parseRecord(record);
   const upToDate = installed.type === 'file' && recorded.url === p.url && recorded.sha256 === installed.sha256;
   if (upToDate) {
     const changes = attributeChanges(installed, { mode: p.mode ?? '0755' });
@@ -115,7 +115,7 @@ function planFromSrc(p: BinaryParams & { src: string }, installed: FileState, lo
 }
 
 /** The installed file; for url installs its sha256 comes from the install record while its stat is unchanged. */
-const installedFact = (p: BinaryParams) => fileFact(p.dest, { content: false, stampFile: p.url !== undefined ? recordPath(p.dest) : undefined });
+const installedFact = (p: BinaryParams) => fileFact(p.dest, { stampFile: p.url !== undefined ? recordPath(p.dest) : undefined });
 
 export const binaryModule: Module<BinaryParams> = {
   name: 'binary',
@@ -135,11 +135,11 @@ export const binaryModule: Module<BinaryParams> = {
     }
     return checkLocalFile('src', p.src, ctx.localDir);
   },
-  facts: (p) => [installedFact(p), ...(p.url !== undefined ? [fileFact(recordPath(p.dest))] : [])],
+  facts: (p) => [installedFact(p), ...(p.url !== undefined ? [textFileFact(recordPath(p.dest))] : [])],
   plan(p, read, ctx) {
     const installed = read(installedFact(p));
     if (p.src !== undefined) return planFromSrc({ ...p, src: p.src }, installed, ctx.localDir);
     if (p.url === undefined) throw new Error('binary needs url or src');
-    return planFromUrl({ ...p, url: p.url }, installed, read(fileFact(recordPath(p.dest))));
+    return planFromUrl({ ...p, url: p.url }, installed, read(textFileFact(recordPath(p.dest))));
   },
 };

@@ -77,9 +77,9 @@ export const fileModule: Module<FileParams> = {
     if (p.src !== undefined && p.state !== 'link') problems.push(['src', 'src is only used with state=link']);
     return problems;
   },
-  facts: (p) => [fileFact(p.path, { content: (p.state ?? 'file') === 'absent' })],
+  facts: (p) => [fileFact(p.path)],
   plan(p, read) {
-    const current = read(fileFact(p.path, { content: (p.state ?? 'file') === 'absent' }));
+    const current = read(fileFact(p.path));
     switch (p.state ?? 'file') {
       case 'directory': return planDirectory(p, current);
       case 'absent': return planAbsent(p, current);

@@ -108,6 +108,13 @@ export function planPackages(p: PackageParams, states: Map<string, PackageState>
   return { changes };
 }
 
+/** Candidates matter for packages not installed (the fact looks those up itself), pinned ones and state=latest. */
+function statesFact(p: PackageParams) {
+  const specs = namesOf(p);
+  const candidates = p.state === 'latest' ? specs : specs.filter((spec) => spec.includes('='));
+  return packagesFact(specs.map(baseName), candidates.map(baseName));
+}
+
 export const packageModule: Module<PackageParams> = {
   name: 'package',
   params: {
@@ -125,6 +132,6 @@ export const packageModule: Module<PackageParams> = {
     cache_valid_time: { type: 'integer', min: 0, default: 3600, description: 'seconds the apt lists stay fresh' },
     policy_rc_d: { type: 'integer', min: 0, max: 255, description: 'exit code of /usr/sbin/policy-rc.d while apt runs (101: installed packages start no service)' },
   },
-  facts: (p) => [packagesFact(namesOf(p).map(baseName)), aptListsAgeFact],
-  plan: (p, read) => planPackages(p, read(packagesFact(namesOf(p).map(baseName))), read(aptListsAgeFact)),
+  facts: (p) => [statesFact(p), aptListsAgeFact],
+  plan: (p, read) => planPackages(p, read(statesFact(p)), read(aptListsAgeFact)),
 };

@@ -9,6 +9,11 @@ export interface FileDiff {
   after: string | null;
   /** content not shown (binary, too large, or secret) */
   hidden?: 'binary' | 'secret' | 'large';
+  /**
+   * The before text is not read yet (before is ''): planning needs only hashes, so the content
+   * is fetched from the host, in one more round trip, only when the run shows diffs.
+   */
+  beforeUnread?: true;
 }
 
 /** One thing that must happen on the host, with the commands that make it so. */

@@ -61,7 +61,8 @@ function asText(content: Buffer): string | null {
 
 /**
  * before/after of a file write. null means absent; when the content is hidden, a present
- * side is '' and `hidden` says why.
+ * side is '' and `hidden` says why. The before text of an existing file is left unread
+ * (`beforeUnread`) unless `current.content` was gathered; withBefore() fills it in.
  */
 export function fileDiff(current: FileState, after: string | Buffer | null, sensitive = false): FileDiff {
   const path = current.path;
@@ -70,12 +71,17 @@ export function fileDiff(current: FileState, after: string | Buffer | null, sens
   const afterText = after === null ? null : typeof after === 'string' ? after : asText(after);
   if (after !== null && afterText === null) return { path, before: exists ? '' : null, after: '', hidden: 'binary' };
   if (!exists) return { path, before: null, after: afterText };
-  if (current.content === undefined) {
-    return { path, before: '', after: afterText, hidden: (current.size ?? 0) > MAX_CONTENT_BYTES ? 'large' : 'binary' };
-  }
-  const beforeText = asText(current.content);
-  if (beforeText === null) return { path, before: '', after: afterText, hidden: 'binary' };
-  return { path, before: beforeText, after: afterText };
+  if ((current.size ?? 0) > MAX_CONTENT_BYTES) return { path, before: '', after: afterText, hidden: 'large' };
+  if (current.content === undefined) return { path, before: '', after: afterText, beforeUnread: true };
+  return withBefore({ path, before: '', after: afterText, beforeUnread: true }, current.content);
+}
+
+/** The diff with its before side read from `content` (null: the file could not be read). */
+export function withBefore(diff: FileDiff, content: Buffer | null): FileDiff {
+  const { beforeUnread: _, ...rest } = diff;
+  const beforeText = content === null ? null : asText(content);
+  if (beforeText === null) return { ...rest, before: '', hidden: 'binary' };
+  return { ...rest, before: beforeText };
 }
 
 /** stat prints UNKNOWN for ids without a name; install -o/-g accept the number. */

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { fileFact } from '../facts/file.js';
+import { textFileFact } from '../facts/file.js';
 import type { HostSession } from './session.js';
 
 /**
@@ -25,7 +25,7 @@ export function stateDir(session: HostSession): string {
 const fileOf = (session: HostSession) => `${stateDir(session)}/pending-handlers.json`;
 
 /** The fact that reads the file; gathered with a play's other facts. */
-export const pendingFact = (session: HostSession) => fileFact(fileOf(session));
+export const pendingFact = (session: HostSession) => textFileFact(fileOf(session));
 
 /** What the host records, once per run (later changes are kept in memory and written through). */
 const known = new WeakMap<HostSession, PendingHandler[]>();
@@ -36,11 +36,11 @@ export async function pendingOn(session: HostSession, elevate: boolean): Promise
   if (cached) return cached;
   const fact = pendingFact(session);
   await session.gather([fact], elevate);
-  const state = session.cache.get(fact.key) as { type: string; content?: Buffer };
+  const text = session.cache.get(fact.key) as string | null;
   let list: PendingHandler[] = [];
-  if (state.type === 'file' && state.content) {
+  if (text) {
     try {
-      const parsed = JSON.parse(state.content.toString('utf8')) as { pending?: PendingHandler[] };
+      const parsed = JSON.parse(text) as { pending?: PendingHandler[] };
       list = (parsed.pending ?? []).filter((p) => typeof p.play === 'string' && typeof p.handler === 'string' && typeof p.since === 'string');
     } catch {
       list = []; // a torn or hand-edited file: nothing we can trust is pending

@@ -12,6 +12,8 @@ import { targetHosts } from '../load.js';
 
 export interface RunOptions {
   check: boolean;
+  /** diffs are shown: read the before side of changed files (one more round trip, only then) */
+  diff?: boolean;
   limit?: string;
   /** the tasks --tags, --skip-tags and --start-at-task select (validate.ts taskFilter) */
   selected?: (task: Task) => boolean;
@@ -92,7 +94,7 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
     }
     await eachLimit(members, opts.forks, (session) =>
       runPlayOnHost(
-        { inventory, play, session, check: opts.check, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, runStarted },
+        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, runStarted },
         opts.selected ?? (() => true),
         events,
       ),

@@ -3,7 +3,8 @@ import type { Command } from '../command.js';
 import { CommandError, ConfigErrors, UnreachableError, tail } from '../errors.js';
 import type { Fact } from '../facts/types.js';
 import type { Inventory } from '../inventory/types.js';
-import type { Plan } from '../modules/types.js';
+import { unreadBeforeFacts, withBeforeRead } from '../modules/diff-before.js';
+import type { Change, Plan } from '../modules/types.js';
 import { expandTask, type TaskInstance } from '../playbook/expand.js';
 import type { Play, Task } from '../playbook/types.js';
 import { failedStep, groupCommands } from './command-group.js';
@@ -16,6 +17,8 @@ export interface TaskEnv {
   play: Play;
   session: HostSession;
   check: boolean;
+  /** diffs are shown: the before side of a changed file is read from the host after planning */
+  diff?: boolean;
   /** extra scope names for templates (secret()) */
   scopeExtra: Record<string, unknown>;
   /** the host's batch when the play runs in batches (`serial`) */
@@ -66,6 +69,7 @@ export async function runTask(task: Task, env: TaskEnv, handler: boolean): Promi
       if (instance.skipped) continue;
       await env.session.gather(factsOf([instance]), elevate); // no-op unless an earlier item changed the host
       const plan = await planInstance(instance, env);
+      if (env.diff) plan.changes = await readBefore(plan.changes, env, elevate);
       const { label } = instance;
       if (plan.changes.length === 0) {
         reasons.push(label + (plan.reason ?? 'nothing to do'));
@@ -95,6 +99,14 @@ async function planInstance(instance: TaskInstance, env: TaskEnv): Promise<Plan>
     return session.cache.get(fact.key) as T;
   };
   return instance.module.plan(instance.params, read, instance.ctx);
+}
+
+/** The before side of the plan's diffs, in one round trip when there is any to read. */
+async function readBefore(changes: Change[], env: TaskEnv, elevate: boolean): Promise<Change[]> {
+  const facts = unreadBeforeFacts(changes);
+  if (facts.length === 0) return changes;
+  await env.session.gather(facts, elevate);
+  return withBeforeRead(changes, <T>(fact: Fact<T>) => env.session.cache.get(fact.key) as T);
 }
 
 async function apply(commands: Command[], env: TaskEnv, elevate: boolean): Promise<void> {

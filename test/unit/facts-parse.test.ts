@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { batchScript, parseBatch } from '../../src/facts/batch.js';
-import { parseContainer, parseImage } from '../../src/facts/docker.js';
-import { normalizeMode, parseFileState } from '../../src/facts/file.js';
+import { parseDocker } from '../../src/facts/docker.js';
+import { normalizeMode, parseFiles } from '../../src/facts/file.js';
 import { parseHostFacts } from '../../src/facts/host.js';
 import { aptListsAgeFact, parsePackages } from '../../src/facts/packages.js';
-import { parseSystemdUnit, parseUpstartJob } from '../../src/facts/service.js';
-import type { Fact } from '../../src/facts/types.js';
+import { parseUnits, parseUpstartJob } from '../../src/facts/service.js';
+import type { ScriptFact } from '../../src/facts/types.js';
 
-const fact = (key: string, script: string): Fact<{ stdout: string; code: number }> => ({ key, script, parse: (stdout, code) => ({ stdout, code }) });
+const fact = (key: string, script: string): ScriptFact<{ stdout: string; code: number }> => ({ key, script, parse: (stdout, code) => ({ stdout, code }) });
 
-function runBatch(facts: Fact<unknown>[]): { script: string; output: string } {
+function runBatch(facts: ScriptFact<unknown>[]): { script: string; output: string } {
   const script = batchScript(facts);
   const run = spawnSync('sh', ['-s'], { input: script, encoding: 'utf8' });
   return { script, output: run.stdout };
@@ -57,7 +57,7 @@ describe('batch', () => {
     const { script, output } = runBatch(facts);
     const cut = output.slice(0, output.indexOf(' begin 1'));
     assert.throws(() => parseBatch(cut, facts, script), /fact second: no output/);
-    const bad: Fact<unknown> = { key: 'json', script: 'echo "{"', parse: (s) => JSON.parse(s) };
+    const bad: ScriptFact<unknown> = { key: 'json', script: 'echo "{"', parse: (s) => JSON.parse(s) };
     const run = runBatch([bad]);
     assert.throws(() => parseBatch(run.output, [bad], run.script), /^FactParseError: fact json: /);
   });
@@ -107,22 +107,28 @@ address=fd00::3
 });
 
 describe('file facts', () => {
-  it('parses a file with content', () => {
-    const stdout = 'type=file\nmode=640\nuid=0\ngid=999\nowner=root\ngroup=consul\nsize=6\nsha256=5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\ncontent:\naGVsbG8K\n';
-    assert.deepEqual(parseFileState('/etc/x', stdout), {
-      path: '/etc/x', type: 'file', mode: '0640', uid: 0, gid: 999, owner: 'root', group: 'consul', size: 6,
-      sha256: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03', content: Buffer.from('hello\n'),
-    });
+  const sha = '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03';
+  it('parses NUL-separated stat records, link targets, stamped and summed hashes', () => {
+    const stdout = [
+      's', '/etc/x', '81a0', '640', '0', '999', 'root', 'consul', '6',
+      's', '/l', 'a1ff', '777', '0', '0', 'root', 'root', '4',
+      's', '/odd\nname', '81ed', '4755', '0', '0', 'root', 'root', '1',
+      's', '/bin/c', '81ed', '755', '0', '0', 'root', 'root', '9',
+      'l', '/l', '../x y',
+      'h', '4', 'f'.repeat(64),
+      'm', `${sha}  /etc/x\n\\${'a'.repeat(64)}  /odd\\nname\n`,
+    ].join('\0');
+    const items = [{ path: '/etc/x' }, { path: '/l' }, { path: '/odd\nname' }, { path: '/n' }, { path: '/bin/c', stampFile: '/s' }];
+    assert.deepEqual(parseFiles(stdout, items), [
+      { path: '/etc/x', type: 'file', mode: '0640', uid: 0, gid: 999, owner: 'root', group: 'consul', size: 6, sha256: sha },
+      { path: '/l', type: 'link', mode: '0777', uid: 0, gid: 0, owner: 'root', group: 'root', size: 4, linkTarget: '../x y' },
+      { path: '/odd\nname', type: 'file', mode: '4755', uid: 0, gid: 0, owner: 'root', group: 'root', size: 1, sha256: 'a'.repeat(64) },
+      { path: '/n', type: 'absent' },
+      { path: '/bin/c', type: 'file', mode: '0755', uid: 0, gid: 0, owner: 'root', group: 'root', size: 9, sha256: 'f'.repeat(64) },
+    ]);
+    assert.throws(() => parseFiles('s\0/x\0', [{ path: '/x' }]), /cut short/);
   });
-  it('joins wrapped base64 lines', () => {
-    const text = 'x'.repeat(200);
-    const wrapped = Buffer.from(text).toString('base64').replace(/(.{76})/g, '$1\n');
-    assert.equal(parseFileState('/f', `type=file\ncontent:\n${wrapped}\n`).content?.toString(), text);
-  });
-  it('parses links, setuid modes and absence', () => {
-    assert.deepEqual(parseFileState('/l', 'type=link\ntarget=../x y\nmode=777\n'), { path: '/l', type: 'link', linkTarget: '../x y', mode: '0777' });
-    assert.equal(parseFileState('/s', 'type=file\nmode=4755\n').mode, '4755');
-    assert.deepEqual(parseFileState('/n', 'type=absent\n'), { path: '/n', type: 'absent' });
+  it('normalizes modes', () => {
     assert.equal(normalizeMode('755'), '0755');
     assert.equal(normalizeMode(644), '0644');
     assert.throws(() => normalizeMode('0789'), /not an octal file mode/);
@@ -130,24 +136,30 @@ describe('file facts', () => {
 });
 
 describe('package facts', () => {
-  it('parses dpkg status + version + apt candidate lines', () => {
-    const stdout = 'nginx|install ok installed|1.22.1-9|1.22.1-9\ncurl|deinstall ok config-files|7.88.1-10|7.88.1-10+deb12u5\nnope|||\nunzip||| (none)\n';
-    const states = parsePackages(stdout);
-    assert.deepEqual(states.get('nginx'), { name: 'nginx', installed: true, version: '1.22.1-9', candidate: '1.22.1-9' });
-    assert.deepEqual(states.get('curl'), { name: 'curl', installed: false, version: null, candidate: '7.88.1-10+deb12u5' });
-    assert.deepEqual(states.get('nope'), { name: 'nope', installed: false, version: null, candidate: null });
+  it('parses dpkg-query lines (the first Multi-Arch instance counts) and apt-cache policy blocks', () => {
+    const stdout = 'nginx\tinstall ok installed\t1.22.1-9\ncurl\tdeinstall ok config-files\t7.88.1-10\nlibc6\tinstall ok installed\t2.36\nlibc6\tdeinstall ok config-files\t2.35\n'
+      + '@candidates\ncurl:\n  Installed: (none)\n  Candidate: 7.88.1-10+deb12u5\n  Version table:\nunzip:\n  Installed: (none)\n  Candidate: (none)\n';
+    const [states] = parsePackages(stdout, [{ names: ['nginx', 'curl', 'nope', 'unzip', 'libc6'], candidates: [] }]);
+    assert.deepEqual(states!.get('nginx'), { name: 'nginx', installed: true, version: '1.22.1-9', candidate: null });
+    assert.deepEqual(states!.get('curl'), { name: 'curl', installed: false, version: null, candidate: '7.88.1-10+deb12u5' });
+    assert.deepEqual(states!.get('nope'), { name: 'nope', installed: false, version: null, candidate: null });
+    assert.deepEqual(states!.get('unzip'), { name: 'unzip', installed: false, version: null, candidate: null });
+    assert.deepEqual(states!.get('libc6'), { name: 'libc6', installed: true, version: '2.36', candidate: null });
   });
-  it('apt lists age', () => {
-    assert.equal(aptListsAgeFact.parse('120\n', 0), 120);
+  it('apt lists age is the host clock minus the newest list or stamp', () => {
+    assert.equal(aptListsAgeFact.parse('now=1000\n880\n700\n', 0), 120);
     assert.equal(aptListsAgeFact.parse('none\n', 0), null);
-    assert.throws(() => aptListsAgeFact.parse('garbage', 0), /expected seconds/);
+    assert.throws(() => aptListsAgeFact.parse('garbage', 0), /expected now=/);
   });
 });
 
 describe('service facts', () => {
-  it('systemctl is-enabled / is-active', () => {
-    assert.deepEqual(parseSystemdUnit('consul.service', 'enabled=enabled\nactive=active\n'), { unit: 'consul.service', enabled: 'enabled', active: 'active' });
-    assert.deepEqual(parseSystemdUnit('x.service', 'enabled=\nactive=inactive\n'), { unit: 'x.service', enabled: 'not-found', active: 'inactive' });
+  it('systemd units from NUL-separated unit, enabled, active triples', () => {
+    assert.deepEqual(parseUnits('consul.service\0enabled\0active\0x.service\0\0inactive\0', ['consul.service', 'x.service', 'y.service']), [
+      { unit: 'consul.service', enabled: 'enabled', active: 'active' },
+      { unit: 'x.service', enabled: 'not-found', active: 'inactive' },
+      { unit: 'y.service', enabled: 'not-found', active: 'inactive' },
+    ]);
   });
   it('initctl status', () => {
     assert.deepEqual(parseUpstartJob('consul', 'status=consul start/running, process 1234\nconf=yes\n'), { name: 'consul', known: true, running: true, manual: false, conf: true });
@@ -157,20 +169,20 @@ describe('service facts', () => {
 });
 
 describe('docker facts', () => {
-  const inspect = JSON.stringify([{
+  const container = {
     Id: '67e812214a05', Image: 'sha256:268c2aab', State: { Status: 'running', Running: true },
     Config: { Image: 'gliderlabs/registrator:latest', Labels: { 'bootstrap.hash': 'abc' } },
-  }], null, 4);
-  it('container inspect JSON, absent, and no docker', () => {
-    assert.deepEqual(parseContainer(inspect), {
-      dockerPresent: true,
-      value: { id: '67e812214a05', imageId: 'sha256:268c2aab', image: 'gliderlabs/registrator:latest', running: true, status: 'running', labels: { 'bootstrap.hash': 'abc' } },
-    });
-    assert.deepEqual(parseContainer('[]\n'), { dockerPresent: true, value: null });
-    assert.deepEqual(parseContainer(''), { dockerPresent: true, value: null });
-    assert.deepEqual(parseContainer('no-docker\n'), { dockerPresent: false, value: null });
-  });
-  it('image inspect JSON', () => {
-    assert.deepEqual(parseImage('[{"Id":"sha256:268c","RepoTags":["exp:1"]}]'), { dockerPresent: true, value: { id: 'sha256:268c', repoTags: ['exp:1'] } });
+  };
+  const image = { Id: 'sha256:268c', RepoTags: ['exp:1'] };
+  const items = [{ kind: 'container' as const, name: 'reg' }, { kind: 'image' as const, name: 'exp:1' }, { kind: 'image' as const, name: 'gone' }];
+  it('one array per kind when all exist, one answer per object otherwise, and no docker', () => {
+    const stdout = `@@all container\n${JSON.stringify([container], null, 4)}\n@@one image\n${JSON.stringify([image])}\n@@one image\n[]\n`;
+    assert.deepEqual(parseDocker(stdout, items), [
+      { dockerPresent: true, value: { id: '67e812214a05', imageId: 'sha256:268c2aab', image: 'gliderlabs/registrator:latest', running: true, status: 'running', labels: { 'bootstrap.hash': 'abc' } } },
+      { dockerPresent: true, value: { id: 'sha256:268c', repoTags: ['exp:1'] } },
+      { dockerPresent: true, value: null },
+    ]);
+    assert.deepEqual(parseDocker('no-docker\n', items).map((o) => o.dockerPresent), [false, false, false]);
+    assert.throws(() => parseDocker(`@@all image\n${JSON.stringify([image])}\n`, items.slice(1)), /returned 1 images for 2 names/);
   });
 });

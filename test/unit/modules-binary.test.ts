@@ -17,8 +17,8 @@ const WORK = '/var/lib/bootstrap/tmp/usr-local-bin-consul';
 
 function plan(params: Record<string, unknown>, installed: FileState, record: string | null): Promise<Plan> | Plan {
   const values: Record<string, unknown> = {
-    [params.url === undefined ? `file-meta:${DEST}` : `file-meta+stamp:${RECORD}:${DEST}`]: installed,
-    [`file:${RECORD}`]: record === null ? { path: RECORD, type: 'absent' } : { path: RECORD, type: 'file', content: Buffer.from(record) },
+    [params.url === undefined ? `file:${DEST}` : `file+stamp:${RECORD}:${DEST}`]: installed,
+    ...(params.url === undefined ? {} : { [`text-file:${RECORD}`]: record }),
   };
   const m = getModule('binary')!;
   assert.deepEqual(m.facts(params, ctx).map((f) => f.key).sort(), Object.keys(values).sort());

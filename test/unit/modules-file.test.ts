@@ -121,7 +121,7 @@ describe('template', () => {
 
 describe('file', () => {
   const dir = '/opt/app';
-  const meta = (state: FileState) => ({ [`file-meta:${state.path}`]: state });
+  const meta = (state: FileState) => ({ [`file:${state.path}`]: state });
   const rows: Array<{ name: string; params: Record<string, unknown>; current: FileState; titles: string[]; argv?: string[][]; reason?: string }> = [
     { name: 'directory absent', params: { path: dir, state: 'directory', mode: '0750', owner: 'app' }, current: { path: dir, type: 'absent' },
       titles: [`create directory ${dir} (absent)`], argv: [['mkdir', '-p', dir], ['chmod', '0750', dir], ['chown', 'app', dir]] },
