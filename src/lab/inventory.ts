@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { runLocal } from './exec-local.js';
@@ -36,6 +36,17 @@ export async function ensureLabCertificate(dir: string, name: string): Promise<{
   return { cert, key };
 }
 
+/**
+ * The hard open-files limit on this machine (the lab's, which its engine and containers inherit). When it is below the
+ * stack's default for consul and nothing here may raise it (no CAP_SYS_RESOURCE in the bounding
+ * set, as in some sandboxes), the lab asks for that much: Upstart's `limit` stanza fails the job
+ * rather than settle for less (systemd quietly lowers LimitNOFILE to what it can get).
+ */
+export function labNofileLimit(limits = readFileSync('/proc/self/limits', 'utf8')): number | undefined {
+  const hard = /^Max open files\s+\S+\s+(\d+)/m.exec(limits)?.[1];
+  return hard !== undefined && Number(hard) < 65536 ? Number(hard) : undefined;
+}
+
 /** Writes the lab inventory (a normal inventory a user can read and reuse) and returns its path. */
 export async function writeLabInventory(input: LabInventoryInput): Promise<string> {
   const { dir } = input;
@@ -56,6 +67,7 @@ export async function writeLabInventory(input: LabInventoryInput): Promise<strin
         ...(input.nodes.filter((n) => n.role === 'lb').length >= 2 ? { lb_vip: `${LAB_VIP}/24` } : {}),
         consul: { release_base_url: input.releasesUrl },
         consul_template: { release_base_url: input.releasesUrl },
+        ...(labNofileLimit() ? { consul_nofile_limit: labNofileLimit() } : {}),
         apps,
         lab: {
           app_image: input.app.image,

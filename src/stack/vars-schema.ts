@@ -223,6 +223,13 @@ export const stackVarsSchema: Record<string, Field> = {
       virtual_router_id: { type: 'integer', min: 1, max: 255, default: 51, description: 'VRRP router id, unique among the VRRP groups on that network (default 51)' },
     },
   },
+  consul_nofile_limit: {
+    type: 'integer',
+    min: 1024,
+    max: 1048576,
+    default: 65536,
+    description: "open files consul may have (systemd LimitNOFILE, Upstart `limit nofile`); root on the host must be able to raise its limit that far (default 65536)",
+  },
   consul_template_wait: {
     type: 'map',
     description: 'how long consul-template lets changes settle before rendering (default min 2s, max 10s)',
