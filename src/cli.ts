@@ -117,17 +117,19 @@ async function buildProgram(setExit: (code: number) => void): Promise<Command> {
       setExit(passed ? ExitCode.OK : ExitCode.VERIFY_FAILED);
     });
 
-  const lab = program.command('lab').description('local throw-away nodes: Docker containers booting systemd and sshd');
+  const lab = program.command('lab').description('local throw-away nodes: Docker containers booting systemd (or Upstart) and sshd');
   const registratorSrc = (cmd: Command) =>
     cmd.option('--registrator-src <dir>', 'registrator source to build from (default $BOOTSTRAP_REGISTRATOR_SRC, else go install of the pinned commit)');
   const nodes = (cmd: Command) =>
     registratorSrc(cmd.option('--lb <n>', 'lb nodes', '1').option('--web <n>', 'web nodes', '2'))
-      .option('--distro <spec>', 'Debian release of the nodes: bookworm (default) or trixie, or per node: lb1=trixie,web1=trixie');
+      .option('--distro <spec>', 'Debian release of the nodes: bookworm (default) or trixie, or per node: lb1=trixie,web1=trixie')
+      .option('--init <spec>', 'what the nodes boot as PID 1: systemd (default) or upstart (built from source), or per node: web2=upstart');
   const labCommands = () => import('./commands/lab.js');
-  const labOptions = async (o: { lb: string; web: string; distro?: string; registratorSrc?: string }) => ({
+  const labOptions = async (o: { lb: string; web: string; distro?: string; init?: string; registratorSrc?: string }) => ({
     lb: positive('--lb', o.lb),
     web: positive('--web', o.web),
     distros: (await import('./lab/nodes.js')).parseDistros(o.distro),
+    inits: (await import('./lab/nodes.js')).parseInits(o.init),
     registratorSrc: o.registratorSrc,
   });
   nodes(lab.command('up').description('start the nodes (reusing what exists) and write the lab inventory')).action(async (o) => {

@@ -7,6 +7,7 @@ import { LAB_APPS, writeLabInventory } from '../lab/inventory.js';
 import { labStatus, labUp, stopLab } from '../lab/nodes.js';
 import { ensureRegistratorImage, registratorSourceDir } from '../artifacts/registrator.js';
 import type { LabDistro } from '../lab/node-image.js';
+import type { NodeInit } from '../lab/upstart-node.js';
 import { PUBLIC_NETWORK, cacheDir, labDir } from '../lab/state.js';
 import { defaultPlaybook, packageRoot } from '../paths.js';
 import { allPassed, formatCheckTable } from '../verify/index.js';
@@ -26,6 +27,8 @@ export interface LabUpOptions {
   web: number;
   /** Debian release per node name, '*' for the rest */
   distros?: Record<string, LabDistro>;
+  /** what each node boots, per node name, '*' for the rest */
+  inits?: Record<string, NodeInit>;
   /** registrator source directory (else $BOOTSTRAP_REGISTRATOR_SRC, else go install) */
   registratorSrc?: string;
 }
@@ -44,8 +47,8 @@ export async function labUpCommand(options: LabUpOptions): Promise<string> {
   // the artifacts first: a lab without registrator is no lab of this stack, so fail before starting nodes
   const { releases, app } = await labBuildCommand(options.registratorSrc);
   say(`lab: starting ${options.lb} lb + ${options.web} web nodes (the first run builds the node image; later runs reuse it)`);
-  const up = await labUp({ lb: options.lb, web: options.web }, options.distros);
-  say(`lab: nodes up (${up.nodes.map((n) => `${n.name} ${n.address}${n.distro === 'bookworm' ? '' : ` ${n.distro}`}`).join(', ')}); apt proxy ${up.aptProxy}`);
+  const up = await labUp({ lb: options.lb, web: options.web }, { distros: options.distros, inits: options.inits });
+  say(`lab: nodes up (${up.nodes.map((n) => `${n.name} ${n.address}${n.distro === 'bookworm' ? '' : ` ${n.distro}`}${n.init === 'systemd' ? '' : ` ${n.init}`}`).join(', ')}); apt proxy ${up.aptProxy}`);
   const server = await startArtifactServerDetached(releases.root, PUBLIC_NETWORK.gateway, ARTIFACT_PORT, runDir());
   say(`lab: release mirror ${server.url} (consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version})`);
   const inventory = await writeLabInventory({
@@ -70,7 +73,7 @@ export async function labDownCommand(): Promise<void> {
 export async function labStatusCommand(): Promise<void> {
   const nodes = await labStatus();
   if (nodes.length === 0) return say('lab: no nodes (run `bootstrap lab up`)');
-  for (const n of nodes) say(`${n.name.padEnd(6)} ${n.role.padEnd(4)} ${n.state.padEnd(8)} ${(n.system ?? '-').padEnd(9)} public ${n.address}  private ${n.privateAddress}`);
+  for (const n of nodes) say(`${n.name.padEnd(6)} ${n.role.padEnd(4)} ${n.init.padEnd(7)} ${n.state.padEnd(8)} ${(n.system ?? '-').padEnd(9)} public ${n.address}  private ${n.privateAddress}`);
 }
 
 /** Verification right after an apply waits for registrator and consul-template to catch up. */

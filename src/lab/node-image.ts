@@ -6,12 +6,14 @@ import { docker } from './docker-engine.js';
 import { hostDebianMirror } from './apt-proxy.js';
 import { APT_PROXY_PORT, cacheDir, labPaths } from './state.js';
 import { withProgress } from '../ui/progress.js';
+import { UPSTART_IMAGE, type NodeInit } from './upstart-node.js';
 
 /** Debian releases a lab node can run; bookworm is the default. */
 export const LAB_DISTROS = ['bookworm', 'trixie'] as const;
 export type LabDistro = (typeof LAB_DISTROS)[number];
 export const DEFAULT_DISTRO: LabDistro = 'bookworm';
-const INCLUDE = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'curl', 'ca-certificates', 'sudo', 'procps', 'unzip', 'gnupg'];
+const SYSTEMD_PACKAGES = ['systemd', 'systemd-sysv', 'dbus'];
+const BASE_PACKAGES = ['openssh-server', 'iproute2', 'curl', 'ca-certificates', 'sudo', 'procps', 'unzip', 'gnupg'];
 /** Files of the stack that must never be in a node image (the stack installs them itself). */
 const FORBIDDEN = ['usr/bin/docker', 'usr/sbin/dockerd', 'usr/bin/dockerd', 'usr/bin/consul', 'usr/bin/consul-template', 'usr/sbin/nginx'];
 /** Units that have nothing to do in a container and would only leave the system `degraded`. */
@@ -40,14 +42,21 @@ function hostSources(distro: LabDistro): { path: string; content: string } {
   return { path: 'etc/apt/sources.list', content: `deb ${hostDebianMirror()} ${distro} main\n` };
 }
 
-function recipe(distro: LabDistro) {
-  return { suite: distro, variant: 'minbase', include: INCLUDE, mirror: hostDebianMirror(), sources: hostSources(distro), masked: MASKED_UNITS, sshd: SSHD_DROP_IN, cleanup: CLEANUP_VERSION };
+function include(init: NodeInit): string[] {
+  return init === 'upstart' ? [...UPSTART_IMAGE.packages, ...BASE_PACKAGES] : [...SYSTEMD_PACKAGES, ...BASE_PACKAGES];
 }
 
-/** `bootstrap-lab/node:<distro>-<hash of the recipe>`. */
-export function nodeImageName(distro: LabDistro = DEFAULT_DISTRO): string {
-  const hash = createHash('sha256').update(JSON.stringify(recipe(distro))).digest('hex').slice(0, 12);
-  return `bootstrap-lab/node:${distro}-${hash}`;
+function recipe(distro: LabDistro, init: NodeInit) {
+  const base = { suite: distro, variant: 'minbase', include: include(init), mirror: hostDebianMirror(), sources: hostSources(distro) };
+  // the systemd recipe keeps its key order, so its image name (and cache) stays what it was
+  if (init === 'systemd') return { ...base, masked: MASKED_UNITS, sshd: SSHD_DROP_IN, cleanup: CLEANUP_VERSION };
+  return { ...base, sshd: SSHD_DROP_IN, cleanup: CLEANUP_VERSION, upstart: UPSTART_IMAGE.recipe() };
+}
+
+/** `bootstrap-lab/node:<distro>-<hash of the recipe>` (`<distro>-upstart-<hash>` for Upstart nodes). */
+export function nodeImageName(distro: LabDistro = DEFAULT_DISTRO, init: NodeInit = 'systemd'): string {
+  const hash = createHash('sha256').update(JSON.stringify(recipe(distro, init))).digest('hex').slice(0, 12);
+  return `bootstrap-lab/node:${distro}-${init === 'upstart' ? 'upstart-' : ''}${hash}`;
 }
 
 async function imageExists(image: string): Promise<boolean> {
@@ -64,39 +73,49 @@ async function loopbackProxy(): Promise<string | undefined> {
   }
 }
 
-const dockerImportChanges = ['--change', 'CMD ["/lib/systemd/systemd"]', '--change', 'ENV container=docker'];
+const dockerImportChanges = (init: NodeInit) => ['--change', `CMD ["${init === 'upstart' ? UPSTART_IMAGE.init : '/lib/systemd/systemd'}"]`, '--change', 'ENV container=docker'];
 
 /**
- * The lab's node image: Debian (bookworm or trixie) with systemd and sshd and nothing of the stack.
+ * The lab's node image: Debian (bookworm or trixie) with systemd (or the Upstart the lab builds) and sshd and nothing of the stack.
  * Reuses the image if the engine has it, else re-imports the cached rootfs tarball, else
  * builds it with debootstrap (through the apt proxy when one answers, so rebuilds are fast).
  */
-export async function ensureNodeImage(options: { aptProxy?: string; distro?: LabDistro } = {}): Promise<string> {
+export async function ensureNodeImage(options: { aptProxy?: string; distro?: LabDistro; init?: NodeInit } = {}): Promise<string> {
   const distro = options.distro ?? DEFAULT_DISTRO;
-  const image = nodeImageName(distro);
+  const init = options.init ?? 'systemd';
+  const image = nodeImageName(distro, init);
   if (await imageExists(image)) return image;
-  const tarball = join(cacheDir(), `node-${image.split(':')[1]}.tar`);
-  if (!existsSync(tarball)) await withProgress(`building the ${distro} node image with debootstrap`, async () => buildRootfsTarball(tarball, distro, options.aptProxy ?? (await loopbackProxy())));
-  await docker(['import', ...dockerImportChanges, tarball, image], { timeoutMs: 600_000 });
+  const tarball = await ensureNodeRootfs(distro, init, options.aptProxy);
+  await docker(['import', ...dockerImportChanges(init), tarball, image], { timeoutMs: 600_000 });
   return image;
 }
 
-async function buildRootfsTarball(tarball: string, distro: LabDistro, aptProxy: string | undefined): Promise<void> {
+/** The cached rootfs tarball of the node image (no Docker needed to make it). */
+export async function ensureNodeRootfs(distro: LabDistro = DEFAULT_DISTRO, init: NodeInit = 'systemd', aptProxy?: string): Promise<string> {
+  const tarball = join(cacheDir(), `node-${nodeImageName(distro, init).split(':')[1]}.tar`);
+  if (!existsSync(tarball)) {
+    await withProgress(`building the ${distro} ${init} node image with debootstrap`, async () => buildRootfsTarball(tarball, distro, init, aptProxy ?? (await loopbackProxy())));
+  }
+  return tarball;
+}
+
+async function buildRootfsTarball(tarball: string, distro: LabDistro, init: NodeInit, aptProxy: string | undefined): Promise<void> {
   const buildRoot = join(cacheDir(), 'node-image-build');
   mkdirSync(buildRoot, { recursive: true });
   const rootfs = mkdtempSync(join(buildRoot, 'rootfs-'));
-  const log = join(labPaths.logsDir(), `debootstrap-${distro}.log`);
+  const log = join(labPaths.logsDir(), `debootstrap-${distro}${init === 'upstart' ? '-upstart' : ''}.log`);
   try {
     const env = { ...process.env, ...(aptProxy ? { http_proxy: aptProxy } : {}) };
     const result = await runLocal(
-      ['debootstrap', '--variant=minbase', `--include=${INCLUDE.join(',')}`, distro, rootfs, hostDebianMirror()],
+      ['debootstrap', '--variant=minbase', `--include=${include(init).join(',')}`, distro, rootfs, hostDebianMirror()],
       { env, check: false, timeoutMs: 1_800_000 },
     );
     writeFileSync(log, result.stdout + result.stderr);
     if (result.code !== 0) {
       throw new Error(`debootstrap of the node image failed (exit ${result.code}); see ${log} and ${join(rootfs, 'debootstrap/debootstrap.log')}`);
     }
-    cleanRootfs(rootfs, distro);
+    cleanRootfs(rootfs, distro, init);
+    if (init === 'upstart') await UPSTART_IMAGE.install(rootfs);
     const partial = `${tarball}.partial`;
     await runLocal(['tar', '-C', rootfs, '--numeric-owner', '-cf', partial, '.'], { timeoutMs: 600_000 });
     renameSync(partial, tarball);
@@ -114,7 +133,7 @@ function emptyDir(dir: string, keep: (name: string) => boolean = () => false): v
 }
 
 /** No apt lists or caches, an empty machine-id, no ssh host keys; host apt sources; container-friendly units. */
-function cleanRootfs(rootfs: string, distro: LabDistro): void {
+function cleanRootfs(rootfs: string, distro: LabDistro, init: NodeInit): void {
   const at = (path: string) => join(rootfs, path);
   chmodSync(rootfs, 0o755); // mkdtemp made it 0700, and tar would carry that onto the container's /
   emptyDir(at('var/lib/apt/lists'), (name) => name === 'partial' || name === 'lock');
@@ -128,7 +147,7 @@ function cleanRootfs(rootfs: string, distro: LabDistro): void {
   writeFileSync(at(sources.path), sources.content);
   mkdirSync(at('etc/ssh/sshd_config.d'), { recursive: true });
   writeFileSync(at('etc/ssh/sshd_config.d/bootstrap-lab.conf'), SSHD_DROP_IN);
-  for (const unit of MASKED_UNITS) {
+  for (const unit of init === 'systemd' ? MASKED_UNITS : []) {
     rmSync(at(`etc/systemd/system/${unit}`), { force: true });
     // a unit masked by a symlink to /dev/null, as `systemctl mask` does
     symlinkSync('/dev/null', at(`etc/systemd/system/${unit}`));

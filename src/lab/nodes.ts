@@ -5,6 +5,7 @@ import { docker, engineAnswers, ensureDockerEngine, stopDockerEngineIfOurs, wait
 import { DEFAULT_DISTRO, LAB_DISTROS, ensureNodeImage, type LabDistro } from './node-image.js';
 import { ensureAptProxy, stopAptProxy } from './apt-proxy.js';
 import { ensureClientKey, ensureHostKey, existingHostKey, writeKnownHosts } from './lab-keys.js';
+import { type NodeInit, NODE_INITS } from './upstart-node.js';
 import { CONTAINER_PREFIX, LAB_LABEL, PRIVATE_NETWORK, PUBLIC_NETWORK, labPaths } from './state.js';
 
 export type LabRole = 'lb' | 'web';
@@ -21,37 +22,52 @@ export interface LabNode {
   role: LabRole;
   /** Debian release the node runs. */
   distro: LabDistro;
+  /** What the node boots as PID 1. */
+  init: NodeInit;
 }
 
 export interface LabNodeStatus extends LabNode {
   /** Docker's container state: running, exited, created... */
   state: string;
-  /** `systemctl is-system-running` inside a running node (running, degraded, starting...). */
+  /** `systemctl is-system-running` inside a running systemd node (running, degraded, starting...); on Upstart nodes, running once sshd's job runs. */
   system?: string;
 }
 
 const LIMITS: Record<LabRole, { first: number; max: number }> = { lb: { first: 10, max: 40 }, web: { first: 50, max: 150 } };
 
 /**
- * `--distro`: one release for every node (`trixie`), or per node (`lb1=trixie,web1=trixie`, the
- * others bookworm). Returns the release of each named node, with '*' for the rest.
+ * A per-node choice (`--distro`, `--init`): one value for every node (`trixie`), or per node
+ * (`lb1=trixie,web1=trixie`, the others `fallback`). Returns the value of each named node, with
+ * '*' for the rest.
  */
-export function parseDistros(spec: string | undefined): Record<string, LabDistro> {
-  const choice: Record<string, LabDistro> = { '*': DEFAULT_DISTRO };
-  const known = (value: string): LabDistro => {
-    if (!(LAB_DISTROS as readonly string[]).includes(value)) throw new Error(`lab: --distro ${JSON.stringify(value)}: expected one of ${LAB_DISTROS.join(', ')}`);
-    return value as LabDistro;
+function parseNodeChoice<T extends string>(option: string, what: string, values: readonly T[], fallback: T, spec: string | undefined): Record<string, T> {
+  const choice: Record<string, T> = { '*': fallback };
+  const known = (value: string): T => {
+    if (!(values as readonly string[]).includes(value)) throw new Error(`lab: ${option} ${JSON.stringify(value)}: expected one of ${values.join(', ')}`);
+    return value as T;
   };
   for (const part of (spec ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [node, distro] = part.includes('=') ? part.split('=', 2) : ['*', part];
-    if (node !== '*' && !/^(lb|web)[1-9][0-9]*$/.test(node)) throw new Error(`lab: --distro ${JSON.stringify(part)}: expected NODE=RELEASE with a node such as lb1 or web2`);
-    choice[node] = known(distro);
+    const [node, value] = part.includes('=') ? part.split('=', 2) : ['*', part];
+    if (node !== '*' && !/^(lb|web)[1-9][0-9]*$/.test(node)) throw new Error(`lab: ${option} ${JSON.stringify(part)}: expected NODE=${what} with a node such as lb1 or web2`);
+    choice[node] = known(value);
   }
   return choice;
 }
 
+/** `--distro`: the Debian release of every node (`trixie`) or per node (`lb1=trixie`); bookworm by default. */
+export const parseDistros = (spec: string | undefined): Record<string, LabDistro> => parseNodeChoice('--distro', 'RELEASE', LAB_DISTROS, DEFAULT_DISTRO, spec);
+
+/** `--init`: what every node boots (`upstart`) or per node (`web2=upstart`); systemd by default. */
+export const parseInits = (spec: string | undefined): Record<string, NodeInit> => parseNodeChoice('--init', 'INIT', NODE_INITS, 'systemd', spec);
+
+export interface NodeChoices {
+  distros?: Record<string, LabDistro>;
+  inits?: Record<string, NodeInit>;
+}
+
 /** Fixed names and addresses: lbN gets .(10+N), webN gets .(50+N) on both lab networks. */
-export function plannedNodes(counts: { lb: number; web: number }, distros: Record<string, LabDistro> = {}): LabNode[] {
+export function plannedNodes(counts: { lb: number; web: number }, choices: NodeChoices = {}): LabNode[] {
+  const { distros = {}, inits = {} } = choices;
   const nodes: LabNode[] = [];
   for (const role of ['lb', 'web'] as const) {
     const count = counts[role];
@@ -62,9 +78,12 @@ export function plannedNodes(counts: { lb: number; web: number }, distros: Recor
       const name = `${role}${i}`;
       const octet = LIMITS[role].first + i;
       const distro = distros[name] ?? distros['*'] ?? DEFAULT_DISTRO;
-      nodes.push({ name, container: `${CONTAINER_PREFIX}${name}`, address: `${PUBLIC_NETWORK.prefix}${octet}`, privateAddress: `${PRIVATE_NETWORK.prefix}${octet}`, role, distro });
+      const init = inits[name] ?? inits['*'] ?? 'systemd';
+      nodes.push({ name, container: `${CONTAINER_PREFIX}${name}`, address: `${PUBLIC_NETWORK.prefix}${octet}`, privateAddress: `${PRIVATE_NETWORK.prefix}${octet}`, role, distro, init });
     }
   }
+  const unknown = [...Object.keys(distros), ...Object.keys(inits)].filter((name) => name !== '*' && !nodes.some((n) => n.name === name));
+  if (unknown.length > 0) throw new Error(`lab: --distro/--init name ${[...new Set(unknown)].join(', ')}, not among the planned nodes (${nodes.map((n) => n.name).join(', ')})`);
   return nodes;
 }
 
@@ -84,14 +103,21 @@ export async function ensureLabNetworks(): Promise<void> {
   }
 }
 
-/** Docker's state of the container and the release it was made with; undefined when it does not exist. */
-async function containerState(container: string): Promise<{ state: string; distro: string } | undefined> {
-  const format = `{{.State.Status}} {{index .Config.Labels "${LAB_LABEL}.distro"}}`;
+/** Docker's state of the container and the release and init it was made with; undefined when it does not exist. */
+async function containerState(container: string): Promise<{ state: string; distro: string; init: string } | undefined> {
+  const format = `{{.State.Status}} {{index .Config.Labels "${LAB_LABEL}.distro"}} {{index .Config.Labels "${LAB_LABEL}.init"}}`;
   const result = await docker(['container', 'inspect', '--format', format, container], { check: false });
   if (result.code !== 0) return undefined;
-  const [state, distro] = result.stdout.trim().split(' ');
-  return { state, distro: distro || DEFAULT_DISTRO };
+  const [state, distro, init] = result.stdout.trim().split(' ');
+  return { state, distro: distro || DEFAULT_DISTRO, init: init || 'systemd' };
 }
+
+/** How each init is run as PID 1 in a container. */
+const INIT_RUN: Record<NodeInit, { options: string[]; command: string[] }> = {
+  systemd: { options: ['--stop-signal', 'SIGRTMIN+3'], command: ['/lib/systemd/systemd'] },
+  // Upstart turns SIGINT into control-alt-delete, whose job shuts down cleanly (SIGTERM would make it re-exec itself)
+  upstart: { options: ['--stop-signal', 'SIGINT'], command: ['/usr/sbin/init'] },
+};
 
 /** Files copied into the container before its first start: host key, sshd drop-in, root's authorized_keys. */
 async function stageNodeFiles(node: LabNode, clientPublicLine: string): Promise<string> {
@@ -113,18 +139,19 @@ async function stageNodeFiles(node: LabNode, clientPublicLine: string): Promise<
 
 async function createNode(node: LabNode, image: string, clientPublicLine: string): Promise<void> {
   const stage = await stageNodeFiles(node, clientPublicLine);
+  const run = INIT_RUN[node.init];
   await docker([
     'create', '--name', node.container, '--hostname', node.name,
-    '--label', `${LAB_LABEL}=1`, '--label', `${LAB_LABEL}.role=${node.role}`, '--label', `${LAB_LABEL}.name=${node.name}`, '--label', `${LAB_LABEL}.distro=${node.distro}`,
-    // systemd as PID 1: `docker run --privileged` fails here (one capability is outside the bounding set)
+    '--label', `${LAB_LABEL}=1`, '--label', `${LAB_LABEL}.role=${node.role}`, '--label', `${LAB_LABEL}.name=${node.name}`, '--label', `${LAB_LABEL}.distro=${node.distro}`, '--label', `${LAB_LABEL}.init=${node.init}`,
+    // systemd or Upstart as PID 1: `docker run --privileged` fails here (one capability is outside the bounding set)
     '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
     '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
-    '--stop-signal', 'SIGRTMIN+3', '-e', 'container=docker',
+    ...run.options, '-e', 'container=docker',
     // nested Docker (web nodes): a volume is a plain host directory, so the inner overlay2 works
     // whatever storage driver the outer engine uses; `lab down` removes it with the container
     '--volume', '/var/lib/docker',
     '--network', PUBLIC_NETWORK.name, '--ip', node.address,
-    image, '/lib/systemd/systemd',
+    image, ...run.command,
   ]);
   try {
     await docker(['cp', `${stage}/.`, `${node.container}:/`]);
@@ -137,8 +164,12 @@ async function createNode(node: LabNode, image: string, clientPublicLine: string
   }
 }
 
+const SYSTEM_STATE = `if [ -d /run/systemd/system ]; then systemctl is-system-running
+elif initctl status ssh 2>/dev/null | grep -q start/running; then echo running
+else echo starting; fi`;
+
 async function systemState(container: string): Promise<string> {
-  const result = await docker(['exec', container, 'systemctl', 'is-system-running'], { check: false, timeoutMs: 10_000 });
+  const result = await docker(['exec', container, 'sh', '-c', SYSTEM_STATE], { check: false, timeoutMs: 10_000 });
   return result.stdout.trim() || 'unknown';
 }
 
@@ -163,9 +194,10 @@ async function waitUntilReady(node: LabNode, timeoutMs = 120_000): Promise<void>
     last = await systemState(node.container);
     return last === 'running' || last === 'degraded';
   }, timeoutMs);
-  if (!booted) throw new Error(`lab node ${node.name}: systemd is still "${last}" after ${timeoutMs / 1000}s (docker exec ${node.container} systemctl --failed)`);
+  const look = node.init === 'systemd' ? 'systemctl --failed' : 'initctl list; see /var/log/upstart/';
+  if (!booted) throw new Error(`lab node ${node.name}: ${node.init} is still "${last}" after ${timeoutMs / 1000}s (docker exec ${node.container} ${look})`);
   if (!(await waitFor(() => sshdAnswers(node.address), 30_000))) {
-    throw new Error(`lab node ${node.name}: systemd is ${last} but sshd does not answer on ${node.address}:22 (docker exec ${node.container} systemctl status ssh)`);
+    throw new Error(`lab node ${node.name}: ${node.init} is ${last} but sshd does not answer on ${node.address}:22 (docker exec ${node.container} ${node.init === 'systemd' ? 'systemctl status ssh' : 'initctl status ssh'})`);
   }
 }
 
@@ -176,17 +208,20 @@ async function waitUntilReady(node: LabNode, timeoutMs = 120_000): Promise<void>
  */
 export async function startNodes(
   counts: { lb: number; web: number },
-  options: { distros?: Record<string, LabDistro>; aptProxy?: string } = {},
+  options: NodeChoices & { aptProxy?: string } = {},
 ): Promise<LabNode[]> {
-  const nodes = plannedNodes(counts, options.distros);
+  const nodes = plannedNodes(counts, options);
   await ensureLabNetworks();
-  const images = new Map<LabDistro, string>();
-  for (const distro of new Set(nodes.map((n) => n.distro))) images.set(distro, await ensureNodeImage({ distro, aptProxy: options.aptProxy }));
+  const images = new Map<string, string>();
+  const imageKey = (node: LabNode) => `${node.distro} ${node.init}`;
+  for (const node of nodes) {
+    if (!images.has(imageKey(node))) images.set(imageKey(node), await ensureNodeImage({ distro: node.distro, init: node.init, aptProxy: options.aptProxy }));
+  }
   const client = await ensureClientKey();
   for (const node of nodes) {
     const existing = await containerState(node.container);
-    if (existing !== undefined && (existingHostKey(node.name) === undefined || existing.distro !== node.distro)) {
-      // its host key is lost (no way to pin it), or it runs another release: make it anew
+    if (existing !== undefined && (existingHostKey(node.name) === undefined || existing.distro !== node.distro || existing.init !== node.init)) {
+      // its host key is lost (no way to pin it), or it runs another release or init: make it anew
       await docker(['rm', '-f', '-v', node.container]);
     } else if (existing?.state === 'running') {
       continue;
@@ -194,7 +229,7 @@ export async function startNodes(
       await docker(['start', node.container]);
       continue;
     }
-    await createNode(node, images.get(node.distro)!, client.publicLine);
+    await createNode(node, images.get(imageKey(node))!, client.publicLine);
   }
   await Promise.all(nodes.map((node) => waitUntilReady(node)));
   await refreshKnownHosts();
@@ -226,6 +261,7 @@ export async function labStatus(): Promise<LabNodeStatus[]> {
       privateAddress: networks[PRIVATE_NETWORK.name]?.IPAddress ?? '',
       role: (info.Config.Labels[`${LAB_LABEL}.role`] ?? 'web') as LabRole,
       distro: (info.Config.Labels[`${LAB_LABEL}.distro`] ?? DEFAULT_DISTRO) as LabDistro,
+      init: (info.Config.Labels[`${LAB_LABEL}.init`] ?? 'systemd') as NodeInit,
       state: info.State.Status,
     };
     if (node.state === 'running') node.system = await systemState(node.container);
@@ -268,10 +304,11 @@ export interface LabUp {
 }
 
 /** Everything `bootstrap lab up` does, in order: engine, networks, apt proxy, image, nodes. */
-export async function labUp(counts: { lb: number; web: number }, distros?: Record<string, LabDistro>): Promise<LabUp> {
+export async function labUp(counts: { lb: number; web: number }, choices: NodeChoices = {}): Promise<LabUp> {
+  plannedNodes(counts, choices); // bad counts or node names fail before anything starts
   await ensureDockerEngine();
   await ensureLabNetworks();
   const { url } = await ensureAptProxy(PUBLIC_NETWORK.gateway);
-  const nodes = await startNodes(counts, { distros, aptProxy: `http://127.0.0.1:${new URL(url).port}` });
+  const nodes = await startNodes(counts, { ...choices, aptProxy: `http://127.0.0.1:${new URL(url).port}` });
   return { nodes, aptProxy: url, clientKey: labPaths.clientKey(), knownHosts: labPaths.knownHosts() };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { runLocal } from './exec-local.js';
@@ -27,7 +27,7 @@ export const UPSTART_IMAGE = {
   recipe() {
     const jobs = createHash('sha256');
     for (const name of jobFiles()) jobs.update(name).update(readFileSync(join(UPSTART_NODE_JOBS_DIR, name)));
-    return { build: upstartBuildKey(), jobs: jobs.digest('hex').slice(0, 12) };
+    return { build: upstartBuildKey(), jobs: jobs.digest('hex').slice(0, 12), layout: 2 };
   },
   async install(rootfs: string): Promise<void> {
     const build = await ensureUpstartBuild();
@@ -36,6 +36,8 @@ export const UPSTART_IMAGE = {
     const initDir = join(rootfs, 'etc/init');
     for (const name of readdirSync(initDir)) rmSync(join(initDir, name), { recursive: true, force: true });
     for (const name of jobFiles()) copyFileSync(join(UPSTART_NODE_JOBS_DIR, name), join(initDir, name));
+    // where jobs' output goes (console log); Upstart logs nothing when it is missing
+    mkdirSync(join(rootfs, 'var/log/upstart'), { recursive: true, mode: 0o755 });
     const systemd = ['usr/lib/systemd/systemd', 'lib/systemd/systemd', 'usr/bin/systemctl'].filter((path) => existsSync(join(rootfs, path)));
     if (systemd.length > 0) throw new Error(`the Upstart node image must not contain systemd, but has ${systemd.join(', ')}`);
   },
