@@ -232,10 +232,10 @@ export const stackVarsSchema: Record<string, Field> = {
   },
   consul_template_wait: {
     type: 'map',
-    description: 'how long consul-template lets changes settle before rendering (default min 2s, max 10s)',
+    description: 'how long consul-template lets changes settle before rendering: it renders once nothing changed for `min`, and at the latest `max` after the first change (default min 300ms, max 2s)',
     fields: {
-      min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "2s"', default: '2s', description: 'default "2s"' },
-      max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "10s"', default: '10s', description: 'default "10s"' },
+      min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "300ms"', default: '300ms', description: 'default "300ms"' },
+      max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "2s"', default: '2s', description: 'default "2s"' },
     },
   },
   registrator: {
@@ -295,6 +295,13 @@ export const stackVarsSchema: Record<string, Field> = {
     default: 'auto',
     description:
       'how TLS apps enable HTTP/2: listen = `listen 443 ssl http2` (nginx < 1.25.1), http2_on = `http2 on;` (nginx >= 1.25.1), auto = chosen from the OS release (Debian >= 13, Ubuntu >= 24.10 ship nginx >= 1.25.1) (default auto)',
+  },
+  nginx_worker_shutdown_timeout: {
+    type: 'string',
+    pattern: NGINX_TIME,
+    patternHint: 'an nginx time like "30s" or "2m"',
+    default: '30s',
+    description: 'how long an old nginx worker may keep serving its open connections after a reload before it closes them (default "30s")',
   },
   nginx_default_status: {
     type: 'integer',

@@ -24,6 +24,23 @@ export function parseHealthInstances(json: string): string[] {
   return entries.map((e) => `${e.Service.Address || e.Node.Address}:${e.Service.Port}`).sort();
 }
 
+/**
+ * Where each healthy instance comes from: its consul node, and for registrator's service IDs
+ * (`<docker host>:<container name>:<port>[:udp]`) the container, e.g.
+ * "172.30.20.51:8081 from web1/demo-1 (registrator)".
+ */
+export function parseInstanceOrigins(json: string): string[] {
+  const entries = JSON.parse(json) as Array<{ Node: { Node: string; Address: string }; Service: { ID: string; Address: string; Port: number } }>;
+  if (!Array.isArray(entries)) throw new Error('expected a JSON list from /v1/health/service');
+  return entries
+    .map((e) => {
+      const address = `${e.Service.Address || e.Node.Address}:${e.Service.Port}`;
+      const registrator = /^([^:]+):([^:]+):\d+(:udp)?$/.exec(e.Service.ID);
+      return registrator ? `${address} from ${e.Node.Node}/${registrator[2]} (registrator)` : `${address} from ${e.Node.Node} (service ${e.Service.ID})`;
+    })
+    .sort();
+}
+
 export interface UpstreamServers {
   servers: string[];
   /** the `server 127.0.0.1:65535 down;` placeholder of an app with no healthy instance */

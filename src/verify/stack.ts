@@ -4,7 +4,7 @@ import { tail } from '../errors.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Transport } from '../transport/types.js';
 import { probe, type Probe } from './http.js';
-import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, upServers } from './parse.js';
+import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstanceOrigins, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, upServers } from './parse.js';
 import { appConfFile, RemoteHost } from './remote.js';
 import { checkRaft, checkVip } from './cluster.js';
 import { consulServers } from '../stack/topology.js';
@@ -113,7 +113,8 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
         try {
           if (r.code !== 0) throw new Error(`curl exited ${r.code}: ${tail(r.stderr, 2)}`);
           instances = parseHealthInstances(r.stdout);
-          results.push({ check: 'registered in consul', app: app.name, ok: instances.length > 0, detail: instances.length ? `${instances.length} healthy: ${list(instances)}` : 'no healthy instance' });
+          const origins = parseInstanceOrigins(r.stdout);
+          results.push({ check: 'registered in consul', app: app.name, ok: instances.length > 0, detail: instances.length ? `${instances.length} healthy: ${origins.join(', ')}` : 'no healthy instance' });
         } catch (err) {
           results.push({ check: 'registered in consul', app: app.name, ok: false, detail: (err as Error).message });
         }

@@ -149,7 +149,7 @@ describe('the reload script consul-template runs', () => {
     const file = join(prefix, 'conf.d', 'status-page.conf');
     copyFileSync(file, `${file}.bak`);
     await renderApp('status-page');
-    const result = await run([script(), file], { env: env() });
+    const result = await run([script()], { env: env() });
     assert.equal(result.code, 0, result.stderr);
     const marker = 'bootstrap-verify/after-reload';
     await new Promise((r) => setTimeout(r, 500));
@@ -163,7 +163,7 @@ describe('the reload script consul-template runs', () => {
     copyFileSync(file, `${file}.bak`);
     const good = readFileSync(file, 'utf8');
     writeFileSync(file, good.replace('upstream status-page {', 'upstream status-page { bogus_directive;'));
-    const result = await run([script(), file], { env: env() });
+    const result = await run([script()], { env: env() });
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /restoring the previous version/);
     assert.equal(readFileSync(file, 'utf8'), good);
@@ -172,12 +172,37 @@ describe('the reload script consul-template runs', () => {
     assert.equal(r.status, 200);
   });
 
-  test('an invalid first render (no backup) is removed', async () => {
-    const file = join(prefix, 'conf.d', 'brand-new.conf');
+  test('an invalid first render (no backup) is removed; a broken file that is no app render is left alone', async () => {
+    const file = join(prefix, 'conf.d', 'shop-next.conf');
+    const good = readFileSync(file, 'utf8');
+    rmSync(`${file}.bak`, { force: true });
     writeFileSync(file, 'server { listen nonsense; }\n');
-    const result = await run([script(), file], { env: env() });
+    const result = await run([script()], { env: env() });
     assert.notEqual(result.code, 0);
     assert.equal(existsSync(file), false);
+    assert.equal((await nginx('-t')).code, 0);
+    writeFileSync(file, good);
+    const foreign = join(prefix, 'conf.d', 'by-hand.conf');
+    writeFileSync(foreign, 'server { listen nonsense; }\n');
+    const refused = await run([script()], { env: env() });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /not in a rendered app file/);
+    assert.equal(existsSync(foreign), true);
+    rmSync(foreign);
+    assert.equal((await nginx('-t')).code, 0);
+  });
+
+  test('two broken app renders in one pass: both are restored, and one reload follows', async () => {
+    const files = ['shop', 'status-page'].map((app) => join(prefix, 'conf.d', `${app}.conf`));
+    const good = files.map((f) => readFileSync(f, 'utf8'));
+    files.forEach((f, i) => {
+      copyFileSync(f, `${f}.bak`);
+      writeFileSync(f, `${good[i]}\nbroken_${i};\n`);
+    });
+    const result = await run([script()], { env: env() });
+    assert.notEqual(result.code, 0);
+    assert.equal((result.stderr.match(/restoring the previous version/g) ?? []).length, 2);
+    files.forEach((f, i) => assert.equal(readFileSync(f, 'utf8'), good[i]));
     assert.equal((await nginx('-t')).code, 0);
   });
 });

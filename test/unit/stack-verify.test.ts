@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, upServers } from '../../src/verify/parse.js';
+import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstanceOrigins, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, upServers } from '../../src/verify/parse.js';
 import { allPassed, formatCheckTable } from '../../src/verify/table.js';
 
 test('consul members table', () => {
@@ -21,6 +21,19 @@ test('health answer: the service address, else the node address', () => {
     { Node: { Address: '10.0.0.4' }, Service: { Address: '10.0.0.9', Port: 80 } },
   ]);
   assert.deepEqual(parseHealthInstances(json), ['10.0.0.3:32768', '10.0.0.9:80']);
+});
+
+test('instance origins: the node and, for registrator IDs, the container', () => {
+  const json = JSON.stringify([
+    { Node: { Node: 'web2', Address: '10.0.0.4' }, Service: { ID: 'web2:shop-1:80', Address: '10.0.0.4', Port: 32768 } },
+    { Node: { Node: 'web1', Address: '10.0.0.3' }, Service: { ID: 'web1:dns:53:udp', Address: '10.0.0.3', Port: 53 } },
+    { Node: { Node: 'web1', Address: '10.0.0.3' }, Service: { ID: 'shop-web1', Address: '', Port: 8080 } },
+  ]);
+  assert.deepEqual(parseInstanceOrigins(json), [
+    '10.0.0.3:53 from web1/dns (registrator)',
+    '10.0.0.3:8080 from web1 (service shop-web1)',
+    '10.0.0.4:32768 from web2/shop-1 (registrator)',
+  ]);
 });
 
 test('upstream servers and the placeholder', () => {

@@ -24,7 +24,8 @@ template {
   # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
   backup          = true
   perms           = 0644
-  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/api.conf"
+  # the same command for every app: consul-template runs it once per render pass
+  command         = "/usr/local/lib/bootstrap/nginx-reload"
   command_timeout = "60s"
 }
 
@@ -34,7 +35,8 @@ template {
   # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
   backup          = true
   perms           = 0644
-  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/secure.conf"
+  # the same command for every app: consul-template runs it once per render pass
+  command         = "/usr/local/lib/bootstrap/nginx-reload"
   command_timeout = "60s"
 }
 
@@ -44,6 +46,7 @@ template {
   # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
   backup          = true
   perms           = 0644
-  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/worker.conf"
+  # the same command for every app: consul-template runs it once per render pass
+  command         = "/usr/local/lib/bootstrap/nginx-reload"
   command_timeout = "60s"
 }

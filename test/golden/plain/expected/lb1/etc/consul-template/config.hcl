@@ -14,8 +14,8 @@ consul {
 log_level = "info"
 
 wait {
-  min = "2s"
-  max = "10s"
+  min = "300ms"
+  max = "2s"
 }
 
 template {
@@ -24,6 +24,7 @@ template {
   # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
   backup          = true
   perms           = 0644
-  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/myapp.conf"
+  # the same command for every app: consul-template runs it once per render pass
+  command         = "/usr/local/lib/bootstrap/nginx-reload"
   command_timeout = "60s"
 }

@@ -14,8 +14,8 @@ consul {
 log_level = "info"
 
 wait {
-  min = "2s"
-  max = "10s"
+  min = "300ms"
+  max = "2s"
 }
 
 template {
@@ -24,7 +24,8 @@ template {
   # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
   backup          = true
   perms           = 0644
-  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/shop.conf"
+  # the same command for every app: consul-template runs it once per render pass
+  command         = "/usr/local/lib/bootstrap/nginx-reload"
   command_timeout = "60s"
 }
 
@@ -34,7 +35,8 @@ template {
   # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
   backup          = true
   perms           = 0644
-  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/status-page.conf"
+  # the same command for every app: consul-template runs it once per render pass
+  command         = "/usr/local/lib/bootstrap/nginx-reload"
   command_timeout = "60s"
 }
 
@@ -44,6 +46,7 @@ template {
   # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
   backup          = true
   perms           = 0644
-  command         = "/usr/local/lib/bootstrap/nginx-reload /etc/nginx/conf.d/shop-next.conf"
+  # the same command for every app: consul-template runs it once per render pass
+  command         = "/usr/local/lib/bootstrap/nginx-reload"
   command_timeout = "60s"
 }
