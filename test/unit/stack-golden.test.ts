@@ -96,12 +96,13 @@ describe('rendered files hold what the stack needs', () => {
     assert.doesNotMatch(web, /initial_management/);
   });
 
-  test('one consul-template template block per app, with backup and the validating reload command', () => {
+  test('one consul-template template block per app, with backup and one shared validating reload command', () => {
     const tls = rendered('tls').get('lb1')!.get('/etc/consul-template/config.hcl')!.content;
     assert.equal(tls.match(/^template \{/gm)?.length, 3);
     assert.match(tls, /destination += "\/etc\/nginx\/conf\.d\/shop-next\.conf"/);
     assert.match(tls, /backup += true/);
-    assert.match(tls, /command += "\/usr\/local\/lib\/bootstrap\/nginx-reload \/etc\/nginx\/conf\.d\/shop\.conf"/);
+    // identical commands run once per render pass, so a pass that changed every app reloads nginx once
+    assert.equal(tls.match(/^\s*command += "\/usr\/local\/lib\/bootstrap\/nginx-reload"$/gm)?.length, 3);
   });
 
   test('registrator runs with its options before the consul URI and the token from an env file', () => {
