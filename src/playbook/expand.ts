@@ -111,7 +111,7 @@ export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unkno
   const items = task.loop === undefined ? [undefined] : loopItems(task, scope, hp.host);
   const localDir = dirname(hp.play.file);
   const paramsAt = taskWhere(task, task.module, hp.host);
-  return items.map((item) => {
+  return items.map((item, index) => {
     const itemScope = task.loop === undefined ? scope : { ...scope, [task.loopVar]: item };
     const ctx: ModuleContext = {
       host: hp.host,
@@ -119,7 +119,7 @@ export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unkno
       localDir,
       renderTemplate: (src, extra) => renderTemplateFile(resolveTemplatePath(src, hp.play.file), { ...itemScope, ...extra }),
     };
-    const instance: TaskInstance = { task, module, item, label: task.loop === undefined ? '' : `[${itemLabel(item)}] `, params: {}, scope: itemScope, ctx, errors: [] };
+    const instance: TaskInstance = { task, module, item, label: task.loop === undefined ? '' : `[${itemLabel(item, task.loopVar, index)}] `, params: {}, scope: itemScope, ctx, errors: [] };
     if (task.when !== undefined && !evaluate(task.when, itemScope, taskWhere(task, 'when', hp.host))) {
       return { ...instance, skipped: `when: ${task.when}` };
     }
@@ -142,7 +142,18 @@ function loopItems(task: Task, scope: Record<string, unknown>, host: string): un
   return list;
 }
 
-function itemLabel(item: unknown): string {
-  if (item && typeof item === 'object' && 'name' in item) return String((item as { name: unknown }).name);
-  return typeof item === 'string' ? item : JSON.stringify(item);
+/** Keys whose value names a loop item better than its JSON would (`policy` for the ACL items). */
+const LABEL_KEYS = ['name', 'policy', 'id', 'key', 'path', 'dest'];
+const MAX_LABEL = 40;
+
+/** A short name for a loop item: a naming key of a map, the item itself when scalar, else its position. */
+function itemLabel(item: unknown, loopVar: string, index: number): string {
+  if (item && typeof item === 'object' && !Array.isArray(item)) {
+    const key = LABEL_KEYS.find((k) => ['string', 'number'].includes(typeof (item as Record<string, unknown>)[k]));
+    if (key) return String((item as Record<string, unknown>)[key]);
+  } else if (['string', 'number', 'boolean'].includes(typeof item)) {
+    const text = String(item);
+    return text.length > MAX_LABEL ? `${text.slice(0, MAX_LABEL - 1)}…` : text;
+  }
+  return `${loopVar} ${index + 1}`;
 }
