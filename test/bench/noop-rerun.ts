@@ -1,20 +1,86 @@
 /**
- * Benchmark: wall time of a no-op re-run of a 30-task playbook on 3 real sshd hosts on
- * loopback. Prints numbers; asserts nothing about time (machines are noisy).
- *   npm run bench
+ * Benchmark: a 30-task playbook (10 x mkdir, small file, guarded touch) on N real sshd hosts on
+ * loopback: the first (converging) run, then no-op re-runs, each the whole CLI process. Every
+ * sshd runs in its own PID namespace, so the processes it starts (connections, shells, commands)
+ * and their CPU time are counted exactly, per host. Prints numbers; asserts nothing about time.
+ *
+ *   npm run bench -- [--hosts 3,30,100] [--runs 5] [--forks N] [--peers]
+ *
+ * --peers runs the same 30 tasks with ansible-core (pipelining, forks >= hosts, no fact
+ * gathering) and pyinfra (default parallelism) on the same hosts, from a Python venv made on
+ * first use with both from the Python package index (BOOTSTRAP_BENCH_VENV, default
+ * /var/cache/bootstrap/bench-peers-venv), and prints the ratios.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSshd } from '../helpers/sshd.js';
-import { runCli } from '../helpers/cli.js';
+import { promisify } from 'node:util';
+import { cliPath } from '../helpers/cli.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
 
-const HOSTS = 3;
-const RUNS = 5;
+const run = promisify(execFile);
 
-function playbook(): string {
+function option(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
+}
+const HOST_COUNTS = option('hosts', '3').split(',').map(Number);
+const RUNS = Number(option('runs', '5'));
+const PEERS = process.argv.includes('--peers');
+const VENV = process.env.BOOTSTRAP_BENCH_VENV ?? '/var/cache/bootstrap/bench-peers-venv';
+const TASKS = 10; // x3 tasks
+
+interface Sample {
+  wall: number;
+  /** CPU seconds of the tool's process tree on the laptop side */
+  toolCpu: number;
+  /** per host: processes sshd started, CPU seconds on the host side */
+  hostProcesses: number;
+  hostCpu: number;
+  output: string;
+  code: number | null;
+}
+
+/** Runs argv under GNU time (wall, user+sys of the whole process tree), counting what the hosts did meanwhile. */
+async function measure(argv: string[], hosts: Sshd[], env: Record<string, string> = {}): Promise<Sample> {
+  const timeFile = join(tmpdir(), `bootstrap-bench-time-${process.pid}`);
+  const before = await Promise.all(hosts.map(async (h) => [await h.processesStarted!(), await h.cpuSeconds!()] as const));
+  const t0 = performance.now();
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, ...argv], { env: { ...process.env, CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (c) => resolve({ code: c, output: out }));
+  });
+  const wall = (performance.now() - t0) / 1000;
+  await Promise.all(hosts.map((h) => h.settled!()));
+  const after = await Promise.all(hosts.map(async (h) => [await h.processesStarted!(), await h.cpuSeconds!()] as const));
+  const [user = 0, sys = 0] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  rmSync(timeFile, { force: true });
+  // each processesStarted() call itself takes one PID in the namespace
+  const processes = after.reduce((sum, [p], i) => sum + p - before[i]![0] - 1, 0);
+  const cpu = after.reduce((sum, [, c], i) => sum + c - before[i]![1], 0);
+  return { wall, toolCpu: user + sys, hostProcesses: processes / hosts.length, hostCpu: cpu / hosts.length, output, code };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function summary(label: string, samples: Sample[], hosts: number): string {
+  const walls = samples.map((s) => s.wall).sort((a, b) => a - b);
+  const per = (xs: number[]) => median(xs);
+  return `${label}: wall min=${walls[0]!.toFixed(2)}s median=${median(walls).toFixed(2)}s max=${walls.at(-1)!.toFixed(2)}s`
+    + ` | per host: ${per(samples.map((s) => s.hostProcesses)).toFixed(1)} processes, host CPU ${(per(samples.map((s) => s.hostCpu)) * 1000).toFixed(0)} ms,`
+    + ` tool CPU ${((per(samples.map((s) => s.toolCpu)) / hosts) * 1000).toFixed(0)} ms (tool CPU total ${per(samples.map((s) => s.toolCpu)).toFixed(2)}s)`;
+}
+
+// ---- the same 30 tasks for each tool ----
+
+function bootstrapPlaybook(): string {
   const tasks: string[] = [];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < TASKS; i++) {
     tasks.push(`    - name: dir ${i}\n      file: { path: "<%= root %>/d${i}", state: directory, mode: "0755" }`);
     tasks.push(`    - name: file ${i}\n      copy: { dest: "<%= root %>/d${i}/f", content: "file ${i} on <%= inventory_hostname %>\\n", mode: "0644" }`);
     tasks.push(`    - name: guarded ${i}\n      command: { argv: [touch, "<%= root %>/d${i}/done"], creates: "<%= root %>/d${i}/done" }`);
@@ -22,38 +88,114 @@ function playbook(): string {
   return `- name: bench\n  hosts: all\n  become: false\n  tasks:\n${tasks.join('\n')}\n`;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'bootstrap-bench-'));
-const first = await startSshd();
-const servers = [first, ...(await Promise.all(Array.from({ length: HOSTS - 1 }, () => startSshd({ clientKeyPath: first.clientKeyPath }))))];
-try {
-  writeFileSync(join(dir, 'known_hosts'), servers.map((s) => readFileSync(s.knownHostsFile, 'utf8')).join(''));
-  writeFileSync(join(dir, 'site.yml'), playbook());
-  const hosts = servers.map((s, i) => `        h${i + 1}: { address: 127.0.0.1, port: ${s.port}, vars: { root: ${join(dir, `h${i + 1}`)} } }`).join('\n');
-  writeFileSync(
-    join(dir, 'inventory.yaml'),
-    `all:\n  vars:\n    ssh: { user: root, key: ${first.clientKeyPath}, known_hosts: ${join(dir, 'known_hosts')} }\n  children:\n    bench:\n      hosts:\n${hosts}\n`,
-  );
-  const args = [join(dir, 'inventory.yaml'), '--playbook', join(dir, 'site.yml')];
-  const t0 = performance.now();
-  const cold = await runCli(args);
-  const coldMs = performance.now() - t0;
-  if (cold.code !== 0) throw new Error(`first run failed:\n${cold.stdout}\n${cold.stderr}`);
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    const res = await runCli(args);
-    times.push(performance.now() - t);
-    if (!/No changes: 3 host/.test(res.stdout)) throw new Error(`re-run was not a no-op:\n${res.stdout}`);
+function ansiblePlaybook(): string {
+  const tasks: string[] = [];
+  for (let i = 0; i < TASKS; i++) {
+    tasks.push(`    - name: dir ${i}\n      ansible.builtin.file: { path: "{{ root }}/d${i}", state: directory, mode: "0755" }`);
+    tasks.push(`    - name: file ${i}\n      ansible.builtin.copy: { dest: "{{ root }}/d${i}/f", content: "file ${i} on {{ inventory_hostname }}\\n", mode: "0644" }`);
+    tasks.push(`    - name: guarded ${i}\n      ansible.builtin.command: { argv: [touch, "{{ root }}/d${i}/done"], creates: "{{ root }}/d${i}/done" }`);
   }
-  const version = await runCli(['--version']);
-  times.sort((a, b) => a - b);
-  const t = performance.now();
-  await runCli(['--version']);
-  const startupMs = performance.now() - t;
-  console.log(`hosts=${HOSTS} tasks=30 first-run=${coldMs.toFixed(0)}ms`);
-  console.log(`no-op re-run (whole CLI process, ${RUNS} runs): min=${times[0]!.toFixed(0)}ms median=${times[Math.floor(RUNS / 2)]!.toFixed(0)}ms max=${times[RUNS - 1]!.toFixed(0)}ms`);
-  console.log(`of which node start-up + CLI load (bootstrap --version ${version.stdout.trim()}): ${startupMs.toFixed(0)}ms`);
-} finally {
-  await Promise.all(servers.map((s) => s.stop()));
-  rmSync(dir, { recursive: true, force: true });
+  return `- name: bench\n  hosts: all\n  gather_facts: false\n  tasks:\n${tasks.join('\n')}\n`;
 }
+
+function pyinfraDeploy(): string {
+  return `from io import StringIO
+from pyinfra import host
+from pyinfra.operations import files
+
+root = host.data.root
+for i in range(${TASKS}):
+    files.directory(name=f"dir {i}", path=f"{root}/d{i}", mode="755")
+    files.put(name=f"file {i}", src=StringIO(f"file {i} on {host.name}\\n"), dest=f"{root}/d{i}/f", mode="644")
+    # a touch guarded by creates: pyinfra's own idiom is a file that must exist
+    files.file(name=f"guarded {i}", path=f"{root}/d{i}/done", present=True)
+`;
+}
+
+async function ensureVenv(): Promise<void> {
+  if (existsSync(join(VENV, 'bin', 'ansible-playbook')) && existsSync(join(VENV, 'bin', 'pyinfra'))) return;
+  console.log(`creating ${VENV} with ansible-core and pyinfra from the Python package index...`);
+  await run('python3', ['-m', 'venv', VENV]);
+  await run(join(VENV, 'bin', 'pip'), ['install', '-q', 'ansible-core', 'pyinfra'], { maxBuffer: 1 << 24 });
+}
+
+async function benchmark(count: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bootstrap-bench-'));
+  const first = await startSshd({ pidNamespace: true });
+  const servers = [first];
+  // start the rest a few at a time (each generates keys)
+  for (let i = 1; i < count; i += 10) {
+    servers.push(...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, () => startSshd({ clientKeyPath: first.clientKeyPath, pidNamespace: true })))));
+  }
+  try {
+    const knownHosts = join(dir, 'known_hosts');
+    writeFileSync(knownHosts, servers.map((s) => readFileSync(s.knownHostsFile, 'utf8')).join(''));
+    const name = (i: number) => `h${i + 1}`;
+    const rootOf = (tool: string, i: number) => join(dir, tool, name(i));
+    const forks = option('forks', String(Math.max(count, 20)));
+
+    writeFileSync(join(dir, 'site.yml'), bootstrapPlaybook());
+    const hosts = servers.map((s, i) => `        ${name(i)}: { address: 127.0.0.1, port: ${s.port}, vars: { root: ${rootOf('bootstrap', i)} } }`).join('\n');
+    writeFileSync(
+      join(dir, 'inventory.yaml'),
+      `all:\n  vars:\n    ssh: { user: root, key: ${first.clientKeyPath}, known_hosts: ${knownHosts} }\n  children:\n    bench:\n      hosts:\n${hosts}\n`,
+    );
+    const bootstrap = [process.execPath, cliPath, join(dir, 'inventory.yaml'), '--playbook', join(dir, 'site.yml'), '--forks', forks];
+    console.log(`\n== ${count} hosts, ${TASKS * 3} tasks, --forks ${forks}, ${RUNS} no-op runs`);
+    const tools: Array<{ name: string; argv: string[]; env?: Record<string, string>; noop: (s: Sample) => boolean }> = [
+      { name: 'bootstrap', argv: bootstrap, noop: (s) => new RegExp(`No changes: ${count} host`).test(s.output) },
+    ];
+    if (PEERS) {
+      await ensureVenv();
+      writeFileSync(join(dir, 'ansible.cfg'), `[defaults]\nforks = ${Math.max(count, 50)}\nhost_key_checking = True\ninterpreter_python = /usr/bin/python3\nlocal_tmp = ${join(dir, 'ansible-tmp')}\n\n[ssh_connection]\npipelining = True\n`);
+      writeFileSync(join(dir, 'ansible.yml'), ansiblePlaybook());
+      writeFileSync(
+        join(dir, 'ansible-hosts.ini'),
+        `${servers.map((s, i) => `${name(i)} ansible_host=127.0.0.1 ansible_port=${s.port} root=${rootOf('ansible', i)}`).join('\n')}\n\n[all:vars]\nansible_user=root\nansible_ssh_private_key_file=${first.clientKeyPath}\nansible_ssh_common_args='-o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes'\n`,
+      );
+      writeFileSync(join(dir, 'deploy.py'), pyinfraDeploy());
+      writeFileSync(
+        join(dir, 'pyinfra_inventory.py'),
+        `hosts = [\n${servers.map((s, i) => `    ("${name(i)}", {"ssh_hostname": "127.0.0.1", "ssh_port": ${s.port}, "ssh_user": "root", "ssh_key": "${first.clientKeyPath}", "ssh_known_hosts_file": "${knownHosts}", "ssh_strict_host_key_checking": "yes", "root": "${rootOf('pyinfra', i)}"}),`).join('\n')}\n]\n`,
+      );
+      tools.push(
+        {
+          name: 'ansible',
+          argv: [join(VENV, 'bin', 'ansible-playbook'), '-i', join(dir, 'ansible-hosts.ini'), join(dir, 'ansible.yml')],
+          env: { ANSIBLE_CONFIG: join(dir, 'ansible.cfg') },
+          noop: (s) => /changed=0/.test(s.output) && !/changed=[1-9]/.test(s.output),
+        },
+        {
+          name: 'pyinfra',
+          argv: [join(VENV, 'bin', 'pyinfra'), '-y', join(dir, 'pyinfra_inventory.py'), join(dir, 'deploy.py')],
+          noop: (s) => !/\bSuccess\b.*\bchanged\b/i.test(s.output) || /No changes/i.test(s.output),
+        },
+      );
+    }
+    const medians = new Map<string, number>();
+    for (const tool of tools) {
+      const firstRun = await measure(tool.argv, servers, tool.env);
+      if (firstRun.code !== 0) throw new Error(`${tool.name}: first run failed (exit ${firstRun.code}):\n${firstRun.output.slice(-3000)}`);
+      console.log(summary(`${tool.name} first run`, [firstRun], count));
+      const samples: Sample[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const sample = await measure(tool.argv, servers, tool.env);
+        if (sample.code !== 0 || !tool.noop(sample)) throw new Error(`${tool.name}: re-run was not a no-op (exit ${sample.code}):\n${sample.output.slice(-3000)}`);
+        samples.push(sample);
+      }
+      console.log(summary(`${tool.name} no-op`, samples, count));
+      medians.set(tool.name, median(samples.map((s) => s.wall)));
+    }
+    for (const peer of ['ansible', 'pyinfra']) {
+      if (medians.has(peer)) console.log(`no-op median ${peer} / bootstrap: ${(medians.get(peer)! / medians.get('bootstrap')!).toFixed(1)}x`);
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const t = performance.now();
+await run(process.execPath, [cliPath, '--version']);
+console.log(`bootstrap --version (one run, whole process): ${((performance.now() - t) / 1000).toFixed(3)}s`);
+for (const count of HOST_COUNTS) await benchmark(count);

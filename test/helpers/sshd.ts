@@ -3,7 +3,7 @@
  * key, client key, authorized_keys and known_hosts. Needs root (sshd is started as root).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,11 @@ export interface SshdOptions {
   extraConfig?: string[];
   /** Authorize this existing client key (so several servers share one) instead of a new one. */
   clientKeyPath?: string;
+  /**
+   * Run sshd as the first process of its own PID namespace, so that `processesStarted()` can
+   * count every process a client makes it start (benchmarks).
+   */
+  pidNamespace?: boolean;
 }
 
 export interface Sshd {
@@ -34,6 +39,12 @@ export interface Sshd {
   knownHostsFile: string;
   /** sshd's log (stderr) so far, for failure messages. */
   log(): string;
+  /** With pidNamespace: PIDs allocated in sshd's namespace so far (processes and threads it started, plus one per call). */
+  processesStarted?(): Promise<number>;
+  /** With pidNamespace: CPU seconds (user + system) of sshd and of every process it started and reaped. */
+  cpuSeconds?(): Promise<number>;
+  /** With pidNamespace: resolves once no connection is left (all its processes are reaped), at most 10 s. */
+  settled?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -105,6 +116,36 @@ async function publicKeyOf(privateKeyPath: string): Promise<string> {
   return `${type} ${base64}`;
 }
 
+/** sshd inside `unshare --pid --fork`: its listener is unshare's only child. */
+function namespaceAccounting(unsharePid: number): Pick<Sshd, 'processesStarted' | 'cpuSeconds' | 'settled'> {
+  const listener = async (): Promise<number> => {
+    const children = (await readFile(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8')).trim().split(/\s+/);
+    if (!children[0]) throw new Error('sshd is not running in its namespace');
+    return Number(children[0]);
+  };
+  const ticks = 100; // USER_HZ, the unit of /proc/PID/stat times, is 100 on Linux
+  return {
+    // /proc/loadavg's last field is the last PID of the reader's namespace: read it from a process in there
+    async processesStarted() {
+      const { stdout } = await run('nsenter', ['--target', String(await listener()), '--pid', '--', 'cat', '/proc/loadavg']);
+      return Number(stdout.trim().split(/\s+/).at(-1));
+    },
+    async settled() {
+      const pid = await listener();
+      const deadline = Date.now() + 10_000;
+      while ((await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim() !== '' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async cpuSeconds() {
+      const stat = await readFile(`/proc/${await listener()}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime stime cutime cstime are fields 14-17 of /proc/PID/stat (11-14 after the command name)
+      return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / ticks;
+    },
+  };
+}
+
 export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   if (process.getuid?.() !== 0) throw new Error('startSshd needs root: sshd must run as root to switch users');
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
@@ -147,7 +188,10 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
           '',
         ].join('\n'),
       );
-      const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const argv = ['/usr/sbin/sshd', '-D', '-e', '-f', configPath];
+      const child = opts.pidNamespace
+        ? spawn('unshare', ['--pid', '--fork', '--kill-child', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+        : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
       running.add(child);
       let logText = '';
       child.stderr!.on('data', (chunk: Buffer) => {
@@ -175,6 +219,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
         clientKeyPath,
         knownHostsFile,
         log,
+        ...(opts.pidNamespace ? namespaceAccounting(child.pid!) : {}),
         async stop() {
           if (child.exitCode === null && child.signalCode === null) {
             // Per-connection sshd processes run in their own sessions and outlive the listener.
