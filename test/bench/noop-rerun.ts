@@ -4,7 +4,13 @@
  * sshd runs in its own PID namespace, so the processes it starts (connections, shells, commands)
  * and their CPU time are counted exactly, per host. Prints numbers; asserts nothing about time.
  *
- *   npm run bench -- [--hosts 3,30,100] [--runs 5] [--forks N] [--peers]
+ *   npm run bench -- [--hosts 3,30,100] [--runs 5] [--forks N] [--peers] [--login-rc]
+ *
+ * Bash sources root's ~/.bashrc for every command sshd runs; on this kind of machine it runs
+ * `pyenv init` (about 100 processes and 100 ms of CPU per command), which is no cost of any of
+ * the tools. The hosts' sshd sets SHLVL=1 so bash skips it, as on a fresh server whose root has
+ * the stock .bashrc; --login-rc keeps it. BOOTSTRAP_BENCH_CLI=path/to/cli.js benchmarks another
+ * build (an older commit) with the same harness.
  *
  * --peers runs the same 30 tasks with ansible-core (pipelining, forks >= hosts, no fact
  * gathering) and pyinfra (default parallelism) on the same hosts, from a Python venv made on
@@ -16,7 +22,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cliPath } from '../helpers/cli.js';
+import { cliPath as builtCli } from '../helpers/cli.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 const run = promisify(execFile);
@@ -28,8 +34,10 @@ function option(name: string, fallback: string): string {
 const HOST_COUNTS = option('hosts', '3').split(',').map(Number);
 const RUNS = Number(option('runs', '5'));
 const PEERS = process.argv.includes('--peers');
+const SSHD = { pidNamespace: true, extraConfig: process.argv.includes('--login-rc') ? [] : ['SetEnv SHLVL=1'] };
 const VENV = process.env.BOOTSTRAP_BENCH_VENV ?? '/var/cache/bootstrap/bench-peers-venv';
 const TASKS = 10; // x3 tasks
+const cliPath = process.env.BOOTSTRAP_BENCH_CLI ?? builtCli;
 
 interface Sample {
   wall: number;
@@ -121,11 +129,11 @@ async function ensureVenv(): Promise<void> {
 
 async function benchmark(count: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bootstrap-bench-'));
-  const first = await startSshd({ pidNamespace: true });
+  const first = await startSshd(SSHD);
   const servers = [first];
   // start the rest a few at a time (each generates keys)
   for (let i = 1; i < count; i += 10) {
-    servers.push(...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, () => startSshd({ clientKeyPath: first.clientKeyPath, pidNamespace: true })))));
+    servers.push(...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, () => startSshd({ ...SSHD, clientKeyPath: first.clientKeyPath })))));
   }
   try {
     const knownHosts = join(dir, 'known_hosts');
