@@ -4,6 +4,7 @@ import { buildLaptopArtifacts } from '../artifacts/laptop.js';
 import { loadRun, type RunSelection } from '../load.js';
 import { defaultPlaybook } from '../paths.js';
 import { RunEvents } from '../runner/events.js';
+import { Redactor } from '../runner/redact.js';
 import { runPlays } from '../runner/run.js';
 import type { RunOutcome } from '../runner/run.js';
 import { createSecretStore } from '../stack/secrets.js';
@@ -25,10 +26,11 @@ export interface ApplyOptions extends SshOptions, RunSelection {
 export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<RunOutcome> {
   const { inventory, plays, hosts } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], opts);
   const artifacts = await buildLaptopArtifacts(inventory, hosts);
-  const events = new RunEvents();
+  const redactor = new Redactor();
+  const events = new RunEvents((e) => redactor.event(e));
   const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
   let uiDone: Promise<void> = Promise.resolve();
-  if (opts.output === 'json') attachJson(events);
+  if (opts.output === 'json') attachJson(events, uiOpts);
   else if (process.stdout.isTTY && !process.env.CI) uiDone = (await import('../ui/listr.js')).attachListr(events, uiOpts);
   else attachPlain(events, uiOpts);
   const secrets = createSecretStore(inventory.dir);
@@ -43,7 +45,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<
       forks: opts.forks,
       forceHandlers: Boolean(opts.forceHandlers),
       connect: connector(inventory, opts),
-      scopeExtra: { artifacts, secret: (name: string, kind: 'gossip' | 'uuid') => secrets.get(name, kind) },
+      scopeExtra: { artifacts, secret: (name: string, kind: 'gossip' | 'uuid') => redactor.add(secrets.get(name, kind)) },
     },
     events,
   );

@@ -71,6 +71,7 @@ const taskFields: Record<string, Field> = {
   run_once: { type: 'boolean' },
   delegate_to: { type: 'string' },
   listen: stringList,
+  sensitive: { type: 'boolean' },
 };
 
 const importFields: Record<string, Field> = {
@@ -406,6 +407,7 @@ function readTask(
     delegateTo: typeof taskKeys.delegate_to === 'string' ? taskKeys.delegate_to : undefined,
     listen,
     meta,
+    sensitive: taskKeys.sensitive === true,
     pos,
     keyPath: at.path,
   };

@@ -36,6 +36,8 @@ export interface Task {
   listen: string[];
   /** `meta: flush_handlers` */
   meta?: 'flush_handlers';
+  /** its diffs, change titles, reasons, command lines and output are never shown */
+  sensitive: boolean;
   pos: SourcePos;
   /** key path of the task in its file, e.g. plays.0.tasks.3 */
   keyPath: string;

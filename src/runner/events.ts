@@ -69,8 +69,12 @@ export type RunEvent =
 
 /** The runner's only way to talk to the UI. */
 export class RunEvents extends EventEmitter {
+  /** `filter` sees every event before any listener does (the Redactor) */
+  constructor(private readonly filter: (event: RunEvent) => RunEvent = (e) => e) {
+    super();
+  }
   send(event: RunEvent): void {
-    this.emit('event', event);
+    this.emit('event', this.filter(event));
   }
   listen(fn: (event: RunEvent) => void): void {
     this.on('event', fn);

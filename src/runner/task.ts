@@ -10,6 +10,7 @@ import type { Play, Task } from '../playbook/types.js';
 import { failedStep, groupCommands } from './command-group.js';
 import type { ChangeReport, TaskFailure, TaskResult, TaskStatus } from './events.js';
 import type { Batch } from './batches.js';
+import { concealed } from './redact.js';
 import type { HostSession } from './session.js';
 
 export interface TaskEnv {
@@ -48,16 +49,10 @@ export function factsOf(instances: TaskInstance[]): Fact<unknown>[] {
 /** Plans and (unless check) applies one task on one host. Never throws; the result explains itself. */
 export async function runTask(task: Task, env: TaskEnv, handler: boolean): Promise<TaskResult> {
   const started = Date.now();
-  const result = (status: TaskStatus, extra: Partial<TaskResult> = {}): TaskResult => ({
-    host: env.session.host.name,
-    play: env.play.name,
-    task: task.name,
-    handler,
-    status,
-    changes: [],
-    ms: Date.now() - started,
-    ...extra,
-  });
+  const result = (status: TaskStatus, extra: Partial<TaskResult> = {}): TaskResult => {
+    const r: TaskResult = { host: env.session.host.name, play: env.play.name, task: task.name, handler, status, changes: [], ms: Date.now() - started, ...extra };
+    return task.sensitive ? concealed(r) : r;
+  };
   const elevate = task.become ?? env.play.become;
   const changes: ChangeReport[] = [];
   const reasons: string[] = [];
@@ -113,7 +108,9 @@ async function apply(commands: Command[], env: TaskEnv, elevate: boolean): Promi
   for (const group of groupCommands(commands)) {
     const res = await env.session.exec(group.run, elevate);
     const failed = failedStep(group, res.code, res.stderr);
-    if (failed) throw new CommandError(env.session.host.name, toShell(failed.command.argv), res.code, tail(failed.stderr || res.stdout));
+    // the stdout of a command fed a secret may echo it: only its stderr is shown
+    const output = failed?.command.sensitive || group.run.sensitive ? failed?.stderr ?? '' : failed?.stderr || res.stdout;
+    if (failed) throw new CommandError(env.session.host.name, toShell(failed.command.argv), res.code, tail(output));
   }
 }
 

@@ -1,9 +1,11 @@
 import type { RunEvents } from '../runner/events.js';
 
-/** One JSON object per event (NDJSON) for machines. */
-export function attachJson(events: RunEvents, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): void {
+/** One JSON object per event (NDJSON) for machines. File contents and diffs only with `diff`. */
+export function attachJson(events: RunEvents, opts: { diff: boolean } = { diff: false }, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): void {
   events.listen((e) => {
-    const plain = e.type === 'run:end' ? { ...e, recap: Object.fromEntries(e.recap) } : e;
+    let plain: unknown = e;
+    if (e.type === 'run:end') plain = { ...e, recap: Object.fromEntries(e.recap) };
+    else if (e.type === 'task:result' && !opts.diff) plain = { ...e, changes: e.changes.map(({ title }) => ({ title })) };
     write(JSON.stringify(plain));
   });
 }

@@ -1,0 +1,76 @@
+import type { FileDiff } from '../modules/types.js';
+import type { RunEvent, TaskResult } from './events.js';
+
+export const REDACTED = '[redacted]';
+
+/**
+ * Keeps secrets out of everything the UIs print. Every value secret() hands out is added here
+ * (before anything rendered from it can reach an event), and every runner event passes through
+ * event() on its way out: strings lose the secrets they contain, and a diff that holds one is
+ * replaced by "sensitive content changed".
+ */
+export class Redactor {
+  private readonly secrets = new Set<string>();
+
+  add(value: string): string {
+    if (value.length >= 8) this.secrets.add(value); // shorter values would redact ordinary words
+    return value;
+  }
+
+  holds(text: string | null | undefined): boolean {
+    if (!text) return false;
+    for (const secret of this.secrets) if (text.includes(secret)) return true;
+    return false;
+  }
+
+  text(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    return out;
+  }
+
+  diff(diff: FileDiff): FileDiff {
+    if (diff.hidden || !(this.holds(diff.before) || this.holds(diff.after))) return diff;
+    return hiddenDiff(diff);
+  }
+
+  event(event: RunEvent): RunEvent {
+    if (event.type === 'task:result') return this.result(event);
+    if (event.type === 'host:unreachable') return { ...event, message: this.text(event.message) };
+    return event;
+  }
+
+  private result<T extends TaskResult>(r: T): T {
+    return {
+      ...r,
+      reason: r.reason === undefined ? undefined : this.text(r.reason),
+      changes: r.changes.map((c) => ({ title: this.text(c.title), diff: c.diff && this.diff(c.diff) })),
+      failure: r.failure && {
+        ...r.failure,
+        command: this.text(r.failure.command),
+        stderrTail: this.text(r.failure.stderrTail),
+        message: this.text(r.failure.message),
+      },
+    };
+  }
+}
+
+/** A diff whose content must not be shown: only whether the file appears, changes or goes. */
+export function hiddenDiff(diff: FileDiff): FileDiff {
+  return { path: diff.path, before: diff.before === null ? null : '', after: diff.after === null ? null : '', hidden: 'secret' };
+}
+
+/** What a `sensitive: true` task may show: its name, status and the files it changes (as "sensitive content changed"); no titles, reasons, commands or output. */
+export function concealed<T extends TaskResult>(r: T): T {
+  return {
+    ...r,
+    reason: r.reason === undefined ? undefined : 'not shown: sensitive task',
+    changes: r.changes.map((c) => ({ title: 'change not shown: sensitive task', diff: c.diff && hiddenDiff(c.diff) })),
+    failure: r.failure && {
+      command: '',
+      exitCode: r.failure.exitCode,
+      stderrTail: '',
+      message: `${r.host}: a command of this sensitive task failed${r.failure.exitCode === null ? '' : ` (exit ${r.failure.exitCode})`}; its command line and output are not shown`,
+    },
+  };
+}
