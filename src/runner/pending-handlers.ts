@@ -58,7 +58,7 @@ export async function recordPending(session: HostSession, list: PendingHandler[]
     list.length === 0
       ? { argv: ['rm', '-f', file] }
       : {
-          argv: ['sh', '-c', 'mkdir -p "$1" && printf "%s\\n" "$2" > "$3.tmp" && mv -f "$3.tmp" "$3"', 'sh', stateDir(session), JSON.stringify({ pending: list }), file],
+          argv: ['sh', '-c', 'mkdir -p "$1" && printf "%s\\n" "$2" > "$3.$$.tmp" && mv -f "$3.$$.tmp" "$3"', 'sh', stateDir(session), JSON.stringify({ pending: list }), file],
         };
   const result = await session.exec(command, elevate);
   if (result.code !== 0) throw new Error(`cannot record pending handlers in ${file} (exit ${result.code}): ${result.stderr.trim()}`);

@@ -28,8 +28,8 @@ describe('bootstrap apply against real sshd', () => {
   children:
     app:
       hosts:
-        h1: { address: 127.0.0.1, port: ${extra.h1Port ?? h1.port}, vars: { root: ${root('h1')} } }
-        h2: { address: 127.0.0.1, port: ${h2.port}, vars: { root: ${root('h2')}${extra.h2Vars ?? ''} } }
+        h1: { address: 127.0.0.1, port: ${extra.h1Port ?? h1.port}, vars: { root: ${root('h1')}, state_dir: ${root('h1')}/state } }
+        h2: { address: 127.0.0.1, port: ${h2.port}, vars: { root: ${root('h2')}, state_dir: ${root('h2')}/state${extra.h2Vars ?? ''} } }
 `,
     );
   }
