@@ -10,101 +10,21 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { connect } from 'node:net';
 import { parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand, verifyUntilPassing } from '../../src/commands/lab.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { events, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
+import { get, LB_PUBLIC, portOpen, steadyLoad, waitFor } from '../helpers/traffic.js';
 
-const LB_PUBLIC = '172.30.10.11';
 const LB_PRIVATE = '172.30.20.11';
 const WEB = { web1: '172.30.20.51', web2: '172.30.20.52' };
-
-interface Answer {
-  status: number;
-  body: string;
-  location?: string;
-}
-
-function get(host: string, opts: { tls?: boolean; path?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = (opts.tls ? httpsRequest : httpRequest)(
-      {
-        host: LB_PUBLIC,
-        port: opts.tls ? 443 : 80,
-        path: opts.path ?? '/',
-        headers: { Host: host },
-        servername: opts.tls ? host : undefined,
-        rejectUnauthorized: false,
-        agent: false,
-        timeout: 5000,
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, location: res.headers.location }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** Backends in an app's rendered upstream (the placeholder excluded). */
 async function upstream(app: string): Promise<string[]> {
   const conf = await onNode('lb1', `cat /etc/nginx/conf.d/${app}.conf`);
   return [...conf.matchAll(/^\s*server (\S+) max_fails/gm)].map((m) => m[1]!).filter((s) => s !== '127.0.0.1:65535').sort();
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<{ value: T; ms: number }> {
-  const start = Date.now();
-  let value = await probe();
-  while (!ok(value)) {
-    if (Date.now() - start > timeoutMs) assert.fail(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-    value = await probe();
-  }
-  return { value, ms: Date.now() - start };
-}
-
-function portOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: 2000 });
-    s.on('connect', () => (s.destroy(), resolve(true)));
-    s.on('error', () => resolve(false));
-    s.on('timeout', () => (s.destroy(), resolve(false)));
-  });
-}
-
-/** Requests through the LB, `concurrency` at a time, until stopped; counts answers that are not 2xx. */
-function steadyLoad(host: string, concurrency: number): { stop: () => Promise<{ total: number; failed: string[] }> } {
-  let running = true;
-  let total = 0;
-  const failed: string[] = [];
-  const worker = async () => {
-    while (running) {
-      total++;
-      try {
-        const a = await get(host);
-        if (a.status < 200 || a.status > 299) failed.push(`HTTP ${a.status}`);
-      } catch (error) {
-        failed.push((error as Error).message);
-      }
-    }
-  };
-  const workers = Array.from({ length: concurrency }, worker);
-  return {
-    stop: async () => {
-      running = false;
-      await Promise.all(workers);
-      return { total, failed };
-    },
-  };
 }
 
 const apply = (inventory: string, ...args: string[]) => runCli([inventory, '--playbook', defaultPlaybook, '--playbook', labAppsPlaybook, ...args]);
