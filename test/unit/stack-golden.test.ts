@@ -146,9 +146,10 @@ describe('playbooks', () => {
     assert.deepEqual(
       plays.map((p) => [p.name, p.hosts, p.serial]),
       [
+        ['consul agent prerequisites', 'consul_servers:lb:web', undefined],
         ['consul servers', 'consul_servers', [1]], // one server at a time: quorum is never lost
         ['consul ACLs', 'consul_servers', undefined],
-        ['consul clients', 'lb:web:!consul_servers', undefined],
+        ['consul clients', 'lb:web:!consul_servers', [1]], // a stopping client takes its node's instances along
         ['load balancer', 'lb', undefined], // nginx reloads are graceful
         ['load balancer (haproxy)', 'lb', undefined], // haproxy reloads are graceful too
         ['floating address', 'lb', undefined],
@@ -156,10 +157,10 @@ describe('playbooks', () => {
         ['web', 'web', undefined],
       ],
     );
-    const servers = plays[0]!;
+    const servers = plays[1]!;
     assert.deepEqual(
       servers.handlers.map((h) => h.name),
-      ['hand over raft leadership', 'restart consul', 'consul server back in the raft peer set'],
+      ['hand over raft leadership', 'restart consul', 'consul server back in the raft peer set', 'consul agent back with its checks passing'],
       'handlers run in this order: hand over, restart, wait until back',
     );
     const lb = plays.find((p) => p.name === 'load balancer')!;
