@@ -46,6 +46,7 @@ export function placeholderFacts(inv: Inventory, hostName: string): HostFacts {
     user: 'root',
     isRoot: true,
     addresses,
+    interfaces: Object.fromEntries(addresses.map((a, i) => [a, `eth${i}`])),
   };
 }
 

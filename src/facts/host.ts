@@ -23,7 +23,7 @@ if [ -z "$n" ]; then n=$(id -un); fi
 printf 'user=%s\\nuid=%s\\n' "$n" "$u"
 if command -v ip >/dev/null 2>&1; then
   o=$(ip -o -4 addr show 2>/dev/null)
-  while read -r i dev family address rest; do if [ "$family" = inet ]; then echo "address=$address"; fi; done <<BOOTSTRAP_IP
+  while read -r i dev family address rest; do if [ "$family" = inet ]; then echo "address=$address $dev"; fi; done <<BOOTSTRAP_IP
 $o
 BOOTSTRAP_IP
 else
@@ -41,6 +41,7 @@ function unquote(value: string): string {
 export function parseHostFacts(stdout: string): HostFacts {
   const os: Record<string, string> = {};
   const addresses: string[] = [];
+  const interfaces: Record<string, string> = {};
   const fields: Record<string, string> = {};
   for (const line of stdout.split('\n')) {
     const eq = line.indexOf('=');
@@ -49,8 +50,10 @@ export function parseHostFacts(stdout: string): HostFacts {
     const value = line.slice(eq + 1).trim();
     if (name.startsWith('os.')) os[name.slice(3)] = unquote(value);
     else if (name === 'address') {
-      const ip = value.split('/')[0]!;
+      const [cidr, iface] = value.split(/\s+/);
+      const ip = cidr!.split('/')[0]!;
       if (/^\d+\.\d+\.\d+\.\d+$/.test(ip) && !ip.startsWith('127.') && !addresses.includes(ip)) addresses.push(ip);
+      if (iface && !ip.startsWith('127.')) interfaces[ip] = iface.split('@')[0]!;
     } else fields[name] = value;
   }
   const id = os.ID ?? '';
@@ -70,6 +73,7 @@ export function parseHostFacts(stdout: string): HostFacts {
     user: fields.user ?? '',
     isRoot: fields.uid === '0',
     addresses,
+    interfaces,
   };
 }
 

@@ -60,4 +60,6 @@ export interface HostFacts {
   isRoot: boolean;
   /** IPv4 addresses on the host's interfaces (excluding loopback) */
   addresses: string[];
+  /** the interface holding each of those addresses (from `ip addr`; empty when only `hostname -I` answered) */
+  interfaces?: Record<string, string>;
 }

@@ -219,7 +219,20 @@ export const stackVarsSchema: Record<string, Field> = {
     type: 'map',
     description: 'keepalived settings for lb_vip',
     fields: {
-      interface: { type: 'string', pattern: /^[A-Za-z0-9_.:-]{1,15}$/, patternHint: 'a network interface name like eth0', default: 'eth0', description: 'the interface the floating address is added to, the one facing the clients (default eth0)' },
+      interface: {
+        type: 'string',
+        pattern: /^[A-Za-z0-9_.:-]{1,15}$/,
+        patternHint: 'a network interface name like eth0, or auto',
+        default: 'auto',
+        description: "the interface the floating address is added to, the one facing the clients; auto = the one holding the host's address (default auto)",
+      },
+      vrrp_interface: {
+        type: 'string',
+        pattern: /^[A-Za-z0-9_.:-]{1,15}$/,
+        patternHint: 'a network interface name like eth1, or auto',
+        default: 'auto',
+        description: "the interface VRRP adverts go out on; auto = the one holding the host's private_address (default auto)",
+      },
       virtual_router_id: { type: 'integer', min: 1, max: 255, default: 51, description: 'VRRP router id, unique among the VRRP groups on that network (default 51)' },
     },
   },

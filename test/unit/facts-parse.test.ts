@@ -75,14 +75,15 @@ arch=amd64
 init=systemd
 user=root
 uid=0
-address=127.0.0.1/8
-address=192.0.2.2/24
-address=172.17.0.1/16
+address=127.0.0.1/8 lo
+address=192.0.2.2/24 eth0
+address=172.17.0.1/16 docker0
 `;
   it('parses Debian 12 with systemd', () => {
     assert.deepEqual(parseHostFacts(debian), {
       hostname: 'lb1', os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' }, arch: 'amd64',
       init: 'systemd', user: 'root', isRoot: true, addresses: ['192.0.2.2', '172.17.0.1'],
+      interfaces: { '192.0.2.2': 'eth0', '172.17.0.1': 'docker0' },
     });
   });
   it('parses Ubuntu 14.04 with upstart, uname arch and hostname -I addresses', () => {
