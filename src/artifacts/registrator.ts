@@ -17,10 +17,15 @@ const REGISTRATOR_LDFLAGS = `${LDFLAGS} -X main.Version=${REGISTRATOR_VERSION}`;
 /** Host CA bundle, so registrator can talk to TLS backends (consul over https). */
 const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
-/** The source directory to build from: the option, else $BOOTSTRAP_REGISTRATOR_SRC. */
+/**
+ * The source directory to build from: the option, else $BOOTSTRAP_REGISTRATOR_SRC, else
+ * `registrator/` in $BOOTSTRAP_THIRD_PARTY (the folder of sources the lab also builds Upstart from).
+ */
 export function registratorSourceDir(option?: string): string | undefined {
   const dir = option ?? process.env[REGISTRATOR_SRC_ENV];
-  return dir ? resolve(dir) : undefined;
+  if (dir) return resolve(dir);
+  const thirdParty = process.env.BOOTSTRAP_THIRD_PARTY;
+  return thirdParty && existsSync(join(thirdParty, 'registrator')) ? resolve(thirdParty, 'registrator') : undefined;
 }
 
 /** `go build` in a writable copy of `srcDir` (the given folder may be read-only). */
@@ -78,7 +83,7 @@ export function ensureRegistratorBinary(srcDir = registratorSourceDir()): Promis
         attempts.push(`from the source directory ${srcDir}: ${(error as Error).message}`);
       }
     } else {
-      attempts.push(`from a source directory: none given (set ${REGISTRATOR_SRC_ENV} or pass --registrator-src)`);
+      attempts.push(`from a source directory: none given (set ${REGISTRATOR_SRC_ENV} or BOOTSTRAP_THIRD_PARTY, or pass --registrator-src)`);
     }
     if (!existsSync(built)) {
       try {

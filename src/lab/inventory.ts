@@ -63,6 +63,8 @@ export async function writeLabInventory(input: LabInventoryInput): Promise<strin
       vars: {
         ssh: { user: 'root', key: rel(input.clientKey), known_hosts: rel(input.knownHosts) },
         apt_proxy: input.aptProxy,
+        // short enough for the e2e suite to watch an old worker go
+        nginx_worker_shutdown_timeout: '10s',
         // several LBs share a floating address (keepalived) on the public network
         ...(input.nodes.filter((n) => n.role === 'lb').length >= 2 ? { lb_vip: `${LAB_VIP}/24` } : {}),
         consul: { release_base_url: input.releasesUrl },

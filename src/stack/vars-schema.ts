@@ -245,10 +245,10 @@ export const stackVarsSchema: Record<string, Field> = {
   },
   consul_template_wait: {
     type: 'map',
-    description: 'how long consul-template lets changes settle before rendering: it renders once nothing changed for `min`, and at the latest `max` after the first change (default min 300ms, max 2s)',
+    description: 'how long consul-template lets changes settle before rendering: it renders once nothing changed for `min`, and at the latest `max` after the first change (default min 300ms, max 5s)',
     fields: {
       min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "300ms"', default: '300ms', description: 'default "300ms"' },
-      max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "2s"', default: '2s', description: 'default "2s"' },
+      max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "5s"', default: '5s', description: 'default "5s"' },
     },
   },
   registrator: {

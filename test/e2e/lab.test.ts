@@ -1,30 +1,56 @@
 /**
  * End to end on the local lab: fresh Debian nodes (containers booting systemd + sshd), the real
- * stack (consul and consul-template built from source, nginx and docker.io from Debian), applied
- * over SSH by the CLI, then exercised. Traffic goes only to the lab's own containers.
- *
- * registrator cannot be built here (the Go module proxy refuses github.com/gliderlabs/registrator),
- * so the lab registers the demo containers with Consul service definitions and HTTP health checks;
- * the scenarios below use Consul's health checks where registrator would deregister.
+ * stack (consul, consul-template and registrator built from source, nginx and docker.io from
+ * Debian), applied over SSH by the CLI, then exercised. The demo containers are plain
+ * `docker run -p ... -e SERVICE_NAME=...` containers that registrator registers in the web
+ * node's consul agent. Traffic goes only to the lab's own containers.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand, verifyUntilPassing } from '../../src/commands/lab.js';
+import { DEMO_APP_IMAGE } from '../../src/lab/app-image.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { events, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
-import { get, LB_PUBLIC, portOpen, steadyLoad, waitFor } from '../helpers/traffic.js';
+import { LB_PUBLIC, get, portOpen, steadyLoad, upstream, waitFor } from '../helpers/traffic.js';
 
 const LB_PRIVATE = '172.30.20.11';
 const WEB = { web1: '172.30.20.51', web2: '172.30.20.52' };
 
-/** Backends in an app's rendered upstream (the placeholder excluded). */
-async function upstream(app: string): Promise<string[]> {
-  const conf = await onNode('lb1', `cat /etc/nginx/conf.d/${app}.conf`);
-  return [...conf.matchAll(/^\s*server (\S+) max_fails/gm)].map((m) => m[1]!).filter((s) => s !== '127.0.0.1:65535').sort();
+/** What a user runs to put a container behind the LB: a published port, SERVICE_NAME and a health check. */
+const runApp = (name: string, extra = '') =>
+  `docker run -d --name ${name} -p 80 -e APP_NAME=demo -e SERVICE_NAME=demo -e SERVICE_CHECK_HTTP=/health -e SERVICE_CHECK_INTERVAL=1s -e SERVICE_CHECK_TIMEOUT=1s ${extra} ${DEMO_APP_IMAGE}`;
+
+/** Consul's passing instances of an app, asked on lb1 with the management token (from a header file, not argv). */
+async function passing(app: string): Promise<Array<{ id: string; node: string; address: string }>> {
+  const json = await onNode('lb1', `curl -fsS -H @/etc/consul/management.header 'http://127.0.0.1:8500/v1/health/service/${app}?passing=1'`);
+  return (JSON.parse(json) as Array<{ Node: { Node: string }; Service: { ID: string; Address: string; Port: number } }>)
+    .map((e) => ({ id: e.Service.ID, node: e.Node.Node, address: `${e.Service.Address}:${e.Service.Port}` }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The host port docker gave a container's port 80. */
+async function hostPort(node: string, container: string): Promise<string> {
+  return (await onNode(node, `docker port ${container} 80/tcp | head -n 1`)).replace(/^.*:/, '');
+}
+
+/** Sends requests until one is answered by the container whose hostname (its short id) is `id`. */
+async function answeredBy(id: string, timeoutMs = 20_000): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    const a = await get('demo.lab.test').catch(() => undefined);
+    if (a?.body.includes(`host=${id.slice(0, 12)}`)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return assert.fail(`no answer from container ${id.slice(0, 12)} through the LB within ${timeoutMs} ms`);
+}
+
+/** consul-template's command runs (one nginx reload each) so far on lb1. */
+async function reloads(): Promise<number> {
+  return Number(await onNode('lb1', "journalctl -u consul-template -o cat | grep -c 'executing command' || true"));
 }
 
 const apply = (inventory: string, ...args: string[]) => runCli([inventory, '--playbook', defaultPlaybook, '--playbook', labAppsPlaybook, ...args]);
@@ -48,6 +74,14 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     const verify = await runCli(['verify', inventory]);
     assert.equal(verify.code, 0, verify.stdout);
     assert.match(verify.stdout, /consul member\s+web2\s+alive/);
+    // registered by registrator (service IDs are <docker host>:<container>:<port>), not by definitions
+    assert.match(verify.stdout, /172\.30\.20\.51:8081 from web1\/demo-1 \(registrator\)/);
+    assert.deepEqual(await passing('demo'), [
+      { id: 'web1:demo-1:80', node: 'web1', address: `${WEB.web1}:8081` },
+      { id: 'web2:demo-1:80', node: 'web2', address: `${WEB.web2}:8081` },
+    ]);
+    assert.equal(await onNode('web1', 'ls /etc/consul.d/'), 'consul.hcl');
+    assert.equal(await onNode('web1', 'systemctl is-active registrator'), 'active');
 
     // every backend answers at least once over 20 requests, seen from here by the body they serve
     const hosts = new Set<string>();
@@ -150,11 +184,11 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     const same = await apply(asDeploy, '--limit', 'web1');
     assert.equal(same.code, 0, same.stdout);
     assert.match(same.stdout, /No changes: 1 host/);
-    await onNode('web1', 'rm /etc/consul.d/lab-demo.hcl');
+    await onNode('web1', 'chmod 0644 /etc/registrator/env');
     const fixed = await apply(asDeploy, '--limit', 'web1');
     assert.equal(fixed.code, 0, fixed.stdout);
-    assert.match(fixed.stdout, /changed\s+web1\s+app registered in Consul/);
-    assert.equal(await onNode('web1', 'stat -c %U:%G:%a /etc/consul.d/lab-demo.hcl'), 'root:consul:640');
+    assert.match(fixed.stdout, /changed\s+web1\s+registrator ACL token/);
+    assert.equal(await onNode('web1', 'stat -c %U:%G:%a /etc/registrator/env'), 'root:root:600');
   });
 
   it('6. under steady load, stopping and starting backends fails no request', async () => {
@@ -173,5 +207,120 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     console.log(`# ${total} requests under load while backends stopped and started, ${failed.length} failed`);
     assert.ok(total > 50, `only ${total} requests were made`);
     assert.deepEqual(failed, []);
+  });
+
+  it('R2. a container run with SERVICE_NAME and a random host port serves through the LB; after docker stop or docker kill it leaves, and no request fails', async () => {
+    const served: number[] = [];
+    const left: Record<string, number> = {};
+    const load = steadyLoad('demo.lab.test', 3);
+    for (const how of ['stop', 'kill'] as const) {
+      const name = `r2-${how}`;
+      const id = await onNode('web1', runApp(name));
+      served.push(await answeredBy(id));
+      const port = await hostPort('web1', name);
+      assert.ok((await upstream('demo')).includes(`${WEB.web1}:${port}`), `web1:${port} in the upstream`);
+      assert.ok((await passing('demo')).some((p) => p.id === `web1:${name}:80`));
+      const t0 = Date.now();
+      await onNode('web1', how === 'stop' ? `docker stop -t 1 ${name}` : `docker kill ${name}`);
+      await waitFor(`${name} out of the upstream`, () => upstream('demo'), (u) => !u.includes(`${WEB.web1}:${port}`), 15_000);
+      left[how] = Date.now() - t0;
+      await onNode('web1', `docker rm -f ${name}`);
+    }
+    const { total, failed } = await load.stop();
+    console.log(`# docker run -> first answer through nginx: ${served.join(', ')} ms; out of the upstream after docker stop ${left.stop} ms (incl. its 1 s stop timeout), after docker kill ${left.kill} ms`);
+    console.log(`# ${total} requests under load while containers came and went, ${failed.length} failed`);
+    assert.deepEqual(failed, []);
+  });
+
+  it('R3. a container whose health check starts failing leaves the upstream while it runs, and comes back when it recovers', async () => {
+    await onNode('web1', 'docker exec demo-1 /bin/busybox rm /www/health');
+    const out = await waitFor('web1 demo-1 out of the upstream', () => upstream('demo'), (u) => !u.includes(`${WEB.web1}:8081`), 15_000);
+    assert.equal(await onNode('web1', "docker inspect -f '{{.State.Running}}' demo-1"), 'true');
+    await onNode('web1', "docker exec demo-1 /bin/busybox sh -c 'echo ok > /www/health'");
+    const back = await waitFor('web1 demo-1 back', () => upstream('demo'), (u) => u.includes(`${WEB.web1}:8081`), 15_000);
+    console.log(`# failing health check: out of the upstream after ${out.ms} ms, back ${back.ms} ms after it recovered`);
+  });
+
+  it('R4. registrator restarted under load fails no request; a service deregistered behind its back comes back within the resync interval', async () => {
+    const load = steadyLoad('demo.lab.test', 3);
+    await onNode('web1', 'systemctl restart registrator');
+    await waitFor('registrator active', () => onNode('web1', 'systemctl is-active registrator || true'), (s) => s === 'active', 30_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    const { total, failed } = await load.stop();
+    assert.deepEqual(failed, [], `${failed.length} of ${total} requests failed`);
+    assert.deepEqual((await passing('demo')).map((p) => p.id), ['web1:demo-1:80', 'web2:demo-1:80']);
+    // the agent token may deregister any service; the header file keeps it out of argv
+    await onNode('web2', "sed 's/^CONSUL_HTTP_TOKEN=/X-Consul-Token: /' /etc/registrator/env > /run/r4.header && " +
+      "curl -fsS -X PUT -H @/run/r4.header http://127.0.0.1:8500/v1/agent/service/deregister/web2:demo-1:80; rm -f /run/r4.header");
+    await waitFor('web2 demo-1 gone', () => passing('demo'), (p) => !p.some((x) => x.id === 'web2:demo-1:80'), 10_000);
+    const back = await waitFor('web2 demo-1 re-registered by the resync', () => passing('demo'), (p) => p.some((x) => x.id === 'web2:demo-1:80'), 45_000);
+    console.log(`# a service deregistered behind registrator's back was back after ${back.ms} ms (resync 30 s)`);
+  });
+
+  it('R5. a whole web node stopped under load: its instances leave, the other serves; started again, it comes back with no manual step', async () => {
+    const load = steadyLoad('demo.lab.test', 3, { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = Date.now();
+    await new Promise<void>((done, fail) => {
+      import('node:child_process').then(({ execFile }) => execFile('docker', ['stop', '-t', '5', 'bootstrap-lab-web2'], (e) => (e ? fail(e) : done())));
+    });
+    await waitFor('web2 out of the upstream', () => upstream('demo'), (u) => u.length === 1 && u[0] === `${WEB.web1}:8081`, 60_000);
+    const gone = Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 2000));
+    const during = await load.stop();
+    console.log(`# web node stopped: its instances out of nginx after ${gone} ms; ${during.total} requests, ${during.failed.length} failed (${[...new Set(during.failed)].join(', ')})`);
+    assert.deepEqual(during.failed, [], 'nginx retried the idempotent requests on the other backend');
+    await new Promise<void>((done, fail) => {
+      import('node:child_process').then(({ execFile }) => execFile('docker', ['start', 'bootstrap-lab-web2'], (e) => (e ? fail(e) : done())));
+    });
+    const back = await waitFor('web2 back in the upstream', () => upstream('demo'), (u) => u.length === 2, 180_000);
+    console.log(`# web node started again: its instances back in nginx after ${back.ms} ms`);
+    const results = await verifyUntilPassing(inventory, 90_000);
+    assert.ok(allPassed(results), formatCheckTable(results));
+  });
+
+  it('R6. a container with no published port, or with SERVICE_IGNORE=1, never reaches consul or nginx', async () => {
+    const before = await upstream('demo');
+    await onNode('web1', `docker run -d --name r6-noport -e SERVICE_NAME=demo ${DEMO_APP_IMAGE} && ${runApp('r6-ignored', '-e SERVICE_IGNORE=1')}`);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.deepEqual(await upstream('demo'), before);
+    assert.deepEqual((await passing('demo')).map((p) => p.id), ['web1:demo-1:80', 'web2:demo-1:80']);
+    await onNode('web1', 'docker rm -f r6-noport r6-ignored');
+  });
+
+  it('R7. 20 containers started at once reload nginx at most 3 times, and old workers are bounded by worker_shutdown_timeout', async () => {
+    const before = await reloads();
+    const create = runApp('r7-$i').replace('docker run -d', 'docker create');
+    await Promise.all(['web1', 'web2'].map((node) => onNode(node, `for i in $(seq 1 10); do ${create} >/dev/null; done`)));
+    const started = Date.now();
+    await Promise.all(['web1', 'web2'].map((node) => onNode(node, 'docker start $(docker ps -aq --filter name=r7-) >/dev/null')));
+    await waitFor('22 demo instances in the upstream', () => upstream('demo'), (u) => u.length === 22, 60_000);
+    await new Promise((r) => setTimeout(r, 6000)); // consul-template's wait max is 5 s: any later render would have happened
+    const count = (await reloads()) - before;
+    console.log(`# 20 containers started at once (one docker start per node): all in nginx ${Date.now() - started} ms after, with ${count} reload(s)`);
+    assert.ok(count >= 1 && count <= 3, `${count} reloads`);
+    // a slow upload holds a connection on an old worker across reloads; it is closed at worker_shutdown_timeout
+    const { connect } = await import('node:net');
+    const slow = connect({ host: LB_PUBLIC, port: 80 });
+    await new Promise((r) => slow.once('connect', r));
+    slow.write('POST / HTTP/1.1\r\nHost: demo.lab.test\r\nContent-Length: 1000000\r\n\r\nx');
+    const trickle = setInterval(() => slow.write('x'), 500);
+    let closedAt = 0;
+    slow.on('close', () => (closedAt = Date.now()));
+    slow.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 3; i++) {
+      await onNode('lb1', 'nginx -s reload');
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    const reloadedAt = Date.now();
+    const shutting = Number(await onNode('lb1', "ps -eo args | grep -c '^nginx: worker process is shutting down' || true"));
+    assert.ok(shutting >= 1, 'an old worker still serves the slow upload');
+    await waitFor('old workers gone', async () => Number(await onNode('lb1', "ps -eo args | grep -c '^nginx: worker process is shutting down' || true")), (n) => n === 0, 30_000);
+    clearInterval(trickle);
+    slow.destroy();
+    console.log(`# ${shutting} old worker(s) kept by a slow upload across 3 reloads; gone ${Date.now() - reloadedAt} ms after the last (worker_shutdown_timeout 10s); the upload's connection closed ${closedAt ? closedAt - reloadedAt : 'never'} ms after`);
+    await Promise.all(['web1', 'web2'].map((node) => onNode(node, 'docker rm -f $(docker ps -aq --filter name=r7-) >/dev/null')));
+    await waitFor('back to 2 instances', () => upstream('demo'), (u) => u.length === 2, 30_000);
   });
 });

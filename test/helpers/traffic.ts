@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import { onNode } from './lab.js';
 
 /** HTTP(S) from the test machine to a lab LB: requests, waits and steady load for the e2e suites. */
 
@@ -16,7 +17,7 @@ export interface Answer {
 }
 
 /** GET through the LB with this Host (and SNI, for tls); `sni` sends another TLS server name. */
-export function get(host: string, opts: { tls?: boolean; path?: string; sni?: string; address?: string } = {}): Promise<Answer> {
+export function get(host: string, opts: { tls?: boolean; path?: string; sni?: string; address?: string; timeoutMs?: number } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = (opts.tls ? httpsRequest : httpRequest)(
       {
@@ -27,7 +28,7 @@ export function get(host: string, opts: { tls?: boolean; path?: string; sni?: st
         servername: opts.tls ? (opts.sni ?? host) : undefined,
         rejectUnauthorized: false,
         agent: false,
-        timeout: 5000,
+        timeout: opts.timeoutMs ?? 5000,
       },
       (res) => {
         let body = '';
@@ -56,6 +57,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: 
   return { value, ms: Date.now() - start };
 }
 
+/** Backends in an app's rendered nginx upstream on an LB node (the placeholder excluded). */
+export async function upstream(app: string, lb = 'lb1'): Promise<string[]> {
+  const conf = await onNode(lb, `cat /etc/nginx/conf.d/${app}.conf`);
+  return [...conf.matchAll(/^\s*server (\S+) max_fails/gm)].map((m) => m[1]!).filter((s) => s !== '127.0.0.1:65535').sort();
+}
+
 export function portOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host, port, timeout: 2000 });
@@ -73,7 +80,7 @@ export interface LoadResult {
 }
 
 /** Requests through the LB, `concurrency` at a time, until stopped; counts answers that are not 2xx. */
-export function steadyLoad(host: string, concurrency: number, opts: { tls?: boolean } = {}): { stop: () => Promise<LoadResult> } {
+export function steadyLoad(host: string, concurrency: number, opts: { tls?: boolean; timeoutMs?: number } = {}): { stop: () => Promise<LoadResult> } {
   let running = true;
   let total = 0;
   const failed: string[] = [];

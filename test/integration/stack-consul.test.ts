@@ -149,7 +149,9 @@ describe('consul-template renders the app templates that nginx accepts', () => {
     assert.match(result.stdout, /upstream shop \{/);
   });
 
-  for (const [caseName, facts] of [['plain', factsFor(DEBIAN_12)], ['tls', factsFor({ id: 'debian', version: '13', codename: 'trixie' })], ['iphash-keepalive', factsFor(DEBIAN_12)]] as const) {
+  // nginx 1.22 here checks the `listen 443 ssl http2` form; the `http2 on;` form (Debian 13's
+  // nginx 1.26) is checked by the real nginx of the trixie lab node (test/e2e/trixie.test.ts)
+  for (const [caseName, facts] of [['plain', factsFor(DEBIAN_12)], ['tls', factsFor(DEBIAN_12)], ['iphash-keepalive', factsFor(DEBIAN_12)]] as const) {
     test(`${caseName}: registered instances become the upstream, nginx -t passes`, async () => {
       const lb = renderHostFiles(loadCase(caseName), 'lb1', facts);
       const confs: Record<string, string> = {};
@@ -167,8 +169,6 @@ describe('consul-template renders the app templates that nginx accepts', () => {
         }
         confs[`${app}.conf`] = rendered;
       }
-      // nginx 1.22 here: `http2 on;` (Debian 13's nginx) is not known to it, so the tls case is checked with the listen form too
-      if (caseName === 'tls') for (const name of Object.keys(confs)) confs[name] = confs[name].replace('listen 443 ssl;\n    http2 on;', 'listen 443 ssl http2;');
       const result = await nginxTest(confs);
       assert.equal(result.code, 0, result.stderr);
     });

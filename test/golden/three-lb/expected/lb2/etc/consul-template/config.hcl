@@ -15,7 +15,7 @@ log_level = "info"
 
 wait {
   min = "300ms"
-  max = "2s"
+  max = "5s"
 }
 
 template {
