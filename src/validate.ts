@@ -6,6 +6,7 @@ import type { Inventory } from './inventory/types.js';
 import type { Module } from './modules/types.js';
 import { closest, didYouMean } from './schema/did-you-mean.js';
 import { expandTask, taskFilter, taskWhere } from './playbook/expand.js';
+import { unproduced, Unproduced } from './playbook/expression.js';
 import { playKeyPath } from './playbook/load.js';
 import { renderTemplateFile, templateCandidates } from './playbook/render.js';
 import type { Play, Task } from './playbook/types.js';
@@ -82,6 +83,7 @@ export function validateRun({ inventory, plays, modules, limit, tags, skipTags, 
     add(new ConfigError({ file: '--start-at-task' }, '', `no task is named ${JSON.stringify(startAtTask)}${typo ? `; did you mean ${JSON.stringify(typo)}?` : ''}`));
   }
   const selected = taskFilter(plays, { tags, skipTags, startAtTask });
+  registeringTasks = plays.flatMap((p) => [...p.tasks, ...p.handlers]).filter((t) => t.register);
   for (const play of plays) {
     const matched = selectHosts(inventory, play.hosts);
     if (matched.length === 0) {
@@ -95,6 +97,9 @@ export function validateRun({ inventory, plays, modules, limit, tags, skipTags, 
       if (task.delegateTo !== undefined && !task.delegateTo.includes('<%') && !inventory.hosts.has(task.delegateTo)) {
         const path = `${task.keyPath}.delegate_to`;
         add(new ConfigError(positionIn(play.file, path, 'value', task.pos), path, `delegate_to names no host of the inventory: ${JSON.stringify(task.delegateTo)}${didYouMean(task.delegateTo, inventory.hosts.keys())}`));
+      } else if (task.delegateTo !== undefined) {
+        const path = `${task.keyPath}.delegate_to`;
+        add(new ConfigError(positionIn(play.file, path, 'value', task.pos), path, 'delegate_to is not supported by the runner yet; target the play (or a play of its own) at that host instead'));
       }
       if (!modules(task.module)) continue; // reported by loadPlaybooks (and `meta` runs no module)
       for (const host of targeted) {
@@ -116,6 +121,23 @@ function describeUnknownTerms(inv: Inventory, pattern: string): string {
   return `: ${unknown.map(({ term, suggestion }) => `\`${term}\` is neither a group nor a host${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}`).join('; ')}`;
 }
 
+const placeholders = new WeakMap<Play, Record<string, unknown>>();
+
+/**
+ * Offline, every registered name stands for a result that does not exist yet: reading it stops the
+ * checks of that task (loadPlaybooks already refused names read before their task registers them).
+ */
+function registeredPlaceholders(play: Play): Record<string, unknown> {
+  let found = placeholders.get(play);
+  if (!found) {
+    found = {};
+    for (const task of registeringTasks) if (task.register) found[task.register] = unproduced(task.name);
+    placeholders.set(play, found);
+  }
+  return found;
+}
+let registeringTasks: Task[] = [];
+
 function validateTaskForHost(
   inv: Inventory,
   play: Play,
@@ -125,8 +147,14 @@ function validateTaskForHost(
   add: (err: ConfigError) => void,
   extra: { scopeExtra: Record<string, unknown>; pending?: ReadonlySet<string> },
 ): void {
-  const scopeExtra = { ...extra.scopeExtra, secret: placeholderSecret };
-  const instances = expandTask(task, { inventory: inv, play, host, facts: placeholderFacts(inv, host), scopeExtra, modules, pending: extra.pending });
+  const scopeExtra = { ...extra.scopeExtra, ...registeredPlaceholders(play), secret: placeholderSecret };
+  let instances;
+  try {
+    instances = expandTask(task, { inventory: inv, play, host, facts: placeholderFacts(inv, host), scopeExtra, modules, pending: extra.pending });
+  } catch (err) {
+    if (err instanceof Unproduced) return; // reads a registered value: only known when the run gets there
+    throw err;
+  }
   for (const { module, params, scope, errors, skipped } of instances) {
     if (skipped) continue;
     errors.forEach(add);
@@ -145,6 +173,7 @@ function validateTaskForHost(
       try {
         renderTemplateFile(path, { ...scope, ...extraVars }, where);
       } catch (err) {
+        if (err instanceof Unproduced) continue;
         if (err instanceof ConfigError) add(err);
         else throw err;
       }

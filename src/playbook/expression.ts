@@ -7,6 +7,27 @@ export interface Where {
   host?: string;
 }
 
+/**
+ * Thrown when an expression or template reads a registered value that does not exist in this run:
+ * in check mode (the registering task only planned) and offline. The task is then reported as
+ * "would run; depends on <task>" instead of being evaluated on made-up data.
+ */
+export class Unproduced extends Error {
+  constructor(readonly task: string) {
+    super(`depends on ${JSON.stringify(task)}, whose result check mode did not produce`);
+  }
+}
+
+/** A registered value that was not produced: reading any property of it throws Unproduced. */
+export function unproduced(task: string): Record<string, unknown> {
+  return new Proxy({}, {
+    get(_t, key) {
+      if (typeof key === 'symbol') return undefined;
+      throw new Unproduced(task);
+    },
+  });
+}
+
 type Compiled = (scope: Record<string, unknown>) => unknown;
 const compiled = new Map<string, Compiled>();
 
@@ -46,6 +67,7 @@ export function evaluate(expr: string, scope: Record<string, unknown>, where: Wh
   try {
     return fn(scope);
   } catch (err) {
+    if (err instanceof Unproduced) throw err;
     throw new ConfigError(where.pos, where.keyPath, `${describeEvalError(err)} in expression ${JSON.stringify(expr)}${forHost(where)}`);
   }
 }

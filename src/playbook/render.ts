@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import vm from 'node:vm';
 import { ConfigError, type SourcePos } from '../errors.js';
 import { positionIn } from '../yaml/positions.js';
-import { describeEvalError, evaluate, forHost, type Where } from './expression.js';
+import { describeEvalError, evaluate, forHost, Unproduced, type Where } from './expression.js';
 
 /**
  * `<%= x %>` writes x as text. Config files are not HTML, so nothing is escaped; an undefined value is an
@@ -35,6 +35,7 @@ export function renderString(s: string, scope: Record<string, unknown>, where: W
   try {
     return compiled(s, INLINE)(scope);
   } catch (err) {
+    if (err instanceof Unproduced) throw err;
     throw inlineError(err, s, where);
   }
 }
@@ -96,6 +97,7 @@ export function renderTemplateFile(path: string, scope: Record<string, unknown>,
   try {
     return compiled(text, path)(scope);
   } catch (err) {
+    if (err instanceof Unproduced) throw err;
     throw templateError(err, path, text, where);
   }
 }

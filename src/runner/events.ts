@@ -26,6 +26,10 @@ export interface TaskResult {
   reason?: string;
   changes: ChangeReport[];
   failure?: TaskFailure;
+  /** check mode: the task reads a registered value of this task, which check mode did not produce ("would run") */
+  dependsOn?: string;
+  /** failed, but `ignore_errors: true`: counted as ignored, the host carries on */
+  ignored?: boolean;
   /** the loop item's label, when the task loops */
   item?: string;
   /** the host's batch, when the play runs in batches (`serial`) */
@@ -47,6 +51,10 @@ export interface HostRecap {
   changed: number;
   failed: number;
   skipped: number;
+  /** failures of tasks with ignore_errors */
+  ignored: number;
+  /** failures handled by a block's rescue */
+  rescued: number;
   unreachable: boolean;
   /** the batch the host was in, per play that ran in batches (`serial`) */
   batches: HostBatch[];
@@ -65,6 +73,8 @@ export type RunEvent =
   | { type: 'host:unreachable'; host: string; message: string }
   | { type: 'task:start'; host: string; play: string; task: string; handler: boolean; batch?: number }
   | ({ type: 'task:result' } & TaskResult)
+  | { type: 'task:retry'; host: string; play: string; task: string; attempt: number; of: number; delay: number; status: TaskStatus }
+  | { type: 'block:rescue'; host: string; play: string; block: string }
   | { type: 'run:end'; recap: Map<string, HostRecap>; ms: number; check: boolean };
 
 /** The runner's only way to talk to the UI. */

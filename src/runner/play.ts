@@ -1,8 +1,8 @@
 import { UnreachableError } from '../errors.js';
-import type { Task } from '../playbook/types.js';
+import { isBlock, type Block, type Step, type Task } from '../playbook/types.js';
 import type { RunEvents } from './events.js';
 import { pendingFact, pendingOn, recordPending, type PendingHandler } from './pending-handlers.js';
-import { factsOf, instancesOf, runTask } from './task.js';
+import { factsOf, instancesOf, runTask, type TaskOutcome } from './task.js';
 import type { TaskEnv } from './task.js';
 
 /**
@@ -11,6 +11,14 @@ import type { TaskEnv } from './task.js';
  * ends the play for this host; other hosts carry on.
  */
 export async function runPlayOnHost(env: TaskEnv, selected: (task: Task) => boolean, events: RunEvents): Promise<void> {
+  try {
+    await playOnHost(env, selected, events);
+  } finally {
+    env.once?.leave(env.session.host.name);
+  }
+}
+
+async function playOnHost(env: TaskEnv, selected: (task: Task) => boolean, events: RunEvents): Promise<void> {
   const { play } = env;
   const tasks = play.tasks.filter(selected);
   try {
@@ -30,19 +38,65 @@ export async function runPlayOnHost(env: TaskEnv, selected: (task: Task) => bool
   const notified = new Set(since.keys());
   const beforeApply = async (task: Task) => {
     const current = await pendingOn(session, play.become);
-    const add = task.notify.filter((name) => !current.some((p) => p.play === play.name && p.handler === name));
+    const names = play.handlers.filter((h) => task.notify.includes(h.name) || h.listen.some((t) => task.notify.includes(t))).map((h) => h.name);
+    const add = names.filter((name) => !current.some((p) => p.play === play.name && p.handler === name));
     if (add.length) await recordPending(session, [...current, ...add.map((handler) => ({ play: play.name, handler, since: env.runStarted ?? new Date().toISOString() }))], play.become);
   };
-  const taskEnv = { ...env, beforeApply };
-  let failed = false;
-  for (const task of tasks) {
-    if (!(await step(task, taskEnv, false, events, notified))) {
-      failed = true;
-      break;
-    }
-  }
-  if (failed && !(env.forceHandlers && session.recap.unreachable === false)) return;
+  const taskEnv: TaskEnv = {
+    ...env,
+    beforeApply,
+    onRetry: (task, r) => events.send({ type: 'task:retry', host: session.host.name, play: play.name, task: task.name, ...r, ...batchOf(env) }),
+  };
+  const walk: Walk = { env: taskEnv, events, notified, since, selected };
+  const ok = await runSteps(play.steps, walk);
+  if (!ok && !(env.forceHandlers && session.recap.unreachable === false)) return;
   await runHandlers(taskEnv, events, notified, since);
+}
+
+interface Walk {
+  env: TaskEnv;
+  events: RunEvents;
+  notified: Set<string>;
+  since: Map<string, string>;
+  selected: (task: Task) => boolean;
+}
+
+/** Tasks and blocks in order; false once one failed (and no rescue took it). */
+async function runSteps(steps: Step[], walk: Walk): Promise<boolean> {
+  for (const s of steps) {
+    if (isBlock(s)) {
+      if (!(await runBlock(s, walk))) return false;
+      continue;
+    }
+    if (!walk.selected(s)) continue;
+    if (s.meta === 'flush_handlers') {
+      await runHandlers(walk.env, walk.events, walk.notified, walk.since);
+      walk.notified.clear();
+      if (!walk.env.session.alive) return false;
+      continue;
+    }
+    if (!(await step(s, walk.env, false, walk.events, walk.notified))) return false;
+  }
+  return true;
+}
+
+/**
+ * Ansible's block semantics: a failed task in `block` ends the block and runs `rescue`; the host's
+ * failure is then counted as rescued, unless a rescue task fails too. `always` runs either way. An
+ * unreachable host runs neither (its connection is gone).
+ */
+async function runBlock(block: Block, walk: Walk): Promise<boolean> {
+  const { session, play } = walk.env;
+  let ok = await runSteps(block.block, walk);
+  if (!ok && !session.recap.unreachable && block.rescue.length > 0) {
+    session.recap.failed--;
+    session.recap.rescued++;
+    walk.events.send({ type: 'block:rescue', host: session.host.name, play: play.name, block: block.name ?? block.keyPath });
+    ok = await runSteps(block.rescue, walk);
+  }
+  if (session.recap.unreachable) return false;
+  const always = await runSteps(block.always, walk);
+  return ok && always;
 }
 
 /** The notified handlers, in their declared order; each one that ran leaves the host's pending list. */
@@ -50,7 +104,7 @@ async function runHandlers(env: TaskEnv, events: RunEvents, notified: Set<string
   const { session, play } = env;
   const done = new Set<string>();
   for (const handler of play.handlers) {
-    if (!notified.has(handler.name)) continue;
+    if (!notified.has(handler.name) && !handler.listen.some((topic) => notified.has(topic))) continue;
     if (!(await step(handler, env, true, events, notified, since.get(handler.name)))) break;
     done.add(handler.name);
   }
@@ -89,20 +143,44 @@ export function hostFailed(env: TaskEnv, events: RunEvents, what: string, error:
   });
 }
 
+/** One task on the host: run (or, with run_once, take the first host's result), count, tell, register, notify. */
 async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvents, notified: Set<string>, pendingSince?: string): Promise<boolean> {
   const { session, play } = env;
-  events.send({ type: 'task:start', host: session.host.name, play: play.name, task: task.name, handler, ...batchOf(env) });
-  let result;
-  try {
-    result = await runTask(task, env, handler);
-  } catch (error) {
-    hostFailed(env, events, task.name, error);
-    return false;
+  const host = session.host.name;
+  const run = async (): Promise<TaskOutcome | Error> => {
+    events.send({ type: 'task:start', host, play: play.name, task: task.name, handler, ...batchOf(env) });
+    try {
+      return await runTask(task, env, handler);
+    } catch (error) {
+      hostFailed(env, events, task.name, error);
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  };
+  let outcome: TaskOutcome | Error;
+  let ranHere = true;
+  if (task.runOnce && env.once && !handler) {
+    const shared = await env.once.run(task, host, run);
+    ranHere = shared.ranOn === host;
+    outcome = shared.result as TaskOutcome | Error;
+    if (!ranHere && !(outcome instanceof Error) && outcome.result.status === 'failed' && !task.ignoreErrors) {
+      // as in Ansible, a failed run_once task fails every host of the batch
+      hostFailed(env, events, task.name, new Error(`run_once task failed on ${shared.ranOn}: ${outcome.result.failure?.message ?? ''}`));
+      return false;
+    }
+    if (outcome instanceof Error) return ranHere ? false : true;
+  } else {
+    outcome = await run();
+    if (outcome instanceof Error) return false;
   }
-  session.recap[result.status]++;
-  events.send({ type: 'task:result', ...result, ...(pendingSince ? { pendingSince } : {}), ...batchOf(env) });
+  if (task.register) session.registered[task.register] = outcome.registered;
+  if (!ranHere) return true;
+  const { result } = outcome;
+  const ignored = result.status === 'failed' && task.ignoreErrors;
+  if (ignored) session.recap.ignored++;
+  else session.recap[result.status]++;
+  events.send({ type: 'task:result', ...result, ...(ignored ? { ignored: true } : {}), ...(pendingSince ? { pendingSince } : {}), ...batchOf(env) });
   if (result.status === 'changed') for (const name of task.notify) notified.add(name);
-  return result.status !== 'failed';
+  return result.status !== 'failed' || ignored;
 }
 
 const batchOf = (env: TaskEnv) => (env.batch ? { batch: env.batch.index } : {});

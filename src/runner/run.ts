@@ -6,6 +6,7 @@ import type { Transport } from '../transport/types.js';
 import type { HostRecap, RunEvents } from './events.js';
 import { batchBreaks, splitBatches } from './batches.js';
 import { runPlayOnHost } from './play.js';
+import { RunOnce } from './run-once.js';
 import { eachLimit } from './pool.js';
 import { HostSession } from './session.js';
 import { targetHosts } from '../load.js';
@@ -92,9 +93,11 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
       events.send({ type: 'batch:start', play: play.name, batch: batch.index, of: batch.of, hosts: batch.hosts });
       for (const s of members) s.recap.batches.push({ play: play.name, batch: batch.index, of: batch.of });
     }
+    // run_once means the first host of this batch (of the play, without serial)
+    const once = new RunOnce(members.map((s) => s.host.name));
     await eachLimit(members, opts.forks, (session) =>
       runPlayOnHost(
-        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, runStarted },
+        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, runStarted, once },
         opts.selected ?? (() => true),
         events,
       ),

@@ -16,7 +16,9 @@ export class HostSession {
   transport?: Transport;
   facts?: HostFacts;
   readonly cache = new Map<string, unknown>();
-  readonly recap: HostRecap = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false, batches: [], calledOff: [] };
+  readonly recap: HostRecap = { ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, rescued: 0, unreachable: false, batches: [], calledOff: [] };
+  /** values bound by `register:`, visible to the host's later tasks (across plays) */
+  readonly registered: Record<string, unknown> = {};
   /** round trips to the host, for -v and the benchmark */
   roundTrips = 0;
 

@@ -5,7 +5,9 @@ import type { Fact } from '../facts/types.js';
 import type { Inventory } from '../inventory/types.js';
 import { unreadBeforeFacts, withBeforeRead } from '../modules/diff-before.js';
 import type { Change, Plan } from '../modules/types.js';
-import { expandTask, type TaskInstance } from '../playbook/expand.js';
+import { expandTask, playScope, taskWhere, type TaskInstance } from '../playbook/expand.js';
+import { evaluate, unproduced, Unproduced } from '../playbook/expression.js';
+import type { RunOnce } from './run-once.js';
 import type { Play, Task } from '../playbook/types.js';
 import { failedStep, groupCommands } from './command-group.js';
 import type { ChangeReport, TaskFailure, TaskResult, TaskStatus } from './events.js';
@@ -30,12 +32,28 @@ export interface TaskEnv {
   runStarted?: string;
   /** awaited once per task, before its first change is applied (never in check mode); records pending handlers */
   beforeApply?: (task: Task) => Promise<void>;
+  /** told before each retry of a task with `until` */
+  onRetry?: (task: Task, retry: RetryInfo) => void;
+  /** run_once coordination for the host's batch */
+  once?: RunOnce;
+}
+
+export interface RetryInfo {
+  attempt: number;
+  of: number;
+  delay: number;
+  status: TaskStatus;
+}
+
+/** The host play (see playbook/expand.ts) of this env: its registered values are layered over scopeExtra. */
+export function hostPlayOf(env: TaskEnv) {
+  const { inventory, play, session } = env;
+  return { inventory, play, host: session.host.name, facts: session.facts!, scopeExtra: { ...env.scopeExtra, ...session.registered } };
 }
 
 /** The task's instances on this host (see playbook/expand.ts); parameter problems are thrown. */
 export function instancesOf(task: Task, env: TaskEnv): TaskInstance[] {
-  const { inventory, play, session } = env;
-  const instances = expandTask(task, { inventory, play, host: session.host.name, facts: session.facts!, scopeExtra: env.scopeExtra });
+  const instances = expandTask(task, hostPlayOf(env));
   const errors = instances.flatMap((i) => i.errors);
   if (errors.length) throw new ConfigErrors(errors);
   return instances;
@@ -46,8 +64,80 @@ export function factsOf(instances: TaskInstance[]): Fact<unknown>[] {
   return instances.filter((i) => !i.skipped).flatMap((i) => i.module.facts(i.params, i.ctx));
 }
 
-/** Plans and (unless check) applies one task on one host. Never throws; the result explains itself. */
-export async function runTask(task: Task, env: TaskEnv, handler: boolean): Promise<TaskResult> {
+/**
+ * What `register:` binds for one task on one host, as in Ansible: changed / failed / skipped, and
+ * for tasks that ran commands the last command's rc, stdout, stderr and stdout_lines. A looping
+ * task has one entry per item in `results`.
+ */
+export interface Registered {
+  changed: boolean;
+  failed: boolean;
+  skipped: boolean;
+  rc?: number | null;
+  stdout: string;
+  stderr: string;
+  stdout_lines: string[];
+  msg?: string;
+  item?: unknown;
+  results?: Registered[];
+}
+
+/** A task's outcome on one host: the event to show, and the value `register:` binds (not shown). */
+export interface TaskOutcome {
+  result: TaskResult;
+  registered: unknown;
+}
+
+const DEFAULT_RETRIES = 3;
+const DEFAULT_DELAY_S = 5;
+
+/** How many times a task with `until` runs at most, as in Ansible: retries + 1; `retries: 0` runs it once. */
+export function attemptsOf(task: Task): number {
+  if (task.until === undefined) return 1;
+  const retries = task.retries ?? DEFAULT_RETRIES;
+  return retries <= 0 ? 1 : retries + 1;
+}
+
+/**
+ * Plans and (unless check) applies one task on one host, `until` included: it re-runs, `delay`
+ * seconds apart, until the condition holds or its attempts are used up, and the last result counts.
+ * Never throws but for an unreachable host; the result explains itself.
+ */
+export async function runTask(task: Task, env: TaskEnv, handler: boolean): Promise<TaskOutcome> {
+  const attempts = attemptsOf(task);
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await attemptTask(task, env, handler);
+    if (task.until === undefined || outcome.result.status === 'skipped') return outcome;
+    let met: boolean;
+    try {
+      met = Boolean(evaluate(task.until, { ...untilScope(task, env), ...(task.register ? { [task.register]: outcome.registered } : {}) }, taskWhere(task, 'until', env.session.host.name)));
+    } catch (error) {
+      if (error instanceof Unproduced) return outcome; // check mode: the condition cannot be known
+      return { ...outcome, result: { ...outcome.result, status: 'failed', failure: failureOf(error) } };
+    }
+    if (met) return outcome;
+    if (attempt >= attempts) {
+      const message = `until ${JSON.stringify(task.until)} still false after ${attempts} attempt(s)${outcome.result.failure ? `; last failure: ${outcome.result.failure.message}` : ''}`;
+      const registered = isRegistered(outcome.registered) ? { ...outcome.registered, failed: true } : outcome.registered;
+      return { registered, result: { ...outcome.result, status: 'failed', failure: { ...(outcome.result.failure ?? { command: '', exitCode: null, stderrTail: '' }), message } } };
+    }
+    const delay = task.delay ?? DEFAULT_DELAY_S;
+    env.onRetry?.(task, { attempt, of: attempts, delay, status: outcome.result.status });
+    await new Promise((r) => setTimeout(r, delay * 1000));
+  }
+}
+
+function untilScope(task: Task, env: TaskEnv): Record<string, unknown> {
+  return playScope(hostPlayOf(env));
+}
+
+function isRegistered(value: unknown): value is Registered {
+  return typeof value === 'object' && value !== null && !(value instanceof Error) && 'failed' in value;
+}
+
+const NOTHING_RAN = { stdout: '', stderr: '', stdout_lines: [] as string[] };
+
+async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<TaskOutcome> {
   const started = Date.now();
   const result = (status: TaskStatus, extra: Partial<TaskResult> = {}): TaskResult => {
     const r: TaskResult = { host: env.session.host.name, play: env.play.name, task: task.name, handler, status, changes: [], ms: Date.now() - started, ...extra };
@@ -56,31 +146,91 @@ export async function runTask(task: Task, env: TaskEnv, handler: boolean): Promi
   const elevate = task.become ?? env.play.become;
   const changes: ChangeReport[] = [];
   const reasons: string[] = [];
+  const items: Registered[] = [];
+  const registeredOf = (failed: boolean, msg?: string): Registered => {
+    if (task.loop !== undefined) {
+      return { changed: items.some((i) => i.changed), failed: failed || items.some((i) => i.failed), skipped: items.length > 0 && items.every((i) => i.skipped), ...NOTHING_RAN, ...(msg ? { msg } : {}), results: items };
+    }
+    return items[0] ? { ...items[0], failed: items[0].failed || failed, ...(msg ? { msg } : {}) } : { changed: false, failed, skipped: false, ...NOTHING_RAN, ...(msg ? { msg } : {}) };
+  };
+  let producedNothing = false;
   try {
     const instances = instancesOf(task, env);
-    if (instances.every((i) => i.skipped)) return result('skipped', { reason: instances[0]?.skipped ?? 'empty loop' });
+    if (instances.every((i) => i.skipped)) {
+      for (const i of instances) items.push({ changed: false, failed: false, skipped: true, ...NOTHING_RAN, ...(task.loop !== undefined ? { item: i.item } : {}) });
+      return { result: result('skipped', { reason: instances[0]?.skipped ?? 'empty loop' }), registered: { ...registeredOf(false), skipped: true } };
+    }
     await env.session.gather(factsOf(instances), elevate);
+    let failedItem: TaskFailure | undefined;
+    let anyChanged = false;
     for (const instance of instances) {
-      if (instance.skipped) continue;
+      const itemOf = task.loop !== undefined ? { item: instance.item } : {};
+      if (instance.skipped) {
+        items.push({ changed: false, failed: false, skipped: true, ...NOTHING_RAN, ...itemOf });
+        continue;
+      }
       await env.session.gather(factsOf([instance]), elevate); // no-op unless an earlier item changed the host
       const plan = await planInstance(instance, env);
       if (env.diff) plan.changes = await readBefore(plan.changes, env, elevate);
       const { label } = instance;
-      if (plan.changes.length === 0) {
-        reasons.push(label + (plan.reason ?? 'nothing to do'));
-        continue;
-      }
+      const out: Registered = { changed: false, failed: false, skipped: false, ...NOTHING_RAN, ...itemOf };
+      let error: unknown;
+      const planned: ChangeReport[] = plan.changes.map((c) => ({ title: label + c.title, diff: c.diff }));
       for (const change of plan.changes) {
-        if (!env.check && changes.length === 0) await env.beforeApply?.(task);
-        changes.push({ title: label + change.title, diff: change.diff });
-        if (!env.check) await apply(change.commands, env, elevate);
+        if (env.check) continue;
+        if (changes.length === 0) await env.beforeApply?.(task);
+        try {
+          Object.assign(out, await apply(change.commands, env, elevate));
+        } catch (err) {
+          if (!(err instanceof CommandError)) throw err;
+          error = err;
+          Object.assign(out, commandOutput(err));
+          break;
+        }
       }
-      if (!env.check) env.session.invalidate();
+      if (plan.changes.length > 0 && !env.check) env.session.invalidate();
+      const checkOnly = env.check && plan.changes.length > 0;
+      const scopeWith = (value: unknown) => ({ ...instance.scope, ...(task.register ? { [task.register]: value } : {}) });
+      out.changed = plan.changes.length > 0;
+      if (checkOnly) producedNothing = true;
+      const view: unknown = checkOnly ? unproduced(task.name) : out;
+      let changed = out.changed;
+      if (task.changedWhen !== undefined) {
+        try {
+          changed = Boolean(evaluate(task.changedWhen, scopeWith(view), taskWhere(task, 'changed_when', env.session.host.name)));
+        } catch (err) {
+          if (!(err instanceof Unproduced)) throw err;
+        }
+      }
+      let failed = error !== undefined;
+      if (task.failedWhen !== undefined && !checkOnly) {
+        out.changed = changed;
+        failed = Boolean(evaluate(task.failedWhen, scopeWith(out), taskWhere(task, 'failed_when', env.session.host.name)));
+      }
+      out.changed = changed;
+      out.failed = failed;
+      items.push(out);
+      if (changed) {
+        changes.push(...(planned.length ? planned : [{ title: `${label}changed_when: ${task.changedWhen}` }]));
+        anyChanged = true;
+      } else {
+        reasons.push(label + (plan.changes.length ? `${env.check ? 'would run' : 'ran'}; changed_when: ${task.changedWhen}` : (plan.reason ?? 'nothing to do')));
+      }
+      if (failed) {
+        failedItem = error !== undefined ? failureOf(error) : { command: '', exitCode: out.rc ?? null, stderrTail: tail(out.stderr), message: `failed_when: ${task.failedWhen}` };
+        break;
+      }
     }
-    return changes.length ? result('changed', { changes }) : result('ok', { reason: reasons.join('; ') });
+    const registered = producedNothing ? unproduced(task.name) : registeredOf(false);
+    if (failedItem) return { result: result('failed', { changes, failure: failedItem }), registered };
+    return { result: anyChanged ? result('changed', { changes }) : result('ok', { reason: reasons.join('; ') }), registered };
   } catch (error) {
     if (error instanceof UnreachableError) throw error;
-    return result('failed', { changes, failure: failureOf(error) });
+    if (error instanceof Unproduced && env.check) {
+      return { result: result('changed', { changes: [{ title: `would run; depends on ${JSON.stringify(error.task)}` }], dependsOn: error.task }), registered: unproduced(task.name) };
+    }
+    const failure = failureOf(error);
+    return { result: result('failed', { changes, failure }), registered: registeredOf(true, failure.message) };
   }
 }
 
@@ -104,14 +254,33 @@ async function readBefore(changes: Change[], env: TaskEnv, elevate: boolean): Pr
   return withBeforeRead(changes, <T>(fact: Fact<T>) => env.session.cache.get(fact.key) as T);
 }
 
-async function apply(commands: Command[], env: TaskEnv, elevate: boolean): Promise<void> {
+/** Runs a change's commands; returns the last group's output (what `register` shows), or throws a CommandError carrying it. */
+async function apply(commands: Command[], env: TaskEnv, elevate: boolean): Promise<Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines'>> {
+  let last = { rc: 0 as number | null, ...NOTHING_RAN };
   for (const group of groupCommands(commands)) {
     const res = await env.session.exec(group.run, elevate);
     const failed = failedStep(group, res.code, res.stderr);
+    const stderr = failed ? failed.stderr : res.stderr;
+    last = { rc: res.code, stdout: res.stdout, stderr, stdout_lines: lines(res.stdout) };
     // the stdout of a command fed a secret may echo it: only its stderr is shown
     const output = failed?.command.sensitive || group.run.sensitive ? failed?.stderr ?? '' : failed?.stderr || res.stdout;
-    if (failed) throw new CommandError(env.session.host.name, toShell(failed.command.argv), res.code, tail(output));
+    if (failed) {
+      const error = new CommandError(env.session.host.name, toShell(failed.command.argv), res.code, tail(output));
+      outputs.set(error, last);
+      throw error;
+    }
   }
+  return last;
+}
+
+/** The output of the command a CommandError stands for (kept beside it for `register`). */
+const outputs = new WeakMap<CommandError, Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines'>>();
+function commandOutput(error: CommandError): Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines'> {
+  return outputs.get(error) ?? { rc: error.exitCode, stdout: '', stderr: error.stderrTail, stdout_lines: [] };
+}
+
+function lines(text: string): string[] {
+  return text === '' ? [] : text.replace(/\n$/, '').split('\n');
 }
 
 function failureOf(error: unknown): TaskFailure {

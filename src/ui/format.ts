@@ -10,7 +10,7 @@ const STATUS: Record<TaskResult['status'], string> = { ok: 'ok', changed: 'chang
 
 /** The lines a task result prints as: status, host, task, and why. */
 export function formatResult(r: TaskResult, opts: UiOptions, check: boolean): string[] {
-  const status = r.status === 'changed' && check ? 'would change' : STATUS[r.status];
+  const status = r.ignored ? 'FAILED (ignored)' : r.dependsOn ? 'would run' : r.status === 'changed' && check ? 'would change' : STATUS[r.status];
   const pending = r.pendingSince ? ` (pending from the run of ${r.pendingSince})` : '';
   const head = `${status.padEnd(12)} ${r.host.padEnd(10)} ${r.handler ? 'handler: ' : ''}${r.task}${pending}`;
   const lines: string[] = [];
@@ -43,7 +43,7 @@ export function formatRecap(recap: Map<string, HostRecap>, ms: number, check: bo
   for (const [host, r] of recap) {
     const batches = r.batches.map((b) => `${b.play} ${b.batch}/${b.of}`);
     lines.push(
-      `  ${host.padEnd(width)}  ok=${r.ok} changed=${r.changed} failed=${r.failed} skipped=${r.skipped} unreachable=${r.unreachable ? 1 : 0}` +
+      `  ${host.padEnd(width)}  ok=${r.ok} changed=${r.changed} failed=${r.failed} skipped=${r.skipped} unreachable=${r.unreachable ? 1 : 0}${r.rescued ? ` rescued=${r.rescued}` : ''}${r.ignored ? ` ignored=${r.ignored}` : ''}` +
         (batches.length ? `  batch: ${batches.join(', ')}` : ''),
     );
   }
@@ -71,6 +71,10 @@ export function formatEvent(e: RunEvent, opts: UiOptions, check: boolean): strin
       return [`UNREACHABLE  ${e.message}`];
     case 'task:result':
       return formatResult(e, opts, check);
+    case 'task:retry':
+      return [`${'retrying'.padEnd(12)} ${e.host.padEnd(10)} ${e.task}  (attempt ${e.attempt} of ${e.of}: until is false${e.status === 'failed' ? ', the attempt failed' : ''}; next in ${e.delay} s)`];
+    case 'block:rescue':
+      return [`${'rescue'.padEnd(12)} ${e.host.padEnd(10)} ${e.block}  (a task of the block failed; running its rescue)`];
     case 'run:end':
       return formatRecap(e.recap, e.ms, e.check);
     default:
