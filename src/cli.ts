@@ -21,6 +21,7 @@ interface ApplyCliOptions extends CommonOptions {
   check?: boolean;
   diff?: boolean;
   forceHandlers?: boolean;
+  commandTimeout: string;
   extraVars?: string[];
   skipTags?: string;
   startAtTask?: string;
@@ -76,6 +77,7 @@ async function buildProgram(setExit: (code: number) => void): Promise<Command> {
     .option('--check', 'plan only: report what would change, change nothing')
     .option('--diff', 'show unified diffs of the files changed (or that would change)')
     .option('--force-handlers', "run a host's notified handlers even when one of its tasks failed")
+    .option('--command-timeout <seconds>', "seconds a task's command may run before it is killed on the host (a task's `timeout:` wins)", '3600')
     .option('--start-at-task <name>', 'start at the first task of this name (earlier tasks and plays are left out)')
     .option('--list-hosts', 'print the hosts each play would run on, and exit (nothing is contacted)')
     .option('--list-tasks', 'print the tasks each play would run, and exit (nothing is contacted)')
@@ -87,7 +89,7 @@ async function buildProgram(setExit: (code: number) => void): Promise<Command> {
         return setExit(ExitCode.OK);
       }
       const { apply } = await import('./commands/apply.js');
-      setExit((await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks) })).exitCode);
+      setExit((await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks), commandTimeout: positive('--command-timeout', opts.commandTimeout) })).exitCode);
     });
 
   withRunSelection(withCommon(program.command('validate').argument('<inventory>', 'inventory YAML file')))

@@ -20,6 +20,7 @@ export interface ApplyOptions extends SshOptions, RunSelection {
   check?: boolean;
   diff?: boolean;
   forceHandlers?: boolean;
+  commandTimeout?: number;
 }
 
 /** `bootstrap apply`: validate offline, then run the playbooks with the chosen UI attached. */
@@ -44,6 +45,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<
       selected: taskFilter(plays, opts),
       forks: opts.forks,
       forceHandlers: Boolean(opts.forceHandlers),
+      commandTimeout: opts.commandTimeout,
       connect: connector(inventory, opts),
       scopeExtra: { artifacts, secret: (name: string, kind: 'gossip' | 'uuid') => redactor.add(secrets.get(name, kind)) },
     },

@@ -72,6 +72,7 @@ const taskFields: Record<string, Field> = {
   delegate_to: { type: 'string' },
   listen: stringList,
   sensitive: { type: 'boolean' },
+  timeout: { type: 'integer', min: 1 },
 };
 
 const importFields: Record<string, Field> = {
@@ -408,6 +409,7 @@ function readTask(
     listen,
     meta,
     sensitive: taskKeys.sensitive === true,
+    timeout: typeof taskKeys.timeout === 'number' ? taskKeys.timeout : undefined,
     pos,
     keyPath: at.path,
   };

@@ -38,6 +38,8 @@ export interface Task {
   meta?: 'flush_handlers';
   /** its diffs, change titles, reasons, command lines and output are never shown */
   sensitive: boolean;
+  /** seconds each of its commands may run before it is killed on the host (default: --command-timeout) */
+  timeout?: number;
   pos: SourcePos;
   /** key path of the task in its file, e.g. plays.0.tasks.3 */
   keyPath: string;

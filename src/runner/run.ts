@@ -24,6 +24,8 @@ export interface RunOptions {
   scopeExtra: Record<string, unknown>;
   /** run a host's notified handlers even when one of its tasks failed */
   forceHandlers?: boolean;
+  /** seconds a command may run unless its task sets `timeout:` */
+  commandTimeout?: number;
 }
 
 export interface RunOutcome {
@@ -97,7 +99,7 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
     const once = new RunOnce(members.map((s) => s.host.name));
     await eachLimit(members, opts.forks, (session) =>
       runPlayOnHost(
-        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, runStarted, once },
+        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once },
         opts.selected ?? (() => true),
         events,
       ),

@@ -26,6 +26,8 @@ export interface TaskEnv {
   scopeExtra: Record<string, unknown>;
   /** the host's batch when the play runs in batches (`serial`) */
   batch?: Batch;
+  /** seconds a task's command may run unless the task sets `timeout:` (default DEFAULT_COMMAND_TIMEOUT) */
+  commandTimeout?: number;
   /** run handlers notified before a task failed, at the point of failure (--force-handlers) */
   forceHandlers?: boolean;
   /** when the run started (ISO 8601): recorded with handlers left pending */
@@ -180,7 +182,7 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
         if (env.check) continue;
         if (changes.length === 0) await env.beforeApply?.(task);
         try {
-          Object.assign(out, await apply(change.commands, env, elevate));
+          Object.assign(out, await apply(change.commands, env, elevate, task.timeout ?? env.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT));
         } catch (err) {
           if (!(err instanceof CommandError)) throw err;
           error = err;
@@ -254,11 +256,22 @@ async function readBefore(changes: Change[], env: TaskEnv, elevate: boolean): Pr
   return withBeforeRead(changes, <T>(fact: Fact<T>) => env.session.cache.get(fact.key) as T);
 }
 
-/** Runs a change's commands; returns the last group's output (what `register` shows), or throws a CommandError carrying it. */
-async function apply(commands: Command[], env: TaskEnv, elevate: boolean): Promise<Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines'>> {
+export const DEFAULT_COMMAND_TIMEOUT = 3600;
+
+/**
+ * Runs a change's commands, each group under GNU timeout (past `seconds` it signals the command's
+ * whole process group on the host: TERM, then KILL 10 s later); returns the last group's output
+ * (what `register` shows), or throws a CommandError carrying it.
+ */
+async function apply(commands: Command[], env: TaskEnv, elevate: boolean, seconds: number): Promise<Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines'>> {
   let last = { rc: 0 as number | null, ...NOTHING_RAN };
   for (const group of groupCommands(commands)) {
-    const res = await env.session.exec(group.run, elevate);
+    const started = Date.now();
+    const res = await env.session.exec({ ...group.run, argv: ['timeout', '-k', '10', String(seconds), ...group.run.argv] }, elevate);
+    const ran = (Date.now() - started) / 1000;
+    if ((res.code === 124 || res.code === 137) && ran >= seconds) {
+      throw new CommandError(env.session.host.name, toShell(group.run.argv), res.code, `timed out after ${seconds} s (ran ${ran.toFixed(1)} s); its process group was killed on the host`);
+    }
     const failed = failedStep(group, res.code, res.stderr);
     const stderr = failed ? failed.stderr : res.stderr;
     last = { rc: res.code, stdout: res.stdout, stderr, stdout_lines: lines(res.stdout) };
