@@ -14,7 +14,7 @@ consul {
 log_level = "info"
 
 wait {
-  min = "300ms"
+  min = "1s"
   max = "5s"
 }
 
