@@ -1,5 +1,6 @@
 import { UnreachableError } from '../errors.js';
 import { isBlock, type Block, type Step, type Task } from '../playbook/types.js';
+import type { Fact } from '../facts/types.js';
 import type { RunEvents } from './events.js';
 import { pendingFact, pendingOn, recordPending, type PendingHandler } from './pending-handlers.js';
 import { factsOf, instancesOf, runTask, type TaskOutcome } from './task.js';
@@ -184,6 +185,27 @@ async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvent
 }
 
 const batchOf = (env: TaskEnv) => (env.batch ? { batch: env.batch.index } : {});
+
+/**
+ * The facts a host's plays will ask for, as far as their tasks render before the host facts are
+ * known (tasks that need them are left out), split by whether they are gathered with become.
+ * They ride along with the host facts in the connection's first round trip.
+ */
+export function speculativeFacts(envs: TaskEnv[], selected: (task: Task) => boolean): { plain: Fact<unknown>[]; elevated: Fact<unknown>[] } {
+  const plain: Fact<unknown>[] = [];
+  const elevated: Fact<unknown>[] = [];
+  for (const env of envs) {
+    for (const task of env.play.tasks.filter(selected)) {
+      try {
+        ((task.become ?? env.play.become) ? elevated : plain).push(...factsOf(instancesOf(task, env)));
+      } catch {
+        // needs the host facts (or a registered result): gathered when the play runs
+      }
+    }
+    (env.play.become ? elevated : plain).push(pendingFact(env.session));
+  }
+  return { plain, elevated };
+}
 
 /** Best effort: facts of tasks that cannot be rendered yet are gathered when the task runs. */
 async function prefetch(tasks: Task[], env: TaskEnv): Promise<void> {

@@ -5,8 +5,9 @@ import type { Play, Task } from '../playbook/types.js';
 import type { Transport } from '../transport/types.js';
 import type { HostRecap, RunEvents } from './events.js';
 import { batchBreaks, splitBatches } from './batches.js';
-import { runPlayOnHost } from './play.js';
+import { runPlayOnHost, speculativeFacts } from './play.js';
 import { RunOnce } from './run-once.js';
+import type { TaskEnv } from './task.js';
 import { eachLimit } from './pool.js';
 import { HostSession } from './session.js';
 import { targetHosts } from '../load.js';
@@ -49,7 +50,10 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
     await eachLimit([...sessions.values()], opts.forks, async (session) => {
       const t0 = Date.now();
       try {
-        await session.open(opts.connect);
+        const envs = plays
+          .filter((play) => selectHosts(inventory, play.hosts).includes(session.host.name))
+          .map((play): TaskEnv => ({ inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, forceHandlers: opts.forceHandlers, runStarted: new Date(started).toISOString() }));
+        await session.open(opts.connect, speculativeFacts(envs, opts.selected ?? (() => true)));
         events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0 });
       } catch (error) {
         session.recap.unreachable = true;

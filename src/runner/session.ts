@@ -5,6 +5,7 @@ import type { Fact, HostFacts } from '../facts/types.js';
 import { batchScript, parseBatch } from '../facts/batch.js';
 import { describeBatchFailure } from '../facts/batch-failure.js';
 import { hostFacts } from '../facts/host.js';
+import { UnreachableError } from '../errors.js';
 import type { Host } from '../inventory/types.js';
 import type { HostRecap } from './events.js';
 
@@ -28,10 +29,28 @@ export class HostSession {
     return !this.recap.unreachable && this.recap.failed === 0;
   }
 
-  async open(connect: (host: Host) => Promise<Transport>): Promise<void> {
+  /**
+   * Connects and gathers the host facts. The `speculative` facts (what the host's plays will ask
+   * for) ride in the same round trip; they are kept unless they depend on elevation the login
+   * user lacks (a become play with a non-root login), and a batch they break is sent again
+   * without them, so they can save round trips but never change an answer.
+   */
+  async open(connect: (host: Host) => Promise<Transport>, speculative: { plain: Fact<unknown>[]; elevated: Fact<unknown>[] } = { plain: [], elevated: [] }): Promise<void> {
     this.transport = await connect(this.host);
-    const values = await this.runBatch([hostFacts], false);
+    const extra = [...speculative.plain, ...speculative.elevated];
+    let values: Map<string, unknown>;
+    try {
+      values = await this.runBatch([hostFacts, ...extra], false);
+    } catch (error) {
+      if (extra.length === 0 || error instanceof UnreachableError) throw error;
+      values = await this.runBatch([hostFacts], false);
+    }
     this.facts = values.get(hostFacts.key) as HostFacts;
+    const needsElevation = new Set(speculative.elevated.map((f) => f.key));
+    for (const fact of extra) {
+      if (!values.has(fact.key) || (!this.facts.isRoot && needsElevation.has(fact.key))) continue;
+      this.cache.set(fact.key, values.get(fact.key));
+    }
   }
 
   /** Runs argv on the host, through sudo when `elevate` and the login user is not root. */

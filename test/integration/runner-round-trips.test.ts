@@ -1,0 +1,55 @@
+/**
+ * A no-op run costs each host one SSH handshake and one round trip: the facts of every play
+ * ride with the host facts in the first channel. Counted from real sshd's own log (channels
+ * it opened, logins it accepted), not from timing.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+
+const CHANNEL = /server_input_channel_open: ctype session/g;
+const LOGIN = /Accepted publickey for root/g;
+const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0;
+
+describe('round trips of a run against real sshd', () => {
+  let dir: string;
+  let servers: Sshd[];
+  let args: string[];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bootstrap-round-trips-'));
+    const first = await startSshd({ extraConfig: ['LogLevel DEBUG1'] });
+    servers = [first, await startSshd({ extraConfig: ['LogLevel DEBUG1'], clientKeyPath: first.clientKeyPath })];
+    writeFileSync(join(dir, 'known_hosts'), servers.map((s) => readFileSync(s.knownHostsFile, 'utf8')).join(''));
+    const play = (name: string, n: number) => `- name: ${name}\n  hosts: all\n  become: false\n  tasks:\n`
+      + Array.from({ length: n }, (_, i) => `    - name: ${name} dir ${i}\n      file: { path: "<%= root %>/${name}${i}", state: directory }\n`
+        + `    - name: ${name} file ${i}\n      copy: { dest: "<%= root %>/${name}${i}/f", content: "<%= inventory_hostname %>\\n" }\n`
+        + `    - name: ${name} guarded ${i}\n      command: { argv: [touch, "<%= root %>/${name}${i}/done"], creates: "<%= root %>/${name}${i}/done" }\n`).join('');
+    writeFileSync(join(dir, 'site.yml'), `${play('one', 3)}${play('two', 2)}`);
+    const hosts = servers.map((s, i) => `        h${i}: { address: 127.0.0.1, port: ${s.port}, vars: { root: ${join(dir, `h${i}`)} } }`).join('\n');
+    writeFileSync(join(dir, 'inventory.yaml'), `all:\n  vars:\n    ssh: { user: root, key: ${first.clientKeyPath}, known_hosts: ${join(dir, 'known_hosts')} }\n  children:\n    g:\n      hosts:\n${hosts}\n`);
+    args = [join(dir, 'inventory.yaml'), '--playbook', join(dir, 'site.yml')];
+  });
+  after(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a no-op run of two plays is one login and one channel per host', async () => {
+    const first = await runCli(args);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const logs = servers.map((s) => s.log().length);
+    const again = await runCli(args);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout, /No changes: 2 host/);
+    await new Promise((r) => setTimeout(r, 200)); // sshd writes its log as the session ends
+    servers.forEach((s, i) => {
+      const log = s.log().slice(logs[i]);
+      assert.equal(count(log, LOGIN), 1, `h${i}: logins\n${log}`);
+      assert.equal(count(log, CHANNEL), 1, `h${i}: channels\n${log}`);
+    });
+  });
+});
