@@ -209,9 +209,9 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
     assert.deepEqual(failed, [], `${failed.length} of ${total} requests failed without quorum`);
 
     // a new instance: registrator registers it when the lab has one, else a Consul service definition
-    const labVars = parse(readFileSync(inventory, 'utf8')).all.vars as { lab: { app_image: string }; registrator: { enabled?: boolean } };
+    const labVars = parse(readFileSync(inventory, 'utf8')).all.vars as { lab: { app_image: string }; registrator?: { enabled?: boolean } };
     await onNode('web1', `docker run -d --name demo-extra -p 8091:80 -e SERVICE_NAME=demo -e APP_NAME=demo --restart unless-stopped ${labVars.lab.app_image}`);
-    if (labVars.registrator.enabled === false) {
+    if (labVars.registrator?.enabled === false) {
       const token = readFileSync(join(labDir(), '.bootstrap', 'secrets', 'registrator_token'), 'utf8').trim();
       await onNode('web1', `cat > /etc/consul.d/lab-demo-extra.hcl <<'EOF'
 service {
