@@ -105,7 +105,7 @@ elif initctl version 2>/dev/null | grep -q upstart; then echo init=upstart
 else echo init=other; fi
 printf 'user=%s\\nuid=%s\\n' "$(id -un)" "$(id -u)"
 if command -v ip >/dev/null 2>&1; then
-  ip -o -4 addr show 2>/dev/null | awk '{ print "address=" $4 }'
+  ip -o -4 addr show 2>/dev/null | awk '{ print "address=" $4 " " $2 }'
 else
   for a in $(hostname -I 2>/dev/null); do echo "address=$a"; done
 fi
