@@ -7,7 +7,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand, verifyUntilPassing } from '../../src/commands/lab.js';
 import { DEMO_APP_IMAGE } from '../../src/lab/app-image.js';
@@ -18,6 +21,8 @@ import { onNode } from '../helpers/lab.js';
 import { LB_PUBLIC, get, portOpen, steadyLoad, upstream, waitFor } from '../helpers/traffic.js';
 
 const LB_PRIVATE = '172.30.20.11';
+/** A docker command on this machine (the lab node containers themselves). */
+const docker = (...args: string[]) => promisify(execFile)('docker', args);
 const WEB = { web1: '172.30.20.51', web2: '172.30.20.52' };
 
 /** What a user runs to put a container behind the LB: a published port, SERVICE_NAME and a health check. */
@@ -261,18 +266,14 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     const load = steadyLoad('demo.lab.test', 3, { timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 1000));
     const t0 = Date.now();
-    await new Promise<void>((done, fail) => {
-      import('node:child_process').then(({ execFile }) => execFile('docker', ['stop', '-t', '5', 'bootstrap-lab-web2'], (e) => (e ? fail(e) : done())));
-    });
+    await docker('stop', '-t', '5', 'bootstrap-lab-web2');
     await waitFor('web2 out of the upstream', () => upstream('demo'), (u) => u.length === 1 && u[0] === `${WEB.web1}:8081`, 60_000);
     const gone = Date.now() - t0;
     await new Promise((r) => setTimeout(r, 2000));
     const during = await load.stop();
     console.log(`# web node stopped: its instances out of nginx after ${gone} ms; ${during.total} requests, ${during.failed.length} failed (${[...new Set(during.failed)].join(', ')})`);
     assert.deepEqual(during.failed, [], 'nginx retried the idempotent requests on the other backend');
-    await new Promise<void>((done, fail) => {
-      import('node:child_process').then(({ execFile }) => execFile('docker', ['start', 'bootstrap-lab-web2'], (e) => (e ? fail(e) : done())));
-    });
+    await docker('start', 'bootstrap-lab-web2');
     const back = await waitFor('web2 back in the upstream', () => upstream('demo'), (u) => u.length === 2, 180_000);
     console.log(`# web node started again: its instances back in nginx after ${back.ms} ms`);
     const results = await verifyUntilPassing(inventory, 90_000);
@@ -300,7 +301,6 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     console.log(`# 20 containers started at once (one docker start per node): all in nginx ${Date.now() - started} ms after, with ${count} reload(s)`);
     assert.ok(count >= 1 && count <= 3, `${count} reloads`);
     // a slow upload holds a connection on an old worker across reloads; it is closed at worker_shutdown_timeout
-    const { connect } = await import('node:net');
     const slow = connect({ host: LB_PUBLIC, port: 80 });
     await new Promise((r) => slow.once('connect', r));
     slow.write('POST / HTTP/1.1\r\nHost: demo.lab.test\r\nContent-Length: 1000000\r\n\r\nx');
