@@ -16,7 +16,18 @@ export type BinaryParams = {
   member?: string;
   src?: string;
   mode?: string;
+  connect_timeout?: number;
+  max_time?: number;
 };
+
+/** curl's limits for one download, unless the task sets them: a stalled mirror fails the task instead of hanging it. */
+export const DOWNLOAD_CONNECT_TIMEOUT = 10;
+export const DOWNLOAD_MAX_TIME = 600;
+
+function curl(p: BinaryParams, out: string, url: string): Command {
+  const limits = ['--connect-timeout', String(p.connect_timeout ?? DOWNLOAD_CONNECT_TIMEOUT), '--max-time', String(p.max_time ?? DOWNLOAD_MAX_TIME)];
+  return { argv: ['curl', '-fsSL', '--retry', '3', ...limits, '-o', out, url] };
+}
 
 export const BINARY_STATE_DIR = '/var/lib/bootstrap/binaries';
 const WORK_DIR = '/var/lib/bootstrap/tmp';
@@ -52,14 +63,14 @@ export function downloadCommands(p: BinaryParams & { url: string }): Command[] {
   const commands: Command[] = [
     { argv: ['rm', '-rf', work] },
     { argv: ['mkdir', '-p', extracted, BINARY_STATE_DIR] },
-    { argv: ['curl', '-fsSL', '--retry', '3', '-o', download, p.url] },
+    curl(p, download, p.url),
   ];
   if (p.sha256) {
     commands.push({ argv: ['sha256sum', '-c', '-'], stdin: `${p.sha256}  ${download}\n` });
   } else {
     const sums = `${work}.SHA256SUMS`;
     commands.push(
-      { argv: ['curl', '-fsSL', '--retry', '3', '-o', sums, p.checksums_url!] },
+      curl(p, sums, p.checksums_url!),
       {
         // the SUMS file lists every platform's archive: check only the line of ours
         argv: ['sh', '-c', 'cd "$1" && awk -v f="$2" \'$2 == f || $2 == "*" f { print; found = 1 } END { exit !found }\' "$3" > ../SUMS.check.$$ '
@@ -127,6 +138,8 @@ export const binaryModule: Module<BinaryParams> = {
     member: { type: 'string', description: 'file inside the archive (default: basename of dest)' },
     src: { type: 'string', description: 'local file on the laptop instead of url' },
     mode: modeParam,
+    connect_timeout: { type: 'integer', min: 1, default: DOWNLOAD_CONNECT_TIMEOUT, description: `seconds curl may take to connect (default ${DOWNLOAD_CONNECT_TIMEOUT})` },
+    max_time: { type: 'integer', min: 1, default: DOWNLOAD_MAX_TIME, description: `seconds one download may take in all (default ${DOWNLOAD_MAX_TIME})` },
   },
   validate(p, ctx) {
     if ((p.url === undefined) === (p.src === undefined)) return [['url', 'give exactly one of url or src']];

@@ -184,6 +184,14 @@ export const stackVarsSchema: Record<string, Field> = {
   },
   consul: releaseComponent('consul', '1.16.6'),
   consul_template: releaseComponent('consul-template', '0.41.1'),
+  download: {
+    type: 'map',
+    description: "curl's limits for what the hosts download (release archives, Docker's apt key): a stalled mirror fails the task instead of hanging the run",
+    fields: {
+      connect_timeout: { type: 'integer', min: 1, default: 10, description: 'seconds to connect (curl --connect-timeout; default 10)' },
+      max_time: { type: 'integer', min: 1, default: 600, description: 'seconds one download may take in all (curl --max-time; default 600)' },
+    },
+  },
   consul_log_level: {
     type: 'string',
     enum: ['trace', 'debug', 'info', 'warn', 'error', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'],

@@ -43,7 +43,7 @@ describe('binary', () => {
     assert.deepEqual(commands.map((c) => c.argv), [
       ['rm', '-rf', WORK],
       ['mkdir', '-p', `${WORK}/x`, '/var/lib/bootstrap/binaries'],
-      ['curl', '-fsSL', '--retry', '3', '-o', download, URL],
+      ['curl', '-fsSL', '--retry', '3', '--connect-timeout', '10', '--max-time', '600', '-o', download, URL],
       ['sha256sum', '-c', '-'],
       ['unzip', '-o', '-q', download, 'consul', '-d', `${WORK}/x`],
       ['install', '-m', '0755', `${WORK}/x/consul`, '/usr/local/bin/.consul.bootstrap-tmp'],
@@ -54,11 +54,12 @@ describe('binary', () => {
     assert.equal(commands[3]!.stdin, `${SHA}  ${download}\n`);
   });
 
-  it('checksums_url: fetches the SUMS file and checks the download\'s line; tar.gz member', async () => {
+  it('checksums_url: fetches the SUMS file and checks the download\'s line; tar.gz member; curl limits set by the task', async () => {
     const url = 'https://example.org/ct/consul-template_0.37.4_linux_amd64.tgz';
-    const p = await plan({ dest: DEST, url, checksums_url: SUMS, member: 'bin/consul' }, { path: DEST, type: 'absent' }, null);
+    const p = await plan({ dest: DEST, url, checksums_url: SUMS, member: 'bin/consul', connect_timeout: 5, max_time: 30 }, { path: DEST, type: 'absent' }, null);
     const argv = p.changes[0]!.commands.map((c) => c.argv);
-    assert.deepEqual(argv[3], ['curl', '-fsSL', '--retry', '3', '-o', `${WORK}.SHA256SUMS`, SUMS]);
+    assert.deepEqual(argv[2]!.slice(0, 8), ['curl', '-fsSL', '--retry', '3', '--connect-timeout', '5', '--max-time', '30']);
+    assert.deepEqual(argv[3], ['curl', '-fsSL', '--retry', '3', '--connect-timeout', '5', '--max-time', '30', '-o', `${WORK}.SHA256SUMS`, SUMS]);
     assert.deepEqual(argv[4]!.slice(3), ['sh', WORK, 'consul-template_0.37.4_linux_amd64.tgz', `${WORK}.SHA256SUMS`, SUMS]);
     assert.deepEqual(argv[5], ['tar', '-xzf', `${WORK}/consul-template_0.37.4_linux_amd64.tgz`, '-C', `${WORK}/x`, 'bin/consul']);
   });

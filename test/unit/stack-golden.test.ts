@@ -175,6 +175,32 @@ describe('playbooks', () => {
   });
 });
 
+describe('every download and local API call of the playbooks is bounded', () => {
+  /** Each curl invocation in a parameter value: an argv list starting with curl, or the text from a `curl` word to the end of its command in a shell string. */
+  function curls(value: unknown): string[] {
+    if (Array.isArray(value)) return value[0] === 'curl' ? [value.join(' ')] : value.flatMap(curls);
+    if (typeof value === 'string') return [...value.matchAll(/(?:^|[\s;|&(])(curl\s[^;|&\n]*)/g)].map((m) => m[1]!);
+    if (value && typeof value === 'object') return Object.values(value).flatMap(curls);
+    return [];
+  }
+
+  test('every curl has --connect-timeout and --max-time; every binary download has connect_timeout and max_time', async () => {
+    const { loadPlaybooks } = await import('../../src/playbook/load.js');
+    const { getModule } = await import('../../src/modules/index.js');
+    const plays = loadPlaybooks([join(SRC_GOLDEN, '..', '..', 'playbooks', 'site.yml')], getModule);
+    const tasks = plays.flatMap((p) => [...p.tasks, ...p.handlers]);
+    const found = tasks.flatMap((t) => curls(t.params).map((c) => ({ task: t.name, curl: c })));
+    assert.ok(found.length >= 8, `the playbooks' curls were found (${found.length})`);
+    for (const { task, curl } of found) {
+      assert.match(curl, /--connect-timeout[ =]\S+/, `${task}: ${curl}`);
+      assert.match(curl, /--max-time[ =]\S+/, `${task}: ${curl}`);
+    }
+    const downloads = tasks.filter((t) => t.module === 'binary' && t.params.url !== undefined);
+    assert.ok(downloads.length >= 2);
+    for (const t of downloads) assert.deepEqual([t.params.connect_timeout, t.params.max_time], ['<%= download.connect_timeout %>', '<%= download.max_time %>'], t.name);
+  });
+});
+
 describe('Upstart accepts every job (the real init-checkconf of the Upstart the lab builds)', async () => {
   const { ensureUpstartBuild } = await import('../../src/lab/upstart-build.js');
   const { UPSTART_NODE_JOBS_DIR } = await import('../../src/lab/upstart-node.js');
