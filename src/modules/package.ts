@@ -9,7 +9,11 @@ export type PackageParams = {
   proxy?: string;
   cache_valid_time?: number;
   policy_rc_d?: number;
+  timeout?: number;
 };
+
+/** Seconds an apt-get run may take unless the task says otherwise: long installs outlast no --command-timeout, and a hung mirror ends. */
+export const APT_TIMEOUT = 900;
 
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:-]+)?$/;
 
@@ -56,6 +60,7 @@ function updateChange(p: PackageParams, why: string): Change {
   return {
     title: `update apt lists (${why})`,
     commands: [aptGet(p, 'update'), { argv: ['mkdir', '-p', '/var/lib/bootstrap'] }, { argv: ['touch', APT_UPDATE_STAMP] }],
+    timeout: p.timeout ?? APT_TIMEOUT,
   };
 }
 
@@ -72,7 +77,7 @@ export function planPackages(p: PackageParams, states: Map<string, PackageState>
   if (state === 'absent') {
     const remove = specs.filter((spec) => installed(stateOf(spec)));
     if (!remove.length) return { changes: [], reason: `${specs.join(', ')} not installed` };
-    return { changes: [{ title: `remove ${remove.join(' ')} (installed)`, commands: [withPolicy(p, aptGet(p, 'remove', ...remove))] }] };
+    return { changes: [{ title: `remove ${remove.join(' ')} (installed)`, commands: [withPolicy(p, aptGet(p, 'remove', ...remove))], timeout: p.timeout ?? APT_TIMEOUT }] };
   }
 
   const listsStale = listsAge === null || listsAge > cacheValid;
@@ -104,7 +109,7 @@ export function planPackages(p: PackageParams, states: Map<string, PackageState>
     return 'lists refreshed';
   };
   const title = `${missing.length === install.length ? 'install' : 'install/upgrade'} ${install.map((spec) => `${spec} (${why(spec)})`).join(', ')}`;
-  changes.push({ title, commands: [withPolicy(p, aptGet(p, '--no-install-recommends', 'install', ...install))] });
+  changes.push({ title, commands: [withPolicy(p, aptGet(p, '--no-install-recommends', 'install', ...install))], timeout: p.timeout ?? APT_TIMEOUT });
   return { changes };
 }
 
@@ -131,6 +136,7 @@ export const packageModule: Module<PackageParams> = {
     proxy: { type: 'string', pattern: /^(https?:\/\/\S+)?$/, patternHint: 'an http(s) URL or empty', description: 'apt HTTP proxy' },
     cache_valid_time: { type: 'integer', min: 0, default: 3600, description: 'seconds the apt lists stay fresh' },
     policy_rc_d: { type: 'integer', min: 0, max: 255, description: 'exit code of /usr/sbin/policy-rc.d while apt runs (101: installed packages start no service)' },
+    timeout: { type: 'integer', min: 1, default: APT_TIMEOUT, description: `seconds each apt-get run may take, instead of --command-timeout (default ${APT_TIMEOUT})` },
   },
   facts: (p) => [statesFact(p), aptListsAgeFact],
   plan: (p, read) => planPackages(p, read(statesFact(p)), read(aptListsAgeFact)),

@@ -21,6 +21,11 @@ export interface Change {
   title: string;
   commands: Command[];
   diff?: FileDiff;
+  /**
+   * Seconds each group of these commands may run, when the module knows better than the run's
+   * --command-timeout (an apt install, a wait with its own deadline). A task's `timeout:` wins.
+   */
+  timeout?: number;
 }
 
 /** What a module decided: nothing to do (with why), or changes. */

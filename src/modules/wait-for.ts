@@ -11,6 +11,12 @@ export type WaitForParams = {
 
 const statusesOf = (p: WaitForParams) => (p.status === undefined ? [200] : Array.isArray(p.status) ? p.status : [p.status]);
 
+/**
+ * The poll loop ends itself at its deadline; the command's own time limit (instead of the run's
+ * --command-timeout) leaves room for the last check (curl at most 5 s, the port probe 3 s) and sleep.
+ */
+const LAST_CHECK_S = 10;
+
 /** sh loop polling `check` (which sees the positional args) once a second until it succeeds or the deadline passes. */
 function pollScript(functions: string, check: string, what: string, timeout: number): string {
   return `${functions}
@@ -52,6 +58,7 @@ export const waitForModule: Module<WaitForParams> = {
         changes: [{
           title: `wait for ${p.url} to answer ${statuses.join(' or ')} (${now === 0 ? 'no answer' : `answers ${now}`} now)`,
           commands: [{ argv: ['sh', '-c', pollScript(URL_STATUS_FN, check, '$1', timeout), 'sh', p.url] }],
+          timeout: timeout + LAST_CHECK_S,
         }],
       };
     }
@@ -61,6 +68,7 @@ export const waitForModule: Module<WaitForParams> = {
       changes: [{
         title: `wait for ${host}:${p.port} (closed now)`,
         commands: [{ argv: ['sh', '-c', pollScript(PORT_OPEN_FN, 'port_open "$1" "$2"', '$1:$2', timeout), 'sh', host, String(p.port)] }],
+        timeout: timeout + LAST_CHECK_S,
       }],
     };
   },

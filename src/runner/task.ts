@@ -182,7 +182,7 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
         if (env.check) continue;
         if (changes.length === 0) await env.beforeApply?.(task);
         try {
-          Object.assign(out, await apply(change.commands, env, elevate, task.timeout ?? env.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT));
+          Object.assign(out, await apply(change.commands, env, elevate, task.timeout ?? change.timeout ?? env.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT));
         } catch (err) {
           if (!(err instanceof CommandError)) throw err;
           error = err;

@@ -64,6 +64,8 @@ describe('wait_for', () => {
     const argv = p.changes[0]!.commands[0]!.argv;
     assert.deepEqual([argv[0], argv[1], ...argv.slice(3)], ['sh', '-c', 'sh', '10.0.0.2', '8500']);
     assert.match(argv[2]!, /deadline=\$\(\( \$\(date \+%s\) \+ 30 \)\)/);
+    // its own limit, not --command-timeout: the loop's deadline plus room for the last check
+    assert.equal(p.changes[0]!.timeout, 40);
   });
   it('url: status default 200, or a list', async () => {
     const url = 'http://127.0.0.1:8500/v1/status/leader';
@@ -71,6 +73,7 @@ describe('wait_for', () => {
     const p = await plan('wait_for', { url, status: [200, 204] }, { [`url-status:${url}`]: 0 });
     assert.equal(p.changes[0]!.title, `wait for ${url} to answer 200 or 204 (no answer now)`);
     assert.match(p.changes[0]!.commands[0]!.argv[2]!, /in 200\|204\) true/);
+    assert.equal(p.changes[0]!.timeout, 70, 'default timeout 60 s + 10');
   });
   it('validate: exactly one of port and url', () => {
     assert.deepEqual(getModule('wait_for')!.validate!({}, { localDir: '/tmp' }), [['port', 'give exactly one of port or url']]);

@@ -120,6 +120,12 @@ describe('policy_rc_d script, run by a real sh', () => {
 });
 
 describe('package plans', () => {
+  it('every apt-get run has its own time limit (default 900 s, `timeout` sets it) instead of --command-timeout', () => {
+    const states = pkgs(['nginx', null, null], ['curl', '7.88.1-10', '7.88.1-10']);
+    assert.deepEqual(planPackages({ name: 'nginx' }, states, null).changes.map((c) => c.timeout), [900, 900]);
+    assert.deepEqual(planPackages({ name: 'nginx', timeout: 1800 }, states, null).changes.map((c) => c.timeout), [1800, 1800]);
+    assert.deepEqual(planPackages({ name: 'curl', state: 'absent', timeout: 60 }, states, null).changes.map((c) => c.timeout), [60]);
+  });
   for (const row of rows) {
     it(row.name, () => {
       const plan = planPackages(row.params, row.states, row.listsAge);
