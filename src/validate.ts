@@ -97,9 +97,6 @@ export function validateRun({ inventory, plays, modules, limit, tags, skipTags, 
       if (task.delegateTo !== undefined && !task.delegateTo.includes('<%') && !inventory.hosts.has(task.delegateTo)) {
         const path = `${task.keyPath}.delegate_to`;
         add(new ConfigError(positionIn(play.file, path, 'value', task.pos), path, `delegate_to names no host of the inventory: ${JSON.stringify(task.delegateTo)}${didYouMean(task.delegateTo, inventory.hosts.keys())}`));
-      } else if (task.delegateTo !== undefined) {
-        const path = `${task.keyPath}.delegate_to`;
-        add(new ConfigError(positionIn(play.file, path, 'value', task.pos), path, 'delegate_to is not supported by the runner yet; target the play (or a play of its own) at that host instead'));
       }
       if (!modules(task.module)) continue; // reported by loadPlaybooks (and `meta` runs no module)
       for (const host of targeted) {

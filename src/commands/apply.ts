@@ -48,6 +48,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<
       commandTimeout: opts.commandTimeout,
       connect: connector(inventory, opts),
       scopeExtra: { artifacts, secret: (name: string, kind: 'gossip' | 'uuid') => redactor.add(secrets.get(name, kind)) },
+      conceal: (value) => void redactor.add(value),
     },
     events,
   );

@@ -30,6 +30,8 @@ export interface TaskResult {
   dependsOn?: string;
   /** failed, but `ignore_errors: true`: counted as ignored, the host carries on */
   ignored?: boolean;
+  /** `delegate_to`: the host the task ran on, for this host (whose result it is) */
+  delegatedTo?: string;
   /** the loop item's label, when the task loops */
   item?: string;
   /** the host's batch, when the play runs in batches (`serial`) */

@@ -3,7 +3,7 @@ import { isBlock, type Block, type Step, type Task } from '../playbook/types.js'
 import type { Fact } from '../facts/types.js';
 import type { RunEvents } from './events.js';
 import { pendingFact, pendingOn, recordPending, type PendingHandler } from './pending-handlers.js';
-import { factsOf, instancesOf, runTask, type TaskOutcome } from './task.js';
+import { factsOf, instancesOf, registeredOutput, runTask, type TaskOutcome } from './task.js';
 import type { TaskEnv } from './task.js';
 
 /**
@@ -174,6 +174,8 @@ async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvent
     if (outcome instanceof Error) return false;
   }
   if (task.register) session.registered[task.register] = outcome.registered;
+  // what a sensitive task printed is as secret as the task: redacted wherever a later task puts it
+  if (task.sensitive) for (const text of registeredOutput(outcome.registered)) env.conceal?.(text);
   if (!ranHere) return true;
   const { result } = outcome;
   const ignored = result.status === 'failed' && task.ignoreErrors;
@@ -195,7 +197,7 @@ export function speculativeFacts(envs: TaskEnv[], selected: (task: Task) => bool
   const plain: Fact<unknown>[] = [];
   const elevated: Fact<unknown>[] = [];
   for (const env of envs) {
-    for (const task of env.play.tasks.filter(selected)) {
+    for (const task of env.play.tasks.filter((t) => selected(t) && t.delegateTo === undefined)) {
       try {
         ((task.become ?? env.play.become) ? elevated : plain).push(...factsOf(instancesOf(task, env)));
       } catch {
@@ -209,7 +211,8 @@ export function speculativeFacts(envs: TaskEnv[], selected: (task: Task) => bool
 
 /** Best effort: facts of tasks that cannot be rendered yet are gathered when the task runs. */
 async function prefetch(tasks: Task[], env: TaskEnv): Promise<void> {
-  const facts = tasks.flatMap((task) => {
+  // a delegated task's facts are the delegate's, gathered over its connection when the task runs
+  const facts = tasks.filter((task) => task.delegateTo === undefined).flatMap((task) => {
     try {
       return factsOf(instancesOf(task, env));
     } catch {

@@ -10,6 +10,7 @@ import { RunOnce } from './run-once.js';
 import type { TaskEnv } from './task.js';
 import { eachLimit } from './pool.js';
 import { HostSession } from './session.js';
+import { Delegates } from './delegates.js';
 import { targetHosts } from '../load.js';
 
 export interface RunOptions {
@@ -27,6 +28,8 @@ export interface RunOptions {
   forceHandlers?: boolean;
   /** seconds a command may run unless its task sets `timeout:` */
   commandTimeout?: number;
+  /** makes a value secret for the rest of the run (what sensitive tasks register) */
+  conceal?: (value: string) => void;
 }
 
 export interface RunOutcome {
@@ -45,6 +48,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   const started = Date.now();
   const names = targetHosts(inventory, plays, opts.limit);
   const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!)]));
+  const delegates = new Delegates(inventory, sessions, opts.connect);
   events.send({ type: 'run:start', hosts: names, check: opts.check });
   try {
     await eachLimit([...sessions.values()], opts.forks, async (session) => {
@@ -65,11 +69,11 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
       const members = new Set(selectHosts(inventory, play.hosts));
       const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
       if (hosts.length === 0) continue;
-      const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events, runStarted: new Date(started).toISOString() });
+      const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events, runStarted: new Date(started).toISOString(), delegates });
       if (calledOff) break;
     }
   } finally {
-    await Promise.all([...sessions.values()].map((s) => s.transport?.close().catch(() => undefined)));
+    await Promise.all([...[...sessions.values()].map((s) => s.transport?.close().catch(() => undefined)), delegates.close()]);
   }
   const recap = new Map([...sessions].map(([n, s]) => [n, s.recap]));
   events.send({ type: 'run:end', recap, ms: Date.now() - started, check: opts.check });
@@ -82,6 +86,8 @@ interface PlayContext {
   inventory: Inventory;
   opts: RunOptions;
   events: RunEvents;
+  /** connections for delegate_to */
+  delegates: Delegates;
 }
 
 /**
@@ -89,7 +95,7 @@ interface PlayContext {
  * batch runs to the end of the play, handlers included, before the next starts. Returns true when
  * a batch's failures called off the rest of the run.
  */
-async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, HostSession>, { inventory, opts, events, runStarted }: PlayContext): Promise<boolean> {
+async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, HostSession>, { inventory, opts, events, runStarted, delegates }: PlayContext): Promise<boolean> {
   const batches = splitBatches(hosts.map((s) => s.host.name), play.serial);
   const rolling = play.serial !== undefined;
   events.send({ type: 'play:start', play: play.name, hosts: hosts.map((s) => s.host.name), ...(rolling ? { serial: batches.map((b) => b.hosts.length) } : {}) });
@@ -103,7 +109,7 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
     const once = new RunOnce(members.map((s) => s.host.name));
     await eachLimit(members, opts.forks, (session) =>
       runPlayOnHost(
-        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once },
+        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once, delegate: (name) => delegates.session(name), conceal: opts.conceal },
         opts.selected ?? (() => true),
         events,
       ),

@@ -1,12 +1,13 @@
 import { toShell } from '../command.js';
 import type { Command } from '../command.js';
-import { CommandError, ConfigErrors, UnreachableError, tail } from '../errors.js';
+import { CommandError, ConfigError, ConfigErrors, UnreachableError, tail } from '../errors.js';
 import type { Fact } from '../facts/types.js';
 import type { Inventory } from '../inventory/types.js';
 import { unreadBeforeFacts, withBeforeRead } from '../modules/diff-before.js';
 import type { Change, Plan } from '../modules/types.js';
 import { expandTask, playScope, taskWhere, type TaskInstance } from '../playbook/expand.js';
 import { evaluate, unproduced, Unproduced } from '../playbook/expression.js';
+import { renderString } from '../playbook/render.js';
 import type { RunOnce } from './run-once.js';
 import type { Play, Task } from '../playbook/types.js';
 import { failedStep, groupCommands } from './command-group.js';
@@ -38,6 +39,10 @@ export interface TaskEnv {
   onRetry?: (task: Task, retry: RetryInfo) => void;
   /** run_once coordination for the host's batch */
   once?: RunOnce;
+  /** makes a value secret for the rest of the run (the Redactor): the output a sensitive task registers */
+  conceal?: (value: string) => void;
+  /** the connection a `delegate_to` task runs over (see delegates.ts); without it delegate_to fails the task */
+  delegate?: (host: string) => Promise<HostSession>;
 }
 
 export interface RetryInfo {
@@ -82,6 +87,16 @@ export interface Registered {
   msg?: string;
   item?: unknown;
   results?: Registered[];
+}
+
+/**
+ * The strings of a registered value that hold its output (stdout, stderr and their lines, of each
+ * loop item too), for concealing what a sensitive task registered.
+ */
+export function registeredOutput(value: unknown): string[] {
+  if (!isRegistered(value)) return [];
+  const own = [value.stdout, value.stderr, ...value.stdout_lines, ...value.stderr.split('\n')].map((s) => s.trim()).filter(Boolean);
+  return [...own, ...(value.results ?? []).flatMap(registeredOutput)];
 }
 
 /** A task's outcome on one host: the event to show, and the value `register:` binds (not shown). */
@@ -141,8 +156,9 @@ const NOTHING_RAN = { stdout: '', stderr: '', stdout_lines: [] as string[] };
 
 async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<TaskOutcome> {
   const started = Date.now();
+  let delegatedTo: string | undefined;
   const result = (status: TaskStatus, extra: Partial<TaskResult> = {}): TaskResult => {
-    const r: TaskResult = { host: env.session.host.name, play: env.play.name, task: task.name, handler, status, changes: [], ms: Date.now() - started, ...extra };
+    const r: TaskResult = { host: env.session.host.name, play: env.play.name, task: task.name, handler, status, changes: [], ms: Date.now() - started, ...(delegatedTo ? { delegatedTo } : {}), ...extra };
     return task.sensitive ? concealed(r) : r;
   };
   const elevate = task.become ?? env.play.become;
@@ -156,14 +172,21 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
     return items[0] ? { ...items[0], failed: items[0].failed || failed, ...(msg ? { msg } : {}) } : { changed: false, failed, skipped: false, ...NOTHING_RAN, ...(msg ? { msg } : {}) };
   };
   let producedNothing = false;
+  let on = env.session;
   try {
-    const instances = instancesOf(task, env);
+    let instances = instancesOf(task, env);
     if (instances.every((i) => i.skipped)) {
       for (const i of instances) items.push({ changed: false, failed: false, skipped: true, ...NOTHING_RAN, ...(task.loop !== undefined ? { item: i.item } : {}) });
       return { result: result('skipped', { reason: instances[0]?.skipped ?? 'empty loop' }), registered: { ...registeredOf(false), skipped: true } };
     }
-    await env.session.gather(factsOf(instances), elevate);
-    let failedItem: TaskFailure | undefined;
+    if (task.delegateTo !== undefined) {
+      delegatedTo = delegateName(task, env);
+      on = await delegateSession(delegatedTo, env);
+      // planned against the facts of the host the commands run on; rendered with the delegating host's scope
+      instances = instances.map((i) => ({ ...i, ctx: { ...i.ctx, host: on.host.name, facts: on.facts! } }));
+    }
+    await on.gather(factsOf(instances), elevate);
+    const failedItems: Array<{ label: string; failure: TaskFailure }> = [];
     let anyChanged = false;
     for (const instance of instances) {
       const itemOf = task.loop !== undefined ? { item: instance.item } : {};
@@ -171,9 +194,9 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
         items.push({ changed: false, failed: false, skipped: true, ...NOTHING_RAN, ...itemOf });
         continue;
       }
-      await env.session.gather(factsOf([instance]), elevate); // no-op unless an earlier item changed the host
-      const plan = await planInstance(instance, env);
-      if (env.diff) plan.changes = await readBefore(plan.changes, env, elevate);
+      await on.gather(factsOf([instance]), elevate); // no-op unless an earlier item changed the host
+      const plan = await planInstance(instance, on);
+      if (env.diff) plan.changes = await readBefore(plan.changes, on, elevate);
       const { label } = instance;
       const out: Registered = { changed: false, failed: false, skipped: false, ...NOTHING_RAN, ...itemOf };
       let error: unknown;
@@ -182,7 +205,7 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
         if (env.check) continue;
         if (changes.length === 0) await env.beforeApply?.(task);
         try {
-          Object.assign(out, await apply(change.commands, env, elevate, task.timeout ?? change.timeout ?? env.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT));
+          Object.assign(out, await apply(change.commands, on, elevate, task.timeout ?? change.timeout ?? env.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT));
         } catch (err) {
           if (!(err instanceof CommandError)) throw err;
           error = err;
@@ -190,7 +213,7 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
           break;
         }
       }
-      if (plan.changes.length > 0 && !env.check) env.session.invalidate();
+      if (plan.changes.length > 0 && !env.check) on.invalidate();
       const checkOnly = env.check && plan.changes.length > 0;
       const scopeWith = (value: unknown) => ({ ...instance.scope, ...(task.register ? { [task.register]: value } : {}) });
       out.changed = plan.changes.length > 0;
@@ -219,15 +242,16 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
         reasons.push(label + (plan.changes.length ? `${env.check ? 'would run' : 'ran'}; changed_when: ${task.changedWhen}` : (plan.reason ?? 'nothing to do')));
       }
       if (failed) {
-        failedItem = error !== undefined ? failureOf(error) : { command: '', exitCode: out.rc ?? null, stderrTail: tail(out.stderr), message: `failed_when: ${task.failedWhen}` };
-        break;
+        // as in Ansible, a looping task goes on with its other items and fails at the end
+        failedItems.push({ label, failure: error !== undefined ? failureOf(error) : { command: '', exitCode: out.rc ?? null, stderrTail: tail(out.stderr), message: `failed_when: ${task.failedWhen}` } });
       }
     }
     const registered = producedNothing ? unproduced(task.name) : registeredOf(false);
-    if (failedItem) return { result: result('failed', { changes, failure: failedItem }), registered };
+    if (failedItems.length) return { result: result('failed', { changes, failure: loopFailure(failedItems, instances.length) }), registered };
     return { result: anyChanged ? result('changed', { changes }) : result('ok', { reason: reasons.join('; ') }), registered };
   } catch (error) {
-    if (error instanceof UnreachableError) throw error;
+    // a delegate that cannot be reached fails this host's task; this host's own connection is fine
+    if (error instanceof UnreachableError && on === env.session) throw error;
     if (error instanceof Unproduced && env.check) {
       return { result: result('changed', { changes: [{ title: `would run; depends on ${JSON.stringify(error.task)}` }], dependsOn: error.task }), registered: unproduced(task.name) };
     }
@@ -236,8 +260,30 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
   }
 }
 
-async function planInstance(instance: TaskInstance, env: TaskEnv): Promise<Plan> {
-  const { session } = env;
+/** A delegate's connection could not be had (or was lost): the delegating host's task fails. */
+class DelegateUnreachable extends Error {}
+
+/** The host a `delegate_to` task runs on: EJS rendered with the delegating host's scope; it must be in the inventory. */
+function delegateName(task: Task, env: TaskEnv): string {
+  const host = env.session.host.name;
+  const where = taskWhere(task, 'delegate_to', host);
+  const name = renderString(task.delegateTo!, playScope(hostPlayOf(env)), where).trim();
+  if (!env.inventory.hosts.has(name)) throw new ConfigError(where.pos, where.keyPath, `delegate_to names no host of the inventory: ${JSON.stringify(name)} (for host ${host})`);
+  return name;
+}
+
+/** The delegate's connection (the delegating host's own when it names itself). */
+async function delegateSession(name: string, env: TaskEnv): Promise<HostSession> {
+  if (name === env.session.host.name) return env.session;
+  if (!env.delegate) throw new Error('delegate_to is not available here');
+  try {
+    return await env.delegate(name);
+  } catch (error) {
+    throw new DelegateUnreachable(`delegate_to ${name}: ${error instanceof UnreachableError ? error.message : `${name}: ${(error as Error).message}`}`);
+  }
+}
+
+async function planInstance(instance: TaskInstance, session: HostSession): Promise<Plan> {
   const declared = new Set(instance.module.facts(instance.params, instance.ctx).map((f) => f.key));
   const read = <T>(fact: Fact<T>): T => {
     if (!declared.has(fact.key) || !session.cache.has(fact.key)) {
@@ -249,11 +295,11 @@ async function planInstance(instance: TaskInstance, env: TaskEnv): Promise<Plan>
 }
 
 /** The before side of the plan's diffs, in one round trip when there is any to read. */
-async function readBefore(changes: Change[], env: TaskEnv, elevate: boolean): Promise<Change[]> {
+async function readBefore(changes: Change[], session: HostSession, elevate: boolean): Promise<Change[]> {
   const facts = unreadBeforeFacts(changes);
   if (facts.length === 0) return changes;
-  await env.session.gather(facts, elevate);
-  return withBeforeRead(changes, <T>(fact: Fact<T>) => env.session.cache.get(fact.key) as T);
+  await session.gather(facts, elevate);
+  return withBeforeRead(changes, <T>(fact: Fact<T>) => session.cache.get(fact.key) as T);
 }
 
 export const DEFAULT_COMMAND_TIMEOUT = 3600;
@@ -263,14 +309,14 @@ export const DEFAULT_COMMAND_TIMEOUT = 3600;
  * whole process group on the host: TERM, then KILL 10 s later); returns the last group's output
  * (what `register` shows), or throws a CommandError carrying it.
  */
-async function apply(commands: Command[], env: TaskEnv, elevate: boolean, seconds: number): Promise<Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines'>> {
+async function apply(commands: Command[], session: HostSession, elevate: boolean, seconds: number): Promise<Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines'>> {
   let last = { rc: 0 as number | null, ...NOTHING_RAN };
   for (const group of groupCommands(commands)) {
     const started = Date.now();
-    const res = await env.session.exec({ ...group.run, argv: ['timeout', '-k', '10', String(seconds), ...group.run.argv] }, elevate);
+    const res = await session.exec({ ...group.run, argv: ['timeout', '-k', '10', String(seconds), ...group.run.argv] }, elevate);
     const ran = (Date.now() - started) / 1000;
     if ((res.code === 124 || res.code === 137) && ran >= seconds) {
-      throw new CommandError(env.session.host.name, toShell(group.run.argv), res.code, `timed out after ${seconds} s (ran ${ran.toFixed(1)} s); its process group was killed on the host`);
+      throw new CommandError(session.host.name, toShell(group.run.argv), res.code, `timed out after ${seconds} s (ran ${ran.toFixed(1)} s); its process group was killed on the host`);
     }
     const failed = failedStep(group, res.code, res.stderr);
     const stderr = failed ? failed.stderr : res.stderr;
@@ -278,7 +324,7 @@ async function apply(commands: Command[], env: TaskEnv, elevate: boolean, second
     // the stdout of a command fed a secret may echo it: only its stderr is shown
     const output = failed?.command.sensitive || group.run.sensitive ? failed?.stderr ?? '' : failed?.stderr || res.stdout;
     if (failed) {
-      const error = new CommandError(env.session.host.name, toShell(failed.command.argv), res.code, tail(output));
+      const error = new CommandError(session.host.name, toShell(failed.command.argv), res.code, tail(output));
       outputs.set(error, last);
       throw error;
     }
@@ -294,6 +340,17 @@ function commandOutput(error: CommandError): Pick<Registered, 'rc' | 'stdout' | 
 
 function lines(text: string): string[] {
   return text === '' ? [] : text.replace(/\n$/, '').split('\n');
+}
+
+/**
+ * The failure of a task whose items failed: the first failed item's command, exit code and stderr,
+ * with a message naming every failed item (a task without loop has one item and no label).
+ */
+function loopFailure(failed: Array<{ label: string; failure: TaskFailure }>, of: number): TaskFailure {
+  const [first] = failed;
+  if (!first.label) return first.failure;
+  const labels = failed.map((f) => f.label.trim()).join(' ');
+  return { ...first.failure, message: `${failed.length} of ${of} item(s) failed (${labels}); ${first.label}${first.failure.message}` };
 }
 
 function failureOf(error: unknown): TaskFailure {

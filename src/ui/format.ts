@@ -12,7 +12,8 @@ const STATUS: Record<TaskResult['status'], string> = { ok: 'ok', changed: 'chang
 export function formatResult(r: TaskResult, opts: UiOptions, check: boolean): string[] {
   const status = r.ignored ? 'FAILED (ignored)' : r.dependsOn ? 'would run' : r.status === 'changed' && check ? 'would change' : STATUS[r.status];
   const pending = r.pendingSince ? ` (pending from the run of ${r.pendingSince})` : '';
-  const head = `${status.padEnd(12)} ${r.host.padEnd(10)} ${r.handler ? 'handler: ' : ''}${r.task}${pending}`;
+  const host = r.delegatedTo ? `${r.host} -> ${r.delegatedTo}` : r.host;
+  const head = `${status.padEnd(12)} ${host.padEnd(10)} ${r.handler ? 'handler: ' : ''}${r.task}${pending}`;
   const lines: string[] = [];
   if (r.status === 'ok' || r.status === 'skipped') {
     if (!opts.verbose && r.status === 'skipped') return [];

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSshd } from '../helpers/sshd.js';
+import { freePort, startSshd } from '../helpers/sshd.js';
 import { events, runCli } from '../helpers/cli.js';
 
 type Sshd = Awaited<ReturnType<typeof startSshd>>;
@@ -23,8 +23,10 @@ interface Case {
   /** [host, task, status] of every task:result, in order per host */
   results?: Record<string, Array<[string, string]>>;
   recap?: Record<string, Partial<Record<'ok' | 'changed' | 'failed' | 'skipped' | 'ignored' | 'rescued', number>> & { unreachable?: boolean }>;
-  check?: (ctx: { evs: Event[]; root: (h: string) => string; stdout: string }) => void;
+  check?: (ctx: { evs: Event[]; root: (h: string) => string; stdout: string; logins: (sshd: 'h1' | 'h2' | 'h3') => number }) => void;
 }
+
+const resultOf = (evs: Event[], host: string, task: string) => evs.find((e) => e.type === 'task:result' && e.host === host && e.task === task)!;
 
 const play = (tasks: string, extra = '') => `- name: p\n  hosts: app\n  become: false\n${extra}  tasks:\n${tasks}`;
 
@@ -271,6 +273,103 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'a loop goes on past a failed item: every item runs, .results[] has each, the task fails at the end',
+    playbook: play(`    - name: per item
+      shell: { cmd: "echo <%= item %> >> <%= root %>/ran; [ <%= item %> != b ]" }
+      loop: [a, b, c]
+      register: out
+      ignore_errors: true
+    - name: results
+      copy: { dest: "<%= root %>/results.txt", content: "<%= out.failed %> <%= out.results.map((r) => r.item + ':' + r.failed + ':' + r.rc).join(',') %>\\n" }
+    - name: fails on x, y still runs
+      shell: { cmd: "echo <%= item %> >> <%= root %>/ran2; [ <%= item %> != x ]" }
+      loop: [x, y]
+    - name: not reached
+      copy: { dest: "<%= root %>/unreached", content: "x\\n" }
+`),
+    args: ['--limit', 'h1'],
+    code: 3,
+    results: { h1: [['per item', 'failed'], ['results', 'changed'], ['fails on x, y still runs', 'failed']] },
+    recap: { h1: { ignored: 1, failed: 1, changed: 1 } },
+    check: ({ evs, root }) => {
+      assert.equal(readFileSync(join(root('h1'), 'ran'), 'utf8'), 'a\nb\nc\n');
+      assert.equal(readFileSync(join(root('h1'), 'results.txt'), 'utf8'), 'true a:false:0,b:true:1,c:false:0\n');
+      assert.equal(readFileSync(join(root('h1'), 'ran2'), 'utf8'), 'x\ny\n');
+      assert.equal(existsSync(join(root('h1'), 'unreached')), false);
+      const failure = resultOf(evs, 'h1', 'per item').failure;
+      assert.match(failure.message, /^1 of 3 item\(s\) failed \(\[b\]\); \[b\] h1: .* exited 1/);
+      assert.equal(failure.exitCode, 1);
+    },
+  },
+  {
+    name: "delegate_to a host of the play runs over that host's connection, with the delegating host's vars; the result is the delegating host's",
+    playbook: play(`    - name: where
+      command: { argv: [sh, -c, 'echo "$SSHD_NAME <%= root %>"'] }
+      delegate_to: "<%= inventory_hostname === 'h1' ? 'h2' : 'h1' %>"
+      register: where
+      changed_when: false
+    - name: record
+      copy: { dest: "<%= root %>/where.txt", content: "<%= where.stdout %>" }
+`),
+    code: 0,
+    results: { h1: [['where', 'ok'], ['record', 'changed']], h2: [['where', 'ok'], ['record', 'changed']] },
+    recap: { h1: { ok: 1, changed: 1 }, h2: { ok: 1, changed: 1 } },
+    check: ({ evs, root, logins }) => {
+      assert.equal(readFileSync(join(root('h1'), 'where.txt'), 'utf8'), `h2 ${root('h1')}\n`);
+      assert.equal(readFileSync(join(root('h2'), 'where.txt'), 'utf8'), `h1 ${root('h2')}\n`);
+      assert.equal(resultOf(evs, 'h1', 'where').delegatedTo, 'h2');
+      assert.equal(resultOf(evs, 'h2', 'where').delegatedTo, 'h1');
+      assert.deepEqual([logins('h1'), logins('h2')], [1, 1], 'one connection per host');
+    },
+  },
+  {
+    name: 'delegate_to a host outside --limit and one outside the play: each is connected once, on first use, and is not in the recap',
+    playbook: play(`    - name: on h2 (outside --limit)
+      command: { argv: [sh, -c, 'echo $SSHD_NAME'] }
+      delegate_to: h2
+      register: a
+      changed_when: false
+    - name: on h3 (outside the play), per item
+      command: { argv: [sh, -c, 'echo $SSHD_NAME <%= item %>'] }
+      delegate_to: h3
+      loop: [one, two]
+      register: b
+      changed_when: false
+    - name: a file on h3
+      copy: { dest: "<%= root %>/from-h3", content: "<%= a.stdout.trim() %> <%= b.results.map((r) => r.stdout.trim()).join(',') %>\\n" }
+      delegate_to: h3
+`),
+    args: ['--limit', 'h1'],
+    code: 0,
+    results: { h1: [['on h2 (outside --limit)', 'ok'], ['on h3 (outside the play), per item', 'ok'], ['a file on h3', 'changed']] },
+    recap: { h1: { ok: 2, changed: 1 } },
+    check: ({ evs, root, logins }) => {
+      assert.equal(readFileSync(join(root('h1'), 'from-h3'), 'utf8'), 'h2 h3 one,h3 two\n');
+      assert.deepEqual(Object.keys(evs.find((e) => e.type === 'run:end')!.recap), ['h1']);
+      assert.deepEqual([logins('h1'), logins('h2'), logins('h3')], [1, 1, 1]);
+    },
+  },
+  {
+    name: "delegate_to an unreachable host fails the delegating host's task only",
+    playbook: play(`    - name: on the gone host
+      command: { argv: ["true"] }
+      delegate_to: gone
+      when: "inventory_hostname === 'h1'"
+    - name: after
+      command: { argv: ["true"] }
+      changed_when: false
+`),
+    code: 3,
+    results: { h1: [['on the gone host', 'failed']], h2: [['on the gone host', 'skipped'], ['after', 'ok']] },
+    recap: { h1: { failed: 1, unreachable: false }, h2: { ok: 1, failed: 0, unreachable: false } },
+    check: ({ evs }) => {
+      const failed = resultOf(evs, 'h1', 'on the gone host');
+      assert.equal(failed.delegatedTo, 'gone');
+      assert.match(failed.failure.message, /^delegate_to gone: gone: /);
+      assert.equal(evs.some((e) => e.type === 'host:unreachable'), false);
+    },
+  },
+  {
     name: '-e wins over inventory and vars_files; --skip-tags and --start-at-task leave tasks out',
     playbook: `- name: p
   hosts: app
@@ -296,16 +395,24 @@ const cases: Case[] = [
 describe('playbook keywords against real sshd', () => {
   let h1: Sshd;
   let h2: Sshd;
+  /** in the inventory, in no play: only reached through delegate_to */
+  let h3: Sshd;
+  /** a port nothing listens on: the inventory's unreachable host */
+  let gonePort: number;
   let dir: string;
   before(async () => {
-    h1 = await startSshd();
-    h2 = await startSshd({ clientKeyPath: h1.clientKeyPath });
+    // each sshd names itself to the commands it runs, so a test can tell which connection ran one
+    h1 = await startSshd({ extraConfig: ['SetEnv SSHD_NAME=h1'] });
+    h2 = await startSshd({ clientKeyPath: h1.clientKeyPath, extraConfig: ['SetEnv SSHD_NAME=h2'] });
+    h3 = await startSshd({ clientKeyPath: h1.clientKeyPath, extraConfig: ['SetEnv SSHD_NAME=h3'] });
+    gonePort = await freePort();
     dir = mkdtempSync(join(tmpdir(), 'bootstrap-keywords-'));
-    writeFileSync(join(dir, 'known_hosts'), readFileSync(h1.knownHostsFile, 'utf8') + readFileSync(h2.knownHostsFile, 'utf8'));
+    writeFileSync(join(dir, 'known_hosts'), [h1, h2, h3].map((h) => readFileSync(h.knownHostsFile, 'utf8')).join(''));
   });
   after(async () => {
     await h1?.stop();
     await h2?.stop();
+    await h3?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -328,8 +435,15 @@ describe('playbook keywords against real sshd', () => {
       hosts:
         h1: { address: 127.0.0.1, port: ${h1.port}, vars: { root: ${root('h1')} } }
         h2: { address: 127.0.0.1, port: ${h2.port}, vars: { root: ${root('h2')} } }
+    other:
+      hosts:
+        h3: { address: 127.0.0.1, port: ${h3.port}, vars: { root: ${root('h3')} } }
+        gone: { address: 127.0.0.1, port: ${gonePort} }
 `,
       );
+      const logStart = { h1: h1.log().length, h2: h2.log().length, h3: h3.log().length };
+      const servers = { h1, h2, h3 };
+      const logins = (name: 'h1' | 'h2' | 'h3') => (servers[name].log().slice(logStart[name]).match(/Accepted publickey for root/g) ?? []).length;
       const res = await runCli([join(caseDir, 'inventory.yaml'), '--playbook', join(caseDir, 'site.yml'), '--output', 'json', ...(c.args ?? [])]);
       const evs = events(res.stdout);
       const detail = `${res.stderr}\n${res.stdout}`;
@@ -342,7 +456,7 @@ describe('playbook keywords against real sshd', () => {
       for (const [host, expected] of Object.entries(c.recap ?? {})) {
         for (const [key, value] of Object.entries(expected)) assert.equal(recap[host]?.[key], value, `${host}.${key}: ${JSON.stringify(recap[host])}`);
       }
-      c.check?.({ evs, root, stdout: res.stdout });
+      c.check?.({ evs, root, stdout: res.stdout, logins });
     });
   });
 

@@ -88,3 +88,52 @@ describe('redaction against real sshd', () => {
     for (const text of outputs) clean(text);
   });
 });
+
+const registeredPlaybook = new URL('../../../test/fixtures/runner/playbooks/registered-secrets.yml', import.meta.url).pathname;
+
+/** A registered value that holds a secret stays redacted where later tasks put it, in every output mode. */
+describe('registered secrets against real sshd', () => {
+  let h: Sshd;
+  let dir: string;
+  let inventory: string;
+  const password = 'hunter2-registered';
+
+  before(async () => {
+    h = await startSshd();
+    dir = mkdtempSync(join(tmpdir(), 'bootstrap-registered-'));
+    mkdirSync(join(dir, 'h1'));
+    inventory = join(dir, 'inventory.yaml');
+    writeFileSync(
+      inventory,
+      `all:\n  vars:\n    ssh: { user: root, key: ${h.clientKeyPath}, known_hosts: ${h.knownHostsFile} }\n  children:\n    app:\n      hosts:\n` +
+        `        h1: { address: 127.0.0.1, port: ${h.port}, vars: { root: ${join(dir, 'h1')}, db_password: ${password} } }\n`,
+    );
+  });
+  after(async () => {
+    await h?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Neither secret, nor a piece of one (12 characters, as a shortened command line would cut it), is in `text`. */
+  function assertClean(text: string): void {
+    const token = readFileSync(join(dir, '.bootstrap', 'secrets', 'agent_token'), 'utf8').trim();
+    for (const secret of [token, `password ${password}`]) {
+      for (let i = 0; i + 12 <= secret.length; i++) {
+        const piece = secret.slice(i, i + 12);
+        assert.ok(!text.includes(piece), `${JSON.stringify(piece)} of a secret appears in:\n${text}`);
+      }
+    }
+  }
+
+  for (const mode of [[], ['-v'], ['--diff'], ['--diff', '-v'], ['--output', 'json'], ['--output', 'json', '--diff']]) {
+    it(`${mode.join(' ') || 'text'}: later tasks' command lines, diffs and failures show [redacted]`, async () => {
+      rmSync(join(dir, 'h1', 'copy.conf'), { force: true });
+      const res = await runCli([inventory, '--playbook', registeredPlaybook, ...mode]);
+      assert.equal(res.code, 0, res.stderr + res.stdout);
+      const token = readFileSync(join(dir, '.bootstrap', 'secrets', 'agent_token'), 'utf8').trim();
+      assert.equal(readFileSync(join(dir, 'h1', 'copy.conf'), 'utf8'), `token = ${token}\npassword ${password}\n`, 'the host got the real values');
+      assert.match(res.stdout, /\[redacted\]/);
+      assertClean(res.stdout + res.stderr);
+    });
+  }
+});
