@@ -6,7 +6,7 @@ import { getModule } from './modules/index.js';
 import { loadPlaybooks } from './playbook/load.js';
 import type { Play } from './playbook/types.js';
 import { checkServerCount, SERVER_GROUP } from './stack/topology.js';
-import { validateRun } from './validate.js';
+import { limitMatchesNothing, validateRun } from './validate.js';
 import { checkLaptopArtifacts, laptopArtifacts } from './artifacts/laptop.js';
 import { applyExtraVars, parseExtraVars } from './inventory/extra-vars.js';
 
@@ -37,11 +37,28 @@ export interface Loaded {
   artifactNotes: string[];
 }
 
-/** Loads and validates everything a run needs. Throws ConfigErrors; never connects. */
-export function loadRun(inventoryFile: string, playbooks: string[], opts: RunSelection): Loaded {
-  const extra = parseExtraVars(opts.extraVars ?? []);
+/**
+ * The inventory as every command sees it: -e/--extra-vars over every other source. The same
+ * loader for apply, validate, facts and verify, so -e means the same everywhere.
+ */
+export function loadInventoryWith(inventoryFile: string, extraVars: readonly string[] = []): Inventory {
+  const extra = parseExtraVars(extraVars);
   const inventory = loadInventory(inventoryFile);
   applyExtraVars(inventory, extra);
+  return inventory;
+}
+
+/** The hosts --limit selects (every host without one); a pattern that matches none is bad input. */
+export function limitedHosts(inventory: Inventory, limit: string | undefined): string[] {
+  if (limit === undefined) return [...inventory.hosts.keys()];
+  const hosts = selectHosts(inventory, limit);
+  if (hosts.length === 0) throw new ConfigErrors([limitMatchesNothing(inventory, limit)]);
+  return hosts;
+}
+
+/** Loads and validates everything a run needs. Throws ConfigErrors; never connects. */
+export function loadRun(inventoryFile: string, playbooks: string[], opts: RunSelection): Loaded {
+  const inventory = loadInventoryWith(inventoryFile, opts.extraVars);
   const plays = loadPlaybooks(playbooks, getModule);
   const hosts = targetHosts(inventory, plays, opts.limit);
   const artifacts = laptopArtifacts();
@@ -53,9 +70,6 @@ export function loadRun(inventoryFile: string, playbooks: string[], opts: RunSel
     ...validateRun({ inventory, plays, modules: getModule, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags, startAtTask: opts.startAtTask, scopeExtra: { artifacts }, pending: artifacts.pending }),
     ...needs.errors,
   ];
-  if (opts.limit && selectHosts(inventory, opts.limit).length === 0) {
-    errors.push(new ConfigError({ file: '--limit' }, '', `pattern "${opts.limit}" matches no host of ${inventoryFile}`));
-  }
   if (errors.length) throw new ConfigErrors(errors);
   return { inventory, plays, hosts, artifactNotes: needs.notes };
 }

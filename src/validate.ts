@@ -68,7 +68,7 @@ export function validateRun({ inventory, plays, modules, limit, tags, skipTags, 
   let limited: Set<string> | undefined;
   if (limit !== undefined) {
     limited = new Set(selectHosts(inventory, limit));
-    if (limited.size === 0) add(new ConfigError({ file: '--limit' }, '', `${JSON.stringify(limit)} matches no host${describeUnknownTerms(inventory, limit)}`));
+    if (limited.size === 0) add(limitMatchesNothing(inventory, limit));
   }
   const known = new Set(plays.flatMap((play) => play.tasks.flatMap((task) => task.tags)));
   for (const [option, list] of [['--tags', tags], ['--skip-tags', skipTags]] as const) {
@@ -110,6 +110,11 @@ export function validateRun({ inventory, plays, modules, limit, tags, skipTags, 
     }
   }
   return errors;
+}
+
+/** A --limit that selects no host: bad input, with the pattern's unknown terms and their likely spelling. */
+export function limitMatchesNothing(inventory: Inventory, limit: string): ConfigError {
+  return new ConfigError({ file: '--limit' }, '', `${JSON.stringify(limit)} matches no host${describeUnknownTerms(inventory, limit)}`);
 }
 
 function describeUnknownTerms(inv: Inventory, pattern: string): string {

@@ -24,10 +24,10 @@ export interface ApplyOptions extends SshOptions, RunSelection {
 }
 
 /** `bootstrap apply`: validate offline, then run the playbooks with the chosen UI attached. */
-export async function apply(inventoryFile: string, opts: ApplyOptions): Promise<RunOutcome> {
+/** `redactor` is the process's (src/cli.ts): every secret() value this run hands out joins it. */
+export async function apply(inventoryFile: string, opts: ApplyOptions, redactor: Redactor = new Redactor()): Promise<RunOutcome> {
   const { inventory, plays, hosts } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], opts);
   const artifacts = await buildLaptopArtifacts(inventory, hosts);
-  const redactor = new Redactor();
   const events = new RunEvents((e) => redactor.event(e));
   const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
   let uiDone: Promise<void> = Promise.resolve();

@@ -2,36 +2,53 @@ import { stringify } from 'yaml';
 import { connector } from '../connect.js';
 import type { SshOptions } from '../connect.js';
 import { ExitCode, UnreachableError } from '../errors.js';
-import { loadInventory } from '../inventory/load.js';
-import { selectHosts } from '../inventory/pattern.js';
+import { limitedHosts, loadInventoryWith } from '../load.js';
 import { eachLimit } from '../runner/pool.js';
+import type { Redactor } from '../runner/redact.js';
 import { HostSession } from '../runner/session.js';
 
-/** `bootstrap facts`: connects to each host, gathers its facts in one round trip, prints them. */
-export async function gatherFacts(
-  inventoryFile: string,
-  opts: SshOptions & { limit?: string; output: 'text' | 'json' },
-  forks: number,
-): Promise<number> {
-  const inventory = loadInventory(inventoryFile);
-  const names = opts.limit ? selectHosts(inventory, opts.limit) : [...inventory.hosts.keys()];
+export interface FactsOptions extends SshOptions {
+  limit?: string;
+  extraVars?: string[];
+  output: 'text' | 'json';
+  verbose: boolean;
+  forks: number;
+}
+
+/**
+ * `bootstrap facts`: connects to each host, gathers its facts in one round trip, prints them
+ * (through the redactor, like every output). -v adds, on stderr, how each host was reached.
+ */
+export async function gatherFacts(inventoryFile: string, opts: FactsOptions, redactor: Redactor): Promise<number> {
+  const inventory = loadInventoryWith(inventoryFile, opts.extraVars);
+  const names = limitedHosts(inventory, opts.limit);
   const connect = connector(inventory, opts);
   const found: Record<string, unknown> = {};
+  const reached: Record<string, string> = {};
   let unreachable = false;
-  await eachLimit(names, forks, async (name) => {
+  await eachLimit(names, opts.forks, async (name) => {
     const session = new HostSession(inventory.hosts.get(name)!);
+    const started = Date.now();
+    let connected = started;
     try {
-      await session.open(connect);
+      await session.open(async (host) => {
+        const transport = await connect(host);
+        connected = Date.now();
+        return transport;
+      });
       found[name] = session.facts;
+      const { user, isRoot } = session.facts!;
+      reached[name] = `${name}: as ${user}${isRoot ? '' : ' (not root: become tasks and verify run through sudo -n)'}; connected in ${connected - started} ms, facts in ${Date.now() - connected} ms`;
     } catch (error) {
       unreachable = true;
       found[name] = { unreachable: error instanceof UnreachableError ? error.message : (error as Error).message };
+      reached[name] = `${name}: not reached after ${Date.now() - started} ms`;
     } finally {
       await session.transport?.close();
     }
   });
   const ordered = Object.fromEntries(names.map((n) => [n, found[n]]));
-  if (opts.output === 'json') console.log(JSON.stringify(ordered, null, 2));
-  else process.stdout.write(stringify(ordered));
+  process.stdout.write(redactor.text(opts.output === 'json' ? `${JSON.stringify(ordered, null, 2)}\n` : stringify(ordered)));
+  if (opts.verbose) for (const name of names) console.error(redactor.text(reached[name]!));
   return unreachable ? ExitCode.UNREACHABLE : ExitCode.OK;
 }

@@ -3,6 +3,7 @@ import type { Inventory } from '../inventory/types.js';
 import { loadRun, type RunSelection } from '../load.js';
 import type { Play } from '../playbook/types.js';
 import { taskFilter } from '../playbook/expand.js';
+import type { Redactor } from '../runner/redact.js';
 
 export interface ListOptions extends RunSelection {
   playbook: string[];
@@ -27,20 +28,21 @@ export function listRun(inventory: Inventory, plays: Play[], sel: RunSelection):
 }
 
 /** `bootstrap INVENTORY --list-hosts` / `--list-tasks`: validate offline, then print; nothing is contacted. */
-export function listCommand(inventoryFile: string, opts: ListOptions, what: { hosts: boolean; tasks: boolean }): void {
+export function listCommand(inventoryFile: string, opts: ListOptions, what: { hosts: boolean; tasks: boolean }, redactor: Redactor): void {
+  const print = (text: string) => console.log(redactor.text(text));
   const { inventory, plays } = loadRun(inventoryFile, opts.playbook, opts);
   const listed = listRun(inventory, plays, opts);
   if (opts.output === 'json') {
     const shown = listed.map((p) => ({ play: p.play, ...(what.hosts ? { hosts: p.hosts } : {}), ...(what.tasks ? { tasks: p.tasks } : {}) }));
-    console.log(JSON.stringify(shown, null, 2));
+    print(JSON.stringify(shown, null, 2));
     return;
   }
   for (const p of listed) {
-    console.log(`play ${JSON.stringify(p.play)}`);
-    if (what.hosts) console.log(`  hosts (${p.hosts.length}): ${p.hosts.join(', ')}`);
+    print(`play ${JSON.stringify(p.play)}`);
+    if (what.hosts) print(`  hosts (${p.hosts.length}): ${p.hosts.join(', ')}`);
     if (what.tasks) {
-      console.log(`  tasks (${p.tasks.length}):`);
-      for (const t of p.tasks) console.log(`    ${t.name}${t.tags.length ? `  [${t.tags.join(', ')}]` : ''}`);
+      print(`  tasks (${p.tasks.length}):`);
+      for (const t of p.tasks) print(`    ${t.name}${t.tags.length ? `  [${t.tags.join(', ')}]` : ''}`);
     }
   }
 }

@@ -1,17 +1,29 @@
 import type { SshOptions } from '../connect.js';
 import { connector } from '../connect.js';
-import { loadInventory } from '../inventory/load.js';
+import { limitedHosts, loadInventoryWith } from '../load.js';
+import type { Redactor } from '../runner/redact.js';
 import { allPassed, formatCheckTable, verifyStack } from '../verify/index.js';
 import type { CheckResult } from '../verify/index.js';
 
-/** `bootstrap verify`: runs the end-to-end checks once; returns whether all passed. */
-export async function verify(inventoryFile: string, opts: SshOptions & { requests: number; output: 'text' | 'json' }): Promise<boolean> {
+export interface VerifyCommandOptions extends SshOptions {
+  requests?: number;
+  limit?: string;
+  extraVars?: string[];
+  forks?: number;
+  verbose?: boolean;
+}
+
+/** `bootstrap verify`: runs the end-to-end checks once and prints them (through the redactor); returns whether all passed. */
+export async function verify(inventoryFile: string, opts: VerifyCommandOptions & { output: 'text' | 'json' }, redactor: Redactor): Promise<boolean> {
+  const started = Date.now();
   const results = await verifyOnce(inventoryFile, opts);
-  console.log(opts.output === 'json' ? JSON.stringify(results, null, 2) : formatCheckTable(results));
+  const text = opts.output === 'json' ? JSON.stringify(results, null, 2) : formatCheckTable(results) + (opts.verbose ? `checked in ${((Date.now() - started) / 1000).toFixed(1)} s\n` : '');
+  console.log(redactor.text(text));
   return allPassed(results);
 }
 
-export function verifyOnce(inventoryFile: string, opts: SshOptions & { requests?: number }): Promise<CheckResult[]> {
-  const inventory = loadInventory(inventoryFile);
-  return verifyStack(inventory, connector(inventory, opts), { requests: opts.requests });
+export function verifyOnce(inventoryFile: string, opts: VerifyCommandOptions): Promise<CheckResult[]> {
+  const inventory = loadInventoryWith(inventoryFile, opts.extraVars);
+  const hosts = opts.limit === undefined ? undefined : limitedHosts(inventory, opts.limit);
+  return verifyStack(inventory, connector(inventory, opts), { requests: opts.requests, hosts, forks: opts.forks, verbose: opts.verbose });
 }

@@ -5,7 +5,7 @@ import { atFile, isPlainMap } from '../schema/validate.js';
 import { loadYamlFile } from '../yaml/load.js';
 import { deepMerge } from '../yaml/merge.js';
 import { resolveVarFiles, validateVars } from './load.js';
-import type { Inventory } from './types.js';
+import type { Inventory, SshSettings } from './types.js';
 
 /** One `-e/--extra-vars` argument, read: where it came from and its variables. */
 export interface ExtraVars {
@@ -84,6 +84,13 @@ export function applyExtraVars(inventory: Inventory, layers: readonly ExtraVars[
   });
   if (errors.length) throw new ConfigErrors(errors);
   for (const host of inventory.hosts.values()) {
-    for (const vars of resolved) host.vars = deepMerge(host.vars, vars) as Record<string, unknown>;
+    for (const vars of resolved) {
+      host.vars = deepMerge(host.vars, vars) as Record<string, unknown>;
+      // the connection settings follow too: -e wins over a host's own user/port as well
+      const ssh = (isPlainMap(vars.ssh) ? vars.ssh : {}) as SshSettings;
+      if (ssh.user !== undefined) host.user = ssh.user;
+      if (ssh.port !== undefined) host.port = ssh.port;
+      if (ssh.key !== undefined) host.key = ssh.key;
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type SecretKind = 'gossip' | 'uuid';
@@ -22,12 +22,25 @@ function generate(kind: SecretKind): string {
   return kind === 'gossip' ? randomBytes(32).toString('base64') : randomUUID();
 }
 
+/** Where the secrets of the inventory in `inventoryDir` are kept. */
+export const secretsDir = (inventoryDir: string) => join(inventoryDir, '.bootstrap', 'secrets');
+
+/** The values of every secret already kept beside an inventory (for redaction; none when there is no store). */
+export function storedSecrets(inventoryDir: string): string[] {
+  const dir = secretsDir(inventoryDir);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => SECRET_NAME.test(name) && statSync(join(dir, name)).isFile())
+    .map((name) => readFileSync(join(dir, name), 'utf8').trim())
+    .filter(Boolean);
+}
+
 /**
  * Secrets generated once and kept on the laptop beside the inventory, in
  * <inventoryDir>/.bootstrap/secrets/<name> (files 0600, directories 0700). Values are never logged.
  */
 export function createSecretStore(inventoryDir: string): SecretStore {
-  const dir = join(inventoryDir, '.bootstrap', 'secrets');
+  const dir = secretsDir(inventoryDir);
   const cache = new Map<string, string>();
   return {
     dir,

@@ -1,5 +1,5 @@
-import { become, sh, type Command } from '../command.js';
-import type { Transport } from '../transport/types.js';
+import { sh, type Command } from '../command.js';
+import type { HostSession } from '../runner/session.js';
 
 /** Files the playbooks lay down on lb hosts (playbooks/lb.yml). */
 export const MANAGEMENT_TOKEN_FILE = '/etc/consul/management.token';
@@ -12,16 +12,19 @@ export const HAPROXY_CONFIG = '/etc/haproxy/haproxy.cfg';
 export const HAPROXY_SOCKET = '/run/haproxy/admin.sock';
 export const appAccessLog = (app: string) => `/var/log/nginx/${app}.access.log`;
 
-/** Runs argv on a host, through sudo when asked; never throws for a non-zero exit. */
+/**
+ * Runs argv on a host with root's rights, as a `become` task does: through `sudo -n` unless the
+ * login user is root (the host's gathered `isRoot` fact, so a user from ~/.ssh/config counts
+ * too). Never throws for a non-zero exit.
+ */
 export class RemoteHost {
   constructor(
     readonly name: string,
-    private readonly transport: Transport,
-    private readonly useSudo: boolean,
+    private readonly session: HostSession,
   ) {}
 
   run(argv: readonly string[], extra: Omit<Command, 'argv'> = {}) {
-    return this.transport.exec({ argv: this.useSudo ? become(argv) : argv, ...extra });
+    return this.session.exec({ argv, ...extra }, true);
   }
 
   consulMembers() {

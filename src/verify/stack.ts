@@ -8,6 +8,8 @@ import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstance
 import { appConfFile, RemoteHost } from './remote.js';
 import { checkRaft, checkVip } from './cluster.js';
 import { consulServers } from '../stack/topology.js';
+import { eachLimit } from '../runner/pool.js';
+import { HostSession } from '../runner/session.js';
 import type { CheckResult, VerifyOptions } from './types.js';
 
 export type { CheckResult, VerifyOptions } from './types.js';
@@ -35,58 +37,82 @@ const list = (items: string[]) => (items.length ? items.join(', ') : 'none');
 export async function verifyStack(inventory: Inventory, connect: (host: Host) => Promise<Transport>, opts: VerifyOptions = {}): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const requests = opts.requests ?? 20;
+  const forks = opts.forks ?? 20;
+  const limited = opts.hosts ? new Set(opts.hosts) : undefined;
+  const checked = (host: Host) => !limited || limited.has(host.name);
   const hostsOf = (group: string) => (inventory.groups.get(group) ?? []).map((name) => inventory.hosts.get(name)!).filter(Boolean);
-  const lbs = hostsOf('lb');
-  const webs = hostsOf('web');
-  if (lbs.length === 0) return [{ check: 'inventory', ok: false, detail: 'no host in group lb' }];
-  const apps = (lbs[0].vars.apps ?? []) as App[];
+  const allLbs = hostsOf('lb');
+  if (allLbs.length === 0) return [{ check: 'inventory', ok: false, detail: 'no host in group lb' }];
+  const lbs = allLbs.filter(checked);
+  const webs = hostsOf('web').filter(checked);
+  const apps = (allLbs[0].vars.apps ?? []) as App[];
   const serverNames = consulServers(inventory);
   const servers = serverNames.map((name) => inventory.hosts.get(name)!);
+  const checkedServers = servers.filter(checked);
+  // the cluster's view (members, registrations) is read on a consul server: one in the limit, else any
+  const viewpoints = checkedServers.length > 0 ? checkedServers : servers;
+  const everyChecked = [...new Set([...lbs, ...checkedServers, ...webs])];
 
   const remotes = new Map<string, RemoteHost>();
-  const transports: Transport[] = [];
-  await Promise.all(
-    [...new Set([...lbs, ...servers, ...webs])].map(async (host) => {
-      try {
-        const transport = await connect(host);
-        transports.push(transport);
-        const useSudo = opts.become ?? (host.user !== undefined && host.user !== 'root');
-        remotes.set(host.name, new RemoteHost(host.name, transport, useSudo));
-      } catch (err) {
-        results.push({ check: 'connect', host: host.name, ok: false, detail: (err as Error).message });
-      }
-    }),
-  );
+  const contacted = [...new Set([...everyChecked, ...viewpoints])];
+  const sessions = contacted.map((host) => new HostSession(host));
+  const connects: Array<CheckResult | undefined> = [];
+  await eachLimit([...contacted.keys()], forks, async (i) => {
+    const session = sessions[i]!;
+    const name = contacted[i]!.name;
+    const started = Date.now();
+    let connected = started;
+    try {
+      await session.open(async (h) => {
+        const transport = await connect(h);
+        connected = Date.now();
+        return transport;
+      });
+      remotes.set(name, new RemoteHost(name, session));
+      const { user, isRoot } = session.facts!;
+      const how = isRoot ? `as ${user}` : `as ${user} (not root: checks run through sudo -n)`;
+      if (opts.verbose) connects[i] = { check: 'connect', host: name, ok: true, detail: `${how}; connected in ${connected - started} ms, facts in ${Date.now() - connected} ms` };
+    } catch (err) {
+      connects[i] = { check: 'connect', host: name, ok: false, detail: (err as Error).message };
+    }
+  });
+  results.push(...connects.filter((c): c is CheckResult => c !== undefined));
 
   try {
     // services
     const registrator = (webs[0]?.vars.registrator as { enabled?: boolean } | undefined)?.enabled !== false;
     const webServices = WEB_SERVICES.filter((s) => registrator || s !== 'registrator');
-    const vip = lbs[0].vars.lb_vip;
+    const vip = allLbs[0].vars.lb_vip;
     const lbServices = (h: Host) => (typeof vip === 'string' && vip !== '' ? [...LB_SERVICES[loadBalancerOf(h)], 'keepalived'] : LB_SERVICES[loadBalancerOf(h)]);
-    const serverOnly = servers.filter((h) => !lbs.includes(h) && !webs.includes(h));
-    for (const [hosts, servicesOf] of [[lbs, lbServices], [webs, () => webServices], [serverOnly, () => ['consul']]] as const) {
-      for (const host of hosts) {
-        const remote = remotes.get(host.name);
-        if (!remote) continue;
-        for (const service of servicesOf(host)) {
-          const r = await remote.serviceStatus(service);
-          const state = (r.stdout.trim().split('\n')[0] || tail(r.stderr, 1)) ?? '';
-          results.push({ check: `service ${service}`, host: host.name, ok: isActiveOutput(r.stdout), detail: state || `exit ${r.code}` });
-        }
+    const serverOnly = checkedServers.filter((h) => !lbs.includes(h) && !webs.includes(h));
+    const serviceChecks: Array<{ host: Host; services: string[] }> = [
+      ...lbs.map((host) => ({ host, services: lbServices(host) })),
+      ...webs.map((host) => ({ host, services: webServices })),
+      ...serverOnly.map((host) => ({ host, services: ['consul'] })),
+    ];
+    const perHost: CheckResult[][] = serviceChecks.map(() => []);
+    await eachLimit([...serviceChecks.keys()], forks, async (i) => {
+      const { host, services } = serviceChecks[i]!;
+      const remote = remotes.get(host.name);
+      if (!remote) return;
+      for (const service of services) {
+        const r = await remote.serviceStatus(service);
+        const state = (r.stdout.trim().split('\n')[0] || tail(r.stderr, 1)) ?? '';
+        perHost[i]!.push({ check: `service ${service}`, host: host.name, ok: isActiveOutput(r.stdout), detail: state || `exit ${r.code}` });
       }
-    }
+    });
+    results.push(...perHost.flat());
 
     // consul membership and raft, seen from the first reachable consul server
-    const lead = serverNames.map((name) => remotes.get(name)).find(Boolean);
+    const lead = viewpoints.map((host) => remotes.get(host.name)).find(Boolean);
     if (lead) {
-      results.push(await checkRaft(lead, serverNames));
+      if (checkedServers.length > 0) results.push(await checkRaft(lead, serverNames));
       const r = await lead.consulMembers();
       if (r.code !== 0) {
         results.push({ check: 'consul members', host: lead.name, ok: false, detail: `consul members exited ${r.code}: ${tail(r.stderr, 2)}` });
       } else {
         const members = parseConsulMembers(r.stdout);
-        for (const host of [...new Set([...lbs, ...servers, ...webs])]) {
+        for (const host of everyChecked) {
           const member = members.find((m) => m.node === host.name);
           results.push({
             check: 'consul member',
@@ -106,7 +132,8 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
       results.push({ check: haproxy ? 'haproxy -c' : 'nginx -t', host: lb.name, ok: r.code === 0, detail: r.code === 0 ? 'configuration valid' : tail(r.stderr || r.stdout, 3) });
     }
 
-    for (const app of apps) {
+    // an app is checked through the LBs in the limit
+    for (const app of lbs.length > 0 ? apps : []) {
       let instances: string[] = [];
       if (lead) {
         const r = await lead.healthyInstances(app.name);
@@ -127,9 +154,10 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
         results.push(...(await checkTraffic(remote, lb, app, instances, requests, opts, haproxy ? haproxySpread : nginxSpread)));
       }
     }
-    if (typeof vip === 'string' && vip !== '') results.push(...(await checkVip(vip, lbs, remotes, apps, opts)));
+    // which LB holds the floating address is only known looking at all of them
+    if (typeof vip === 'string' && vip !== '' && lbs.length === allLbs.length) results.push(...(await checkVip(vip, lbs, remotes, apps, opts)));
   } finally {
-    await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
+    await Promise.all(sessions.map((s) => s.transport?.close().catch(() => undefined)));
   }
   return results;
 }

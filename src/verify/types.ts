@@ -17,6 +17,10 @@ export interface VerifyOptions {
   httpsPort?: number;
   /** per HTTP request (default 10000) */
   timeoutMs?: number;
-  /** wrap remote commands in sudo -n (default: when the host's inventory user is set and is not root) */
-  become?: boolean;
+  /** --limit: only these hosts are checked (every host when undefined) */
+  hosts?: readonly string[];
+  /** hosts connected to and checked at once (default 20) */
+  forks?: number;
+  /** -v: a `connect` line per host: the login user, whether checks go through sudo, and timings */
+  verbose?: boolean;
 }

@@ -1,0 +1,151 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { ConfigError, ExitCode } from './errors.js';
+import type { SshOptions } from './connect.js';
+import { withRunOptions, type RunCommand } from './cli-options.js';
+import type { Redactor } from './runner/redact.js';
+import { defaultPlaybook, packageRoot } from './paths.js';
+
+// Each command imports what it needs when it runs, so `--version`, `--help` and `validate`
+// never load ssh2, listr2, the lab or the cloud code.
+
+/** What commander hands the run commands' actions (see RUN_OPTIONS: each command gets only what it honours). */
+export interface RunCliOptions extends SshOptions {
+  playbook?: string[];
+  limit?: string;
+  tags?: string;
+  skipTags?: string;
+  extraVars?: string[];
+  forks: string;
+  output: 'text' | 'json';
+  verbose?: boolean;
+  check?: boolean;
+  diff?: boolean;
+  forceHandlers?: boolean;
+  commandTimeout: string;
+  startAtTask?: string;
+  listHosts?: boolean;
+  listTasks?: boolean;
+  requests: string;
+}
+
+function positive(option: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError({ file: option }, '', `expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function parseTags(value?: string): string[] | undefined {
+  return value ? value.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
+}
+
+/** The actions of the run commands; tests put their own in to see what each command is handed. */
+export type RunAction = (inventory: string, opts: RunCliOptions, redactor: Redactor) => Promise<number>;
+export type RunActions = Record<RunCommand, RunAction>;
+
+export const runActions: RunActions = {
+  async apply(inv, opts, redactor) {
+    const selection = { limit: opts.limit, tags: parseTags(opts.tags), skipTags: parseTags(opts.skipTags), startAtTask: opts.startAtTask, extraVars: opts.extraVars };
+    if (opts.listHosts || opts.listTasks) {
+      const { listCommand } = await import('./commands/list.js');
+      listCommand(inv, { ...selection, output: opts.output, playbook: opts.playbook ?? [defaultPlaybook] }, { hosts: Boolean(opts.listHosts), tasks: Boolean(opts.listTasks) }, redactor);
+      return ExitCode.OK;
+    }
+    const { apply } = await import('./commands/apply.js');
+    const outcome = await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks), commandTimeout: positive('--command-timeout', opts.commandTimeout) }, redactor);
+    return outcome.exitCode;
+  },
+  async validate(inv, opts, redactor) {
+    const { validateCommand } = await import('./commands/validate.js');
+    return validateCommand(inv, {
+      playbook: opts.playbook ?? [defaultPlaybook],
+      limit: opts.limit,
+      tags: parseTags(opts.tags),
+      skipTags: parseTags(opts.skipTags),
+      extraVars: opts.extraVars,
+      output: opts.output,
+      verbose: Boolean(opts.verbose),
+    }, redactor);
+  },
+  async facts(inv, opts, redactor) {
+    const { gatherFacts } = await import('./commands/facts.js');
+    return gatherFacts(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks) }, redactor);
+  },
+  async verify(inv, opts, redactor) {
+    const { verify } = await import('./commands/verify.js');
+    const passed = await verify(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks), requests: positive('--requests', opts.requests) }, redactor);
+    return passed ? ExitCode.OK : ExitCode.VERIFY_FAILED;
+  },
+};
+
+/**
+ * The CLI. Everything it prints about an inventory passes `redactor`, which main() loads with the
+ * secrets kept beside the inventory before parsing (so usage errors quoting argv are covered too).
+ */
+export async function buildProgram(setExit: (code: number) => void, redactor: Redactor, actions: RunActions = runActions): Promise<Command> {
+  const pkg = JSON.parse(readFileSync(`${packageRoot}package.json`, 'utf8')) as { version: string };
+  const program = new Command('bootstrap')
+    .description('Provision a Consul + Registrator + consul-template + Nginx stack over SSH, idempotently, and verify it.')
+    .version(pkg.version)
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(redactor.text(text)) })
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 success, 1 internal error, 2 invalid input (nothing was contacted),\n3 a task failed on some host, 4 a host was unreachable, 5 verification failed.`,
+    );
+
+  const runCommand = (name: RunCommand, description: string, opts: { isDefault?: boolean } = {}) =>
+    withRunOptions(program.command(name, opts).argument('<inventory>', 'inventory YAML file'), name)
+      .description(description)
+      .action(async (inv: string, o: RunCliOptions) => setExit(await actions[name](inv, o, redactor)));
+  runCommand('apply', 'run the playbooks on the inventory hosts (the default command)', { isDefault: true });
+  runCommand('validate', 'check inventory, playbooks and templates offline; never connects');
+  runCommand('facts', 'print what was discovered on each host');
+  runCommand('verify', 'check the live stack end to end: consul members, services, registrations, nginx upstreams, HTTP(S) through the LB');
+
+  const lab = program.command('lab').description('local throw-away nodes: Docker containers booting systemd (or Upstart) and sshd');
+  const registratorSrc = (cmd: Command) =>
+    cmd.option('--registrator-src <dir>', 'registrator source to build from (default $BOOTSTRAP_REGISTRATOR_SRC, else go install of the pinned commit)');
+  const nodes = (cmd: Command) =>
+    registratorSrc(cmd.option('--lb <n>', 'lb nodes', '1').option('--web <n>', 'web nodes', '2'))
+      .option('--distro <spec>', 'Debian release of the nodes: bookworm (default) or trixie, or per node: lb1=trixie,web1=trixie')
+      .option('--init <spec>', 'what the nodes boot as PID 1: systemd (default) or upstart (built from source), or per node: web2=upstart');
+  const labCommands = () => import('./commands/lab.js');
+  const labOptions = async (o: { lb: string; web: string; distro?: string; init?: string; registratorSrc?: string }) => ({
+    lb: positive('--lb', o.lb),
+    web: positive('--web', o.web),
+    distros: (await import('./lab/nodes.js')).parseDistros(o.distro),
+    inits: (await import('./lab/nodes.js')).parseInits(o.init),
+    registratorSrc: o.registratorSrc,
+  });
+  nodes(lab.command('up').description('start the nodes (reusing what exists) and write the lab inventory')).action(async (o) => {
+    await (await labCommands()).labUpCommand(await labOptions(o));
+    setExit(ExitCode.OK);
+  });
+  registratorSrc(lab.command('build').description('build (or find cached) what the lab ships: consul, consul-template, registrator and the demo app images')).action(async (o) => {
+    await (await labCommands()).labBuildCommand(o.registratorSrc);
+    setExit(ExitCode.OK);
+  });
+  lab.command('down').description('remove every lab container, network and process').action(async () => {
+    await (await labCommands()).labDownCommand();
+    setExit(ExitCode.OK);
+  });
+  lab.command('status').description('nodes and addresses').action(async () => {
+    await (await labCommands()).labStatusCommand();
+    setExit(ExitCode.OK);
+  });
+  nodes(lab.command('demo').description('lab up, bootstrap the stack and demo apps, verify, and show what to try next'))
+    .addOption(new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (o) => setExit(await (await labCommands()).labDemoCommand(await labOptions(o), o.output)));
+
+  program.addCommand(await cloudOrPlaceholder());
+  return program;
+}
+
+/** The cloud command's options and actions are only loaded when it is the command given. */
+async function cloudOrPlaceholder(): Promise<Command> {
+  const description = 'throw-away test environments on a cloud provider (Digital Ocean)';
+  const words = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  if (words[0] === 'cloud' || (words[0] === 'help' && words[1] === 'cloud')) return (await import('./cloud/cli.js')).cloudCommand();
+  return new Command('cloud').description(description);
+}
