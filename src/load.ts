@@ -7,6 +7,7 @@ import { loadPlaybooks } from './playbook/load.js';
 import type { Play } from './playbook/types.js';
 import { checkServerCount, SERVER_GROUP } from './stack/topology.js';
 import { limitMatchesNothing, validateRun } from './validate.js';
+import type { Expansions } from './playbook/expansions.js';
 import { checkLaptopArtifacts, laptopArtifacts } from './artifacts/laptop.js';
 import { applyExtraVars, parseExtraVars } from './inventory/extra-vars.js';
 
@@ -26,6 +27,11 @@ export interface RunSelection {
   startAtTask?: string;
   /** raw -e/--extra-vars arguments */
   extraVars?: string[];
+}
+
+/** What validation leaves for the run: its task expansions (playbook/expansions.ts). */
+export interface LoadShared {
+  expansions?: Expansions;
 }
 
 export interface Loaded {
@@ -57,7 +63,7 @@ export function limitedHosts(inventory: Inventory, limit: string | undefined): s
 }
 
 /** Loads and validates everything a run needs. Throws ConfigErrors; never connects. */
-export function loadRun(inventoryFile: string, playbooks: string[], opts: RunSelection): Loaded {
+export function loadRun(inventoryFile: string, playbooks: string[], opts: RunSelection, shared: LoadShared = {}): Loaded {
   const inventory = loadInventoryWith(inventoryFile, opts.extraVars);
   const plays = loadPlaybooks(playbooks, getModule);
   const hosts = targetHosts(inventory, plays, opts.limit);
@@ -67,7 +73,7 @@ export function loadRun(inventoryFile: string, playbooks: string[], opts: RunSel
   const serversPlayed = plays.some((play) => splitPattern(play.hosts).some((term) => term.replace(/^[!&]/, '') === SERVER_GROUP));
   const errors = [
     ...(serversPlayed ? checkServerCount(inventory) : []),
-    ...validateRun({ inventory, plays, modules: getModule, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags, startAtTask: opts.startAtTask, scopeExtra: { artifacts }, pending: artifacts.pending }),
+    ...validateRun({ inventory, plays, modules: getModule, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags, startAtTask: opts.startAtTask, scopeExtra: { artifacts }, pending: artifacts.pending, expansions: shared.expansions }),
     ...needs.errors,
   ];
   if (errors.length) throw new ConfigErrors(errors);

@@ -5,7 +5,8 @@ import { selectHosts, unknownPatternTerms } from './inventory/pattern.js';
 import type { Inventory } from './inventory/types.js';
 import type { Module } from './modules/types.js';
 import { closest, didYouMean } from './schema/did-you-mean.js';
-import { expandTask, taskFilter, taskWhere } from './playbook/expand.js';
+import { taskFilter, taskWhere } from './playbook/expand.js';
+import { Expansions } from './playbook/expansions.js';
 import { unproduced, Unproduced } from './playbook/expression.js';
 import { playKeyPath } from './playbook/load.js';
 import { renderTemplateFile, templateCandidates } from './playbook/render.js';
@@ -26,6 +27,8 @@ export interface RunToValidate {
   skipTags?: string[];
   /** --start-at-task: the name of the task to start at */
   startAtTask?: string;
+  /** the run's task walk memo: what validation expands, the run reuses where it comes out the same */
+  expansions?: Expansions;
 }
 
 /** Parameters of these modules name EJS templates to render on the laptop. */
@@ -51,13 +54,24 @@ export function placeholderFacts(inv: Inventory, hostName: string): HostFacts {
   };
 }
 
+const placeholderFactSets = new WeakMap<Inventory, Map<string, HostFacts>>();
+
+/** placeholderFacts, one object per host for the whole validation (expansions that read `facts` are then kept). */
+function placeholderFactsOf(inv: Inventory, hostName: string): HostFacts {
+  let byHost = placeholderFactSets.get(inv);
+  if (!byHost) placeholderFactSets.set(inv, (byHost = new Map()));
+  let facts = byHost.get(hostName);
+  if (!facts) byHost.set(hostName, (facts = placeholderFacts(inv, hostName)));
+  return facts;
+}
+
 /** Stands in for the secret store: validation must not create secrets. */
 function placeholderSecret(name: string, kind: string): string {
   return kind === 'uuid' ? '00000000-0000-4000-8000-000000000000' : Buffer.alloc(32).toString('base64');
 }
 
 /** Everything about a run that can be checked without connecting. Returns every problem found (deduplicated). */
-export function validateRun({ inventory, plays, modules, limit, tags, skipTags, startAtTask, scopeExtra = {}, pending }: RunToValidate): ConfigError[] {
+export function validateRun({ inventory, plays, modules, limit, tags, skipTags, startAtTask, scopeExtra = {}, pending, expansions = new Expansions() }: RunToValidate): ConfigError[] {
   const errors: ConfigError[] = [];
   const seen = new Set<string>();
   const add = (err: ConfigError) => {
@@ -101,7 +115,7 @@ export function validateRun({ inventory, plays, modules, limit, tags, skipTags, 
       if (!modules(task.module)) continue; // reported by loadPlaybooks (and `meta` runs no module)
       for (const host of targeted) {
         try {
-          validateTaskForHost(inventory, play, task, modules, host, add, { scopeExtra, pending });
+          validateTaskForHost(inventory, play, task, modules, host, add, { scopeExtra, pending, expansions });
         } catch (err) {
           if (err instanceof ConfigError) add(err);
           else throw err;
@@ -147,12 +161,12 @@ function validateTaskForHost(
   modules: RunToValidate['modules'],
   host: string,
   add: (err: ConfigError) => void,
-  extra: { scopeExtra: Record<string, unknown>; pending?: ReadonlySet<string> },
+  extra: { scopeExtra: Record<string, unknown>; pending?: ReadonlySet<string>; expansions: Expansions },
 ): void {
   const scopeExtra = { ...extra.scopeExtra, ...registeredPlaceholders(play), secret: placeholderSecret };
   let instances;
   try {
-    instances = expandTask(task, { inventory: inv, play, host, facts: placeholderFacts(inv, host), scopeExtra, modules, pending: extra.pending });
+    instances = extra.expansions.expand(task, { inventory: inv, play, host, facts: placeholderFactsOf(inv, host), scopeExtra, modules, pending: extra.pending });
   } catch (err) {
     if (err instanceof Unproduced) return; // reads a registered value: only known when the run gets there
     throw err;

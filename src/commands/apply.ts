@@ -11,6 +11,7 @@ import { createSecretStore } from '../stack/secrets.js';
 import { attachJson } from '../ui/json.js';
 import { attachPlain } from '../ui/plain.js';
 import { taskFilter } from '../playbook/expand.js';
+import { Expansions } from '../playbook/expansions.js';
 
 export interface ApplyOptions extends SshOptions, RunSelection {
   playbook?: string[];
@@ -26,7 +27,8 @@ export interface ApplyOptions extends SshOptions, RunSelection {
 /** `bootstrap apply`: validate offline, then run the playbooks with the chosen UI attached. */
 /** `redactor` is the process's (src/cli.ts): every secret() value this run hands out joins it. */
 export async function apply(inventoryFile: string, opts: ApplyOptions, redactor: Redactor = new Redactor()): Promise<RunOutcome> {
-  const { inventory, plays, hosts } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], opts);
+  const expansions = new Expansions();
+  const { inventory, plays, hosts } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], opts, { expansions });
   const artifacts = await buildLaptopArtifacts(inventory, hosts);
   const events = new RunEvents((e) => redactor.event(e));
   const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
@@ -44,6 +46,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions, redactor:
       limit: opts.limit,
       selected: taskFilter(plays, opts),
       forks: opts.forks,
+      expansions,
       forceHandlers: Boolean(opts.forceHandlers),
       commandTimeout: opts.commandTimeout,
       connect: connector(inventory, opts),

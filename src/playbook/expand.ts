@@ -100,30 +100,31 @@ export function playScope(hp: HostPlay): Record<string, unknown> {
   return hostScope(hp.inventory, hp.host, hp.facts, hp.play.vars, hp.scopeExtra);
 }
 
+/** Sees the names an expansion looks up in its scope (see playbook/expansions.ts); `view` wraps a scope so they are seen. */
+export interface ScopeWatch {
+  view(scope: Record<string, unknown>, except?: string): Record<string, unknown>;
+}
+
 /**
  * Expands `task` for the host: its instances in loop order. Throws a ConfigError when `loop`
  * or a `when` cannot be evaluated, or `loop` is not a list; parameter problems are collected
- * per instance in `errors`. `scope` defaults to playScope(hp).
+ * per instance in `errors`. `scope` defaults to playScope(hp). `watch` sees every name the
+ * task's `loop`, `when` and parameters look up (the loop variable excepted).
  */
-export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unknown> = playScope(hp)): TaskInstance[] {
+export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unknown> = playScope(hp), watch?: ScopeWatch): TaskInstance[] {
   const module = (hp.modules ?? getModule)(task.module);
   if (!module) throw new ConfigError(task.pos, task.keyPath, `unknown module "${task.module}"`);
-  const items = task.loop === undefined ? [undefined] : loopItems(task, scope, hp.host);
+  const seen = (s: Record<string, unknown>) => (watch ? watch.view(s, task.loop === undefined ? undefined : task.loopVar) : s);
+  const items = task.loop === undefined ? [undefined] : loopItems(task, watch ? watch.view(scope) : scope, hp.host);
   const localDir = dirname(hp.play.file);
   const paramsAt = taskWhere(task, task.module, hp.host);
   return items.map((item, index) => {
-    const itemScope = task.loop === undefined ? scope : { ...scope, [task.loopVar]: item };
-    const ctx: ModuleContext = {
-      host: hp.host,
-      facts: hp.facts,
-      localDir,
-      renderTemplate: (src, extra) => renderTemplateFile(resolveTemplatePath(src, hp.play.file), { ...itemScope, ...extra }),
-    };
-    const instance: TaskInstance = { task, module, item, label: task.loop === undefined ? '' : `[${itemLabel(item, task.loopVar, index)}] `, params: {}, scope: itemScope, ctx, errors: [] };
-    if (task.when !== undefined && !evaluate(task.when, itemScope, taskWhere(task, 'when', hp.host))) {
+    const itemScope = itemScopeOf(task, scope, item);
+    const instance: TaskInstance = { task, module, item, label: task.loop === undefined ? '' : `[${itemLabel(item, task.loopVar, index)}] `, params: {}, scope: itemScope, ctx: contextOf(hp, itemScope), errors: [] };
+    if (task.when !== undefined && !evaluate(task.when, seen(itemScope), taskWhere(task, 'when', hp.host))) {
       return { ...instance, skipped: `when: ${task.when}` };
     }
-    const params = renderParams(task.params, itemScope, paramsAt) as Record<string, unknown>;
+    const params = renderParams(task.params, seen(itemScope), paramsAt) as Record<string, unknown>;
     const errors = validateParams(module, params, { ...paramsAt, localDir });
     if (errors.length === 0) {
       for (const [relPath, message] of module.validate?.(params, { localDir, pending: hp.pending }) ?? []) {
@@ -133,6 +134,21 @@ export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unkno
     }
     return { ...instance, params, errors };
   });
+}
+
+/** The scope of one loop item: the host play's scope with the loop variable bound (the scope itself without `loop`). */
+export function itemScopeOf(task: Task, scope: Record<string, unknown>, item: unknown): Record<string, unknown> {
+  return task.loop === undefined ? scope : { ...scope, [task.loopVar]: item };
+}
+
+/** What a module's facts() and plan() get for one instance: the host's facts, and templates rendered with the item's scope. */
+export function contextOf(hp: HostPlay, itemScope: Record<string, unknown>): ModuleContext {
+  return {
+    host: hp.host,
+    facts: hp.facts,
+    localDir: dirname(hp.play.file),
+    renderTemplate: (src, extra) => renderTemplateFile(resolveTemplatePath(src, hp.play.file), { ...itemScope, ...extra }),
+  };
 }
 
 function loopItems(task: Task, scope: Record<string, unknown>, host: string): unknown[] {

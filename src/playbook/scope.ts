@@ -20,16 +20,26 @@ export function hostScope(
   playVars: Record<string, unknown>,
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
+  return { ...inventoryScope(inv, hostName, playVars), facts, ...extra };
+}
+
+const inventoryScopes = new WeakMap<Inventory, Map<string, WeakMap<Record<string, unknown>, Record<string, unknown>>>>();
+
+/**
+ * The part of a host's scope the inventory and the play's vars make: merged once per host and play
+ * (the inventory is not changed once loaded and -e applied), so every task of a run, and offline
+ * validation, sees the same values: the task walk's memo (playbook/expansions.ts) compares them by identity.
+ */
+function inventoryScope(inv: Inventory, hostName: string, playVars: Record<string, unknown>): Record<string, unknown> {
+  let byHost = inventoryScopes.get(inv);
+  if (!byHost) inventoryScopes.set(inv, (byHost = new Map()));
+  let byPlay = byHost.get(hostName);
+  if (!byPlay) byHost.set(hostName, (byPlay = new WeakMap()));
+  let scope = byPlay.get(playVars);
+  if (scope) return scope;
   const host = inv.hosts.get(hostName);
   if (!host) throw new Error(`hostScope: no host ${hostName} in ${inv.file}`);
-  const groups: Record<string, GroupMember[]> = {};
-  for (const [group, members] of inv.groups) {
-    groups[group] = members.map((name) => {
-      const member = inv.hosts.get(name)!;
-      return { name, address: member.address, private_address: member.privateAddress, vars: member.vars };
-    });
-  }
-  return {
+  scope = {
     ...(deepMerge(playVars, host.vars) as Record<string, unknown>),
     inventory_hostname: hostName,
     host: {
@@ -40,8 +50,24 @@ export function hostScope(
       private_address: host.privateAddress,
       groups: host.groups,
     },
-    groups,
-    facts,
-    ...extra,
+    groups: groupsOf(inv),
   };
+  byPlay.set(playVars, scope);
+  return scope;
+}
+
+const groupLists = new WeakMap<Inventory, Record<string, GroupMember[]>>();
+
+function groupsOf(inv: Inventory): Record<string, GroupMember[]> {
+  let groups = groupLists.get(inv);
+  if (groups) return groups;
+  groups = {};
+  for (const [group, members] of inv.groups) {
+    groups[group] = members.map((name) => {
+      const member = inv.hosts.get(name)!;
+      return { name, address: member.address, private_address: member.privateAddress, vars: member.vars };
+    });
+  }
+  groupLists.set(inv, groups);
+  return groups;
 }

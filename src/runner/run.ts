@@ -12,6 +12,7 @@ import { eachLimit } from './pool.js';
 import { HostSession } from './session.js';
 import { Delegates } from './delegates.js';
 import { targetHosts } from '../load.js';
+import { Expansions } from '../playbook/expansions.js';
 
 export interface RunOptions {
   check: boolean;
@@ -30,6 +31,8 @@ export interface RunOptions {
   commandTimeout?: number;
   /** makes a value secret for the rest of the run (what sensitive tasks register) */
   conceal?: (value: string) => void;
+  /** the task walk's memo, shared with offline validation (default: the run's own) */
+  expansions?: Expansions;
 }
 
 export interface RunOutcome {
@@ -46,6 +49,7 @@ export interface RunOutcome {
  */
 export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOptions, events: RunEvents): Promise<RunOutcome> {
   const started = Date.now();
+  const expansions = opts.expansions ?? new Expansions();
   const names = targetHosts(inventory, plays, opts.limit);
   const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!)]));
   const delegates = new Delegates(inventory, sessions, opts.connect);
@@ -56,7 +60,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
       try {
         const envs = plays
           .filter((play) => selectHosts(inventory, play.hosts).includes(session.host.name))
-          .map((play): TaskEnv => ({ inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, forceHandlers: opts.forceHandlers, runStarted: new Date(started).toISOString() }));
+          .map((play): TaskEnv => ({ inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, forceHandlers: opts.forceHandlers, runStarted: new Date(started).toISOString(), expansions }));
         await session.open(opts.connect, speculativeFacts(envs, opts.selected ?? (() => true)));
         events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0 });
       } catch (error) {
@@ -69,7 +73,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
       const members = new Set(selectHosts(inventory, play.hosts));
       const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
       if (hosts.length === 0) continue;
-      const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events, runStarted: new Date(started).toISOString(), delegates });
+      const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events, runStarted: new Date(started).toISOString(), delegates, expansions });
       if (calledOff) break;
     }
   } finally {
@@ -88,6 +92,7 @@ interface PlayContext {
   events: RunEvents;
   /** connections for delegate_to */
   delegates: Delegates;
+  expansions: Expansions;
 }
 
 /**
@@ -95,7 +100,7 @@ interface PlayContext {
  * batch runs to the end of the play, handlers included, before the next starts. Returns true when
  * a batch's failures called off the rest of the run.
  */
-async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, HostSession>, { inventory, opts, events, runStarted, delegates }: PlayContext): Promise<boolean> {
+async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, HostSession>, { inventory, opts, events, runStarted, delegates, expansions }: PlayContext): Promise<boolean> {
   const batches = splitBatches(hosts.map((s) => s.host.name), play.serial);
   const rolling = play.serial !== undefined;
   events.send({ type: 'play:start', play: play.name, hosts: hosts.map((s) => s.host.name), ...(rolling ? { serial: batches.map((b) => b.hosts.length) } : {}) });
@@ -109,7 +114,7 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
     const once = new RunOnce(members.map((s) => s.host.name));
     await eachLimit(members, opts.forks, (session) =>
       runPlayOnHost(
-        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once, delegate: (name) => delegates.session(name), conceal: opts.conceal },
+        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once, delegate: (name) => delegates.session(name), conceal: opts.conceal, expansions },
         opts.selected ?? (() => true),
         events,
       ),

@@ -9,6 +9,7 @@ import { expandTask, playScope, taskWhere, type TaskInstance } from '../playbook
 import { evaluate, unproduced, Unproduced } from '../playbook/expression.js';
 import { renderString } from '../playbook/render.js';
 import type { RunOnce } from './run-once.js';
+import type { Expansions } from '../playbook/expansions.js';
 import type { Play, Task } from '../playbook/types.js';
 import { failedStep, groupCommands } from './command-group.js';
 import type { ChangeReport, TaskFailure, TaskResult, TaskStatus } from './events.js';
@@ -43,6 +44,8 @@ export interface TaskEnv {
   conceal?: (value: string) => void;
   /** the connection a `delegate_to` task runs over (see delegates.ts); without it delegate_to fails the task */
   delegate?: (host: string) => Promise<HostSession>;
+  /** the run's task walk memo (playbook/expansions.ts); without it each call expands afresh */
+  expansions?: Expansions;
 }
 
 export interface RetryInfo {
@@ -60,7 +63,8 @@ export function hostPlayOf(env: TaskEnv) {
 
 /** The task's instances on this host (see playbook/expand.ts); parameter problems are thrown. */
 export function instancesOf(task: Task, env: TaskEnv): TaskInstance[] {
-  const instances = expandTask(task, hostPlayOf(env));
+  const hp = hostPlayOf(env);
+  const instances = env.expansions ? env.expansions.expand(task, hp) : expandTask(task, hp);
   const errors = instances.flatMap((i) => i.errors);
   if (errors.length) throw new ConfigErrors(errors);
   return instances;

@@ -1,0 +1,104 @@
+/**
+ * The task walk's memo for one run: each task is expanded once per host, and offline
+ * validation, the speculative facts of the first round trip, the play's prefetch and the task
+ * itself share that expansion, as long as it would come out the same.
+ *
+ * An expansion is a function of the scope names its `loop`, `when` and parameters look up.
+ * Every lookup is seen (a Proxy over the scope: `with` asks `has` for each free name, present
+ * or not, and EJS's `locals.x` is a `get`), and the entry keeps the value each name had. It is
+ * reused only while every one of those names still holds the identical value (or is still
+ * absent). What differs between validation and the run, or changes during the run, therefore
+ * expands again, and only for the tasks that read it:
+ *   - `facts`: placeholders offline, undefined before the connection, the host's once gathered;
+ *   - `secret` and `artifacts`: stand-ins offline, the real ones in the run;
+ *   - registered values: unproduced offline (such expansions throw and are not kept), then a new
+ *     object each time their task runs, so a task reading `result` expands after each change of it.
+ * The inventory's and play's vars are merged once per host and play (playbook/scope.ts), so they
+ * compare equal. Task facts (what a module's facts() gather, cached in the host session until a
+ * change) are not part of an expansion: planning reads them afresh. A reused expansion gets the
+ * current scope and module context (facts, template rendering) bound again, so planning and
+ * templates always see the run's real values. A scope enumerated as a whole (Object.keys(locals),
+ * a spread) makes the expansion depend on everything: it is not kept.
+ */
+import { getModule } from '../modules/index.js';
+import type { Module } from '../modules/types.js';
+import { contextOf, expandTask, itemScopeOf, playScope, type HostPlay, type ScopeWatch, type TaskInstance } from './expand.js';
+import type { Task } from './types.js';
+
+interface Entry {
+  instances: TaskInstance[];
+  modules: (name: string) => Module | undefined;
+  /** each name looked up, and its value then (absent: not in the scope) */
+  read: Map<string, { present: boolean; value: unknown }>;
+}
+
+const ABSENT = { present: false, value: undefined };
+
+export class Expansions {
+  private readonly entries = new WeakMap<Task, Map<string, Entry>>();
+  /** expansions done and reused, for tests and the benchmark */
+  readonly counts = { expanded: 0, reused: 0 };
+
+  /** `task`'s instances on hp's host, as expandTask gives them (and throws), expanded again only when what it read changed. */
+  expand(task: Task, hp: HostPlay): TaskInstance[] {
+    const scope = playScope(hp);
+    const modules = hp.modules ?? getModule;
+    let byHost = this.entries.get(task);
+    const entry = byHost?.get(hp.host);
+    if (entry && entry.modules === modules && stillHolds(entry.read, scope)) {
+      this.counts.reused++;
+      return entry.instances.map((i) => {
+        const itemScope = itemScopeOf(task, scope, i.item);
+        return { ...i, scope: itemScope, ctx: contextOf(hp, itemScope) };
+      });
+    }
+    const watch = new Watch();
+    this.counts.expanded++;
+    const instances = expandTask(task, hp, scope, watch);
+    if (watch.everything) {
+      byHost?.delete(hp.host);
+      return instances;
+    }
+    const read = new Map([...watch.names].map((name) => [name, name in scope ? { present: true, value: scope[name] } : ABSENT]));
+    if (!byHost) this.entries.set(task, (byHost = new Map()));
+    byHost.set(hp.host, { instances, modules, read });
+    return instances;
+  }
+}
+
+function stillHolds(read: Entry['read'], scope: Record<string, unknown>): boolean {
+  for (const [name, then] of read) {
+    const present = name in scope;
+    if (present !== then.present || (present && !Object.is(scope[name], then.value))) return false;
+  }
+  return true;
+}
+
+class Watch implements ScopeWatch {
+  readonly names = new Set<string>();
+  everything = false;
+
+  view(scope: Record<string, unknown>, except?: string): Record<string, unknown> {
+    const see = (key: string | symbol) => {
+      if (typeof key === 'string' && key !== except) this.names.add(key);
+    };
+    return new Proxy(scope, {
+      has: (target, key) => {
+        see(key);
+        return key in target;
+      },
+      get: (target, key) => {
+        see(key);
+        return Reflect.get(target, key);
+      },
+      getOwnPropertyDescriptor: (target, key) => {
+        see(key);
+        return Reflect.getOwnPropertyDescriptor(target, key);
+      },
+      ownKeys: (target) => {
+        this.everything = true;
+        return Reflect.ownKeys(target);
+      },
+    });
+  }
+}
