@@ -2,7 +2,8 @@ import type { HostFacts, ScriptFact } from './types.js';
 
 /**
  * Gathered once per host, in the same round trip as the first tasks' facts. The shell reads
- * the files itself, so this costs the host two processes (dpkg and ip).
+ * the files itself, so this costs the host two processes (dpkg and ip); initctl runs only where it
+ * exists and systemd is not PID 1.
  */
 const HOST_SCRIPT = `
 h=; if [ -r /proc/sys/kernel/hostname ]; then read -r h < /proc/sys/kernel/hostname; fi
@@ -14,7 +15,7 @@ fi
 a=$(dpkg --print-architecture 2>/dev/null) || a=$(uname -m)
 printf 'arch=%s\\n' "$a"
 if [ -d /run/systemd/system ]; then echo init=systemd
-elif initctl version 2>/dev/null | grep -q upstart; then echo init=upstart
+elif command -v initctl >/dev/null 2>&1 && case $(initctl version 2>/dev/null) in *upstart*) true ;; *) false ;; esac; then echo init=upstart
 else echo init=other; fi
 u=; while IFS= read -r l; do case $l in Uid:*) set -- $l; u=$3; break ;; esac; done < /proc/self/status
 n=; if [ -n "$u" ]; then while IFS=: read -r name x id rest; do if [ "$id" = "$u" ]; then n=$name; break; fi; done < /etc/passwd; fi

@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import ssh2, { type AgentAuthMethod, type PublicKeyAuthMethod } from 'ssh2';
+import ssh2, { type AgentAuthMethod, type ParsedKey, type PublicKeyAuthMethod } from 'ssh2';
 
 export const DEFAULT_KEY_NAMES = ['id_ed25519', 'id_ecdsa', 'id_rsa'] as const;
 
@@ -34,7 +34,9 @@ export class KeyError extends Error {
   override name = 'KeyError';
 }
 
-type KeyLoad = { ok: true; data: Buffer } | { ok: false; why: string; encrypted?: boolean; missing?: boolean };
+type KeyLoad = { ok: true; data: ParsedKey } | { ok: false; why: string; encrypted?: boolean; missing?: boolean };
+
+const parsedKeys = new Map<string, { data: Buffer; parsed: ParsedKey }>();
 
 export async function loadPrivateKey(path: string): Promise<KeyLoad> {
   let data: Buffer;
@@ -44,13 +46,18 @@ export async function loadPrivateKey(path: string): Promise<KeyLoad> {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? { ok: false, why: 'does not exist', missing: true } : { ok: false, why: `unreadable: ${code}` };
   }
-  const parsed = ssh2.utils.parseKey(data);
+  // read for every connection, parsed (and handed to ssh2 parsed) once per content: a run over N hosts parses it once
+  const known = parsedKeys.get(path);
+  if (known?.data.equals(data)) return { ok: true, data: known.parsed };
+  const result = ssh2.utils.parseKey(data);
+  const parsed = Array.isArray(result) ? result[0]! : result;
   if (parsed instanceof Error) {
     return /encrypted|passphrase/i.test(parsed.message)
       ? { ok: false, why: 'passphrase-protected; load it into ssh-agent with `ssh-add`', encrypted: true }
       : { ok: false, why: `not a usable private key (${parsed.message})` };
   }
-  return { ok: true, data };
+  parsedKeys.set(path, { data, parsed });
+  return { ok: true, data: parsed };
 }
 
 async function socketExists(path: string | undefined): Promise<boolean> {

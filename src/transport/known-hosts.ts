@@ -87,10 +87,17 @@ function parseLine(raw: string, file: string, line: number): KnownHostEntry | un
   return { ...base, patterns: hostField.split(',').filter((p) => p !== '') };
 }
 
-/** OpenSSH glob: `*` any run, `?` one character. */
+const globs = new Map<string, RegExp>();
+
+/** OpenSSH glob: `*` any run, `?` one character. Each pattern is compiled once per process. */
 function globMatches(pattern: string, name: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`, 'i').test(name);
+  if (!/[*?]/.test(pattern)) return pattern.toLowerCase() === name;
+  let compiled = globs.get(pattern);
+  if (!compiled) {
+    const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    globs.set(pattern, (compiled = new RegExp(`^${regex}$`, 'i')));
+  }
+  return compiled.test(name);
 }
 
 export function entryMatchesHost(entry: KnownHostEntry, host: string, port: number): boolean {
@@ -134,9 +141,23 @@ export async function loadKnownHosts(files: readonly string[]): Promise<KnownHos
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new Error(`cannot read known_hosts file ${file}: ${(err as Error).message}`);
     }
-    all.push(...parseKnownHosts(text, file));
+    all.push(...parsedOnce(text, file));
   }
   return all;
+}
+
+const parsed = new Map<string, { text: string; entries: KnownHostEntry[] }>();
+
+/**
+ * A known_hosts file is read for every connection (a key recorded meanwhile counts), but parsed
+ * again only when its text changed: with N hosts in one file, a run parses it once, not N times.
+ */
+function parsedOnce(text: string, file: string): KnownHostEntry[] {
+  const last = parsed.get(file);
+  if (last?.text === text) return last.entries;
+  const entries = parseKnownHosts(text, file);
+  parsed.set(file, { text, entries });
+  return entries;
 }
 
 /** The known_hosts key types OpenSSH would prefer for this host, as ssh2 algorithm names. */
