@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 /** The package's root (where playbooks/ and templates/ live), from dist/src/ or src/. */
 export const packageRoot = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
 
-export const defaultPlaybook = `${packageRoot}playbooks/site.yml`;
+export const bundledPlaybooks = `${packageRoot}playbooks/`;
+export const defaultPlaybook = `${bundledPlaybooks}site.yml`;
 
 /** `~` and `~/x` as the user's home; any other path unchanged. */
 export function expandHome(path: string): string {

@@ -1,5 +1,7 @@
 import type { SshOptions } from '../connect.js';
 import { connector } from '../connect.js';
+import { ConfigErrors } from '../errors.js';
+import { missingGroups } from '../inventory/needed-groups.js';
 import { limitedHosts, loadInventoryWith } from '../load.js';
 import type { Redactor } from '../runner/redact.js';
 import { allPassed, formatCheckTable, verifyStack } from '../verify/index.js';
@@ -22,8 +24,11 @@ export async function verify(inventoryFile: string, opts: VerifyCommandOptions &
   return allPassed(results);
 }
 
+/** Validates (an inventory without lb hosts is bad input, before any connection), then checks once. */
 export function verifyOnce(inventoryFile: string, opts: VerifyCommandOptions): Promise<CheckResult[]> {
   const inventory = loadInventoryWith(inventoryFile, opts.extraVars);
+  const { errors } = missingGroups(inventory, [{ pattern: 'lb', by: 'bootstrap verify' }]);
+  if (errors.length > 0) throw new ConfigErrors(errors);
   const hosts = opts.limit === undefined ? undefined : limitedHosts(inventory, opts.limit);
   return verifyStack(inventory, connector(inventory, opts), { requests: opts.requests, hosts, forks: opts.forks, verbose: opts.verbose });
 }

@@ -209,6 +209,10 @@ export function loadInventory(inventoryFile: string): Inventory {
       const keyPath = joinPath(source.base, varPath);
       return { pos: positionIn(source.file, keyPath, 'value', host.pos), keyPath };
     },
+    locateGroup(name: string) {
+      const group = groups.get(name);
+      return group && { pos: group.pos, keyPath: group.path };
+    },
   };
   addServerGroup(inventory);
   return inventory;

@@ -34,4 +34,6 @@ export interface Inventory {
   groups: Map<string, string[]>;
   /** Source position of a value, by its key path in the merged vars of a host (e.g. "apps.0.server_name"), or of the host itself when path is "". Falls back to the host's position. */
   locate(host: string, varPath: string): { pos: SourcePos; keyPath: string };
+  /** Where a group is declared (its key), or undefined for a group the inventory does not declare. */
+  locateGroup?(group: string): { pos: SourcePos; keyPath: string } | undefined;
 }
