@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { OFFLINE_RUN_ID } from './runner/run-id.js';
 import { ConfigError } from './errors.js';
 import type { HostFacts } from './facts/types.js';
 import { selectHosts, unknownPatternTerms } from './inventory/pattern.js';
@@ -174,7 +175,7 @@ function validateTaskForHost(
   const scopeExtra = { ...extra.scopeExtra, ...registeredPlaceholders(play), secret: placeholderSecret };
   let instances;
   try {
-    instances = extra.expansions.expand(task, { inventory: inv, play, host, facts: placeholderFactsOf(inv, host), scopeExtra, modules, pending: extra.pending });
+    instances = extra.expansions.expand(task, { inventory: inv, play, host, facts: placeholderFactsOf(inv, host), runId: OFFLINE_RUN_ID, scopeExtra, modules, pending: extra.pending });
   } catch (err) {
     if (err instanceof Unproduced) return; // reads a registered value: only known when the run gets there
     throw err;

@@ -5,7 +5,7 @@ import { fileFact, textFileFact } from '../facts/file.js';
 import { attributeChanges } from './file-attributes.js';
 import { checkLocalFile, readLocalFile } from './local-file.js';
 import { absolutePathParam, modeParam } from './params.js';
-import type { Module, Plan } from './types.js';
+import type { Module, ModuleContext, Plan } from './types.js';
 import { sha256, tempPathFor, writeFileCommands } from './write-file.js';
 
 export type BinaryParams = {
@@ -54,8 +54,8 @@ function archiveKind(url: string): 'zip' | 'tar.gz' | 'raw' {
 }
 
 /** Download, verify, extract, install atomically, record the source. */
-export function downloadCommands(p: BinaryParams & { url: string }): Command[] {
-  const work = `${WORK_DIR}/${escapePath(p.dest)}`;
+export function downloadCommands(p: BinaryParams & { url: string }, runId: string): Command[] {
+  const work = `${WORK_DIR}/${escapePath(p.dest)}-${runId}`;
   const download = `${work}/${basename(new URL(p.url).pathname) || 'download'}`;
   const extracted = `${work}/x`;
   const member = p.member ?? basename(p.dest);
@@ -84,22 +84,22 @@ export function downloadCommands(p: BinaryParams & { url: string }): Command[] {
   if (kind === 'zip') commands.push({ argv: ['unzip', '-o', '-q', download, member, '-d', extracted] });
   if (kind === 'tar.gz') commands.push({ argv: ['tar', '-xzf', download, '-C', extracted, member] });
   if (kind !== 'raw') source = `${extracted}/${member}`;
-  const tmp = tempPathFor(p.dest);
+  const tmp = tempPathFor(p.dest, runId);
   const record = recordPath(p.dest);
   commands.push(
     { argv: ['install', '-m', mode, source, tmp] },
     { argv: ['mv', '-f', tmp, p.dest] },
     {
       argv: ['sh', '-c', 's=$(sha256sum < "$2") && st=$(stat -c %s:%Y:%i -- "$2") || exit 1; '
-        + 'printf \'url=%s\\nsha256=%s\\nstat=%s\\n\' "$1" "${s%% *}" "$st" > "$3.tmp" && mv -f "$3.tmp" "$3"',
-        'sh', p.url, p.dest, record],
+        + 'printf \'url=%s\\nsha256=%s\\nstat=%s\\n\' "$1" "${s%% *}" "$st" > "$3.tmp-$4" && mv -f "$3.tmp-$4" "$3"',
+        'sh', p.url, p.dest, record, runId],
     },
     { argv: ['rm', '-rf', work, `${work}.SHA256SUMS`] },
   );
   return commands;
 }
 
-function planFromUrl(p: BinaryParams & { url: string }, installed: FileState, record: string | null): Plan {
+function planFromUrl(p: BinaryParams & { url: string }, installed: FileState, record: string | null, runId: string): Plan {
   const recorded = parseRecord(record);
   const upToDate = installed.type === 'file' && recorded.url === p.url && recorded.sha256 === installed.sha256;
   if (upToDate) {
@@ -110,11 +110,11 @@ function planFromUrl(p: BinaryParams & { url: string }, installed: FileState, re
     : recorded.url === undefined ? 'no install record'
     : recorded.url !== p.url ? `installed from ${recorded.url}`
     : 'file changed since install';
-  return { changes: [{ title: `install ${p.dest} from ${p.url} (${why})`, commands: downloadCommands(p) }] };
+  return { changes: [{ title: `install ${p.dest} from ${p.url} (${why})`, commands: downloadCommands(p, runId) }] };
 }
 
-function planFromSrc(p: BinaryParams & { src: string }, installed: FileState, localDir: string): Plan {
-  const content = readLocalFile(p.src, localDir);
+function planFromSrc(p: BinaryParams & { src: string }, installed: FileState, ctx: ModuleContext): Plan {
+  const content = readLocalFile(p.src, ctx.localDir);
   const mode = p.mode ?? '0755';
   if (installed.type === 'file' && installed.sha256 === sha256(content)) {
     const changes = attributeChanges(installed, { mode });
@@ -122,7 +122,7 @@ function planFromSrc(p: BinaryParams & { src: string }, installed: FileState, lo
   }
   if (installed.type === 'directory') throw new Error(`${p.dest} is a directory`);
   const why = installed.type === 'absent' ? 'absent' : 'sha256 differs';
-  return { changes: [{ title: `install ${p.dest} from ${p.src} (${why})`, commands: writeFileCommands({ path: p.dest, content, mode }) }] };
+  return { changes: [{ title: `install ${p.dest} from ${p.src} (${why})`, commands: writeFileCommands({ path: p.dest, content, mode, runId: ctx.runId }) }] };
 }
 
 /** The installed file; for url installs its sha256 comes from the install record while its stat is unchanged. */
@@ -151,8 +151,8 @@ export const binaryModule: Module<BinaryParams> = {
   facts: (p) => [installedFact(p), ...(p.url !== undefined ? [textFileFact(recordPath(p.dest))] : [])],
   plan(p, read, ctx) {
     const installed = read(installedFact(p));
-    if (p.src !== undefined) return planFromSrc({ ...p, src: p.src }, installed, ctx.localDir);
+    if (p.src !== undefined) return planFromSrc({ ...p, src: p.src }, installed, ctx);
     if (p.url === undefined) throw new Error('binary needs url or src');
-    return planFromUrl({ ...p, url: p.url }, installed, read(textFileFact(recordPath(p.dest))));
+    return planFromUrl({ ...p, url: p.url }, installed, read(textFileFact(recordPath(p.dest))), ctx.runId);
   },
 };

@@ -35,7 +35,7 @@ export const copyModule: Module<CopyParams> = {
   plan(p, read, ctx) {
     const content = p.content ?? readLocalFile(p.src!, ctx.localDir);
     const changes = planFileWrite(
-      { path: p.dest, content, mode: p.mode, owner: p.owner, group: p.group, validate: p.validate, sensitive: p.sensitive },
+      { path: p.dest, content, mode: p.mode, owner: p.owner, group: p.group, validate: p.validate, sensitive: p.sensitive, runId: ctx.runId },
       read(fileFact(p.dest)),
     );
     return changes.length ? { changes } : { changes, reason: `${p.dest} up to date` };

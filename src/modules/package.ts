@@ -43,17 +43,17 @@ function aptGet(p: PackageParams, ...args: string[]): Command {
  * existing policy-rc.d is put back afterwards.
  */
 const POLICY_RC_D_SCRIPT = [
-  'p=/usr/sbin/policy-rc.d; code=$1; shift',
-  'if [ -e "$p" ]; then mv "$p" "$p.bootstrap-saved"; fi',
+  'p=/usr/sbin/policy-rc.d; code=$1; saved=$p.bootstrap-saved-$2; shift 2',
+  'if [ -e "$p" ]; then mv "$p" "$saved"; fi',
   `printf '#!/bin/sh\nexit %s\n' "$code" > "$p" && chmod 0755 "$p"`,
   '"$@"; rc=$?',
-  'rm -f "$p"; if [ -e "$p.bootstrap-saved" ]; then mv "$p.bootstrap-saved" "$p"; fi',
+  'rm -f "$p"; if [ -e "$saved" ]; then mv "$saved" "$p"; fi',
   'exit $rc',
 ].join('\n');
 
-function withPolicy(p: PackageParams, command: Command): Command {
+function withPolicy(p: PackageParams, command: Command, runId: string): Command {
   if (p.policy_rc_d === undefined) return command;
-  return { ...command, argv: [...sh(POLICY_RC_D_SCRIPT), 'sh', String(p.policy_rc_d), ...command.argv] };
+  return { ...command, argv: [...sh(POLICY_RC_D_SCRIPT), 'sh', String(p.policy_rc_d), runId, ...command.argv] };
 }
 
 function updateChange(p: PackageParams, why: string): Change {
@@ -68,7 +68,8 @@ function installed(s: PackageState | undefined): s is PackageState & { version: 
   return s?.installed === true && s.version !== null;
 }
 
-export function planPackages(p: PackageParams, states: Map<string, PackageState>, listsAge: number | null): Plan {
+/** `runId` (ModuleContext.runId) names the saved policy-rc.d of this run. */
+export function planPackages(p: PackageParams, states: Map<string, PackageState>, listsAge: number | null, runId: string): Plan {
   const specs = namesOf(p);
   const state = p.state ?? 'present';
   const cacheValid = p.cache_valid_time ?? 3600;
@@ -77,7 +78,7 @@ export function planPackages(p: PackageParams, states: Map<string, PackageState>
   if (state === 'absent') {
     const remove = specs.filter((spec) => installed(stateOf(spec)));
     if (!remove.length) return { changes: [], reason: `${specs.join(', ')} not installed` };
-    return { changes: [{ title: `remove ${remove.join(' ')} (installed)`, commands: [withPolicy(p, aptGet(p, 'remove', ...remove))], timeout: p.timeout ?? APT_TIMEOUT }] };
+    return { changes: [{ title: `remove ${remove.join(' ')} (installed)`, commands: [withPolicy(p, aptGet(p, 'remove', ...remove), runId)], timeout: p.timeout ?? APT_TIMEOUT }] };
   }
 
   const listsStale = listsAge === null || listsAge > cacheValid;
@@ -109,7 +110,7 @@ export function planPackages(p: PackageParams, states: Map<string, PackageState>
     return 'lists refreshed';
   };
   const title = `${missing.length === install.length ? 'install' : 'install/upgrade'} ${install.map((spec) => `${spec} (${why(spec)})`).join(', ')}`;
-  changes.push({ title, commands: [withPolicy(p, aptGet(p, '--no-install-recommends', 'install', ...install))], timeout: p.timeout ?? APT_TIMEOUT });
+  changes.push({ title, commands: [withPolicy(p, aptGet(p, '--no-install-recommends', 'install', ...install), runId)], timeout: p.timeout ?? APT_TIMEOUT });
   return { changes };
 }
 
@@ -139,5 +140,5 @@ export const packageModule: Module<PackageParams> = {
     timeout: { type: 'integer', min: 1, default: APT_TIMEOUT, description: `seconds each apt-get run may take, instead of --command-timeout (default ${APT_TIMEOUT})` },
   },
   facts: (p) => [statesFact(p), aptListsAgeFact],
-  plan: (p, read) => planPackages(p, read(statesFact(p)), read(aptListsAgeFact)),
+  plan: (p, read, ctx) => planPackages(p, read(statesFact(p)), read(aptListsAgeFact), ctx.runId),
 };

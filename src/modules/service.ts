@@ -67,7 +67,8 @@ function planSystemd(p: ServiceParams, unit: SystemdUnitState, unitWrite: Change
   return { changes, reason: parts.join(', ') };
 }
 
-function planUpstart(p: ServiceParams, job: UpstartJobState, confWrite: Change[], managesJob: boolean, host: string): Plan {
+function planUpstart(p: ServiceParams, job: UpstartJobState, confWrite: Change[], managesJob: boolean, ctx: ModuleContext): Plan {
+  const { host } = ctx;
   const changes: Change[] = [...confWrite];
   if (!managesJob && !job.conf && (p.state !== undefined || p.enabled === true)) {
     throw new Error(`${host} runs Upstart but has no job ${upstartPath(p.name)} for ${p.name} (give the service an upstart or upstart_src)`);
@@ -82,7 +83,7 @@ function planUpstart(p: ServiceParams, job: UpstartJobState, confWrite: Change[]
   const override = `/etc/init/${p.name}.override`;
   if (p.enabled === true && job.manual) changes.push({ title: `enable ${p.name} (was manual)`, commands: [{ argv: ['rm', '-f', override] }] });
   if (p.enabled === false && !job.manual) {
-    changes.push({ title: `disable ${p.name} (starts at boot)`, commands: writeFileCommands({ path: override, content: 'manual\n' }) });
+    changes.push({ title: `disable ${p.name} (starts at boot)`, commands: writeFileCommands({ path: override, content: 'manual\n', runId: ctx.runId }) });
   }
   const initctl = (verb: string) => ({ argv: ['initctl', verb, p.name] });
   const was = job.running ? 'running' : 'stopped';
@@ -137,9 +138,9 @@ export const serviceModule: Module<ServiceParams> = {
     const backend = backendOf(ctx);
     const content = wantedContent(p, ctx, backend);
     const path = backend === 'systemd' ? unitPath(p.name) : upstartPath(p.name);
-    const write = content === undefined ? [] : planFileWrite({ path, content, mode: '0644' }, read(fileFact(path)));
+    const write = content === undefined ? [] : planFileWrite({ path, content, mode: '0644', runId: ctx.runId }, read(fileFact(path)));
     return backend === 'systemd'
       ? planSystemd(p, read(systemdUnitFact(p.name)), write, content !== undefined)
-      : planUpstart(p, read(upstartJobFact(p.name)), write, content !== undefined, ctx.host);
+      : planUpstart(p, read(upstartJobFact(p.name)), write, content !== undefined, ctx);
   },
 };

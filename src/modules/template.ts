@@ -30,7 +30,7 @@ export const templateModule: Module<TemplateParams> = {
   plan(p, read, ctx) {
     const content = ctx.renderTemplate(p.src, p.vars);
     const changes = planFileWrite(
-      { path: p.dest, content, mode: p.mode, owner: p.owner, group: p.group, validate: p.validate, sensitive: p.sensitive },
+      { path: p.dest, content, mode: p.mode, owner: p.owner, group: p.group, validate: p.validate, sensitive: p.sensitive, runId: ctx.runId },
       read(fileFact(p.dest)),
     );
     return changes.length ? { changes } : { changes, reason: `${p.dest} up to date` };

@@ -45,6 +45,11 @@ export interface ModuleContext {
   renderTemplate(src: string, extra?: Record<string, unknown>): string;
   /** Directory that relative local paths (src:, template:) resolve against: the playbook's dir, or the inventory's for inventory-provided paths. */
   localDir: string;
+  /**
+   * A short id of this run (runner/run-id.ts). Temporary files on the host carry it, so two runs
+   * (even on one host, despite the host lock) never write the same temp path.
+   */
+  runId: string;
 }
 
 export interface ValidateContext {

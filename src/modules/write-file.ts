@@ -16,15 +16,17 @@ export interface FileWrite {
   validate?: string;
   /** content is a secret: only on stdin, never shown */
   sensitive?: boolean;
+  /** the run's id (ModuleContext.runId), part of the temp file's name */
+  runId: string;
 }
 
 export function sha256(content: string | Buffer): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
-/** Temp path in the same directory, so the final mv is an atomic rename. */
-export function tempPathFor(path: string): string {
-  return posix.join(dirname(path), `.${basename(path)}.bootstrap-tmp`);
+/** Temp path in the same directory, so the final mv is an atomic rename; unique per run. */
+export function tempPathFor(path: string, runId: string): string {
+  return posix.join(dirname(path), `.${basename(path)}.bootstrap-tmp-${runId}`);
 }
 
 /**
@@ -34,7 +36,7 @@ export function tempPathFor(path: string): string {
  * `install /dev/stdin` cannot open a socket stdin (ENXIO), which local child processes get.
  */
 export function writeFileCommands(write: FileWrite): Command[] {
-  const tmp = tempPathFor(write.path);
+  const tmp = tempPathFor(write.path, write.runId);
   const install: Command = {
     argv: ['sh', '-c', 'umask 077 && cat > "$1" && chmod "$2" "$1"', 'sh', tmp, normalizeMode(write.mode ?? '0644')],
     stdin: write.content,

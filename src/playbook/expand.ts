@@ -29,6 +29,8 @@ export interface HostPlay {
   facts: HostFacts;
   /** names layered over the host's vars for expressions and templates (secret(); registered results) */
   scopeExtra: Record<string, unknown>;
+  /** the run's id (ModuleContext.runId): a fixed word offline, where nothing runs */
+  runId: string;
   /** module registry; the real one unless a test brings its own */
   modules?: (name: string) => Module | undefined;
   /** laptop files built before the run connects (offline validation accepts them as sources) */
@@ -147,6 +149,7 @@ export function contextOf(hp: HostPlay, itemScope: Record<string, unknown>): Mod
     host: hp.host,
     facts: hp.facts,
     localDir: dirname(hp.play.file),
+    runId: hp.runId,
     renderTemplate: (src, extra) => renderTemplateFile(resolveTemplatePath(src, hp.play.file), { ...itemScope, ...extra }),
   };
 }

@@ -13,6 +13,7 @@ import { HostSession } from './session.js';
 import { Delegates } from './delegates.js';
 import { targetHosts } from '../load.js';
 import { Expansions } from '../playbook/expansions.js';
+import { newRunId } from './run-id.js';
 
 export interface RunOptions {
   check: boolean;
@@ -50,6 +51,7 @@ export interface RunOutcome {
 export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOptions, events: RunEvents): Promise<RunOutcome> {
   const started = Date.now();
   const expansions = opts.expansions ?? new Expansions();
+  const runId = newRunId();
   const names = targetHosts(inventory, plays, opts.limit);
   const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!)]));
   const delegates = new Delegates(inventory, sessions, opts.connect);
@@ -60,7 +62,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
       try {
         const envs = plays
           .filter((play) => selectHosts(inventory, play.hosts).includes(session.host.name))
-          .map((play): TaskEnv => ({ inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, forceHandlers: opts.forceHandlers, runStarted: new Date(started).toISOString(), expansions }));
+          .map((play): TaskEnv => ({ inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, forceHandlers: opts.forceHandlers, runStarted: new Date(started).toISOString(), expansions, runId }));
         await session.open(opts.connect, speculativeFacts(envs, opts.selected ?? (() => true)));
         events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0 });
       } catch (error) {
@@ -73,7 +75,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
       const members = new Set(selectHosts(inventory, play.hosts));
       const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
       if (hosts.length === 0) continue;
-      const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events, runStarted: new Date(started).toISOString(), delegates, expansions });
+      const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events, runStarted: new Date(started).toISOString(), delegates, expansions, runId });
       if (calledOff) break;
     }
   } finally {
@@ -87,6 +89,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
 interface PlayContext {
   /** the run's start (ISO 8601), recorded with handlers left pending */
   runStarted: string;
+  runId: string;
   inventory: Inventory;
   opts: RunOptions;
   events: RunEvents;
@@ -100,7 +103,7 @@ interface PlayContext {
  * batch runs to the end of the play, handlers included, before the next starts. Returns true when
  * a batch's failures called off the rest of the run.
  */
-async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, HostSession>, { inventory, opts, events, runStarted, delegates, expansions }: PlayContext): Promise<boolean> {
+async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, HostSession>, { inventory, opts, events, runStarted, delegates, expansions, runId }: PlayContext): Promise<boolean> {
   const batches = splitBatches(hosts.map((s) => s.host.name), play.serial);
   const rolling = play.serial !== undefined;
   events.send({ type: 'play:start', play: play.name, hosts: hosts.map((s) => s.host.name), ...(rolling ? { serial: batches.map((b) => b.hosts.length) } : {}) });
@@ -114,7 +117,7 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
     const once = new RunOnce(members.map((s) => s.host.name));
     await eachLimit(members, opts.forks, (session) =>
       runPlayOnHost(
-        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once, delegate: (name) => delegates.session(name), conceal: opts.conceal, expansions },
+        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once, delegate: (name) => delegates.session(name), conceal: opts.conceal, expansions, runId },
         opts.selected ?? (() => true),
         events,
       ),

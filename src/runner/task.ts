@@ -34,6 +34,8 @@ export interface TaskEnv {
   forceHandlers?: boolean;
   /** when the run started (ISO 8601): recorded with handlers left pending */
   runStarted?: string;
+  /** the run's id (run-id.ts): part of every temp file name on the host */
+  runId: string;
   /** awaited once per task, before its first change is applied (never in check mode); records pending handlers */
   beforeApply?: (task: Task) => Promise<void>;
   /** told before each retry of a task with `until` */
@@ -58,7 +60,7 @@ export interface RetryInfo {
 /** The host play (see playbook/expand.ts) of this env: its registered values are layered over scopeExtra. */
 export function hostPlayOf(env: TaskEnv) {
   const { inventory, play, session } = env;
-  return { inventory, play, host: session.host.name, facts: session.facts!, scopeExtra: { ...env.scopeExtra, ...session.registered } };
+  return { inventory, play, host: session.host.name, facts: session.facts!, runId: env.runId, scopeExtra: { ...env.scopeExtra, ...session.registered } };
 }
 
 /** The task's instances on this host (see playbook/expand.ts); parameter problems are thrown. */

@@ -17,6 +17,7 @@ import { expandTask, type TaskInstance } from '../../src/playbook/expand.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
 import { laptopArtifacts } from '../../src/artifacts/laptop.js';
 import type { SecretKind } from '../../src/stack/secrets.js';
+import { OFFLINE_RUN_ID } from '../../src/runner/run-id.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const PLAYBOOKS = join(ROOT, 'playbooks');
@@ -57,7 +58,7 @@ function hostInstances(inv: Inventory, host: string, facts: HostFacts, secret: t
   const instances: TaskInstance[] = [];
   for (const play of sitePlays()) {
     if (!selectHosts(inv, play.hosts).includes(host)) continue;
-    const hp = { inventory: inv, play, host, facts, scopeExtra: { secret, artifacts: laptopArtifacts() } };
+    const hp = { inventory: inv, play, host, facts, runId: OFFLINE_RUN_ID, scopeExtra: { secret, artifacts: laptopArtifacts() } };
     for (const task of play.tasks) {
       for (const instance of expandTask(task, hp)) {
         if (instance.skipped) continue;

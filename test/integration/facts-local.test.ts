@@ -64,6 +64,7 @@ const ctxFor = (): ModuleContext => ({
   host: 'local',
   facts: host,
   localDir: dir,
+  runId: 'r1',
   renderTemplate: () => { throw new Error('no templates here'); },
 });
 
@@ -207,7 +208,7 @@ describe('planned changes applied locally, then re-planned', () => {
     assert.equal(readFileSync(dest, 'utf8'), 'listen 80;\n');
     assert.equal(statSync(dest).mode & 0o7777, 0o600);
     assert.deepEqual(second, { changes: [], reason: `${dest} up to date` });
-    assert.ok(!existsSync(join(dir, 'conf', '.app.conf.bootstrap-tmp')), 'temp file was renamed away');
+    assert.ok(!existsSync(join(dir, 'conf', '.app.conf.bootstrap-tmp-r1')), 'temp file was renamed away');
 
     const update = await applyAndReplan('copy', { ...params, content: 'listen 81;\n' });
     assert.deepEqual(update.first.changes[0]!.diff, { path: dest, before: 'listen 80;\n', after: 'listen 81;\n' });
@@ -233,7 +234,7 @@ describe('planned changes applied locally, then re-planned', () => {
     assert.ok(commands[failedAt]!.argv[2]!.startsWith('grep -q good "$1"'), 'the validation command failed');
     assert.equal(failedAt, commands.length - 2, 'the mv after it never ran');
     assert.equal(readFileSync(dest, 'utf8'), 'good\n');
-    assert.ok(!existsSync(join(dir, '.validated.conf.bootstrap-tmp')));
+    assert.ok(!existsSync(join(dir, '.validated.conf.bootstrap-tmp-r1')));
     const passing = await applyAndReplan('copy', { dest, content: 'still good\n', validate: 'grep -q good %s' });
     assert.equal(readFileSync(dest, 'utf8'), 'still good\n');
     assert.equal(passing.second.changes.length, 0);

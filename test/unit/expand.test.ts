@@ -22,7 +22,7 @@ function project(tasks: string) {
   writeFileSync(join(dir, 'site.yml'), `- hosts: web\n  tasks:\n${tasks}`);
   const inventory = loadInventory(join(dir, 'inventory.yaml'));
   const [play] = loadPlaybooks([join(dir, 'site.yml')], getModule);
-  return { inventory, play, host: 'web1', facts: placeholderFacts(inventory, 'web1'), scopeExtra: {} };
+  return { inventory, play, host: 'web1', facts: placeholderFacts(inventory, 'web1'), runId: 'r1', scopeExtra: {} };
 }
 
 describe('expandTask', () => {

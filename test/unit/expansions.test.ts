@@ -22,7 +22,7 @@ function project(tasks: string) {
   const [play] = loadPlaybooks([join(dir, 'site.yml')], getModule);
   const offline = placeholderFacts(inventory, 'web1');
   const real: HostFacts = { ...offline, hostname: 'web1.real', arch: 'arm64' };
-  return { hp: { inventory, play: play!, host: 'web1', facts: offline, scopeExtra: {} }, task: play!.tasks[0]!, real };
+  return { hp: { inventory, play: play!, host: 'web1', facts: offline, runId: 'r1', scopeExtra: {} }, task: play!.tasks[0]!, real };
 }
 
 describe('Expansions', () => {

@@ -6,14 +6,14 @@ import { escapePath, recordPath } from '../../src/modules/binary.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext, Plan } from '../../src/modules/types.js';
 
-const ctx: ModuleContext = { host: 'lb1', facts: { init: 'systemd' } as HostFacts, localDir: '/tmp', renderTemplate: () => '' };
+const ctx: ModuleContext = { host: 'lb1', facts: { init: 'systemd' } as HostFacts, localDir: '/tmp', runId: 'r1', renderTemplate: () => '' };
 const URL = 'https://releases.hashicorp.com/consul/1.16.6/consul_1.16.6_linux_amd64.zip';
 const SUMS = 'https://releases.hashicorp.com/consul/1.16.6/consul_1.16.6_SHA256SUMS';
 const SHA = 'a'.repeat(64);
 const INSTALLED_SHA = 'b'.repeat(64);
 const DEST = '/usr/local/bin/consul';
 const RECORD = '/var/lib/bootstrap/binaries/usr-local-bin-consul.source';
-const WORK = '/var/lib/bootstrap/tmp/usr-local-bin-consul';
+const WORK = '/var/lib/bootstrap/tmp/usr-local-bin-consul-r1';
 
 function plan(params: Record<string, unknown>, installed: FileState, record: string | null): Promise<Plan> | Plan {
   const values: Record<string, unknown> = {
@@ -46,9 +46,9 @@ describe('binary', () => {
       ['curl', '-fsSL', '--retry', '3', '--connect-timeout', '10', '--max-time', '600', '-o', download, URL],
       ['sha256sum', '-c', '-'],
       ['unzip', '-o', '-q', download, 'consul', '-d', `${WORK}/x`],
-      ['install', '-m', '0755', `${WORK}/x/consul`, '/usr/local/bin/.consul.bootstrap-tmp'],
-      ['mv', '-f', '/usr/local/bin/.consul.bootstrap-tmp', DEST],
-      ['sh', '-c', commands[7]!.argv[2]!, 'sh', URL, DEST, RECORD],
+      ['install', '-m', '0755', `${WORK}/x/consul`, '/usr/local/bin/.consul.bootstrap-tmp-r1'],
+      ['mv', '-f', '/usr/local/bin/.consul.bootstrap-tmp-r1', DEST],
+      ['sh', '-c', commands[7]!.argv[2]!, 'sh', URL, DEST, RECORD, 'r1'],
       ['rm', '-rf', WORK, `${WORK}.SHA256SUMS`],
     ]);
     assert.equal(commands[3]!.stdin, `${SHA}  ${download}\n`);

@@ -82,7 +82,7 @@ describe('docker_container', () => {
 describe('docker_image', () => {
   const host = { init: 'systemd' } as HostFacts;
   const dir = mkdtempSync(join(tmpdir(), 'docker-image-'));
-  const ctx: ModuleContext = { host: 'web1', facts: host, localDir: dir, renderTemplate: () => '' };
+  const ctx: ModuleContext = { host: 'web1', facts: host, localDir: dir, runId: 'r1', renderTemplate: () => '' };
   const plan = (params: Record<string, unknown>, value: ImageState | null) => {
     const m = getModule('docker_image')!;
     const values: Record<string, unknown> = { [`docker-image:${params.name}`]: { dockerPresent: true, value } };

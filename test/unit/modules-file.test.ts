@@ -12,7 +12,7 @@ import type { ModuleContext, Plan } from '../../src/modules/types.js';
 const host: HostFacts = { hostname: 'lb1', os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' }, arch: 'amd64', init: 'systemd', user: 'root', isRoot: true, addresses: ['10.0.0.2'] };
 const localDir = mkdtempSync(join(tmpdir(), 'modules-file-'));
 const ctx: ModuleContext = {
-  host: 'lb1', facts: host, localDir,
+  host: 'lb1', facts: host, localDir, runId: 'r1',
   renderTemplate: (src, extra) => `rendered ${src} for ${String(extra?.app ?? 'nothing')}\n`,
 };
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -31,7 +31,7 @@ async function plan(module: string, params: Record<string, unknown>, values: Rec
 }
 
 const dest = '/etc/consul.d/consul.hcl';
-const tmp = '/etc/consul.d/.consul.hcl.bootstrap-tmp';
+const tmp = '/etc/consul.d/.consul.hcl.bootstrap-tmp-r1';
 const WRITE = 'umask 077 && cat > "$1" && chmod "$2" "$1"';
 
 describe('copy', () => {
@@ -80,9 +80,9 @@ describe('copy', () => {
   it('validate runs on the temp file before the rename and removes it on failure', async () => {
     const p = await plan('copy', { dest: '/etc/nginx/nginx.conf', content: 'events {}\n', validate: 'nginx -t -c %s' }, { 'file:/etc/nginx/nginx.conf': fileState('/etc/nginx/nginx.conf', null) });
     assert.deepEqual(p.changes[0]!.commands.map((c) => c.argv), [
-      ['sh', '-c', WRITE, 'sh', '/etc/nginx/.nginx.conf.bootstrap-tmp', '0644'],
-      ['sh', '-c', 'nginx -t -c "$1" || { rc=$?; rm -f -- "$1"; exit $rc; }', 'sh', '/etc/nginx/.nginx.conf.bootstrap-tmp'],
-      ['mv', '-f', '/etc/nginx/.nginx.conf.bootstrap-tmp', '/etc/nginx/nginx.conf'],
+      ['sh', '-c', WRITE, 'sh', '/etc/nginx/.nginx.conf.bootstrap-tmp-r1', '0644'],
+      ['sh', '-c', 'nginx -t -c "$1" || { rc=$?; rm -f -- "$1"; exit $rc; }', 'sh', '/etc/nginx/.nginx.conf.bootstrap-tmp-r1'],
+      ['mv', '-f', '/etc/nginx/.nginx.conf.bootstrap-tmp-r1', '/etc/nginx/nginx.conf'],
     ]);
   });
 

@@ -21,7 +21,7 @@ interface Row {
   reason?: string;
 }
 
-const POLICY_SCRIPT = planPackages({ name: 'x', policy_rc_d: 101 }, pkgs(['x', null, '1']), 1).changes[0]!.commands[0]!.argv[2]!;
+const POLICY_SCRIPT = planPackages({ name: 'x', policy_rc_d: 101 }, pkgs(['x', null, '1']), 1, 'r1').changes[0]!.commands[0]!.argv[2]!;
 
 const rows: Row[] = [
   {
@@ -85,7 +85,7 @@ const rows: Row[] = [
     name: 'policy_rc_d wraps the install (not the update) so the package starts no service',
     params: { name: 'haproxy', policy_rc_d: 101 }, states: pkgs(['haproxy', null, null]), listsAge: 10,
     titles: ['update apt lists (haproxy not in the apt cache)', 'install haproxy (not installed)'],
-    argv: [...UPDATE.map((c) => c.argv), ['sh', '-c', POLICY_SCRIPT, 'sh', '101', ...APT, '--no-install-recommends', 'install', 'haproxy']],
+    argv: [...UPDATE.map((c) => c.argv), ['sh', '-c', POLICY_SCRIPT, 'sh', '101', 'r1', ...APT, '--no-install-recommends', 'install', 'haproxy']],
   },
   {
     name: 'absent and installed: remove',
@@ -108,13 +108,15 @@ describe('policy_rc_d script, run by a real sh', () => {
     const dir = mkdtempSync(join(tmpdir(), 'policy-rc-d-'));
     // the same script on a scratch path instead of /usr/sbin
     const script = POLICY_SCRIPT.replace('p=/usr/sbin/policy-rc.d', `p=${dir}/policy-rc.d`);
-    const during = spawnSync('sh', ['-c', script, 'sh', '101', 'sh', '-c', `"${dir}/policy-rc.d"; echo "policy=$?"; exit 7`], { encoding: 'utf8' });
+    const during = spawnSync('sh', ['-c', script, 'sh', '101', 'r1', 'sh', '-c', `"${dir}/policy-rc.d"; echo "policy=$?"; exit 7`], { encoding: 'utf8' });
     assert.equal(during.stdout.trim(), 'policy=101');
     assert.equal(during.status, 7);
     assert.equal(existsSync(join(dir, 'policy-rc.d')), false);
     writeFileSync(join(dir, 'policy-rc.d'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-    const again = spawnSync('sh', ['-c', script, 'sh', '101', 'true'], { encoding: 'utf8' });
+    // the policy saved aside is this run's (its name carries the run id), put back afterwards
+    const again = spawnSync('sh', ['-c', `${script.replace('"$@"; rc=$?', 'ls "$(dirname "$p")"; "$@"; rc=$?')}`, 'sh', '101', 'r1', 'true'], { encoding: 'utf8' });
     assert.equal(again.status, 0);
+    assert.deepEqual(again.stdout.trim().split('\n'), ['policy-rc.d', 'policy-rc.d.bootstrap-saved-r1']);
     assert.equal(readFileSync(join(dir, 'policy-rc.d'), 'utf8'), '#!/bin/sh\nexit 0\n');
   });
 });
@@ -122,13 +124,13 @@ describe('policy_rc_d script, run by a real sh', () => {
 describe('package plans', () => {
   it('every apt-get run has its own time limit (default 900 s, `timeout` sets it) instead of --command-timeout', () => {
     const states = pkgs(['nginx', null, null], ['curl', '7.88.1-10', '7.88.1-10']);
-    assert.deepEqual(planPackages({ name: 'nginx' }, states, null).changes.map((c) => c.timeout), [900, 900]);
-    assert.deepEqual(planPackages({ name: 'nginx', timeout: 1800 }, states, null).changes.map((c) => c.timeout), [1800, 1800]);
-    assert.deepEqual(planPackages({ name: 'curl', state: 'absent', timeout: 60 }, states, null).changes.map((c) => c.timeout), [60]);
+    assert.deepEqual(planPackages({ name: 'nginx' }, states, null, 'r1').changes.map((c) => c.timeout), [900, 900]);
+    assert.deepEqual(planPackages({ name: 'nginx', timeout: 1800 }, states, null, 'r1').changes.map((c) => c.timeout), [1800, 1800]);
+    assert.deepEqual(planPackages({ name: 'curl', state: 'absent', timeout: 60 }, states, null, 'r1').changes.map((c) => c.timeout), [60]);
   });
   for (const row of rows) {
     it(row.name, () => {
-      const plan = planPackages(row.params, row.states, row.listsAge);
+      const plan = planPackages(row.params, row.states, row.listsAge, 'r1');
       assert.deepEqual(plan.changes.map((c) => c.title), row.titles);
       if (row.argv) assert.deepEqual(plan.changes.flatMap((c) => c.commands.map((cmd) => cmd.argv)), row.argv);
       assert.equal(plan.reason, row.reason);
