@@ -150,7 +150,11 @@ export function loadPlaybooks(files: string[], modules: ModuleLookup, moduleName
     const first = plays.length;
     loadFile(full, [...importChain, full]);
     // as in Ansible: the import's condition applies to every task of the imported plays (handlers run only when notified)
-    if (when !== undefined) for (const play of plays.slice(first)) for (const task of play.tasks) task.when = task.when === undefined ? when : `(${when}) && (${task.when})`;
+    if (when === undefined) return;
+    for (const play of plays.slice(first)) {
+      play.importWhen = [when, ...(play.importWhen ?? [])];
+      for (const task of play.tasks) task.when = task.when === undefined ? when : `(${when}) && (${task.when})`;
+    }
   };
   for (const file of files) {
     const full = resolve(file);

@@ -79,6 +79,8 @@ export interface Play {
   serial?: BatchSize[];
   /** percentage of a batch's hosts that may fail without calling off the later batches (default 0 with `serial`) */
   maxFailPercentage?: number;
+  /** the `when` of each import_playbook that brought the play in (already and-ed into each task's `when`) */
+  importWhen?: string[];
   /** playbook file and its directory (relative template/src paths resolve from the project's templates/ then here) */
   file: string;
   pos: SourcePos;
