@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode } from './errors.js';
-import { buildProgram } from './program.js';
+import { packageVersion } from './paths.js';
 import { Redactor } from './runner/redact.js';
 import { storedSecrets } from './stack/secrets.js';
 
@@ -25,7 +25,17 @@ function overrideExits(cmd: Command): void {
   cmd.commands.forEach(overrideExits);
 }
 
+/** `bootstrap --version` alone: answered before commander and the command table load, which is most of its start-up. */
+function versionOnly(argv: readonly string[]): boolean {
+  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
+}
+
 async function main(): Promise<number> {
+  if (versionOnly(process.argv.slice(2))) {
+    console.log(packageVersion());
+    return ExitCode.OK;
+  }
+  const [{ CommanderError }, { buildProgram }] = await Promise.all([import('commander'), import('./program.js')]);
   let code: number = ExitCode.OK;
   const redactor = processRedactor(process.argv.slice(2));
   const program = await buildProgram((c) => (code = c), redactor);

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, ExitCode } from './errors.js';
 import type { SshOptions } from './connect.js';
 import { withRunOptions, type RunCommand } from './cli-options.js';
 import type { Redactor } from './runner/redact.js';
-import { defaultPlaybook, packageRoot } from './paths.js';
+import { defaultPlaybook, packageVersion } from './paths.js';
 
 // Each command imports what it needs when it runs, so `--version`, `--help` and `validate`
 // never load ssh2, listr2, the lab or the cloud code.
@@ -83,10 +82,9 @@ export const runActions: RunActions = {
  * secrets kept beside the inventory before parsing (so usage errors quoting argv are covered too).
  */
 export async function buildProgram(setExit: (code: number) => void, redactor: Redactor, actions: RunActions = runActions): Promise<Command> {
-  const pkg = JSON.parse(readFileSync(`${packageRoot}package.json`, 'utf8')) as { version: string };
   const program = new Command('bootstrap')
     .description('Provision a Consul + Registrator + consul-template + Nginx stack over SSH, idempotently, and verify it.')
-    .version(pkg.version)
+    .version(packageVersion())
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(redactor.text(text)) })
     .addHelpText(

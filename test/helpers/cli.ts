@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const cliPath = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+/** The bin users run (package.json): the esbuild bundle `npm run build` makes from the same sources. */
+export const bundledCliPath = fileURLToPath(new URL('../../bundle/cli.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -10,9 +12,9 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would (no TTY, so plain output), returning its exit code and output. */
-export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; cli?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
+    const child = spawn(process.execPath, [opts.cli ?? cliPath, ...args], {
       cwd: opts.cwd,
       env: { ...process.env, CI: 'true', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,103 @@
+/**
+ * The bin users run is the esbuild bundle (dist/bundle, made by `npm run build`); the other tests
+ * run tsc's output of the same sources. Here the bundle itself: it is fresh, it answers as tsc's
+ * build does offline, it runs a playbook against real sshd (templates, diffs and ssh2 load at run
+ * time from node_modules), and the lab's artifact server, which spawns its own module as a
+ * detached process, starts from the bundle's file.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { bundledCliPath, runCli } from '../helpers/cli.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bundleDir = join(root, 'dist', 'bundle');
+
+function newestSource(dir: string): { path: string; mtime: number } {
+  let newest = { path: dir, mtime: 0 };
+  for (const name of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, name.name);
+    const found = name.isDirectory() ? newestSource(path) : { path, mtime: statSync(path).mtimeMs };
+    if (found.mtime > newest.mtime) newest = found;
+  }
+  return newest;
+}
+
+const bundled = (args: string[], env?: Record<string, string>) => runCli(args, { cli: bundledCliPath, env });
+
+describe('the bundled bin', () => {
+  let dir: string;
+  let sshd: Sshd;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'bootstrap-bundle-'));
+    sshd = await startSshd();
+  });
+  after(async () => {
+    await sshd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is what package.json runs, built after the newest source (else: npm run build)', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    assert.equal(join(root, pkg.bin.bootstrap!), bundledCliPath);
+    const source = newestSource(join(root, 'src'));
+    assert.ok(statSync(bundledCliPath).mtimeMs >= source.mtime, `${bundledCliPath} is older than ${source.path}: run npm run build`);
+  });
+
+  it('answers --version, --help and validate as the tsc build does', async () => {
+    for (const args of [['--version'], ['--help'], ['validate', join(root, 'inventory', 'example.yaml')], ['validate', join(dir, 'missing.yaml')]]) {
+      const [ours, tsc] = await Promise.all([bundled(args), runCli(args)]);
+      assert.deepEqual(ours, tsc, args.join(' '));
+    }
+  });
+
+  it('runs a playbook on real sshd: a template, a diff, then a no-op', async () => {
+    writeFileSync(join(dir, 'motd.ejs'), 'host <%= inventory_hostname %> in <%= groups.g.length %> group(s)\n');
+    writeFileSync(
+      join(dir, 'site.yml'),
+      `- name: bundle\n  hosts: g\n  become: false\n  tasks:\n    - name: dir\n      file: { path: "<%= root %>", state: directory }\n` +
+        `    - name: motd\n      template: { src: ${join(dir, 'motd.ejs')}, dest: "<%= root %>/motd" }\n`,
+    );
+    writeFileSync(
+      join(dir, 'inventory.yaml'),
+      `all:\n  vars:\n    ssh: { user: root, key: ${sshd.clientKeyPath}, known_hosts: ${sshd.knownHostsFile} }\n  children:\n    g:\n      hosts:\n        h1: { address: 127.0.0.1, port: ${sshd.port}, vars: { root: ${join(dir, 'h1')} } }\n`,
+    );
+    const args = [join(dir, 'inventory.yaml'), '--playbook', join(dir, 'site.yml'), '--diff'];
+    const first = await bundled(args);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(first.stdout, /\+host h1 in 1 group\(s\)/);
+    assert.equal(readFileSync(join(dir, 'h1', 'motd'), 'utf8'), 'host h1 in 1 group(s)\n');
+    const again = await bundled(args);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout, /No changes: 1 host/);
+  });
+
+  it("starts the lab's artifact server as its own process from the bundle's file", async () => {
+    const chunk = readdirSync(bundleDir).filter((f) => f.endsWith('.js')).find((f) => readFileSync(join(bundleDir, f), 'utf8').includes('usage: artifact-server.js serve'));
+    assert.ok(chunk, 'no bundle file holds the artifact server');
+    writeFileSync(join(dir, 'served.txt'), 'served\n');
+    const urlFile = join(dir, 'url');
+    const child = spawn(process.execPath, [join(bundleDir, chunk), 'serve', dir, '127.0.0.1', '0', urlFile], { stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(urlFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const url = readFileSync(urlFile, 'utf8').trim();
+      const body = await new Promise<string>((resolve, reject) => {
+        get(`${url}/served.txt`, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      assert.equal(body, 'served\n');
+    } finally {
+      child.kill();
+    }
+  });
+});
