@@ -4,8 +4,8 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode } from './errors.js';
 import { packageVersion } from './paths.js';
-import { Redactor } from './runner/redact.js';
-import { storedSecrets } from './stack/secrets.js';
+import type { Redactor } from './runner/redact.js';
+import { redactorFor } from './stack/secrets.js';
 
 /**
  * The one redactor of the process: it knows every secret kept beside any file named on the
@@ -13,10 +13,7 @@ import { storedSecrets } from './stack/secrets.js';
  * secret() it hands out. Runner events, facts, verify, listings and every error pass through it.
  */
 function processRedactor(argv: readonly string[]): Redactor {
-  const redactor = new Redactor();
-  const dirs = new Set(argv.filter((arg) => existsSync(arg) && statSync(arg).isFile()).map((arg) => dirname(resolve(arg))));
-  for (const dir of dirs) for (const value of storedSecrets(dir)) redactor.add(value);
-  return redactor;
+  return redactorFor(argv.filter((arg) => existsSync(arg) && statSync(arg).isFile()).map((arg) => dirname(resolve(arg))));
 }
 
 /** Commander errors (unknown option, missing argument) become our invalid-input exit code at every level. */

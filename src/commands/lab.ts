@@ -1,4 +1,4 @@
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { ExitCode } from '../errors.js';
 import { ensureDemoAppImage } from '../lab/app-image.js';
 import { startArtifactServerDetached, stopArtifactServer } from '../lab/artifact-server.js';
@@ -14,6 +14,7 @@ import { allPassed, formatCheckTable } from '../verify/index.js';
 import type { CheckResult } from '../verify/index.js';
 import { apply } from './apply.js';
 import { verifyOnce } from './verify.js';
+import { redactorFor } from '../stack/secrets.js';
 
 /** The lab's release mirror (consul, consul-template zips + SHA256SUMS) takes any free port on the lab gateway, so two checkouts' labs never collide. */
 const ARTIFACT_PORT = 0;
@@ -89,10 +90,11 @@ export async function verifyUntilPassing(inventory: string, timeoutMs: number): 
 /** up + apply (the stack and the demo apps) + verify + what to try next. Returns the exit code. */
 export async function labDemoCommand(options: LabUpOptions, output: 'text' | 'json'): Promise<ExitCode> {
   const inventory = await labUpCommand(options);
-  const outcome = await apply(inventory, { playbook: [defaultPlaybook, labAppsPlaybook], forks: 20, output, acceptNewHostKeys: false });
+  const redactor = redactorFor([dirname(inventory)]);
+  const outcome = await apply(inventory, { playbook: [defaultPlaybook, labAppsPlaybook], forks: 20, output, acceptNewHostKeys: false }, redactor);
   if (outcome.exitCode !== ExitCode.OK) return outcome.exitCode;
   const results = await verifyUntilPassing(inventory, 90_000);
-  say(formatCheckTable(results));
+  say(redactor.text(formatCheckTable(results)));
   if (!allPassed(results)) return ExitCode.VERIFY_FAILED;
   const lb = (await labStatus()).find((n) => n.role === 'lb')!;
   const bootstrap = invokedAs();

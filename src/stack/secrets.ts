@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redactor } from '../runner/redact.js';
 
 export type SecretKind = 'gossip' | 'uuid';
 
@@ -33,6 +34,13 @@ export function storedSecrets(inventoryDir: string): string[] {
     .filter((name) => SECRET_NAME.test(name) && statSync(join(dir, name)).isFile())
     .map((name) => readFileSync(join(dir, name), 'utf8').trim())
     .filter(Boolean);
+}
+
+/** A redactor that knows every secret kept beside the inventories in `inventoryDirs`; apply adds the ones it creates. */
+export function redactorFor(inventoryDirs: Iterable<string>): Redactor {
+  const redactor = new Redactor();
+  for (const dir of new Set(inventoryDirs)) for (const value of storedSecrets(dir)) redactor.add(value);
+  return redactor;
 }
 
 /**
