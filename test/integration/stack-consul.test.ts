@@ -72,7 +72,7 @@ describe('ACL bootstrap commands of playbooks/lb.yml against a real agent', () =
   const rewrite = (argv: string[], header: string) =>
     argv.map((a) => a.replace('http://127.0.0.1:8500', `http://127.0.0.1:${agent.httpPort}`).replace('/etc/consul/management.header', header));
 
-  test('policies and tokens are created once, then `unless` says they exist', async () => {
+  test('policies and tokens are created, then `unless` says they are as described', async () => {
     const header = join(work, 'management.header');
     const headerFile = files('plain', 'lb1').get('/etc/consul/management.header')!;
     writeFileSync(header, headerFile, { mode: 0o600 });
@@ -95,6 +95,42 @@ describe('ACL bootstrap commands of playbooks/lb.yml against a real agent', () =
     // the agent token the stack writes into consul.hcl (acl.tokens.agent), given to the dev agent at run time
     const agentToken = await agent.api('PUT', '/v1/agent/token/agent', { Token: fakeSecret('consul_agent_token', 'uuid') });
     assert.equal(agentToken.status, 200, agentToken.text);
+  });
+
+  test('a changed rule or description updates the policy in place, and a changed token description the token', async () => {
+    const header = join(work, 'management.header');
+    const policyOf = async (name: string) => JSON.parse((await agent.api('GET', `/v1/acl/policy/name/${name}`)).text) as { ID: string; Description: string; Rules: string };
+    const before = await policyOf('bootstrap-registrator');
+    // the inventory's vars win over the play's: an operator who narrows registrator's rules
+    const changed = inv();
+    const lb1 = changed.hosts.get('lb1')!;
+    const rules = 'service_prefix "" { policy = "write" }\nnode_prefix "lb" { policy = "read" }\n';
+    lb1.vars = {
+      ...lb1.vars,
+      consul_acl_tokens: [{ policy: 'bootstrap-registrator', description: 'registrator, narrowed', secret: 'registrator_token', accessor: 'registrator_accessor', rules }],
+    };
+    const commands = renderHostTasks(changed, 'lb1', factsFor(DEBIAN_12), 'command').filter((t) => t.name.startsWith('consul ACL'));
+    assert.deepEqual(commands.map((c) => c.name), ['consul ACL policies', 'consul ACL tokens']);
+    for (const task of commands) {
+      const p = task.params as { argv: string[]; stdin: string; unless: string[] };
+      const stale = await run(rewrite(p.unless, header));
+      assert.notEqual(stale.code, 0, `${task.name}: unless passed though consul has the old one`);
+      const put = await run(rewrite(p.argv, header), { input: p.stdin });
+      assert.equal(put.code, 0, `${task.name}: ${put.stderr}`);
+      const now = await run(rewrite(p.unless, header));
+      assert.equal(now.code, 0, `${task.name}: unless fails after the update: ${now.stderr}`);
+    }
+    const after = await policyOf('bootstrap-registrator');
+    assert.deepEqual([after.ID, after.Description, after.Rules], [before.ID, 'registrator, narrowed', rules], 'updated, not created anew');
+    const token = JSON.parse((await agent.api('GET', `/v1/acl/token/${fakeSecret('registrator_accessor', 'uuid')}`)).text) as { Description: string; Policies: Array<{ ID: string }> };
+    assert.equal(token.Description, 'registrator, narrowed');
+    assert.deepEqual(token.Policies.map((p) => p.ID), [before.ID]);
+    // the other policies were left as they were: their guards still pass
+    for (const task of renderHostTasks(inv(), 'lb1', factsFor(DEBIAN_12), 'command').filter((t) => t.name.startsWith('consul ACL'))) {
+      const p = task.params as { unless: string[] };
+      const registrator = p.unless.includes('bootstrap-registrator') || p.unless.includes(fakeSecret('registrator_accessor', 'uuid'));
+      assert.equal((await run(rewrite(p.unless, header))).code === 0, !registrator, `${task.name}: ${p.unless.slice(3).join(' ')}`);
+    }
   });
 
   test('the registrator token may register services, the consul-template token may not', async () => {

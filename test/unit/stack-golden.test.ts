@@ -175,6 +175,33 @@ describe('playbooks', () => {
   });
 });
 
+describe('the playbooks use the keywords instead of working around them', () => {
+  const plays = async () => {
+    const { loadPlaybooks } = await import('../../src/playbook/load.js');
+    const { getModule } = await import('../../src/modules/index.js');
+    return loadPlaybooks([join(SRC_GOLDEN, '..', '..', 'playbooks', 'site.yml')], getModule);
+  };
+
+  test('the once-per-cluster ACL steps are run_once, and no task picks a host by its place in a group', async () => {
+    const all = await plays();
+    const acl = all.find((p) => p.name === 'consul ACLs')!;
+    assert.deepEqual(acl.tasks.filter((t) => t.runOnce).map((t) => t.name), ['wait until consul has elected a leader and bootstrapped its ACLs', 'consul ACL policies', 'consul ACL tokens']);
+    const wait = acl.tasks.find((t) => t.name.startsWith('wait until'))!;
+    assert.deepEqual([wait.module, (wait.params.argv as string[])[0], wait.until, wait.retries, wait.delay], ['command', 'curl', '!acl_ready.failed', 90, 2], 'the leader wait is an until on curl');
+    for (const t of all.flatMap((p) => [...p.tasks, ...p.handlers])) assert.doesNotMatch(`${t.when ?? ''} ${t.delegateTo ?? ''}`, /groups\.\w+\[0\]/, t.name);
+  });
+
+  test('a cleanup and its guard are one script: the guard runs it with `check` instead of `remove`', async () => {
+    const tasks = (await plays()).flatMap((p) => p.tasks).filter((t) => t.name.includes('no longer in the inventory'));
+    assert.equal(tasks.length, 2, tasks.map((t) => t.name).join(', '));
+    for (const t of tasks) {
+      const { argv, unless } = t.params as { argv: string[]; unless: string[] };
+      assert.deepEqual([argv.slice(0, 2), argv[3]], [['sh', '-c'], 'remove'], t.name);
+      assert.deepEqual(unless, [...argv.slice(0, 3), 'check', ...argv.slice(4)], t.name);
+    }
+  });
+});
+
 describe('every download and local API call of the playbooks is bounded', () => {
   /** Each curl invocation in a parameter value: an argv list starting with curl, or the text from a `curl` word to the end of its command in a shell string. */
   function curls(value: unknown): string[] {
