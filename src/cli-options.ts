@@ -53,6 +53,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { flags: '--known-hosts <file>', description: 'known_hosts file to verify host keys against (repeatable)', repeatable: true, for: CONNECTING, refused: NEVER_CONNECTS },
   { flags: '--ssh-config <file>', description: 'ssh config file (default ~/.ssh/config)', for: CONNECTING, refused: NEVER_CONNECTS },
   {
+    flags: '--connect-timeout <seconds>',
+    description: 'seconds a host may take to accept the connection and finish the SSH handshake before it is reported unreachable',
+    default: '20',
+    for: CONNECTING,
+    refused: NEVER_CONNECTS,
+  },
+  {
     flags: '-v, --verbose',
     description: {
       apply: 'show ok/skipped reasons in full and timings',

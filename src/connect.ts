@@ -7,6 +7,8 @@ export interface SshOptions {
   acceptNewHostKeys: boolean;
   knownHosts?: string[];
   sshConfig?: string;
+  /** seconds a host may take to answer: TCP connect and the SSH handshake (default 20) */
+  connectTimeout?: number;
 }
 
 /** The SSH target of an inventory host: inventory values first, then ~/.ssh/config, then defaults. */
@@ -23,6 +25,7 @@ export function sshTarget(host: Host, inventory: Inventory, opts: SshOptions): S
     knownHosts,
     acceptNewHostKeys: opts.acceptNewHostKeys,
     sshConfig: opts.sshConfig,
+    ...(opts.connectTimeout !== undefined ? { connectTimeoutMs: opts.connectTimeout * 1000 } : {}),
   };
 }
 

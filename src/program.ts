@@ -9,7 +9,7 @@ import { defaultPlaybook, packageVersion } from './paths.js';
 // never load ssh2, listr2, the lab or the cloud code.
 
 /** What commander hands the run commands' actions (see RUN_OPTIONS: each command gets only what it honours). */
-export interface RunCliOptions extends SshOptions {
+export interface RunCliOptions extends Omit<SshOptions, 'connectTimeout'> {
   playbook?: string[];
   limit?: string;
   tags?: string;
@@ -22,6 +22,7 @@ export interface RunCliOptions extends SshOptions {
   diff?: boolean;
   forceHandlers?: boolean;
   commandTimeout: string;
+  connectTimeout: string;
   startAtTask?: string;
   listHosts?: boolean;
   listTasks?: boolean;
@@ -51,7 +52,7 @@ export const runActions: RunActions = {
       return ExitCode.OK;
     }
     const { apply } = await import('./commands/apply.js');
-    const outcome = await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks), commandTimeout: positive('--command-timeout', opts.commandTimeout) }, redactor);
+    const outcome = await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks), commandTimeout: positive('--command-timeout', opts.commandTimeout), connectTimeout: positive('--connect-timeout', opts.connectTimeout) }, redactor);
     return outcome.exitCode;
   },
   async validate(inv, opts, redactor) {
@@ -68,11 +69,11 @@ export const runActions: RunActions = {
   },
   async facts(inv, opts, redactor) {
     const { gatherFacts } = await import('./commands/facts.js');
-    return gatherFacts(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks) }, redactor);
+    return gatherFacts(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks), connectTimeout: positive('--connect-timeout', opts.connectTimeout) }, redactor);
   },
   async verify(inv, opts, redactor) {
     const { verify } = await import('./commands/verify.js');
-    const passed = await verify(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks), requests: positive('--requests', opts.requests) }, redactor);
+    const passed = await verify(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks), connectTimeout: positive('--connect-timeout', opts.connectTimeout), requests: positive('--requests', opts.requests) }, redactor);
     return passed ? ExitCode.OK : ExitCode.VERIFY_FAILED;
   },
 };

@@ -16,6 +16,8 @@ export class Delegates {
     private readonly inventory: Inventory,
     private readonly sessions: ReadonlyMap<string, HostSession>,
     private readonly connect: (host: Host) => Promise<Transport>,
+    /** what each delegate's session is opened with (HostSession's options) */
+    private readonly sessionOptions: ConstructorParameters<typeof HostSession>[1] = {},
   ) {}
 
   /** The connected session of `name`; throws an UnreachableError when it cannot be reached. */
@@ -29,7 +31,7 @@ export class Delegates {
     if (!host) throw new Error(`delegate_to names no host of the inventory: ${JSON.stringify(name)}`);
     let opening = this.extra.get(name);
     if (!opening) {
-      const session = new HostSession(host);
+      const session = new HostSession(host, this.sessionOptions);
       opening = session.open(this.connect).then(() => session);
       this.extra.set(name, opening);
     }

@@ -53,8 +53,8 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   const expansions = opts.expansions ?? new Expansions();
   const runId = newRunId();
   const names = targetHosts(inventory, plays, opts.limit);
-  const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!)]));
-  const delegates = new Delegates(inventory, sessions, opts.connect);
+  const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!, { commandTimeout: opts.commandTimeout })]));
+  const delegates = new Delegates(inventory, sessions, opts.connect, { commandTimeout: opts.commandTimeout });
   events.send({ type: 'run:start', hosts: names, check: opts.check });
   try {
     await eachLimit([...sessions.values()], opts.forks, async (session) => {

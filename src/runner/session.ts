@@ -8,6 +8,7 @@ import { hostFacts } from '../facts/host.js';
 import { UnreachableError } from '../errors.js';
 import type { Host } from '../inventory/types.js';
 import type { HostRecap } from './events.js';
+import { DEFAULT_COMMAND_TIMEOUT, timedOut, timedOutMessage, timeLimited } from './time-limit.js';
 
 /**
  * One host's connection, facts and fact cache for the whole run. Cached task facts are
@@ -23,7 +24,12 @@ export class HostSession {
   /** round trips to the host, for -v and the benchmark */
   roundTrips = 0;
 
-  constructor(readonly host: Host) {}
+  /** seconds a fact batch may run on the host (the run's --command-timeout) */
+  private readonly commandTimeout: number;
+
+  constructor(readonly host: Host, opts: { commandTimeout?: number } = {}) {
+    this.commandTimeout = opts.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
+  }
 
   get alive(): boolean {
     return !this.recap.unreachable && this.recap.failed === 0;
@@ -70,7 +76,10 @@ export class HostSession {
 
   private async runBatch(facts: Fact<unknown>[], elevate: boolean): Promise<Map<string, unknown>> {
     const script = batchScript(facts);
-    const result = await this.exec({ argv: ['sh', '-s'], stdin: script }, elevate);
+    const started = Date.now();
+    const result = await this.exec(timeLimited({ argv: ['sh', '-s'], stdin: script }, this.commandTimeout), elevate);
+    const ran = (Date.now() - started) / 1000;
+    if (timedOut(result.code, ran, this.commandTimeout)) throw new Error(`gathering facts ${timedOutMessage(this.commandTimeout, ran)} (--command-timeout)`);
     if (result.code !== 0) {
       const elevated = elevate && this.facts !== undefined && !this.facts.isRoot;
       throw new Error(describeBatchFailure(result, script, this.facts?.user ?? this.host.user ?? 'the login user', elevated));

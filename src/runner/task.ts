@@ -12,6 +12,7 @@ import type { RunOnce } from './run-once.js';
 import type { Expansions } from '../playbook/expansions.js';
 import type { Play, Task } from '../playbook/types.js';
 import { failedStep, groupCommands } from './command-group.js';
+import { DEFAULT_COMMAND_TIMEOUT, timedOut, timedOutMessage, timeLimited } from './time-limit.js';
 import type { ChangeReport, TaskFailure, TaskResult, TaskStatus } from './events.js';
 import type { Batch } from './batches.js';
 import { concealed } from './redact.js';
@@ -308,8 +309,6 @@ async function readBefore(changes: Change[], session: HostSession, elevate: bool
   return withBeforeRead(changes, <T>(fact: Fact<T>) => session.cache.get(fact.key) as T);
 }
 
-export const DEFAULT_COMMAND_TIMEOUT = 3600;
-
 /**
  * Runs a change's commands, each group under GNU timeout (past `seconds` it signals the command's
  * whole process group on the host: TERM, then KILL 10 s later); returns the last group's output
@@ -319,11 +318,9 @@ async function apply(commands: Command[], session: HostSession, elevate: boolean
   let last = { rc: 0 as number | null, ...NOTHING_RAN };
   for (const group of groupCommands(commands)) {
     const started = Date.now();
-    const res = await session.exec({ ...group.run, argv: ['timeout', '-k', '10', String(seconds), ...group.run.argv] }, elevate);
+    const res = await session.exec(timeLimited(group.run, seconds), elevate);
     const ran = (Date.now() - started) / 1000;
-    if ((res.code === 124 || res.code === 137) && ran >= seconds) {
-      throw new CommandError(session.host.name, toShell(group.run.argv), res.code, `timed out after ${seconds} s (ran ${ran.toFixed(1)} s); its process group was killed on the host`);
-    }
+    if (timedOut(res.code, ran, seconds)) throw new CommandError(session.host.name, toShell(group.run.argv), res.code, timedOutMessage(seconds, ran));
     const failed = failedStep(group, res.code, res.stderr);
     const stderr = failed ? failed.stderr : res.stderr;
     last = { rc: res.code, stdout: res.stdout, stderr, stdout_lines: lines(res.stdout) };

@@ -67,7 +67,7 @@ function describeConnectError(err: Error & { code?: string; level?: string }, di
     );
   }
   if (/Timed out while waiting for handshake/.test(err.message)) {
-    return `timed out after ${seconds}s waiting for the SSH handshake with ${where} (host down, firewalled, or not an SSH server?)`;
+    return `timed out after ${seconds}s connecting to ${where}: no SSH handshake (host down, firewalled, or not an SSH server? --connect-timeout sets the wait)`;
   }
   return `ssh connection to ${where} failed: ${err.message}`;
 }

@@ -208,7 +208,7 @@ describe('ssh transport: failures are UnreachableError with an actionable messag
     try {
       const started = Date.now();
       const err = await unreachable(connectSsh({ ...targetFor(sshd), port, connectTimeoutMs: 1000 }));
-      assert.match(err.message, new RegExp(`timed out after 1s waiting for the SSH handshake with 127\\.0\\.0\\.1:${port}`));
+      assert.match(err.message, new RegExp(`timed out after 1s connecting to 127\\.0\\.0\\.1:${port}: no SSH handshake`));
       assert.ok(Date.now() - started < 5000);
     } finally {
       silent.close();
