@@ -4,7 +4,9 @@
  * sshd runs in its own PID namespace, so the processes it starts (connections, shells, commands)
  * and their CPU time are counted exactly, per host. Prints numbers; asserts nothing about time.
  *
- *   npm run bench -- [--hosts 3,30,100] [--runs 5] [--forks N] [--peers] [--login-rc]
+ *   npm run bench -- [--hosts 3,30,100] [--runs 5] [--forks N] [--peers] [--login-rc] [--cpu-prof DIR]
+ *
+ * --cpu-prof DIR writes a V8 CPU profile of every bootstrap run into DIR (node --cpu-prof).
  *
  * Bash sources root's ~/.bashrc for every command sshd runs; on this kind of machine it runs
  * `pyenv init` (about 100 processes and 100 ms of CPU per command), which is no cost of any of
@@ -22,7 +24,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cliPath as builtCli } from '../helpers/cli.js';
+import { bundledCliPath as builtCli } from '../helpers/cli.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 const run = promisify(execFile);
@@ -38,6 +40,7 @@ const SSHD = { pidNamespace: true, extraConfig: process.argv.includes('--login-r
 const VENV = process.env.BOOTSTRAP_BENCH_VENV ?? '/var/cache/bootstrap/bench-peers-venv';
 const TASKS = 10; // x3 tasks
 const cliPath = process.env.BOOTSTRAP_BENCH_CLI ?? builtCli;
+const CPU_PROF = process.argv.includes('--cpu-prof') ? option('cpu-prof', '') : '';
 
 interface Sample {
   wall: number;
@@ -148,7 +151,7 @@ async function benchmark(count: number): Promise<void> {
       join(dir, 'inventory.yaml'),
       `all:\n  vars:\n    ssh: { user: root, key: ${first.clientKeyPath}, known_hosts: ${knownHosts} }\n  children:\n    bench:\n      hosts:\n${hosts}\n`,
     );
-    const bootstrap = [process.execPath, cliPath, join(dir, 'inventory.yaml'), '--playbook', join(dir, 'site.yml'), '--forks', forks];
+    const bootstrap = [process.execPath, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), cliPath, join(dir, 'inventory.yaml'), '--playbook', join(dir, 'site.yml'), '--forks', forks];
     console.log(`\n== ${count} hosts, ${TASKS * 3} tasks, --forks ${forks}, ${RUNS} no-op runs`);
     const tools: Array<{ name: string; argv: string[]; env?: Record<string, string>; noop: (s: Sample) => boolean }> = [
       { name: 'bootstrap', argv: bootstrap, noop: (s) => new RegExp(`No changes: ${count} host`).test(s.output) },
