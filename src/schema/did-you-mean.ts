@@ -25,6 +25,7 @@ export function closest(word: string, candidates: Iterable<string>, maxDistance?
     if (candidate === word) continue;
     if (normalize(candidate) === normalized) return candidate;
     const limit = maxDistance ?? Math.max(word.length < 5 ? 1 : 2, Math.floor(Math.min(word.length, candidate.length) / 3));
+    if (Math.abs(word.length - candidate.length) > Math.min(limit, bestDistance)) continue; // the distance is at least that
     const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
     if (distance <= limit && distance < bestDistance) {
       best = candidate;
