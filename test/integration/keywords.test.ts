@@ -227,6 +227,21 @@ const cases: Case[] = [
     check: ({ root }) => assert.equal(readFileSync(join(root('h2'), 'who.txt'), 'utf8'), 'h2\n'),
   },
   {
+    name: 'run_once under a --limit that leaves out the first host runs on the first host the limit keeps (as the ACL steps rely on)',
+    playbook: play(`    - name: once
+      command: { argv: [sh, -c, 'echo $SSHD_NAME'] }
+      run_once: true
+      register: who
+      changed_when: false
+    - name: record
+      copy: { dest: "<%= root %>/who.txt", content: "<%= who.stdout.trim() %>\\n" }
+`),
+    args: ['--limit', 'h2'],
+    code: 0,
+    results: { h2: [['once', 'ok'], ['record', 'changed']] },
+    check: ({ root }) => assert.equal(readFileSync(join(root('h2'), 'who.txt'), 'utf8'), 'h2\n'),
+  },
+  {
     name: 'listen: one notification runs every handler listening; meta: flush_handlers runs them at that point',
     playbook: `- name: p
   hosts: app
