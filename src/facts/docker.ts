@@ -11,6 +11,8 @@ export interface ContainerState {
   /** created, running, exited, paused, ... */
   status: string;
   labels: Record<string, string>;
+  /** its environment (Config.Env: the image's defaults, env files and what docker run was given) */
+  env: Record<string, string>;
 }
 
 export interface ImageState {
@@ -55,6 +57,11 @@ function parseArray(text: string): Record<string, any>[] {
   return parsed as Record<string, any>[];
 }
 
+/** docker's ["K=V", "K2"] as a map (a name without "=" has the empty value). */
+function envMap(entries: string[]): Record<string, string> {
+  return Object.fromEntries(entries.map((kv) => (kv.includes('=') ? [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] : [kv, ''])));
+}
+
 function containerOf(object: Record<string, any> | null): DockerObject<ContainerState> {
   if (!object) return { dockerPresent: true, value: null };
   return {
@@ -66,6 +73,7 @@ function containerOf(object: Record<string, any> | null): DockerObject<Container
       running: object.State?.Running === true,
       status: String(object.State?.Status ?? ''),
       labels: { ...(object.Config?.Labels ?? {}) },
+      env: envMap((object.Config?.Env ?? []) as string[]),
     },
   };
 }

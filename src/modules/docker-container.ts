@@ -25,13 +25,18 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const sortedEntries = (map: Record<string, string> | undefined) =>
   Object.entries(map ?? {}).map(([k, v]) => [k, String(v)] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-/** The definition in a canonical form (order-free lists sorted), whose sha256 is kept in a label. */
+/**
+ * The definition in a canonical form (order-free lists sorted), whose sha256 is kept in a label.
+ * Environment values are left out (only the names are in): a label anyone with `docker inspect`
+ * can read must not let them test guesses of a secret. The values are compared with the
+ * container's own environment instead (planContainer).
+ */
 export function canonicalDefinition(p: DockerContainerParams): string {
   return JSON.stringify({
     image: p.image,
     command: p.command ?? [],
     ports: [...(p.ports ?? [])].sort(),
-    env: sortedEntries(p.env),
+    env: sortedEntries(p.env).map(([name]) => name),
     env_file: p.env_file ?? null,
     volumes: [...(p.volumes ?? [])].sort(),
     network: p.network ?? null,
@@ -86,8 +91,10 @@ export function planContainer(p: DockerContainerParams, container: ContainerStat
   }
   const hashDiffers = container.labels[HASH_LABEL] !== definitionHash(p);
   const imageDiffers = image !== null && container.imageId !== image.id;
-  if (hashDiffers || imageDiffers) {
-    const why = hashDiffers ? 'definition changed' : `image ${p.image} is now ${image!.id.slice(0, 19)}`;
+  // names only: a title never shows an environment value
+  const envChanged = sortedEntries(p.env).filter(([name, value]) => container.env[name] !== value).map(([name]) => name);
+  if (hashDiffers || imageDiffers || envChanged.length > 0) {
+    const why = hashDiffers ? 'definition changed' : imageDiffers ? `image ${p.image} is now ${image!.id.slice(0, 19)}` : `environment ${envChanged.join(', ')} changed`;
     return { changes: [{ title: `recreate container ${p.name} (${why})`, commands: [remove, runCommand(p, verb)] }] };
   }
   const changes: Change[] = [];

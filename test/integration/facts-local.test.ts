@@ -385,9 +385,14 @@ describe('docker modules against the real engine', () => {
     const env = JSON.parse(spawnSync('docker', ['inspect', '--format', '{{json .Config.Env}}', name], { encoding: 'utf8' }).stdout) as string[];
     assert.ok(env.includes('API_TOKEN=t0k') && env.includes('MODE=a'));
 
+    const label = () => spawnSync('docker', ['inspect', '--format', '{{index .Config.Labels "bootstrap.hash"}}', name], { encoding: 'utf8' }).stdout.trim();
+    const labelBefore = label();
     const changed = await applyAndReplan('docker_container', { ...params, env: { API_TOKEN: 't0k', MODE: 'b' } });
-    assert.deepEqual(changed.first.changes.map((c) => c.title), [`recreate container ${name} (definition changed)`]);
+    assert.deepEqual(changed.first.changes.map((c) => c.title), [`recreate container ${name} (environment MODE changed)`]);
     assert.equal(changed.second.changes.length, 0);
+    // the value changed, the label did not: it holds no environment value to test guesses against
+    assert.equal(label(), labelBefore);
+    assert.match(labelBefore, /^[0-9a-f]{64}$/);
 
     execOk(['docker', 'stop', '-t', '0', name]);
     const restart = await applyAndReplan('docker_container', { ...params, env: { API_TOKEN: 't0k', MODE: 'b' } });

@@ -172,14 +172,14 @@ describe('service facts', () => {
 describe('docker facts', () => {
   const container = {
     Id: '67e812214a05', Image: 'sha256:268c2aab', State: { Status: 'running', Running: true },
-    Config: { Image: 'gliderlabs/registrator:latest', Labels: { 'bootstrap.hash': 'abc' } },
+    Config: { Image: 'gliderlabs/registrator:latest', Labels: { 'bootstrap.hash': 'abc' }, Env: ['CONSUL_HTTP_TOKEN=a=b', 'EMPTY=', 'BARE', 'PATH=/usr/bin'] },
   };
   const image = { Id: 'sha256:268c', RepoTags: ['exp:1'] };
   const items = [{ kind: 'container' as const, name: 'reg' }, { kind: 'image' as const, name: 'exp:1' }, { kind: 'image' as const, name: 'gone' }];
   it('one array per kind when all exist, one answer per object otherwise, and no docker', () => {
     const stdout = `@@all container\n${JSON.stringify([container], null, 4)}\n@@one image\n${JSON.stringify([image])}\n@@one image\n[]\n`;
     assert.deepEqual(parseDocker(stdout, items), [
-      { dockerPresent: true, value: { id: '67e812214a05', imageId: 'sha256:268c2aab', image: 'gliderlabs/registrator:latest', running: true, status: 'running', labels: { 'bootstrap.hash': 'abc' } } },
+      { dockerPresent: true, value: { id: '67e812214a05', imageId: 'sha256:268c2aab', image: 'gliderlabs/registrator:latest', running: true, status: 'running', labels: { 'bootstrap.hash': 'abc' }, env: { CONSUL_HTTP_TOKEN: 'a=b', EMPTY: '', BARE: '', PATH: '/usr/bin' } } },
       { dockerPresent: true, value: { id: 'sha256:268c', repoTags: ['exp:1'] } },
       { dockerPresent: true, value: null },
     ]);

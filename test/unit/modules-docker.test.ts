@@ -22,7 +22,8 @@ const registrator: DockerContainerParams = {
 };
 const hash = definitionHash(registrator);
 const container = (extra: Partial<ContainerState> = {}): ContainerState => ({
-  id: 'c1', imageId: 'sha256:aaa', image: registrator.image, running: true, status: 'running', labels: { [HASH_LABEL]: hash }, ...extra,
+  id: 'c1', imageId: 'sha256:aaa', image: registrator.image, running: true, status: 'running', labels: { [HASH_LABEL]: hash },
+  env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...registrator.env }, ...extra,
 });
 const image: ImageState = { id: 'sha256:aaa', repoTags: [registrator.image] };
 
@@ -51,7 +52,12 @@ describe('docker_container', () => {
   it('the hash ignores the order of env, labels, ports and volumes, but not the command', () => {
     assert.equal(definitionHash({ ...registrator, env: { SERVICE_TAGS: 'a', CONSUL_HTTP_TOKEN: 'tok-123' } }), hash);
     assert.notEqual(definitionHash({ ...registrator, command: [...registrator.command!].reverse() }), hash);
-    assert.notEqual(definitionHash({ ...registrator, env: { ...registrator.env, SERVICE_TAGS: 'b' } }), hash);
+    assert.notEqual(definitionHash({ ...registrator, env: { ...registrator.env, SERVICE_NAME: 'x' } }), hash, 'a variable added or removed');
+  });
+
+  it('the hash label holds no environment value: the same for any token, so it cannot test guesses of one', () => {
+    assert.equal(definitionHash({ ...registrator, env: { ...registrator.env, CONSUL_HTTP_TOKEN: 'another-token' } }), hash);
+    assert.equal(definitionHash({ ...registrator, env: { ...registrator.env, SERVICE_TAGS: 'b' } }), hash);
   });
 
   const rows: Array<[string, DockerContainerParams, ContainerState | null, ImageState | null, string[], string | undefined]> = [
@@ -59,6 +65,8 @@ describe('docker_container', () => {
     ['same hash, running: ok', registrator, container(), image, [], 'container registrator running, definition unchanged'],
     ['hash differs: recreate', { ...registrator, command: ['-resync', '30'] }, container(), image, ['recreate container registrator (definition changed)'], undefined],
     ['image id moved: recreate', registrator, container(), { ...image, id: 'sha256:bbbbbbbbbbbbbbbbbbbbbbbb' }, ['recreate container registrator (image gliderlabs/registrator:latest is now sha256:bbbbbbbbbbbb)'], undefined],
+    ['a value differs from the container\'s environment: recreate, naming the variable only', { ...registrator, env: { ...registrator.env, CONSUL_HTTP_TOKEN: 'tok-456' } }, container(), image, ['recreate container registrator (environment CONSUL_HTTP_TOKEN changed)'], undefined],
+    ['image defaults beside ours in the environment: ok', registrator, container({ env: { ...container().env, HOME: '/root' } }), image, [], 'container registrator running, definition unchanged'],
     ['exited: start', registrator, container({ running: false, status: 'exited' }), image, ['start container registrator (exited)'], undefined],
     ['state=stopped and running: stop', { ...registrator, state: 'stopped' }, container(), image, ['stop container registrator (running)'], undefined],
     ['state=absent and present: remove', { ...registrator, state: 'absent' }, container(), image, ['remove container registrator (running)'], undefined],
