@@ -90,7 +90,7 @@ export async function buildProgram(setExit: (code: number) => void, redactor: Re
     .configureOutput({ outputError: (text, write) => write(redactor.text(text)) })
     .addHelpText(
       'after',
-      `\nExit codes: 0 success, 1 internal error, 2 invalid input (nothing was contacted),\n3 a task failed on some host, 4 a host was unreachable, 5 verification failed.`,
+      `\nExit codes: 0 success, 1 internal error, 2 invalid input (nothing was contacted),\n3 a task failed on some host, 4 a host was unreachable, 5 verification failed,\n130 apply was interrupted (SIGINT/SIGTERM: running commands get 10 s, a second Ctrl-C stops them).`,
     );
 
   const runCommand = (name: RunCommand, description: string, opts: { isDefault?: boolean } = {}) =>

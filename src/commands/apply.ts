@@ -6,6 +6,7 @@ import { defaultPlaybook } from '../paths.js';
 import { RunEvents } from '../runner/events.js';
 import { Redactor } from '../runner/redact.js';
 import { runPlays } from '../runner/run.js';
+import { Interrupt } from '../runner/interrupt.js';
 import type { RunOutcome } from '../runner/run.js';
 import { createSecretStore } from '../stack/secrets.js';
 import { attachJson } from '../ui/json.js';
@@ -37,6 +38,11 @@ export async function apply(inventoryFile: string, opts: ApplyOptions, redactor:
   else if (process.stdout.isTTY && !process.env.CI) uiDone = (await import('../ui/listr.js')).attachListr(events, uiOpts);
   else attachPlain(events, uiOpts);
   const secrets = createSecretStore(inventory.dir);
+  // from here on SIGINT/SIGTERM stop the run (runner/interrupt.ts) instead of killing the process
+  const interrupt = new Interrupt();
+  const onSignal = (signal: NodeJS.Signals) => interrupt.signal(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const outcome = await runPlays(
     inventory,
     plays,
@@ -52,9 +58,13 @@ export async function apply(inventoryFile: string, opts: ApplyOptions, redactor:
       connect: connector(inventory, opts),
       scopeExtra: { artifacts, secret: (name: string, kind: 'gossip' | 'uuid') => redactor.add(secrets.get(name, kind)) },
       conceal: (value) => void redactor.add(value),
+      interrupt,
     },
     events,
-  );
+  ).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
   await uiDone;
   return outcome;
 }

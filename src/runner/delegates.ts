@@ -38,6 +38,11 @@ export class Delegates {
     return opening;
   }
 
+  /** Stops what runs over the connections opened here (an interrupted run). */
+  async abort(): Promise<void> {
+    await Promise.all([...this.extra.values()].map((p) => p.then((s) => s.abort(), () => undefined).catch(() => undefined)));
+  }
+
   /** Closes the connections opened here (the play hosts' are closed by their owner). */
   async close(): Promise<void> {
     await Promise.all(

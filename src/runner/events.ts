@@ -58,6 +58,8 @@ export interface HostRecap {
   /** failures handled by a block's rescue */
   rescued: number;
   unreachable: boolean;
+  /** the run was interrupted (SIGINT/SIGTERM) before this host's work was done */
+  interrupted: boolean;
   /** the batch the host was in, per play that ran in batches (`serial`) */
   batches: HostBatch[];
   /** the plays this host had no part in because an earlier batch failed, each with why */
@@ -77,6 +79,8 @@ export type RunEvent =
   | ({ type: 'task:result' } & TaskResult)
   | { type: 'task:retry'; host: string; play: string; task: string; attempt: number; of: number; delay: number; status: TaskStatus }
   | { type: 'block:rescue'; host: string; play: string; block: string }
+  /** SIGINT/SIGTERM: `stopping` (nothing new starts; running commands get graceSeconds), then `aborting` (they are stopped on the hosts) */
+  | { type: 'run:interrupt'; phase: 'stopping' | 'aborting'; signal: string; graceSeconds: number }
   | { type: 'run:end'; recap: Map<string, HostRecap>; ms: number; check: boolean };
 
 /** The runner's only way to talk to the UI. */

@@ -130,6 +130,10 @@ export const GATHER_FACTS = 'gather facts';
 export function hostFailed(env: TaskEnv, events: RunEvents, what: string, error: unknown): void {
   const { session, play } = env;
   const host = session.host.name;
+  if (error instanceof UnreachableError && env.interrupt?.aborted) {
+    session.recap.interrupted = true; // we closed the connection: the host is not at fault
+    return;
+  }
   if (error instanceof UnreachableError) {
     session.recap.unreachable = true;
     events.send({ type: 'host:unreachable', host, message: error.message });
@@ -148,6 +152,10 @@ export function hostFailed(env: TaskEnv, events: RunEvents, what: string, error:
 async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvents, notified: Set<string>, pendingSince?: string): Promise<boolean> {
   const { session, play } = env;
   const host = session.host.name;
+  if (env.interrupt?.stopping) {
+    session.recap.interrupted = true; // nothing new starts once the run was asked to stop
+    return false;
+  }
   const run = async (): Promise<TaskOutcome | Error> => {
     events.send({ type: 'task:start', host, play: play.name, task: task.name, handler, ...batchOf(env) });
     try {
@@ -182,6 +190,7 @@ async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvent
   if (ignored) session.recap.ignored++;
   else session.recap[result.status]++;
   events.send({ type: 'task:result', ...result, ...(ignored ? { ignored: true } : {}), ...(pendingSince ? { pendingSince } : {}), ...batchOf(env) });
+  if (result.status === 'failed' && env.interrupt?.aborted) session.recap.interrupted = true;
   if (result.status === 'changed') for (const name of task.notify) notified.add(name);
   return result.status !== 'failed' || ignored;
 }

@@ -14,6 +14,7 @@ import { Delegates } from './delegates.js';
 import { targetHosts } from '../load.js';
 import { Expansions } from '../playbook/expansions.js';
 import { newRunId } from './run-id.js';
+import type { Interrupt } from './interrupt.js';
 
 export interface RunOptions {
   check: boolean;
@@ -30,6 +31,8 @@ export interface RunOptions {
   forceHandlers?: boolean;
   /** seconds a command may run unless its task sets `timeout:` */
   commandTimeout?: number;
+  /** SIGINT/SIGTERM: stop starting work, then abort what runs (interrupt.ts) */
+  interrupt?: Interrupt;
   /** makes a value secret for the rest of the run (what sensitive tasks register) */
   conceal?: (value: string) => void;
   /** the task walk's memo, shared with offline validation (default: the run's own) */
@@ -53,11 +56,20 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   const expansions = opts.expansions ?? new Expansions();
   const runId = newRunId();
   const names = targetHosts(inventory, plays, opts.limit);
-  const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!, { commandTimeout: opts.commandTimeout })]));
-  const delegates = new Delegates(inventory, sessions, opts.connect, { commandTimeout: opts.commandTimeout });
+  const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!, { commandTimeout: opts.commandTimeout, runId })]));
+  const delegates = new Delegates(inventory, sessions, opts.connect, { commandTimeout: opts.commandTimeout, runId });
   events.send({ type: 'run:start', hosts: names, check: opts.check });
+  const { interrupt } = opts;
+  interrupt?.onPhase((phase, signal) => events.send({ type: 'run:interrupt', phase, signal, graceSeconds: interrupt.grace_s }));
+  interrupt?.onAbort(async () => {
+    await Promise.all([...[...sessions.values()].map((s) => s.abort()), delegates.abort()]);
+  });
   try {
     await eachLimit([...sessions.values()], opts.forks, async (session) => {
+      if (interrupt?.stopping) {
+        session.recap.interrupted = true;
+        return;
+      }
       const t0 = Date.now();
       try {
         const envs = plays
@@ -66,6 +78,10 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
         await session.open(opts.connect, speculativeFacts(envs, opts.selected ?? (() => true)));
         events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0 });
       } catch (error) {
+        if (interrupt?.aborted) {
+          session.recap.interrupted = true;
+          return;
+        }
         session.recap.unreachable = true;
         const message = error instanceof UnreachableError ? error.message : `${session.host.name}: ${(error as Error).message}`;
         events.send({ type: 'host:unreachable', host: session.host.name, message });
@@ -75,10 +91,15 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
       const members = new Set(selectHosts(inventory, play.hosts));
       const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
       if (hosts.length === 0) continue;
+      if (interrupt?.stopping) {
+        for (const s of hosts) s.recap.interrupted = true;
+        continue;
+      }
       const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events, runStarted: new Date(started).toISOString(), delegates, expansions, runId });
       if (calledOff) break;
     }
   } finally {
+    interrupt?.done();
     await Promise.all([...[...sessions.values()].map((s) => s.transport?.close().catch(() => undefined)), delegates.close()]);
   }
   const recap = new Map([...sessions].map(([n, s]) => [n, s.recap]));
@@ -109,6 +130,10 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
   events.send({ type: 'play:start', play: play.name, hosts: hosts.map((s) => s.host.name), ...(rolling ? { serial: batches.map((b) => b.hosts.length) } : {}) });
   for (const batch of batches) {
     const members = batch.hosts.map((name) => sessions.get(name)!);
+    if (opts.interrupt?.stopping) {
+      for (const s of members) if (s.alive) s.recap.interrupted = true;
+      continue;
+    }
     if (rolling) {
       events.send({ type: 'batch:start', play: play.name, batch: batch.index, of: batch.of, hosts: batch.hosts });
       for (const s of members) s.recap.batches.push({ play: play.name, batch: batch.index, of: batch.of });
@@ -117,7 +142,7 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
     const once = new RunOnce(members.map((s) => s.host.name));
     await eachLimit(members, opts.forks, (session) =>
       runPlayOnHost(
-        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once, delegate: (name) => delegates.session(name), conceal: opts.conceal, expansions, runId },
+        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once, delegate: (name) => delegates.session(name), conceal: opts.conceal, expansions, runId, interrupt: opts.interrupt },
         opts.selected ?? (() => true),
         events,
       ),
@@ -140,6 +165,7 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
 
 export function exitCodeOf(recap: Map<string, HostRecap>): ExitCode {
   const all = [...recap.values()];
+  if (all.some((r) => r.interrupted)) return ExitCode.INTERRUPTED;
   if (all.some((r) => r.unreachable)) return ExitCode.UNREACHABLE;
   if (all.some((r) => r.failed > 0)) return ExitCode.TASK_FAILED;
   return ExitCode.OK;

@@ -8,7 +8,8 @@ import { hostFacts } from '../facts/host.js';
 import { UnreachableError } from '../errors.js';
 import type { Host } from '../inventory/types.js';
 import type { HostRecap } from './events.js';
-import { DEFAULT_COMMAND_TIMEOUT, timedOut, timedOutMessage, timeLimited } from './time-limit.js';
+import { DEFAULT_COMMAND_TIMEOUT, stopRunCommand, timedOut, timedOutMessage, timeLimited } from './time-limit.js';
+import { newRunId } from './run-id.js';
 
 /**
  * One host's connection, facts and fact cache for the whole run. Cached task facts are
@@ -18,7 +19,7 @@ export class HostSession {
   transport?: Transport;
   facts?: HostFacts;
   readonly cache = new Map<string, unknown>();
-  readonly recap: HostRecap = { ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, rescued: 0, unreachable: false, batches: [], calledOff: [] };
+  readonly recap: HostRecap = { ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, rescued: 0, unreachable: false, interrupted: false, batches: [], calledOff: [] };
   /** values bound by `register:`, visible to the host's later tasks (across plays) */
   readonly registered: Record<string, unknown> = {};
   /** round trips to the host, for -v and the benchmark */
@@ -27,8 +28,19 @@ export class HostSession {
   /** seconds a fact batch may run on the host (the run's --command-timeout) */
   private readonly commandTimeout: number;
 
-  constructor(readonly host: Host, opts: { commandTimeout?: number } = {}) {
+  /** the run's id (run-id.ts): every command of the run carries it on the host */
+  readonly runId: string;
+
+  constructor(readonly host: Host, opts: { commandTimeout?: number; runId?: string } = {}) {
     this.commandTimeout = opts.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
+    this.runId = opts.runId ?? newRunId();
+  }
+
+  /** An interrupted run: stop what runs of it on the host (as the login user, and as root through sudo where it is not root), then close. */
+  async abort(): Promise<void> {
+    if (!this.transport) return;
+    const stop = stopRunCommand(this.runId);
+    await this.transport.abort(this.facts && !this.facts.isRoot ? [stop, { ...stop, argv: become(stop.argv) }] : [stop]);
   }
 
   get alive(): boolean {
@@ -77,7 +89,7 @@ export class HostSession {
   private async runBatch(facts: Fact<unknown>[], elevate: boolean): Promise<Map<string, unknown>> {
     const script = batchScript(facts);
     const started = Date.now();
-    const result = await this.exec(timeLimited({ argv: ['sh', '-s'], stdin: script }, this.commandTimeout), elevate);
+    const result = await this.exec(timeLimited({ argv: ['sh', '-s'], stdin: script }, this.commandTimeout, this.runId), elevate);
     const ran = (Date.now() - started) / 1000;
     if (timedOut(result.code, ran, this.commandTimeout)) throw new Error(`gathering facts ${timedOutMessage(this.commandTimeout, ran)} (--command-timeout)`);
     if (result.code !== 0) {

@@ -9,6 +9,7 @@ import { expandTask, playScope, taskWhere, type TaskInstance } from '../playbook
 import { evaluate, unproduced, Unproduced } from '../playbook/expression.js';
 import { renderString } from '../playbook/render.js';
 import type { RunOnce } from './run-once.js';
+import type { Interrupt } from './interrupt.js';
 import type { Expansions } from '../playbook/expansions.js';
 import type { Play, Task } from '../playbook/types.js';
 import { failedStep, groupCommands } from './command-group.js';
@@ -41,6 +42,8 @@ export interface TaskEnv {
   beforeApply?: (task: Task) => Promise<void>;
   /** told before each retry of a task with `until` */
   onRetry?: (task: Task, retry: RetryInfo) => void;
+  /** the run's stop request: no task starts once it is stopping */
+  interrupt?: Interrupt;
   /** run_once coordination for the host's batch */
   once?: RunOnce;
   /** makes a value secret for the rest of the run (the Redactor): the output a sensitive task registers */
@@ -131,7 +134,7 @@ export async function runTask(task: Task, env: TaskEnv, handler: boolean): Promi
   const attempts = attemptsOf(task);
   for (let attempt = 1; ; attempt++) {
     const outcome = await attemptTask(task, env, handler);
-    if (task.until === undefined || outcome.result.status === 'skipped') return outcome;
+    if (task.until === undefined || outcome.result.status === 'skipped' || env.interrupt?.stopping) return outcome;
     let met: boolean;
     try {
       met = Boolean(evaluate(task.until, { ...untilScope(task, env), ...(task.register ? { [task.register]: outcome.registered } : {}) }, taskWhere(task, 'until', env.session.host.name)));
@@ -318,7 +321,7 @@ async function apply(commands: Command[], session: HostSession, elevate: boolean
   let last = { rc: 0 as number | null, ...NOTHING_RAN };
   for (const group of groupCommands(commands)) {
     const started = Date.now();
-    const res = await session.exec(timeLimited(group.run, seconds), elevate);
+    const res = await session.exec(timeLimited(group.run, seconds, session.runId), elevate);
     const ran = (Date.now() - started) / 1000;
     if (timedOut(res.code, ran, seconds)) throw new CommandError(session.host.name, toShell(group.run.argv), res.code, timedOutMessage(seconds, ran));
     const failed = failedStep(group, res.code, res.stderr);

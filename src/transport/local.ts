@@ -16,6 +16,8 @@ export class LocalTransport implements Transport {
     private readonly options: LocalTransportOptions = {},
   ) {}
 
+  private readonly running = new Set<import('node:child_process').ChildProcess>();
+
   exec(command: Command): Promise<ExecResult> {
     const [program, ...args] = command.argv;
     if (program === undefined) return Promise.resolve({ code: 127, stdout: '', stderr: 'empty command\n' });
@@ -27,6 +29,8 @@ export class LocalTransport implements Transport {
         timeout: this.options.timeoutMs,
         killSignal: 'SIGKILL',
       });
+      this.running.add(child);
+      child.once('close', () => this.running.delete(child));
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let spawnError: NodeJS.ErrnoException | undefined;
@@ -53,6 +57,11 @@ export class LocalTransport implements Transport {
       if (command.stdin === undefined) child.stdin.end();
       else child.stdin.end(command.stdin);
     });
+  }
+
+  /** Local commands are our own children: they are signalled directly. */
+  async abort(): Promise<void> {
+    for (const child of this.running) child.kill('SIGTERM');
   }
 
   async close(): Promise<void> {}

@@ -171,6 +171,7 @@ class SshTransport implements Transport {
   /** clients whose connection is already gone: closing them waits for nothing */
   private readonly ended = new Set<Client>();
 
+
   constructor(
     readonly host: string,
     private readonly label: string,
@@ -273,6 +274,16 @@ class SshTransport implements Transport {
       if (stdin === undefined) channel.end();
       else channel.end(stdin);
     });
+  }
+
+  async abort(stop: Command[]): Promise<void> {
+    for (const command of stop) {
+      if (this.closedReason) break;
+      const done = this.run(command).catch(() => undefined);
+      await Promise.race([done, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    }
+    this.closedReason ??= `connection to ${this.label} was closed: the run was interrupted`;
+    await this.close();
   }
 
   async close(): Promise<void> {

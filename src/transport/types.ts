@@ -11,6 +11,11 @@ export interface Transport {
   readonly host: string;
   /** Runs argv (quoted by toShell) with optional stdin. Never throws for a non-zero exit. */
   exec(command: Command): Promise<ExecResult>;
+  /**
+   * An interrupted run: runs `stop` (the commands that stop what still runs on the host) at once,
+   * past any queue, then closes the connection. Pending exec() calls resolve or reject as they end.
+   */
+  abort(stop: Command[]): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -45,16 +45,27 @@ export function formatRecap(recap: Map<string, HostRecap>, ms: number, check: bo
     const batches = r.batches.map((b) => `${b.play} ${b.batch}/${b.of}`);
     lines.push(
       `  ${host.padEnd(width)}  ok=${r.ok} changed=${r.changed} failed=${r.failed} skipped=${r.skipped} unreachable=${r.unreachable ? 1 : 0}${r.rescued ? ` rescued=${r.rescued}` : ''}${r.ignored ? ` ignored=${r.ignored}` : ''}` +
-        (batches.length ? `  batch: ${batches.join(', ')}` : ''),
+        (batches.length ? `  batch: ${batches.join(', ')}` : '') +
+        (r.interrupted ? '  interrupted' : ''),
     );
   }
   for (const reason of new Set([...recap.values()].flatMap((r) => r.calledOff))) lines.push(`Called off: ${reason}.`);
+  const interrupted = [...recap].filter(([, r]) => r.interrupted).map(([h]) => h);
+  if (interrupted.length) {
+    lines.push(`Interrupted: ${interrupted.join(', ')} did not finish (tasks after the interrupt did not start; handlers left pending run next time). Run again to finish.`);
+  }
   const changed = [...recap.values()].reduce((n, r) => n + r.changed, 0);
-  const healthy = [...recap.values()].every((r) => !r.unreachable && r.failed === 0);
+  const healthy = [...recap.values()].every((r) => !r.unreachable && r.failed === 0 && !r.interrupted);
   if (healthy && changed === 0) lines.push(`No changes: ${recap.size} host(s) already as described.`);
   else if (healthy) lines.push(`${changed} change(s) ${check ? 'would be made' : 'made'}.`);
   lines.push(`Finished in ${(ms / 1000).toFixed(2)} s.`);
   return lines;
+}
+
+export function interruptLine(e: Extract<RunEvent, { type: 'run:interrupt' }>): string {
+  return e.phase === 'stopping'
+    ? `INTERRUPTED  ${e.signal}: no new task starts; running commands get ${e.graceSeconds} s to finish (Ctrl-C again to stop them now)`
+    : `ABORTING     ${e.signal}: stopping the running commands on the hosts`;
 }
 
 /** Plain-text rendering of one runner event, or no lines. */
@@ -76,6 +87,8 @@ export function formatEvent(e: RunEvent, opts: UiOptions, check: boolean): strin
       return [`${'retrying'.padEnd(12)} ${e.host.padEnd(10)} ${e.task}  (attempt ${e.attempt} of ${e.of}: until is false${e.status === 'failed' ? ', the attempt failed' : ''}; next in ${e.delay} s)`];
     case 'block:rescue':
       return [`${'rescue'.padEnd(12)} ${e.host.padEnd(10)} ${e.block}  (a task of the block failed; running its rescue)`];
+    case 'run:interrupt':
+      return [interruptLine(e)];
     case 'run:end':
       return formatRecap(e.recap, e.ms, e.check);
     default:

@@ -1,6 +1,6 @@
 import { Listr } from 'listr2';
 import type { RunEvents, TaskResult } from '../runner/events.js';
-import { formatRecap, formatResult } from './format.js';
+import { formatRecap, formatResult, interruptLine } from './format.js';
 import type { UiOptions } from './format.js';
 
 interface HostLine {
@@ -30,7 +30,8 @@ export function attachListr(events: RunEvents, opts: UiOptions): Promise<void> {
                 hosts.set(host, { title: (t) => (task.title = `${host}: ${t}`), done: (err) => (err ? reject(err) : resolve()) });
               }),
           })),
-          { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false } },
+          // the run handles SIGINT itself (runner/interrupt.ts): listr must not exit the process
+          { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseErrors: false } },
         );
         list.run().catch(() => undefined).finally(() => {
           for (const r of results) if (r.status !== 'ok' && r.status !== 'skipped') console.log(formatResult(r, opts, check).join('\n'));
@@ -50,12 +51,15 @@ export function attachListr(events: RunEvents, opts: UiOptions): Promise<void> {
       case 'host:unreachable':
         hosts.get(e.host)?.done(new Error(e.message));
         break;
+      case 'run:interrupt':
+        for (const line of hosts.values()) line.title(interruptLine(e).replace(/^\S+\s+/, ''));
+        break;
       case 'run:end':
         for (const [host, line] of hosts) {
           const r = e.recap.get(host)!;
           if (r.unreachable) continue;
-          line.title(`ok=${r.ok} changed=${r.changed} failed=${r.failed} skipped=${r.skipped}`);
-          line.done(r.failed ? new Error(`${host}: ${r.failed} task(s) failed`) : undefined);
+          line.title(`ok=${r.ok} changed=${r.changed} failed=${r.failed} skipped=${r.skipped}${r.interrupted ? ' interrupted' : ''}`);
+          line.done(r.failed ? new Error(`${host}: ${r.failed} task(s) failed`) : r.interrupted ? new Error(`${host}: interrupted`) : undefined);
         }
         void allDone.then(() => console.log(formatRecap(e.recap, e.ms, e.check).join('\n')));
         break;

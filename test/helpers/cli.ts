@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const cliPath = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -13,19 +13,25 @@ export interface CliResult {
 
 /** Runs the built CLI as a user would (no TTY, so plain output), returning its exit code and output. */
 export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; cli?: string } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [opts.cli ?? cliPath, ...args], {
-      cwd: opts.cwd,
-      env: { ...process.env, CI: 'true', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+  return startCli(args, opts).done;
+}
+
+/** The CLI started as runCli does, with its process at hand (to signal it) and its stdout so far. */
+export function startCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; cli?: string } = {}): { child: ChildProcess; output: () => string; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [opts.cli ?? cliPath, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, CI: 'true', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return { child, output: () => stdout, done };
 }
 
 /** Parses the NDJSON event stream of `--output json`. */
