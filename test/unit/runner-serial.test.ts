@@ -44,11 +44,12 @@ describe('runPlays with serial', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bootstrap-serial-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(serial: string, opts: { maxFail?: number; failOn?: string[]; hosts?: number; forks?: number } = {}) {
+  /** peers: hosts that wait (at most 10 s) at their first task until the named host has started it too */
+  async function run(serial: string, opts: { maxFail?: number; failOn?: string[]; hosts?: number; forks?: number; peers?: Record<string, string> } = {}) {
     const case_ = mkdtempSync(join(dir, 'case-'));
     const names = Array.from({ length: opts.hosts ?? 5 }, (_, i) => `h${i + 1}`);
     const hostLines = names
-      .map((n) => `        ${n}: { address: 127.0.0.1, vars: { root: ${join(case_, n)}, state_dir: ${join(case_, n, 'state')}${opts.failOn?.includes(n) ? ', fail: true' : ''} } }`)
+      .map((n) => `        ${n}: { address: 127.0.0.1, vars: { root: ${join(case_, n)}, state_dir: ${join(case_, n, 'state')}${opts.failOn?.includes(n) ? ', fail: true' : ''}${opts.peers?.[n] ? `, peer: ${join(case_, opts.peers[n])}` : ''} } }`)
       .join('\n');
     writeFileSync(join(case_, 'inventory.yaml'), `all:\n  children:\n    nodes:\n      hosts:\n${hostLines}\n`);
     writeFileSync(
@@ -59,7 +60,7 @@ describe('runPlays with serial', () => {
   serial: ${serial}
 ${opts.maxFail !== undefined ? `  max_fail_percentage: ${opts.maxFail}\n` : ''}  tasks:
     - name: started
-      shell: { cmd: "mkdir -p <%= root %> && date +%s%N > <%= root %>/started" }
+      shell: { cmd: "mkdir -p <%= root %> && date +%s%N > <%= root %>/started<% if (typeof peer !== 'undefined') { %> && for i in $(seq 1000); do [ -e <%= peer %>/started ] && break; sleep 0.01; done<% } %>" }
     - name: a change that notifies the handler
       shell: { cmd: "touch <%= root %>/changed" }
       notify: [finish]
@@ -95,7 +96,7 @@ ${opts.maxFail !== undefined ? `  max_fail_percentage: ${opts.maxFail}\n` : ''} 
   }
 
   it('runs each batch to the end of the play, handlers included, before the next batch starts', async () => {
-    const { outcome, seen, at, names } = await run('[1, "50%"]');
+    const { outcome, seen, at, names } = await run('[1, "50%"]', { peers: { h2: 'h3', h3: 'h2' } });
     assert.equal(outcome.exitCode, ExitCode.OK);
     const batches = seen.filter((e) => e.type === 'batch:start').map((e) => (e.type === 'batch:start' ? e.hosts : []));
     assert.deepEqual(batches, [['h1'], ['h2', 'h3'], ['h4', 'h5']]);
@@ -106,7 +107,8 @@ ${opts.maxFail !== undefined ? `  max_fail_percentage: ${opts.maxFail}\n` : ''} 
         assert.ok(at(a, 'finished')! < at(b, 'started')!, `${a}'s handler (batch ${batchOf(a) + 1}) ran before ${b} (batch ${batchOf(b) + 1}) started`);
       }
     }
-    // hosts of one batch run in parallel: both started before either handler finished
+    // hosts of one batch run in parallel: both started before either handler finished (each waits
+    // for the other at its first task; run one after the other, the first would finish alone)
     assert.ok(at('h2', 'started')! < at('h3', 'finished')! && at('h3', 'started')! < at('h2', 'finished')!);
     // the events and the recap say which batch each host was in
     const result = seen.find((e) => e.type === 'task:result' && e.host === 'h4' && e.task === 'started');
