@@ -70,7 +70,9 @@ function planSystemd(p: ServiceParams, unit: SystemdUnitState, unitWrite: Change
 function planUpstart(p: ServiceParams, job: UpstartJobState, confWrite: Change[], managesJob: boolean, ctx: ModuleContext): Plan {
   const { host } = ctx;
   const changes: Change[] = [...confWrite];
-  if (!managesJob && !job.conf && (p.state !== undefined || p.enabled === true)) {
+  if (!managesJob && !job.conf) {
+    // a job that does not exist is already stopped and never starts at boot
+    if ((p.state === undefined || p.state === 'stopped') && p.enabled !== true) return { changes: [], reason: `no job ${upstartPath(p.name)}` };
     throw new Error(`${host} runs Upstart but has no job ${upstartPath(p.name)} for ${p.name} (give the service an upstart or upstart_src)`);
   }
   if (confWrite.some((c) => c.diff)) {

@@ -80,14 +80,13 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
 
   try {
     // services
-    const registrator = (webs[0]?.vars.registrator as { enabled?: boolean } | undefined)?.enabled !== false;
-    const webServices = WEB_SERVICES.filter((s) => registrator || s !== 'registrator');
+    const webServices = (h: Host) => WEB_SERVICES.filter((s) => s !== 'registrator' || (h.vars.registrator as { enabled?: boolean } | undefined)?.enabled !== false);
     const vip = allLbs[0].vars.lb_vip;
     const lbServices = (h: Host) => (typeof vip === 'string' && vip !== '' ? [...LB_SERVICES[loadBalancerOf(h)], 'keepalived'] : LB_SERVICES[loadBalancerOf(h)]);
     const serverOnly = checkedServers.filter((h) => !lbs.includes(h) && !webs.includes(h));
     const serviceChecks: Array<{ host: Host; services: string[] }> = [
       ...lbs.map((host) => ({ host, services: lbServices(host) })),
-      ...webs.map((host) => ({ host, services: webServices })),
+      ...webs.map((host) => ({ host, services: webServices(host) })),
       ...serverOnly.map((host) => ({ host, services: ['consul'] })),
     ];
     const perHost: CheckResult[][] = serviceChecks.map(() => []);

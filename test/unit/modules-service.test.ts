@@ -109,6 +109,14 @@ describe('service on upstart', () => {
     );
   });
 
+  it('stopping and disabling a job that does not exist is already done (a retired service)', async () => {
+    const absent = { 'upstart:registrator': { name: 'registrator', known: false, running: false, manual: false, conf: false } };
+    const p = await plan({ name: 'registrator', state: 'stopped', enabled: false }, absent, 'upstart');
+    assert.deepEqual(p.changes, []);
+    assert.equal(p.reason, 'no job /etc/init/registrator.conf');
+    await assert.rejects(async () => plan({ name: 'registrator', state: 'stopped', enabled: true }, absent, 'upstart'), /has no job/);
+  });
+
   it('disable writes a manual override', async () => {
     const p = await plan({ name: 'consul', enabled: false }, { 'upstart:consul': job(true) }, 'upstart');
     assert.equal(p.changes[0]!.title, 'disable consul (starts at boot)');
