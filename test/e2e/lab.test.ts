@@ -1,19 +1,21 @@
 /**
- * End to end on the local lab: fresh Debian nodes (containers booting systemd + sshd), the real
- * stack (consul, consul-template and registrator built from source, nginx and docker.io from
- * Debian), applied over SSH by the CLI, then exercised. The demo containers are plain
+ * End to end on the local lab: fresh Debian nodes (containers booting systemd + sshd; lb1 and
+ * web1 on Debian 13, web2 on 12), the real stack (consul, consul-template and registrator built
+ * from source, nginx and docker.io from Debian), applied over SSH by the CLI, then exercised. The demo containers are plain
  * `docker run -p ... -e SERVICE_NAME=...` containers that registrator registers in the web
  * node's consul agent. Traffic goes only to the lab's own containers.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand, verifyUntilPassing } from '../../src/commands/lab.js';
 import { DEMO_APP_IMAGE } from '../../src/lab/app-image.js';
+import { parseDistros } from '../../src/lab/nodes.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { events, runCli } from '../helpers/cli.js';
@@ -65,13 +67,15 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
 
   before(async () => {
     await labDownCommand();
-    inventory = await labUpCommand({ lb: 1, web: 2 });
+    inventory = await labUpCommand({ lb: 1, web: 2, distros: parseDistros('lb1=trixie,web1=trixie') });
   });
   after(async () => {
     if (!process.env.BOOTSTRAP_KEEP_LAB) await labDownCommand();
   });
 
-  it('1. bootstraps fresh nodes, and verify passes: members, registrations, balancing, HTTP and TLS', async () => {
+  it('1. bootstraps fresh nodes (lb1 and web1 on Debian 13, web2 on 12), and verify passes: members, registrations, balancing, HTTP and TLS', async () => {
+    assert.equal(await onNode('lb1', '. /etc/os-release; echo $VERSION_CODENAME'), 'trixie');
+    assert.equal(await onNode('web2', '. /etc/os-release; echo $VERSION_CODENAME'), 'bookworm');
     const first = await apply(inventory);
     assert.equal(first.code, 0, first.stdout.slice(-4000) + first.stderr);
     const results = await verifyUntilPassing(inventory, 120_000);
@@ -96,6 +100,11 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
       hosts.add(/host=(\S+)/.exec(a.body)?.[1] ?? '?');
     }
     assert.equal(hosts.size, 2, `backends seen: ${[...hosts].join(', ')}`);
+    // Debian 13: the real nginx 1.26 reads the `http2 on;` form, and registrator's 2018-era Docker
+    // client registered web1's containers on docker.io 26
+    assert.match(await onNode('lb1', 'nginx -v 2>&1'), /nginx\/1\.(2[6-9]|[3-9]\d)/);
+    assert.match(await onNode('lb1', 'cat /etc/nginx/conf.d/secure.conf'), /^\s*http2 on;$/m);
+    assert.ok(Number((await onNode('web1', "docker version -f '{{.Server.Version}}'")).split('.')[0]) >= 26);
     const redirect = await get('secure.lab.test');
     assert.equal(redirect.status, 301);
     assert.equal(redirect.location, 'https://secure.lab.test/');
@@ -196,6 +205,35 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     assert.equal(await onNode('web1', 'stat -c %U:%G:%a /etc/registrator/env'), 'root:root:600');
   });
 
+  it('no secret (under .bootstrap/secrets/, nor the TLS key) shows in any output mode, while the files holding them are written anew', async () => {
+    const dir = dirname(inventory);
+    const secretDir = join(dir, '.bootstrap', 'secrets');
+    const secrets = new Map(readdirSync(secretDir).map((f) => [f, readFileSync(join(secretDir, f), 'utf8').trim()]));
+    readFileSync(join(dir, 'tls', 'secure.lab.test.key'), 'utf8').split('\n').filter((l) => l.length >= 40).forEach((l, i) => secrets.set(`secure.lab.test.key line ${i + 1}`, l));
+    assert.ok(secrets.size >= 12, `secrets found: ${[...secrets.keys()].join(', ')}`);
+    // removed before each run, so every run shows (or would show) these files written again
+    const drop = () => Promise.all([
+      onNode('lb1', 'rm -f /etc/consul-template/env /etc/consul/management.header /etc/nginx/tls/secure/key.pem'),
+      onNode('web1', 'rm -f /etc/registrator/env'),
+      onNode('web2', 'rm -f /etc/consul.d/consul.hcl'),
+    ]);
+    const outputs: string[] = [];
+    for (const mode of [['--check', '--diff', '-v'], [], ['-v', '--diff'], ['--output', 'json'], ['--output', 'json', '--diff', '-v']]) {
+      await drop();
+      const res = await apply(inventory, ...mode);
+      assert.equal(res.code, 0, `${mode.join(' ')}: ${res.stdout.slice(-3000)}`);
+      outputs.push(res.stdout + res.stderr);
+    }
+    assert.match(outputs[1]!, /registrator ACL token/, 'the text run wrote the token files again');
+    for (const cmd of [['facts', inventory], ['facts', inventory, '--output', 'json'], ['verify', inventory], ['verify', inventory, '--output', 'json', '-v'], ['validate', inventory, '-v']]) {
+      const res = await runCli(cmd);
+      outputs.push(res.stdout + res.stderr);
+    }
+    const all = outputs.join('\n');
+    for (const [name, secret] of secrets) assert.ok(!all.includes(secret), `the secret ${name} shows in the output`);
+    assert.equal((await runCli(['verify', inventory])).code, 0);
+  });
+
   it('6. under steady load, stopping and starting backends fails no request', async () => {
     const load = steadyLoad('demo.lab.test', 4);
     await new Promise((r) => setTimeout(r, 2000));
@@ -289,16 +327,53 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     await onNode('web1', 'docker rm -f r6-noport r6-ignored');
   });
 
+  it('R8. registrator.enabled: false on web2 retires registrator and its registrations, and service definitions take over; turned back on, registrator registers again', async () => {
+    const original = readFileSync(inventory, 'utf8');
+    const doc = parseDocument(original);
+    doc.setIn(['all', 'children', 'web', 'hosts', 'web2', 'vars', 'registrator'], { enabled: false });
+    writeFileSync(inventory, doc.toString());
+    let on: Awaited<ReturnType<typeof apply>>;
+    try {
+      const off = await apply(inventory);
+      assert.equal(off.code, 0, off.stdout.slice(-4000));
+      assert.equal(await onNode('web2', 'systemctl is-active registrator || true'), 'inactive');
+      assert.equal(await onNode('web2', 'ls /etc/consul.d/'), 'consul.hcl\nlab-demo.hcl\nlab-secure.hcl');
+      assert.equal(await onNode('web2', 'ls -d /etc/registrator /etc/systemd/system/registrator.service 2>/dev/null || true'), '');
+      await waitFor('web2 registered by its service definition', async () => (await passing('demo')).map((p) => p.id).join(' '), (ids) => ids === 'demo-web2 web1:demo-1:80');
+      const results = await verifyUntilPassing(inventory, 30_000);
+      const table = formatCheckTable(results);
+      assert.ok(allPassed(results), table);
+      assert.match(table, /172\.30\.20\.52:8081 from web2 \(service demo-web2\)/);
+      assert.match(table, /172\.30\.20\.51:8081 from web1\/demo-1 \(registrator\)/);
+      assert.doesNotMatch(table, /service registrator +web2/);
+      // nothing registers a new container on web2 any more
+      await onNode('web2', runApp('r8-unregistered'));
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.equal((await passing('demo')).length, 2);
+      await onNode('web2', 'docker rm -f r8-unregistered');
+      const again = await apply(inventory);
+      assert.match(again.stdout, /No changes: 3 host\(s\)/, again.stdout.slice(-3000));
+    } finally {
+      writeFileSync(inventory, original);
+      on = await apply(inventory); // turned back on even when an assertion above failed, for the tests after this one
+    }
+    assert.equal(on.code, 0, on.stdout.slice(-4000));
+    await waitFor('web2 registered by registrator again', async () => (await passing('demo')).map((p) => p.id).join(' '), (ids) => ids === 'web1:demo-1:80 web2:demo-1:80');
+    assert.equal(await onNode('web2', 'ls /etc/consul.d/'), 'consul.hcl');
+    const noop = await apply(inventory);
+    assert.match(noop.stdout, /No changes: 3 host\(s\)/, noop.stdout.slice(-3000));
+  });
+
   it('R7. 20 containers started at once reload nginx at most 3 times, and old workers are bounded by worker_shutdown_timeout', async () => {
     const before = await reloads();
     const create = runApp('r7-$i').replace('docker run -d', 'docker create');
     await Promise.all(['web1', 'web2'].map((node) => onNode(node, `for i in $(seq 1 10); do ${create} >/dev/null; done`)));
     const started = Date.now();
-    await Promise.all(['web1', 'web2'].map((node) => onNode(node, 'docker start $(docker ps -aq --filter name=r7-) >/dev/null')));
+    await Promise.all(['web1', 'web2'].map((node) => onNode(node, 'for c in $(docker ps -aq --filter name=r7-); do docker start $c >/dev/null & done; wait')));
     await waitFor('22 demo instances in the upstream', () => upstream('demo'), (u) => u.length === 22, 60_000);
     await new Promise((r) => setTimeout(r, 6000)); // consul-template's wait max is 5 s: any later render would have happened
     const count = (await reloads()) - before;
-    console.log(`# 20 containers started at once (one docker start per node): all in nginx ${Date.now() - started} ms after, with ${count} reload(s)`);
+    console.log(`# 20 containers started at once (10 parallel docker starts per node): all in nginx ${Date.now() - started} ms after, with ${count} reload(s)`);
     assert.ok(count >= 1 && count <= 3, `${count} reloads`);
     // a slow upload holds a connection on an old worker across reloads; it is closed at worker_shutdown_timeout
     const slow = connect({ host: LB_PUBLIC, port: 80 });

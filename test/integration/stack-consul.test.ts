@@ -187,7 +187,7 @@ describe('consul-template renders the app templates that nginx accepts', () => {
   });
 
   // nginx 1.22 here checks the `listen 443 ssl http2` form; the `http2 on;` form (Debian 13's
-  // nginx 1.26) is checked by the real nginx of the trixie lab node (test/e2e/trixie.test.ts)
+  // nginx 1.26) is checked by the real nginx of the Debian 13 lab LB (test/e2e/lab.test.ts)
   for (const [caseName, facts] of [['plain', factsFor(DEBIAN_12)], ['tls', factsFor(DEBIAN_12)], ['iphash-keepalive', factsFor(DEBIAN_12)]] as const) {
     test(`${caseName}: registered instances become the upstream, nginx -t passes`, async () => {
       const lb = renderHostFiles(loadCase(caseName), 'lb1', facts);
