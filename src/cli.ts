@@ -5,14 +5,14 @@ import type { Command } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode } from './errors.js';
 import { packageVersion } from './paths.js';
 import type { Redactor } from './runner/redact.js';
-import { redactorFor } from './stack/secrets.js';
 
 /**
  * The one redactor of the process: it knows every secret kept beside any file named on the
  * command line (the inventory is one of them) before anything is parsed, and apply adds each
  * secret() it hands out. Runner events, facts, verify, listings and every error pass through it.
  */
-function processRedactor(argv: readonly string[]): Redactor {
+async function processRedactor(argv: readonly string[]): Promise<Redactor> {
+  const { redactorFor } = await import('./stack/secrets.js');
   return redactorFor(argv.filter((arg) => existsSync(arg) && statSync(arg).isFile()).map((arg) => dirname(resolve(arg))));
 }
 
@@ -22,7 +22,7 @@ function overrideExits(cmd: Command): void {
   cmd.commands.forEach(overrideExits);
 }
 
-/** `bootstrap --version` alone: answered before commander and the command table load, which is most of its start-up. */
+/** `bootstrap --version` alone: answered before commander, the command table and node:crypto (the secret store) load. */
 function versionOnly(argv: readonly string[]): boolean {
   return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
 }
@@ -34,7 +34,7 @@ async function main(): Promise<number> {
   }
   const [{ CommanderError }, { buildProgram }] = await Promise.all([import('commander'), import('./program.js')]);
   let code: number = ExitCode.OK;
-  const redactor = processRedactor(process.argv.slice(2));
+  const redactor = await processRedactor(process.argv.slice(2));
   const program = await buildProgram((c) => (code = c), redactor);
   overrideExits(program);
   try {
