@@ -29,16 +29,10 @@ export async function gatherFacts(inventoryFile: string, opts: FactsOptions, red
   await eachLimit(names, opts.forks, async (name) => {
     const session = new HostSession(inventory.hosts.get(name)!);
     const started = Date.now();
-    let connected = started;
     try {
-      await session.open(async (host) => {
-        const transport = await connect(host);
-        connected = Date.now();
-        return transport;
-      });
+      await session.open(connect);
       found[name] = session.facts;
-      const { user, isRoot } = session.facts!;
-      reached[name] = `${name}: as ${user}${isRoot ? '' : ' (not root: become tasks and verify run through sudo -n)'}; connected in ${connected - started} ms, facts in ${Date.now() - connected} ms`;
+      reached[name] = `${name}: ${session.describeLogin()}`;
     } catch (error) {
       unreachable = true;
       found[name] = { unreachable: error instanceof UnreachableError ? error.message : (error as Error).message };

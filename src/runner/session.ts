@@ -24,6 +24,8 @@ export class HostSession {
   readonly registered: Record<string, unknown> = {};
   /** round trips to the host, for -v and the benchmark */
   roundTrips = 0;
+  /** how long open() took to connect, then to gather the host facts */
+  readonly openedMs = { connect: 0, facts: 0 };
 
   /** seconds a fact batch may run on the host (the run's --command-timeout) */
   private readonly commandTimeout: number;
@@ -54,7 +56,9 @@ export class HostSession {
    * without them, so they can save round trips but never change an answer.
    */
   async open(connect: (host: Host) => Promise<Transport>, speculative: { plain: Fact<unknown>[]; elevated: Fact<unknown>[] } = { plain: [], elevated: [] }): Promise<void> {
+    const started = Date.now();
     this.transport = await connect(this.host);
+    this.openedMs.connect = Date.now() - started;
     const extra = [...speculative.plain, ...speculative.elevated];
     let values: Map<string, unknown>;
     try {
@@ -64,6 +68,7 @@ export class HostSession {
       values = await this.runBatch([hostFacts], false);
     }
     this.facts = values.get(hostFacts.key) as HostFacts;
+    this.openedMs.facts = Date.now() - started - this.openedMs.connect;
     const needsElevation = new Set(speculative.elevated.map((f) => f.key));
     for (const fact of extra) {
       if (!values.has(fact.key) || (!this.facts.isRoot && needsElevation.has(fact.key))) continue;
@@ -101,5 +106,11 @@ export class HostSession {
 
   invalidate(): void {
     this.cache.clear();
+  }
+
+  /** How an opened session reached its host, for -v: the login user, whether root's commands go through sudo, and the times. */
+  describeLogin(): string {
+    const { user, isRoot } = this.facts!;
+    return `as ${user}${isRoot ? '' : ' (not root: what needs root runs through sudo -n)'}; connected in ${this.openedMs.connect} ms, facts in ${this.openedMs.facts} ms`;
   }
 }

@@ -60,18 +60,10 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
   await eachLimit([...contacted.keys()], forks, async (i) => {
     const session = sessions[i]!;
     const name = contacted[i]!.name;
-    const started = Date.now();
-    let connected = started;
     try {
-      await session.open(async (h) => {
-        const transport = await connect(h);
-        connected = Date.now();
-        return transport;
-      });
+      await session.open(connect);
       remotes.set(name, new RemoteHost(name, session));
-      const { user, isRoot } = session.facts!;
-      const how = isRoot ? `as ${user}` : `as ${user} (not root: checks run through sudo -n)`;
-      if (opts.verbose) connects[i] = { check: 'connect', host: name, ok: true, detail: `${how}; connected in ${connected - started} ms, facts in ${Date.now() - connected} ms` };
+      if (opts.verbose) connects[i] = { check: 'connect', host: name, ok: true, detail: session.describeLogin() };
     } catch (err) {
       connects[i] = { check: 'connect', host: name, ok: false, detail: (err as Error).message };
     }

@@ -82,7 +82,7 @@ describe('verify and facts: privileges, --limit, -e, -v and redaction', () => {
     const r = await cli(['verify', inventory, '--output', 'json', '-v', '--requests', '1']);
     assert.equal(r.code, 5, r.stderr); // no consul here: verification fails, but each check ran
     const list = checks(r.stdout);
-    assert.match(find(list, 'connect', 'lb1')?.detail ?? '', new RegExp(`^as ${USER} \\(not root: checks run through sudo -n\\); connected in \\d+ ms, facts in \\d+ ms$`));
+    assert.match(find(list, 'connect', 'lb1')?.detail ?? '', new RegExp(`^as ${USER} \\(not root: what needs root runs through sudo -n\\); connected in \\d+ ms, facts in \\d+ ms$`));
     assert.match(find(list, 'connect', 'web1')?.detail ?? '', /^as root; connected/);
     // nginx -t needs root (it opens /run/nginx.pid): it passes only through sudo
     assert.deepEqual(find(list, 'nginx -t', 'lb1'), { check: 'nginx -t', host: 'lb1', ok: true, detail: 'configuration valid' });
