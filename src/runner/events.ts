@@ -69,6 +69,8 @@ export interface HostRecap {
 export type RunEvent =
   | { type: 'run:start'; hosts: string[]; check: boolean }
   | { type: 'play:start'; play: string; hosts: string[]; serial?: number[] }
+  /** a play none of whose hosts takes part (all left out by --limit, or failed earlier), with why */
+  | { type: 'play:skipped'; play: string; reason: string }
   | { type: 'batch:start'; play: string; batch: number; of: number; hosts: string[] }
   | { type: 'batch:end'; play: string; batch: number; of: number; failed: string[] }
   /** a batch had more failed hosts than max_fail_percentage allows: the later batches and plays do not run */

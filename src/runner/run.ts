@@ -90,7 +90,10 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
     for (const play of plays) {
       const members = new Set(selectHosts(inventory, play.hosts));
       const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
-      if (hosts.length === 0) continue;
+      if (hosts.length === 0) {
+        events.send({ type: 'play:skipped', play: play.name, reason: noHostReason(play, members, sessions, opts.limit) });
+        continue;
+      }
       if (interrupt?.stopping) {
         for (const s of hosts) s.recap.interrupted = true;
         continue;
@@ -161,6 +164,13 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
     }
   }
   return false;
+}
+
+/** Why a play has no host to run on: --limit left them all out, or they failed or became unreachable earlier. */
+function noHostReason(play: Play, members: Set<string>, sessions: Map<string, HostSession>, limit?: string): string {
+  const inRun = [...members].filter((name) => sessions.has(name));
+  if (inRun.length === 0) return `no host of ${JSON.stringify(play.hosts)} is in --limit ${JSON.stringify(limit ?? '')}`;
+  return `its hosts failed or became unreachable earlier in the run (${inRun.join(', ')})`;
 }
 
 export function exitCodeOf(recap: Map<string, HostRecap>): ExitCode {

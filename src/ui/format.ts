@@ -75,6 +75,8 @@ export function formatEvent(e: RunEvent, opts: UiOptions, check: boolean): strin
       return ['', `PLAY [${e.play}] on ${e.hosts.join(', ')}${e.serial ? ` (serial: ${e.serial.length} batches of ${e.serial.join(', ')})` : ''}`];
     case 'batch:start':
       return [`BATCH ${e.batch}/${e.of} [${e.play}] on ${e.hosts.join(', ')}`];
+    case 'play:skipped':
+      return ['', `SKIPPED PLAY [${e.play}]: ${e.reason}`];
     case 'play:called-off':
       return [`CALLED OFF   ${e.reason}${e.notRun.length ? ` (not run: ${e.notRun.join(', ')})` : ''}`];
     case 'host:connected':

@@ -1,6 +1,6 @@
 import { Listr } from 'listr2';
 import type { RunEvents, TaskResult } from '../runner/events.js';
-import { formatRecap, formatResult, interruptLine } from './format.js';
+import { formatEvent, formatRecap, formatResult, interruptLine } from './format.js';
 import type { UiOptions } from './format.js';
 
 interface HostLine {
@@ -15,6 +15,8 @@ interface HostLine {
 export function attachListr(events: RunEvents, opts: UiOptions): Promise<void> {
   const hosts = new Map<string, HostLine>();
   const results: TaskResult[] = [];
+  /** plays no host took part in, printed with the recap */
+  const skipped: string[] = [];
   let check = false;
   let finished!: () => void;
   const allDone = new Promise<void>((resolve) => (finished = resolve));
@@ -42,6 +44,9 @@ export function attachListr(events: RunEvents, opts: UiOptions): Promise<void> {
       case 'play:start':
         if (e.serial) for (const host of e.hosts) hosts.get(host)?.title(`${e.play} › waiting for its batch`);
         break;
+      case 'play:skipped':
+        skipped.push(...formatEvent(e, opts, check));
+        break;
       case 'task:start':
         hosts.get(e.host)?.title(`${e.play} › ${e.task}`);
         break;
@@ -61,7 +66,7 @@ export function attachListr(events: RunEvents, opts: UiOptions): Promise<void> {
           line.title(`ok=${r.ok} changed=${r.changed} failed=${r.failed} skipped=${r.skipped}${r.interrupted ? ' interrupted' : ''}`);
           line.done(r.failed ? new Error(`${host}: ${r.failed} task(s) failed`) : r.interrupted ? new Error(`${host}: interrupted`) : undefined);
         }
-        void allDone.then(() => console.log(formatRecap(e.recap, e.ms, e.check).join('\n')));
+        void allDone.then(() => console.log([...skipped, ...formatRecap(e.recap, e.ms, e.check)].join('\n')));
         break;
     }
   });

@@ -242,6 +242,23 @@ const cases: Case[] = [
     check: ({ root }) => assert.equal(readFileSync(join(root('h2'), 'who.txt'), 'utf8'), 'h2\n'),
   },
   {
+    name: 'a play whose hosts --limit leaves out is skipped with the reason (a --limit without a consul server and the ACL play)',
+    playbook: `${play(`    - name: on h1
+      command: { argv: ["true"] }
+      changed_when: false
+`)}- name: only h2
+  hosts: h2
+  become: false
+  tasks:
+    - name: never here
+      command: { argv: ["true"] }
+`,
+    args: ['--limit', 'h1'],
+    code: 0,
+    results: { h1: [['on h1', 'ok']] },
+    check: ({ evs }) => assert.deepEqual(evs.filter((e) => e.type === 'play:skipped').map((e) => [e.play, e.reason]), [['only h2', 'no host of "h2" is in --limit "h1"']]),
+  },
+  {
     name: 'listen: one notification runs every handler listening; meta: flush_handlers runs them at that point',
     playbook: `- name: p
   hosts: app
