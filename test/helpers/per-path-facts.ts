@@ -87,8 +87,9 @@ printf '%s|%s|%s\\n' "$s" "$v" "$c"`,
 export function perUnitFact(unit: string): ScriptFact<{ unit: string; enabled: string; active: string }> {
   return {
     key: `per-unit:${unit}`,
-    script: `printf 'enabled=%s\\n' "$(systemctl is-enabled ${quote(unit)} 2>/dev/null | head -n1)"
-printf 'active=%s\\n' "$(systemctl is-active ${quote(unit)} 2>/dev/null | head -n1)"`,
+    // `--`: without it a unit named with a leading dash (the root mount, "-.mount") was read as an option
+    script: `printf 'enabled=%s\\n' "$(systemctl is-enabled -- ${quote(unit)} 2>/dev/null | head -n1)"
+printf 'active=%s\\n' "$(systemctl is-active -- ${quote(unit)} 2>/dev/null | head -n1)"`,
     parse: (stdout) => {
       const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(stdout)?.[1]?.trim() ?? '';
       return { unit, enabled: field('enabled') || 'not-found', active: field('active') || 'inactive' };

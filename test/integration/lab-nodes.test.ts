@@ -5,6 +5,34 @@ import { runLocal } from '../../src/lab/exec-local.js';
 import { docker, ensureDockerEngine } from '../../src/lab/docker-engine.js';
 import { labStatus, labUp, stopLab, type LabUp } from '../../src/lab/nodes.js';
 import { PRIVATE_NETWORK, PUBLIC_NETWORK } from '../../src/lab/state.js';
+import { batchScript, parseBatch } from '../../src/facts/batch.js';
+import { systemdUnitFact } from '../../src/facts/service.js';
+import { connectSsh } from '../../src/transport/ssh.js';
+import { perUnitFact } from '../helpers/per-path-facts.js';
+
+/**
+ * Units in every state the batched systemd facts tell apart, made on a node: disabled, masked,
+ * static and failed, a SysV script's generated unit, plus what the image has: an alias (sshd for
+ * ssh), a template instance, the root mount whose name starts with a dash, a socket, a missing unit.
+ */
+const ODD_UNITS_SETUP = `set -e
+d=/etc/systemd/system
+printf '[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n' > $d/bootstrap-off.service
+cp $d/bootstrap-off.service /lib/systemd/system/bootstrap-masked.service
+printf '[Service]\\nType=oneshot\\nExecStart=/bin/false\\n' > $d/bootstrap-fails.service
+printf '#!/bin/sh\\n### BEGIN INIT INFO\\n# Provides: bootstrap-sysv\\n# Default-Start: 2 3 4 5\\n# Default-Stop: 0 1 6\\n### END INIT INFO\\nexit 0\\n' > /etc/init.d/bootstrap-sysv
+chmod +x /etc/init.d/bootstrap-sysv
+systemctl daemon-reload
+systemctl mask bootstrap-masked.service
+systemctl start bootstrap-fails.service || true`;
+const ODD_UNITS_CLEANUP = `systemctl reset-failed bootstrap-fails.service || true
+systemctl unmask bootstrap-masked.service || true
+rm -f /etc/systemd/system/bootstrap-off.service /lib/systemd/system/bootstrap-masked.service /etc/systemd/system/bootstrap-fails.service /etc/init.d/bootstrap-sysv /run/bootstrap-systemctl-calls
+systemctl daemon-reload`;
+const ODD_UNITS = [
+  'ssh.service', 'sshd.service', 'bootstrap-off.service', 'bootstrap-masked.service', 'bootstrap-fails.service',
+  'bootstrap-sysv.service', 'getty@tty1.service', '-.mount', 'systemd-journald.socket', 'no-such-unit.service',
+];
 
 /** Strict host key checking against the lab's known_hosts: an unknown or changed key fails. */
 function sshArgs(lab: LabUp, address: string, command: string[]): string[] {
@@ -82,6 +110,51 @@ describe('lab nodes (docker containers booting systemd with sshd)', { timeout: 1
     assert.match(result.stdout, /bookworm\S* InRelease|Reading package lists/);
     const lists = (await docker(['exec', node!.container, 'sh', '-c', 'ls /var/lib/apt/lists | grep -c _Packages$'])).stdout.trim();
     assert.ok(Number(lists) >= 1, `no Packages lists downloaded: ${lists}`);
+  });
+
+  it('systemd unit facts: one systemctl show returns what is-enabled / is-active asked per unit return', async () => {
+    const [node] = lab.nodes;
+    await docker(['exec', node!.container, 'sh', '-c', ODD_UNITS_SETUP]);
+    const transport = await connectSsh({
+      name: node!.name, address: node!.address, port: 22, user: 'root', key: lab.clientKey,
+      knownHosts: [lab.knownHosts], acceptNewHostKeys: false, sshConfig: '/nonexistent/ssh_config',
+    });
+    try {
+      const shell = async (script: string) => {
+        const res = await transport.exec({ argv: ['sh', '-s'], stdin: script });
+        assert.equal(res.code, 0, res.stderr);
+        return res.stdout;
+      };
+      const facts = ODD_UNITS.map(systemdUnitFact);
+      // every systemctl call of the batch is logged, to see that it took the show path
+      const script = `systemctl() { printf '%s\\n' "$1" >> /run/bootstrap-systemctl-calls; command systemctl "$@"; }\n${batchScript(facts)}`;
+      const batched = parseBatch(await shell(script), facts, script);
+      const calls = (await docker(['exec', node!.container, 'cat', '/run/bootstrap-systemctl-calls'])).stdout.trim().split('\n');
+      assert.equal(calls[0], 'show', calls.join(' '));
+      assert.equal(calls.filter((c) => c === 'show').length, 1, calls.join(' '));
+      assert.ok(calls.every((c) => c === 'show' || c === 'is-enabled') && calls.length < ODD_UNITS.length, `show plus a few is-enabled: ${calls.join(' ')}`);
+      for (const unit of ODD_UNITS) {
+        const each = perUnitFact(unit);
+        const eachScript = batchScript([each]);
+        assert.deepEqual(batched.get(systemdUnitFact(unit).key), parseBatch(await shell(eachScript), [each], eachScript).get(each.key), unit);
+      }
+      const states = Object.fromEntries(ODD_UNITS.map((u) => [u, batched.get(systemdUnitFact(u).key)]));
+      assert.deepEqual(
+        [states['bootstrap-off.service'], states['bootstrap-masked.service'], states['bootstrap-fails.service'], states['bootstrap-sysv.service'], states['no-such-unit.service']],
+        [
+          { unit: 'bootstrap-off.service', enabled: 'disabled', active: 'inactive' },
+          { unit: 'bootstrap-masked.service', enabled: 'masked', active: 'inactive' },
+          { unit: 'bootstrap-fails.service', enabled: 'static', active: 'failed' },
+          // systemctl show says UnitFileState=generated; is-enabled asks the script's rc.d links (none)
+          { unit: 'bootstrap-sysv.service', enabled: 'disabled', active: 'inactive' },
+          { unit: 'no-such-unit.service', enabled: 'not-found', active: 'inactive' },
+        ],
+        'the cases are the ones meant',
+      );
+    } finally {
+      await transport.close();
+      await docker(['exec', node!.container, 'sh', '-c', ODD_UNITS_CLEANUP], { check: false });
+    }
   });
 
   it('is idempotent: a second up keeps the running containers', async () => {
