@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { CommanderError, type Command } from 'commander';
 import { RUN_OPTIONS, type RunCommand } from '../../src/cli-options.js';
@@ -113,5 +115,22 @@ test('--help of each command lists exactly the options it honours', async () => 
       const shown = new RegExp(`^\\s+(-\\w, )?${long}\\b`, 'm').test(help);
       assert.equal(shown, spec.for.includes(command), `${command} --help ${shown ? 'shows' : 'hides'} ${long}`);
     }
+  }
+});
+
+test("README's table of shared options marks exactly the commands that honour each", () => {
+  const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+  const start = readme.indexOf('| option | apply | validate | facts | verify | meaning |');
+  const table = readme.slice(start, readme.indexOf('\n\n', start));
+  const rows = new Map(
+    table
+      .split('\n')
+      .slice(2)
+      .map((line) => line.replaceAll('\\|', '/').split('|').map((cell) => cell.trim()))
+      .map((cells) => [cells[1]!.match(/--[a-z-]+/)![0], COMMANDS.filter((_, i) => cells[i + 2] === '✓')]),
+  );
+  for (const spec of RUN_OPTIONS.filter((s) => s.for.length > 1)) {
+    const long = spec.flags.split(/[ ,]+/).find((f) => f.startsWith('--'))!;
+    assert.deepEqual(rows.get(long), [...spec.for], `README row of ${long}`);
   }
 });
