@@ -78,6 +78,12 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     default: '3600',
     for: ['apply'],
   },
+  {
+    flags: '--lock-timeout <seconds>',
+    description: 'seconds to wait while another run holds a host (its lock file on the host) before that host fails (--check takes no lock)',
+    default: '300',
+    for: ['apply'],
+  },
   { flags: '--start-at-task <name>', description: 'start at the first task of this name (earlier tasks and plays are left out)', for: ['apply'] },
   { flags: '--list-hosts', description: 'print the hosts each play would run on, and exit (nothing is contacted)', for: ['apply'] },
   { flags: '--list-tasks', description: 'print the tasks each play would run, and exit (nothing is contacted)', for: ['apply'] },

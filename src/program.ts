@@ -23,6 +23,7 @@ export interface RunCliOptions extends Omit<SshOptions, 'connectTimeout'> {
   forceHandlers?: boolean;
   commandTimeout: string;
   connectTimeout: string;
+  lockTimeout: string;
   startAtTask?: string;
   listHosts?: boolean;
   listTasks?: boolean;
@@ -32,6 +33,12 @@ export interface RunCliOptions extends Omit<SshOptions, 'connectTimeout'> {
 function positive(option: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError({ file: option }, '', `expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function nonNegative(option: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError({ file: option }, '', `expected a whole number of seconds (0 or more), got "${value}"`);
   return n;
 }
 
@@ -52,7 +59,7 @@ export const runActions: RunActions = {
       return ExitCode.OK;
     }
     const { apply } = await import('./commands/apply.js');
-    const outcome = await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks), commandTimeout: positive('--command-timeout', opts.commandTimeout), connectTimeout: positive('--connect-timeout', opts.connectTimeout) }, redactor);
+    const outcome = await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks), commandTimeout: positive('--command-timeout', opts.commandTimeout), connectTimeout: positive('--connect-timeout', opts.connectTimeout), lockTimeout: nonNegative('--lock-timeout', opts.lockTimeout) }, redactor);
     return outcome.exitCode;
   },
   async validate(inv, opts, redactor) {

@@ -23,6 +23,7 @@ export interface ApplyOptions extends SshOptions, RunSelection {
   diff?: boolean;
   forceHandlers?: boolean;
   commandTimeout?: number;
+  lockTimeout?: number;
 }
 
 /** `bootstrap apply`: validate offline, then run the playbooks with the chosen UI attached. */
@@ -59,6 +60,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions, redactor:
       scopeExtra: { artifacts, secret: (name: string, kind: 'gossip' | 'uuid') => redactor.add(secrets.get(name, kind)) },
       conceal: (value) => void redactor.add(value),
       interrupt,
+      lockTimeout: opts.lockTimeout,
     },
     events,
   ).finally(() => {

@@ -41,6 +41,13 @@ export const knownVarsSchema: Record<string, Field> = {
     pattern: /^\/[^\s]*$/,
     patternHint: 'an absolute path on the host',
   },
+  lock_file: {
+    type: 'string',
+    default: '/run/bootstrap.lock',
+    description: 'the file a run holds flock on, so that one run at a time works on the host (a login that is not root and has no passwordless sudo uses ~/.bootstrap.lock)',
+    pattern: /^\/[^\s]*$/,
+    patternHint: 'an absolute path on the host',
+  },
   ...stackVarsSchema,
 };
 

@@ -1,7 +1,7 @@
 import { UnreachableError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Transport } from '../transport/types.js';
-import { HostSession } from './session.js';
+import { HostSession, type SessionOptions } from './session.js';
 
 /**
  * The run's connections, one per host: the play hosts' sessions, and for `delegate_to` a host
@@ -17,7 +17,7 @@ export class Delegates {
     private readonly sessions: ReadonlyMap<string, HostSession>,
     private readonly connect: (host: Host) => Promise<Transport>,
     /** what each delegate's session is opened with (HostSession's options) */
-    private readonly sessionOptions: ConstructorParameters<typeof HostSession>[1] = {},
+    private readonly sessionOptions: (host: Host) => SessionOptions = () => ({}),
   ) {}
 
   /** The connected session of `name`; throws an UnreachableError when it cannot be reached. */
@@ -31,7 +31,7 @@ export class Delegates {
     if (!host) throw new Error(`delegate_to names no host of the inventory: ${JSON.stringify(name)}`);
     let opening = this.extra.get(name);
     if (!opening) {
-      const session = new HostSession(host, this.sessionOptions);
+      const session = new HostSession(host, this.sessionOptions(host));
       opening = session.open(this.connect).then(() => session);
       this.extra.set(name, opening);
     }

@@ -77,6 +77,8 @@ export type RunEvent =
   | { type: 'play:called-off'; play: string; batch: number; of: number; failed: string[]; notRun: string[]; reason: string }
   | { type: 'host:connected'; host: string; ms: number }
   | { type: 'host:unreachable'; host: string; message: string }
+  /** another run holds the host's lock: this run waits for it, up to `seconds` */
+  | { type: 'host:lock-wait'; host: string; holder: string; file: string; seconds: number }
   | { type: 'task:start'; host: string; play: string; task: string; handler: boolean; batch?: number }
   | ({ type: 'task:result' } & TaskResult)
   | { type: 'task:retry'; host: string; play: string; task: string; attempt: number; of: number; delay: number; status: TaskStatus }

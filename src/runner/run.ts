@@ -15,6 +15,7 @@ import { targetHosts } from '../load.js';
 import { Expansions } from '../playbook/expansions.js';
 import { newRunId } from './run-id.js';
 import type { Interrupt } from './interrupt.js';
+import { DEFAULT_LOCK_FILE, DEFAULT_LOCK_TIMEOUT, HostLockedError, type LockRequest } from './host-lock.js';
 
 export interface RunOptions {
   check: boolean;
@@ -33,6 +34,8 @@ export interface RunOptions {
   commandTimeout?: number;
   /** SIGINT/SIGTERM: stop starting work, then abort what runs (interrupt.ts) */
   interrupt?: Interrupt;
+  /** seconds to wait for another run's host lock (host-lock.ts; default 300); check mode takes no lock */
+  lockTimeout?: number;
   /** makes a value secret for the rest of the run (what sensitive tasks register) */
   conceal?: (value: string) => void;
   /** the task walk's memo, shared with offline validation (default: the run's own) */
@@ -56,8 +59,14 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   const expansions = opts.expansions ?? new Expansions();
   const runId = newRunId();
   const names = targetHosts(inventory, plays, opts.limit);
-  const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!, { commandTimeout: opts.commandTimeout, runId })]));
-  const delegates = new Delegates(inventory, sessions, opts.connect, { commandTimeout: opts.commandTimeout, runId });
+  const sessionOptions = (host: Host) => ({
+    commandTimeout: opts.commandTimeout,
+    runId,
+    ...(opts.check ? {} : { lock: lockRequestFor(host, runId, opts.lockTimeout, new Date(started).toISOString()) }),
+    onLockWait: (holder: string, file: string) => events.send({ type: 'host:lock-wait', host: host.name, holder, file, seconds: opts.lockTimeout ?? DEFAULT_LOCK_TIMEOUT }),
+  });
+  const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!, sessionOptions(inventory.hosts.get(n)!))]));
+  const delegates = new Delegates(inventory, sessions, opts.connect, sessionOptions);
   events.send({ type: 'run:start', hosts: names, check: opts.check });
   const { interrupt } = opts;
   interrupt?.onPhase((phase, signal) => events.send({ type: 'run:interrupt', phase, signal, graceSeconds: interrupt.grace_s }));
@@ -80,6 +89,10 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
       } catch (error) {
         if (interrupt?.aborted) {
           session.recap.interrupted = true;
+          return;
+        }
+        if (error instanceof HostLockedError) {
+          lockFailed(session, plays, inventory, events, error.message);
           return;
         }
         session.recap.unreachable = true;
@@ -172,6 +185,22 @@ function noHostReason(play: Play, members: Set<string>, sessions: Map<string, Ho
   if (inRun.length === 0) return `no host of ${JSON.stringify(play.hosts)} is in --limit ${JSON.stringify(limit ?? '')}`;
   return `its hosts failed or became unreachable earlier in the run (${inRun.join(', ')})`;
 }
+
+function lockRequestFor(host: Host, runId: string, lockTimeout: number | undefined, started: string): LockRequest {
+  const file = host.vars.lock_file;
+  return { file: typeof file === 'string' && file !== '' ? file : DEFAULT_LOCK_FILE, runId, waitSeconds: lockTimeout ?? DEFAULT_LOCK_TIMEOUT, started };
+}
+
+/** Another run held the host's lock too long: the host fails (a "host lock" step of its first play), the others carry on. */
+function lockFailed(session: HostSession, plays: Play[], inventory: Inventory, events: RunEvents, message: string): void {
+  const host = session.host.name;
+  const play = plays.find((p) => selectHosts(inventory, p.hosts).includes(host))?.name ?? '';
+  session.recap.failed++;
+  events.send({ type: 'task:start', host, play, task: HOST_LOCK, handler: false });
+  events.send({ type: 'task:result', host, play, task: HOST_LOCK, handler: false, status: 'failed', changes: [], ms: 0, failure: { command: '', exitCode: null, stderrTail: '', message: `${host}: ${message}` } });
+}
+
+const HOST_LOCK = 'host lock';
 
 export function exitCodeOf(recap: Map<string, HostRecap>): ExitCode {
   const all = [...recap.values()];

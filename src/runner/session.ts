@@ -1,6 +1,6 @@
 import { become } from '../command.js';
 import type { Command } from '../command.js';
-import type { ExecResult, Transport } from '../transport/types.js';
+import type { ExecResult, Held, Transport } from '../transport/types.js';
 import type { Fact, HostFacts } from '../facts/types.js';
 import { batchScript, parseBatch } from '../facts/batch.js';
 import { describeBatchFailure } from '../facts/batch-failure.js';
@@ -10,6 +10,17 @@ import type { Host } from '../inventory/types.js';
 import type { HostRecap } from './events.js';
 import { DEFAULT_COMMAND_TIMEOUT, stopRunCommand, timedOut, timedOutMessage, timeLimited } from './time-limit.js';
 import { newRunId } from './run-id.js';
+import { takeLock, type LockRequest } from './host-lock.js';
+
+export interface SessionOptions {
+  /** seconds a fact batch may run (the run's --command-timeout) */
+  commandTimeout?: number;
+  runId?: string;
+  /** take the host lock right after connecting (apply; not facts or verify, which change nothing) */
+  lock?: LockRequest;
+  /** told who holds the lock when the session has to wait for it */
+  onLockWait?: (holder: string, file: string) => void;
+}
 
 /**
  * One host's connection, facts and fact cache for the whole run. Cached task facts are
@@ -33,7 +44,10 @@ export class HostSession {
   /** the run's id (run-id.ts): every command of the run carries it on the host */
   readonly runId: string;
 
-  constructor(readonly host: Host, opts: { commandTimeout?: number; runId?: string } = {}) {
+  /** the run's hold on the host lock (host-lock.ts), while connected */
+  private held?: Held;
+
+  constructor(readonly host: Host, private readonly opts: SessionOptions = {}) {
     this.commandTimeout = opts.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
     this.runId = opts.runId ?? newRunId();
   }
@@ -59,6 +73,11 @@ export class HostSession {
     const started = Date.now();
     this.transport = await connect(this.host);
     this.openedMs.connect = Date.now() - started;
+    // facts are read only once the lock is ours: another run may still be changing the host
+    if (this.opts.lock) {
+      this.roundTrips++;
+      this.held = await takeLock(this.transport, this.opts.lock, (holder, file) => this.opts.onLockWait?.(holder, file));
+    }
     const extra = [...speculative.plain, ...speculative.elevated];
     let values: Map<string, unknown>;
     try {

@@ -1,7 +1,7 @@
 /** Runs argv on this machine without a shell; the same contract as the SSH transport. */
 import { spawn } from 'node:child_process';
 import type { Command } from '../command.js';
-import type { ExecResult, Transport } from './types.js';
+import type { ExecResult, Held, Transport } from './types.js';
 
 export interface LocalTransportOptions {
   cwd?: string;
@@ -17,6 +17,7 @@ export class LocalTransport implements Transport {
   ) {}
 
   private readonly running = new Set<import('node:child_process').ChildProcess>();
+  private readonly held = new Set<import('node:child_process').ChildProcess>();
 
   exec(command: Command): Promise<ExecResult> {
     const [program, ...args] = command.argv;
@@ -59,10 +60,37 @@ export class LocalTransport implements Transport {
     });
   }
 
+  hold(command: Command, onLine: (line: string) => void): Held {
+    const [program, ...args] = command.argv;
+    const child = spawn(program!, args, { cwd: this.options.cwd, env: this.options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let partial = '';
+    const out: string[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        out.push(line);
+        onLine(line);
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.stdin.on('error', () => undefined);
+    const ended = new Promise<ExecResult>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout: out.join('\n') + partial, stderr: Buffer.concat(err).toString('utf8') }));
+    });
+    this.held.add(child);
+    child.once('close', () => this.held.delete(child));
+    return { ended, release: () => child.stdin.end() };
+  }
+
   /** Local commands are our own children: they are signalled directly. */
   async abort(): Promise<void> {
     for (const child of this.running) child.kill('SIGTERM');
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    for (const child of this.held) child.stdin?.end();
+  }
 }

@@ -13,7 +13,7 @@ import { expandHome } from '../paths.js';
 import { planAuth, type AuthPlan } from './keys.js';
 import { checkServerHostKey, hostKeyAlgorithmsFor, hostKeyFingerprint, keyTypeOfBlob, knownKeyTypes } from './known-hosts.js';
 import { defaultSshConfigPath, resolveSsh, type SshEndpoint } from './ssh-config.js';
-import type { ExecResult, SshTarget, Transport } from './types.js';
+import type { ExecResult, Held, SshTarget, Transport } from './types.js';
 
 export { hostKeyFingerprint } from './known-hosts.js';
 
@@ -274,6 +274,51 @@ class SshTransport implements Transport {
       if (stdin === undefined) channel.end();
       else channel.end(stdin);
     });
+  }
+
+  hold(command: Command, onLine: (line: string) => void): Held {
+    let channel: ClientChannel | undefined;
+    let released = false;
+    const ended = new Promise<ExecResult>((resolve, reject) => {
+      if (this.closedReason) return reject(new UnreachableError(this.host, this.closedReason));
+      const fail = (reason: string) => reject(new UnreachableError(this.host, reason));
+      this.pending.add(fail);
+      this.client.exec(toShell(command.argv), (err, ch) => {
+        if (err) {
+          this.pending.delete(fail);
+          return fail(`cannot start a command on ${this.label}: ${err.message}`);
+        }
+        channel = ch;
+        if (released) ch.end();
+        const stdout: string[] = [];
+        const stderr: Buffer[] = [];
+        let partial = '';
+        let code: number | null = null;
+        ch.on('data', (chunk: Buffer) => {
+          const text = partial + chunk.toString('utf8');
+          const lines = text.split('\n');
+          partial = lines.pop()!;
+          for (const line of lines) {
+            stdout.push(line);
+            onLine(line);
+          }
+        });
+        ch.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+        ch.on('exit', (c: number | null) => (code = typeof c === 'number' ? c : null));
+        ch.on('error', () => undefined);
+        ch.on('close', () => {
+          this.pending.delete(fail);
+          resolve({ code, stdout: stdout.join('\n') + partial, stderr: Buffer.concat(stderr).toString('utf8') });
+        });
+      });
+    });
+    return {
+      ended,
+      release: () => {
+        released = true;
+        channel?.end();
+      },
+    };
   }
 
   async abort(stop: Command[]): Promise<void> {

@@ -16,7 +16,19 @@ export interface Transport {
    * past any queue, then closes the connection. Pending exec() calls resolve or reject as they end.
    */
   abort(stop: Command[]): Promise<void>;
+  /**
+   * Starts a command that runs for as long as we hold it (the host lock): its stdout is handed
+   * over line by line, its stdin stays open until release(), which gives it EOF. It takes no
+   * slot of the per-connection channel limit exec() keeps to.
+   */
+  hold(command: Command, onLine: (line: string) => void): Held;
   close(): Promise<void>;
+}
+
+export interface Held {
+  /** the command's end: its exit code and output (rejects when the connection was lost) */
+  ended: Promise<ExecResult>;
+  release(): void;
 }
 
 /** Everything needed to open an SSH connection to one inventory host. */

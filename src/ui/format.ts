@@ -83,6 +83,8 @@ export function formatEvent(e: RunEvent, opts: UiOptions, check: boolean): strin
       return opts.verbose ? [`connected    ${e.host}  [${e.ms} ms]`] : [];
     case 'host:unreachable':
       return [`UNREACHABLE  ${e.message}`];
+    case 'host:lock-wait':
+      return [`${'waiting'.padEnd(12)} ${e.host.padEnd(10)} another run holds ${e.file}: ${e.holder}; waiting up to ${e.seconds} s (--lock-timeout)`];
     case 'task:result':
       return formatResult(e, opts, check);
     case 'task:retry':

@@ -56,6 +56,9 @@ export function attachListr(events: RunEvents, opts: UiOptions): Promise<void> {
       case 'host:unreachable':
         hosts.get(e.host)?.done(new Error(e.message));
         break;
+      case 'host:lock-wait':
+        hosts.get(e.host)?.title(`waiting for another run (${e.holder}) to finish, up to ${e.seconds} s`);
+        break;
       case 'run:interrupt':
         for (const line of hosts.values()) line.title(interruptLine(e).replace(/^\S+\s+/, ''));
         break;

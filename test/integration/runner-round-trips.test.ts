@@ -1,7 +1,8 @@
 /**
- * A no-op run costs each host one SSH handshake and one round trip: the facts of every play
- * ride with the host facts in the first channel. Counted from real sshd's own log (channels
- * it opened, logins it accepted), not from timing.
+ * A no-op run costs each host one SSH handshake and two channels: the host lock's holder
+ * (runner/host-lock.ts, open for the whole run) and one fact batch, in which the facts of every
+ * play ride with the host facts. Counted from real sshd's own log (channels it opened, logins it
+ * accepted), not from timing.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,7 +39,7 @@ describe('round trips of a run against real sshd', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a no-op run of two plays is one login and one channel per host', async () => {
+  it('a no-op run of two plays is one login and two channels per host: the host lock and one fact batch', async () => {
     const first = await runCli(args);
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const logs = servers.map((s) => s.log().length);
@@ -49,7 +50,7 @@ describe('round trips of a run against real sshd', () => {
     servers.forEach((s, i) => {
       const log = s.log().slice(logs[i]);
       assert.equal(count(log, LOGIN), 1, `h${i}: logins\n${log}`);
-      assert.equal(count(log, CHANNEL), 1, `h${i}: channels\n${log}`);
+      assert.equal(count(log, CHANNEL), 2, `h${i}: channels\n${log}`);
     });
   });
 });

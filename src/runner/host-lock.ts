@@ -1,0 +1,115 @@
+import { hostname, userInfo } from 'node:os';
+import type { Command } from '../command.js';
+import type { Held, Transport } from '../transport/types.js';
+
+/**
+ * One run at a time per host: a run holds flock(1) on a file under /run (default
+ * /run/bootstrap.lock, host var `lock_file`) for as long as it is connected. The holder is the
+ * `sh` of one long-lived channel on the host's one connection: it opens the file on fd 9, takes
+ * the lock, writes who holds it into the file, says so, and waits on its stdin; the run's end
+ * (or a dropped connection) gives it EOF, and it clears the file and exits, which releases the
+ * lock. No process per task, no second connection.
+ *
+ * A second run waits up to --lock-timeout seconds, then fails that host naming the holder. Two
+ * inventory hosts of one run that are the same machine (tests on loopback, two names for one
+ * box) share it: the holder info carries the run id.
+ */
+export const DEFAULT_LOCK_FILE = '/run/bootstrap.lock';
+export const DEFAULT_LOCK_TIMEOUT = 300;
+
+export interface LockRequest {
+  file: string;
+  runId: string;
+  /** seconds to wait for another run to finish */
+  waitSeconds: number;
+  /** when the run started (ISO 8601), for the holder info */
+  started: string;
+}
+
+/** A lock that another run held for longer than we would wait. */
+export class HostLockedError extends Error {}
+
+const MARK = '@@bootstrap-lock';
+
+// Root takes the lock as it is; any other login through passwordless sudo (the file is root's,
+// under /run), else in its home (it cannot touch root's files either).
+const SCRIPT = `S=$1; f=$2; wait=$3; run=$4; info=$5
+if [ "$(id -u)" != 0 ]; then
+  if sudo -n true 2>/dev/null; then exec sudo -n sh -c "$S" sh "$S" "$f" "$wait" "$run" "$info"; fi
+  f=\${HOME:-/tmp}/.bootstrap.lock
+fi
+exec 9>>"$f" || { echo "${MARK} cannot-open $f"; exit 1; }
+if ! flock -n 9; then
+  n=0; said=
+  while :; do
+    held=$(cat "$f" 2>/dev/null)
+    case " $held " in *" run=$run "*) echo "${MARK} shared"; exit 0 ;; esac
+    [ "$n" -ge "$wait" ] && { echo "${MARK} timeout $f $held"; exit 3; }
+    [ -n "$said" ] || { echo "${MARK} waiting $f $held"; said=1; }
+    flock -w 1 9 && break
+    n=$((n+1))
+  done
+fi
+printf '%s\\n' "$info" > "$f"
+echo "${MARK} acquired $f"
+read -r _
+: > "$f"`;
+
+/** Who we are, as the holder info written into the lock file: user, laptop host name, pid, start time, run id (no spaces inside a value). */
+export function holderInfo(req: LockRequest): string {
+  const clean = (v: string) => v.replace(/\s+/g, '_');
+  return `user=${clean(userInfo().username)} host=${clean(hostname())} pid=${process.pid} started=${req.started} run=${req.runId}`;
+}
+
+export function lockCommand(req: LockRequest): Command {
+  return { argv: ['sh', '-c', SCRIPT, 'sh', SCRIPT, req.file, String(req.waitSeconds), req.runId, holderInfo(req)] };
+}
+
+/** "alice@laptop (pid 4242, started 2026-12-02T01:00:00.000Z)" from the holder info; the raw text when it does not parse. */
+export function describeHolder(info: string): string {
+  const field = (name: string) => new RegExp(`(?:^| )${name}=(\\S+)`).exec(info)?.[1];
+  const [user, host, pid, started] = ['user', 'host', 'pid', 'started'].map(field);
+  if (!user || !host) return info.trim() ? `"${info.trim()}"` : 'another run (it has not written its name yet)';
+  return `${user}@${host} (pid ${pid ?? '?'}, started ${started ?? '?'})`;
+}
+
+/**
+ * Takes the host's lock over `transport`; resolves once held (or shared with this run's other
+ * name for the host). `onWait` hears who holds it when we have to wait.
+ */
+export function takeLock(transport: Transport, req: LockRequest, onWait: (holder: string, file: string) => void): Promise<Held> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const held = transport.hold(lockCommand(req), (line) => {
+      const m = new RegExp(`^${MARK} (\\S+) ?(\\S*) ?(.*)$`).exec(line);
+      if (!m || settled) return;
+      const [, what, file, rest] = m;
+      if (what === 'waiting') onWait(describeHolder(rest ?? ''), file ?? req.file);
+      if (what === 'acquired' || what === 'shared') {
+        settled = true;
+        resolve(held);
+      }
+      if (what === 'timeout') {
+        settled = true;
+        reject(new HostLockedError(`locked by another run, ${describeHolder(rest ?? '')}, for more than ${req.waitSeconds} s (--lock-timeout); the lock is ${file} on the host`));
+      }
+      if (what === 'cannot-open') {
+        settled = true;
+        reject(new Error(`cannot open the run lock ${file} on the host`));
+      }
+    });
+    held.ended.then(
+      (result) => {
+        if (settled) return;
+        settled = true;
+        reject(new Error(`cannot take the run lock ${req.file} (exit ${result.code ?? 'by signal'}): ${result.stderr.trim().split('\n').slice(-2).join(' ') || 'no output'}`));
+      },
+      (error: Error) => {
+        if (!settled) {
+          settled = true;
+          reject(error);
+        }
+      },
+    );
+  });
+}
