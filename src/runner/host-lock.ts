@@ -26,6 +26,24 @@ export interface LockRequest {
   started: string;
 }
 
+/** What the lock file said when we took the lock ("free after run=<id>" once a run released it, empty when never used). */
+export interface TakenLock {
+  held: Held;
+  before: string;
+  /** this run's other inventory name for the same machine holds it */
+  shared: boolean;
+}
+
+/**
+ * Whether facts read before the lock was ours still hold: the lock file said the same then as when
+ * we took it, and that was "free" (each release writes its run's id, so no run came and went between).
+ */
+export function factsStillHold(lock: TakenLock, atFacts: string | null): boolean {
+  if (lock.shared) return true;
+  const then = (atFacts ?? '').trim();
+  return then === lock.before.trim() && !then.startsWith('user=');
+}
+
 /** A lock that another run held for longer than we would wait. */
 export class HostLockedError extends Error {}
 
@@ -36,24 +54,26 @@ const MARK = '@@bootstrap-lock';
 const SCRIPT = `S=$1; f=$2; wait=$3; run=$4; info=$5
 if [ "$(id -u)" != 0 ]; then
   if sudo -n true 2>/dev/null; then exec sudo -n sh -c "$S" sh "$S" "$f" "$wait" "$run" "$info"; fi
-  f=\${HOME:-/tmp}/.bootstrap.lock
+  f=\${HOME:-/nonexistent}/.bootstrap.lock
+  [ -w "\${f%/*}" ] || f=/tmp/bootstrap-$(id -u).lock
 fi
 exec 9>>"$f" || { echo "${MARK} cannot-open $f"; exit 1; }
 if ! flock -n 9; then
   n=0; said=
   while :; do
     held=$(cat "$f" 2>/dev/null)
-    case " $held " in *" run=$run "*) echo "${MARK} shared"; exit 0 ;; esac
+    case " $held " in *" user="*" run=$run "*) echo "${MARK} shared"; exit 0 ;; esac
     [ "$n" -ge "$wait" ] && { echo "${MARK} timeout $f $held"; exit 3; }
     [ -n "$said" ] || { echo "${MARK} waiting $f $held"; said=1; }
     flock -w 1 9 && break
     n=$((n+1))
   done
 fi
+before=$(cat "$f" 2>/dev/null)
 printf '%s\\n' "$info" > "$f"
-echo "${MARK} acquired $f"
+echo "${MARK} acquired $f $before"
 read -r _
-: > "$f"`;
+printf 'free after run=%s\\n' "$run" > "$f"`;
 
 /** Who we are, as the holder info written into the lock file: user, laptop host name, pid, start time, run id (no spaces inside a value). */
 export function holderInfo(req: LockRequest): string {
@@ -77,7 +97,7 @@ export function describeHolder(info: string): string {
  * Takes the host's lock over `transport`; resolves once held (or shared with this run's other
  * name for the host). `onWait` hears who holds it when we have to wait.
  */
-export function takeLock(transport: Transport, req: LockRequest, onWait: (holder: string, file: string) => void): Promise<Held> {
+export function takeLock(transport: Transport, req: LockRequest, onWait: (holder: string, file: string) => void): Promise<TakenLock> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const held = transport.hold(lockCommand(req), (line) => {
@@ -87,7 +107,7 @@ export function takeLock(transport: Transport, req: LockRequest, onWait: (holder
       if (what === 'waiting') onWait(describeHolder(rest ?? ''), file ?? req.file);
       if (what === 'acquired' || what === 'shared') {
         settled = true;
-        resolve(held);
+        resolve({ held, before: what === 'acquired' ? (rest ?? '') : '', shared: what === 'shared' });
       }
       if (what === 'timeout') {
         settled = true;

@@ -10,7 +10,8 @@ import type { Host } from '../inventory/types.js';
 import type { HostRecap } from './events.js';
 import { DEFAULT_COMMAND_TIMEOUT, stopRunCommand, timedOut, timedOutMessage, timeLimited } from './time-limit.js';
 import { newRunId } from './run-id.js';
-import { takeLock, type LockRequest } from './host-lock.js';
+import { factsStillHold, takeLock, type LockRequest } from './host-lock.js';
+import { textFileFact } from '../facts/file.js';
 
 export interface SessionOptions {
   /** seconds a fact batch may run (the run's --command-timeout) */
@@ -73,18 +74,25 @@ export class HostSession {
     const started = Date.now();
     this.transport = await connect(this.host);
     this.openedMs.connect = Date.now() - started;
-    // facts are read only once the lock is ours: another run may still be changing the host
+    const extra = [...speculative.plain, ...speculative.elevated];
+    // the lock file rides along: it tells whether another run held the host while we read it
+    const base = this.opts.lock ? [hostFacts, textFileFact(this.opts.lock.file)] : [hostFacts];
+    const batch = async () => {
+      try {
+        return await this.runBatch([...base, ...extra], false);
+      } catch (error) {
+        if (extra.length === 0 || error instanceof UnreachableError) throw error;
+        return this.runBatch(base, false);
+      }
+    };
+    let values = await batch();
+    // facts first (a host that refuses commands or sudo says so), then the lock; facts read while
+    // another run held the host, or before one came and went, are read again now the lock is ours
     if (this.opts.lock) {
       this.roundTrips++;
-      this.held = await takeLock(this.transport, this.opts.lock, (holder, file) => this.opts.onLockWait?.(holder, file));
-    }
-    const extra = [...speculative.plain, ...speculative.elevated];
-    let values: Map<string, unknown>;
-    try {
-      values = await this.runBatch([hostFacts, ...extra], false);
-    } catch (error) {
-      if (extra.length === 0 || error instanceof UnreachableError) throw error;
-      values = await this.runBatch([hostFacts], false);
+      const taken = await takeLock(this.transport, this.opts.lock, (holder, file) => this.opts.onLockWait?.(holder, file));
+      this.held = taken.held;
+      if (!factsStillHold(taken, values.get(textFileFact(this.opts.lock.file).key) as string | null)) values = await batch();
     }
     this.facts = values.get(hostFacts.key) as HostFacts;
     this.openedMs.facts = Date.now() - started - this.openedMs.connect;

@@ -33,43 +33,48 @@ describe('one run at a time per host, against real sshd', () => {
     for (const l of locks) rmSync(l, { force: true });
   });
 
-  function inventory(name: string, seconds: number): { file: string; logs: string[] } {
+  function inventory(name: string): { file: string; logs: string[]; go: string } {
     const [a, b] = servers;
     const logs = ['h1', 'h2'].map((h) => join(dir, `${name}-${h}.log`));
     const file = join(dir, `${name}.yaml`);
+    const go = join(dir, `${name}.go`);
     writeFileSync(
       file,
-      `all:\n  vars:\n    ssh: { user: root, key: ${a!.clientKeyPath}, known_hosts: [${a!.knownHostsFile}, ${b!.knownHostsFile}] }\n    seconds: ${seconds}\n  children:\n    app:\n      hosts:\n` +
+      `all:\n  vars:\n    ssh: { user: root, key: ${a!.clientKeyPath}, known_hosts: [${a!.knownHostsFile}, ${b!.knownHostsFile}] }\n    go: ${go}\n  children:\n    app:\n      hosts:\n` +
         `        h1: { address: 127.0.0.1, port: ${a!.port}, vars: { lock_file: ${locks[0]}, log: ${logs[0]}, state_dir: ${join(dir, name, 'h1')} } }\n` +
         `        h2: { address: 127.0.0.1, port: ${b!.port}, vars: { lock_file: ${locks[1]}, log: ${logs[1]}, state_dir: ${join(dir, name, 'h2')} } }\n`,
     );
-    return { file, logs };
+    return { file, logs, go };
   }
 
   const holder = (pid: number) => new RegExp(`${userInfo().username}@${hostname().replace(/\./g, '\\.')} \\(pid ${pid}, started \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\)`);
 
   it('a second run waits for the first, then runs: their work on the host never interleaves', async () => {
-    const { file, logs } = inventory('wait', 2);
+    const { file, logs, go } = inventory('wait');
     const first = startCli([file, '--playbook', playbook, '--limit', 'h1']);
     await until('the first run to start its work', () => existsSync(logs[0]!) && readFileSync(logs[0]!, 'utf8').includes('start'));
-    const second = await runCli([file, '--playbook', playbook, '--limit', 'h1']);
+    const later = startCli([file, '--playbook', playbook, '--limit', 'h1']);
+    await until('the second run to wait for the lock', () => /^waiting /m.test(later.output()));
+    writeFileSync(go, ''); // the first run's work ends; then the second's starts (and ends at once: go exists)
+    const second = await later.done;
     const one = await first.done;
     assert.equal(one.code, 0, one.stdout + one.stderr);
     assert.equal(second.code, 0, second.stdout + second.stderr);
     assert.match(second.stdout, new RegExp(`^waiting +h1 +another run holds ${locks[0]}: ${holder(first.child.pid!).source}; waiting up to 300 s \\(--lock-timeout\\)$`, 'm'));
     assert.deepEqual(readFileSync(logs[0]!, 'utf8').trim().split('\n'), ['start', 'end', 'start', 'end']);
-    assert.equal(readFileSync(locks[0]!, 'utf8'), '', 'a released lock holds no holder info');
+    assert.match(readFileSync(locks[0]!, 'utf8'), /^free after run=[0-9a-f]{8}\n$/, 'a released lock names no holder, only the run that released it');
   });
 
   it('--lock-timeout: past it the locked host fails naming the holder, and the other hosts carry on', async () => {
-    const { file, logs } = inventory('timeout', 6);
+    const { file, logs, go } = inventory('timeout');
     const first = startCli([file, '--playbook', playbook, '--limit', 'h1']);
     await until('the first run to start its work', () => existsSync(logs[0]!) && readFileSync(logs[0]!, 'utf8').includes('start'));
-    const second = await runCli([file, '--playbook', playbook, '--lock-timeout', '1', '-e', 'seconds=0']);
+    const second = await runCli([file, '--playbook', playbook, '--lock-timeout', '1', '-e', 'go=']);
     assert.equal(second.code, 3, second.stdout + second.stderr);
     assert.match(second.stdout, new RegExp(`^FAILED +h1 +host lock$\\n +h1: locked by another run, ${holder(first.child.pid!).source}, for more than 1 s \\(--lock-timeout\\); the lock is ${locks[0]} on the host$`, 'm'));
     assert.match(second.stdout, /^ {2}h2 +ok=0 changed=1 failed=0/m);
     assert.match(second.stdout, /^ {2}h1 +ok=0 changed=0 failed=1/m);
+    writeFileSync(go, '');
     const one = await first.done;
     assert.equal(one.code, 0, one.stdout + one.stderr);
     assert.deepEqual(readFileSync(logs[0]!, 'utf8').trim().split('\n'), ['start', 'end'], 'the second run did nothing on h1');

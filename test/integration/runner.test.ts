@@ -23,6 +23,8 @@ describe('bootstrap apply against real sshd', () => {
       `all:
   vars:
     ssh: { user: root, key: ${h1.clientKeyPath}, known_hosts: ${join(dir, 'known_hosts')} }
+    # both hosts are this machine: one run shares the lock; a lock of our own keeps other runs on it out of the way
+    lock_file: ${join(dir, 'run.lock')}
     listen_port: ${extra.listenPort ?? 8080}
     upstreams: [one, two]
   children:

@@ -49,7 +49,7 @@ describe('runPlays with serial', () => {
     const case_ = mkdtempSync(join(dir, 'case-'));
     const names = Array.from({ length: opts.hosts ?? 5 }, (_, i) => `h${i + 1}`);
     const hostLines = names
-      .map((n) => `        ${n}: { address: 127.0.0.1, vars: { root: ${join(case_, n)}, state_dir: ${join(case_, n, 'state')}${opts.failOn?.includes(n) ? ', fail: true' : ''}${opts.peers?.[n] ? `, peer: ${join(case_, opts.peers[n])}` : ''} } }`)
+      .map((n) => `        ${n}: { address: 127.0.0.1, vars: { root: ${join(case_, n)}, state_dir: ${join(case_, n, 'state')}, lock_file: ${join(case_, `${n}.lock`)}${opts.failOn?.includes(n) ? ', fail: true' : ''}${opts.peers?.[n] ? `, peer: ${join(case_, opts.peers[n])}` : ''} } }`)
       .join('\n');
     writeFileSync(join(case_, 'inventory.yaml'), `all:\n  children:\n    nodes:\n      hosts:\n${hostLines}\n`);
     writeFileSync(
