@@ -1,6 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import type { Command } from '../command.js';
 import type { Held, Transport } from '../transport/types.js';
+import { RUN_MARK } from './time-limit.js';
 
 /**
  * One run at a time per host: a run holds flock(1) on a file under /run (default
@@ -53,7 +54,7 @@ const MARK = '@@bootstrap-lock';
 // under /run), else in its home (it cannot touch root's files either).
 const SCRIPT = `S=$1; f=$2; wait=$3; run=$4; info=$5
 if [ "$(id -u)" != 0 ]; then
-  if sudo -n true 2>/dev/null; then exec sudo -n sh -c "$S" sh "$S" "$f" "$wait" "$run" "$info"; fi
+  if sudo -n true 2>/dev/null; then exec sudo -n env ${RUN_MARK}="$run" sh -c "$S" sh "$S" "$f" "$wait" "$run" "$info"; fi
   f=\${HOME:-/nonexistent}/.bootstrap.lock
   [ -w "\${f%/*}" ] || f=/tmp/bootstrap-$(id -u).lock
 fi
@@ -81,8 +82,9 @@ export function holderInfo(req: LockRequest): string {
   return `user=${clean(userInfo().username)} host=${clean(hostname())} pid=${process.pid} started=${req.started} run=${req.runId}`;
 }
 
+/** The holder carries the run's mark (time-limit.ts), so an aborted run's stop also ends a wait for the lock. */
 export function lockCommand(req: LockRequest): Command {
-  return { argv: ['sh', '-c', SCRIPT, 'sh', SCRIPT, req.file, String(req.waitSeconds), req.runId, holderInfo(req)] };
+  return { argv: ['env', `${RUN_MARK}=${req.runId}`, 'sh', '-c', SCRIPT, 'sh', SCRIPT, req.file, String(req.waitSeconds), req.runId, holderInfo(req)] };
 }
 
 /** "alice@laptop (pid 4242, started 2026-12-02T01:00:00.000Z)" from the holder info; the raw text when it does not parse. */

@@ -7,7 +7,7 @@ export const DEFAULT_COMMAND_TIMEOUT = 3600;
 const KILL_AFTER_S = 10;
 
 /** The environment variable every command of a run carries on the host: how an aborted run finds what is left of it. */
-const RUN_MARK = 'BOOTSTRAP_RUN';
+export const RUN_MARK = 'BOOTSTRAP_RUN';
 
 /**
  * `command` under GNU timeout on the host: past `seconds` its whole process group gets TERM,
