@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { until } from '../helpers/until.js';
 import { events, startCli } from '../helpers/cli.js';
 
 const playbook = new URL('../../../test/fixtures/runner/playbooks/interrupt.yml', import.meta.url).pathname;
@@ -15,14 +16,6 @@ function sleeping(marker: string): string[] {
     return execFileSync('pgrep', ['-af', `^sleep ${marker}$`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
   } catch {
     return []; // pgrep exits 1 when nothing matches
-  }
-}
-
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

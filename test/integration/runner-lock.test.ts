@@ -4,17 +4,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { until } from '../helpers/until.js';
 import { runCli, startCli } from '../helpers/cli.js';
 
 const playbook = new URL('../../../test/fixtures/runner/playbooks/lock.yml', import.meta.url).pathname;
-
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('one run at a time per host, against real sshd', () => {
   const servers: Sshd[] = [];
