@@ -26,6 +26,17 @@ export function toShell(argv: readonly string[]): string {
   return argv.map(quote).join(' ');
 }
 
+/**
+ * The command line sent to sshd, which runs it through the login user's shell. A shell that is
+ * not POSIX (tcsh) rejects a newline inside quotes and expands `!` there, so a line holding
+ * either travels base64-encoded, for sh to decode and run unchanged.
+ */
+export function loginShellLine(argv: readonly string[]): string {
+  const line = toShell(argv);
+  if (!/[\n!]/.test(line)) return line;
+  return `sh -c ${quote(`eval "$(echo ${Buffer.from(line).toString('base64')} | base64 -d)"`)}`;
+}
+
 /** A shell script run by `sh -c`; use only where a pipe or redirection is unavoidable. */
 export function sh(script: string): readonly string[] {
   return ['sh', '-c', script];

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 
 const { Client: SshClient } = ssh2;
-import { toShell, type Command } from '../command.js';
+import { loginShellLine, type Command } from '../command.js';
 import { UnreachableError } from '../errors.js';
 import { expandHome } from '../paths.js';
 import { planAuth, type AuthPlan } from './keys.js';
@@ -224,7 +224,7 @@ class SshTransport implements Transport {
         reject(new UnreachableError(this.host, reason));
       };
       this.pending.add(fail);
-      this.client.exec(toShell(command.argv), (err, channel) => {
+      this.client.exec(loginShellLine(command.argv), (err, channel) => {
         if (err) {
           this.pending.delete(fail);
           return fail(`cannot start a command on ${this.label}: ${err.message}`);
@@ -283,7 +283,7 @@ class SshTransport implements Transport {
       if (this.closedReason) return reject(new UnreachableError(this.host, this.closedReason));
       const fail = (reason: string) => reject(new UnreachableError(this.host, reason));
       this.pending.add(fail);
-      this.client.exec(toShell(command.argv), (err, ch) => {
+      this.client.exec(loginShellLine(command.argv), (err, ch) => {
         if (err) {
           this.pending.delete(fail);
           return fail(`cannot start a command on ${this.label}: ${err.message}`);
