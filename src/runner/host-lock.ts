@@ -31,18 +31,22 @@ export interface LockRequest {
 export interface TakenLock {
   held: Held;
   before: string;
+  /** the holder info this run wrote into the file */
+  ours: string;
   /** this run's other inventory name for the same machine holds it */
   shared: boolean;
 }
 
 /**
- * Whether facts read before the lock was ours still hold: the lock file said the same then as when
- * we took it, and that was "free" (each release writes its run's id, so no run came and went between).
+ * Whether facts read while the lock was being taken hold, given what the lock file said when the
+ * batch read it (its first fact, before any other): this run's own holder info (we held it from
+ * then on), or the same "free" as when we took it (each release writes its run's id, so no run
+ * came and went between).
  */
 export function factsStillHold(lock: TakenLock, atFacts: string | null): boolean {
   if (lock.shared) return true;
   const then = (atFacts ?? '').trim();
-  return then === lock.before.trim() && !then.startsWith('user=');
+  return then === lock.ours || (then === lock.before.trim() && !then.startsWith('user='));
 }
 
 /** A lock that another run held for longer than we would wait. */
@@ -107,7 +111,7 @@ export function takeLock(transport: Transport, req: LockRequest, onWait: (holder
       if (what === 'waiting') onWait(describeHolder(rest ?? ''), file ?? req.file);
       if (what === 'acquired' || what === 'shared') {
         settled = true;
-        resolve({ held, before: what === 'acquired' ? (rest ?? '') : '', shared: what === 'shared' });
+        resolve({ held, before: what === 'acquired' ? (rest ?? '') : '', ours: holderInfo(req), shared: what === 'shared' });
       }
       if (what === 'timeout') {
         settled = true;

@@ -75,8 +75,8 @@ export class HostSession {
     this.transport = await connect(this.host);
     this.openedMs.connect = Date.now() - started;
     const extra = [...speculative.plain, ...speculative.elevated];
-    // the lock file rides along: it tells whether another run held the host while we read it
-    const base = this.opts.lock ? [hostFacts, textFileFact(this.opts.lock.file)] : [hostFacts];
+    // the lock file rides along, first: it tells whether another run held the host while we read
+    const base = this.opts.lock ? [textFileFact(this.opts.lock.file), hostFacts] : [hostFacts];
     const batch = async () => {
       try {
         return await this.runBatch([...base, ...extra], false);
@@ -85,14 +85,24 @@ export class HostSession {
         return this.runBatch(base, false);
       }
     };
-    let values = await batch();
-    // facts first (a host that refuses commands or sudo says so), then the lock; facts read while
-    // another run held the host, or before one came and went, are read again now the lock is ours
-    if (this.opts.lock) {
+    // the lock is taken while the facts are read, on its own channel: one round trip, not two.
+    // A facts failure is the one reported (a host that refuses commands or sudo says so), and the
+    // lock is let go. Facts read while another run held the host, or before one came and went,
+    // are read again once the lock is ours.
+    const locking = this.opts.lock && takeLock(this.transport, this.opts.lock, (holder, file) => this.opts.onLockWait?.(holder, file));
+    locking?.catch(() => undefined);
+    let values: Map<string, unknown>;
+    try {
+      values = await batch();
+    } catch (error) {
+      locking?.then((taken) => taken.held.release(), () => undefined);
+      throw error;
+    }
+    if (locking) {
       this.roundTrips++;
-      const taken = await takeLock(this.transport, this.opts.lock, (holder, file) => this.opts.onLockWait?.(holder, file));
+      const taken = await locking;
       this.held = taken.held;
-      if (!factsStillHold(taken, values.get(textFileFact(this.opts.lock.file).key) as string | null)) values = await batch();
+      if (!factsStillHold(taken, values.get(textFileFact(this.opts.lock!.file).key) as string | null)) values = await batch();
     }
     this.facts = values.get(hostFacts.key) as HostFacts;
     this.openedMs.facts = Date.now() - started - this.openedMs.connect;

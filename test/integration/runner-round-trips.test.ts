@@ -2,7 +2,8 @@
  * A no-op run costs each host one SSH handshake and two channels: the host lock's holder
  * (runner/host-lock.ts, open for the whole run) and one fact batch, in which the facts of every
  * play ride with the host facts. Counted from real sshd's own log (channels it opened, logins it
- * accepted), not from timing.
+ * accepted, commands that exited), not from timing: the two channels open together, so the lock
+ * costs no round trip of its own.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 const CHANNEL = /server_input_channel_open: ctype session/g;
 const LOGIN = /Accepted publickey for root/g;
+const EXITED = /session_exit_message: session \d+ channel/;
 const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0;
 
 describe('round trips of a run against real sshd', () => {
@@ -39,7 +41,7 @@ describe('round trips of a run against real sshd', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a no-op run of two plays is one login and two channels per host: the host lock and one fact batch', async () => {
+  it('a no-op run of two plays is one login and two channels per host: the host lock and one fact batch, opened together', async () => {
     const first = await runCli(args);
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const logs = servers.map((s) => s.log().length);
@@ -51,6 +53,9 @@ describe('round trips of a run against real sshd', () => {
       const log = s.log().slice(logs[i]);
       assert.equal(count(log, LOGIN), 1, `h${i}: logins\n${log}`);
       assert.equal(count(log, CHANNEL), 2, `h${i}: channels\n${log}`);
+      // one round trip: the fact batch's channel opens before any command of the connection exits
+      const secondChannel = [...log.matchAll(CHANNEL)][1]!.index!;
+      assert.ok(secondChannel < log.search(EXITED), `h${i}: the lock and the fact batch one after the other\n${log}`);
     });
   });
 });

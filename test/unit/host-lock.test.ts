@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { describeHolder, factsStillHold, holderInfo, lockCommand, type TakenLock } from '../../src/runner/host-lock.js';
 
 const req = { file: '/run/bootstrap.lock', runId: 'abcd1234', waitSeconds: 300, started: '2026-12-02T01:00:00.000Z' };
-const taken = (before: string, shared = false): TakenLock => ({ held: { ended: new Promise(() => undefined), release: () => undefined }, before, shared });
+const ours = holderInfo(req);
+const taken = (before: string, shared = false): TakenLock => ({ held: { ended: new Promise(() => undefined), release: () => undefined }, before, ours, shared });
 
 describe('host lock', () => {
   it('the holder info names user, laptop, pid, start and run, and reads back as who holds the lock', () => {
@@ -19,7 +20,8 @@ describe('host lock', () => {
     assert.deepEqual(argv.slice(7), ['/run/bootstrap.lock', '300', 'abcd1234', holderInfo(req)]);
   });
 
-  it('facts read before the lock hold only when the file said the same, and free, then and when we took it', () => {
+  it('facts read while the lock was taken hold when the file named this run, or said the same, and free, then and when we took it', () => {
+    assert.equal(factsStillHold(taken('free after run=11111111'), `${ours}\n`), true, 'read after we took it');
     assert.equal(factsStillHold(taken(''), null), true, 'never used');
     assert.equal(factsStillHold(taken('free after run=11111111'), 'free after run=11111111\n'), true, 'nobody came and went');
     assert.equal(factsStillHold(taken('free after run=22222222'), 'free after run=11111111\n'), false, 'a run came and went between');
