@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import YAML, { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import YAML, { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, visit, type Alias, type Document, type Node } from 'yaml';
 import { ConfigError, type SourcePos } from '../errors.js';
 import { joinPath } from './path.js';
 import { rememberPositions, type PositionIndex } from './positions.js';
@@ -47,14 +47,39 @@ export function parseYaml(text: string, file: string, root = ''): LoadedYaml {
     const p = lineCounter.linePos(offset);
     return { file, line: p.line, col: p.col };
   };
-  walk(doc, doc.contents, root, positions, pos, 0);
+  walk(anchorResolver(doc), doc.contents, root, positions, pos, 0);
   if (!positions.has(root)) positions.set(root, { value: { file, line: 1, col: 1 } });
   rememberPositions(file, positions);
   return { file, value, positions };
 }
 
+type Resolve = (alias: Alias) => Node | undefined;
+
+/**
+ * What an alias points at: the last node before it with its anchor, as Alias.resolve() finds it,
+ * but from one pass over the document (Alias.resolve without a context walks the whole document
+ * for every alias, a third of validating the bundled playbooks).
+ */
+function anchorResolver(doc: Document): Resolve {
+  const anchored = new Map<string, Node[]>();
+  visit(doc, {
+    Node: (_key, node) => {
+      if (!isAlias(node) && (node as { anchor?: string }).anchor) {
+        const name = (node as { anchor: string }).anchor;
+        anchored.set(name, [...(anchored.get(name) ?? []), node]);
+      }
+    },
+  });
+  return (alias) => {
+    const at = alias.range?.[0] ?? Infinity;
+    const candidates = anchored.get(alias.source) ?? [];
+    for (let i = candidates.length - 1; i >= 0; i--) if ((candidates[i]!.range?.[0] ?? 0) < at) return candidates[i];
+    return undefined;
+  };
+}
+
 function walk(
-  doc: Document,
+  resolve: Resolve,
   node: unknown,
   path: string,
   index: PositionIndex,
@@ -65,19 +90,19 @@ function walk(
   if (depth > 100) return;
   if (isAlias(node)) {
     // the value of an alias lives at the anchor; errors point at the alias itself
-    const target = node.resolve(doc);
+    const target = resolve(node);
     const here = node.range ? pos(node.range[0]) : keyPos;
     if (!index.has(path) && here) index.set(path, { key: keyPos, value: here });
-    if (target) walkChildren(doc, target, path, index, pos, depth);
+    if (target) walkChildren(resolve, target, path, index, pos, depth);
     return;
   }
   const n = node as Node | null;
   const here = n?.range ? pos(n.range[0]) : keyPos;
   if (!index.has(path) && here) index.set(path, { key: keyPos, value: here });
-  if (n) walkChildren(doc, n, path, index, pos, depth);
+  if (n) walkChildren(resolve, n, path, index, pos, depth);
 }
 
-function walkChildren(doc: Document, node: Node, path: string, index: PositionIndex, pos: (offset: number) => SourcePos, depth: number): void {
+function walkChildren(resolve: Resolve, node: Node, path: string, index: PositionIndex, pos: (offset: number) => SourcePos, depth: number): void {
   if (isMap(node)) {
     const merges: unknown[] = [];
     for (const pair of node.items) {
@@ -92,17 +117,17 @@ function walkChildren(doc: Document, node: Node, path: string, index: PositionIn
       const valueNode = pair.value as Node | null;
       // a key with no value (`web1:`) has an empty scalar positioned after the key; point at the key
       const emptyValue = isScalar(valueNode) && valueNode.value === null && valueNode.source === '';
-      walk(doc, emptyValue ? null : valueNode, joinPath(path, String(key)), index, pos, depth + 1, keyAt);
+      walk(resolve, emptyValue ? null : valueNode, joinPath(path, String(key)), index, pos, depth + 1, keyAt);
     }
     // merged keys (`<<: *base`) point at their anchor's definition unless set explicitly
     for (const merged of merges) {
       const sources = isSeq(merged) ? merged.items : [merged];
       for (const source of sources) {
-        const target = isAlias(source) ? source.resolve(doc) : (source as Node);
-        if (target) walkChildren(doc, target, path, index, pos, depth + 1);
+        const target = isAlias(source) ? resolve(source) : (source as Node);
+        if (target) walkChildren(resolve, target, path, index, pos, depth + 1);
       }
     }
   } else if (isSeq(node)) {
-    node.items.forEach((item, i) => walk(doc, item, joinPath(path, String(i)), index, pos, depth + 1));
+    node.items.forEach((item, i) => walk(resolve, item, joinPath(path, String(i)), index, pos, depth + 1));
   }
 }

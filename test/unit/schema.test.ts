@@ -71,6 +71,11 @@ describe('validateValue', () => {
     const yaml = 'base: &b { name: web, port: 99999 }\nvalue:\n  <<: *b\n  state: started\n';
     assert.deepEqual(errorsFor(yaml, server), ['doc.yml:1:29 value.port: expected an integer 1-65535, got 99999']);
   });
+
+  it('an anchor defined again: an alias points at the last one before it', () => {
+    const yaml = 'old: &b { name: web, port: 70000 }\nnew: &b { name: web, port: 80000 }\nvalue:\n  <<: *b\n';
+    assert.deepEqual(errorsFor(yaml, server), ['doc.yml:2:28 value.port: expected an integer 1-65535, got 80000']);
+  });
 });
 
 describe('validateParams', () => {
