@@ -54,27 +54,29 @@ export class HostLockedError extends Error {}
 
 const MARK = '@@bootstrap-lock';
 
-// Root takes the lock as it is; any other login through passwordless sudo (the file is root's,
-// under /run), else in its home (it cannot touch root's files either).
+// A login that can write the file (root, or a lock_file of its own) takes the lock as it is; any
+// other through passwordless sudo (the file is root's, under /run), else in its home (it cannot
+// touch root's files either). Shell builtins where they do (test, read): a no-op run costs the
+// host no process here beyond sh and flock.
 // One line, with no `!`: it travels through the login shell as it is (command.ts loginShellLine)
 // at no cost, where a multi-line script would be sent encoded and cost the host processes.
 const SCRIPT = [
   'S=$1; f=$2; wait=$3; run=$4; info=$5;',
-  'if [ "$(id -u)" -ne 0 ]; then',
-  `  if sudo -n true 2>/dev/null; then exec sudo -n env ${RUN_MARK}="$run" sh -c "$S" sh "$S" "$f" "$wait" "$run" "$info"; fi;`,
-  '  f=${HOME:-/nonexistent}/.bootstrap.lock; [ -w "${f%/*}" ] || f=/tmp/bootstrap-$(id -u).lock;',
-  'fi;',
+  'if [ -e "$f" ]; then d=$f; else d=${f%/*}; fi;',
+  'if [ -w "$d" ]; then :;',
+  `elif sudo -n true 2>/dev/null; then exec sudo -n env ${RUN_MARK}="$run" sh -c "$S" sh "$S" "$f" "$wait" "$run" "$info";`,
+  'else f=${HOME:-/nonexistent}/.bootstrap.lock; [ -w "${f%/*}" ] || f=/tmp/bootstrap-$(id -u).lock; fi;',
   `exec 9>>"$f" || { echo "${MARK} cannot-open $f"; exit 1; };`,
   'if flock -n 9; then :; else',
   '  n=0; said=; while :; do',
-  '    held=$(cat "$f" 2>/dev/null);',
+  '    held=; read -r held < "$f";',
   `    case " $held " in *" user="*" run=$run "*) echo "${MARK} shared"; exit 0 ;; esac;`,
   `    [ "$n" -ge "$wait" ] && { echo "${MARK} timeout $f $held"; exit 3; };`,
   `    [ -n "$said" ] || { echo "${MARK} waiting $f $held"; said=1; };`,
   '    flock -w 1 9 && break; n=$((n+1));',
   '  done;',
   'fi;',
-  `before=$(cat "$f" 2>/dev/null); printf '%s\\n' "$info" > "$f"; echo "${MARK} acquired $f $before";`,
+  `before=; read -r before < "$f"; printf '%s\\n' "$info" > "$f"; echo "${MARK} acquired $f $before";`,
   `read -r _; printf 'free after run=%s\\n' "$run" > "$f"`,
 ].join(' ');
 

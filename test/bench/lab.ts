@@ -2,14 +2,17 @@
  * Benchmark on the local lab (1 lb + 2 web): wall time of the first bootstrap of fresh nodes,
  * of a no-op re-run, and where the time goes from `docker run` to serving through nginx and
  * from `docker kill` to leaving it. Prints numbers; asserts nothing about time.
- *   npm run bench:lab [-- --skip-containers]
+ *   npm run bench:lab [-- --skip-containers] [--wait MIN,MAX]
  *
  * The first bootstrap runs with --output json, and its wall time is split by what the task
  * results say: per play, the host whose changed tasks took longest sets the play's node work
  * (its apt installs, downloads and image loads, waits for services, other changes); the rest of
  * the wall time is the tool's own (start-up, validation, connections, facts, planning, the
  * tasks that changed nothing). --skip-containers leaves out the docker run / kill timings.
+ * --wait 250ms,5s bootstraps the lab with that consul_template_wait instead of the default.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand, verifyUntilPassing } from '../../src/commands/lab.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed } from '../../src/verify/index.js';
@@ -23,6 +26,13 @@ const ms = (t: number) => `${(performance.now() - t).toFixed(0)}ms`;
 await labDownCommand();
 let t = performance.now();
 const inventory = await labUpCommand({ lb: 1, web: 2 });
+const waitOption = process.argv.indexOf('--wait');
+if (waitOption > 0) {
+  const [min, max] = process.argv[waitOption + 1]!.split(',');
+  const doc = parseDocument(readFileSync(inventory, 'utf8'));
+  doc.setIn(['all', 'vars', 'consul_template_wait'], doc.createNode({ min, max }));
+  writeFileSync(inventory, doc.toString());
+}
 console.log(`lab up (fresh nodes, cached image and binaries): ${ms(t)}`);
 const args = [inventory, '--playbook', defaultPlaybook, '--playbook', labAppsPlaybook];
 const cli = { cli: bundledCliPath };
@@ -98,46 +108,56 @@ const WEB1 = '172.30.20.51';
 const now = `$(date +%s%N)`;
 await onNode('web1', "sed 's/^CONSUL_HTTP_TOKEN=/X-Consul-Token: /' /etc/registrator/env > /run/bench.header");
 const agent = (path: string) => `curl -fs -o /dev/null -H @/run/bench.header http://127.0.0.1:8500${path}`;
-const samples: Record<string, number[]> = { registered: [], passing: [], rendered: [], serving: [], total: [], deregistered: [], gone: [], left: [] };
-for (let i = 0; i < 10; i++) {
-  const name = `bench-${i}`;
-  const port = 9100 + i;
-  const id = `web1:${name}:80`;
-  const stamps = await Promise.all([
-    onNode('web1', `until ${agent(`/v1/agent/service/${id}`)}; do sleep 0.01; done; echo ${now}; until ${agent(`/v1/agent/health/service/id/${id}`)}; do sleep 0.01; done; echo ${now}`),
-    onNode('lb1', `until grep -q '${WEB1}:${port} ' /etc/nginx/conf.d/demo.conf; do sleep 0.01; done; echo ${now}; ` +
-      `until curl -fs -H 'Host: demo.lab.test' http://127.0.0.1/ | grep -q 'app=${name} '; do sleep 0.01; done; echo ${now}`),
-    new Promise((r) => setTimeout(r, 300)).then(() => onNode('web1', `docker run -d --name ${name} -p ${port}:80 -e APP_NAME=${name} -e SERVICE_NAME=demo -e SERVICE_CHECK_HTTP=/health -e SERVICE_CHECK_INTERVAL=1s -e SERVICE_CHECK_TIMEOUT=1s bootstrap-lab/demo-app:2 >/dev/null; echo ${now}`)),
-  ]);
-  const [registered, passing] = stamps[0].split('\n').map(Number);
-  const [rendered, serving] = stamps[1].split('\n').map(Number);
-  const ran = Number(stamps[2]);
-  const msBetween = (a: number, b: number) => (b - a) / 1e6;
-  samples.registered.push(msBetween(ran, registered!));
-  samples.passing.push(msBetween(registered!, passing!));
-  samples.rendered.push(msBetween(passing!, rendered!));
-  samples.serving.push(msBetween(rendered!, serving!));
-  samples.total.push(msBetween(ran, serving!));
-  const left = await Promise.all([
-    onNode('web1', `while ${agent(`/v1/agent/service/${id}`)}; do sleep 0.01; done; echo ${now}`),
-    onNode('lb1', `while grep -q '${WEB1}:${port} ' /etc/nginx/conf.d/demo.conf; do sleep 0.01; done; echo ${now}`),
-    new Promise((r) => setTimeout(r, 300)).then(() => onNode('web1', `echo ${now}; docker kill ${name} >/dev/null`)),
-  ]);
-  samples.deregistered.push(msBetween(Number(left[2]), Number(left[0])));
-  samples.gone.push(msBetween(Number(left[0]), Number(left[1])));
-  samples.left.push(msBetween(Number(left[2]), Number(left[1])));
-  await onNode('web1', `docker rm -f ${name} >/dev/null`);
+/** Ten containers on web1, one at a time, started with `checkEnv`: each run -> serving, then kill -> gone. */
+async function series(label: string, checkEnv: string, first: number): Promise<void> {
+  const samples: Record<string, number[]> = { registered: [], passing: [], rendered: [], serving: [], total: [], deregistered: [], gone: [], left: [] };
+  for (let i = first; i < first + 10; i++) {
+    const name = `bench-${i}`;
+    const port = 9100 + i;
+    const id = `web1:${name}:80`;
+    const stamps = await Promise.all([
+      onNode('web1', `until ${agent(`/v1/agent/service/${id}`)}; do sleep 0.01; done; echo ${now}; until ${agent(`/v1/agent/health/service/id/${id}`)}; do sleep 0.01; done; echo ${now}`),
+      onNode('lb1', `until grep -q '${WEB1}:${port} ' /etc/nginx/conf.d/demo.conf; do sleep 0.01; done; echo ${now}; ` +
+        `until curl -fs -H 'Host: demo.lab.test' http://127.0.0.1/ | grep -q 'app=${name} '; do sleep 0.01; done; echo ${now}`),
+      new Promise((r) => setTimeout(r, 300)).then(() => onNode('web1', `docker run -d --name ${name} -p ${port}:80 -e APP_NAME=${name} -e SERVICE_NAME=demo ${checkEnv} bootstrap-lab/demo-app:2 >/dev/null; echo ${now}`)),
+    ]);
+    const [registered, passing] = stamps[0].split('\n').map(Number);
+    const [rendered, serving] = stamps[1].split('\n').map(Number);
+    const ran = Number(stamps[2]);
+    const msBetween = (a: number, b: number) => (b - a) / 1e6;
+    samples.registered.push(msBetween(ran, registered!));
+    samples.passing.push(msBetween(registered!, passing!));
+    samples.rendered.push(msBetween(passing!, rendered!));
+    samples.serving.push(msBetween(rendered!, serving!));
+    samples.total.push(msBetween(ran, serving!));
+    const left = await Promise.all([
+      onNode('web1', `while ${agent(`/v1/agent/service/${id}`)}; do sleep 0.01; done; echo ${now}`),
+      onNode('lb1', `while grep -q '${WEB1}:${port} ' /etc/nginx/conf.d/demo.conf; do sleep 0.01; done; echo ${now}`),
+      new Promise((r) => setTimeout(r, 300)).then(() => onNode('web1', `echo ${now}; docker kill ${name} >/dev/null`)),
+    ]);
+    samples.deregistered.push(msBetween(Number(left[2]), Number(left[0])));
+    samples.gone.push(msBetween(Number(left[0]), Number(left[1])));
+    samples.left.push(msBetween(Number(left[2]), Number(left[1])));
+    await onNode('web1', `docker rm -f ${name} >/dev/null`);
+  }
+  const med = (k: string) => {
+    const v = [...samples[k]!].sort((a, b) => a - b);
+    return `${v[Math.floor(v.length / 2)]!.toFixed(0)}ms (min ${v[0]!.toFixed(0)}, max ${v[v.length - 1]!.toFixed(0)})`;
+  };
+  console.log(`${label}`);
+  console.log(`  docker run -> serving through nginx, medians of 10: ${med('total')}`);
+  console.log(`    run -> registered by registrator in the agent:   ${med('registered')}`);
+  console.log(`    registered -> health check passing:              ${med('passing')}`);
+  console.log(`    passing -> rendered by consul-template (wait):   ${med('rendered')}`);
+  console.log(`    rendered -> answering (nginx reload):            ${med('serving')}`);
+  console.log(`  docker kill -> gone from nginx's configuration, medians of 10: ${med('left')}`);
+  console.log(`    kill -> deregistered by registrator:             ${med('deregistered')}`);
+  console.log(`    deregistered -> rendered without it:             ${med('gone')}`);
 }
-const med = (k: string) => {
-  const v = [...samples[k]!].sort((a, b) => a - b);
-  return `${v[Math.floor(v.length / 2)]!.toFixed(0)}ms (min ${v[0]!.toFixed(0)}, max ${v[v.length - 1]!.toFixed(0)})`;
-};
-console.log(`docker run -> serving through nginx, medians of 10: ${med('total')}`);
-console.log(`  run -> registered by registrator in the agent:   ${med('registered')}`);
-console.log(`  registered -> first health check passed:         ${med('passing')}`);
-console.log(`  passing -> rendered by consul-template (wait):   ${med('rendered')}`);
-console.log(`  rendered -> answering (nginx reload):            ${med('serving')}`);
-console.log(`docker kill -> gone from nginx's configuration, medians of 10: ${med('left')}`);
-console.log(`  kill -> deregistered by registrator:             ${med('deregistered')}`);
-console.log(`  deregistered -> rendered without it:             ${med('gone')}`);
+
+const wait = (await onNode('lb1', "grep -E '^ *(min|max) *=' /etc/consul-template/config.hcl | tr -s ' '")).trim().split('\n').join(',');
+console.log(`consul-template wait on lb1: ${wait}`);
+await series('no health check (docker run -d -p P:80 -e SERVICE_NAME=demo):', '', 0);
+// Consul runs a new check's first probe at a random point within its interval
+await series('SERVICE_CHECK_HTTP=/health, interval 1s (the first probe comes at a random point within the interval):', '-e SERVICE_CHECK_HTTP=/health -e SERVICE_CHECK_INTERVAL=1s -e SERVICE_CHECK_TIMEOUT=1s', 10);
 if (!process.env.BOOTSTRAP_KEEP_LAB) await labDownCommand();

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { describeHolder, factsStillHold, holderInfo, lockCommand, type TakenLock } from '../../src/runner/host-lock.js';
 
@@ -29,5 +33,48 @@ describe('host lock', () => {
     assert.equal(factsStillHold(taken('free after run=33333333'), `${held}\n`), false, 'another run held it while we read');
     assert.equal(factsStillHold(taken(held), `${held}\n`), false, 'a holder that died without releasing');
     assert.equal(factsStillHold(taken('', true), `${held}\n`), true, 'our own run holds it under another name');
+  });
+});
+
+describe('the holder script under the real sh', () => {
+  /** Runs the lock command locally (as root, or as another user through setpriv) until it says it holds the lock, then releases it. */
+  function hold(file: string, asUser?: number): Promise<{ said: string; after: string; lockFile: string }> {
+    const { argv } = lockCommand({ ...req, file });
+    const prefix = asUser === undefined ? [] : ['setpriv', `--reuid=${asUser}`, `--regid=${asUser}`, '--clear-groups', 'env', 'HOME=/nonexistent'];
+    const [cmd, ...args] = [...prefix, ...argv];
+    return new Promise((resolve, reject) => {
+      const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/acquired/.test(out)) child.stdin.end();
+      });
+      child.on('error', reject);
+      child.on('close', () => {
+        const lockFile = /acquired (\S+)/.exec(out)?.[1] ?? '';
+        resolve({ said: out.trim(), after: lockFile ? readFileSync(lockFile, 'utf8') : '', lockFile });
+      });
+    });
+  }
+
+  it('a login that can write the file takes it as it is (root, or a lock_file of its own); one that cannot, with no sudo, takes one in its home or /tmp', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrap-lock-script-'));
+    try {
+      const file = join(dir, 'run.lock');
+      const root = await hold(file);
+      assert.equal(root.lockFile, file, root.said);
+      assert.equal(root.after, 'free after run=abcd1234\n');
+      const other = await hold(file, 65534);
+      assert.equal(other.lockFile, '/tmp/bootstrap-65534.lock', other.said);
+      assert.equal(other.after, 'free after run=abcd1234\n');
+      rmSync(other.lockFile);
+      const own = mkdtempSync(join(tmpdir(), 'bootstrap-lock-own-'));
+      chownSync(own, 65534, 65534);
+      const its = await hold(join(own, 'run.lock'), 65534);
+      rmSync(own, { recursive: true, force: true });
+      assert.equal(its.lockFile, join(own, 'run.lock'), `a lock_file the login may write is taken as it is: ${its.said}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
