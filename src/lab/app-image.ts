@@ -34,7 +34,10 @@ async function fetchBusyboxStatic(workDir: string): Promise<string> {
 /**
  * The container answers on port 80 with a page naming itself: its hostname (Docker sets it to
  * the short container id) and $APP_NAME, so a test or a person can tell which backend a load
- * balancer picked. /health answers "ok" for health checks.
+ * balancer picked. /health answers "ok" for health checks. On `docker stop` it drains as a
+ * well-behaved app does: the listener goes (new connections are refused, so nginx tries another
+ * instance), the requests in flight finish, then it exits. busybox httpd as PID 1 would ignore
+ * SIGTERM until Docker's SIGKILL cut the answers it was sending.
  */
 const DEMO_ENTRYPOINT = `#!/bin/busybox sh
 set -e
@@ -43,7 +46,10 @@ name="\${APP_NAME:-demo-app}"
 /bin/busybox mkdir -p /www
 printf '<!doctype html>\\n<title>%s</title>\\n<h1>%s</h1>\\n<p>app=%s host=%s</p>\\n' "$name" "$name" "$name" "$host" > /www/index.html
 printf 'ok\\n' > /www/health
-exec /bin/busybox httpd -f -p 80 -h /www
+/bin/busybox httpd -f -p 80 -h /www &
+listener=$!
+trap '/bin/busybox kill "$listener"; /bin/busybox sleep 0.3; exit 0' TERM INT
+wait "$listener"
 `;
 
 async function buildDemoAppImage(tarball: string): Promise<void> {

@@ -9,7 +9,7 @@ export const CONSUL_VERSION = '1.16.6';
 export const CONSUL_TEMPLATE_VERSION = '0.41.1';
 
 /** Tag of the demo app image; bump when its entrypoint changes. */
-export const DEMO_APP_VERSION = '2';
+export const DEMO_APP_VERSION = '3';
 
 /**
  * Consul's go.mod replaces its own submodules with in-tree copies, which are not in the consul

@@ -270,7 +270,7 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
       await onNode('web1', `docker rm -f ${name}`);
     }
     const { total, failed } = await load.stop();
-    console.log(`# docker run -> first answer through nginx: ${served.join(', ')} ms; out of the upstream after docker stop ${left.stop} ms (incl. its 1 s stop timeout), after docker kill ${left.kill} ms`);
+    console.log(`# docker run -> first answer through nginx: ${served.join(', ')} ms; out of the upstream after docker stop ${left.stop} ms (the app drains in-flight requests first), after docker kill ${left.kill} ms`);
     console.log(`# ${total} requests under load while containers came and went, ${failed.length} failed`);
     assert.deepEqual(failed, []);
   });
