@@ -15,6 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand, verifyUntilPassing } from '../../src/commands/lab.js';
 import { defaultPlaybook } from '../../src/paths.js';
+import { DEMO_APP_IMAGE } from '../../src/lab/app-image.js';
 import { allPassed } from '../../src/verify/index.js';
 import { getModule } from '../../src/modules/index.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
@@ -119,7 +120,7 @@ async function series(label: string, checkEnv: string, first: number): Promise<v
       onNode('web1', `until ${agent(`/v1/agent/service/${id}`)}; do sleep 0.01; done; echo ${now}; until ${agent(`/v1/agent/health/service/id/${id}`)}; do sleep 0.01; done; echo ${now}`),
       onNode('lb1', `until grep -q '${WEB1}:${port} ' /etc/nginx/conf.d/demo.conf; do sleep 0.01; done; echo ${now}; ` +
         `until curl -fs -H 'Host: demo.lab.test' http://127.0.0.1/ | grep -q 'app=${name} '; do sleep 0.01; done; echo ${now}`),
-      new Promise((r) => setTimeout(r, 300)).then(() => onNode('web1', `docker run -d --name ${name} -p ${port}:80 -e APP_NAME=${name} -e SERVICE_NAME=demo ${checkEnv} bootstrap-lab/demo-app:2 >/dev/null; echo ${now}`)),
+      new Promise((r) => setTimeout(r, 300)).then(() => onNode('web1', `docker run -d --name ${name} -p ${port}:80 -e APP_NAME=${name} -e SERVICE_NAME=demo ${checkEnv} ${DEMO_APP_IMAGE} >/dev/null; echo ${now}`)),
     ]);
     const [registered, passing] = stamps[0].split('\n').map(Number);
     const [rendered, serving] = stamps[1].split('\n').map(Number);
