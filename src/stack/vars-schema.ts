@@ -253,9 +253,9 @@ export const stackVarsSchema: Record<string, Field> = {
   },
   consul_template_wait: {
     type: 'map',
-    description: 'how long consul-template lets changes settle before rendering: it renders once nothing changed for `min`, and at the latest `max` after the first change (default min 1s, max 5s)',
+    description: 'how long consul-template lets changes settle before rendering: it renders once nothing changed for `min`, and at the latest `max` after the first change (default min 250ms, max 5s)',
     fields: {
-      min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "1s"', default: '1s', description: 'default "1s"' },
+      min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "250ms"', default: '250ms', description: 'default "250ms"' },
       max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "5s"', default: '5s', description: 'default "5s"' },
     },
   },

@@ -14,7 +14,7 @@ consul {
 log_level = "info"
 
 wait {
-  min = "1s"
+  min = "250ms"
   max = "5s"
 }
 
