@@ -1,7 +1,6 @@
-import { isIP } from 'node:net';
 import { OFFLINE_RUN_ID } from './runner/run-id.js';
 import { ConfigError } from './errors.js';
-import type { HostFacts } from './facts/types.js';
+import { placeholderFactsOf } from './facts/placeholder.js';
 import { selectHosts, unknownPatternTerms } from './inventory/pattern.js';
 import type { Inventory } from './inventory/types.js';
 import { missingGroups } from './inventory/needed-groups.js';
@@ -41,32 +40,6 @@ const TEMPLATE_PARAMS: Record<string, string[]> = {
   systemd_unit: ['unit_src', 'upstart_src'],
 };
 
-/** Facts of a typical target, so templates and `when` expressions can be tried before connecting. */
-export function placeholderFacts(inv: Inventory, hostName: string): HostFacts {
-  const host = inv.hosts.get(hostName);
-  const addresses = [host?.privateAddress, host?.address].filter((a): a is string => a !== undefined && isIP(a) === 4);
-  return {
-    hostname: hostName,
-    os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' },
-    arch: 'amd64',
-    init: 'systemd',
-    user: 'root',
-    isRoot: true,
-    addresses,
-    interfaces: Object.fromEntries(addresses.map((a, i) => [a, `eth${i}`])),
-  };
-}
-
-const placeholderFactSets = new WeakMap<Inventory, Map<string, HostFacts>>();
-
-/** placeholderFacts, one object per host for the whole validation (expansions that read `facts` are then kept). */
-function placeholderFactsOf(inv: Inventory, hostName: string): HostFacts {
-  let byHost = placeholderFactSets.get(inv);
-  if (!byHost) placeholderFactSets.set(inv, (byHost = new Map()));
-  let facts = byHost.get(hostName);
-  if (!facts) byHost.set(hostName, (facts = placeholderFacts(inv, hostName)));
-  return facts;
-}
 
 /** Stands in for the secret store: validation must not create secrets. */
 function placeholderSecret(name: string, kind: string): string {

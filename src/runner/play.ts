@@ -1,4 +1,5 @@
 import { UnreachableError } from '../errors.js';
+import { placeholderFactsOf } from '../facts/placeholder.js';
 import { isBlock, type Block, type Step, type Task } from '../playbook/types.js';
 import type { Fact } from '../facts/types.js';
 import type { RunEvents } from './events.js';
@@ -198,19 +199,23 @@ async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvent
 const batchOf = (env: TaskEnv) => (env.batch ? { batch: env.batch.index } : {});
 
 /**
- * The facts a host's plays will ask for, as far as their tasks render before the host facts are
- * known (tasks that need them are left out), split by whether they are gathered with become.
- * They ride along with the host facts in the connection's first round trip.
+ * The facts a host's plays will ask for, split by whether they are gathered with become. They
+ * ride along with the host facts in the connection's first round trip, so the host facts are not
+ * known yet: tasks are expanded with the placeholder facts validation used (a Debian systemd
+ * host; the same expansions, reused). Where the host turns out otherwise (Upstart, say), a task
+ * that read them asks for facts not gathered yet, and its play gathers them then; a speculated
+ * fact is the host's real value of its key whatever guess named it.
  */
 export function speculativeFacts(envs: TaskEnv[], selected: (task: Task) => boolean): { plain: Fact<unknown>[]; elevated: Fact<unknown>[] } {
   const plain: Fact<unknown>[] = [];
   const elevated: Fact<unknown>[] = [];
   for (const env of envs) {
+    const presumed = placeholderFactsOf(env.inventory, env.session.host.name);
     for (const task of env.play.tasks.filter((t) => selected(t) && t.delegateTo === undefined)) {
       try {
-        ((task.become ?? env.play.become) ? elevated : plain).push(...factsOf(instancesOf(task, env)));
+        ((task.become ?? env.play.become) ? elevated : plain).push(...factsOf(instancesOf(task, env, presumed)));
       } catch {
-        // needs the host facts (or a registered result): gathered when the play runs
+        // needs a registered result: gathered when the play runs
       }
     }
     (env.play.become ? elevated : plain).push(pendingFact(env.session));

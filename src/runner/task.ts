@@ -1,7 +1,7 @@
 import { toShell } from '../command.js';
 import type { Command } from '../command.js';
 import { CommandError, ConfigError, ConfigErrors, UnreachableError, tail } from '../errors.js';
-import type { Fact } from '../facts/types.js';
+import type { Fact, HostFacts } from '../facts/types.js';
 import type { Inventory } from '../inventory/types.js';
 import { unreadBeforeFacts, withBeforeRead } from '../modules/diff-before.js';
 import type { Change, Plan } from '../modules/types.js';
@@ -62,14 +62,14 @@ export interface RetryInfo {
 }
 
 /** The host play (see playbook/expand.ts) of this env: its registered values are layered over scopeExtra. */
-export function hostPlayOf(env: TaskEnv) {
+export function hostPlayOf(env: TaskEnv, facts = env.session.facts!) {
   const { inventory, play, session } = env;
-  return { inventory, play, host: session.host.name, facts: session.facts!, runId: env.runId, scopeExtra: { ...env.scopeExtra, ...session.registered } };
+  return { inventory, play, host: session.host.name, facts, runId: env.runId, scopeExtra: { ...env.scopeExtra, ...session.registered } };
 }
 
 /** The task's instances on this host (see playbook/expand.ts); parameter problems are thrown. */
-export function instancesOf(task: Task, env: TaskEnv): TaskInstance[] {
-  const hp = hostPlayOf(env);
+export function instancesOf(task: Task, env: TaskEnv, facts?: HostFacts): TaskInstance[] {
+  const hp = hostPlayOf(env, facts);
   const instances = env.expansions ? env.expansions.expand(task, hp) : expandTask(task, hp);
   const errors = instances.flatMap((i) => i.errors);
   if (errors.length) throw new ConfigErrors(errors);

@@ -7,7 +7,7 @@ import { loadInventory } from '../../src/inventory/load.js';
 import { getModule } from '../../src/modules/index.js';
 import { expandTask } from '../../src/playbook/expand.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
-import { placeholderFacts } from '../../src/validate.js';
+import { placeholderFacts } from '../../src/facts/placeholder.js';
 
 /* The one task walk the runner, validation and the golden harness share. */
 

@@ -8,7 +8,7 @@ import { loadInventory } from '../../src/inventory/load.js';
 import { getModule } from '../../src/modules/index.js';
 import { Expansions } from '../../src/playbook/expansions.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
-import { placeholderFacts } from '../../src/validate.js';
+import { placeholderFacts } from '../../src/facts/placeholder.js';
 
 /* The run's memo of the task walk: one expansion per task and host while what it read holds. */
 
