@@ -1,7 +1,7 @@
 import { dockerImageFact } from '../facts/docker.js';
 import { checkLocalFile, localPath, readLocalFile } from './local-file.js';
 import type { Module } from './types.js';
-import { imageIdOfTarball } from './image-tarball.js';
+import { imageIdOfTarballFile } from './image-tarball.js';
 
 export type DockerImageParams = {
   name: string;
@@ -25,14 +25,13 @@ export const dockerImageModule: Module<DockerImageParams> = {
   plan(p, read, ctx) {
     const current = read(dockerImageFact(p.name)).value;
     if (p.src !== undefined) {
-      const tarball = readLocalFile(p.src, ctx.localDir);
-      const id = imageIdOfTarball(tarball);
+      const id = imageIdOfTarballFile(localPath(p.src, ctx.localDir));
       if (current?.id === id) return { changes: [], reason: `image ${p.name} present (${id.slice(0, 19)})` };
       const why = current ? `${current.id.slice(0, 19)} differs from ${id.slice(0, 19)}` : 'absent';
       return {
         changes: [{
           title: `load image ${p.name} from ${localPath(p.src, ctx.localDir)} (${why})`,
-          commands: [{ argv: ['docker', 'load', '-q'], stdin: tarball }, { argv: ['docker', 'tag', id, p.name] }],
+          commands: [{ argv: ['docker', 'load', '-q'], stdin: readLocalFile(p.src, ctx.localDir) }, { argv: ['docker', 'tag', id, p.name] }],
         }],
       };
     }

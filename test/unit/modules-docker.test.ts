@@ -8,7 +8,7 @@ import type { ContainerState, ImageState } from '../../src/facts/docker.js';
 import type { Fact, FactReader, HostFacts } from '../../src/facts/types.js';
 import { HASH_LABEL, definitionHash, planContainer, runCommand } from '../../src/modules/docker-container.js';
 import type { DockerContainerParams } from '../../src/modules/docker-container.js';
-import { imageIdOfTarball } from '../../src/modules/image-tarball.js';
+import { imageIdOfTarball, imageIdOfTarballFile } from '../../src/modules/image-tarball.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext } from '../../src/modules/types.js';
 
@@ -107,10 +107,16 @@ describe('docker_image', () => {
   execFileSync('tar', ['-C', stage, '-cf', join(dir, 'registrator.tar'), `${id}.json`, 'manifest.json']);
   execFileSync('sh', ['-c', `gzip -c "${join(dir, 'registrator.tar')}" > "${join(dir, 'registrator.tar.gz')}"`]);
 
-  it('reads the image id from plain and gzipped tarballs', async () => {
+  it('reads the image id from plain and gzipped tarballs, in memory and from the file', async () => {
     const { readFileSync } = await import('node:fs');
     assert.equal(imageIdOfTarball(readFileSync(join(dir, 'registrator.tar'))), `sha256:${id}`);
     assert.equal(imageIdOfTarball(readFileSync(join(dir, 'registrator.tar.gz'))), `sha256:${id}`);
+    assert.equal(imageIdOfTarballFile(join(dir, 'registrator.tar')), `sha256:${id}`);
+    assert.equal(imageIdOfTarballFile(join(dir, 'registrator.tar.gz')), `sha256:${id}`);
+    // a pax header names the member (long paths), as GNU tar writes with --format=pax
+    execFileSync('tar', ['-C', stage, '--format=pax', '-cf', join(dir, 'pax.tar'), `${id}.json`, 'manifest.json']);
+    assert.equal(imageIdOfTarballFile(join(dir, 'pax.tar')), `sha256:${id}`);
+    assert.throws(() => imageIdOfTarballFile(join(stage, `${id}.json`)), /no manifest\.json/);
   });
 
   it('tarball: load + tag when absent or different, ok when the id matches', async () => {
