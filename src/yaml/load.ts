@@ -3,6 +3,7 @@ import YAML, { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, visit, type
 import { ConfigError, type SourcePos } from '../errors.js';
 import { joinPath } from './path.js';
 import { rememberPositions, type PositionIndex } from './positions.js';
+import { precompiled } from './precompiled.js';
 
 export interface LoadedYaml {
   file: string;
@@ -23,6 +24,11 @@ export function loadYamlFile(file: string, root = ''): LoadedYaml {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError({ file }, '', code === 'ENOENT' ? 'file not found' : `cannot read file: ${(err as Error).message}`);
+  }
+  const built = precompiled(file, text, root);
+  if (built) {
+    rememberPositions(file, built.positions);
+    return { file, ...built };
   }
   return parseYaml(text, file, root);
 }
