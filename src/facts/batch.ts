@@ -61,16 +61,26 @@ function sectionScript(section: Section): string {
 export function batchScript(facts: readonly Fact<unknown>[]): string {
   const nonce = randomBytes(12).toString('hex');
   const lines = [`# ${MARK} nonce=${nonce}`];
-  sectionsOf(facts).forEach((section, index) => {
-    lines.push(
-      `printf '%s\\n' '${beginLine(nonce, index)}'`,
-      sectionScript(section),
-      // the leading \n guarantees the end marker starts a line; parseBatch removes exactly it
-      `printf '\\n%s%s\\n' '${endPrefix(nonce, index)}' "$?"`,
-    );
+  const sections = sectionsOf(facts);
+  // Subshell facts (command guards, probes of a daemon's API) each cost a process anyway and only
+  // read: run them side by side, each into its own file, so the batch waits for the slowest, not
+  // for their sum. Three processes more (mktemp, cat, rm), so only for two or more. In the
+  // background subshell an EXIT trap writes the end marker, so a fact's own `exit` keeps it.
+  const parallel = sections.filter((s) => s.kind === 'script' && !s.fact.inShell).length >= 2;
+  if (parallel) lines.push(`${DIR}=$(mktemp -d) || exit 1`);
+  sections.forEach((section, index) => {
+    const begin = `printf '%s\\n' '${beginLine(nonce, index)}'`;
+    // the leading \n guarantees the end marker starts a line; parseBatch removes exactly it
+    const end = `printf '\\n%s%s\\n' '${endPrefix(nonce, index)}' "$?"`;
+    if (parallel && section.kind === 'script' && !section.fact.inShell) {
+      lines.push(`{ trap "printf '\\n%s%s\\n' '${endPrefix(nonce, index)}' \\"\\$?\\"" EXIT`, begin, section.fact.script, `} </dev/null > "$${DIR}/${index}" &`);
+    } else lines.push(begin, sectionScript(section), end);
   });
+  if (parallel) lines.push('wait', `cat "$${DIR}"/*; rm -rf "$${DIR}"`);
   return `${lines.join('\n')}\n`;
 }
+
+const DIR = 'bootstrap_facts_dir';
 
 /** Whether the output shows the batch script began running (the first fact's begin marker). */
 export function batchStarted(output: string, script: string): boolean {
@@ -93,18 +103,17 @@ export function parseBatch(output: string, facts: readonly Fact<unknown>[], scri
   const nonce = NONCE_LINE.exec(script)?.[1];
   if (!nonce) throw new Error('parseBatch: the script was not made by batchScript (no nonce line)');
   const values = new Map<string, unknown>();
-  let cursor = 0;
+  // sections come in order, except that subshell facts run side by side come last (batchScript)
   sectionsOf(facts).forEach((section, index) => {
     const key = sectionKey(section);
     const begin = `${beginLine(nonce, index)}\n`;
-    const beginAt = output.indexOf(begin, cursor);
+    const beginAt = output.indexOf(begin);
     const endMarker = `\n${endPrefix(nonce, index)}`;
     const endAt = beginAt < 0 ? -1 : output.indexOf(endMarker, beginAt + begin.length);
     if (beginAt < 0 || endAt < 0) throw new FactParseError(key, 'no output (the fact batch was cut short)');
     const stdout = output.slice(beginAt + begin.length, endAt);
     const codeText = /^(\d+)/.exec(output.slice(endAt + endMarker.length))?.[1];
     if (codeText === undefined) throw new FactParseError(key, 'no exit code in the fact batch output');
-    cursor = endAt + endMarker.length;
     try {
       if (section.kind === 'script') {
         values.set(section.fact.key, section.fact.parse(stdout, Number(codeText)));
