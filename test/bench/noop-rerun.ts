@@ -206,7 +206,26 @@ async function benchmark(count: number): Promise<void> {
   }
 }
 
+/**
+ * The floor of any tool that logs in over SSH: what one OpenSSH login running `true` costs the
+ * host (sshd's fork, re-exec, key exchange, authentication and session), mean of 10. A no-op run
+ * costs the host this plus its two channels' commands.
+ */
+async function sshFloor(): Promise<void> {
+  const server = await startSshd(SSHD);
+  try {
+    const ssh = ['ssh', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${server.knownHostsFile}`, '-i', server.clientKeyPath, '-p', String(server.port), 'root@127.0.0.1', 'true'];
+    const samples: Sample[] = [];
+    for (let i = 0; i < 10; i++) samples.push(await measure(ssh, [server]));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(`floor: one OpenSSH login running true costs the host ${mean(samples.map((s) => s.hostProcesses)).toFixed(1)} processes and ${(mean(samples.map((s) => s.hostCpu)) * 1000).toFixed(0)} ms of CPU (mean of 10)`);
+  } finally {
+    await server.stop();
+  }
+}
+
 const t = performance.now();
 await run(process.execPath, [cliPath, '--version']);
 console.log(`bootstrap --version (one run, whole process): ${((performance.now() - t) / 1000).toFixed(3)}s`);
+await sshFloor();
 for (const count of HOST_COUNTS) await benchmark(count);
