@@ -148,10 +148,14 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
   });
 
   it('bootstraps fresh nodes with haproxy, and verify passes: servers up in the runtime API, HTTP and TLS over every backend', async () => {
+    let t = Date.now();
     const first = await apply(inventory);
     assert.equal(first.code, 0, first.stdout.slice(-4000) + first.stderr);
+    const applied = Date.now() - t;
+    t = Date.now();
     const results = await verifyUntilPassing(inventory, 120_000);
     assert.ok(allPassed(results), formatCheckTable(results));
+    console.log(`# first bootstrap with haproxy ${(applied / 1000).toFixed(1)} s, verify passing ${((Date.now() - t) / 1000).toFixed(1)} s after`);
     const verify = await runCli(['verify', inventory]);
     assert.equal(verify.code, 0, verify.stdout);
     assert.match(verify.stdout, /haproxy servers\s+lb1\s+demo\s+up: exactly 172\.30\.20\.51:8081, 172\.30\.20\.52:8081/);
