@@ -120,7 +120,23 @@ function openClient(dial: Dial, knownTypes: string[]): Promise<Client> {
     };
     if (dial.sock) config.sock = dial.sock;
     client.connect(config);
+    skipHostKeysProve(client);
   });
+}
+
+/**
+ * After authentication OpenSSH announces its other host keys (hostkeys-00@openssh.com, for
+ * UpdateHostKeys), and ssh2 answers every announcement by asking the server to sign with each of
+ * them and verifying the signatures, to emit a 'hostkeys' event we never use (known_hosts is
+ * never updated from a connection): a round trip, a signature per key on the host and a verify
+ * per key here, for every connection. The announcement wants no reply, so it is dropped. ssh2
+ * has no option for it; this wraps its handler (runner-round-trips asserts sshd is never asked).
+ */
+function skipHostKeysProve(client: Client): void {
+  const handlers = (client as unknown as { _protocol?: { _handlers?: Record<string, (...args: unknown[]) => unknown> } })._protocol?._handlers;
+  const global = handlers?.GLOBAL_REQUEST;
+  if (!handlers || typeof global !== 'function') return;
+  handlers.GLOBAL_REQUEST = (p, name, wantReply, ...rest) => (name === 'hostkeys-00@openssh.com' && !wantReply ? undefined : global(p, name, wantReply, ...rest));
 }
 
 function forwardTo(client: Client, via: SshEndpoint, next: SshEndpoint): Promise<Duplex> {
