@@ -58,6 +58,9 @@ const MARK = '@@bootstrap-lock';
 // other through passwordless sudo (the file is root's, under /run), else in its home (it cannot
 // touch root's files either). Shell builtins where they do (test, read): a no-op run costs the
 // host no process here beyond sh and flock.
+// "waiting" is said once the lock was not free for a whole second: a run that has just ended may
+// hold it a few milliseconds more (its holder exits once the closed connection reaches it), and
+// an immediate re-run should not name it as another run.
 // One line, with no `!`: it travels through the login shell as it is (command.ts loginShellLine)
 // at no cost, where a multi-line script would be sent encoded and cost the host processes.
 const SCRIPT = [
@@ -72,7 +75,7 @@ const SCRIPT = [
   '    held=; read -r held < "$f";',
   `    case " $held " in *" user="*" run=$run "*) echo "${MARK} shared"; exit 0 ;; esac;`,
   `    [ "$n" -ge "$wait" ] && { echo "${MARK} timeout $f $held"; exit 3; };`,
-  `    [ -n "$said" ] || { echo "${MARK} waiting $f $held"; said=1; };`,
+  `    [ "$n" -eq 0 ] || [ -n "$said" ] || { echo "${MARK} waiting $f $held"; said=1; };`,
   '    flock -w 1 9 && break; n=$((n+1));',
   '  done;',
   'fi;',

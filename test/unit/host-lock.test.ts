@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,21 @@ describe('the holder script under the real sh', () => {
       });
     });
   }
+
+  it('a lock held for a moment (the holder of a run that has just ended) is waited for without saying so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrap-lock-moment-'));
+    try {
+      const file = join(dir, 'run.lock');
+      const moment = spawn('flock', [file, 'sleep', '0.3'], { stdio: 'ignore' });
+      while (spawnSync('flock', ['-n', file, 'true']).status === 0) await new Promise((r) => setTimeout(r, 10));
+      const held = await hold(file);
+      assert.notEqual(moment.exitCode, null, 'the other holder had the lock until it exited');
+      assert.doesNotMatch(held.said, /waiting/);
+      assert.match(held.said, /acquired/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('a login that can write the file takes it as it is (root, or a lock_file of its own); one that cannot, with no sudo, takes one in its home or /tmp', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bootstrap-lock-script-'));
