@@ -40,7 +40,6 @@ const TEMPLATE_PARAMS: Record<string, string[]> = {
   systemd_unit: ['unit_src', 'upstart_src'],
 };
 
-
 /** Stands in for the secret store: validation must not create secrets. */
 function placeholderSecret(name: string, kind: string): string {
   return kind === 'uuid' ? '00000000-0000-4000-8000-000000000000' : Buffer.alloc(32).toString('base64');

@@ -70,10 +70,11 @@ function anchorResolver(doc: Document): Resolve {
   const anchored = new Map<string, Node[]>();
   visit(doc, {
     Node: (_key, node) => {
-      if (!isAlias(node) && (node as { anchor?: string }).anchor) {
-        const name = (node as { anchor: string }).anchor;
-        anchored.set(name, [...(anchored.get(name) ?? []), node]);
-      }
+      const name = isAlias(node) ? undefined : (node as { anchor?: string }).anchor;
+      if (!name) return;
+      const nodes = anchored.get(name);
+      if (nodes) nodes.push(node as Node);
+      else anchored.set(name, [node as Node]);
     },
   });
   return (alias) => {
