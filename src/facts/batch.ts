@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { quote } from '../command.js';
 import { isFamilyFact } from './types.js';
 import type { Fact, FactFamily, FamilyFact, ScriptFact } from './types.js';
 
@@ -52,6 +53,11 @@ function endPrefix(nonce: string, index: number): string {
   return `${MARK}-${nonce} end ${index} `;
 }
 
+/** A script fact that runs in a subshell of its own (not inShell). */
+function inSubshell(section: Section): section is Section & { kind: 'script' } {
+  return section.kind === 'script' && !section.fact.inShell;
+}
+
 function sectionScript(section: Section): string {
   if (section.kind === 'family') return `bootstrap_fact() {\n${section.family.script(section.facts.map((f) => f.item))}\n}\nbootstrap_fact </dev/null`;
   if (section.fact.inShell) return `bootstrap_fact() {\n${section.fact.script}\n}\nbootstrap_fact </dev/null`;
@@ -66,15 +72,14 @@ export function batchScript(facts: readonly Fact<unknown>[]): string {
   // read: run them side by side, each into its own file, so the batch waits for the slowest, not
   // for their sum. Three processes more (mktemp, cat, rm), so only for two or more. In the
   // background subshell an EXIT trap writes the end marker, so a fact's own `exit` keeps it.
-  const parallel = sections.filter((s) => s.kind === 'script' && !s.fact.inShell).length >= 2;
+  const parallel = sections.filter(inSubshell).length >= 2;
   if (parallel) lines.push(`${DIR}=$(mktemp -d) || exit 1`);
   sections.forEach((section, index) => {
     const begin = `printf '%s\\n' '${beginLine(nonce, index)}'`;
     // the leading \n guarantees the end marker starts a line; parseBatch removes exactly it
     const end = `printf '\\n%s%s\\n' '${endPrefix(nonce, index)}' "$?"`;
-    if (parallel && section.kind === 'script' && !section.fact.inShell) {
-      lines.push(`{ trap "printf '\\n%s%s\\n' '${endPrefix(nonce, index)}' \\"\\$?\\"" EXIT`, begin, section.fact.script, `} </dev/null > "$${DIR}/${index}" &`);
-    } else lines.push(begin, sectionScript(section), end);
+    if (parallel && inSubshell(section)) lines.push(`{ trap ${quote(end)} EXIT`, begin, section.fact.script, `} </dev/null > "$${DIR}/${index}" &`);
+    else lines.push(begin, sectionScript(section), end);
   });
   if (parallel) lines.push('wait', `cat "$${DIR}"/*; rm -rf "$${DIR}"`);
   return `${lines.join('\n')}\n`;

@@ -75,8 +75,10 @@ export class HostSession {
     this.transport = await connect(this.host);
     this.openedMs.connect = Date.now() - started;
     const extra = [...speculative.plain, ...speculative.elevated];
+    const { lock } = this.opts;
     // the lock file rides along, first: it tells whether another run held the host while we read
-    const base = this.opts.lock ? [textFileFact(this.opts.lock.file), hostFacts] : [hostFacts];
+    const lockFact = lock && textFileFact(lock.file);
+    const base = lockFact ? [lockFact, hostFacts] : [hostFacts];
     const batch = async () => {
       try {
         return await this.runBatch([...base, ...extra], false);
@@ -89,7 +91,7 @@ export class HostSession {
     // A facts failure is the one reported (a host that refuses commands or sudo says so), and the
     // lock is let go. Facts read while another run held the host, or before one came and went,
     // are read again once the lock is ours.
-    const locking = this.opts.lock && takeLock(this.transport, this.opts.lock, (holder, file) => this.opts.onLockWait?.(holder, file));
+    const locking = lock && takeLock(this.transport, lock, (holder, file) => this.opts.onLockWait?.(holder, file));
     locking?.catch(() => undefined);
     let values: Map<string, unknown>;
     try {
@@ -98,11 +100,11 @@ export class HostSession {
       locking?.then((taken) => taken.held.release(), () => undefined);
       throw error;
     }
-    if (locking) {
+    if (locking && lockFact) {
       this.roundTrips++;
       const taken = await locking;
       this.held = taken.held;
-      if (!factsStillHold(taken, values.get(textFileFact(this.opts.lock!.file).key) as string | null)) values = await batch();
+      if (!factsStillHold(taken, values.get(lockFact.key) as string | null)) values = await batch();
     }
     this.facts = values.get(hostFacts.key) as HostFacts;
     this.openedMs.facts = Date.now() - started - this.openedMs.connect;
