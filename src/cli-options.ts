@@ -10,6 +10,8 @@ interface OptionSpec {
   /** default value, only on the commands that honour the option */
   default?: string;
   choices?: string[];
+  /** environment variable that gives the value when the option is not on the command line */
+  env?: string;
   repeatable?: boolean;
   /** the commands that honour the option; every other run command refuses it */
   for: readonly RunCommand[];
@@ -60,6 +62,14 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     refused: NEVER_CONNECTS,
   },
   {
+    flags: '--persist <seconds>',
+    description: 'keep each host\'s SSH connection open this many seconds after the run, in a background keeper, so a re-run within them skips the handshake (like ControlPersist; 0: close at the end)',
+    default: '0',
+    env: 'BOOTSTRAP_PERSIST',
+    for: CONNECTING,
+    refused: NEVER_CONNECTS,
+  },
+  {
     flags: '-v, --verbose',
     description: {
       apply: 'show ok/skipped reasons in full and timings',
@@ -97,6 +107,7 @@ function toOption(spec: OptionSpec, command: RunCommand, honoured: boolean): Opt
   const option = new Option(spec.flags, description);
   if (spec.repeatable) option.argParser(collect);
   if (spec.choices) option.choices(spec.choices);
+  if (honoured && spec.env) option.env(spec.env);
   if (honoured && spec.default !== undefined) option.default(spec.default);
   if (!honoured) option.hideHelp();
   return option;

@@ -9,6 +9,8 @@ export interface SshOptions {
   sshConfig?: string;
   /** seconds a host may take to answer: TCP connect and the SSH handshake (default 20) */
   connectTimeout?: number;
+  /** seconds the connection keeper keeps each host's connection open after the run (0 or absent: no keeper) */
+  persist?: number;
 }
 
 /** The SSH target of an inventory host: inventory values first, then ~/.ssh/config, then defaults. */
@@ -30,5 +32,9 @@ export function sshTarget(host: Host, inventory: Inventory, opts: SshOptions): S
 }
 
 export function connector(inventory: Inventory, opts: SshOptions): (host: Host) => Promise<Transport> {
+  if (opts.persist) {
+    const persistMs = opts.persist * 1000;
+    return async (host) => (await import('./transport/keeper/client.js')).connectKept(sshTarget(host, inventory, opts), persistMs);
+  }
   return (host) => connectSsh(sshTarget(host, inventory, opts));
 }

@@ -9,7 +9,7 @@ import { defaultPlaybook, packageVersion } from './paths.js';
 // never load ssh2, listr2, the lab or the cloud code.
 
 /** What commander hands the run commands' actions (see RUN_OPTIONS: each command gets only what it honours). */
-export interface RunCliOptions extends Omit<SshOptions, 'connectTimeout'> {
+export interface RunCliOptions extends Omit<SshOptions, 'connectTimeout' | 'persist'> {
   playbook?: string[];
   limit?: string;
   tags?: string;
@@ -23,6 +23,7 @@ export interface RunCliOptions extends Omit<SshOptions, 'connectTimeout'> {
   forceHandlers?: boolean;
   commandTimeout: string;
   connectTimeout: string;
+  persist: string;
   lockTimeout: string;
   startAtTask?: string;
   listHosts?: boolean;
@@ -59,7 +60,7 @@ export const runActions: RunActions = {
       return ExitCode.OK;
     }
     const { apply } = await import('./commands/apply.js');
-    const outcome = await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks), commandTimeout: positive('--command-timeout', opts.commandTimeout), connectTimeout: positive('--connect-timeout', opts.connectTimeout), lockTimeout: nonNegative('--lock-timeout', opts.lockTimeout) }, redactor);
+    const outcome = await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks), commandTimeout: positive('--command-timeout', opts.commandTimeout), connectTimeout: positive('--connect-timeout', opts.connectTimeout), persist: nonNegative('--persist', opts.persist), lockTimeout: nonNegative('--lock-timeout', opts.lockTimeout) }, redactor);
     return outcome.exitCode;
   },
   async validate(inv, opts, redactor) {
@@ -76,11 +77,11 @@ export const runActions: RunActions = {
   },
   async facts(inv, opts, redactor) {
     const { gatherFacts } = await import('./commands/facts.js');
-    return gatherFacts(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks), connectTimeout: positive('--connect-timeout', opts.connectTimeout) }, redactor);
+    return gatherFacts(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks), connectTimeout: positive('--connect-timeout', opts.connectTimeout), persist: nonNegative('--persist', opts.persist) }, redactor);
   },
   async verify(inv, opts, redactor) {
     const { verify } = await import('./commands/verify.js');
-    const passed = await verify(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks), connectTimeout: positive('--connect-timeout', opts.connectTimeout), requests: positive('--requests', opts.requests) }, redactor);
+    const passed = await verify(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks), connectTimeout: positive('--connect-timeout', opts.connectTimeout), persist: nonNegative('--persist', opts.persist), requests: positive('--requests', opts.requests) }, redactor);
     return passed ? ExitCode.OK : ExitCode.VERIFY_FAILED;
   },
 };

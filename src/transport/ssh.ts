@@ -11,7 +11,7 @@ import { loginShellLine, type Command } from '../command.js';
 import { UnreachableError } from '../errors.js';
 import { expandHome } from '../paths.js';
 import { planAuth, type AuthPlan } from './keys.js';
-import { checkServerHostKey, hostKeyAlgorithmsFor, hostKeyFingerprint, keyTypeOfBlob, knownKeyTypes } from './known-hosts.js';
+import { checkServerHostKey, hostKeyAlgorithmsFor, type HostKeyCheck, hostKeyFingerprint, keyTypeOfBlob, knownKeyTypes } from './known-hosts.js';
 import { defaultSshConfigPath, resolveSsh, type SshEndpoint } from './ssh-config.js';
 import type { ExecResult, Held, SshTarget, Transport } from './types.js';
 
@@ -39,6 +39,8 @@ interface Dial {
   acceptNew: boolean;
   timeoutMs: number;
   auth: AuthPlan;
+  /** the host key the server presented, once verified */
+  verifiedKey?: Buffer;
 }
 
 function describeConnectError(err: Error & { code?: string; level?: string }, dial: Dial, hostKeyRefusal?: string): string {
@@ -109,6 +111,7 @@ function openClient(dial: Dial, knownTypes: string[]): Promise<Client> {
         }).then(
           (outcome) => {
             if (!outcome.ok) hostKeyRefusal = dial.role + outcome.reason;
+            else dial.verifiedKey = keyBlob;
             verify(outcome.ok);
           },
           (err: Error) => {
@@ -148,9 +151,18 @@ function forwardTo(client: Client, via: SshEndpoint, next: SshEndpoint): Promise
   });
 }
 
+/** A connection the keeper can hold on to between runs. */
+export interface SshConnection extends Transport {
+  /** Whether the server still answers (a keepalive request: no process on the host), within timeoutMs. */
+  alive(timeoutMs: number): Promise<boolean>;
+  /** Why a host key this connection was verified with is no longer trusted by its known_hosts, if it is not. */
+  distrusted(): Promise<string | undefined>;
+}
+
 /** Opens (and verifies) the connection to one inventory host. Every failure is an UnreachableError. */
-export async function connectSsh(target: SshTarget): Promise<Transport> {
+export async function connectSsh(target: SshTarget): Promise<SshConnection> {
   const opened: Client[] = [];
+  const verified: HostKeyCheck[] = [];
   try {
     const configFile = expandHome(target.sshConfig ?? defaultSshConfigPath());
     const { target: endpoint, jumps } = await resolveSsh(configFile, target.address, { user: target.user, port: target.port });
@@ -166,12 +178,14 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
         : await planAuth({ username: hop.user, configKeys: hop.identityFiles.length > 0 ? hop.identityFiles : explicitKey ? [explicitKey] : [] });
       const role = isTarget ? '' : `jump host ${hop.alias} (${describeEndpoint(hop)}): `;
       const knownTypes = await knownKeyTypes(knownHosts, hop.hostKeyName, hop.port);
-      const client = await openClient({ endpoint: hop, role, sock, knownHosts, acceptNew: target.acceptNewHostKeys, timeoutMs, auth }, knownTypes);
+      const dial: Dial = { endpoint: hop, role, sock, knownHosts, acceptNew: target.acceptNewHostKeys, timeoutMs, auth };
+      const client = await openClient(dial, knownTypes);
       opened.push(client);
+      verified.push({ files: knownHosts, host: hop.hostKeyName, port: hop.port, keyBlob: dial.verifiedKey!, acceptNew: false });
       if (!isTarget) sock = await forwardTo(client, hop, chain[index + 1]!);
     }
     const client = opened.pop()!;
-    return new SshTransport(target.name, describeEndpoint(endpoint), client, opened);
+    return new SshTransport(target.name, describeEndpoint(endpoint), client, opened, verified);
   } catch (err) {
     for (const client of opened.reverse()) client.end();
     if (err instanceof UnreachableError) throw err;
@@ -179,7 +193,7 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
   }
 }
 
-class SshTransport implements Transport {
+class SshTransport implements SshConnection {
   private closedReason: string | undefined;
   private readonly pending = new Set<(reason: string) => void>();
   private active = 0;
@@ -193,6 +207,7 @@ class SshTransport implements Transport {
     private readonly label: string,
     private readonly client: Client,
     private readonly jumpClients: Client[],
+    private readonly hostKeys: HostKeyCheck[],
   ) {
     client.on('error', (err) => this.lost(`connection to ${label} failed: ${err.message}`));
     for (const c of [client, ...jumpClients]) c.once('close', () => this.ended.add(c));
@@ -335,6 +350,29 @@ class SshTransport implements Transport {
         channel?.end();
       },
     };
+  }
+
+  alive(timeoutMs: number): Promise<boolean> {
+    if (this.closedReason) return Promise.resolve(false);
+    // ssh2's own keepalive: any answer to keepalive@openssh.com (sshd refuses it) proves the link
+    const internals = this.client as unknown as { _callbacks?: Array<(failed: boolean) => void>; _protocol?: { ping(): void } };
+    if (!internals._callbacks || !internals._protocol) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      internals._callbacks!.push(() => {
+        clearTimeout(timer);
+        resolve(!this.closedReason);
+      });
+      internals._protocol!.ping();
+    });
+  }
+
+  async distrusted(): Promise<string | undefined> {
+    for (const check of this.hostKeys) {
+      const outcome = await checkServerHostKey(check);
+      if (!outcome.ok) return outcome.reason;
+    }
+    return undefined;
   }
 
   async abort(stop: Command[]): Promise<void> {
