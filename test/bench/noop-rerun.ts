@@ -4,6 +4,9 @@
  * sshd runs in its own PID namespace, so the processes it starts (connections, shells, commands)
  * and their CPU time are counted exactly, per host. Prints numbers; asserts nothing about time.
  *
+ * Each host count is run twice: as is, and with --persist 60 (a re-run through the connections
+ * the keeper kept: no handshake; the keeper's CPU is counted as the tool's).
+ *
  *   npm run bench -- [--hosts 3,30,100] [--runs 5] [--forks N] [--peers] [--login-rc] [--cpu-prof DIR]
  *
  * --cpu-prof DIR writes a V8 CPU profile of every bootstrap run into DIR (node --cpu-prof).
@@ -53,9 +56,28 @@ interface Sample {
   code: number | null;
 }
 
-/** Runs argv under GNU time (wall, user+sys of the whole process tree), counting what the hosts did meanwhile. */
+/**
+ * CPU seconds used so far by the connection keepers (--persist): they outlive the run that
+ * started them, so GNU time does not count them with the tool's process tree.
+ */
+async function keeperCpu(): Promise<number> {
+  const { stdout } = await run('pgrep', ['-f', 'connection-keeper.js']).catch(() => ({ stdout: '' }));
+  let ticks = 0;
+  for (const pid of stdout.split(/\s+/).filter(Boolean)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      ticks += stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).reduce((sum, f) => sum + Number(f), 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
+/** Runs argv under GNU time (wall, user+sys of the whole process tree and of the keepers), counting what the hosts did meanwhile. */
 async function measure(argv: string[], hosts: Sshd[], env: Record<string, string> = {}): Promise<Sample> {
   const timeFile = join(tmpdir(), `bootstrap-bench-time-${process.pid}`);
+  const keeperBefore = await keeperCpu();
   const before = await Promise.all(hosts.map(async (h) => [await h.processesStarted!(), await h.cpuSeconds!()] as const));
   const t0 = performance.now();
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
@@ -67,14 +89,15 @@ async function measure(argv: string[], hosts: Sshd[], env: Record<string, string
     child.on('close', (c) => resolve({ code: c, output: out }));
   });
   const wall = (performance.now() - t0) / 1000;
-  await Promise.all(hosts.map((h) => h.settled!()));
+  await Promise.all(hosts.map((h) => h.settled!(argv.includes('--persist'))));
   const after = await Promise.all(hosts.map(async (h) => [await h.processesStarted!(), await h.cpuSeconds!()] as const));
+  const keeper = (await keeperCpu()) - keeperBefore;
   const [user = 0, sys = 0] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
   rmSync(timeFile, { force: true });
   // each processesStarted() call itself takes one PID in the namespace
   const processes = after.reduce((sum, [p], i) => sum + p - before[i]![0] - 1, 0);
   const cpu = after.reduce((sum, [, c], i) => sum + c - before[i]![1], 0);
-  return { wall, toolCpu: user + sys, hostProcesses: processes / hosts.length, hostCpu: cpu / hosts.length, output, code };
+  return { wall, toolCpu: user + sys + Math.max(0, keeper), hostProcesses: processes / hosts.length, hostCpu: cpu / hosts.length, output, code };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -155,6 +178,8 @@ async function benchmark(count: number): Promise<void> {
     console.log(`\n== ${count} hosts, ${TASKS * 3} tasks, --forks ${forks}, ${RUNS} no-op runs`);
     const tools: Array<{ name: string; argv: string[]; env?: Record<string, string>; noop: (s: Sample) => boolean }> = [
       { name: 'bootstrap', argv: bootstrap, noop: (s) => new RegExp(`No changes: ${count} host`).test(s.output) },
+      // the same hosts and state, through kept connections: its "first run" starts the keeper and logs in
+      { name: 'bootstrap --persist 60', argv: [...bootstrap, '--persist', '60'], env: { BOOTSTRAP_KEEPER_DIR: join(dir, 'keeper') }, noop: (s) => new RegExp(`No changes: ${count} host`).test(s.output) },
     ];
     if (PEERS) {
       await ensureVenv();

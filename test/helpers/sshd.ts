@@ -41,10 +41,13 @@ export interface Sshd {
   log(): string;
   /** With pidNamespace: PIDs allocated in sshd's namespace so far (processes and threads it started, plus one per call). */
   processesStarted?(): Promise<number>;
-  /** With pidNamespace: CPU seconds (user + system) of sshd and of every process it started and reaped. */
+  /** With pidNamespace: CPU seconds (user + system) of sshd and of every process it started (live or reaped). */
   cpuSeconds?(): Promise<number>;
-  /** With pidNamespace: resolves once no connection is left (all its processes are reaped), at most 10 s. */
-  settled?(): Promise<void>;
+  /**
+   * With pidNamespace: resolves once no connection is left (all its processes are reaped), or
+   * with `kept`, once the open connections run nothing (only sshd's own processes are left); at most 10 s.
+   */
+  settled?(kept?: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -117,6 +120,12 @@ async function publicKeyOf(privateKeyPath: string): Promise<string> {
   return `${type} ${base64}`;
 }
 
+/** pid and its descendants, from /proc's children lists */
+async function treeOf(pid: number): Promise<number[]> {
+  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
+  return [pid, ...(await Promise.all(children.map(treeOf))).flat()];
+}
+
 /** sshd inside `unshare --pid --fork`: its listener is unshare's only child. */
 function namespaceAccounting(unsharePid: number): Pick<Sshd, 'processesStarted' | 'cpuSeconds' | 'settled'> {
   const listener = async (): Promise<number> => {
@@ -131,18 +140,30 @@ function namespaceAccounting(unsharePid: number): Pick<Sshd, 'processesStarted' 
       const { stdout } = await run('nsenter', ['--target', String(await listener()), '--pid', '--', 'cat', '/proc/loadavg']);
       return Number(stdout.trim().split(/\s+/).at(-1));
     },
-    async settled() {
+    async settled(kept = false) {
       const pid = await listener();
       const deadline = Date.now() + 10_000;
-      while ((await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim() !== '' && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const busy = async () => {
+        const tree = await treeOf(pid);
+        if (!kept) return tree.length > 1;
+        // a kept connection stays: wait only for what its sessions started (every process but sshd's own)
+        const names = await Promise.all(tree.map((p) => readFile(`/proc/${p}/comm`, 'utf8').catch(() => 'sshd\n')));
+        return names.some((n) => n.trim() !== 'sshd');
+      };
+      while ((await busy()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     },
     async cpuSeconds() {
-      const stat = await readFile(`/proc/${await listener()}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime stime cutime cstime are fields 14-17 of /proc/PID/stat (11-14 after the command name)
-      return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / ticks;
+      // every live process of the tree with what it reaped: all that ever ran there, kept
+      // connections (still open, not yet reaped by the listener) included
+      let sum = 0;
+      for (const p of await treeOf(await listener())) {
+        const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
+        if (!stat) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // utime stime cutime cstime are fields 14-17 of /proc/PID/stat (11-14 after the command name)
+        sum += fields.slice(11, 15).reduce((total, f) => total + Number(f), 0);
+      }
+      return sum / ticks;
     },
   };
 }

@@ -42,8 +42,10 @@ const honoured: Array<[RunCommand, string[], Partial<RunCliOptions>]> = [
   ['facts', ['--accept-new-host-keys', '--known-hosts', 'k', '--ssh-config', 'cfg'], { acceptNewHostKeys: true, knownHosts: ['k'], sshConfig: 'cfg' }],
   ['verify', ['--limit', 'lb', '-e', 'load_balancer=haproxy', '--forks', '4', '--output', 'json', '-v', '--requests', '5'], { limit: 'lb', extraVars: ['load_balancer=haproxy'], forks: '4', output: 'json', verbose: true, requests: '5' }],
   ['verify', ['--accept-new-host-keys', '--known-hosts', 'k', '--ssh-config', 'cfg'], { acceptNewHostKeys: true, knownHosts: ['k'], sshConfig: 'cfg' }],
+  ['apply', ['--persist', '60'], { persist: '60' }],
+  ['facts', ['--persist', '5'], { persist: '5' }],
   // defaults, only where honoured
-  ['verify', [], { forks: '20', output: 'text', requests: '20' }],
+  ['verify', [], { forks: '20', output: 'text', requests: '20', persist: '0' }],
   ['validate', [], { output: 'text', forks: undefined, requests: undefined, commandTimeout: undefined }],
 ];
 
@@ -63,6 +65,7 @@ const refused: Array<[RunCommand, string[], RegExp]> = [
   ['validate', ['--accept-new-host-keys'], /validate does not take --accept-new-host-keys: validate never connects/],
   ['validate', ['--ssh-config', 'cfg'], /validate does not take --ssh-config: validate never connects/],
   ['validate', ['--force-handlers'], /validate does not take --force-handlers/],
+  ['validate', ['--persist', '5'], /validate does not take --persist: validate never connects/],
   ['apply', ['--requests', '3'], /apply does not take --requests: --requests is an option of verify/],
 ];
 
@@ -75,6 +78,18 @@ describe('each run command takes the options it honours', () => {
       for (const [key, value] of Object.entries(expected)) assert.deepEqual(r.opts![key as keyof RunCliOptions], value, key);
     });
   }
+  test('BOOTSTRAP_PERSIST gives --persist when the option is not given, and the option wins', async () => {
+    process.env.BOOTSTRAP_PERSIST = '45';
+    try {
+      assert.equal((await parse(['apply', 'inv.yaml'])).opts!.persist, '45');
+      assert.equal((await parse(['verify', 'inv.yaml', '--persist', '3'])).opts!.persist, '3');
+      const validate = await parse(['validate', 'inv.yaml']);
+      assert.equal(validate.error, undefined, 'validate ignores the variable');
+      assert.equal(validate.opts!.persist, undefined);
+    } finally {
+      delete process.env.BOOTSTRAP_PERSIST;
+    }
+  });
   test('apply is the default command', async () => {
     const r = await parse(['inv.yaml', '--check']);
     assert.equal(r.command, 'apply');

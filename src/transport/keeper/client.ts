@@ -21,11 +21,8 @@ function dial(path: string): Promise<Socket | undefined> {
   });
 }
 
-/** The keeper's socket, with a keeper started first when none answers. */
-async function reachKeeper(): Promise<Socket> {
-  const path = keeperSocketPath();
-  const running = await dial(path);
-  if (running) return running;
+/** Starts a keeper and resolves once it listens on its socket. */
+async function startKeeper(path: string): Promise<void> {
   // the same build's keeper: connection-keeper.js sits beside this module, bundled (an entry of
   // the bundle, see package.json) or not
   const entry = fileURLToPath(new URL('./connection-keeper.js', import.meta.url));
@@ -42,6 +39,17 @@ async function reachKeeper(): Promise<Socket> {
     keeper.disconnect();
     keeper.unref();
   });
+}
+
+/** one keeper started per run, however many hosts find none at once */
+let starting: Promise<void> | undefined;
+
+/** The keeper's socket, with a keeper started first when none answers. */
+async function reachKeeper(): Promise<Socket> {
+  const path = keeperSocketPath();
+  const running = await dial(path);
+  if (running) return running;
+  await (starting ??= startKeeper(path).finally(() => (starting = undefined)));
   const socket = await dial(path);
   if (!socket) throw new Error(`the connection keeper does not answer on ${path}`);
   return socket;
