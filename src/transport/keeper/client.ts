@@ -26,7 +26,7 @@ async function startKeeper(path: string): Promise<void> {
   // the same build's keeper: connection-keeper.js sits beside this module, bundled (an entry of
   // the bundle, see package.json) or not
   const entry = fileURLToPath(new URL('./connection-keeper.js', import.meta.url));
-  const keeper = spawn(process.execPath, [entry], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const keeper = spawn(process.execPath, [entry], { detached: true, cwd: '/', stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   let timer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`the connection keeper did not start within ${KEEPER_START_TIMEOUT_MS / 1000} s`)), KEEPER_START_TIMEOUT_MS);
@@ -142,7 +142,7 @@ class KeptTransport implements Transport {
   }
 
   exec(command: Command): Promise<ExecResult> {
-    const stdin = command.stdin === undefined ? undefined : Buffer.from(command.stdin);
+    const stdin = typeof command.stdin === 'string' ? Buffer.from(command.stdin) : command.stdin;
     return this.request({}, (id) => send(this.socket, { op: 'exec', id, argv: [...command.argv], stdin: stdin !== undefined }, stdin));
   }
 

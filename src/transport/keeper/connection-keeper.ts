@@ -112,7 +112,7 @@ function serve(socket: Socket): void {
       const connection = await entry.connection;
       switch (request.op) {
         case 'exec':
-          connection.exec({ argv: request.argv, ...(request.stdin ? { stdin: Buffer.from(body) } : {}) }).then(
+          connection.exec({ argv: request.argv, ...(request.stdin ? { stdin: body } : {}) }).then(
             (result) => reply({ op: 'result', id: request.id, ...result }),
             (err: unknown) => lost(key, entry, err, request.id),
           );

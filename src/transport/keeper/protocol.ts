@@ -30,22 +30,33 @@ export function send(socket: Socket, header: Request | Reply, body?: Buffer): vo
   const lengths = Buffer.alloc(8);
   lengths.writeUInt32BE(json.length, 0);
   lengths.writeUInt32BE(body?.length ?? 0, 4);
-  socket.write(body?.length ? Buffer.concat([lengths, json, body]) : Buffer.concat([lengths, json]));
+  socket.write(Buffer.concat([lengths, json]));
+  if (body?.length) socket.write(body);
 }
 
 /** Calls onFrame for every whole frame that arrives on the socket. */
 export function onFrames<T>(socket: Socket, onFrame: (header: T, body: Buffer) => void): void {
-  let buffered: Buffer = Buffer.alloc(0);
+  // chunks are joined once a whole frame is there: a large stdin arrives in many of them
+  let chunks: Buffer[] = [];
+  let total = 0;
+  let needed = 8;
   socket.on('data', (chunk: Buffer) => {
-    buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
-    while (buffered.length >= 8) {
-      const headerLength = buffered.readUInt32BE(0);
-      const bodyLength = buffered.readUInt32BE(4);
-      if (buffered.length < 8 + headerLength + bodyLength) break;
-      const header = JSON.parse(buffered.subarray(8, 8 + headerLength).toString('utf8')) as T;
-      const body = buffered.subarray(8 + headerLength, 8 + headerLength + bodyLength);
-      buffered = buffered.subarray(8 + headerLength + bodyLength);
-      onFrame(header, body);
+    chunks.push(chunk);
+    total += chunk.length;
+    while (total >= needed) {
+      const buffered = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      chunks = [buffered];
+      const frameLength = 8 + buffered.readUInt32BE(0) + buffered.readUInt32BE(4);
+      if (buffered.length < frameLength) {
+        needed = frameLength;
+        break;
+      }
+      const headerEnd = 8 + buffered.readUInt32BE(0);
+      onFrame(JSON.parse(buffered.subarray(8, headerEnd).toString('utf8')) as T, buffered.subarray(headerEnd, frameLength));
+      const rest = buffered.subarray(frameLength);
+      chunks = rest.length ? [rest] : [];
+      total = rest.length;
+      needed = 8;
     }
   });
 }
