@@ -38,7 +38,7 @@ describe('the connection keeper (--persist) against real sshd', () => {
     writeFileSync(join(dir, 'site.yml'), '- name: p\n  hosts: all\n  become: false\n  tasks:\n    - name: a file\n      copy: { dest: "<%= root %>/f", content: "x\\n" }\n');
     writeFileSync(
       join(dir, 'inventory.yaml'),
-      `all:\n  vars:\n    ssh: { user: root, key: ${server.clientKeyPath}, known_hosts: ${join(dir, 'known_hosts')} }\n  children:\n    g:\n      hosts:\n        h0: { address: 127.0.0.1, port: ${server.port}, vars: { root: ${dir} } }\n`,
+      `all:\n  vars:\n    ssh: { user: root, key: ${server.clientKeyPath}, known_hosts: ${join(dir, 'known_hosts')} }\n  children:\n    g:\n      hosts:\n        h0: { address: 127.0.0.1, port: ${server.port}, vars: { root: ${dir}, lock_file: ${join(dir, 'host.lock')} } }\n`,
     );
     args = [join(dir, 'inventory.yaml'), '--playbook', join(dir, 'site.yml')];
   });
@@ -58,6 +58,8 @@ describe('the connection keeper (--persist) against real sshd', () => {
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /changed=1/, 'the drifted file is put back through the kept connection');
     assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'x\n');
+    // the host lock's holder ended with the run, though its channel was on the kept connection
+    assert.match(readFileSync(join(dir, 'host.lock'), 'utf8'), /^free after run=/);
     await settle();
     assert.equal(logins(server.log().slice(before)), 0, server.log().slice(before));
   });

@@ -81,6 +81,8 @@ class KeptTransport implements Transport {
   private aborted?: () => void;
   private closedReason: string | undefined;
   private readonly closed: Promise<void>;
+  /** the held commands not ended yet, by id */
+  private readonly holds = new Map<number, Promise<unknown>>();
 
   constructor(
     readonly host: string,
@@ -152,6 +154,7 @@ class KeptTransport implements Transport {
       id = assigned;
       send(this.socket, { op: 'hold', id, argv: [...command.argv] });
     });
+    if (id) this.holds.set(id, ended.catch(() => undefined).finally(() => this.holds.delete(id)));
     return {
       ended,
       release: () => {
@@ -171,6 +174,12 @@ class KeptTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    // The host lock's holder ends before the run does: its channel outlives our socket on the
+    // kept connection, and a re-run at once would find the host still held.
+    if (!this.closedReason && this.holds.size > 0) {
+      for (const id of this.holds.keys()) send(this.socket, { op: 'release', id });
+      await Promise.race([Promise.all(this.holds.values()), new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
     this.closedReason ??= 'the connection was closed by us';
     this.socket.end();
     await Promise.race([this.closed, new Promise((r) => setTimeout(r, 2000).unref())]);
