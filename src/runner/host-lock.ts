@@ -58,6 +58,9 @@ const MARK = '@@bootstrap-lock';
 // other through passwordless sudo (the file is root's, under /run), else in its home (it cannot
 // touch root's files either). Shell builtins where they do (test, read): a no-op run costs the
 // host no process here beyond sh and flock.
+// A lock taken by a holder that has not written its name yet (it does so just after flock) is
+// tried again after 0.1 s, not 1 s: it may be this run's own holder for another inventory name
+// of the same machine, which the file names a moment later ("shared").
 // "waiting" is said once the lock was not free for a whole second: a run that has just ended may
 // hold it a few milliseconds more (its holder exits once the closed connection reaches it), and
 // an immediate re-run should not name it as another run.
@@ -71,12 +74,13 @@ const SCRIPT = [
   'else f=${HOME:-/nonexistent}/.bootstrap.lock; [ -w "${f%/*}" ] || f=/tmp/bootstrap-$(id -u).lock; fi;',
   `exec 9>>"$f" || { echo "${MARK} cannot-open $f"; exit 1; };`,
   'if flock -n 9; then :; else',
-  '  n=0; said=; while :; do',
+  '  n=0; said=; t=0.1; while :; do',
   '    held=; read -r held < "$f";',
   `    case " $held " in *" user="*" run=$run "*) echo "${MARK} shared"; exit 0 ;; esac;`,
   `    [ "$n" -ge "$wait" ] && { echo "${MARK} timeout $f $held"; exit 3; };`,
   `    [ "$n" -eq 0 ] || [ -n "$said" ] || { echo "${MARK} waiting $f $held"; said=1; };`,
-  '    flock -w 1 9 && break; n=$((n+1));',
+  '    case $t$held in 0.1user=*) t=1 ;; esac;',
+  '    flock -w $t 9 && break; [ $t = 1 ] && n=$((n+1)); t=1;',
   '  done;',
   'fi;',
   `before=; read -r before < "$f"; printf '%s\\n' "$info" > "$f"; echo "${MARK} acquired $f $before";`,
