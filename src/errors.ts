@@ -58,7 +58,7 @@ export class CommandError extends Error {
 
 /** The host could not be reached or authenticated (includes host key refusals). */
 export class UnreachableError extends Error {
-  constructor(readonly host: string, detail: string) {
+  constructor(readonly host: string, readonly detail: string) {
     super(`${host}: ${detail}`);
     this.name = 'UnreachableError';
   }

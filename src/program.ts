@@ -47,6 +47,11 @@ function parseTags(value?: string): string[] | undefined {
   return value ? value.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
 }
 
+/** The options of the commands that connect, parsed: apply, facts and verify read them alike. */
+function connecting(opts: RunCliOptions): { forks: number; connectTimeout: number; persist: number } {
+  return { forks: positive('--forks', opts.forks), connectTimeout: positive('--connect-timeout', opts.connectTimeout), persist: nonNegative('--persist', opts.persist) };
+}
+
 /** The actions of the run commands; tests put their own in to see what each command is handed. */
 export type RunAction = (inventory: string, opts: RunCliOptions, redactor: Redactor) => Promise<number>;
 export type RunActions = Record<RunCommand, RunAction>;
@@ -60,7 +65,7 @@ export const runActions: RunActions = {
       return ExitCode.OK;
     }
     const { apply } = await import('./commands/apply.js');
-    const outcome = await apply(inv, { ...opts, ...selection, forks: positive('--forks', opts.forks), commandTimeout: positive('--command-timeout', opts.commandTimeout), connectTimeout: positive('--connect-timeout', opts.connectTimeout), persist: nonNegative('--persist', opts.persist), lockTimeout: nonNegative('--lock-timeout', opts.lockTimeout) }, redactor);
+    const outcome = await apply(inv, { ...opts, ...selection, ...connecting(opts), commandTimeout: positive('--command-timeout', opts.commandTimeout), lockTimeout: nonNegative('--lock-timeout', opts.lockTimeout) }, redactor);
     return outcome.exitCode;
   },
   async validate(inv, opts, redactor) {
@@ -77,11 +82,11 @@ export const runActions: RunActions = {
   },
   async facts(inv, opts, redactor) {
     const { gatherFacts } = await import('./commands/facts.js');
-    return gatherFacts(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks), connectTimeout: positive('--connect-timeout', opts.connectTimeout), persist: nonNegative('--persist', opts.persist) }, redactor);
+    return gatherFacts(inv, { ...opts, verbose: Boolean(opts.verbose), ...connecting(opts) }, redactor);
   },
   async verify(inv, opts, redactor) {
     const { verify } = await import('./commands/verify.js');
-    const passed = await verify(inv, { ...opts, verbose: Boolean(opts.verbose), forks: positive('--forks', opts.forks), connectTimeout: positive('--connect-timeout', opts.connectTimeout), persist: nonNegative('--persist', opts.persist), requests: positive('--requests', opts.requests) }, redactor);
+    const passed = await verify(inv, { ...opts, verbose: Boolean(opts.verbose), ...connecting(opts), requests: positive('--requests', opts.requests) }, redactor);
     return passed ? ExitCode.OK : ExitCode.VERIFY_FAILED;
   },
 };

@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { bundledCliPath as builtCli } from '../helpers/cli.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { processCpuSeconds, startSshd, type Sshd } from '../helpers/sshd.js';
 
 const run = promisify(execFile);
 
@@ -62,16 +62,8 @@ interface Sample {
  */
 async function keeperCpu(): Promise<number> {
   const { stdout } = await run('pgrep', ['-f', 'connection-keeper.js']).catch(() => ({ stdout: '' }));
-  let ticks = 0;
-  for (const pid of stdout.split(/\s+/).filter(Boolean)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      ticks += stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).reduce((sum, f) => sum + Number(f), 0);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return ticks / 100;
+  const each = await Promise.all(stdout.split(/\s+/).filter(Boolean).map(processCpuSeconds));
+  return each.reduce((sum, seconds) => sum + seconds, 0);
 }
 
 /** Runs argv under GNU time (wall, user+sys of the whole process tree and of the keepers), counting what the hosts did meanwhile. */

@@ -120,6 +120,17 @@ async function publicKeyOf(privateKeyPath: string): Promise<string> {
   return `${type} ${base64}`;
 }
 
+/**
+ * CPU seconds (user + system) of a process and of the children it reaped; 0 once it is gone.
+ * utime stime cutime cstime are fields 14-17 of /proc/PID/stat (11-14 after the command name),
+ * in USER_HZ, which is 100 on Linux.
+ */
+export async function processCpuSeconds(pid: number | string): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (!stat) return 0;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100;
+}
+
 /** pid and its descendants, from /proc's children lists */
 async function treeOf(pid: number): Promise<number[]> {
   const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
@@ -133,7 +144,6 @@ function namespaceAccounting(unsharePid: number): Pick<Sshd, 'processesStarted' 
     if (!children[0]) throw new Error('sshd is not running in its namespace');
     return Number(children[0]);
   };
-  const ticks = 100; // USER_HZ, the unit of /proc/PID/stat times, is 100 on Linux
   return {
     // /proc/loadavg's last field is the last PID of the reader's namespace: read it from a process in there
     async processesStarted() {
@@ -155,15 +165,8 @@ function namespaceAccounting(unsharePid: number): Pick<Sshd, 'processesStarted' 
     async cpuSeconds() {
       // every live process of the tree with what it reaped: all that ever ran there, kept
       // connections (still open, not yet reaped by the listener) included
-      let sum = 0;
-      for (const p of await treeOf(await listener())) {
-        const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
-        if (!stat) continue;
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        // utime stime cutime cstime are fields 14-17 of /proc/PID/stat (11-14 after the command name)
-        sum += fields.slice(11, 15).reduce((total, f) => total + Number(f), 0);
-      }
-      return sum / ticks;
+      const each = await Promise.all((await treeOf(await listener())).map(processCpuSeconds));
+      return each.reduce((sum, seconds) => sum + seconds, 0);
     },
   };
 }

@@ -43,10 +43,12 @@ async function startKeeper(path: string): Promise<void> {
 
 /** one keeper started per run, however many hosts find none at once */
 let starting: Promise<void> | undefined;
+/** the socket's path, its directory made and checked once per run */
+let socketPath: string | undefined;
 
 /** The keeper's socket, with a keeper started first when none answers. */
 async function reachKeeper(): Promise<Socket> {
-  const path = keeperSocketPath();
+  const path = (socketPath ??= keeperSocketPath());
   const running = await dial(path);
   if (running) return running;
   await (starting ??= startKeeper(path).finally(() => (starting = undefined)));

@@ -35,7 +35,7 @@ function identity(request: Extract<Request, { op: 'attach' }>): string {
 }
 
 function messageOf(err: unknown): string {
-  if (err instanceof UnreachableError && err.message.startsWith(`${err.host}: `)) return err.message.slice(err.host.length + 2);
+  if (err instanceof UnreachableError) return err.detail;
   return err instanceof Error ? err.message : String(err);
 }
 
