@@ -158,7 +158,7 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     const changed = events(res.stdout).filter((e) => e.type === 'task:result' && e.status === 'changed');
     assert.deepEqual(
       changed.map((e) => `${e.host} ${e.task}`).sort(),
-      ['lb1 consul-template template per app', 'lb1 reload consul-template'].sort(),
+      ['lb1 consul-template template per app', 'lb1 consul-template reads its new templates and configuration'].sort(),
     );
     await waitFor('least_conn in demo.conf', () => onNode('lb1', 'cat /etc/nginx/conf.d/demo.conf'), (c) => c.includes('least_conn;'));
     assert.equal(await onNode('lb1', 'cat /run/nginx.pid'), pid, 'the nginx master process is the same: reloaded, not restarted');

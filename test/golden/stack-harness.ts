@@ -58,7 +58,9 @@ function hostInstances(inv: Inventory, host: string, facts: HostFacts, secret: t
   const instances: TaskInstance[] = [];
   for (const play of sitePlays()) {
     if (!selectHosts(inv, play.hosts).includes(host)) continue;
-    const hp = { inventory: inv, play, host, facts, runId: OFFLINE_RUN_ID, scopeExtra: { secret, artifacts: laptopArtifacts() } };
+    // a first run: every registered task changed something
+    const registered = Object.fromEntries(play.tasks.flatMap((t) => (t.register ? [[t.register, { changed: true, failed: false, skipped: false }]] : [])));
+    const hp = { inventory: inv, play, host, facts, runId: OFFLINE_RUN_ID, scopeExtra: { secret, artifacts: laptopArtifacts(), ...registered } };
     for (const task of play.tasks) {
       for (const instance of expandTask(task, hp)) {
         if (instance.skipped) continue;
