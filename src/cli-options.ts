@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 
 /** The commands that work on an inventory. */
-export type RunCommand = 'apply' | 'validate' | 'facts' | 'verify';
+export type RunCommand = 'apply' | 'validate' | 'facts' | 'verify' | 'retire';
 
 interface OptionSpec {
   flags: string;
@@ -19,13 +19,16 @@ interface OptionSpec {
   refused?: Partial<Record<RunCommand, string>>;
 }
 
-const ALL: readonly RunCommand[] = ['apply', 'validate', 'facts', 'verify'];
-const CONNECTING: readonly RunCommand[] = ['apply', 'facts', 'verify'];
+const ALL: readonly RunCommand[] = ['apply', 'validate', 'facts', 'verify', 'retire'];
+const CONNECTING: readonly RunCommand[] = ['apply', 'facts', 'verify', 'retire'];
 const PLAYBOOKS: readonly RunCommand[] = ['apply', 'validate'];
+/** the options of a run that changes hosts */
+const CHANGING: readonly RunCommand[] = ['apply', 'retire'];
 
 const NO_PLAYBOOK = {
   facts: 'facts runs no playbook: it connects to the hosts and prints what it finds',
   verify: 'verify runs no playbook: it checks the live stack the bundled playbooks set up',
+  retire: 'retire runs the bundled playbooks/retire-web.yml, every task of it',
 };
 const NEVER_CONNECTS = { validate: 'validate never connects to a host' };
 
@@ -76,23 +79,24 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
       validate: 'also show each play: its file, hosts, tasks and handlers',
       facts: 'also show (on stderr) how each host was reached: login user, sudo or not, connect and facts times',
       verify: 'also show how each host was reached (login user, sudo or not, timings) and the time the checks took',
+      retire: 'show ok/skipped reasons in full and timings',
     },
     for: ALL,
   },
-  { flags: '--check', description: 'plan only: report what would change, change nothing', for: ['apply'] },
-  { flags: '--diff', description: 'show unified diffs of the files changed (or that would change)', for: ['apply'] },
-  { flags: '--force-handlers', description: "run a host's notified handlers even when one of its tasks failed", for: ['apply'] },
+  { flags: '--check', description: 'plan only: report what would change, change nothing', for: CHANGING },
+  { flags: '--diff', description: 'show unified diffs of the files changed (or that would change)', for: CHANGING },
+  { flags: '--force-handlers', description: "run a host's notified handlers even when one of its tasks failed", for: CHANGING },
   {
     flags: '--command-timeout <seconds>',
     description: "seconds a task's command may run before it is killed on the host (a task's `timeout:` wins)",
     default: '3600',
-    for: ['apply'],
+    for: CHANGING,
   },
   {
     flags: '--lock-timeout <seconds>',
     description: 'seconds to wait while another run holds a host (its lock file on the host) before that host fails (--check takes no lock)',
     default: '300',
-    for: ['apply'],
+    for: CHANGING,
   },
   { flags: '--start-at-task <name>', description: 'start at the first task of this name (earlier tasks and plays are left out)', for: ['apply'] },
   { flags: '--list-hosts', description: 'print the hosts each play would run on, and exit (nothing is contacted)', for: ['apply'] },

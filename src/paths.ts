@@ -13,6 +13,8 @@ export function packageVersion(): string {
 
 export const bundledPlaybooks = `${packageRoot}playbooks/`;
 export const defaultPlaybook = `${bundledPlaybooks}site.yml`;
+/** What `bootstrap retire` runs on the web nodes its --limit names. */
+export const retirePlaybook = `${bundledPlaybooks}retire-web.yml`;
 
 /** `~` and `~/x` as the user's home; any other path unchanged. */
 export function expandHome(path: string): string {

@@ -3,7 +3,7 @@ import { ConfigError, ExitCode } from './errors.js';
 import type { SshOptions } from './connect.js';
 import { withRunOptions, type RunCommand } from './cli-options.js';
 import type { Redactor } from './runner/redact.js';
-import { defaultPlaybook, packageVersion } from './paths.js';
+import { defaultPlaybook, packageVersion, retirePlaybook } from './paths.js';
 
 // Each command imports what it needs when it runs, so `--version`, `--help` and `validate`
 // never load ssh2, listr2, the lab or the cloud code.
@@ -89,6 +89,11 @@ export const runActions: RunActions = {
     const passed = await verify(inv, { ...opts, verbose: Boolean(opts.verbose), ...connecting(opts), requests: positive('--requests', opts.requests) }, redactor);
     return passed ? ExitCode.OK : ExitCode.VERIFY_FAILED;
   },
+  async retire(inv, opts, redactor) {
+    // without a limit it would retire every web node
+    if (!opts.limit) throw new ConfigError({ file: '--limit' }, '', 'retire needs --limit naming the web nodes to retire (e.g. --limit web3)');
+    return runActions.apply(inv, { ...opts, playbook: [retirePlaybook] }, redactor);
+  },
 };
 
 /**
@@ -114,6 +119,7 @@ export async function buildProgram(setExit: (code: number) => void, redactor: Re
   runCommand('validate', 'check inventory, playbooks and templates offline; never connects');
   runCommand('facts', 'print what was discovered on each host');
   runCommand('verify', 'check the live stack end to end: consul members, services, registrations, nginx upstreams, HTTP(S) through the LB');
+  runCommand('retire', 'take the web nodes named by --limit out of the stack: out of every upstream, then registrator stopped and the consul agent gone (left)');
 
   const lab = program.command('lab').description('local throw-away nodes: Docker containers booting systemd (or Upstart) and sshd');
   const registratorSrc = (cmd: Command) =>
@@ -134,10 +140,12 @@ export async function buildProgram(setExit: (code: number) => void, redactor: Re
     await (await labCommands()).labUpCommand(await labOptions(o));
     setExit(ExitCode.OK);
   });
-  registratorSrc(lab.command('build').description('build (or find cached) what the lab ships: consul, consul-template, registrator and the demo app images')).action(async (o) => {
-    await (await labCommands()).labBuildCommand(o.registratorSrc);
-    setExit(ExitCode.OK);
-  });
+  registratorSrc(lab.command('build').description('build (or find cached) what the lab ships: consul, consul-template, registrator and the demo app images'))
+    .option('--previous', 'also the consul and consul-template releases before the pinned ones (to try an upgrade on the lab)')
+    .action(async (o) => {
+      await (await labCommands()).labBuildCommand(o.registratorSrc, Boolean(o.previous));
+      setExit(ExitCode.OK);
+    });
   lab.command('down').description('remove every lab container, network and process').action(async () => {
     await (await labCommands()).labDownCommand();
     setExit(ExitCode.OK);

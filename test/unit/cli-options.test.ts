@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { CommanderError, type Command } from 'commander';
 import { RUN_OPTIONS, type RunCommand } from '../../src/cli-options.js';
-import { buildProgram, type RunActions, type RunCliOptions } from '../../src/program.js';
+import { buildProgram, runActions, type RunActions, type RunCliOptions } from '../../src/program.js';
+import { ConfigError } from '../../src/errors.js';
 import { Redactor } from '../../src/runner/redact.js';
 
-const COMMANDS: RunCommand[] = ['apply', 'validate', 'facts', 'verify'];
+const COMMANDS: RunCommand[] = ['apply', 'validate', 'facts', 'verify', 'retire'];
 
 /** The real CLI, with actions that only record what each command was handed. */
 async function parse(argv: string[], redactor = new Redactor()): Promise<{ command?: RunCommand; opts?: RunCliOptions; error?: CommanderError; stderr: string }> {
@@ -135,7 +136,7 @@ test('--help of each command lists exactly the options it honours', async () => 
 
 test("README's table of shared options marks exactly the commands that honour each", () => {
   const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
-  const start = readme.indexOf('| option | apply | validate | facts | verify | meaning |');
+  const start = readme.indexOf('| option | apply | validate | facts | verify | retire | meaning |');
   const table = readme.slice(start, readme.indexOf('\n\n', start));
   const rows = new Map(
     table
@@ -148,4 +149,13 @@ test("README's table of shared options marks exactly the commands that honour ea
     const long = spec.flags.split(/[ ,]+/).find((f) => f.startsWith('--'))!;
     assert.deepEqual(rows.get(long), [...spec.for], `README row of ${long}`);
   }
+});
+
+test('retire refuses to run without --limit (it would retire every web node), before anything is read', async () => {
+  const r = await parse(['retire', 'inv.yaml', '--check']);
+  assert.equal(r.command, 'retire');
+  await assert.rejects(runActions.retire('no-such-inventory.yaml', r.opts!, new Redactor()), (e: unknown) => e instanceof ConfigError && /retire needs --limit/.test(e.message));
+  const refusedTags = await parse(['retire', 'inv.yaml', '--limit', 'web3', '--tags', 'x']);
+  assert.equal(refusedTags.error?.exitCode, 2);
+  assert.match(refusedTags.stderr, /retire does not take --tags: retire runs the bundled playbooks\/retire-web\.yml/);
 });
