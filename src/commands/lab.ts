@@ -35,11 +35,14 @@ export interface LabUpOptions {
 }
 
 /** What the lab ships to its nodes, built once and cached: release zips, the registrator and demo app images. */
-export async function labBuildCommand(registratorSrc?: string) {
+/** With `previous`, the releases before the pinned ones too (README "Day-2 operations": upgrades on the lab). */
+export async function labBuildCommand(registratorSrc?: string, previous = false) {
   const releases = await ensureReleaseArtifacts();
+  const older = previous ? await ensureReleaseArtifacts(true) : undefined;
   const registrator = await ensureRegistratorImage(registratorSourceDir(registratorSrc));
   const app = await ensureDemoAppImage();
-  say(`lab: built consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version}, ${registrator.image}, ${app.image} (cached in ${cacheDir()})`);
+  const also = older ? ` (and ${older.consul.version}, ${older.consulTemplate.version})` : '';
+  say(`lab: built consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version}${also}, ${registrator.image}, ${app.image} (cached in ${cacheDir()})`);
   return { releases, registrator, app };
 }
 

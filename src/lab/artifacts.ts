@@ -5,7 +5,7 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { withCacheLock } from './cache.js';
 import { cacheDir } from './state.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from './go-builds.js';
-import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION } from './versions.js';
+import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION, PREVIOUS_CONSUL_VERSION } from './versions.js';
 
 /**
  * A directory laid out like releases.hashicorp.com, so the stack installs the lab's binaries
@@ -128,14 +128,18 @@ export function writeRelease(root: string, product: string, version: string, bin
   return { product, version, zip, sums, zipPath: `${names.dir}/${names.zip}`, sumsPath: `${names.dir}/${names.sums}`, sha256 };
 }
 
-/** Builds (once) consul and consul-template and lays out their release zips under `releasesRoot()`. */
-export async function ensureReleaseArtifacts(): Promise<ReleaseArtifacts> {
-  const consulBinary = await ensureConsulBinary();
-  const consulTemplateBinary = await ensureConsulTemplateBinary();
+/**
+ * Builds (once) consul and consul-template and lays out their release zips under `releasesRoot()`:
+ * the pinned versions, or with `previous` the ones before them (for upgrades on the lab).
+ */
+export async function ensureReleaseArtifacts(previous = false): Promise<ReleaseArtifacts> {
+  const [consul, consulTemplate] = previous ? [PREVIOUS_CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION] : [CONSUL_VERSION, CONSUL_TEMPLATE_VERSION];
+  const consulBinary = await ensureConsulBinary(consul);
+  const consulTemplateBinary = await ensureConsulTemplateBinary(consulTemplate);
   const root = releasesRoot();
   return withCacheLock('releases', async () => ({
     root,
-    consul: writeRelease(root, 'consul', CONSUL_VERSION, consulBinary),
-    consulTemplate: writeRelease(root, 'consul-template', CONSUL_TEMPLATE_VERSION, consulTemplateBinary),
+    consul: writeRelease(root, 'consul', consul, consulBinary),
+    consulTemplate: writeRelease(root, 'consul-template', consulTemplate, consulTemplateBinary),
   }));
 }

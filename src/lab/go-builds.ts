@@ -17,8 +17,8 @@ interface GoModJson {
 }
 
 /** consul's own go.mod, parsed by `go mod edit -json`, fetched through the module proxy. */
-async function consulGoMod(buildDir: string, env: NodeJS.ProcessEnv): Promise<GoModJson> {
-  const module = `github.com/hashicorp/consul@v${CONSUL_VERSION}`;
+async function consulGoMod(buildDir: string, env: NodeJS.ProcessEnv, version: string): Promise<GoModJson> {
+  const module = `github.com/hashicorp/consul@v${version}`;
   const { stdout } = await runLocal([goProgram(), 'mod', 'download', '-json', module], { cwd: buildDir, env, timeoutMs: BUILD_TIMEOUT_MS });
   const goModPath = (JSON.parse(stdout) as { GoMod?: string }).GoMod;
   if (!goModPath) throw new Error(`\`go mod download -json ${module}\` did not name its go.mod: ${stdout.trim()}`);
@@ -32,7 +32,7 @@ async function consulGoMod(buildDir: string, env: NodeJS.ProcessEnv): Promise<Go
  * newer dependencies (troubleshoot v0.6.0 wants a newer sdk and x/exp) cannot raise them; only
  * the submodules themselves take the versions in CONSUL_SUBMODULES.
  */
-export function consulWrapperGoMod(consul: GoModJson): string {
+export function consulWrapperGoMod(consul: GoModJson, version = CONSUL_VERSION): string {
   const versions = new Map<string, string>();
   for (const { Path, Version } of consul.Require ?? []) versions.set(Path, Version);
   for (const [module, version] of Object.entries(CONSUL_SUBMODULES)) versions.set(module, version);
@@ -43,7 +43,7 @@ export function consulWrapperGoMod(consul: GoModJson): string {
     `go ${consul.Go ?? '1.20'}`,
     '',
     'require (',
-    `\tgithub.com/hashicorp/consul v${CONSUL_VERSION}`,
+    `\tgithub.com/hashicorp/consul v${version}`,
     ...pinned.map(([module, version]) => `\t${module} ${version}`),
     ')',
     '',
@@ -58,20 +58,20 @@ export function consulWrapperGoMod(consul: GoModJson): string {
   ].join('\n');
 }
 
-export function ensureConsulBinary(): Promise<string> {
-  const finalPath = join(cacheEntryDir('bin', 'consul', CONSUL_VERSION), 'consul');
-  return cachedFile(`consul-${CONSUL_VERSION}`, finalPath, async () => {
+export function ensureConsulBinary(version = CONSUL_VERSION): Promise<string> {
+  const finalPath = join(cacheEntryDir('bin', 'consul', version), 'consul');
+  return cachedFile(`consul-${version}`, finalPath, async () => {
     const startedAt = Date.now();
-    const buildDir = cacheEntryDir('build', 'consul', CONSUL_VERSION);
+    const buildDir = cacheEntryDir('build', 'consul', version);
     const env = goEnv({ GONOSUMDB: CONSUL_NOSUMDB.join(',') });
     rmSync(join(buildDir, 'go.sum'), { force: true });
     // A bare module to run `go mod download` in (a go.mod left by an older pin could fail to load).
     writeFileSync(join(buildDir, 'go.mod'), 'module bootstrap.local/consul-build\n');
-    writeFileSync(join(buildDir, 'go.mod'), consulWrapperGoMod(await consulGoMod(buildDir, env)));
+    writeFileSync(join(buildDir, 'go.mod'), consulWrapperGoMod(await consulGoMod(buildDir, env, version), version));
     const built = `${finalPath}.tmp-${process.pid}`;
     rmSync(built, { force: true });
-    await runGo(`consul ${CONSUL_VERSION}`, ['build', '-trimpath', '-ldflags', LDFLAGS, '-o', built, 'github.com/hashicorp/consul'], buildDir, env);
-    await acceptBinary(built, finalPath, ['version'], `Consul v${CONSUL_VERSION}`, startedAt);
+    await runGo(`consul ${version}`, ['build', '-trimpath', '-ldflags', LDFLAGS, '-o', built, 'github.com/hashicorp/consul'], buildDir, env);
+    await acceptBinary(built, finalPath, ['version'], `Consul v${version}`, startedAt);
   });
 }
 
@@ -94,13 +94,13 @@ async function goInstall(component: string, module: string, version: string, ldf
   });
 }
 
-export function ensureConsulTemplateBinary(): Promise<string> {
+export function ensureConsulTemplateBinary(version = CONSUL_TEMPLATE_VERSION): Promise<string> {
   return goInstall(
     'consul-template',
     'github.com/hashicorp/consul-template',
-    CONSUL_TEMPLATE_VERSION,
+    version,
     LDFLAGS,
     ['-version'],
-    `consul-template v${CONSUL_TEMPLATE_VERSION}`,
+    `consul-template v${version}`,
   );
 }
