@@ -12,9 +12,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand, verifyUntilPassing } from '../../src/commands/lab.js';
+import { ensureLabCertificate } from '../../src/lab/inventory.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { parseServersState, upServers } from '../../src/verify/parse.js';
@@ -222,5 +223,37 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
     await switchTo('haproxy');
     const results = await verifyUntilPassing(inventory, 90_000);
     assert.ok(allPassed(results), formatCheckTable(results));
+  });
+
+  it('adding an HTTP and a TLS app under load: served once their containers run; removed: 404 and their files gone', async () => {
+    assert.ok(registrator, 'the lab registers containers with registrator');
+    const original = readFileSync(inventory, 'utf8');
+    const cert = await ensureLabCertificate(dirname(inventory), 'shop.lab.test');
+    const doc = parseDocument(original);
+    doc.addIn(['all', 'vars', 'apps'], { name: 'blog', server_name: ['blog.lab.test'] });
+    doc.addIn(['all', 'vars', 'apps'], { name: 'shop', server_name: ['shop.lab.test'], tls: { cert: relative(dirname(inventory), cert.cert), key: relative(dirname(inventory), cert.key) } });
+    writeFileSync(inventory, doc.toString());
+    const underLoad = async () => {
+      const load = steadyLoad('demo.lab.test', 3);
+      const res = await apply(inventory);
+      const { total, failed } = await load.stop();
+      assert.equal(res.code, 0, res.stdout.slice(-4000));
+      assert.deepEqual(failed, [], `${failed.length} of ${total} requests failed`);
+      return total;
+    };
+    const added = await underLoad();
+    const run = (node: string, app: string) => onNode(node, `docker run -d --name ${app}-1 -p 80 -e APP_NAME=${app} -e SERVICE_NAME=${app} ${image} >/dev/null`);
+    await run('web1', 'blog');
+    await run('web2', 'shop');
+    await waitFor('blog served', () => get('blog.lab.test').catch(() => undefined), (a) => a?.status === 200 && a.body.includes('app=blog'), 30_000);
+    await waitFor('shop served over TLS', () => get('shop.lab.test', { tls: true }).catch(() => undefined), (a) => a?.status === 200 && a.body.includes('app=shop'), 30_000);
+    writeFileSync(inventory, original);
+    const removed = await underLoad();
+    console.log(`# haproxy: apps added with ${added}, removed with ${removed} requests through the LB meanwhile, none failed`);
+    assert.equal((await get('blog.lab.test')).status, 404);
+    assert.equal((await get('shop.lab.test')).status, 404);
+    assert.doesNotMatch(await onNode('lb1', 'ls /etc/haproxy/tls/; cat /etc/haproxy/haproxy.cfg /etc/haproxy/certs.list'), /blog|shop/);
+    await onNode('web1', 'docker rm -f blog-1');
+    await onNode('web2', 'docker rm -f shop-1');
   });
 });
