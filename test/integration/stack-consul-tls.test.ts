@@ -64,11 +64,17 @@ async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) =>
   }
 }
 
-const catalogNodes = async (): Promise<string[]> => {
-  const res = await fetch(`http://127.0.0.1:${ports.http}/v1/catalog/nodes`, { headers: { 'X-Consul-Token': fakeSecret('consul_management_token', 'uuid') } }).catch(() => undefined);
-  if (!res || res.status !== 200) return [];
-  return ((await res.json()) as Array<{ Node: string }>).map((n) => n.Node).sort();
-};
+/**
+ * The catalog's nodes asked through an agent's HTTP API: a client agent answers it with an RPC
+ * to a server, so an answer means that agent's RPC got through. (Being in the catalog says
+ * nothing: the leader adds every gossip member itself.)
+ */
+async function catalogThrough(httpPort: number): Promise<{ status: number; nodes: string[]; text: string }> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/v1/catalog/nodes`, { headers: { 'X-Consul-Token': fakeSecret('consul_management_token', 'uuid') } }).catch((err: Error) => err);
+  if (res instanceof Error) return { status: 0, nodes: [], text: res.message };
+  const text = await res.text();
+  return { status: res.status, nodes: res.status === 200 ? (JSON.parse(text) as Array<{ Node: string }>).map((n) => n.Node).sort() : [], text };
+}
 
 before(async () => {
   consul = await ensureConsulBinary();
@@ -111,31 +117,39 @@ describe('consul RPC over mutual TLS, as rendered', { timeout: 240_000 }, () => 
   });
 
   test('a client with the CA gets its certificate through auto_encrypt and registers over TLS', async () => {
-    const config = localConfig('web1', join(work, 'web1'), { http: await freePort(), serf: await freePort() });
+    const http = await freePort();
+    const config = localConfig('web1', join(work, 'web1'), { http, serf: await freePort() });
     assert.match(config, /auto_encrypt \{\n  tls = true\n\}/);
     assert.doesNotMatch(config, /cert_file/, 'a client has no certificate of its own on disk');
     const client = start('web1', config);
-    await until('web1 in the catalog', catalogNodes, (nodes) => nodes.includes('web1'), [server, client]);
+    const answer = await until('the catalog through web1 (an RPC to the server)', () => catalogThrough(http), (r) => r.status === 200 && r.nodes.includes('web1'), [server, client]);
+    assert.deepEqual(answer.nodes, ['lb1', 'web1']);
   });
 
   test('an agent with the gossip key but no certificate is refused: its plaintext RPC is closed by the server', async () => {
-    const plain = localConfig('web1', join(work, 'plain'), { http: -1, serf: await freePort() })
+    const http = await freePort();
+    const plain = localConfig('web1', join(work, 'plain'), { http, serf: await freePort() })
       .replace(/^node_name\s*=.*$/m, 'node_name = "rogue-plain"')
       .replace(/\ntls \{[\s\S]*?\nauto_encrypt \{[\s\S]*?\n\}\n/, '\n');
-    assert.doesNotMatch(plain, /tls|auto_encrypt/);
+    assert.doesNotMatch(plain, /^(tls|auto_encrypt) \{/m);
     const rogue = start('rogue-plain', plain);
     await until('the server refusing plaintext RPC', () => server.log(), (log) => log.includes('Non-TLS connection attempted with VerifyIncoming set'), [server, rogue]);
-    assert.ok(!(await catalogNodes()).includes('rogue-plain'));
+    const refused = await catalogThrough(http);
+    assert.notEqual(refused.status, 200, `the catalog through the rogue agent: ${refused.text}`);
   });
 
   test('an agent with a certificate of another CA is refused in the TLS handshake', async () => {
-    const foreign = localConfig('web1', join(work, 'foreign'), { http: -1, serf: await freePort() })
+    const http = await freePort();
+    const foreign = localConfig('web1', join(work, 'foreign'), { http, serf: await freePort() })
       .replace(/^node_name\s*=.*$/m, 'node_name = "rogue-foreign"')
       .replace(/\nauto_encrypt \{[\s\S]*?\n\}\n/, '\n')
       .replace(/ca_file( *)= "([^"]*)"/, `ca_file$1= "$2"\n    cert_file = "${join(work, 'tls', 'foreign.pem')}"\n    key_file = "${join(work, 'tls', 'foreign-key.pem')}"`);
     const rogue = start('rogue-foreign', foreign);
     const seen = await until('the handshake refused', () => rogue.log() + server.log(), (log) => /bad certificate|unknown certificate authority|certificate signed by unknown authority/i.test(log), [server, rogue]);
-    assert.match(seen, /tls/i);
-    assert.ok(!(await catalogNodes()).includes('rogue-foreign'));
+    const line = seen.split('\n').find((l) => /bad certificate|unknown certificate authority|certificate signed by unknown authority/i.test(l))!;
+    console.log(`# refused: ${line.trim().slice(0, 300)}`);
+    assert.match(line, /tls/i);
+    const refused = await catalogThrough(http);
+    assert.notEqual(refused.status, 200, `the catalog through the rogue agent: ${refused.text}`);
   });
 });
