@@ -14,6 +14,7 @@ import { playKeyPath } from './playbook/load.js';
 import { renderTemplateFile, templateCandidates } from './playbook/render.js';
 import type { Play, Task } from './playbook/types.js';
 import { existsSync } from 'node:fs';
+import { placeholderConsulPki } from './stack/consul-pki.js';
 import { positionIn } from './yaml/positions.js';
 
 export interface RunToValidate {
@@ -40,7 +41,7 @@ const TEMPLATE_PARAMS: Record<string, string[]> = {
   systemd_unit: ['unit_src', 'upstart_src'],
 };
 
-/** Stands in for the secret store: validation must not create secrets. */
+/** Stands in for the secret store: validation must not create secrets (nor the Consul CA: placeholderConsulPki). */
 function placeholderSecret(name: string, kind: string): string {
   return kind === 'uuid' ? '00000000-0000-4000-8000-000000000000' : Buffer.alloc(32).toString('base64');
 }
@@ -144,7 +145,7 @@ function validateTaskForHost(
   add: (err: ConfigError) => void,
   extra: { scopeExtra: Record<string, unknown>; pending?: ReadonlySet<string>; expansions: Expansions },
 ): void {
-  const scopeExtra = { ...extra.scopeExtra, ...registeredPlaceholders(play), secret: placeholderSecret };
+  const scopeExtra = { ...extra.scopeExtra, ...registeredPlaceholders(play), secret: placeholderSecret, consul_pki: placeholderConsulPki() };
   let instances;
   try {
     instances = extra.expansions.expand(task, { inventory: inv, play, host, facts: placeholderFactsOf(inv, host), runId: OFFLINE_RUN_ID, scopeExtra, modules, pending: extra.pending });

@@ -8,6 +8,7 @@ import { Redactor } from '../runner/redact.js';
 import { runPlays } from '../runner/run.js';
 import { Interrupt } from '../runner/interrupt.js';
 import type { RunOutcome } from '../runner/run.js';
+import { createConsulPki } from '../stack/consul-pki.js';
 import { createSecretStore } from '../stack/secrets.js';
 import { attachJson } from '../ui/json.js';
 import { attachPlain } from '../ui/plain.js';
@@ -39,6 +40,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions, redactor:
   else if (process.stdout.isTTY && !process.env.CI) uiDone = (await import('../ui/listr.js')).attachListr(events, uiOpts);
   else attachPlain(events, uiOpts);
   const secrets = createSecretStore(inventory.dir);
+  const consulPki = createConsulPki(secrets.dir, { conceal: (value) => void redactor.add(value) });
   // from here on SIGINT/SIGTERM stop the run (runner/interrupt.ts) instead of killing the process
   const interrupt = new Interrupt();
   const onSignal = (signal: NodeJS.Signals) => interrupt.signal(signal);
@@ -57,7 +59,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions, redactor:
       forceHandlers: Boolean(opts.forceHandlers),
       commandTimeout: opts.commandTimeout,
       connect: connector(inventory, opts),
-      scopeExtra: { artifacts, secret: (name: string, kind: 'gossip' | 'uuid') => redactor.add(secrets.get(name, kind)) },
+      scopeExtra: { artifacts, secret: (name: string, kind: 'gossip' | 'uuid') => redactor.add(secrets.get(name, kind)), consul_pki: consulPki },
       conceal: (value) => void redactor.add(value),
       interrupt,
       lockTimeout: opts.lockTimeout,

@@ -1,5 +1,5 @@
 import { quote } from '../command.js';
-import type { FactFamily, FamilyFact } from './types.js';
+import type { FactFamily, FamilyFact, ScriptFact } from './types.js';
 
 export interface ContainerState {
   id: string;
@@ -118,3 +118,34 @@ export function dockerContainerFact(name: string): FamilyFact<DockerObject<Conta
 export function dockerImageFact(name: string): FamilyFact<DockerObject<ImageState>, DockerItem> {
   return { key: `docker-image:${name}`, family: docker as FactFamily<DockerItem, DockerObject<ImageState>>, item: { kind: 'image', name } };
 }
+
+/** One published port of a running container (NetworkSettings.Ports). */
+export interface PublishedPort {
+  container: string;
+  /** e.g. 80/tcp */
+  containerPort: string;
+  /** the host address it listens on: 0.0.0.0 or :: for every address */
+  hostIp: string;
+  hostPort: string;
+}
+
+/** The published ports of every running container; null when docker is not installed. */
+export function parsePublishedPorts(stdout: string): PublishedPort[] | null {
+  if (stdout.trim() === 'no-docker') return null;
+  const ports: PublishedPort[] = [];
+  for (const object of parseArray(stdout)) {
+    const container = String(object.Name ?? '').replace(/^\//, '');
+    const bindings = (object.NetworkSettings?.Ports ?? {}) as Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
+    for (const [containerPort, list] of Object.entries(bindings)) {
+      for (const binding of list ?? []) ports.push({ container, containerPort, hostIp: binding.HostIp || '0.0.0.0', hostPort: String(binding.HostPort ?? '') });
+    }
+  }
+  return ports;
+}
+
+export const publishedPortsFact: ScriptFact<PublishedPort[] | null> = {
+  key: 'docker-published-ports',
+  // a container that is gone between ps and inspect is left out of inspect's array
+  script: 'if ! command -v docker >/dev/null 2>&1; then echo no-docker; else ids=$(docker ps -q); if [ -n "$ids" ]; then docker inspect --type container -- $ids 2>/dev/null; fi; fi; :',
+  parse: (stdout) => parsePublishedPorts(stdout),
+};

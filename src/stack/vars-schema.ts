@@ -216,6 +216,14 @@ export const stackVarsSchema: Record<string, Field> = {
       server_stabilization_time: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "10s"', default: '10s', description: 'how long a new server must be healthy before it gets a vote (default "10s")' },
     },
   },
+  consul_rpc_tls: {
+    type: 'string',
+    enum: ['on', 'outgoing', 'offer', 'off'],
+    default: 'on',
+    description:
+      "Consul agent RPC (8300) over mutual TLS: on = servers accept only clients with a certificate of the stack's CA (servers' made on the laptop, clients' through auto_encrypt) and every agent checks server.<datacenter>.consul; offer and outgoing are the first two steps of moving a plaintext cluster to on, one run each (README \"Consul RPC TLS\"); off = plaintext RPC (default on)",
+  },
+  consul_ui: { type: 'boolean', default: false, description: "Consul's web UI on every agent's HTTP port (loopback only, behind ACLs); off unless asked for (default false)" },
   lb_vip: {
     type: 'string',
     default: '',
@@ -308,7 +316,7 @@ export const stackVarsSchema: Record<string, Field> = {
     fields: {},
     additional: { type: 'any' },
     default: {},
-    description: 'written as /etc/docker/daemon.json when not empty, e.g. {storage-driver: vfs} (default: file left alone)',
+    description: "merged into /etc/docker/daemon.json over the stack's own setting ip: <private_address> (published ports bind to the private address), e.g. {storage-driver: vfs}; ip: 0.0.0.0 here publishes on every address again (default {})",
   },
   nginx_http2_directive: {
     type: 'string',

@@ -1,4 +1,5 @@
 import { sh, type Command } from '../command.js';
+import type { Fact } from '../facts/types.js';
 import type { HostSession } from '../runner/session.js';
 
 /** Files the playbooks lay down on lb hosts (playbooks/lb.yml). */
@@ -25,6 +26,12 @@ export class RemoteHost {
 
   run(argv: readonly string[], extra: Omit<Command, 'argv'> = {}) {
     return this.session.exec({ argv, ...extra }, true);
+  }
+
+  /** A fact of the host, gathered with root's rights through the run's fact batches. */
+  async fact<T>(fact: Fact<T>): Promise<T> {
+    await this.session.gather([fact], true);
+    return this.session.cache.get(fact.key) as T;
   }
 
   consulMembers() {

@@ -7,6 +7,7 @@ import { probe, type Probe } from './http.js';
 import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstanceOrigins, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, upServers } from './parse.js';
 import { appConfFile, RemoteHost } from './remote.js';
 import { checkRaft, checkVip } from './cluster.js';
+import { checkPublishedPorts } from './published-ports.js';
 import { consulServers } from '../stack/topology.js';
 import { eachLimit } from '../runner/pool.js';
 import { HostSession } from '../runner/session.js';
@@ -93,6 +94,14 @@ export async function verifyStack(inventory: Inventory, connect: (host: Host) =>
       }
     });
     results.push(...perHost.flat());
+
+    // container ports reach the apps only through the LB: none answers on a web node's public address
+    const published: CheckResult[] = [];
+    await eachLimit([...webs.keys()], forks, async (i) => {
+      const remote = remotes.get(webs[i]!.name);
+      if (remote) published[i] = await checkPublishedPorts(remote, webs[i]!);
+    });
+    results.push(...published.filter(Boolean));
 
     // consul membership and raft, seen from the first reachable consul server
     const lead = viewpoints.map((host) => remotes.get(host.name)).find(Boolean);

@@ -185,6 +185,30 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
     assert.equal((await get('nobody.lab.test', { tls: true })).status, 404);
   });
 
+  it('announces no version: not its own, and not the Server header a backend sends', async () => {
+    // a CGI page of the demo apps that names its server and version (busybox httpd runs /cgi-bin/*)
+    const addCgi = (node: string, container: string) => onNode(node, [
+      `docker exec -i ${container} /bin/busybox sh -c '/bin/busybox mkdir -p /www/cgi-bin && /bin/busybox cat > /www/cgi-bin/version && /bin/busybox chmod 755 /www/cgi-bin/version' <<'EOF'`,
+      '#!/bin/sh',
+      "printf 'Server: demo-app/1.2.3\\r\\nContent-Type: text/plain\\r\\n\\r\\nversioned\\n'",
+      'EOF',
+    ].join('\n'));
+    for (const node of ['web1', 'web2']) for (const container of ['demo-1', 'secure-1']) await addCgi(node, container);
+    const direct = await onNode('web1', `curl -fsS -D - -o /dev/null http://${WEB.web1}:8081/cgi-bin/version`);
+    assert.match(direct, /^Server: demo-app\/1\.2\.3\r?$/m, 'the backend itself sends its version');
+    for (const tls of [false, true]) {
+      const host = tls ? 'secure.lab.test' : 'demo.lab.test';
+      const through = await get(host, { tls, path: '/cgi-bin/version' });
+      assert.equal(through.status, 200);
+      assert.equal(through.body, 'versioned\n');
+      assert.equal(through.headers.server, undefined, `${host}: the backend's Server header passes haproxy`);
+    }
+    // haproxy's own pages (the 404 of an unknown host, a 503 is checked below) carry no version
+    const unknown = await get('nobody.lab.test');
+    assert.equal(unknown.headers.server, undefined);
+    assert.doesNotMatch(unknown.body, /haproxy|\d+\.\d+\.\d+/i);
+  });
+
   it('a re-run changes nothing', async () => {
     const again = await apply(inventory);
     assert.equal(again.code, 0, again.stdout);
@@ -198,7 +222,9 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
     await onNode('web1', 'docker stop -t 1 demo-1');
     await onNode('web2', 'docker stop -t 1 demo-1');
     await waitFor('demo with no server up', () => backends('haproxy'), (b) => b.length === 0);
-    await waitFor('demo answering 503', async () => (await get('demo.lab.test')).status, (s) => s === 503, 10_000);
+    const unavailable = await waitFor('demo answering 503', () => get('demo.lab.test'), (a) => a.status === 503, 10_000);
+    assert.equal(unavailable.value.headers.server, undefined);
+    assert.doesNotMatch(unavailable.value.body, /haproxy\/?\s*\d|version/i, 'haproxy\'s 503 page names a version');
     assert.equal((await get('secure.lab.test', { tls: true })).status, 200);
     await onNode('web1', 'docker start demo-1');
     await onNode('web2', 'docker start demo-1');

@@ -89,7 +89,7 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
       { id: 'web1:demo-1:80', node: 'web1', address: `${WEB.web1}:8081` },
       { id: 'web2:demo-1:80', node: 'web2', address: `${WEB.web2}:8081` },
     ]);
-    assert.equal(await onNode('web1', 'ls /etc/consul.d/'), 'consul.hcl');
+    assert.equal(await onNode('web1', 'ls /etc/consul.d/'), 'consul.hcl\ntls');
     assert.equal(await onNode('web1', 'systemctl is-active registrator'), 'active');
 
     // every backend answers at least once over 20 requests, seen from here by the body they serve
@@ -117,6 +117,68 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     assert.equal(await portOpen(LB_PUBLIC, 8500), false);
     assert.equal(await portOpen(LB_PRIVATE, 8500), false);
     assert.equal(await onNode('lb1', 'curl -s -o /dev/null -w %{http_code} http://127.0.0.1:8500/v1/agent/self'), '403'); // ACLs: no token, no answer
+  });
+
+  it('hardened by default: app ports only on the private address (verify says so), no nginx version, consul RPC refuses an agent without a certificate of the CA, no script checks, remote exec or UI', async () => {
+    // published container ports: on the private address only, whatever `docker run -p PORT` asked
+    const PUBLIC = { web1: '172.30.10.51', web2: '172.30.10.52' };
+    for (const [node, address] of Object.entries(PUBLIC)) {
+      assert.equal(await portOpen(address, 8081), false, `${node}: demo-1 answers on the public address ${address}:8081`);
+      assert.equal(await portOpen(WEB[node as keyof typeof WEB], 8081), true, `${node}: demo-1 does not answer on its private address`);
+    }
+    const verify = await runCli(['verify', inventory, '--limit', 'web1']);
+    assert.match(verify.stdout, /published ports\s+web1\s+.*none on 172\.30\.10\.51 \(on 172\.30\.20\.51\)/);
+    // verify names a container that does answer on the public address (docker run -p 0.0.0.0:...: the documented opt-out)
+    await onNode('web1', `docker run -d --name exposed -e SERVICE_IGNORE=1 -p 0.0.0.0:8099:80 ${DEMO_APP_IMAGE} >/dev/null`);
+    try {
+      assert.equal(await portOpen(PUBLIC.web1, 8099), true);
+      const exposed = await runCli(['verify', inventory, '--limit', 'web1']);
+      assert.notEqual(exposed.code, 0);
+      assert.match(exposed.stdout, /published ports\s+web1\s+.*exposed publishes 80\/tcp on 0\.0\.0\.0:8099/);
+    } finally {
+      await onNode('web1', 'docker rm -f exposed >/dev/null');
+    }
+
+    // nginx: no version in the Server header nor on its own error pages
+    const page = await get('demo.lab.test');
+    assert.equal(page.headers.server, 'nginx');
+    const unknown = await get('nobody.lab.test');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.headers.server, 'nginx');
+    assert.doesNotMatch(unknown.body, /nginx\/\d/);
+
+    // consul RPC: every agent presents a certificate; a second agent on web1 with the gossip key but
+    // no certificate joins the gossip, but its RPC to the servers is refused
+    const since = await onNode('lb1', "date '+%Y-%m-%d %H:%M:%S'");
+    await onNode('web1', [
+      'rm -rf /run/rogue && mkdir -p /run/rogue/data',
+      "key=$(sed -n 's/^encrypt *= *//p' /etc/consul.d/consul.hcl)",
+      `printf 'datacenter = "dc1"\\nnode_name = "rogue"\\ndata_dir = "/run/rogue/data"\\nbind_addr = "${WEB.web1}"\\nencrypt = %s\\nretry_join = ["${LB_PRIVATE}"]\\nports {\\n  http = -1\\n  dns = -1\\n  grpc = -1\\n  serf_lan = 18301\\n}\\n' "$key" > /run/rogue/agent.hcl`,
+      '(timeout -s INT 25 consul agent -config-file=/run/rogue/agent.hcl > /run/rogue/log 2>&1 &)',
+    ].join('\n'));
+    try {
+      await waitFor('the servers refusing the plaintext RPC of an agent without a certificate',
+        () => onNode('lb1', `journalctl -u consul --since '${since}' -o cat | grep -c 'Non-TLS connection attempted with VerifyIncoming set' || true`),
+        (n) => Number(n) > 0, 30_000);
+    } finally {
+      await onNode('web1', "pkill -INT -f 'consul agent -config-file=/run/rogue/agent.hcl' || true");
+    }
+    // the stack's own agents speak TLS (client certificates through auto_encrypt)
+    assert.match(await onNode('web1', 'stat -c %a /etc/consul.d/tls; ls /etc/consul.d/tls'), /^750\nca\.pem$/);
+    assert.match(await onNode('lb1', 'ls /etc/consul.d/tls; stat -c %U:%G:%a /etc/consul.d/tls/server-key.pem'), /^ca\.pem\nserver-key\.pem\nserver\.pem\nroot:consul:640$/);
+
+    // HashiCorp's hardening items as the server runs them, and a script check refused
+    type AgentSelf = { DebugConfig: Record<string, any> };
+    const self = (JSON.parse(await onNode('lb1', 'curl -fsS -H @/etc/consul/management.header http://127.0.0.1:8500/v1/agent/self')) as AgentSelf).DebugConfig;
+    assert.equal(self.TLS?.InternalRPC?.VerifyIncoming, true);
+    assert.equal(self.TLS?.InternalRPC?.VerifyServerHostname, true);
+    assert.equal(self.AutoEncryptAllowTLS, true);
+    assert.equal(self.DisableRemoteExec, true);
+    assert.equal(self.EnableRemoteScriptChecks, false);
+    assert.equal(self.EnableLocalScriptChecks, false);
+    const script = await onNode('lb1', `curl -s -o /dev/null -w '%{http_code}' -X PUT -H @/etc/consul/management.header --data '{"Name":"x","Args":["true"],"Interval":"10s"}' http://127.0.0.1:8500/v1/agent/check/register`);
+    assert.notEqual(script, '200', 'a script check was registered');
+    assert.equal(await onNode('lb1', "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8500/ui/"), '404');
   });
 
   it('2. a re-run changes nothing, and --check after it has nothing to do', async () => {
@@ -338,7 +400,7 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
       const off = await apply(inventory);
       assert.equal(off.code, 0, off.stdout.slice(-4000));
       assert.equal(await onNode('web2', 'systemctl is-active registrator || true'), 'inactive');
-      assert.equal(await onNode('web2', 'ls /etc/consul.d/'), 'consul.hcl\nlab-demo.hcl\nlab-secure.hcl');
+      assert.equal(await onNode('web2', 'ls /etc/consul.d/'), 'consul.hcl\nlab-demo.hcl\nlab-secure.hcl\ntls');
       assert.equal(await onNode('web2', 'ls -d /etc/registrator /etc/systemd/system/registrator.service 2>/dev/null || true'), '');
       await waitFor('web2 registered by its service definition', async () => (await passing('demo')).map((p) => p.id).join(' '), (ids) => ids === 'demo-web2 web1:demo-1:80');
       const results = await verifyUntilPassing(inventory, 30_000);
@@ -360,7 +422,7 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     }
     assert.equal(on.code, 0, on.stdout.slice(-4000));
     await waitFor('web2 registered by registrator again', async () => (await passing('demo')).map((p) => p.id).join(' '), (ids) => ids === 'web1:demo-1:80 web2:demo-1:80');
-    assert.equal(await onNode('web2', 'ls /etc/consul.d/'), 'consul.hcl');
+    assert.equal(await onNode('web2', 'ls /etc/consul.d/'), 'consul.hcl\ntls');
     const noop = await apply(inventory);
     assert.match(noop.stdout, /No changes: 3 host\(s\)/, noop.stdout.slice(-3000));
   });

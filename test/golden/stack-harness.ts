@@ -17,6 +17,7 @@ import { expandTask, type TaskInstance } from '../../src/playbook/expand.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
 import { laptopArtifacts } from '../../src/artifacts/laptop.js';
 import type { SecretKind } from '../../src/stack/secrets.js';
+import { placeholderConsulPki } from '../../src/stack/consul-pki.js';
 import { OFFLINE_RUN_ID } from '../../src/runner/run-id.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -60,7 +61,7 @@ function hostInstances(inv: Inventory, host: string, facts: HostFacts, secret: t
     if (!selectHosts(inv, play.hosts).includes(host)) continue;
     // a first run: every registered task changed something
     const registered = Object.fromEntries(play.tasks.flatMap((t) => (t.register ? [[t.register, { changed: true, failed: false, skipped: false }]] : [])));
-    const hp = { inventory: inv, play, host, facts, runId: OFFLINE_RUN_ID, scopeExtra: { secret, artifacts: laptopArtifacts(), ...registered } };
+    const hp = { inventory: inv, play, host, facts, runId: OFFLINE_RUN_ID, scopeExtra: { secret, artifacts: laptopArtifacts(), consul_pki: placeholderConsulPki(), ...registered } };
     for (const task of play.tasks) {
       for (const instance of expandTask(task, hp)) {
         if (instance.skipped) continue;

@@ -160,8 +160,8 @@ describe('playbooks', () => {
     const servers = plays[1]!;
     assert.deepEqual(
       servers.handlers.map((h) => h.name),
-      ['hand over raft leadership', 'restart consul', 'consul server back in the raft peer set', 'consul agent back with its checks passing'],
-      'handlers run in this order: hand over, restart, wait until back',
+      ['hand over raft leadership', 'restart consul', 'consul server back in the raft peer set', 'consul agent back with its checks passing', 'reload consul for new TLS files'],
+      'handlers run in this order: hand over, restart, wait until back; a renewed certificate only needs a reload',
     );
     const lb = plays.find((p) => p.name === 'load balancer')!;
     assert.ok(lb.handlers.some((h) => h.name === 'reload nginx' && h.params.state === 'reloaded'), 'nginx is reloaded, never restarted');

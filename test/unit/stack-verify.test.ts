@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstanceOrigins, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, upServers } from '../../src/verify/parse.js';
 import { allPassed, formatCheckTable } from '../../src/verify/table.js';
+import { parsePublishedPorts } from '../../src/facts/docker.js';
+import type { Host } from '../../src/inventory/types.js';
+import { publishedPortsResult } from '../../src/verify/published-ports.js';
 
 test('consul members table', () => {
   const out = `Node  Address          Status  Type    Build   Protocol  DC   Partition  Segment
@@ -129,4 +132,28 @@ demo,BACKEND,0,0,0,0,,21,0,
 other,other-1,0,0,0,0,,5,0,172.30.20.51:8082
 `;
   assert.deepEqual([...parseServerSessions(csv, 'demo')], [['172.30.20.51:8081', 12], ['172.30.20.52:8081', 9]]);
+});
+
+test('published ports: parsed from docker inspect, and a binding on every address or the public one names its container', () => {
+  // as docker inspect prints them: a port bound to the private address, one to every address, an unpublished one
+  const inspect = JSON.stringify([
+    { Name: '/demo-1', NetworkSettings: { Ports: { '80/tcp': [{ HostIp: '10.10.0.3', HostPort: '8081' }] } } },
+    { Name: '/shop-1', NetworkSettings: { Ports: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }, { HostIp: '::', HostPort: '8080' }], '9000/tcp': null } } },
+  ]);
+  const ports = parsePublishedPorts(inspect)!;
+  assert.deepEqual(ports, [
+    { container: 'demo-1', containerPort: '80/tcp', hostIp: '10.10.0.3', hostPort: '8081' },
+    { container: 'shop-1', containerPort: '80/tcp', hostIp: '0.0.0.0', hostPort: '8080' },
+    { container: 'shop-1', containerPort: '80/tcp', hostIp: '::', hostPort: '8080' },
+  ]);
+  assert.equal(parsePublishedPorts('no-docker'), null);
+  assert.deepEqual(parsePublishedPorts(''), []);
+  const web1 = { name: 'web1', address: '203.0.113.11', privateAddress: '10.10.0.3', groups: ['all', 'web'], vars: {}, pos: { file: 'i.yml', line: 1, col: 1 } } as unknown as Host;
+  const bad = publishedPortsResult(web1, ports);
+  assert.equal(bad.ok, false);
+  assert.equal(bad.detail, 'answer on the public address 203.0.113.11: shop-1 publishes 80/tcp on 0.0.0.0:8080; shop-1 publishes 80/tcp on :::8080');
+  const good = publishedPortsResult(web1, ports.slice(0, 1));
+  assert.deepEqual(good, { check: 'published ports', host: 'web1', ok: true, detail: '1 published, none on 203.0.113.11 (on 10.10.0.3)' });
+  assert.equal(publishedPortsResult(web1, [{ container: 'x', containerPort: '80/tcp', hostIp: '203.0.113.11', hostPort: '80' }]).ok, false);
+  assert.equal(publishedPortsResult(web1, null).detail, 'docker is not installed');
 });

@@ -14,6 +14,37 @@ client_addr    = "127.0.0.1"
 
 encrypt = "kYrssTylAhhl27MFu7fFYcT147ze7RbPXNWW8iNeSaY="
 
+# HashiCorp's production hardening (README "Security model"): no script checks (a check that runs
+# a command is code execution for whoever may register one; registrator's SERVICE_CHECK_SCRIPT is
+# refused), no `consul exec`, and the web UI only when consul_ui asks for it.
+enable_script_checks       = false
+enable_local_script_checks = false
+disable_remote_exec        = true
+ui_config {
+  enabled = false
+}
+
+# RPC (8300) over mutual TLS. The CA and every server's certificate for server.dc1.consul
+# are made on the laptop (.bootstrap/secrets/); client agents get theirs from the servers
+# (auto_encrypt). consul_rpc_tls = on.
+# HTTP (8500) stays plain on loopback.
+tls {
+  defaults {
+    ca_file         = "/etc/consul.d/tls/ca.pem"
+    cert_file       = "/etc/consul.d/tls/server.pem"
+    key_file        = "/etc/consul.d/tls/server-key.pem"
+    tls_min_version = "TLSv1_3"
+    verify_incoming = true
+    verify_outgoing = true
+  }
+  internal_rpc {
+    verify_server_hostname = true
+  }
+}
+auto_encrypt {
+  allow_tls = true
+}
+
 server           = true
 bootstrap_expect = 3
 
