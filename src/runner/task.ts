@@ -184,25 +184,29 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
   let producedNothing = false;
   let on = env.session;
   try {
-    let instances = instancesOf(task, env);
+    const instances = instancesOf(task, env);
     if (instances.every((i) => i.skipped)) {
       for (const i of instances) items.push({ changed: false, failed: false, skipped: true, ...NOTHING_RAN, ...(task.loop !== undefined ? { item: i.item } : {}) });
       return { result: result('skipped', { reason: instances[0]?.skipped ?? 'empty loop' }), registered: { ...registeredOf(false), skipped: true } };
     }
-    if (task.delegateTo !== undefined) {
-      delegatedTo = delegateName(task, env);
-      on = await delegateSession(delegatedTo, env);
-      // planned against the facts of the host the commands run on; rendered with the delegating host's scope
-      instances = instances.map((i) => ({ ...i, ctx: { ...i.ctx, host: on.host.name, facts: on.facts! } }));
-    }
-    await on.gather(factsOf(instances), elevate);
+    if (task.delegateTo === undefined) await on.gather(factsOf(instances), elevate);
+    const delegates = new Set<string>();
     const failedItems: Array<{ label: string; failure: TaskFailure }> = [];
     let anyChanged = false;
-    for (const instance of instances) {
+    for (let instance of instances) {
       const itemOf = task.loop !== undefined ? { item: instance.item } : {};
       if (instance.skipped) {
         items.push({ changed: false, failed: false, skipped: true, ...NOTHING_RAN, ...itemOf });
         continue;
+      }
+      if (task.delegateTo !== undefined) {
+        // per item, as in Ansible: a loop may delegate each item to another host
+        const name = delegateName(task, env, instance.scope);
+        delegates.add(name);
+        delegatedTo = [...delegates].join(', ');
+        on = await delegateSession(name, env);
+        // planned against the facts of the host the commands run on; rendered with the delegating host's scope
+        instance = { ...instance, ctx: { ...instance.ctx, host: on.host.name, facts: on.facts! } };
       }
       await on.gather(factsOf([instance]), elevate); // no-op unless an earlier item changed the host
       const plan = await planInstance(instance, on);
@@ -273,11 +277,11 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
 /** A delegate's connection could not be had (or was lost): the delegating host's task fails. */
 class DelegateUnreachable extends Error {}
 
-/** The host a `delegate_to` task runs on: EJS rendered with the delegating host's scope; it must be in the inventory. */
-function delegateName(task: Task, env: TaskEnv): string {
+/** The host a `delegate_to` task (or loop item) runs on: EJS rendered with the delegating host's scope; it must be in the inventory. */
+function delegateName(task: Task, env: TaskEnv, scope: Record<string, unknown>): string {
   const host = env.session.host.name;
   const where = taskWhere(task, 'delegate_to', host);
-  const name = renderString(task.delegateTo!, playScope(hostPlayOf(env)), where).trim();
+  const name = renderString(task.delegateTo!, scope, where).trim();
   if (!env.inventory.hosts.has(name)) throw new ConfigError(where.pos, where.keyPath, `delegate_to names no host of the inventory: ${JSON.stringify(name)} (for host ${host})`);
   return name;
 }

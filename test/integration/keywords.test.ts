@@ -355,6 +355,22 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'delegate_to in a loop is rendered per item, as in Ansible: each item runs on its own delegate',
+    playbook: play(`    - name: visit
+      command: { argv: [sh, -c, 'echo "$SSHD_NAME" >> <%= root %>/visited'] }
+      delegate_to: "<%= item %>"
+      loop: "['h2', 'h3']"
+      when: "inventory_hostname === 'h1'"
+`),
+    code: 0,
+    results: { h1: [['visit', 'changed']], h2: [['visit', 'skipped']] },
+    recap: { h1: { changed: 1 }, h2: { skipped: 1 } },
+    check: ({ evs, root }) => {
+      assert.equal(readFileSync(join(root('h1'), 'visited'), 'utf8'), 'h2\nh3\n');
+      assert.equal(resultOf(evs, 'h1', 'visit').delegatedTo, 'h2, h3');
+    },
+  },
+  {
     name: 'delegate_to a host outside --limit and one outside the play: each is connected once, on first use, and is not in the recap',
     playbook: play(`    - name: on h2 (outside --limit)
       command: { argv: [sh, -c, 'echo $SSHD_NAME'] }
