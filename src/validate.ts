@@ -82,6 +82,9 @@ export function validateRun({ inventory, plays, modules, limit, tags, skipTags, 
   for (const play of plays) {
     const matched = selectHosts(inventory, play.hosts);
     if (matched.length === 0 && bundled.includes(play) && missing.explained.has(play.hosts)) continue;
+    // every term names a group or host and the exclusions leave none (the consul clients play where
+    // every host is a server): the play has nothing to do, which is no mistake; it is skipped
+    if (matched.length === 0 && play.hosts.includes('!') && unknownPatternTerms(inventory, play.hosts).length === 0) continue;
     if (matched.length === 0) {
       const path = `${playKeyPath(play)}.hosts`;
       add(new ConfigError(positionIn(play.file, path, 'value', play.pos), path, `hosts pattern ${JSON.stringify(play.hosts)} matches no host${describeUnknownTerms(inventory, play.hosts)}`));

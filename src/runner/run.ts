@@ -181,6 +181,7 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
 
 /** Why a play has no host to run on: --limit left them all out, or they failed or became unreachable earlier. */
 function noHostReason(play: Play, members: Set<string>, sessions: Map<string, HostSession>, limit?: string): string {
+  if (members.size === 0) return `${JSON.stringify(play.hosts)} leaves no host of the inventory`;
   const inRun = [...members].filter((name) => sessions.has(name));
   if (inRun.length === 0) return `no host of ${JSON.stringify(play.hosts)} is in --limit ${JSON.stringify(limit ?? '')}`;
   return `its hosts failed or became unreachable earlier in the run (${inRun.join(', ')})`;

@@ -64,6 +64,8 @@ describe('validateRun', () => {
   const cases: Array<[string, string, Record<string, string>, { limit?: string; tags?: string[]; skipTags?: string[]; startAtTask?: string }, string[]]> = [
     ['a hosts pattern that matches nothing', '- hosts: webb\n  tasks: []\n', {}, {}, ['playbooks/site.yml:1:10 plays.0.hosts: hosts pattern "webb" matches no host: `webb` is neither a group nor a host (did you mean `web`?)']],
     ['an intersection that matches nothing', '- hosts: lb:&web\n  tasks: []\n', {}, {}, ['playbooks/site.yml:1:10 plays.0.hosts: hosts pattern "lb:&web" matches no host']],
+    ['an exclusion that leaves nothing, of groups that exist, is a play with nothing to do', '- hosts: lb:!lb\n  tasks: []\n', {}, {}, []],
+    ['a pattern with an exclusion and an unknown group is still a mistake', '- hosts: webb:!lb\n  tasks: []\n', {}, {}, ['playbooks/site.yml:1:10 plays.0.hosts: hosts pattern "webb:!lb" matches no host: `webb` is neither a group nor a host (did you mean `web`?)']],
     [
       'a template with an undefined property for one loop item',
       '- hosts: lb\n  tasks:\n    - template: { src: upstream.ejs, dest: "/etc/nginx/conf.d/<%= app.name %>.conf" }\n      loop: sites\n      loop_var: app\n',
