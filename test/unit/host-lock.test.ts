@@ -8,7 +8,7 @@ import { describeHolder, factsStillHold, holderInfo, lockCommand, type TakenLock
 
 const req = { file: '/run/bootstrap.lock', runId: 'abcd1234', waitSeconds: 300, started: '2026-12-02T01:00:00.000Z' };
 const ours = holderInfo(req);
-const taken = (before: string, shared = false): TakenLock => ({ held: { ended: new Promise(() => undefined), release: () => undefined }, before, ours, shared });
+const taken = (before: string, shared = false): TakenLock => ({ held: { ended: new Promise(() => undefined), release: () => undefined, abandon: () => undefined }, before, ours, shared });
 
 describe('host lock', () => {
   it('the holder info names user, laptop, pid, start and run, and reads back as who holds the lock', () => {
@@ -19,7 +19,7 @@ describe('host lock', () => {
   });
 
   it('the holder is marked with the run id (an aborted run stops its wait too) and gets the file, wait and info as arguments', () => {
-    const { argv } = lockCommand(req);
+    const { argv } = lockCommand(req, 300);
     assert.deepEqual(argv.slice(0, 4), ['env', 'BOOTSTRAP_RUN=abcd1234', 'sh', '-c']);
     assert.deepEqual(argv.slice(7), ['/run/bootstrap.lock', '300', 'abcd1234', holderInfo(req)]);
   });
@@ -39,7 +39,7 @@ describe('host lock', () => {
 describe('the holder script under the real sh', () => {
   /** Runs the lock command locally (as root, or as another user through setpriv) until it says it holds the lock, then releases it. */
   function hold(file: string, asUser?: number): Promise<{ said: string; after: string; lockFile: string }> {
-    const { argv } = lockCommand({ ...req, file });
+    const { argv } = lockCommand({ ...req, file }, 300);
     const prefix = asUser === undefined ? [] : ['setpriv', `--reuid=${asUser}`, `--regid=${asUser}`, '--clear-groups', 'env', 'HOME=/nonexistent'];
     const [cmd, ...args] = [...prefix, ...argv];
     return new Promise((resolve, reject) => {
@@ -47,7 +47,7 @@ describe('the holder script under the real sh', () => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        if (/acquired/.test(out)) child.stdin.end();
+        if (/acquired/.test(out)) child.stdin.end('\n');
       });
       child.on('error', reject);
       child.on('close', () => {
