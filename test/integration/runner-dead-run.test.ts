@@ -49,22 +49,30 @@ describe('a killed run takes its commands on the host with it', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const user of ['root', SUDO_USER]) {
-    it(`as ${user}: SIGKILL of the CLI mid-task, then the next run: begin A, killed A, begin B, end B, and no process of A left`, async () => {
-      const log = join(dir, `${user}.log`);
-      const file = join(dir, `${user}.yaml`);
+  // with --persist the connection outlives the killed CLI: the keeper lets the lock's holder know the run is gone
+  const cases = [
+    { name: 'root', user: 'root', persist: [] },
+    { name: SUDO_USER, user: SUDO_USER, persist: [] },
+    { name: 'root with --persist', user: 'root', persist: ['--persist', '30'] },
+  ];
+  for (const { name, user, persist } of cases) {
+    it(`as ${name}: SIGKILL of the CLI mid-task, then the next run: begin A, killed A, begin B, end B, and no process of A left`, async () => {
+      const id = name.replace(/\W+/g, '-');
+      const log = join(dir, `${id}.log`);
+      const file = join(dir, `${id}.yaml`);
+      const env = { BOOTSTRAP_KEEPER_DIR: join(dir, 'keeper') };
       // a lock_file of this test's own (the temp dir is root's: a sudo login takes it through sudo)
       writeFileSync(
         file,
         `all:\n  vars:\n    ssh: { user: ${user}, key: ${sshd.clientKeyPath}, known_hosts: ${sshd.knownHostsFile} }\n  children:\n    app:\n      hosts:\n` +
-          `        h1: { address: 127.0.0.1, port: ${sshd.port}, vars: { lock_file: ${join(dir, `${user}.lock`)}, log: ${log}, state_dir: ${join(dir, user, 'state')} } }\n`,
+          `        h1: { address: 127.0.0.1, port: ${sshd.port}, vars: { lock_file: ${join(dir, `${id}.lock`)}, log: ${log}, state_dir: ${join(dir, id, 'state')} } }\n`,
       );
-      const a = startCli([file, '--playbook', playbook, '-e', 'hold=120']);
+      const a = startCli([file, '--playbook', playbook, '-e', 'hold=120', ...persist], { env });
       await until("run A's task to begin on the host", () => readRunLog(log).some((l) => l.what === 'begin'));
       const runA = readRunLog(log)[0]!.run;
       a.child.kill('SIGKILL');
       await a.done;
-      const b = await runCli([file, '--playbook', playbook, '-e', 'hold=0']);
+      const b = await runCli([file, '--playbook', playbook, '-e', 'hold=0', ...persist], { env });
       assert.equal(b.code, 0, b.stdout + b.stderr);
       const lines = readRunLog(log);
       const runB = lines.find((l) => l.run !== runA)?.run ?? '(none)';
