@@ -26,8 +26,11 @@ export interface DoNetworkV4 {
 export interface DoDroplet {
   id: number;
   name: string;
-  /** droplet.yml: there is no "errored" here; a failed create shows in the create action */
-  status: 'new' | 'active' | 'off' | 'archive';
+  /**
+   * droplet.yml names new, active, off and archive; there is no "errored" here, a failed create
+   * shows in the create action. Typed open: what the API answers is read as it comes (droplet-progress.ts).
+   */
+  status: 'new' | 'active' | 'off' | 'archive' | (string & {});
   created_at?: string;
   size_slug: string;
   tags: string[];

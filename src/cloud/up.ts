@@ -10,6 +10,7 @@ import { missingNames, planUp, stepRequest, type EnvDroplet, type UpState, type 
 import type { PublicKey } from './ssh-key.js';
 import type { CloudSpec, DoDroplet, DoSshKey, DoVpc, Role } from './types.js';
 import { pollUntil, WaitTimeout } from './wait.js';
+import { dropletProgress } from './droplet-progress.js';
 
 export interface UpOptions {
   spec: CloudSpec;
@@ -236,16 +237,11 @@ async function waitForDroplets(ctx: CloudContext, tracked: Map<number, Tracked>)
           const d = await ctx.provider.getDroplet(id);
           if (!d) {
             failed.set(id, `${t.name} (id ${id}) disappeared after its create was accepted (404)`);
-          } else if (d.status === 'active' && publicIpv4(d) && privateIpv4(d)) {
-            ready.set(id, d);
-          } else if (d.status === 'off' || d.status === 'archive') {
-            failed.set(id, `${d.name} (id ${id}) is ${d.status}: power it on or delete it`);
-          } else if (d.status === 'new') {
-            const create = (await ctx.provider.listDropletActions(id))?.find((a) => a.type === 'create');
-            if (create?.status === 'errored') failed.set(id, `${d.name} (id ${id}): its create action ${create.id} errored`);
-            else waiting.push(`${d.name}:new`);
           } else {
-            waiting.push(`${d.name}:${d.status} without ${publicIpv4(d) ? 'private' : 'public'} IPv4`);
+            const progress = await dropletProgress(d, async () => (await ctx.provider.listDropletActions(id))?.find((a) => a.type === 'create'));
+            if (progress.kind === 'ready') ready.set(id, d);
+            else if (progress.kind === 'failed') failed.set(id, progress.why);
+            else waiting.push(progress.what);
           }
         }
         const seen = waiting.join(' ');

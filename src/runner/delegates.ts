@@ -32,7 +32,14 @@ export class Delegates {
     let opening = this.extra.get(name);
     if (!opening) {
       const session = new HostSession(host, this.sessionOptions(host));
-      opening = session.open(this.connect).then(() => session);
+      // taken alone, mid-run: a busy lock is waited for while the run holds its hosts' (README: One run at a time per host)
+      opening = session.open(this.connect).then(async () => {
+        await session.awaitLock().catch(async (error: unknown) => {
+          await session.close();
+          throw error;
+        });
+        return session;
+      });
       this.extra.set(name, opening);
     }
     return opening;
@@ -46,7 +53,7 @@ export class Delegates {
   /** Closes the connections opened here (the play hosts' are closed by their owner). */
   async close(): Promise<void> {
     await Promise.all(
-      [...this.extra.values()].map((p) => p.then((s) => s.transport?.close(), () => undefined).catch(() => undefined)),
+      [...this.extra.values()].map((p) => p.then((s) => s.close(), () => undefined).catch(() => undefined)),
     );
   }
 }

@@ -1,27 +1,35 @@
 import { hostname, userInfo } from 'node:os';
 import type { Command } from '../command.js';
 import type { Held, Transport } from '../transport/types.js';
-import { RUN_MARK } from './time-limit.js';
+import { RUN_MARK, STOP_RUN_FUNCTION } from './time-limit.js';
 
 /**
  * One run at a time per host: a run holds flock(1) on a file under /run (default
  * /run/bootstrap.lock, host var `lock_file`) for as long as it is connected. The holder is the
  * `sh` of one long-lived channel on the host's one connection: it opens the file on fd 9, takes
- * the lock, writes who holds it into the file, says so, and waits on its stdin; the run's end
- * (or a dropped connection) gives it EOF, and it clears the file and exits, which releases the
- * lock. No process per task, no second connection.
+ * the lock, writes who holds it into the file, says so, and waits on its stdin. The run's end
+ * sends it a line, then EOF; it clears the file and exits, which releases the lock. EOF without
+ * that line means the run's connection dropped (a killed laptop, a lost link): before it lets
+ * go, it ends every process of the run that works under this lock (BOOTSTRAP_RUN and
+ * BOOTSTRAP_LOCK in its environment, time-limit.ts), so the next run never starts beside them.
+ * No process per task, no second connection.
  *
- * A second run waits up to --lock-timeout seconds, then fails that host naming the holder. Two
- * inventory hosts of one run that are the same machine (tests on loopback, two names for one
- * box) share it: the holder info carries the run id.
+ * A run never waits for one host's lock while it holds another's (lock-all.ts): a busy lock is
+ * reported after a short grace (`TRY_SECONDS`), the run lets go of what it holds and waits for
+ * that one, so two runs over the same hosts cannot wait for each other in a cycle. Two inventory
+ * hosts of one run that are the same machine (tests on loopback, two names for one box) share
+ * it: the holder info carries the run id.
  */
 export const DEFAULT_LOCK_FILE = '/run/bootstrap.lock';
 export const DEFAULT_LOCK_TIMEOUT = 300;
 
+/** How long a first try waits for a busy lock: a run that has just ended may hold it some milliseconds more. */
+export const TRY_SECONDS = 1;
+
 export interface LockRequest {
   file: string;
   runId: string;
-  /** seconds to wait for another run to finish */
+  /** seconds to wait for another run to finish (--lock-timeout) */
   waitSeconds: number;
   /** when the run started (ISO 8601), for the holder info */
   started: string;
@@ -36,6 +44,9 @@ export interface TakenLock {
   /** this run's other inventory name for the same machine holds it */
   shared: boolean;
 }
+
+/** A try for the lock: taken (or shared), or held by another run, named, past the wait. */
+export type LockOutcome = { kind: 'taken'; lock: TakenLock } | { kind: 'busy'; holder: string; file: string };
 
 /**
  * Whether facts read while the lock was being taken hold, given what the lock file said when the
@@ -52,6 +63,11 @@ export function factsStillHold(lock: TakenLock, atFacts: string | null): boolean
 /** A lock that another run held for longer than we would wait. */
 export class HostLockedError extends Error {}
 
+/** The message of a host whose lock another run held past --lock-timeout. */
+export function lockedMessage(busy: { holder: string; file: string }, waitSeconds: number): string {
+  return `locked by another run, ${busy.holder}, for more than ${waitSeconds} s (--lock-timeout); the lock is ${busy.file} on the host`;
+}
+
 const MARK = '@@bootstrap-lock';
 
 // A login that can write the file (root, or a lock_file of its own) takes the lock as it is; any
@@ -64,10 +80,14 @@ const MARK = '@@bootstrap-lock';
 // "waiting" is said once the lock was not free for a whole second: a run that has just ended may
 // hold it a few milliseconds more (its holder exits once the closed connection reaches it), and
 // an immediate re-run should not name it as another run.
+// A file that still names a holder when we take the lock: that holder died without letting go
+// (killed itself, or by an aborted run's stop); its run's processes under this lock are ended first.
+// The commands' lock mark is the lock_file asked for ($2), also where a login falls back to its own.
 // One line, with no `!`: it travels through the login shell as it is (command.ts loginShellLine)
 // at no cost, where a multi-line script would be sent encoded and cost the host processes.
 const SCRIPT = [
-  'S=$1; f=$2; wait=$3; run=$4; info=$5;',
+  'S=$1; f=$2; wait=$3; run=$4; info=$5; lk=$2;',
+  STOP_RUN_FUNCTION,
   'if [ -e "$f" ]; then d=$f; else d=${f%/*}; fi;',
   'if [ -w "$d" ]; then :;',
   `elif sudo -n true 2>/dev/null; then exec sudo -n env ${RUN_MARK}="$run" sh -c "$S" sh "$S" "$f" "$wait" "$run" "$info";`,
@@ -83,8 +103,11 @@ const SCRIPT = [
   '    flock -w $t 9 && break; [ $t = 1 ] && n=$((n+1)); t=1;',
   '  done;',
   'fi;',
-  `before=; read -r before < "$f"; printf '%s\\n' "$info" > "$f"; echo "${MARK} acquired $f $before";`,
-  `read -r _; printf 'free after run=%s\\n' "$run" > "$f"`,
+  'before=; read -r before < "$f";',
+  'case $before in user=*) gone=${before##* run=}; gone=${gone%% *}; [ "$gone" = "$run" ] || stop_run "$gone" "$lk" ;; esac;',
+  `printf '%s\\n' "$info" > "$f"; echo "${MARK} acquired $f $before";`,
+  'if read -r _; then :; else exec >/dev/null 2>&1; stop_run "$run" "$lk"; fi;',
+  `printf 'free after run=%s\\n' "$run" > "$f"`,
 ].join(' ');
 
 /** Who we are, as the holder info written into the lock file: user, laptop host name, pid, start time, run id (no spaces inside a value). */
@@ -93,9 +116,13 @@ export function holderInfo(req: LockRequest): string {
   return `user=${clean(userInfo().username)} host=${clean(hostname())} pid=${process.pid} started=${req.started} run=${req.runId}`;
 }
 
-/** The holder carries the run's mark (time-limit.ts), so an aborted run's stop also ends a wait for the lock. */
-export function lockCommand(req: LockRequest): Command {
-  return { argv: ['env', `${RUN_MARK}=${req.runId}`, 'sh', '-c', SCRIPT, 'sh', SCRIPT, req.file, String(req.waitSeconds), req.runId, holderInfo(req)] };
+/**
+ * The holder, waiting up to `waitSeconds` for another run. It carries the run's mark
+ * (time-limit.ts), so an aborted run's stop also ends a wait for the lock; not the lock's mark,
+ * so its own end of a dropped run spares it.
+ */
+export function lockCommand(req: LockRequest, waitSeconds: number): Command {
+  return { argv: ['env', `${RUN_MARK}=${req.runId}`, 'sh', '-c', SCRIPT, 'sh', SCRIPT, req.file, String(waitSeconds), req.runId, holderInfo(req)] };
 }
 
 /** "alice@laptop (pid 4242, started 2026-12-02T01:00:00.000Z)" from the holder info; the raw text when it does not parse. */
@@ -107,24 +134,25 @@ export function describeHolder(info: string): string {
 }
 
 /**
- * Takes the host's lock over `transport`; resolves once held (or shared with this run's other
- * name for the host). `onWait` hears who holds it when we have to wait.
+ * Tries for the host's lock over `transport`, waiting up to `waitSeconds` for another run; resolves
+ * once it is held (or shared with this run's other name for the host), or with the run that still
+ * holds it past the wait. `onWait` hears who holds it when we wait longer than a moment.
  */
-export function takeLock(transport: Transport, req: LockRequest, onWait: (holder: string, file: string) => void): Promise<TakenLock> {
+export function takeLock(transport: Transport, req: LockRequest, waitSeconds: number, onWait: (holder: string, file: string) => void): Promise<LockOutcome> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const held = transport.hold(lockCommand(req), (line) => {
+    const held = transport.hold(lockCommand(req, waitSeconds), (line) => {
       const m = new RegExp(`^${MARK} (\\S+) ?(\\S*) ?(.*)$`).exec(line);
       if (!m || settled) return;
       const [, what, file, rest] = m;
       if (what === 'waiting') onWait(describeHolder(rest ?? ''), file ?? req.file);
       if (what === 'acquired' || what === 'shared') {
         settled = true;
-        resolve({ held, before: what === 'acquired' ? (rest ?? '') : '', ours: holderInfo(req), shared: what === 'shared' });
+        resolve({ kind: 'taken', lock: { held, before: what === 'acquired' ? (rest ?? '') : '', ours: holderInfo(req), shared: what === 'shared' } });
       }
       if (what === 'timeout') {
         settled = true;
-        reject(new HostLockedError(`locked by another run, ${describeHolder(rest ?? '')}, for more than ${req.waitSeconds} s (--lock-timeout); the lock is ${file} on the host`));
+        resolve({ kind: 'busy', holder: describeHolder(rest ?? ''), file: file || req.file });
       }
       if (what === 'cannot-open') {
         settled = true;

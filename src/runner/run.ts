@@ -15,7 +15,8 @@ import { targetHosts } from '../load.js';
 import { Expansions } from '../playbook/expansions.js';
 import { newRunId } from './run-id.js';
 import type { Interrupt } from './interrupt.js';
-import { DEFAULT_LOCK_FILE, DEFAULT_LOCK_TIMEOUT, HostLockedError, type LockRequest } from './host-lock.js';
+import { DEFAULT_LOCK_FILE, DEFAULT_LOCK_TIMEOUT, lockedMessage, type LockRequest } from './host-lock.js';
+import { lockAll } from './lock-all.js';
 
 export interface RunOptions {
   check: boolean;
@@ -73,6 +74,26 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   interrupt?.onAbort(async () => {
     await Promise.all([...[...sessions.values()].map((s) => s.abort()), delegates.abort()]);
   });
+  const lost = (session: HostSession, error: unknown) => {
+    if (interrupt?.aborted) {
+      session.recap.interrupted = true;
+      return;
+    }
+    session.recap.unreachable = true;
+    const message = error instanceof UnreachableError ? error.message : `${session.host.name}: ${(error as Error).message}`;
+    events.send({ type: 'host:unreachable', host: session.host.name, message });
+  };
+  // every host's lock, or none held while waiting for another run (lock-all.ts); hosts whose lock
+  // was let go and taken again read their facts again
+  const takeHostLocks = async (opened: HostSession[]) => {
+    const waitSeconds = opts.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
+    const busy = await lockAll(opened.filter((s) => s.alive), { waitSeconds, stopping: () => interrupt?.stopping ?? false, lost });
+    for (const session of busy) {
+      if (interrupt?.stopping) session.recap.interrupted = true;
+      else if (session.lockState?.kind === 'busy') lockFailed(session, plays, inventory, events, lockedMessage(session.lockState, waitSeconds));
+    }
+    await Promise.all(opened.filter((s) => s.alive && s.lockState?.kind === 'taken').map((s) => s.refreshFacts().catch((error: unknown) => lost(s, error))));
+  };
   try {
     await eachLimit([...sessions.values()], opts.forks, async (session) => {
       if (interrupt?.stopping) {
@@ -87,19 +108,10 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
         await session.open(opts.connect, speculativeFacts(envs, opts.selected ?? (() => true)));
         events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0 });
       } catch (error) {
-        if (interrupt?.aborted) {
-          session.recap.interrupted = true;
-          return;
-        }
-        if (error instanceof HostLockedError) {
-          lockFailed(session, plays, inventory, events, error.message);
-          return;
-        }
-        session.recap.unreachable = true;
-        const message = error instanceof UnreachableError ? error.message : `${session.host.name}: ${(error as Error).message}`;
-        events.send({ type: 'host:unreachable', host: session.host.name, message });
+        lost(session, error);
       }
     });
+    await takeHostLocks([...sessions.values()]);
     for (const play of plays) {
       const members = new Set(selectHosts(inventory, play.hosts));
       const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
@@ -116,7 +128,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
     }
   } finally {
     interrupt?.done();
-    await Promise.all([...[...sessions.values()].map((s) => s.transport?.close().catch(() => undefined)), delegates.close()]);
+    await Promise.all([...[...sessions.values()].map((s) => s.close().catch(() => undefined)), delegates.close()]);
   }
   const recap = new Map([...sessions].map(([n, s]) => [n, s.recap]));
   events.send({ type: 'run:end', recap, ms: Date.now() - started, check: opts.check });

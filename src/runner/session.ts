@@ -1,6 +1,6 @@
 import { become } from '../command.js';
 import type { Command } from '../command.js';
-import type { ExecResult, Held, Transport } from '../transport/types.js';
+import type { ExecResult, Transport } from '../transport/types.js';
 import type { Fact, HostFacts } from '../facts/types.js';
 import { batchScript, parseBatch } from '../facts/batch.js';
 import { describeBatchFailure } from '../facts/batch-failure.js';
@@ -8,9 +8,9 @@ import { hostFacts } from '../facts/host.js';
 import { UnreachableError } from '../errors.js';
 import type { Host } from '../inventory/types.js';
 import type { HostRecap } from './events.js';
-import { DEFAULT_COMMAND_TIMEOUT, stopRunCommand, timedOut, timedOutMessage, timeLimited } from './time-limit.js';
+import { DEFAULT_COMMAND_TIMEOUT, stopRunCommand, timedOut, timedOutMessage, timeLimited, type RunMark } from './time-limit.js';
 import { newRunId } from './run-id.js';
-import { factsStillHold, takeLock, type LockRequest } from './host-lock.js';
+import { factsStillHold, HostLockedError, lockedMessage, takeLock, TRY_SECONDS, type LockOutcome, type LockRequest } from './host-lock.js';
 import { textFileFact } from '../facts/file.js';
 
 export interface SessionOptions {
@@ -45,8 +45,14 @@ export class HostSession {
   /** the run's id (run-id.ts): every command of the run carries it on the host */
   readonly runId: string;
 
-  /** the run's hold on the host lock (host-lock.ts), while connected */
-  private held?: Held;
+  /** where the host lock stands (host-lock.ts): taken (held, or shared with another name of the machine) or busy; undefined when not held or not asked for */
+  lockState?: LockOutcome;
+
+  /** the lock was let go and taken again (lock-all.ts): the facts read before may be stale */
+  private relocked = false;
+
+  /** the run was aborted here: the lock's holder is left to end what is left of the run */
+  private aborted = false;
 
   constructor(readonly host: Host, private readonly opts: SessionOptions = {}) {
     this.commandTimeout = opts.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
@@ -56,8 +62,14 @@ export class HostSession {
   /** An interrupted run: stop what runs of it on the host (as the login user, and as root through sudo where it is not root), then close. */
   async abort(): Promise<void> {
     if (!this.transport) return;
+    this.aborted = true;
     const stop = stopRunCommand(this.runId);
     await this.transport.abort(this.facts && !this.facts.isRoot ? [stop, { ...stop, argv: become(stop.argv) }] : [stop]);
+  }
+
+  /** What marks this run's commands on the host: the run, and the lock they work under (time-limit.ts). */
+  get mark(): RunMark {
+    return { runId: this.runId, lockFile: this.opts.lock?.file };
   }
 
   get alive(): boolean {
@@ -87,24 +99,23 @@ export class HostSession {
         return this.runBatch(base, false);
       }
     };
-    // the lock is taken while the facts are read, on its own channel: one round trip, not two.
-    // A facts failure is the one reported (a host that refuses commands or sudo says so), and the
-    // lock is let go. Facts read while another run held the host, or before one came and went,
-    // are read again once the lock is ours.
-    const locking = lock && takeLock(this.transport, lock, (holder, file) => this.opts.onLockWait?.(holder, file));
+    // the lock is tried while the facts are read, on its own channel: one round trip, not two. A
+    // busy lock is waited for by the run, holding none (lock-all.ts). A facts failure is the one
+    // reported (a host that refuses commands or sudo says so), and the lock is let go. Facts read
+    // while another run held the host, or before one came and went, are read again once the lock is ours.
+    const locking = lock && takeLock(this.transport, lock, Math.min(TRY_SECONDS, lock.waitSeconds), this.onLockWait);
     locking?.catch(() => undefined);
     let values: Map<string, unknown>;
     try {
       values = await batch();
     } catch (error) {
-      locking?.then((taken) => taken.held.release(), () => undefined);
+      locking?.then((outcome) => outcome.kind === 'taken' && outcome.lock.held.release(), () => undefined);
       throw error;
     }
     if (locking && lockFact) {
       this.roundTrips++;
-      const taken = await locking;
-      this.held = taken.held;
-      if (!factsStillHold(taken, values.get(lockFact.key) as string | null)) values = await batch();
+      this.lockState = await locking;
+      if (this.lockState.kind === 'taken' && !factsStillHold(this.lockState.lock, values.get(lockFact.key) as string | null)) values = await batch();
     }
     this.facts = values.get(hostFacts.key) as HostFacts;
     this.openedMs.facts = Date.now() - started - this.openedMs.connect;
@@ -113,6 +124,51 @@ export class HostSession {
       if (!values.has(fact.key) || (!this.facts.isRoot && needsElevation.has(fact.key))) continue;
       this.cache.set(fact.key, values.get(fact.key));
     }
+  }
+
+  private readonly onLockWait = (holder: string, file: string) => this.opts.onLockWait?.(holder, file);
+
+  /** Lets go of the host lock, if held, and waits (at most 5 s) for its holder to end. */
+  async releaseLock(): Promise<void> {
+    const state = this.lockState;
+    if (state?.kind !== 'taken') return;
+    this.lockState = undefined;
+    // after an abort the holder gets EOF alone: it ends what is left of the run before it lets go
+    if (this.aborted) state.lock.held.abandon();
+    else state.lock.held.release();
+    await Promise.race([state.lock.held.ended.catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]);
+  }
+
+  /** Tries for the host lock again after releaseLock(), waiting up to `waitSeconds` for another run. */
+  async retakeLock(waitSeconds: number): Promise<LockOutcome> {
+    if (!this.transport || !this.opts.lock) throw new Error(`${this.host.name}: not connected`);
+    this.relocked = true;
+    this.roundTrips++;
+    this.lockState = await takeLock(this.transport, this.opts.lock, waitSeconds, this.onLockWait);
+    return this.lockState;
+  }
+
+  /** A lock another run held when open() tried it, waited for up to --lock-timeout (a delegate's, taken alone); HostLockedError past it. */
+  async awaitLock(): Promise<void> {
+    const { lock } = this.opts;
+    if (this.lockState?.kind !== 'busy' || !lock) return;
+    const outcome = await this.retakeLock(lock.waitSeconds);
+    if (outcome.kind === 'busy') throw new HostLockedError(lockedMessage(outcome, lock.waitSeconds));
+    await this.refreshFacts();
+  }
+
+  /** Once the lock was taken again: the host facts are read again and the cached ones dropped (another run may have changed the host). */
+  async refreshFacts(): Promise<void> {
+    if (!this.relocked) return;
+    this.relocked = false;
+    this.invalidate();
+    this.facts = (await this.runBatch([hostFacts], false)).get(hostFacts.key) as HostFacts;
+  }
+
+  /** The run is over here: the lock's holder is told so (or, after an abort, left to clean up), then the connection is closed. */
+  async close(): Promise<void> {
+    await this.releaseLock().catch(() => undefined);
+    await this.transport?.close();
   }
 
   /** Runs argv on the host, through sudo when `elevate` and the login user is not root. */
@@ -133,7 +189,7 @@ export class HostSession {
   private async runBatch(facts: Fact<unknown>[], elevate: boolean): Promise<Map<string, unknown>> {
     const script = batchScript(facts);
     const started = Date.now();
-    const result = await this.exec(timeLimited({ argv: ['sh', '-s'], stdin: script }, this.commandTimeout, this.runId), elevate);
+    const result = await this.exec(timeLimited({ argv: ['sh', '-s'], stdin: script }, this.commandTimeout, this.mark), elevate);
     const ran = (Date.now() - started) / 1000;
     if (timedOut(result.code, ran, this.commandTimeout)) throw new Error(`gathering facts ${timedOutMessage(this.commandTimeout, ran)} (--command-timeout)`);
     if (result.code !== 0) {

@@ -325,7 +325,7 @@ async function apply(commands: Command[], session: HostSession, elevate: boolean
   let last = { rc: 0 as number | null, ...NOTHING_RAN };
   for (const group of groupCommands(commands)) {
     const started = Date.now();
-    const res = await session.exec(timeLimited(group.run, seconds, session.runId), elevate);
+    const res = await session.exec(timeLimited(group.run, seconds, session.mark), elevate);
     const ran = (Date.now() - started) / 1000;
     if (timedOut(res.code, ran, seconds)) throw new CommandError(session.host.name, toShell(group.run.argv), res.code, timedOutMessage(seconds, ran));
     const failed = failedStep(group, res.code, res.stderr);

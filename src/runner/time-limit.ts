@@ -9,32 +9,56 @@ const KILL_AFTER_S = 10;
 /** The environment variable every command of a run carries on the host: how an aborted run finds what is left of it. */
 export const RUN_MARK = 'BOOTSTRAP_RUN';
 
-/**
- * `command` under GNU timeout on the host: past `seconds` its whole process group gets TERM,
- * then KILL 10 s later. It and every process it starts carry BOOTSTRAP_RUN=<run id> in their
- * environment (stopRunCommand). One wrapper for task commands and the fact batches alike.
- */
-export function timeLimited(command: Command, seconds: number, runId: string): Command {
-  return { ...command, argv: ['env', `${RUN_MARK}=${runId}`, 'timeout', '-k', String(KILL_AFTER_S), String(seconds), ...command.argv] };
+/** The variable that names the host lock a run's commands work under (host-lock.ts): its holder ends them when the run's connection drops. */
+export const LOCK_MARK = 'BOOTSTRAP_LOCK';
+
+/** What marks a run's commands on one host: the run, and the host lock they work under (none for runs that take no lock). */
+export interface RunMark {
+  runId: string;
+  lockFile?: string;
 }
 
 /**
+ * `command` under GNU timeout on the host: past `seconds` its whole process group gets TERM,
+ * then KILL 10 s later. It and every process it starts carry BOOTSTRAP_RUN=<run id> (and
+ * BOOTSTRAP_LOCK=<lock file>) in their environment (stopRunCommand, host-lock.ts). One wrapper
+ * for task commands and the fact batches alike.
+ */
+export function timeLimited(command: Command, seconds: number, mark: RunMark): Command {
+  const env = [`${RUN_MARK}=${mark.runId}`, ...(mark.lockFile ? [`${LOCK_MARK}=${mark.lockFile}`] : [])];
+  return { ...command, argv: ['env', ...env, 'timeout', '-k', String(KILL_AFTER_S), String(seconds), ...command.argv] };
+}
+
+/**
+ * A shell function, `stop_run RUN [LOCK]`: ends every process whose environment carries run RUN's
+ * mark (and, given LOCK, names that host lock): TERM, then KILL for any still there 2 s later;
+ * returns once none is left (at most about 4 s). It spares the calling shell and its ancestors:
+ * a sudo between them carries the mark too and would relay the TERM to its command. One line with
+ * no `!`, so that the host lock's holder can carry it (host-lock.ts). sshd cannot do this for us:
+ * it refuses a channel's signal request for root logins (no privilege separation), and a dropped
+ * connection signals nothing.
+ */
+export const STOP_RUN_FUNCTION = [
+  'stop_run() {',
+  `_r=$1; _l=$2; unset ${RUN_MARK} ${LOCK_MARK}; _k=" $$ "; _p=$$;`,
+  // the ancestors, from /proc/PID/stat: the fields after the command name start with state, ppid
+  'while [ "$_p" -gt 1 ] && read -r _s < "/proc/$_p/stat"; do _s=${_s##*) }; set -- $_s; _p=$2; _k="$_k$_p "; done;',
+  '_n=0; while :; do',
+  `  _m=$(grep -lzxF "${RUN_MARK}=$_r" /proc/[0-9]*/environ 2>/dev/null);`,
+  `  [ -z "$_l" ] || [ -z "$_m" ] || _m=$(grep -lzxF "${LOCK_MARK}=$_l" $_m 2>/dev/null);`,
+  '  _x=; for _e in $_m; do _p=${_e#/proc/}; _p=${_p%/environ}; case $_k in *" $_p "*) ;; *) _x="$_x $_p" ;; esac; done;',
+  '  [ -n "$_x" ] || return 0;',
+  '  case $_n in 0) kill -TERM $_x ;; 20) kill -KILL $_x ;; 40) return 1 ;; esac 2>/dev/null;',
+  '  _n=$((_n+1)); sleep 0.1;',
+  'done; };',
+].join(' ');
+
+/**
  * Stops what still runs of run `runId` on the host (an aborted run): every process whose
- * environment carries the run's mark gets TERM, and KILL 2 s later if still there. sshd cannot
- * do it for us: it refuses a channel's signal request for root logins (no privilege separation).
+ * environment carries the run's mark gets TERM, and KILL 2 s later if still there.
  */
 export function stopRunCommand(runId: string): Command {
-  const script = [
-    `m=${RUN_MARK}=$1`,
-    'for sig in TERM KILL; do',
-    '  for d in /proc/[0-9]*; do',
-    '    p=${d#/proc/}; [ "$p" = "$$" ] && continue',
-    '    grep -qzx "$m" "$d/environ" 2>/dev/null && kill -"$sig" "$p" 2>/dev/null',
-    '  done',
-    '  [ "$sig" = TERM ] && sleep 2',
-    'done; exit 0',
-  ].join('\n');
-  return { argv: ['sh', '-c', script, 'sh', runId] };
+  return { argv: ['sh', '-c', `${STOP_RUN_FUNCTION} stop_run "$1"`, 'sh', runId] };
 }
 
 /** Whether a time-limited command ended because its time was up (timeout's 124, or KILL's 137, after at least `seconds`). */

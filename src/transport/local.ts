@@ -82,7 +82,7 @@ export class LocalTransport implements Transport {
     });
     this.held.add(child);
     child.once('close', () => this.held.delete(child));
-    return { ended, release: () => child.stdin.end() };
+    return { ended, release: () => child.stdin.end('\n'), abandon: () => child.stdin.end() };
   }
 
   /** Local commands are our own children: they are signalled directly. */

@@ -309,7 +309,7 @@ class SshTransport implements SshConnection {
 
   hold(command: Command, onLine: (line: string) => void): Held {
     let channel: ClientChannel | undefined;
-    let released = false;
+    let ending: string | undefined;
     const ended = new Promise<ExecResult>((resolve, reject) => {
       if (this.closedReason) return reject(new UnreachableError(this.host, this.closedReason));
       const fail = (reason: string) => reject(new UnreachableError(this.host, reason));
@@ -320,7 +320,7 @@ class SshTransport implements SshConnection {
           return fail(`cannot start a command on ${this.label}: ${err.message}`);
         }
         channel = ch;
-        if (released) ch.end();
+        if (ending !== undefined) endWith(ch, ending);
         const stdout: string[] = [];
         const stderr: Buffer[] = [];
         let partial = '';
@@ -343,13 +343,11 @@ class SshTransport implements SshConnection {
         });
       });
     });
-    return {
-      ended,
-      release: () => {
-        released = true;
-        channel?.end();
-      },
+    const end = (last: string) => {
+      ending ??= last;
+      if (channel) endWith(channel, last);
     };
+    return { ended, release: () => end('\n'), abandon: () => end('') };
   }
 
   alive(timeoutMs: number): Promise<boolean> {
@@ -399,6 +397,12 @@ class SshTransport implements SshConnection {
     );
     await Promise.all(ended);
   }
+}
+
+/** Ends a channel's stdin, after `last` when it is not empty. */
+function endWith(channel: ClientChannel, last: string): void {
+  if (last) channel.end(last);
+  else channel.end();
 }
 
 export interface ServerHostKey {

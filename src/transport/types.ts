@@ -18,8 +18,8 @@ export interface Transport {
   abort(stop: Command[]): Promise<void>;
   /**
    * Starts a command that runs for as long as we hold it (the host lock): its stdout is handed
-   * over line by line, its stdin stays open until release(), which gives it EOF. It takes no
-   * slot of the per-connection channel limit exec() keeps to.
+   * over line by line, its stdin stays open until release() or abandon(). It takes no slot of
+   * the per-connection channel limit exec() keeps to.
    */
   hold(command: Command, onLine: (line: string) => void): Held;
   close(): Promise<void>;
@@ -28,7 +28,10 @@ export interface Transport {
 export interface Held {
   /** the command's end: its exit code and output (rejects when the connection was lost) */
   ended: Promise<ExecResult>;
+  /** We are done with it: a line on its stdin, then EOF. */
   release(): void;
+  /** EOF alone, what a dropped connection gives it: the run that held it is gone. */
+  abandon(): void;
 }
 
 /** Everything needed to open an SSH connection to one inventory host. */

@@ -306,6 +306,26 @@ test('case 2: droplets whose create errors or that vanish after the 202 are name
   assert.deepEqual(Object.keys(parse(await readFile(h.inventory, 'utf8')).all.children.web.hosts), ['web1', 'web2']);
 });
 
+test('a droplet that is neither new nor active (off) is named at once with its status and its create action, not waited for', async () => {
+  const h = await harness('off');
+  // another client powers off-web1 off once it came up, before up first looks at it
+  h.fake.beforeNext({ method: 'GET', pathPrefix: '/v2/droplets/' }, () => {
+    const d = h.fake.droplets.find((x) => x.name === 'off-web1')!;
+    Object.assign(d, { status: 'off' });
+    Object.assign(d.action, { status: 'completed', completed_at: new Date(h.clock.now()).toISOString() });
+  });
+  const r = await h.cloud(['up']);
+  assert.equal(r.error?.exitCode, ExitCode.TASK_FAILED);
+  const web1 = h.fake.droplets.find((d) => d.name === 'off-web1')!;
+  assert.match(r.error.message, new RegExp(`1 droplet did not come up: off-web1 \\(id ${web1.id}\\) is "off", neither new nor active \\(its create action ${web1.action.id} is completed\\): power it on or delete it\\. No inventory was written`));
+  assert.ok(
+    h.fake.requests.some((q, i) => q.path === `/v2/droplets/${web1.id}` && h.fake.requests[i + 1]?.path === `/v2/droplets/${web1.id}/actions?per_page=200`),
+    'its create action was read right after the droplet',
+  );
+  assert.equal(h.fake.requests.filter((q) => q.path === `/v2/droplets/${web1.id}`).length, 1, 'and it was not polled again');
+  assert.equal(await exists(h.inventory), false);
+});
+
 test('a failure half way is completed by the next up, with nothing created twice', async () => {
   const h = await harness('half');
   h.fake.failDropletCreatesAfter(1);

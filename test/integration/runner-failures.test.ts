@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { events, runCli } from '../helpers/cli.js';
+import { events, startCli, type CliResult } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 
 const fixtures = new URL('../../../test/fixtures/runner/playbooks/', import.meta.url).pathname;
 
@@ -23,12 +24,14 @@ function ensureUser(name: string): void {
 /**
  * One run over five real sshd hosts: a healthy one, and four that break during fact gathering
  * (sudo wants a password, a stat whose output does not parse, a connection dropped between
- * plays, a login shell that refuses commands). The healthy host must finish both plays.
+ * plays, a login shell that refuses commands). The healthy host must finish both plays. Each host
+ * has a lock_file of its own: the hosts behave as five machines, and the dropped one's lock holder
+ * ends only what ran under its own lock.
  */
 describe('one host failing while facts are gathered does not stop the others', () => {
   const servers: Sshd[] = [];
   let dir: string;
-  let res: Awaited<ReturnType<typeof runCli>>;
+  let res: CliResult;
   const root = (h: string) => join(dir, h);
 
   before(async () => {
@@ -54,18 +57,27 @@ describe('one host failing while facts are gathered does not stop the others', (
     const known = join(dir, 'known_hosts');
     writeFileSync(known, servers.map((s) => readFileSync(s.knownHostsFile, 'utf8')).join(''));
     const dropPid = readFileSync(join(drop.dir, 'sshd.pid'), 'utf8').trim();
-    const host = (name: string, s: Sshd, extra = '') => `        ${name}: { address: 127.0.0.1, port: ${s.port}${extra}, vars: { root: ${root(name)} } }\n`;
+    const go = join(dir, 'go');
+    const host = (name: string, s: Sshd, extra = '', vars = '') =>
+      `        ${name}: { address: 127.0.0.1, port: ${s.port}${extra}, vars: { root: ${root(name)}, lock_file: ${join(dir, `${name}.lock`)}${vars} } }\n`;
     const inventory = join(dir, 'inventory.yaml');
     writeFileSync(
       inventory,
       `all:\n  vars:\n    ssh: { user: root, key: ${ok.clientKeyPath}, known_hosts: ${known} }\n  children:\n    app:\n      hosts:\n` +
-        host('ok', ok) +
+        host('ok', ok, '', `, go: ${go}`) +
         host('nosudo', nosudo, `, user: ${NO_SUDO_USER}`) +
         host('badstat', badStat) +
-        `        drop: { address: 127.0.0.1, port: ${drop.port}, vars: { root: ${root('drop')}, drop_sshd_pid: ${dropPid} } }\n` +
+        host('drop', drop) +
         host('nologin', nologin, ', user: nobody'),
     );
-    res = await runCli([inventory, '--playbook', join(fixtures, 'failures.yml'), '--output', 'json']);
+    const cli = startCli([inventory, '--playbook', join(fixtures, 'failures.yml'), '--output', 'json']);
+    // drop is done with the first play (its last task has a result) while ok still works in it:
+    // cut drop's connection (sshd's per-connection processes), then let ok end the play
+    const lastOfFirst = 'hold the play open until the test has cut drop\'s connection';
+    await until("drop's end of the first play", () => cli.output().split('\n').some((l) => l.includes('"type":"task:result"') && l.includes('"host":"drop"') && l.includes(lastOfFirst)), 60_000);
+    execFileSync('pkill', ['-KILL', '-P', dropPid]);
+    writeFileSync(go, '');
+    res = await cli.done;
   });
   after(async () => {
     await Promise.all(servers.map((s) => s.stop()));

@@ -15,6 +15,7 @@ import { parsePublicKey, readPublicKey } from '../../src/cloud/ssh-key.js';
 import { readToken, redact } from '../../src/cloud/token.js';
 import type { CloudSpec, DoDroplet } from '../../src/cloud/types.js';
 import { envNameProblem, parseDropletName, roleOf } from '../../src/cloud/naming.js';
+import { dropletProgress } from '../../src/cloud/droplet-progress.js';
 
 const run = promisify(execFile);
 
@@ -133,4 +134,15 @@ test('re-rendering an inventory keeps what the user added and replaces the hosts
   assert.deepEqual(parsed.all.vars.ssh, { user: 'root', port: 2222, known_hosts: './dev.known_hosts' });
   assert.deepEqual(parsed.all.children.lb.hosts, {});
   assert.deepEqual(parsed.all.children.web.hosts, { web1: { address: '203.0.113.2' } });
+});
+
+test('a droplet status droplet.yml does not name is read as not coming up: the create action is read and both are named', async () => {
+  const droplet = (status: string): DoDroplet => ({ id: 7, name: 'dev-web1', status, size_slug: 's-1vcpu-1gb', tags: [], networks: { v4: [] } });
+  let reads = 0;
+  const completed = async () => (reads++, { id: 99, status: 'completed' as const, type: 'create' });
+  assert.deepEqual(await dropletProgress(droplet('migrating'), completed), { kind: 'failed', why: 'dev-web1 (id 7) is "migrating", neither new nor active (its create action 99 is completed): delete it, or run up again once it is active' });
+  assert.deepEqual(await dropletProgress(droplet('archive'), async () => undefined), { kind: 'failed', why: 'dev-web1 (id 7) is "archive", neither new nor active (it has no create action): delete it, or run up again once it is active' });
+  assert.deepEqual(await dropletProgress(droplet('new'), completed), { kind: 'waiting', what: 'dev-web1:new' });
+  assert.deepEqual(await dropletProgress(droplet('active'), completed), { kind: 'waiting', what: 'dev-web1:active without public IPv4' });
+  assert.equal(reads, 2, 'the create action is read for every status but active');
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -8,7 +8,7 @@ import { describeHolder, factsStillHold, holderInfo, lockCommand, type TakenLock
 
 const req = { file: '/run/bootstrap.lock', runId: 'abcd1234', waitSeconds: 300, started: '2026-12-02T01:00:00.000Z' };
 const ours = holderInfo(req);
-const taken = (before: string, shared = false): TakenLock => ({ held: { ended: new Promise(() => undefined), release: () => undefined }, before, ours, shared });
+const taken = (before: string, shared = false): TakenLock => ({ held: { ended: new Promise(() => undefined), release: () => undefined, abandon: () => undefined }, before, ours, shared });
 
 describe('host lock', () => {
   it('the holder info names user, laptop, pid, start and run, and reads back as who holds the lock', () => {
@@ -19,7 +19,7 @@ describe('host lock', () => {
   });
 
   it('the holder is marked with the run id (an aborted run stops its wait too) and gets the file, wait and info as arguments', () => {
-    const { argv } = lockCommand(req);
+    const { argv } = lockCommand(req, 300);
     assert.deepEqual(argv.slice(0, 4), ['env', 'BOOTSTRAP_RUN=abcd1234', 'sh', '-c']);
     assert.deepEqual(argv.slice(7), ['/run/bootstrap.lock', '300', 'abcd1234', holderInfo(req)]);
   });
@@ -37,9 +37,9 @@ describe('host lock', () => {
 });
 
 describe('the holder script under the real sh', () => {
-  /** Runs the lock command locally (as root, or as another user through setpriv) until it says it holds the lock, then releases it. */
-  function hold(file: string, asUser?: number): Promise<{ said: string; after: string; lockFile: string }> {
-    const { argv } = lockCommand({ ...req, file });
+  /** Runs the lock command locally (as root, or as another user through setpriv) until it says it holds the lock, then ends its stdin after `last` (a line: a release; nothing: a dropped connection). */
+  function hold(file: string, asUser?: number, { last = '\n', wait = 300 } = {}): Promise<{ said: string; after: string; lockFile: string }> {
+    const { argv } = lockCommand({ ...req, file }, wait);
     const prefix = asUser === undefined ? [] : ['setpriv', `--reuid=${asUser}`, `--regid=${asUser}`, '--clear-groups', 'env', 'HOME=/nonexistent'];
     const [cmd, ...args] = [...prefix, ...argv];
     return new Promise((resolve, reject) => {
@@ -47,7 +47,7 @@ describe('the holder script under the real sh', () => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        if (/acquired/.test(out)) child.stdin.end();
+        if (/acquired/.test(out)) child.stdin.end(last);
       });
       child.on('error', reject);
       child.on('close', () => {
@@ -89,6 +89,69 @@ describe('the holder script under the real sh', () => {
       rmSync(own, { recursive: true, force: true });
       assert.equal(its.lockFile, join(own, 'run.lock'), `a lock_file the login may write is taken as it is: ${its.said}`);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  /** A process of run `run` working under lock `lock` (as a task command would, time-limit.ts), ignoring TERM when `stubborn`. */
+  function work(run: string, lock: string, stubborn = false) {
+    const child = spawn('env', [`BOOTSTRAP_RUN=${run}`, `BOOTSTRAP_LOCK=${lock}`, 'sh', '-c', `${stubborn ? "trap '' TERM; " : ''}sleep 60`], { stdio: 'ignore' });
+    const exited = new Promise<string | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    return { child, exited };
+  }
+
+  it('EOF alone (the connection dropped) ends the run\'s processes under this lock before the lock is let go; a release ends none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrap-lock-drop-'));
+    const file = join(dir, 'run.lock');
+    const mine = work(req.runId, file);
+    const stubborn = work(req.runId, file, true);
+    const otherLock = work(req.runId, join(dir, 'other.lock'));
+    const otherRun = work('99999999', file);
+    try {
+      await hold(file);
+      assert.equal(mine.child.exitCode ?? mine.child.signalCode, null, 'a release ends nothing');
+      const started = Date.now();
+      const dropped = await hold(file, undefined, { last: '' });
+      assert.equal(dropped.after, 'free after run=abcd1234\n');
+      assert.equal(await mine.exited, 'SIGTERM');
+      assert.equal(await stubborn.exited, 'SIGKILL', 'one that ignores TERM gets KILL');
+      assert.ok(Date.now() - started >= 2000, 'KILL comes 2 s after TERM');
+      assert.equal(otherLock.child.signalCode, null, 'the run\'s work under another lock (another host) goes on');
+      assert.equal(otherRun.child.signalCode, null, 'another run\'s work goes on');
+    } finally {
+      for (const w of [mine, stubborn, otherLock, otherRun]) w.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a lock whose file still names a holder (it died without letting go) is taken after that run\'s processes under it are ended', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrap-lock-dead-holder-'));
+    const file = join(dir, 'run.lock');
+    writeFileSync(file, 'user=bob host=other pid=1 started=x run=77777777\n');
+    const orphan = work('77777777', file);
+    try {
+      const taken = await hold(file);
+      assert.match(taken.said, /acquired .* user=bob host=other pid=1 started=x run=77777777$/);
+      assert.equal(await orphan.exited, 'SIGTERM');
+    } finally {
+      orphan.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a try (wait 1 s) for a lock another run holds says who holds it after the grace, without saying waiting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrap-lock-try-'));
+    const file = join(dir, 'run.lock');
+    writeFileSync(file, 'user=bob host=other pid=1 started=x run=77777777\n');
+    const other = spawn('flock', [file, 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      while (spawnSync('flock', ['-n', file, 'true']).status === 0) await new Promise((r) => setTimeout(r, 10));
+      const started = Date.now();
+      const tried = await hold(file, undefined, { wait: 1 });
+      assert.match(tried.said, /^@@bootstrap-lock timeout \S+ user=bob host=other pid=1 started=x run=77777777$/);
+      assert.ok(Date.now() - started < 3000);
+    } finally {
+      other.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -162,6 +162,9 @@ class KeptTransport implements Transport {
       release: () => {
         if (id && !this.closedReason) send(this.socket, { op: 'release', id });
       },
+      abandon: () => {
+        if (id && !this.closedReason) send(this.socket, { op: 'release', id, abandon: true });
+      },
     };
   }
 

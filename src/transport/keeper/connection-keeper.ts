@@ -127,7 +127,8 @@ function serve(socket: Socket): void {
           break;
         }
         case 'release':
-          holds.get(request.id)?.release();
+          if (request.abandon) holds.get(request.id)?.abandon();
+          else holds.get(request.id)?.release();
           break;
         case 'abort':
           // an interrupted run: stop what it started, and keep no connection it may have left busy
@@ -142,7 +143,8 @@ function serve(socket: Socket): void {
   socket.on('error', () => undefined);
   socket.on('close', () => {
     clients--;
-    for (const held of holds.values()) held.release();
+    // a run that leaves without releasing its holds (it was killed) is a dropped connection to them
+    for (const held of holds.values()) held.abandon();
     if (!attached) return exitWhenEmpty();
     attached.then(({ key, entry, persistMs }) => {
       if (--entry.clients > 0 || kept.get(key) !== entry) return exitWhenEmpty();

@@ -13,7 +13,8 @@ export type Request =
   | { op: 'attach'; target: SshTarget; persistMs: number; authSock?: string }
   | { op: 'exec'; id: number; argv: string[]; stdin: boolean }
   | { op: 'hold'; id: number; argv: string[] }
-  | { op: 'release'; id: number }
+  /** abandon: EOF alone, as if the run's connection had dropped (Held.abandon) */
+  | { op: 'release'; id: number; abandon?: boolean }
   | { op: 'abort'; stop: string[][] };
 
 export type Reply =
