@@ -39,7 +39,8 @@ after(() => rmSync(work, { recursive: true, force: true }));
 /** `haproxy -c` on a rendered haproxy.cfg, with /etc/haproxy moved to a scratch directory holding the uploaded certificates. */
 function haproxyCheck(inv: Inventory, host: string, files: Map<string, RenderedFile>): { status: number | null; output: string } {
   const dir = mkdtempSync(join(work, `${host}-`));
-  const move = (text: string) => text.replaceAll('/etc/haproxy/', `${dir}/`);
+  const move = (text: string) => text.replaceAll('/etc/haproxy/', `${dir}/`).replaceAll('/var/lib/haproxy/server-state', `${dir}/server-state`);
+  writeFileSync(join(dir, 'server-state'), '1\n'); // what the unit's ExecStartPre leaves before a start
   mkdirSync(join(dir, 'tls'));
   for (const copy of renderHostTasks(inv, host, factsFor(DEBIAN_12), 'copy')) {
     const dest = String(copy.params.dest);
@@ -112,7 +113,7 @@ describe('load_balancer haproxy: what the configuration says', () => {
     assert.match(cfg, /^    bind :443 ssl crt-list \/etc\/haproxy\/certs\.list$/m);
     assert.match(cfg, /^    server-template shop- 32 _shop\._tcp\.service\.consul pool-max-conn 64 observe layer4 error-limit 1 on-error mark-down$/m);
     assert.match(cfg, /^    nameserver consul 127\.0\.0\.1:8600$/m);
-    assert.match(cfg, /init-addr none resolvers consul/);
+    assert.match(cfg, /init-addr last,none resolvers consul/);
   });
 
   test('routing by Host in nginx order: exact names, then the longest leading wildcard; unknown hosts get a clear 404', () => {
@@ -149,7 +150,10 @@ describe('load_balancer haproxy: what the configuration says', () => {
     assert.doesNotMatch(cfg, /stats (enable|uri)/);
     const unit = tls.get('/etc/systemd/system/haproxy.service')!.content;
     assert.match(unit, /ExecStart=\/usr\/sbin\/haproxy -Ws .* -S \/run\/haproxy-master\.sock,mode,600\n/);
-    assert.match(unit, /ExecReload=\/usr\/sbin\/haproxy -c -q -f \$CONFIG\nExecReload=\/bin\/kill -USR2 \$MAINPID\n/);
+    // checked, then the servers' state saved for the new workers, then the reload
+    assert.match(unit, /ExecReload=\/usr\/sbin\/haproxy -c -q -f \$CONFIG\nExecReload=\/bin\/sh -c 'echo "show servers state" \| socat stdio unix-connect:\/run\/haproxy\/admin\.sock > \/var\/lib\/haproxy\/server-state'\nExecReload=\/bin\/kill -USR2 \$MAINPID\n/);
+    assert.match(cfg, /^    server-state-file \/var\/lib\/haproxy\/server-state$/m);
+    assert.match(cfg, /^    load-server-state-from-file global$/m);
   });
 
   test('consul on an LB resolves DNS with the read-only DNS token, the same with nginx (a switch never restarts consul); not on web hosts', () => {
