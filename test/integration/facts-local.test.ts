@@ -64,7 +64,7 @@ const ctxFor = (): ModuleContext => ({
   host: 'local',
   facts: host,
   localDir: dir,
-  runId: 'r1',
+  runId: 'r1', lockFile: '/run/bootstrap.lock',
   renderTemplate: () => { throw new Error('no templates here'); },
 });
 
