@@ -18,7 +18,7 @@ import { startCli, type CliResult } from '../helpers/cli.js';
 const HOSTS = ['h1', 'h2', 'h3'];
 const BIG = 32 * 1024 * 1024;
 const CONF_LINES = 32 * 1024; // 69 bytes a line: about 2.2 MB
-const CLI_KILLS = 12;
+const CLI_KILLS = 10;
 const SSHD_KILLS = 4;
 const SEED = Number(process.env.CRASH_SEED ?? 20260422);
 
@@ -112,10 +112,10 @@ describe('crash-safe writes against real sshd: kills mid-transfer leave each fil
         '  hosts: all',
         '  become: false',
         '  tasks:',
-        '    - name: a large file',
-        '      copy: { src: big.bin, dest: "<%= root %>/big.bin" }',
         '    - name: a large config',
         '      template: { src: app.conf.ejs, dest: "<%= root %>/app.conf" }',
+        '    - name: a large file',
+        '      copy: { src: big.bin, dest: "<%= root %>/big.bin" }',
         '',
       ].join('\n'),
     );
