@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { startCli, type CliResult } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 
 /**
  * A run killed mid-transfer, as a laptop dies or a connection drops: the CLI (SIGKILL), or the
@@ -255,8 +256,46 @@ describe('crash-safe writes against real sshd: kills mid-transfer leave each fil
     };
     for (let i = 0; i < CLI_KILLS; i++) await killOnce('cli');
     for (let i = 0; i < SSHD_KILLS; i++) await killOnce('sshd');
-    console.log(`crash-safe writes (seed ${SEED}): ${kills} kills tried (${CLI_KILLS} CLI, ${SSHD_KILLS} sshd), ${midTransfer} landed mid-transfer, ${checked} files checked byte for byte, ${corrupt.length} corrupt`);
+    const left = temps();
+    console.log(`crash-safe writes (seed ${SEED}): ${kills} kills tried (${CLI_KILLS} CLI, ${SSHD_KILLS} sshd), ${midTransfer} landed mid-transfer, ${checked} files checked byte for byte, ${corrupt.length} corrupt, ${left.length} temp files left`);
     assert.deepEqual(corrupt, [], 'a destination holds neither its old nor its new content');
     assert.ok(midTransfer >= Math.ceil(kills / 2), `only ${midTransfer} of ${kills} kills landed mid-transfer`);
+    // a cut upload fails its check on the host, and the failing script removes its temp file
+    assert.deepEqual(left, [], 'temp files left on the hosts');
+  });
+
+  it('a double Ctrl-C mid-transfer: the aborted run removes its own temp files; every file is old or new', async () => {
+    resetToOld();
+    const { cli, runId } = runUntil('h2', 'big.bin', BIG / 4);
+    assert.ok(runId, 'the transfer was seen');
+    cli.child.kill('SIGINT');
+    await until('the run to stop starting tasks', () => /^INTERRUPTED +SIGINT/m.test(cli.output()));
+    assert.ok(temps().some((t) => t.host === 'h2' && t.name.startsWith('.big.bin.') && t.size < BIG), 'the second SIGINT comes mid-transfer');
+    cli.child.kill('SIGINT');
+    const res = await cli.done;
+    assert.equal(res.code, 130, res.stdout + res.stderr);
+    await settle(runId);
+    assert.deepEqual(check().corrupt, []);
+    assert.deepEqual(temps(), []);
+  });
+
+  it('the next run removes the temp files that ended runs left beside its targets (bootstrap\'s own pattern only)', async () => {
+    resetToOld();
+    const root = rootOf('h3');
+    // what a run killed with its host-side commands (kill -9 on the host) leaves, and names that only look alike
+    const leftovers = ['.app.conf.bootstrap-tmp-0123abcd', '.big.bin.bootstrap-tmp-89ab4567'];
+    const alike = ['.app.conf.bootstrap-tmp-mine', 'app.conf.bootstrap-tmp-0123abcd', '.other.bootstrap-tmp-0123abcd'];
+    for (const name of [...leftovers, ...alike]) writeFileSync(join(root, name), 'partial');
+    const cli = startCli([inventory, '--playbook', playbook]);
+    const res = await cli.done;
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.match(res.stdout, new RegExp(`^ +- remove 1 temp file\\(s\\) left beside ${join(root, 'app.conf')} by runs that ended$`, 'm'));
+    assert.match(res.stdout, new RegExp(`^ +- remove 1 temp file\\(s\\) left beside ${join(root, 'big.bin')} by runs that ended$`, 'm'));
+    assert.deepEqual(readdirSync(root).sort(), ['app.conf', 'big.bin', ...alike].sort());
+    for (const name of alike) rmSync(join(root, name));
+    const { corrupt, checked } = check();
+    assert.deepEqual(corrupt, []);
+    for (const d of dests()) assert.ok(readFileSync(join(rootOf(d.host), d.name)).equals(d.new), `${d.host}/${d.name} is new`);
+    assert.equal(checked, 6);
   });
 });
