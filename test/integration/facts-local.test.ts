@@ -262,7 +262,7 @@ describe('planned changes applied locally, then re-planned', () => {
     for (const name of [...dead, ...kept, own]) writeFileSync(join(conf, name), 'partial');
     mkdirSync(join(conf, '.app.conf.bootstrap-tmp-0d0d0d0d')); // not a file: not ours to remove
     // a live run holds the lock, as a run's holder does on a host (the real host-lock script)
-    const holder = lockCommand({ file: lockFile, runId: '0badc0de', waitSeconds: 5, started: new Date().toISOString() });
+    const holder = lockCommand({ file: lockFile, runId: '0badc0de', waitSeconds: 5, started: new Date().toISOString() }, 5);
     const listed = () => (gather([leftoversFact(dest, ours)]).get(`leftovers:${dest}`) as string[]).map((p) => p.slice(conf.length + 1)).sort();
     const child = spawn(holder.argv[0]!, holder.argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'] });
     const ended = new Promise((resolve) => child.once('exit', resolve));
@@ -277,7 +277,7 @@ describe('planned changes applied locally, then re-planned', () => {
       // the own temp path was written whole and renamed into place
       assert.deepEqual(readdirSync(conf).sort(), ['.app.conf.bootstrap-tmp-0d0d0d0d', 'app.conf', ...kept].sort());
     } finally {
-      child.stdin!.end(); // the holder's run ends: it releases the lock
+      child.stdin!.end('\n'); // the holder's run ends: a line, then EOF, releases the lock
     }
     await ended;
     // once the holder's run ended, its temp file is a leftover too
