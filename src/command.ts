@@ -11,6 +11,11 @@ export interface Command {
   sensitive?: boolean;
   /** Exit codes that count as success (default [0]). */
   okCodes?: readonly number[];
+  /**
+   * A cleanup: it runs only when another command of its change fails or is stopped on the host
+   * (TERM, INT, HUP), in the same script, to remove what the change leaves behind (its temp files).
+   */
+  onFailure?: true;
 }
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;

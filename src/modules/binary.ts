@@ -6,7 +6,8 @@ import { attributeChanges } from './file-attributes.js';
 import { checkLocalFile, readLocalFile } from './local-file.js';
 import { absolutePathParam, modeParam } from './params.js';
 import type { Module, ModuleContext, Plan } from './types.js';
-import { sha256, tempPathFor, writeFileCommands } from './write-file.js';
+import { sha256, withLeftoverRemoval, writeFileCommands } from './write-file.js';
+import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
 
 export type BinaryParams = {
   dest: string;
@@ -95,6 +96,7 @@ export function downloadCommands(p: BinaryParams & { url: string }, runId: strin
         'sh', p.url, p.dest, record, runId],
     },
     { argv: ['rm', '-rf', work, `${work}.SHA256SUMS`] },
+    { argv: ['rm', '-rf', '--', work, `${work}.SHA256SUMS`, tmp], onFailure: true },
   );
   return commands;
 }
@@ -148,11 +150,13 @@ export const binaryModule: Module<BinaryParams> = {
     }
     return checkLocalFile('src', p.src, ctx.localDir);
   },
-  facts: (p) => [installedFact(p), ...(p.url !== undefined ? [textFileFact(recordPath(p.dest))] : [])],
+  facts: (p, ctx) => [installedFact(p), leftoversFact(p.dest, ctx), ...(p.url !== undefined ? [textFileFact(recordPath(p.dest))] : [])],
   plan(p, read, ctx) {
     const installed = read(installedFact(p));
-    if (p.src !== undefined) return planFromSrc({ ...p, src: p.src }, installed, ctx);
-    if (p.url === undefined) throw new Error('binary needs url or src');
-    return planFromUrl({ ...p, url: p.url }, installed, read(textFileFact(recordPath(p.dest))), ctx.runId);
+    if (p.url === undefined && p.src === undefined) throw new Error('binary needs url or src');
+    const plan = p.src !== undefined
+      ? planFromSrc({ ...p, src: p.src }, installed, ctx)
+      : planFromUrl({ ...p, url: p.url! }, installed, read(textFileFact(recordPath(p.dest))), ctx.runId);
+    return withLeftoverRemoval(plan, p.dest, read(leftoversFact(p.dest, ctx)));
   },
 };

@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { dockerContainerFact, dockerImageFact } from '../facts/docker.js';
 import type { ContainerState, ImageState } from '../facts/docker.js';
 import type { Change, Module, Plan } from './types.js';
+import { hostPathProblem } from './params.js';
 import { sha256 } from './write-file.js';
 
 export type DockerContainerParams = {
@@ -114,7 +115,7 @@ export const dockerContainerModule: Module<DockerContainerParams> = {
     command: stringList,
     ports: { type: 'list', items: { type: 'string', pattern: /^([0-9.]+:)?(\d+)?:?\d+(\/(tcp|udp))?$/, patternHint: '"8080:80" or "10.0.0.3:8080:80"' } },
     env: stringMap,
-    env_file: { type: 'string', pattern: /^\//, patternHint: 'an absolute path on the host' },
+    env_file: { type: 'string', check: hostPathProblem, description: 'an absolute path on the host' },
     volumes: stringList,
     network: { type: 'string' },
     restart: { type: 'string', enum: ['no', 'always', 'unless-stopped', 'on-failure'], default: 'unless-stopped' },

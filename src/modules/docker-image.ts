@@ -1,7 +1,16 @@
 import { dockerImageFact } from '../facts/docker.js';
 import { checkLocalFile, localPath, readLocalFile } from './local-file.js';
-import type { Module } from './types.js';
+import type { Module, ModuleContext, Plan } from './types.js';
+import type { FactReader } from '../facts/types.js';
 import { imageIdOfTarballFile } from './image-tarball.js';
+import { escapePath } from './binary.js';
+import { uploadCommands, withLeftoverRemoval } from './write-file.js';
+import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
+
+/** Where an image tarball is uploaded (as this path's temp file) before docker load reads it: a directory of root's. */
+export function imageUploadPath(name: string): string {
+  return `/var/lib/bootstrap/images/${escapePath(name)}.tar`;
+}
 
 export type DockerImageParams = {
   name: string;
@@ -21,22 +30,34 @@ export const dockerImageModule: Module<DockerImageParams> = {
     if (p.src !== undefined && p.pull === true) problems.push(['pull', 'pull and src exclude each other']);
     return problems;
   },
-  facts: (p) => [dockerImageFact(p.name)],
+  facts: (p, ctx) => [dockerImageFact(p.name), ...(p.src !== undefined ? [leftoversFact(imageUploadPath(p.name), ctx)] : [])],
   plan(p, read, ctx) {
-    const current = read(dockerImageFact(p.name)).value;
-    if (p.src !== undefined) {
-      const id = imageIdOfTarballFile(localPath(p.src, ctx.localDir));
-      if (current?.id === id) return { changes: [], reason: `image ${p.name} present (${id.slice(0, 19)})` };
-      const why = current ? `${current.id.slice(0, 19)} differs from ${id.slice(0, 19)}` : 'absent';
-      return {
-        changes: [{
-          title: `load image ${p.name} from ${localPath(p.src, ctx.localDir)} (${why})`,
-          commands: [{ argv: ['docker', 'load', '-q'], stdin: readLocalFile(p.src, ctx.localDir) }, { argv: ['docker', 'tag', id, p.name] }],
-        }],
-      };
-    }
-    if (current) return { changes: [], reason: `image ${p.name} present (${current.id.slice(0, 19)})` };
-    if (p.pull === false) return { changes: [], reason: `image ${p.name} absent (pull: false)` };
-    return { changes: [{ title: `pull image ${p.name} (absent)`, commands: [{ argv: ['docker', 'pull', p.name] }] }] };
+    const plan = planImage(p, read, ctx);
+    return p.src !== undefined ? withLeftoverRemoval(plan, imageUploadPath(p.name), read(leftoversFact(imageUploadPath(p.name), ctx))) : plan;
   },
 };
+
+function planImage(p: DockerImageParams, read: FactReader, ctx: ModuleContext): Plan {
+  const current = read(dockerImageFact(p.name)).value;
+  if (p.src !== undefined) {
+    const id = imageIdOfTarballFile(localPath(p.src, ctx.localDir));
+    if (current?.id === id) return { changes: [], reason: `image ${p.name} present (${id.slice(0, 19)})` };
+    const why = current ? `${current.id.slice(0, 19)} differs from ${id.slice(0, 19)}` : 'absent';
+    // docker load is given the upload only once the host verified it whole: never a stream cut short
+    const tmp = tempPathFor(imageUploadPath(p.name), ctx.runId);
+    return {
+      changes: [{
+        title: `load image ${p.name} from ${localPath(p.src, ctx.localDir)} (${why})`,
+        commands: [
+          ...uploadCommands(tmp, readLocalFile(p.src, ctx.localDir), '0600', { makeDir: true }),
+          { argv: ['docker', 'load', '-q', '-i', tmp] },
+          { argv: ['rm', '-f', '--', tmp] },
+          { argv: ['docker', 'tag', id, p.name] },
+        ],
+      }],
+    };
+  }
+  if (current) return { changes: [], reason: `image ${p.name} present (${current.id.slice(0, 19)})` };
+  if (p.pull === false) return { changes: [], reason: `image ${p.name} absent (pull: false)` };
+  return { changes: [{ title: `pull image ${p.name} (absent)`, commands: [{ argv: ['docker', 'pull', p.name] }] }] };
+}

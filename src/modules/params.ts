@@ -1,4 +1,18 @@
+import { posix } from 'node:path';
 import type { ParamSpec } from './types.js';
+
+/**
+ * A path on a host must be absolute and normalized, so that it names exactly the file it reads as:
+ * no `.` or `..` segment (`sub/../x` would make a stray `sub`), no doubled slash, and no control
+ * character (a newline or NUL would make another name, or cut it short).
+ */
+export function hostPathProblem(path: string): string | undefined {
+  if (!path.startsWith('/')) return `expected an absolute path, got ${JSON.stringify(path)}`;
+  if (/[\x00-\x1f\x7f]/.test(path)) return `expected a path without control characters (newline, NUL, ...), got ${JSON.stringify(path)}`;
+  const normal = posix.normalize(path);
+  if (normal !== path) return `expected a normalized path (no \`.\` or \`..\` segments, no \`//\`), got ${JSON.stringify(path)}; the normalized form is ${JSON.stringify(normal)}`;
+  return undefined;
+}
 
 /** Parameter specs shared by several modules. */
 export const modeParam: ParamSpec = { type: 'mode', description: 'file mode as octal digits, e.g. "0644"' };
@@ -6,8 +20,7 @@ export const ownerParam: ParamSpec = { type: 'string', description: 'owner (user
 export const groupParam: ParamSpec = { type: 'string', description: 'group (name or gid)' };
 export const absolutePathParam = (description: string, required = true): ParamSpec => ({
   type: 'string',
-  pattern: /^\//,
-  patternHint: 'an absolute path',
+  check: hostPathProblem,
   description,
   required,
 });

@@ -3,7 +3,8 @@ import { fileFact } from '../facts/file.js';
 import { systemdUnitFact, systemdUnitName, upstartJobFact } from '../facts/service.js';
 import type { SystemdUnitState, UpstartJobState } from '../facts/service.js';
 import type { Change, Module, ModuleContext, Plan } from './types.js';
-import { planFileWrite, writeFileCommands } from './write-file.js';
+import { planFileWrite, withLeftoverRemoval, writeFileCommands } from './write-file.js';
+import { leftoversFact } from '../facts/leftovers.js';
 
 export type ServiceParams = {
   name: string;
@@ -133,7 +134,8 @@ export const serviceModule: Module<ServiceParams> = {
     const backend = backendOf(ctx);
     const hasContent = backend === 'systemd' ? p.unit ?? p.unit_src : p.upstart ?? p.upstart_src;
     const facts: Fact<unknown>[] = [backend === 'systemd' ? systemdUnitFact(p.name) : upstartJobFact(p.name)];
-    if (hasContent !== undefined) facts.push(fileFact(backend === 'systemd' ? unitPath(p.name) : upstartPath(p.name)));
+    const path = backend === 'systemd' ? unitPath(p.name) : upstartPath(p.name);
+    if (hasContent !== undefined) facts.push(fileFact(path), leftoversFact(path, ctx));
     return facts;
   },
   plan(p, read, ctx) {
@@ -141,8 +143,9 @@ export const serviceModule: Module<ServiceParams> = {
     const content = wantedContent(p, ctx, backend);
     const path = backend === 'systemd' ? unitPath(p.name) : upstartPath(p.name);
     const write = content === undefined ? [] : planFileWrite({ path, content, mode: '0644', runId: ctx.runId }, read(fileFact(path)));
-    return backend === 'systemd'
+    const plan = backend === 'systemd'
       ? planSystemd(p, read(systemdUnitFact(p.name)), write, content !== undefined)
       : planUpstart(p, read(upstartJobFact(p.name)), write, content !== undefined, ctx);
+    return content === undefined ? plan : withLeftoverRemoval(plan, path, read(leftoversFact(path, ctx)));
   },
 };

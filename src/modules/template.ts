@@ -1,7 +1,8 @@
 import { fileFact } from '../facts/file.js';
+import { leftoversFact } from '../facts/leftovers.js';
 import { absolutePathParam, groupParam, modeParam, ownerParam, sensitiveParam, validateParam } from './params.js';
 import type { Module } from './types.js';
-import { planFileWrite } from './write-file.js';
+import { planFileWrite, withLeftoverRemoval } from './write-file.js';
 
 export type TemplateParams = {
   src: string;
@@ -26,13 +27,13 @@ export const templateModule: Module<TemplateParams> = {
     validate: validateParam,
     vars: { type: 'map', fields: {}, additional: { type: 'any' }, description: 'extra variables for this render' },
   },
-  facts: (p) => [fileFact(p.dest)],
+  facts: (p, ctx) => [fileFact(p.dest), leftoversFact(p.dest, ctx)],
   plan(p, read, ctx) {
     const content = ctx.renderTemplate(p.src, p.vars);
     const changes = planFileWrite(
       { path: p.dest, content, mode: p.mode, owner: p.owner, group: p.group, validate: p.validate, sensitive: p.sensitive, runId: ctx.runId },
       read(fileFact(p.dest)),
     );
-    return changes.length ? { changes } : { changes, reason: `${p.dest} up to date` };
+    return withLeftoverRemoval(changes.length ? { changes } : { changes, reason: `${p.dest} up to date` }, p.dest, read(leftoversFact(p.dest, ctx)));
   },
 };

@@ -50,6 +50,8 @@ export interface ModuleContext {
    * (even on one host, despite the host lock) never write the same temp path.
    */
   runId: string;
+  /** the host's lock file (inventory/lock-file.ts): the run it names as holder is alive, and its temp files are kept */
+  lockFile: string;
 }
 
 export interface ValidateContext {

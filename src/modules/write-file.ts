@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { basename, dirname, posix } from 'node:path';
+import { dirname } from 'node:path';
 import type { Command } from '../command.js';
 import type { FileState } from '../facts/file.js';
 import { MAX_CONTENT_BYTES, normalizeMode } from '../facts/file.js';
+import { tempPathFor } from '../facts/leftovers.js';
 import { attributeChanges } from './file-attributes.js';
-import type { Change, FileDiff } from './types.js';
+import type { Change, FileDiff, Plan } from './types.js';
 
 export interface FileWrite {
   path: string;
@@ -24,33 +25,62 @@ export function sha256(content: string | Buffer): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
-/** Temp path in the same directory, so the final mv is an atomic rename; unique per run. */
-export function tempPathFor(path: string, runId: string): string {
-  return posix.join(dirname(path), `.${basename(path)}.bootstrap-tmp-${runId}`);
+/**
+ * The host side of an upload: the first line of stdin says how many bytes follow and their
+ * sha256; cat writes the rest into the temp file "$1" (created under umask 077: a secret is never
+ * readable by others), which is then checked against that line before it gets mode "$2". A cut
+ * connection ends stdin early as if it were whole (cat sees EOF), so the check is what keeps a
+ * short file from being renamed into place. cat reads fd 0 itself: `install /dev/stdin` cannot
+ * open a socket stdin (ENXIO), which local child processes get. "$3", when set, is a directory
+ * made first (0700). No `!`: see loginShellLine.
+ */
+export const RECEIVE_SCRIPT = [
+  'umask 077 && { [ -z "$3" ] || mkdir -p -- "$3"; } && IFS=" " read -r size sum && cat > "$1" || exit 1',
+  'n=$(stat -c %s -- "$1") || exit 1',
+  '[ "$n" = "$size" ] || { echo "$1: $n of $size bytes arrived (the upload was cut short)" >&2; exit 1; }',
+  's=$(sha256sum < "$1") || exit 1',
+  '[ "${s%% *}" = "$sum" ] || { echo "$1: sha256 ${s%% *} differs from the $sum sent" >&2; exit 1; }',
+  'chmod "$2" "$1"',
+].join('\n');
+
+/**
+ * Uploads `content` into `tmp` with `mode`, verified by size and sha256 on the host (the header
+ * line travels on stdin with the content, so a secret's hash is never on a command line), plus
+ * the cleanup that removes `tmp` when the change fails or is stopped. `makeDir`: tmp's directory
+ * is created first when missing.
+ */
+export function uploadCommands(tmp: string, content: string | Buffer, mode: string, opts: { sensitive?: boolean; makeDir?: boolean } = {}): Command[] {
+  const body = typeof content === 'string' ? Buffer.from(content) : content;
+  const sensitive = opts.sensitive;
+  return [
+    {
+      argv: ['sh', '-c', RECEIVE_SCRIPT, 'sh', tmp, normalizeMode(mode), ...(opts.makeDir ? [dirname(tmp)] : [])],
+      stdin: Buffer.concat([Buffer.from(`${body.length} ${sha256(body)}\n`), body]),
+      ...(sensitive ? { sensitive: true } : {}),
+    },
+    { argv: ['rm', '-f', '--', tmp], onFailure: true },
+  ];
 }
 
 /**
- * The content goes on stdin into a temp file created under umask 077 (a secret is never
- * readable by others), which then gets its mode and owner; the validation runs on the temp
- * file (removed when it fails), then mv -f renames it into place. cat reads fd 0 itself:
- * `install /dev/stdin` cannot open a socket stdin (ENXIO), which local child processes get.
+ * The temp file is uploaded and verified (uploadCommands), then gets its owner; the validation
+ * runs on it, then mv -f renames it into place. Whatever fails, the temp file is removed.
  */
 export function writeFileCommands(write: FileWrite): Command[] {
   const tmp = tempPathFor(write.path, write.runId);
-  const install: Command = {
-    argv: ['sh', '-c', 'umask 077 && cat > "$1" && chmod "$2" "$1"', 'sh', tmp, normalizeMode(write.mode ?? '0644')],
-    stdin: write.content,
-    ...(write.sensitive ? { sensitive: true } : {}),
-  };
+  const commands = uploadCommands(tmp, write.content, write.mode ?? '0644', { sensitive: write.sensitive });
   const owner = `${write.owner ?? ''}${write.group !== undefined ? `:${write.group}` : ''}`;
-  const commands = [install];
   if (owner) commands.push({ argv: ['chown', owner, tmp] });
-  if (write.validate) {
-    const check = write.validate.replaceAll('%s', '"$1"');
-    commands.push({ argv: ['sh', '-c', `${check} || { rc=$?; rm -f -- "$1"; exit $rc; }`, 'sh', tmp] });
-  }
+  if (write.validate) commands.push({ argv: ['sh', '-c', write.validate.replaceAll('%s', '"$1"'), 'sh', tmp] });
   commands.push({ argv: ['mv', '-f', tmp, write.path] });
   return commands;
+}
+
+/** `plan` with, first, the removal of the temp files that earlier runs left beside `target` (leftoversFact), when there are any. */
+export function withLeftoverRemoval(plan: Plan, target: string, leftovers: readonly string[]): Plan {
+  if (leftovers.length === 0) return plan;
+  const removal: Change = { title: `remove ${leftovers.length} temp file(s) left beside ${target} by runs that ended`, commands: [{ argv: ['rm', '-f', '--', ...leftovers] }] };
+  return { changes: [removal, ...plan.changes] };
 }
 
 function asText(content: Buffer): string | null {

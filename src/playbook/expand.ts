@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { HostFacts } from '../facts/types.js';
 import type { Inventory } from '../inventory/types.js';
+import { lockFileOf } from '../inventory/lock-file.js';
 import { getModule } from '../modules/index.js';
 import type { Module, ModuleContext } from '../modules/types.js';
 import { describeFound, validateParams } from '../schema/validate.js';
@@ -150,6 +151,7 @@ export function contextOf(hp: HostPlay, itemScope: Record<string, unknown>): Mod
     facts: hp.facts,
     localDir: dirname(hp.play.file),
     runId: hp.runId,
+    lockFile: lockFileOf(hp.inventory.hosts.get(hp.host) ?? { vars: {} }),
     renderTemplate: (src, extra) => renderTemplateFile(resolveTemplatePath(src, hp.play.file), { ...itemScope, ...extra }),
   };
 }

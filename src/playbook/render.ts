@@ -5,6 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import vm from 'node:vm';
 import { ConfigError, type SourcePos } from '../errors.js';
 import { positionIn } from '../yaml/positions.js';
+import { decodeUtf8 } from '../yaml/utf8.js';
 import { describeEvalError, evaluate, forHost, Unproduced, type Where } from './expression.js';
 
 /**
@@ -88,12 +89,13 @@ export function resolveTemplatePath(src: string, playFile: string): string {
 
 /** Renders an EJS template file; includes resolve relative to it. Errors name the template file and line. */
 export function renderTemplateFile(path: string, scope: Record<string, unknown>, where?: Where): string {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     throw new ConfigError(where?.pos ?? { file: path }, where?.keyPath ?? '', `cannot read template ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message}`);
   }
+  const text = decodeUtf8(bytes, path);
   try {
     return compiled(text, path)(scope);
   } catch (err) {

@@ -1,11 +1,12 @@
-import { toShell } from '../command.js';
+import { quote, toShell } from '../command.js';
 import type { Command } from '../command.js';
 
 /**
  * Consecutive commands of one change run in one round trip: a command that feeds stdin starts a
  * group, commands without stdin join it. The group is one `sh -c` script that stops at the first
  * command whose exit code is not allowed and names it on stderr, so failures still point at the
- * exact command, its exit code and its stderr.
+ * exact command, its exit code and its stderr. The change's cleanups (Command.onFailure) run in
+ * every group's script when a step fails or the script is signalled; never when all succeed.
  */
 export interface CommandGroup {
   commands: Command[];
@@ -16,22 +17,30 @@ export interface CommandGroup {
 const MARK = '@@bootstrap-failed-step';
 
 export function groupCommands(commands: readonly Command[]): CommandGroup[] {
+  const cleanups = commands.filter((c) => c.onFailure);
   const groups: Command[][] = [];
   for (const command of commands) {
+    if (command.onFailure) continue;
     const current = groups.at(-1);
     if (current && command.stdin === undefined) current.push(command);
     else groups.push([command]);
   }
-  return groups.map((group) => ({ commands: group, run: group.length === 1 ? group[0]! : script(group) }));
+  return groups.map((group) => ({ commands: group, run: group.length === 1 && cleanups.length === 0 ? group[0]! : script(group, cleanups) }));
 }
 
-function script(group: Command[]): Command {
+// Exit codes of a script stopped by a signal, as a shell reports them (128 + the signal's number).
+const SIGNALS = [['HUP', 129], ['INT', 130], ['TERM', 143]] as const;
+
+function script(group: Command[], cleanups: Command[]): Command {
+  // the cleanup runs before the failure mark is written: when the connection is gone, that write kills the script
+  const cleanup = cleanups.map((c) => `${toShell(c.argv)}; `).join('');
+  const traps = cleanups.length ? SIGNALS.map(([name, code]) => `trap ${quote(`${cleanup}exit ${code}`)} ${name}`) : [];
   const steps = group.map((c, i) => {
     const ok = (c.okCodes ?? [0]).join('|');
-    return `${toShell(c.argv)}\nrc=$?; case $rc in ${ok}) ;; *) echo "${MARK} ${i} $rc" >&2; exit $rc ;; esac`;
+    return `${toShell(c.argv)}\nrc=$?; case $rc in ${ok}) ;; *) ${cleanup}echo "${MARK} ${i} $rc" >&2; exit $rc ;; esac`;
   });
   return {
-    argv: ['sh', '-c', steps.join('\n')],
+    argv: ['sh', '-c', [...traps, ...steps].join('\n')],
     stdin: group[0]!.stdin,
     sensitive: group.some((c) => c.sensitive),
   };
@@ -39,8 +48,8 @@ function script(group: Command[]): Command {
 
 /** Which command of a group failed (and its stderr without the marker), or undefined when none did. */
 export function failedStep(group: CommandGroup, code: number | null, stderr: string): { command: Command; stderr: string } | undefined {
-  if (group.commands.length === 1) {
-    const only = group.commands[0]!;
+  if (group.run === group.commands[0]) {
+    const only = group.run;
     return code !== null && (only.okCodes ?? [0]).includes(code) ? undefined : { command: only, stderr };
   }
   if (code === 0) return undefined;

@@ -20,7 +20,6 @@ import { RUN_MARK, STOP_RUN_FUNCTION } from './time-limit.js';
  * hosts of one run that are the same machine (tests on loopback, two names for one box) share
  * it: the holder info carries the run id.
  */
-export const DEFAULT_LOCK_FILE = '/run/bootstrap.lock';
 export const DEFAULT_LOCK_TIMEOUT = 300;
 
 /** How long a first try waits for a busy lock: a run that has just ended may hold it some milliseconds more. */

@@ -15,8 +15,9 @@ import { targetHosts } from '../load.js';
 import { Expansions } from '../playbook/expansions.js';
 import { newRunId } from './run-id.js';
 import type { Interrupt } from './interrupt.js';
-import { DEFAULT_LOCK_FILE, DEFAULT_LOCK_TIMEOUT, lockedMessage, type LockRequest } from './host-lock.js';
+import { DEFAULT_LOCK_TIMEOUT, lockedMessage, type LockRequest } from './host-lock.js';
 import { lockAll } from './lock-all.js';
+import { lockFileOf } from '../inventory/lock-file.js';
 
 export interface RunOptions {
   check: boolean;
@@ -200,8 +201,7 @@ function noHostReason(play: Play, members: Set<string>, sessions: Map<string, Ho
 }
 
 function lockRequestFor(host: Host, runId: string, lockTimeout: number | undefined, started: string): LockRequest {
-  const file = host.vars.lock_file;
-  return { file: typeof file === 'string' && file !== '' ? file : DEFAULT_LOCK_FILE, runId, waitSeconds: lockTimeout ?? DEFAULT_LOCK_TIMEOUT, started };
+  return { file: lockFileOf(host), runId, waitSeconds: lockTimeout ?? DEFAULT_LOCK_TIMEOUT, started };
 }
 
 /** Another run held the host's lock too long: the host fails (a "host lock" step of its first play), the others carry on. */

@@ -4,6 +4,7 @@ import { ConfigError, type SourcePos } from '../errors.js';
 import { joinPath } from './path.js';
 import { rememberPositions, type PositionIndex } from './positions.js';
 import { precompiled } from './precompiled.js';
+import { decodeUtf8 } from './utf8.js';
 
 export interface LoadedYaml {
   file: string;
@@ -18,13 +19,14 @@ export interface LoadedYaml {
  * Throws a ConfigError for syntax errors, undefined aliases and an unreadable file.
  */
 export function loadYamlFile(file: string, root = ''): LoadedYaml {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError({ file }, '', code === 'ENOENT' ? 'file not found' : `cannot read file: ${(err as Error).message}`);
   }
+  const text = decodeUtf8(bytes, file);
   const built = precompiled(file, text, root);
   if (built) {
     rememberPositions(file, built.positions);
@@ -42,6 +44,12 @@ export function parseYaml(text: string, file: string, root = ''): LoadedYaml {
     const message = problem.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError({ file, line: at.line, col: at.col }, '', `YAML syntax error: ${message}`);
   }
+  const pos = (offset: number): SourcePos => {
+    const p = lineCounter.linePos(offset);
+    return { file, line: p.line, col: p.col };
+  };
+  const resolve = anchorResolver(doc);
+  checkAliases(doc, resolve, pos);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 1000 });
@@ -49,11 +57,7 @@ export function parseYaml(text: string, file: string, root = ''): LoadedYaml {
     throw new ConfigError({ file, line: 1, col: 1 }, '', `YAML error: ${(err as Error).message}`);
   }
   const positions: PositionIndex = new Map();
-  const pos = (offset: number): SourcePos => {
-    const p = lineCounter.linePos(offset);
-    return { file, line: p.line, col: p.col };
-  };
-  walk(anchorResolver(doc), doc.contents, root, positions, pos, 0);
+  walk(resolve, doc.contents, root, positions, pos, 0);
   if (!positions.has(root)) positions.set(root, { value: { file, line: 1, col: 1 } });
   rememberPositions(file, positions);
   return { file, value, positions };
@@ -83,6 +87,51 @@ function anchorResolver(doc: Document): Resolve {
     for (let i = candidates.length - 1; i >= 0; i--) if ((candidates[i]!.range?.[0] ?? 0) < at) return candidates[i];
     return undefined;
   };
+}
+
+/** Values all aliases of a document may stand for together (each use counts its anchor's whole node). */
+const MAX_ALIASED_VALUES = 100_000;
+
+/**
+ * Refuses, naming the alias: an alias inside the node its anchor names (a value that contains
+ * itself; every consumer would recurse forever), and aliases that together stand for more than
+ * MAX_ALIASED_VALUES values (an alias bomb: a few lines that expand to billions).
+ */
+function checkAliases(doc: Document, resolve: Resolve, pos: (offset: number) => SourcePos): void {
+  const aliases: Array<{ alias: Alias; target: Node }> = [];
+  visit(doc, {
+    Alias: (_key, alias) => {
+      const target = resolve(alias);
+      if (!target) return;
+      const [start, , end] = target.range ?? [0, 0, 0];
+      const at = alias.range?.[0] ?? 0;
+      if (start <= at && at < end) {
+        throw new ConfigError(pos(at), '', `YAML alias *${alias.source} is inside the value its anchor &${alias.source} names: a value that contains itself cannot be read`);
+      }
+      aliases.push({ alias, target });
+    },
+  });
+  const sizes = new Map<Node, number>();
+  const size = (node: unknown): number => {
+    if (isAlias(node)) {
+      const target = resolve(node);
+      return target ? size(target) : 1;
+    }
+    if (!isMap(node) && !isSeq(node)) return 1;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    let n = 1;
+    for (const item of node.items) n += isPair(item) ? size(item.key) + size(item.value) : size(item);
+    sizes.set(node, n);
+    return n;
+  };
+  let total = 0;
+  for (const { alias, target } of aliases) {
+    total += size(target);
+    if (total > MAX_ALIASED_VALUES) {
+      throw new ConfigError(pos(alias.range?.[0] ?? 0), '', `YAML aliases stand for more than ${MAX_ALIASED_VALUES} values by here (an alias bomb?); write the values out instead`);
+    }
+  }
 }
 
 function walk(

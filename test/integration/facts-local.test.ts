@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -12,6 +12,9 @@ import type { Command } from '../../src/command.js';
 import { batchScript, parseBatch } from '../../src/facts/batch.js';
 import { exitCodeFact, pathExistsFact } from '../../src/facts/command.js';
 import { fileContentFact, fileFact } from '../../src/facts/file.js';
+import { leftoversFact } from '../../src/facts/leftovers.js';
+import { lockCommand } from '../../src/runner/host-lock.js';
+import { until } from '../helpers/until.js';
 import type { FileState } from '../../src/facts/file.js';
 import { hostFacts } from '../../src/facts/host.js';
 import { aptListsAgeFact, packagesFact } from '../../src/facts/packages.js';
@@ -22,7 +25,8 @@ import { escapePath, recordPath } from '../../src/modules/binary.js';
 import { unreadBeforeFacts, withBeforeRead } from '../../src/modules/diff-before.js';
 import { getModule } from '../../src/modules/index.js';
 import { ensureDockerEngine } from '../../src/lab/docker-engine.js';
-import type { ModuleContext, Plan } from '../../src/modules/types.js';
+import type { Change, ModuleContext, Plan } from '../../src/modules/types.js';
+import { failedStep, groupCommands } from '../../src/runner/command-group.js';
 
 /** Gathers facts the way the runner does: one `sh -s` fed the batch script. */
 function gather(facts: Fact<unknown>[]): Map<string, unknown> {
@@ -35,12 +39,6 @@ function gather(facts: Fact<unknown>[]): Map<string, unknown> {
 function execOk(argv: string[]): void {
   const run = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
   assert.equal(run.status, 0, `${argv.join(' ')}: ${run.stderr}`);
-}
-
-function execute(command: Command): void {
-  const [program, ...args] = command.argv;
-  const run = spawnSync(program!, args, { input: command.stdin ?? '' });
-  assert.equal(run.status, 0, `${command.argv.join(' ')}: ${run.stderr}`);
 }
 
 /** Runs without blocking the event loop (for servers in this process); resolves stdout, rejects on failure. */
@@ -64,13 +62,13 @@ const ctxFor = (): ModuleContext => ({
   host: 'local',
   facts: host,
   localDir: dir,
-  runId: 'r1',
+  runId: 'r1', lockFile: '/run/bootstrap.lock',
   renderTemplate: () => { throw new Error('no templates here'); },
 });
 
-async function planLocally(moduleName: string, params: Record<string, unknown>): Promise<Plan> {
+async function planLocally(moduleName: string, params: Record<string, unknown>, ctxExtra: Partial<ModuleContext> = {}): Promise<Plan> {
   const module = getModule(moduleName)!;
-  const ctx = ctxFor();
+  const ctx = { ...ctxFor(), ...ctxExtra };
   const values = gather(module.facts(params, ctx));
   const read: FactReader = <T>(fact: Fact<T>) => {
     assert.ok(values.has(fact.key), `fact ${fact.key} was not gathered`);
@@ -84,10 +82,24 @@ async function planLocally(moduleName: string, params: Record<string, unknown>):
   return { ...plan, changes: withBeforeRead(plan.changes, <T>(fact: Fact<T>) => contents.get(fact.key) as T) };
 }
 
-async function applyAndReplan(moduleName: string, params: Record<string, unknown>): Promise<{ first: Plan; second: Plan }> {
-  const first = await planLocally(moduleName, params);
-  for (const change of first.changes) for (const command of change.commands) execute(command);
-  return { first, second: await planLocally(moduleName, params) };
+/** Runs a change as the runner does: its command groups, each one script (cleanups included). */
+function runChange(change: Change): { code: number | null; stderr: string; failed?: Command } {
+  for (const group of groupCommands(change.commands)) {
+    const [program, ...args] = group.run.argv;
+    const run = spawnSync(program!, args, { input: group.run.stdin ?? '', encoding: 'utf8' });
+    const failed = failedStep(group, run.status, run.stderr);
+    if (failed) return { code: run.status, stderr: failed.stderr, failed: failed.command };
+  }
+  return { code: 0, stderr: '' };
+}
+
+async function applyAndReplan(moduleName: string, params: Record<string, unknown>, ctxExtra: Partial<ModuleContext> = {}): Promise<{ first: Plan; second: Plan }> {
+  const first = await planLocally(moduleName, params, ctxExtra);
+  for (const change of first.changes) {
+    const run = runChange(change);
+    assert.equal(run.code, 0, `${change.title}: ${run.failed?.argv.join(' ')}: ${run.stderr}`);
+  }
+  return { first, second: await planLocally(moduleName, params, ctxExtra) };
 }
 
 before(() => {
@@ -226,18 +238,51 @@ describe('planned changes applied locally, then re-planned', () => {
     const dest = join(dir, 'validated.conf');
     writeFileSync(dest, 'good\n');
     const plan = await planLocally('copy', { dest, content: 'bad\n', validate: 'grep -q good %s' });
-    const commands = plan.changes[0]!.commands;
-    const failedAt = commands.findIndex((command) => {
-      const [program, ...args] = command.argv;
-      return spawnSync(program!, args, { input: command.stdin ?? '' }).status !== 0;
-    });
-    assert.ok(commands[failedAt]!.argv[2]!.startsWith('grep -q good "$1"'), 'the validation command failed');
-    assert.equal(failedAt, commands.length - 2, 'the mv after it never ran');
+    const run = runChange(plan.changes[0]!);
+    assert.equal(run.code, 1);
+    assert.equal(run.failed?.argv[2], 'grep -q good "$1"', 'the validation command failed, so the mv after it never ran');
     assert.equal(readFileSync(dest, 'utf8'), 'good\n');
     assert.ok(!existsSync(join(dir, '.validated.conf.bootstrap-tmp-r1')));
     const passing = await applyAndReplan('copy', { dest, content: 'still good\n', validate: 'grep -q good %s' });
     assert.equal(readFileSync(dest, 'utf8'), 'still good\n');
     assert.equal(passing.second.changes.length, 0);
+  });
+
+  it('a write removes the temp files that ended runs left beside its target: bootstrap\'s own pattern only, never its own run\'s or the lock holder\'s', async () => {
+    const conf = join(dir, 'leftovers');
+    mkdirSync(conf);
+    const dest = join(conf, 'app.conf');
+    const lockFile = join(dir, 'leftovers.lock');
+    const ours = { runId: 'abcd0123', lockFile };
+    const dead = ['.app.conf.bootstrap-tmp-deadbeef', '.app.conf.bootstrap-tmp-00000001'];
+    const live = '.app.conf.bootstrap-tmp-0badc0de';
+    const kept = [live, '.app.conf.bootstrap-tmp-notarun1', 'app.conf.bootstrap-tmp-deadbeef', '.app.conf.bootstrap-tmp-deadbeef.x', '.other.bootstrap-tmp-deadbeef'];
+    // this run's own temp path (another inventory name of the same machine may be writing it): not a leftover
+    const own = '.app.conf.bootstrap-tmp-abcd0123';
+    for (const name of [...dead, ...kept, own]) writeFileSync(join(conf, name), 'partial');
+    mkdirSync(join(conf, '.app.conf.bootstrap-tmp-0d0d0d0d')); // not a file: not ours to remove
+    // a live run holds the lock, as a run's holder does on a host (the real host-lock script)
+    const holder = lockCommand({ file: lockFile, runId: '0badc0de', waitSeconds: 5, started: new Date().toISOString() }, 5);
+    const listed = () => (gather([leftoversFact(dest, ours)]).get(`leftovers:${dest}`) as string[]).map((p) => p.slice(conf.length + 1)).sort();
+    const child = spawn(holder.argv[0]!, holder.argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'] });
+    const ended = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      let said = '';
+      child.stdout!.on('data', (d) => (said += d));
+      await until('the holder to take the lock', () => said.includes('acquired'));
+      assert.deepEqual(listed(), [...dead].sort());
+      const { first, second } = await applyAndReplan('copy', { dest, content: 'new\n' }, ours);
+      assert.deepEqual(first.changes.map((c) => c.title), [`remove 2 temp file(s) left beside ${dest} by runs that ended`, `create ${dest} (absent)`]);
+      assert.deepEqual(second, { changes: [], reason: `${dest} up to date` });
+      // the own temp path was written whole and renamed into place
+      assert.deepEqual(readdirSync(conf).sort(), ['.app.conf.bootstrap-tmp-0d0d0d0d', 'app.conf', ...kept].sort());
+    } finally {
+      child.stdin!.end('\n'); // the holder's run ends: a line, then EOF, releases the lock
+    }
+    await ended;
+    // once the holder's run ended, its temp file is a leftover too
+    assert.match(readFileSync(lockFile, 'utf8'), /^free after run=0badc0de$/m);
+    assert.deepEqual(listed(), [live]);
   });
 
   it('a sensitive copy hides the diff and marks the write command', async () => {

@@ -6,7 +6,7 @@ import { escapePath, recordPath } from '../../src/modules/binary.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext, Plan } from '../../src/modules/types.js';
 
-const ctx: ModuleContext = { host: 'lb1', facts: { init: 'systemd' } as HostFacts, localDir: '/tmp', runId: 'r1', renderTemplate: () => '' };
+const ctx: ModuleContext = { host: 'lb1', facts: { init: 'systemd' } as HostFacts, localDir: '/tmp', runId: 'r1', lockFile: '/run/bootstrap.lock', renderTemplate: () => '' };
 const URL = 'https://releases.hashicorp.com/consul/1.16.6/consul_1.16.6_linux_amd64.zip';
 const SUMS = 'https://releases.hashicorp.com/consul/1.16.6/consul_1.16.6_SHA256SUMS';
 const SHA = 'a'.repeat(64);
@@ -19,6 +19,7 @@ function plan(params: Record<string, unknown>, installed: FileState, record: str
   const values: Record<string, unknown> = {
     [params.url === undefined ? `file:${DEST}` : `file+stamp:${RECORD}:${DEST}`]: installed,
     ...(params.url === undefined ? {} : { [`text-file:${RECORD}`]: record }),
+    [`leftovers:${DEST}`]: [],
   };
   const m = getModule('binary')!;
   assert.deepEqual(m.facts(params, ctx).map((f) => f.key).sort(), Object.keys(values).sort());
@@ -50,6 +51,7 @@ describe('binary', () => {
       ['mv', '-f', '/usr/local/bin/.consul.bootstrap-tmp-r1', DEST],
       ['sh', '-c', commands[7]!.argv[2]!, 'sh', URL, DEST, RECORD, 'r1'],
       ['rm', '-rf', WORK, `${WORK}.SHA256SUMS`],
+      ['rm', '-rf', '--', WORK, `${WORK}.SHA256SUMS`, '/usr/local/bin/.consul.bootstrap-tmp-r1'],
     ]);
     assert.equal(commands[3]!.stdin, `${SHA}  ${download}\n`);
   });

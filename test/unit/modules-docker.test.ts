@@ -11,6 +11,8 @@ import type { DockerContainerParams } from '../../src/modules/docker-container.j
 import { imageIdOfTarball, imageIdOfTarballFile } from '../../src/modules/image-tarball.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext } from '../../src/modules/types.js';
+import { imageUploadPath } from '../../src/modules/docker-image.js';
+import { RECEIVE_SCRIPT } from '../../src/modules/write-file.js';
 
 const registrator: DockerContainerParams = {
   name: 'registrator',
@@ -90,10 +92,10 @@ describe('docker_container', () => {
 describe('docker_image', () => {
   const host = { init: 'systemd' } as HostFacts;
   const dir = mkdtempSync(join(tmpdir(), 'docker-image-'));
-  const ctx: ModuleContext = { host: 'web1', facts: host, localDir: dir, runId: 'r1', renderTemplate: () => '' };
+  const ctx: ModuleContext = { host: 'web1', facts: host, localDir: dir, runId: 'r1', lockFile: '/run/bootstrap.lock', renderTemplate: () => '' };
   const plan = (params: Record<string, unknown>, value: ImageState | null) => {
     const m = getModule('docker_image')!;
-    const values: Record<string, unknown> = { [`docker-image:${params.name}`]: { dockerPresent: true, value } };
+    const values: Record<string, unknown> = { [`docker-image:${params.name}`]: { dockerPresent: true, value }, [`leftovers:${imageUploadPath(String(params.name))}`]: [] };
     const read: FactReader = <T>(fact: Fact<T>) => values[fact.key] as T;
     return m.plan(params, read, ctx);
   };
@@ -122,7 +124,16 @@ describe('docker_image', () => {
   it('tarball: load + tag when absent or different, ok when the id matches', async () => {
     const absent = await plan({ name: 'registrator:v7', src: 'registrator.tar' }, null);
     assert.equal(absent.changes[0]!.title, `load image registrator:v7 from ${join(dir, 'registrator.tar')} (absent)`);
-    assert.deepEqual(absent.changes[0]!.commands.map((c) => c.argv), [['docker', 'load', '-q'], ['docker', 'tag', `sha256:${id}`, 'registrator:v7']]);
+    // uploaded to a temp file the host verifies, loaded from it, removed (also when a step fails)
+    const tmp = '/var/lib/bootstrap/images/.registrator%3av7.tar.bootstrap-tmp-r1';
+    assert.deepEqual(absent.changes[0]!.commands.map((c) => c.argv), [
+      ['sh', '-c', RECEIVE_SCRIPT, 'sh', tmp, '0600', '/var/lib/bootstrap/images'],
+      ['rm', '-f', '--', tmp],
+      ['docker', 'load', '-q', '-i', tmp],
+      ['rm', '-f', '--', tmp],
+      ['docker', 'tag', `sha256:${id}`, 'registrator:v7'],
+    ]);
+    assert.equal(absent.changes[0]!.commands[1]!.onFailure, true);
     assert.ok(Buffer.isBuffer(absent.changes[0]!.commands[0]!.stdin));
     const present = await plan({ name: 'registrator:v7', src: 'registrator.tar' }, { id: `sha256:${id}`, repoTags: ['registrator:v7'] });
     assert.deepEqual(present, { changes: [], reason: `image registrator:v7 present (sha256:${id.slice(0, 12)})` });

@@ -8,11 +8,12 @@ import type { FileState } from '../../src/facts/file.js';
 import type { Fact, FactReader, HostFacts } from '../../src/facts/types.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext, Plan } from '../../src/modules/types.js';
+import { RECEIVE_SCRIPT } from '../../src/modules/write-file.js';
 
 const host: HostFacts = { hostname: 'lb1', os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' }, arch: 'amd64', init: 'systemd', user: 'root', isRoot: true, addresses: ['10.0.0.2'] };
 const localDir = mkdtempSync(join(tmpdir(), 'modules-file-'));
 const ctx: ModuleContext = {
-  host: 'lb1', facts: host, localDir, runId: 'r1',
+  host: 'lb1', facts: host, localDir, runId: 'r1', lockFile: '/run/bootstrap.lock',
   renderTemplate: (src, extra) => `rendered ${src} for ${String(extra?.app ?? 'nothing')}\n`,
 };
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -25,6 +26,8 @@ function fileState(path: string, content: string | null, extra: Partial<FileStat
 /** Plans with facts given as parsed values, keyed by fact key. */
 async function plan(module: string, params: Record<string, unknown>, values: Record<string, unknown>): Promise<Plan> {
   const m = getModule(module)!;
+  // no temp files left beside the target, unless the test says otherwise
+  values = { ...Object.fromEntries(m.facts(params, ctx).filter((f) => f.key.startsWith('leftovers:')).map((f) => [f.key, []])), ...values };
   for (const fact of m.facts(params, ctx)) assert.ok(fact.key in values, `test gives no value for fact ${fact.key}`);
   const read: FactReader = <T>(fact: Fact<T>) => values[fact.key] as T;
   return m.plan(params, read, ctx);
@@ -32,7 +35,9 @@ async function plan(module: string, params: Record<string, unknown>, values: Rec
 
 const dest = '/etc/consul.d/consul.hcl';
 const tmp = '/etc/consul.d/.consul.hcl.bootstrap-tmp-r1';
-const WRITE = 'umask 077 && cat > "$1" && chmod "$2" "$1"';
+/** stdin of an upload: the size and sha256 the host checks, then the content */
+const upload = (content: string) => Buffer.from(`${Buffer.byteLength(content)} ${sha(content)}\n${content}`);
+const cleanup = (path: string) => ({ argv: ['rm', '-f', '--', path], onFailure: true });
 
 describe('copy', () => {
   it('creates an absent file: write via stdin, mode, owner, rename; diff from nothing', async () => {
@@ -40,7 +45,8 @@ describe('copy', () => {
     assert.deepEqual(p.changes, [{
       title: `create ${dest} (absent)`,
       commands: [
-        { argv: ['sh', '-c', WRITE, 'sh', tmp, '0640'], stdin: 'a = 1\n' },
+        { argv: ['sh', '-c', RECEIVE_SCRIPT, 'sh', tmp, '0640'], stdin: upload('a = 1\n') },
+        cleanup(tmp),
         { argv: ['chown', 'consul:consul', tmp] },
         { argv: ['mv', '-f', tmp, dest] },
       ],
@@ -51,7 +57,7 @@ describe('copy', () => {
   it('updates differing content, keeping the existing mode and owner, with a before/after diff', async () => {
     const p = await plan('copy', { dest, content: 'a = 2\n' }, { [`file:${dest}`]: fileState(dest, 'a = 1\n', { mode: '0600', owner: 'consul', group: 'adm' }) });
     assert.equal(p.changes[0]!.title, `update ${dest} (content differs)`);
-    assert.deepEqual(p.changes[0]!.commands.map((c) => c.argv), [['sh', '-c', WRITE, 'sh', tmp, '0600'], ['chown', 'consul:adm', tmp], ['mv', '-f', tmp, dest]]);
+    assert.deepEqual(p.changes[0]!.commands.map((c) => c.argv), [['sh', '-c', RECEIVE_SCRIPT, 'sh', tmp, '0600'], cleanup(tmp).argv, ['chown', 'consul:adm', tmp], ['mv', '-f', tmp, dest]]);
     assert.deepEqual(p.changes[0]!.diff, { path: dest, before: 'a = 1\n', after: 'a = 2\n' });
   });
 
@@ -73,15 +79,16 @@ describe('copy', () => {
     const change = p.changes[0]!;
     assert.deepEqual(change.diff, { path: dest, before: '', after: '', hidden: 'secret' });
     assert.equal(change.commands[0]!.sensitive, true);
-    assert.equal(change.commands[0]!.stdin, 'encrypt = "c2VjcmV0"\n');
+    assert.deepEqual(change.commands[0]!.stdin, upload('encrypt = "c2VjcmV0"\n'));
     assert.ok(!JSON.stringify(change.commands.map((c) => c.argv)).includes('c2VjcmV0'));
   });
 
-  it('validate runs on the temp file before the rename and removes it on failure', async () => {
+  it('validate runs on the temp file before the rename; the temp file is removed when a step fails', async () => {
     const p = await plan('copy', { dest: '/etc/nginx/nginx.conf', content: 'events {}\n', validate: 'nginx -t -c %s' }, { 'file:/etc/nginx/nginx.conf': fileState('/etc/nginx/nginx.conf', null) });
     assert.deepEqual(p.changes[0]!.commands.map((c) => c.argv), [
-      ['sh', '-c', WRITE, 'sh', '/etc/nginx/.nginx.conf.bootstrap-tmp-r1', '0644'],
-      ['sh', '-c', 'nginx -t -c "$1" || { rc=$?; rm -f -- "$1"; exit $rc; }', 'sh', '/etc/nginx/.nginx.conf.bootstrap-tmp-r1'],
+      ['sh', '-c', RECEIVE_SCRIPT, 'sh', '/etc/nginx/.nginx.conf.bootstrap-tmp-r1', '0644'],
+      cleanup('/etc/nginx/.nginx.conf.bootstrap-tmp-r1').argv,
+      ['sh', '-c', 'nginx -t -c "$1"', 'sh', '/etc/nginx/.nginx.conf.bootstrap-tmp-r1'],
       ['mv', '-f', '/etc/nginx/.nginx.conf.bootstrap-tmp-r1', '/etc/nginx/nginx.conf'],
     ]);
   });

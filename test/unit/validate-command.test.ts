@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../helpers/cli.js';
@@ -43,4 +43,97 @@ describe('validate honours --output json and -v', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^  play "web" \(.*playbooks\/web\.yml\): 2 hosts \(web1, web2\), \d+ tasks, \d+ handlers?$/m);
   });
+});
+
+describe('bad input is refused before any connection: exit 2, file:line:col, no stack trace', () => {
+  const project = mkdtempSync(join(tmpdir(), 'bad-input-'));
+  after(() => rmSync(project, { recursive: true, force: true }));
+  // a host nothing listens for: a run that connected would fail unreachable (exit 4), not 2
+  const inventory = (vars = '  vars: { greeting: hi }\n') => `all:\n${vars}  children:\n    app:\n      hosts:\n        h1: { address: 127.0.0.1, port: 1 }\n`;
+  const play = (tasks: string, vars = '') => `- name: p\n  hosts: app\n${vars}  tasks:\n${tasks}`;
+  const write = (name: string, text: string | Buffer) => {
+    const path = join(project, name);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+    return path;
+  };
+
+  const cases: Array<{ name: string; files: Record<string, string | Buffer>; at: string; says: RegExp }> = [
+    {
+      name: 'a YAML anchor whose value contains its own alias (a cycle), in a playbook',
+      files: { 'inv.yaml': inventory(), 'site.yml': play('    - copy: { dest: /tmp/x, content: "<%= level %>" }\n', '  vars: &v { level: 1, again: *v }\n') },
+      at: 'site.yml:3:31', says: /YAML alias \*v is inside the value its anchor &v names/,
+    },
+    {
+      name: 'a YAML anchor cycle in the inventory',
+      files: { 'inv.yaml': inventory('  vars: &v { level: 1, again: *v }\n'), 'site.yml': play('    - copy: { dest: /tmp/x, content: hi }\n') },
+      at: 'inv.yaml:2:31', says: /YAML alias \*v is inside the value its anchor &v names/,
+    },
+    {
+      name: 'an alias bomb (billion laughs)',
+      files: {
+        'inv.yaml': inventory(),
+        'site.yml': play('    - copy: { dest: /tmp/x, content: hi }\n', '  vars:\n' + ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefghi'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)].map((l) => `    ${l}\n`).join('')),
+      },
+      at: 'site.yml:8:', says: /YAML aliases stand for more than 100000 values by here \(an alias bomb\?\)/,
+    },
+    {
+      name: 'a copy dest with a `..` segment',
+      files: { 'inv.yaml': inventory(), 'site.yml': play('    - copy: { dest: /tmp/sub/../x, content: hi }\n') },
+      at: 'site.yml:4:21', says: /tasks\.0\.copy\.dest: expected a normalized path \(no `\.` or `\.\.` segments, no `\/\/`\), got "\/tmp\/sub\/\.\.\/x"; the normalized form is "\/tmp\/x"/,
+    },
+    {
+      name: 'a file path with a `.` segment',
+      files: { 'inv.yaml': inventory(), 'site.yml': play('    - file: { path: /tmp/./x, state: touch }\n') },
+      at: 'site.yml:4:21', says: /tasks\.0\.file\.path: expected a normalized path/,
+    },
+    {
+      name: 'a template dest holding a newline',
+      files: { 'inv.yaml': inventory(), 'site.yml': play('    - template: { src: t.ejs, dest: "/tmp/a\\nb" }\n'), 't.ejs': 'x\n' },
+      at: 'site.yml:4:', says: /tasks\.0\.template\.dest: expected a path without control characters \(newline, NUL, \.\.\.\), got "\/tmp\/a\\nb"/,
+    },
+    {
+      name: 'a copy dest holding a NUL',
+      files: { 'inv.yaml': inventory(), 'site.yml': play('    - copy: { dest: "/tmp/a\\0b", content: hi }\n') },
+      at: 'site.yml:4:', says: /expected a path without control characters/,
+    },
+    {
+      name: 'a relative dest rendered from a variable',
+      files: { 'inv.yaml': inventory(), 'site.yml': play('    - copy: { dest: "<%= greeting %>/x", content: hi }\n') },
+      at: 'site.yml:4:', says: /expected an absolute path, got "hi\/x"/,
+    },
+    {
+      name: 'a playbook that is not UTF-8',
+      files: { 'inv.yaml': inventory(), 'site.yml': Buffer.from(play('    - copy: { dest: /tmp/x, content: "caf\xe9" }\n'), 'latin1') },
+      at: 'site.yml:4:42', says: /not valid UTF-8 \(byte 0xe9\); save the file as UTF-8/,
+    },
+    {
+      name: 'an inventory that is not UTF-8',
+      files: { 'inv.yaml': Buffer.from(inventory('  vars: { greeting: "caf\xe9" }\n'), 'latin1'), 'site.yml': play('    - copy: { dest: /tmp/x, content: hi }\n') },
+      at: 'inv.yaml:2:25', says: /not valid UTF-8/,
+    },
+    {
+      name: 'a vars file that is not UTF-8',
+      files: { 'inv.yaml': inventory(), 'group_vars/app.yml': Buffer.from('motd: "caf\xe9"\n', 'latin1'), 'site.yml': play('    - copy: { dest: /tmp/x, content: hi }\n') },
+      at: 'group_vars/app.yml:1:11', says: /not valid UTF-8/,
+    },
+    {
+      name: 'a template that is not UTF-8',
+      files: { 'inv.yaml': inventory(), 'site.yml': play('    - template: { src: t.ejs, dest: /tmp/x }\n'), 't.ejs': Buffer.from('# caf\xe9\n', 'latin1') },
+      at: 't.ejs:1:6', says: /not valid UTF-8/,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      rmSync(project, { recursive: true, force: true });
+      for (const [name, text] of Object.entries(c.files)) write(name, text);
+      const r = await runCli([join(project, 'inv.yaml'), '--playbook', join(project, 'site.yml'), '--connect-timeout', '2']);
+      const out = r.stdout + r.stderr;
+      assert.equal(r.code, 2, out);
+      assert.ok(out.includes(`${project}/${c.at}`), `names ${c.at}:\n${out}`);
+      assert.match(out, c.says);
+      assert.doesNotMatch(out, /^\s+at /m, 'no stack trace');
+      assert.doesNotMatch(out, /Maximum call stack/);
+    });
+  }
 });
