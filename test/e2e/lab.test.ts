@@ -161,7 +161,8 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
         () => onNode('lb1', `journalctl -u consul --since '${since}' -o cat | grep -c 'Non-TLS connection attempted with VerifyIncoming set' || true`),
         (n) => Number(n) > 0, 30_000);
     } finally {
-      await onNode('web1', "pkill -INT -f 'consul agent -config-file=/run/rogue/agent.hcl' || true");
+      // [a]: the pattern must not match the shell running pkill, whose command line holds it
+      await onNode('web1', "pkill -INT -f 'consul agent -config-file=/run/rogue/[a]gent.hcl' || true");
     }
     // the stack's own agents speak TLS (client certificates through auto_encrypt)
     assert.match(await onNode('web1', 'stat -c %a /etc/consul.d/tls; ls /etc/consul.d/tls'), /^750\nca\.pem$/);
