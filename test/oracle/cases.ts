@@ -1,0 +1,541 @@
+/**
+ * The oracle's cases (test/integration/ansible-oracle.test.ts): one playbook intent each, written
+ * for ansible-playbook and translated for bootstrap. The translation changes only what the README's
+ * "Coming from Ansible" table says differs: Jinja becomes EJS (`{{ x }}` -> `<%= x %>`) or a
+ * JavaScript expression (`when`, `failed_when`, ...), and module parameters become this tool's
+ * where they differ. Hosts h1, h2, h3 form the group `app`; each has a `root` directory to write in.
+ */
+import assert from 'node:assert/strict';
+
+export const HOSTS = ['h1', 'h2', 'h3'] as const;
+export type Host = (typeof HOSTS)[number];
+
+export interface OracleOutcome {
+  exit: string;
+  results: Record<string, string[]>;
+  recap: Record<string, { rescued: number; ignored: number }>;
+  files: Record<string, Record<string, string>>;
+}
+
+export interface OracleCase {
+  name: string;
+  ansible: string;
+  bootstrap: string;
+  /** command-line arguments both get (-e, --tags) */
+  args?: string[];
+  /** files beside each engine's playbook (vars files) */
+  files?: Record<string, string>;
+  /** an assertion on Ansible's outcome: the case exercises what its name says */
+  check?: (outcome: OracleOutcome) => void;
+}
+
+/** One play on `app` without privilege escalation; `extra` holds more play keys (indented by 2). */
+export const ansiblePlay = (tasks: string, extra = '') => `- name: p\n  hosts: app\n  gather_facts: false\n  become: false\n${extra}  tasks:\n${tasks}`;
+export const bootstrapPlay = (tasks: string, extra = '') => `- name: p\n  hosts: app\n  gather_facts: false\n  become: false\n${extra}  tasks:\n${tasks}`;
+
+export const oracleCases: OracleCase[] = [
+  {
+    name: 'register: stdout and stderr lose their trailing newline, stdout_lines is unchanged; when compares stdout',
+    ansible: ansiblePlay(`    - name: who
+      command: { argv: [echo, "{{ inventory_hostname }}"] }
+      register: who
+      changed_when: false
+    - name: both streams
+      shell: { cmd: "printf 'out\\n\\n'; echo err >&2" }
+      register: both
+      changed_when: false
+    - name: write it
+      copy: { dest: "{{ root }}/who.txt", content: "[{{ who.stdout }}] [{{ both.stdout }}] [{{ both.stderr }}] {{ who.stdout_lines | length }} {{ both.stdout_lines | length }}" }
+    - name: only on h3
+      copy: { dest: "{{ root }}/h3.txt", content: "h3" }
+      when: who.stdout == 'h3'
+`),
+    bootstrap: bootstrapPlay(`    - name: who
+      command: { argv: [echo, "<%= inventory_hostname %>"] }
+      register: who
+      changed_when: false
+    - name: both streams
+      shell: { cmd: "printf 'out\\n\\n'; echo err >&2" }
+      register: both
+      changed_when: false
+    - name: write it
+      copy: { dest: "<%= root %>/who.txt", content: "[<%= who.stdout %>] [<%= both.stdout %>] [<%= both.stderr %>] <%= who.stdout_lines.length %> <%= both.stdout_lines.length %>" }
+    - name: only on h3
+      copy: { dest: "<%= root %>/h3.txt", content: "h3" }
+      when: "who.stdout === 'h3'"
+`),
+    check: (o) => assert.equal(o.files.h3['h3.txt'], 'h3'),
+  },
+  {
+    name: 'until retries until the condition holds and keeps the last result; one that never holds fails after retries + 1 runs',
+    ansible: ansiblePlay(`    - name: count to three
+      shell: { cmd: "n=$(cat {{ root }}/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > {{ root }}/n; echo $n" }
+      register: count
+      until: count.stdout == '3'
+      retries: 5
+      delay: 0
+    - name: record
+      copy: { dest: "{{ root }}/count", content: "{{ count.stdout }}" }
+    - name: never on h2
+      shell: { cmd: "echo x >> {{ root }}/tries; exit 1" }
+      register: never
+      until: never.rc == 0
+      retries: 2
+      delay: 0
+      when: inventory_hostname == 'h2'
+    - name: after
+      copy: { dest: "{{ root }}/after", content: "a" }
+`),
+    bootstrap: bootstrapPlay(`    - name: count to three
+      shell: { cmd: "n=$(cat <%= root %>/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > <%= root %>/n; echo $n" }
+      register: count
+      until: "count.stdout === '3'"
+      retries: 5
+      delay: 0
+    - name: record
+      copy: { dest: "<%= root %>/count", content: "<%= count.stdout %>" }
+    - name: never on h2
+      shell: { cmd: "echo x >> <%= root %>/tries; exit 1" }
+      register: never
+      until: "never.rc === 0"
+      retries: 2
+      delay: 0
+      when: "inventory_hostname === 'h2'"
+    - name: after
+      copy: { dest: "<%= root %>/after", content: "a" }
+`),
+    check: (o) => assert.equal(o.files.h2.tries, 'x\nx\nx\n'),
+  },
+  {
+    name: 'run_once runs on the first host and every host gets its registered result',
+    ansible: ansiblePlay(`    - name: once
+      command: { argv: [echo, "{{ inventory_hostname }}"] }
+      register: first
+      run_once: true
+      changed_when: false
+    - name: everyone writes it
+      copy: { dest: "{{ root }}/first", content: "{{ first.stdout }}" }
+    - name: once writes
+      copy: { dest: "{{ root }}/once", content: "o" }
+      run_once: true
+`),
+    bootstrap: bootstrapPlay(`    - name: once
+      command: { argv: [echo, "<%= inventory_hostname %>"] }
+      register: first
+      run_once: true
+      changed_when: false
+    - name: everyone writes it
+      copy: { dest: "<%= root %>/first", content: "<%= first.stdout %>" }
+    - name: once writes
+      copy: { dest: "<%= root %>/once", content: "o" }
+      run_once: true
+`),
+  },
+  {
+    name: 'block/rescue/always: a failure runs rescue and the host carries on; a failing rescue still runs always and fails the host',
+    ansible: ansiblePlay(`    - name: guarded
+      block:
+        - name: may fail
+          command: { argv: [test, "{{ inventory_hostname }}", "=", h1] }
+          changed_when: false
+        - name: after the failure
+          copy: { dest: "{{ root }}/block", content: "b" }
+      rescue:
+        - name: rescue it
+          command: { argv: [test, "{{ inventory_hostname }}", "=", h2] }
+          changed_when: false
+        - name: rescued
+          copy: { dest: "{{ root }}/rescue", content: "r" }
+      always:
+        - name: always
+          copy: { dest: "{{ root }}/always", content: "a" }
+    - name: after the block
+      copy: { dest: "{{ root }}/after", content: "x" }
+`),
+    bootstrap: bootstrapPlay(`    - name: guarded
+      block:
+        - name: may fail
+          command: { argv: [test, "<%= inventory_hostname %>", "=", h1] }
+          changed_when: false
+        - name: after the failure
+          copy: { dest: "<%= root %>/block", content: "b" }
+      rescue:
+        - name: rescue it
+          command: { argv: [test, "<%= inventory_hostname %>", "=", h2] }
+          changed_when: false
+        - name: rescued
+          copy: { dest: "<%= root %>/rescue", content: "r" }
+      always:
+        - name: always
+          copy: { dest: "<%= root %>/always", content: "a" }
+    - name: after the block
+      copy: { dest: "<%= root %>/after", content: "x" }
+`),
+    check: (o) => assert.deepEqual(Object.keys(o.files.h3), ['always']),
+  },
+  {
+    name: 'failed_when and changed_when decide the status from the registered result',
+    ansible: ansiblePlay(`    - name: exits three
+      command: { argv: [sh, -c, "exit 3"] }
+      register: three
+      failed_when: three.rc != 3
+      changed_when: three.rc == 0
+    - name: changed by rule
+      command: { argv: ["true"] }
+      changed_when: inventory_hostname == 'h1'
+    - name: fails by rule
+      command: { argv: ["true"] }
+      failed_when: inventory_hostname == 'h3'
+    - name: after
+      copy: { dest: "{{ root }}/after", content: "{{ three.rc }} {{ three.failed }} {{ three.changed }}" }
+`),
+    bootstrap: bootstrapPlay(`    - name: exits three
+      command: { argv: [sh, -c, "exit 3"] }
+      register: three
+      failed_when: "three.rc !== 3"
+      changed_when: "three.rc === 0"
+    - name: changed by rule
+      command: { argv: ["true"] }
+      changed_when: "inventory_hostname === 'h1'"
+    - name: fails by rule
+      command: { argv: ["true"] }
+      failed_when: "inventory_hostname === 'h3'"
+    - name: after
+      copy: { dest: "<%= root %>/after", content: "<%= three.rc %> <%= three.failed ? 'True' : 'False' %> <%= three.changed ? 'True' : 'False' %>" }
+`),
+  },
+  {
+    name: 'when on registered values: rc, a skipped result',
+    ansible: ansiblePlay(`    - name: marker on h2
+      copy: { dest: "{{ root }}/marker", content: "m" }
+      when: inventory_hostname == 'h2'
+    - name: probe
+      command: { argv: [test, -e, "{{ root }}/marker"] }
+      register: probe
+      failed_when: false
+      changed_when: false
+    - name: when absent
+      copy: { dest: "{{ root }}/absent", content: "{{ probe.rc }}" }
+      when: probe.rc != 0
+    - name: when present
+      copy: { dest: "{{ root }}/present", content: "{{ probe.rc }}" }
+      when: probe.rc == 0
+    - name: never runs
+      command: { argv: ["true"] }
+      register: nothing
+      when: false
+    - name: saw it skipped
+      copy: { dest: "{{ root }}/skipped", content: "s" }
+      when: nothing.skipped
+`),
+    bootstrap: bootstrapPlay(`    - name: marker on h2
+      copy: { dest: "<%= root %>/marker", content: "m" }
+      when: "inventory_hostname === 'h2'"
+    - name: probe
+      command: { argv: [test, -e, "<%= root %>/marker"] }
+      register: probe
+      failed_when: false
+      changed_when: false
+    - name: when absent
+      copy: { dest: "<%= root %>/absent", content: "<%= probe.rc %>" }
+      when: "probe.rc !== 0"
+    - name: when present
+      copy: { dest: "<%= root %>/present", content: "<%= probe.rc %>" }
+      when: "probe.rc === 0"
+    - name: never runs
+      command: { argv: ["true"] }
+      register: nothing
+      when: false
+    - name: saw it skipped
+      copy: { dest: "<%= root %>/skipped", content: "s" }
+      when: "nothing.skipped"
+`),
+  },
+  {
+    name: 'loops with when: items skipped one by one, a loop with every item skipped is skipped, results[] per item',
+    ansible: ansiblePlay(`    - name: some items
+      copy: { dest: "{{ root }}/item-{{ item }}", content: "{{ item }}" }
+      loop: [a, b, c]
+      when: item != 'b'
+    - name: no item left
+      copy: { dest: "{{ root }}/none-{{ item }}", content: "{{ item }}" }
+      loop: [a]
+      when: item == 'z'
+    - name: per item
+      command: { argv: [echo, "{{ item }}"] }
+      loop: [x, y]
+      register: echoed
+      changed_when: false
+    - name: joined
+      copy: { dest: "{{ root }}/joined", content: "{{ echoed.results | map(attribute='stdout') | join(',') }}" }
+    - name: empty loop
+      copy: { dest: "{{ root }}/empty", content: "e" }
+      loop: []
+`),
+    bootstrap: bootstrapPlay(`    - name: some items
+      copy: { dest: "<%= root %>/item-<%= item %>", content: "<%= item %>" }
+      loop: [a, b, c]
+      when: "item !== 'b'"
+    - name: no item left
+      copy: { dest: "<%= root %>/none-<%= item %>", content: "<%= item %>" }
+      loop: [a]
+      when: "item === 'z'"
+    - name: per item
+      command: { argv: [echo, "<%= item %>"] }
+      loop: [x, y]
+      register: echoed
+      changed_when: false
+    - name: joined
+      copy: { dest: "<%= root %>/joined", content: "<%= echoed.results.map((r) => r.stdout).join(',') %>" }
+    - name: empty loop
+      copy: { dest: "<%= root %>/empty", content: "e" }
+      loop: []
+`),
+  },
+  {
+    name: 'handlers: notify by name and by listen topic, flush_handlers, a second notification after a flush',
+    ansible: `- name: p
+  hosts: app
+  gather_facts: false
+  become: false
+  handlers:
+    - name: restart a
+      copy: { dest: "{{ root }}/handler-a", content: "a" }
+    - name: by topic
+      copy: { dest: "{{ root }}/handler-topic", content: "t" }
+      listen: topic
+    - name: never notified
+      copy: { dest: "{{ root }}/handler-never", content: "n" }
+  tasks:
+    - name: change
+      copy: { dest: "{{ root }}/conf", content: "c" }
+      notify: restart a
+      when: inventory_hostname != 'h2'
+    - name: change by topic
+      copy: { dest: "{{ root }}/conf2", content: "c" }
+      notify: topic
+    - name: flush
+      meta: flush_handlers
+    - name: the topic handler ran
+      command: { argv: [test, -e, "{{ root }}/handler-topic"] }
+      changed_when: false
+    - name: change again
+      copy: { dest: "{{ root }}/conf3", content: "c" }
+      notify: restart a
+    - name: no change
+      copy: { dest: "{{ root }}/conf", content: "c" }
+      notify: by topic
+      when: inventory_hostname != 'h2'
+`,
+    bootstrap: `- name: p
+  hosts: app
+  gather_facts: false
+  become: false
+  handlers:
+    - name: restart a
+      copy: { dest: "<%= root %>/handler-a", content: "a" }
+    - name: by topic
+      copy: { dest: "<%= root %>/handler-topic", content: "t" }
+      listen: topic
+    - name: never notified
+      copy: { dest: "<%= root %>/handler-never", content: "n" }
+  tasks:
+    - name: change
+      copy: { dest: "<%= root %>/conf", content: "c" }
+      notify: restart a
+      when: "inventory_hostname !== 'h2'"
+    - name: change by topic
+      copy: { dest: "<%= root %>/conf2", content: "c" }
+      notify: topic
+    - name: flush
+      meta: flush_handlers
+    - name: the topic handler ran
+      command: { argv: [test, -e, "<%= root %>/handler-topic"] }
+      changed_when: false
+    - name: change again
+      copy: { dest: "<%= root %>/conf3", content: "c" }
+      notify: restart a
+    - name: no change
+      copy: { dest: "<%= root %>/conf", content: "c" }
+      notify: by topic
+      when: "inventory_hostname !== 'h2'"
+`,
+  },
+  {
+    name: 'tags: --tags selects tagged tasks, always runs, never runs only when asked for by name',
+    args: ['--tags', 't1'],
+    ansible: ansiblePlay(`    - name: t1
+      copy: { dest: "{{ root }}/t1", content: "1" }
+      tags: [t1]
+    - name: t2
+      copy: { dest: "{{ root }}/t2", content: "2" }
+      tags: t2
+    - name: untagged
+      copy: { dest: "{{ root }}/untagged", content: "u" }
+    - name: always
+      copy: { dest: "{{ root }}/always", content: "a" }
+      tags: [always]
+    - name: never
+      copy: { dest: "{{ root }}/never", content: "n" }
+      tags: [never]
+    - name: never but t1
+      copy: { dest: "{{ root }}/never-t1", content: "n" }
+      tags: [never, t1]
+`),
+    bootstrap: bootstrapPlay(`    - name: t1
+      copy: { dest: "<%= root %>/t1", content: "1" }
+      tags: [t1]
+    - name: t2
+      copy: { dest: "<%= root %>/t2", content: "2" }
+      tags: t2
+    - name: untagged
+      copy: { dest: "<%= root %>/untagged", content: "u" }
+    - name: always
+      copy: { dest: "<%= root %>/always", content: "a" }
+      tags: [always]
+    - name: never
+      copy: { dest: "<%= root %>/never", content: "n" }
+      tags: [never]
+    - name: never but t1
+      copy: { dest: "<%= root %>/never-t1", content: "n" }
+      tags: [never, t1]
+`),
+  },
+  {
+    name: '-e key=value and JSON win over play vars and vars_files',
+    args: ['-e', 'greeting=hi', '-e', '{"n": 3}'],
+    files: { 'vars.yml': 'from_file: vf\nn: 1\n' },
+    ansible: ansiblePlay(
+      `    - name: greet
+      copy: { dest: "{{ root }}/greeting", content: "{{ greeting }} {{ n + 1 }} {{ from_file }}" }
+`,
+      '  vars: { greeting: play }\n  vars_files: [vars.yml]\n',
+    ),
+    bootstrap: bootstrapPlay(
+      `    - name: greet
+      copy: { dest: "<%= root %>/greeting", content: "<%= greeting %> <%= n + 1 %> <%= from_file %>" }
+`,
+      '  vars: { greeting: play }\n  vars_files: [vars.yml]\n',
+    ),
+    check: (o) => assert.equal(o.files.h1.greeting, 'hi 4 vf'),
+  },
+  {
+    name: 'serial with max_fail_percentage: a batch over the limit stops its other hosts after that task, and the later batches and plays',
+    ansible: `${ansiblePlay(
+      `    - name: fails on h1
+      command: { argv: [test, "{{ inventory_hostname }}", "!=", h1] }
+      changed_when: false
+    - name: second
+      copy: { dest: "{{ root }}/second", content: "2" }
+`,
+      '  serial: 2\n  max_fail_percentage: 40\n',
+    )}- name: later
+  hosts: app
+  gather_facts: false
+  become: false
+  tasks:
+    - name: later play
+      copy: { dest: "{{ root }}/later", content: "l" }
+`,
+    bootstrap: `${bootstrapPlay(
+      `    - name: fails on h1
+      command: { argv: [test, "<%= inventory_hostname %>", "!=", h1] }
+      changed_when: false
+    - name: second
+      copy: { dest: "<%= root %>/second", content: "2" }
+`,
+      '  serial: 2\n  max_fail_percentage: 40\n',
+    )}- name: later
+  hosts: app
+  gather_facts: false
+  become: false
+  tasks:
+    - name: later play
+      copy: { dest: "<%= root %>/later", content: "l" }
+`,
+    check: (o) => assert.deepEqual(o.results.h2, ['fails on h1: ok']),
+  },
+  {
+    name: 'serial without max_fail_percentage: a batch goes on unless all its hosts failed',
+    ansible: `${ansiblePlay(
+      `    - name: fails on h1
+      command: { argv: [test, "{{ inventory_hostname }}", "!=", h1] }
+      changed_when: false
+    - name: second
+      copy: { dest: "{{ root }}/second", content: "2" }
+`,
+      '  serial: 2\n',
+    )}- name: later
+  hosts: app
+  gather_facts: false
+  become: false
+  tasks:
+    - name: later play
+      copy: { dest: "{{ root }}/later", content: "l" }
+`,
+    bootstrap: `${bootstrapPlay(
+      `    - name: fails on h1
+      command: { argv: [test, "<%= inventory_hostname %>", "!=", h1] }
+      changed_when: false
+    - name: second
+      copy: { dest: "<%= root %>/second", content: "2" }
+`,
+      '  serial: 2\n',
+    )}- name: later
+  hosts: app
+  gather_facts: false
+  become: false
+  tasks:
+    - name: later play
+      copy: { dest: "<%= root %>/later", content: "l" }
+`,
+    check: (o) => assert.equal(o.files.h3.later, 'l'),
+  },
+  {
+    name: 'loop_control: loop_var, index_var, label, extended',
+    ansible: ansiblePlay(`    - name: named
+      copy: { dest: "{{ root }}/lc-{{ idx }}-{{ entry.name }}", content: "{{ entry.name }}" }
+      loop: [{ name: a }, { name: b }]
+      loop_control:
+        loop_var: entry
+        index_var: idx
+        label: "{{ entry.name }}"
+    - name: extended
+      copy: { dest: "{{ root }}/ext-{{ item }}", content: "{{ ansible_loop.index }}/{{ ansible_loop.length }} {{ ansible_loop.index0 }} {{ ansible_loop.revindex }} {{ 'F' if ansible_loop.first else '-' }}{{ 'L' if ansible_loop.last else '-' }} {{ ansible_loop.previtem | default('none') }} {{ ansible_loop.nextitem | default('none') }}" }
+      loop: [x, y, z]
+      loop_control: { extended: true, pause: 1 }
+`),
+    bootstrap: bootstrapPlay(`    - name: named
+      copy: { dest: "<%= root %>/lc-<%= idx %>-<%= entry.name %>", content: "<%= entry.name %>" }
+      loop: [{ name: a }, { name: b }]
+      loop_control:
+        loop_var: entry
+        index_var: idx
+        label: "<%= entry.name %>"
+    - name: extended
+      copy: { dest: "<%= root %>/ext-<%= item %>", content: "<%= ansible_loop.index %>/<%= ansible_loop.length %> <%= ansible_loop.index0 %> <%= ansible_loop.revindex %> <%= ansible_loop.first ? 'F' : '-' %><%= ansible_loop.last ? 'L' : '-' %> <%= ansible_loop.previtem ?? 'none' %> <%= ansible_loop.nextitem ?? 'none' %>" }
+      loop: [x, y, z]
+      loop_control: { extended: true, pause: 1 }
+`),
+    check: (o) => assert.equal(o.files.h1['ext-y'], '2/3 1 2 -- x z'),
+  },
+  {
+    name: 'gather_facts: true gives the play the host facts',
+    ansible: `- name: p
+  hosts: app
+  gather_facts: true
+  become: false
+  tasks:
+    - name: codename
+      copy: { dest: "{{ root }}/codename", content: "{{ ansible_facts['distribution_release'] }}" }
+`,
+    bootstrap: `- name: p
+  hosts: app
+  gather_facts: true
+  become: false
+  tasks:
+    - name: codename
+      copy: { dest: "<%= root %>/codename", content: "<%= facts.os.codename %>" }
+`,
+  },
+];
