@@ -94,6 +94,7 @@ export interface Registered {
   stdout: string;
   stderr: string;
   stdout_lines: string[];
+  stderr_lines: string[];
   msg?: string;
   item?: unknown;
   results?: Registered[];
@@ -105,7 +106,7 @@ export interface Registered {
  */
 export function registeredOutput(value: unknown): string[] {
   if (!isRegistered(value)) return [];
-  const own = [value.stdout, value.stderr, ...value.stdout_lines, ...value.stderr.split('\n')].map((s) => s.trim()).filter(Boolean);
+  const own = [value.stdout, value.stderr, ...value.stdout_lines, ...value.stderr_lines].map((s) => s.trim()).filter(Boolean);
   return [...own, ...(value.results ?? []).flatMap(registeredOutput)];
 }
 
@@ -162,7 +163,10 @@ function isRegistered(value: unknown): value is Registered {
   return typeof value === 'object' && value !== null && !(value instanceof Error) && 'failed' in value;
 }
 
-const NOTHING_RAN = { stdout: '', stderr: '', stdout_lines: [] as string[] };
+/** What a command's run adds to a registered result. */
+type Streams = Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines' | 'stderr_lines'>;
+
+const NOTHING_RAN = { stdout: '', stderr: '', stdout_lines: [] as string[], stderr_lines: [] as string[] };
 
 async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<TaskOutcome> {
   const started = Date.now();
@@ -321,8 +325,8 @@ async function readBefore(changes: Change[], session: HostSession, elevate: bool
  * whole process group on the host: TERM, then KILL 10 s later); returns the last group's output
  * (what `register` shows), or throws a CommandError carrying it.
  */
-async function apply(commands: Command[], session: HostSession, elevate: boolean, seconds: number): Promise<Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines'>> {
-  let last = { rc: 0 as number | null, ...NOTHING_RAN };
+async function apply(commands: Command[], session: HostSession, elevate: boolean, seconds: number): Promise<Streams> {
+  let last = registeredStreams(0, '', '');
   for (const group of groupCommands(commands)) {
     const started = Date.now();
     const res = await session.exec(timeLimited(group.run, seconds, session.mark), elevate);
@@ -330,7 +334,7 @@ async function apply(commands: Command[], session: HostSession, elevate: boolean
     if (timedOut(res.code, ran, seconds)) throw new CommandError(session.host.name, toShell(group.run.argv), res.code, timedOutMessage(seconds, ran));
     const failed = failedStep(group, res.code, res.stderr);
     const stderr = failed ? failed.stderr : res.stderr;
-    last = { rc: res.code, stdout: res.stdout, stderr, stdout_lines: lines(res.stdout) };
+    last = registeredStreams(res.code, res.stdout, stderr);
     // the stdout of a command fed a secret may echo it: only its stderr is shown
     const output = failed?.command.sensitive || group.run.sensitive ? failed?.stderr ?? '' : failed?.stderr || res.stdout;
     if (failed) {
@@ -343,13 +347,23 @@ async function apply(commands: Command[], session: HostSession, elevate: boolean
 }
 
 /** The output of the command a CommandError stands for (kept beside it for `register`). */
-const outputs = new WeakMap<CommandError, Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines'>>();
-function commandOutput(error: CommandError): Pick<Registered, 'rc' | 'stdout' | 'stderr' | 'stdout_lines'> {
-  return outputs.get(error) ?? { rc: error.exitCode, stdout: '', stderr: error.stderrTail, stdout_lines: [] };
+const outputs = new WeakMap<CommandError, Streams>();
+function commandOutput(error: CommandError): Streams {
+  return outputs.get(error) ?? registeredStreams(error.exitCode, '', error.stderrTail);
+}
+
+/**
+ * A command's output as `register` binds it, as Ansible's command and shell modules do
+ * (strip_empty_ends): stdout and stderr without their trailing line breaks, and their lines.
+ */
+function registeredStreams(rc: number | null, stdout: string, stderr: string): Streams {
+  const out = stdout.replace(/[\r\n]+$/, '');
+  const err = stderr.replace(/[\r\n]+$/, '');
+  return { rc, stdout: out, stderr: err, stdout_lines: lines(out), stderr_lines: lines(err) };
 }
 
 function lines(text: string): string[] {
-  return text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  return text === '' ? [] : text.split(/\r?\n/);
 }
 
 /**
