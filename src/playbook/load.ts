@@ -49,6 +49,8 @@ const playFields: Record<string, Field> = {
     hint: 'a batch size: a number of hosts, a percentage like "30%", or a list of them like [1, "50%"]',
   },
   max_fail_percentage: { type: 'integer', min: 0, max: 100 },
+  // accepted as written for Ansible; either way the first round trip gathers the facts the play's tasks need
+  gather_facts: { type: 'boolean' },
 };
 
 const expression: Schema = { type: 'oneOf', alternatives: [{ type: 'string' }, { type: 'boolean' }], hint: 'a JavaScript expression (a string) or true/false' };
