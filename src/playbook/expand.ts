@@ -127,7 +127,7 @@ export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unkno
     if (task.when !== undefined && !evaluate(task.when, seen(itemScope), taskWhere(task, 'when', hp.host))) {
       return { ...instance, skipped: `when: ${task.when}` };
     }
-    const params = renderParams(task.params, seen(itemScope), paramsAt) as Record<string, unknown>;
+    const params = textWhereText(module, task.params, renderParams(task.params, seen(itemScope), paramsAt) as Record<string, unknown>);
     const errors = validateParams(module, params, { ...paramsAt, localDir });
     if (errors.length === 0) {
       for (const [relPath, message] of module.validate?.(params, { localDir, pending: hp.pending }) ?? []) {
@@ -137,6 +137,19 @@ export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unkno
     }
     return { ...instance, params, errors };
   });
+}
+
+/**
+ * A string parameter written as one `<%= expr %>` takes the number or boolean it yields as text,
+ * as Ansible's str parameters do (`content: "{{ probe.rc }}"`); a literal number is still an error.
+ */
+function textWhereText(module: Module, raw: Record<string, unknown>, rendered: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...rendered };
+  for (const [name, spec] of Object.entries(module.params)) {
+    const value = out[name];
+    if (spec.type === 'string' && (typeof value === 'number' || typeof value === 'boolean') && typeof raw[name] === 'string') out[name] = String(value);
+  }
+  return out;
 }
 
 /** The scope of one loop item: the host play's scope with the loop variable bound (the scope itself without `loop`). */
