@@ -48,10 +48,12 @@ export function splitBatches(hosts: readonly string[], serial: readonly BatchSiz
 }
 
 /**
- * Whether the failures of one batch call off the later batches: more than `maxFailPercentage` of
- * the batch's hosts failed (Ansible's rule: the percentage must be exceeded, so 0 stops at the first).
+ * Whether the failures of one batch call off the rest of the run, by Ansible's rules: more than
+ * `maxFailPercentage` of the batch's hosts failed (exceeded, so 0 stops at the first failure), or,
+ * without max_fail_percentage, every host of the batch failed.
  */
-export function batchBreaks(failed: number, batchSize: number, maxFailPercentage = 0): boolean {
+export function batchBreaks(failed: number, batchSize: number, maxFailPercentage?: number): boolean {
   if (failed === 0) return false;
+  if (maxFailPercentage === undefined) return failed >= batchSize;
   return (failed * 100) / batchSize > maxFailPercentage;
 }

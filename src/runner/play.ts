@@ -17,6 +17,7 @@ export async function runPlayOnHost(env: TaskEnv, selected: (task: Task) => bool
     await playOnHost(env, selected, events);
   } finally {
     env.once?.leave(env.session.host.name);
+    env.lockstep?.leave(env.session.host.name);
   }
 }
 
@@ -49,9 +50,10 @@ async function playOnHost(env: TaskEnv, selected: (task: Task) => boolean, event
     beforeApply,
     onRetry: (task, r) => events.send({ type: 'task:retry', host: session.host.name, play: play.name, task: task.name, ...r, ...batchOf(env) }),
   };
-  const walk: Walk = { env: taskEnv, events, notified, since, selected };
+  const walk: Walk = { env: taskEnv, events, notified, since, selected, stopped: false };
   const ok = await runSteps(play.steps, walk);
-  if (!ok && !(env.forceHandlers && session.recap.unreachable === false)) return;
+  if (walk.stopped || (!ok && !(env.forceHandlers && session.recap.unreachable === false))) return;
+  if (!(await inStep(play.tasks.length, walk))) return;
   await runHandlers(taskEnv, events, notified, since);
 }
 
@@ -61,6 +63,16 @@ interface Walk {
   notified: Set<string>;
   since: Map<string, string>;
   selected: (task: Task) => boolean;
+  /** the batch's failures stopped this host (max_fail_percentage): nothing more runs, rescue and always included */
+  stopped: boolean;
+}
+
+/** With max_fail_percentage: waits for the batch at `position` (lockstep.ts); false once the batch's failures stop the host. */
+async function inStep(position: number, walk: Walk): Promise<boolean> {
+  const { lockstep, session } = walk.env;
+  if (!lockstep || (await lockstep.reach(session.host.name, position))) return true;
+  walk.stopped = true;
+  return false;
 }
 
 /** Tasks and blocks in order; false once one failed (and no rescue took it). */
@@ -71,6 +83,7 @@ async function runSteps(steps: Step[], walk: Walk): Promise<boolean> {
       continue;
     }
     if (!walk.selected(s)) continue;
+    if (!(await inStep(walk.env.play.tasks.indexOf(s), walk))) return false;
     if (s.meta === 'flush_handlers') {
       await runHandlers(walk.env, walk.events, walk.notified, walk.since);
       walk.notified.clear();
@@ -90,13 +103,14 @@ async function runSteps(steps: Step[], walk: Walk): Promise<boolean> {
 async function runBlock(block: Block, walk: Walk): Promise<boolean> {
   const { session, play } = walk.env;
   let ok = await runSteps(block.block, walk);
+  if (walk.stopped) return false;
   if (!ok && !session.recap.unreachable && block.rescue.length > 0) {
     session.recap.failed--;
     session.recap.rescued++;
     walk.events.send({ type: 'block:rescue', host: session.host.name, play: play.name, block: block.name ?? block.keyPath });
     ok = await runSteps(block.rescue, walk);
   }
-  if (session.recap.unreachable) return false;
+  if (session.recap.unreachable || walk.stopped) return false;
   const always = await runSteps(block.always, walk);
   return ok && always;
 }

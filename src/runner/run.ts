@@ -7,6 +7,7 @@ import type { HostRecap, RunEvents } from './events.js';
 import { batchBreaks, splitBatches } from './batches.js';
 import { runPlayOnHost, speculativeFacts } from './play.js';
 import { RunOnce } from './run-once.js';
+import { Lockstep } from './lockstep.js';
 import type { TaskEnv } from './task.js';
 import { eachLimit } from './pool.js';
 import { HostSession } from './session.js';
@@ -169,21 +170,23 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
     }
     // run_once means the first host of this batch (of the play, without serial)
     const once = new RunOnce(members.map((s) => s.host.name));
+    const overLimit = () => batchBreaks(members.filter((s) => !s.alive).length, members.length, play.maxFailPercentage);
+    const lockstep = play.maxFailPercentage === undefined ? undefined : new Lockstep(batch.hosts, overLimit);
     await eachLimit(members, opts.forks, (session) =>
       runPlayOnHost(
-        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once, delegate: (name) => delegates.session(name), conceal: opts.conceal, expansions, runId, interrupt: opts.interrupt },
+        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once, lockstep, delegate: (name) => delegates.session(name), conceal: opts.conceal, expansions, runId, interrupt: opts.interrupt },
         opts.selected ?? (() => true),
         events,
       ),
     );
     const failed = members.filter((s) => !s.alive).map((s) => s.host.name);
     if (rolling) events.send({ type: 'batch:end', play: play.name, batch: batch.index, of: batch.of, failed });
-    if ((rolling || play.maxFailPercentage !== undefined) && batchBreaks(failed.length, members.length, play.maxFailPercentage)) {
+    if ((rolling || play.maxFailPercentage !== undefined) && overLimit()) {
       const notRun = batches.slice(batch.index).flatMap((b) => b.hosts);
-      const allowed = play.maxFailPercentage ?? 0;
+      const limit = play.maxFailPercentage === undefined ? 'every host of the batch failed' : `more than max_fail_percentage ${play.maxFailPercentage}% allows`;
       const reason =
         `${failed.length} of ${members.length} host(s) in batch ${batch.index}/${batch.of} of play "${play.name}" failed (${failed.join(', ')}), ` +
-        `more than max_fail_percentage ${allowed}% allows: ${notRun.length ? 'the later batches and ' : ''}the later plays do not run`;
+        `${limit}: ${notRun.length ? 'the later batches and ' : ''}the later plays do not run`;
       for (const s of sessions.values()) if (s.alive) s.recap.calledOff.push(reason);
       events.send({ type: 'play:called-off', play: play.name, batch: batch.index, of: batch.of, failed, notRun, reason });
       return true;

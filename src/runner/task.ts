@@ -9,6 +9,7 @@ import { expandTask, playScope, taskWhere, type TaskInstance } from '../playbook
 import { evaluate, unproduced, Unproduced } from '../playbook/expression.js';
 import { renderString } from '../playbook/render.js';
 import type { RunOnce } from './run-once.js';
+import type { Lockstep } from './lockstep.js';
 import type { Interrupt } from './interrupt.js';
 import type { Expansions } from '../playbook/expansions.js';
 import type { Play, Task } from '../playbook/types.js';
@@ -46,6 +47,8 @@ export interface TaskEnv {
   interrupt?: Interrupt;
   /** run_once coordination for the host's batch */
   once?: RunOnce;
+  /** with max_fail_percentage: the batch's hosts go task by task (lockstep.ts) */
+  lockstep?: Lockstep;
   /** makes a value secret for the rest of the run (the Redactor): the output a sensitive task registers */
   conceal?: (value: string) => void;
   /** the connection a `delegate_to` task runs over (see delegates.ts); without it delegate_to fails the task */

@@ -32,9 +32,11 @@ describe('batch sizes (serial)', () => {
     assert.deepEqual(splitBatches(['a', 'b', 'c'], [1, '100%']).map((b) => [b.index, b.of, b.hosts]), [[1, 2, ['a']], [2, 2, ['b', 'c']]]);
   });
 
-  it('a batch breaks when its failures exceed max_fail_percentage (0 by default)', () => {
+  it('a batch breaks when its failures exceed max_fail_percentage, or without it when all its hosts failed (as Ansible)', () => {
     assert.equal(batchBreaks(0, 3), false);
-    assert.equal(batchBreaks(1, 3), true);
+    assert.equal(batchBreaks(2, 3), false);
+    assert.equal(batchBreaks(3, 3), true);
+    assert.equal(batchBreaks(1, 3, 0), true);
     assert.equal(batchBreaks(1, 2, 50), false); // must be exceeded, not reached
     assert.equal(batchBreaks(2, 3, 50), true);
   });
@@ -120,12 +122,13 @@ ${opts.maxFail !== undefined ? `  max_fail_percentage: ${opts.maxFail}\n` : ''} 
     assert.equal(seen.filter((e) => e.type === 'task:result' && e.play === 'after' && e.batch !== undefined).length, 0);
   });
 
-  it('a failed host calls off the later batches and plays; earlier batches are left as they are', async () => {
-    const { outcome, seen, at, has } = await run('2', { failOn: ['h3'] });
+  it('with max_fail_percentage 0 a failed host stops its batch after that task and calls off the later batches and plays; earlier batches are left as they are', async () => {
+    const { outcome, seen, at, has } = await run('2', { failOn: ['h3'], maxFail: 0 });
     assert.equal(outcome.exitCode, ExitCode.TASK_FAILED);
     assert.ok(at('h3', 'started') && at('h4', 'started'), 'batch 2 (h3, h4) ran');
     assert.equal(at('h3', 'finished'), undefined, 'the failed host does not run its handlers');
-    assert.ok(at('h4', 'finished'), 'the other host of the failed batch finished its play');
+    assert.equal(at('h4', 'finished'), undefined, 'the other host of the failed batch stops after the failed task (its handler does not run), as in Ansible');
+    assert.equal(seen.filter((e) => e.type === 'task:result' && e.host === 'h4').length, 3, 'h4 ran the three tasks, in step with h3');
     assert.equal(at('h5', 'started'), undefined, 'batch 3 never started');
     assert.equal(has('h1', 'later'), false, 'later plays do not run');
     const off = seen.find((e) => e.type === 'play:called-off');
@@ -134,6 +137,18 @@ ${opts.maxFail !== undefined ? `  max_fail_percentage: ${opts.maxFail}\n` : ''} 
     assert.match(off.reason, /1 of 2 host\(s\) in batch 2\/3 of play "rolling" failed \(h3\), more than max_fail_percentage 0% allows/);
     assert.deepEqual(outcome.recap.get('h5')!.batches, [], 'h5 was in no batch');
     assert.match(formatRecap(outcome.recap, 1000, false).join('\n'), /Called off: 1 of 2 host\(s\) in batch 2\/3/);
+  });
+
+  it('without max_fail_percentage a batch goes on unless all its hosts failed (as Ansible)', async () => {
+    const some = await run('2', { failOn: ['h3'] });
+    assert.equal(some.outcome.exitCode, ExitCode.TASK_FAILED);
+    assert.equal(some.seen.some((e) => e.type === 'play:called-off'), false);
+    assert.ok(some.at('h4', 'finished') && some.has('h5', 'later'), 'the batch and the later ones ran to the end');
+    const all = await run('2', { failOn: ['h3', 'h4'] });
+    const off = all.seen.find((e) => e.type === 'play:called-off');
+    assert.ok(off && off.type === 'play:called-off');
+    assert.match(off.reason, /2 of 2 host\(s\) in batch 2\/3 of play "rolling" failed \(h3, h4\), every host of the batch failed/);
+    assert.equal(all.at('h5', 'started'), undefined, 'batch 3 never started');
   });
 
   it('max_fail_percentage lets a batch with fewer failures carry on', async () => {
