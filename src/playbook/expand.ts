@@ -17,7 +17,7 @@ import type { Module, ModuleContext } from '../modules/types.js';
 import { describeFound, validateParams } from '../schema/validate.js';
 import { positionIn } from '../yaml/positions.js';
 import { evaluate, type Where } from './expression.js';
-import { renderParams, renderTemplateFile, resolveTemplatePath } from './render.js';
+import { renderParams, renderString, renderTemplateFile, resolveTemplatePath } from './render.js';
 import { hostScope } from './scope.js';
 import type { Play, Task } from './types.js';
 
@@ -50,8 +50,10 @@ export interface TaskInstance {
   skipped?: string;
   /** the parameters rendered for this host and item ({} when skipped) */
   params: Record<string, unknown>;
-  /** the scope the parameters were rendered with (host vars, facts, extra, loop variable) */
+  /** the scope the parameters were rendered with (host vars, facts, extra, loop variables) */
   scope: Record<string, unknown>;
+  /** the names bound for this loop item (loopVarsOf); {} without loop */
+  loopVars: Record<string, unknown>;
   /** what the module's facts() and plan() get */
   ctx: ModuleContext;
   /** problems with the rendered parameters; an instance with errors must not be planned */
@@ -122,8 +124,10 @@ export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unkno
   const localDir = dirname(hp.play.file);
   const paramsAt = taskWhere(task, task.module, hp.host);
   return items.map((item, index) => {
-    const itemScope = itemScopeOf(task, scope, item);
-    const instance: TaskInstance = { task, module, item, label: task.loop === undefined ? '' : `[${itemLabel(item, task.loopVar, index)}] `, params: {}, scope: itemScope, ctx: contextOf(hp, itemScope), errors: [] };
+    const loopVars = task.loop === undefined ? {} : loopVarsOf(task, items, index);
+    const itemScope = itemScopeOf(scope, loopVars);
+    const label = task.loop === undefined ? '' : `[${task.loopControl.label === undefined ? itemLabel(item, task.loopVar, index) : renderString(task.loopControl.label, seen(itemScope), taskWhere(task, 'loop_control.label', hp.host))}] `;
+    const instance: TaskInstance = { task, module, item, label, params: {}, scope: itemScope, loopVars, ctx: contextOf(hp, itemScope), errors: [] };
     if (task.when !== undefined && !evaluate(task.when, seen(itemScope), taskWhere(task, 'when', hp.host))) {
       return { ...instance, skipped: `when: ${task.when}` };
     }
@@ -152,9 +156,35 @@ function textWhereText(module: Module, raw: Record<string, unknown>, rendered: R
   return out;
 }
 
-/** The scope of one loop item: the host play's scope with the loop variable bound (the scope itself without `loop`). */
-export function itemScopeOf(task: Task, scope: Record<string, unknown>, item: unknown): Record<string, unknown> {
-  return task.loop === undefined ? scope : { ...scope, [task.loopVar]: item };
+/** The scope of one loop item: the host play's scope with the item's loop variables bound (the scope itself without `loop`). */
+export function itemScopeOf(scope: Record<string, unknown>, loopVars: Record<string, unknown>): Record<string, unknown> {
+  return Object.keys(loopVars).length === 0 ? scope : { ...scope, ...loopVars };
+}
+
+/**
+ * What a loop item binds, as in Ansible: the loop variable (`loop_var`, default `item`) and
+ * `ansible_loop_var`; with loop_control's `index_var`, that name (0-based) and `ansible_index_var`;
+ * with `extended`, `ansible_loop` (allitems, index, index0, revindex, revindex0, first, last,
+ * length, previtem, nextitem).
+ */
+export function loopVarsOf(task: Task, items: unknown[], index: number): Record<string, unknown> {
+  const { indexVar, extended } = task.loopControl;
+  const n = items.length;
+  return {
+    [task.loopVar]: items[index],
+    ansible_loop_var: task.loopVar,
+    ...(indexVar ? { [indexVar]: index, ansible_index_var: indexVar } : {}),
+    ...(extended
+      ? {
+          ansible_loop: {
+            allitems: items, index: index + 1, index0: index, revindex: n - index, revindex0: n - index - 1,
+            first: index === 0, last: index === n - 1, length: n,
+            ...(index > 0 ? { previtem: items[index - 1] } : {}),
+            ...(index < n - 1 ? { nextitem: items[index + 1] } : {}),
+          },
+        }
+      : {}),
+  };
 }
 
 /** What a module's facts() and plan() get for one instance: the host's facts, and templates rendered with the item's scope. */

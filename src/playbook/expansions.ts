@@ -48,7 +48,7 @@ export class Expansions {
     if (entry && entry.modules === modules && stillHolds(entry.read, scope)) {
       this.counts.reused++;
       return entry.instances.map((i) => {
-        const itemScope = itemScopeOf(task, scope, i.item);
+        const itemScope = itemScopeOf(scope, i.loopVars);
         return { ...i, scope: itemScope, ctx: contextOf(hp, itemScope) };
       });
     }

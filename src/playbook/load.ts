@@ -60,6 +60,16 @@ const taskFields: Record<string, Field> = {
   when: expression,
   loop: { type: 'oneOf', alternatives: [{ type: 'string' }, { type: 'list', items: { type: 'any' } }], hint: 'a list, or a JavaScript expression yielding a list' },
   loop_var: { type: 'string', pattern: IDENTIFIER, patternHint: 'a JavaScript identifier like item or app' },
+  loop_control: {
+    type: 'map',
+    fields: {
+      loop_var: { type: 'string', pattern: IDENTIFIER, patternHint: 'a JavaScript identifier like item or app' },
+      index_var: { type: 'string', pattern: IDENTIFIER, patternHint: 'a JavaScript identifier like idx' },
+      label: { type: 'string', description: 'what the output shows for each item (EJS)' },
+      pause: { type: 'integer', min: 0, description: 'seconds to wait between items' },
+      extended: { type: 'boolean', description: 'bind ansible_loop (index, index0, first, last, length, previtem, nextitem...)' },
+    },
+  },
   notify: stringList,
   tags: stringList,
   become: { type: 'boolean' },
@@ -75,6 +85,34 @@ const taskFields: Record<string, Field> = {
   listen: stringList,
   sensitive: { type: 'boolean' },
   timeout: { type: 'integer', min: 1 },
+};
+
+/** Ansible's task keywords this tool has no such key for, so they are named as task keys, not taken for modules; with what to write instead. */
+const ANSIBLE_TASK_KEYS: Record<string, string> = {
+  with_items: 'use `loop`',
+  with_list: 'use `loop`',
+  with_dict: 'use `loop` over an expression such as `Object.entries(d)`',
+  no_log: 'use `sensitive: true`',
+  args: 'give the parameters under the module key',
+  action: 'give the module as the key',
+  local_action: '',
+  environment: 'set variables in the command itself (`shell`, or `argv: [env, NAME=value, ...]`)',
+  async: '',
+  poll: '',
+  vars: 'set variables on the play, the inventory or with -e',
+  check_mode: '',
+  diff: '',
+  throttle: '',
+  any_errors_fatal: '',
+  delegate_facts: '',
+  become_user: '',
+  become_method: '',
+  remote_user: 'set the host\'s `user` in the inventory',
+  connection: '',
+  ignore_unreachable: '',
+  module_defaults: '',
+  collections: '',
+  debugger: '',
 };
 
 const importFields: Record<string, Field> = {
@@ -332,7 +370,9 @@ function readTask(
       bad = true;
       const keyAt = atPath(at, key);
       const taskKeyTypo = closest(key, keyNames);
-      const detail = taskKeyTypo
+      const detail = key in ANSIBLE_TASK_KEYS
+        ? `task key \`${key}\` is Ansible's and not supported here${ANSIBLE_TASK_KEYS[key] ? `: ${ANSIBLE_TASK_KEYS[key]}` : ''} (README: Coming from Ansible)`
+        : taskKeyTypo
         ? `unknown task key \`${key}\`; did you mean \`${taskKeyTypo}\`?`
         : `unknown module \`${key}\`${didYouMean(key, known) || ` (modules: ${known.join(', ')}; task keys: ${keyNames.join(', ')})`}`;
       errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, detail));
@@ -372,6 +412,15 @@ function readTask(
     loop = taskKeys.loop;
     checkExpression(loop, atPath(at, 'loop'), errors);
   }
+  const control = isPlainMap(taskKeys.loop_control) ? taskKeys.loop_control : {};
+  if (taskKeys.loop_control !== undefined && taskKeys.loop === undefined) {
+    const keyAt = atPath(at, 'loop_control');
+    errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, '`loop_control` needs `loop` (the list to run the task over)'));
+  }
+  if (taskKeys.loop_var !== undefined && control.loop_var !== undefined) {
+    const keyAt = atPath(at, 'loop_var');
+    errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, 'give the loop variable once: `loop_var` here is an alias of `loop_control.loop_var`'));
+  }
   const until = typeof taskKeys.until === 'string' ? taskKeys.until : undefined;
   if (until !== undefined) checkExpression(until, atPath(at, 'until'), errors);
   for (const key of ['retries', 'delay'] as const) {
@@ -399,7 +448,13 @@ function readTask(
     params: params as Record<string, unknown>,
     when: conditions.length === 0 ? undefined : conditions.length === 1 ? conditions[0] : conditions.map((c) => `(${c})`).join(' && '),
     loop,
-    loopVar: typeof taskKeys.loop_var === 'string' ? taskKeys.loop_var : 'item',
+    loopVar: typeof control.loop_var === 'string' ? control.loop_var : typeof taskKeys.loop_var === 'string' ? taskKeys.loop_var : 'item',
+    loopControl: {
+      indexVar: typeof control.index_var === 'string' ? control.index_var : undefined,
+      label: typeof control.label === 'string' ? control.label : undefined,
+      pause: typeof control.pause === 'number' ? control.pause : undefined,
+      extended: control.extended === true,
+    },
     notify: [...new Set([...inherited.notify, ...ownNotify])],
     tags: [...new Set([...inherited.tags, ...toList(taskKeys.tags)])],
     become: typeof taskKeys.become === 'boolean' ? taskKeys.become : inherited.become,

@@ -12,6 +12,8 @@ export interface Task {
   /** JS expression yielding a list; the task runs once per element, bound to `loopVar` */
   loop?: string;
   loopVar: string;
+  /** `loop_control` besides loop_var: index_var, label (EJS, shown instead of the item), pause (seconds between items), extended (ansible_loop) */
+  loopControl: LoopControl;
   /** handler names or `listen` topics to notify when the task changed something (a block's notify included) */
   notify: string[];
   /** the task's tags, its play's and its enclosing blocks' */
@@ -43,6 +45,13 @@ export interface Task {
   pos: SourcePos;
   /** key path of the task in its file, e.g. plays.0.tasks.3 */
   keyPath: string;
+}
+
+export interface LoopControl {
+  indexVar?: string;
+  label?: string;
+  pause?: number;
+  extended: boolean;
 }
 
 /** `block` / `rescue` / `always`; its when/become/tags/notify are already folded into its tasks. */

@@ -200,8 +200,10 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
     const delegates = new Set<string>();
     const failedItems: Array<{ label: string; failure: TaskFailure }> = [];
     let anyChanged = false;
-    for (let instance of instances) {
+    for (let [n, instance] of instances.entries()) {
       const itemOf = task.loop !== undefined ? { item: instance.item } : {};
+      // loop_control.pause: between items, as in Ansible
+      if (n > 0 && task.loopControl.pause) await new Promise((r) => setTimeout(r, task.loopControl.pause! * 1000));
       if (instance.skipped) {
         items.push({ changed: false, failed: false, skipped: true, ...NOTHING_RAN, ...itemOf });
         continue;
