@@ -12,7 +12,7 @@ import { Expansions } from './playbook/expansions.js';
 import { unproduced, Unproduced } from './playbook/expression.js';
 import { playKeyPath } from './playbook/load.js';
 import { renderTemplateFile, templateCandidates } from './playbook/render.js';
-import type { Play, Task } from './playbook/types.js';
+import { boundNames, type Play, type Task } from './playbook/types.js';
 import { existsSync } from 'node:fs';
 import { placeholderConsulPki } from './stack/consul-pki.js';
 import { positionIn } from './yaml/positions.js';
@@ -73,7 +73,7 @@ export function validateRun({ inventory, plays, modules, limit, tags, skipTags, 
     add(new ConfigError({ file: '--start-at-task' }, '', `no task is named ${JSON.stringify(startAtTask)}${typo ? `; did you mean ${JSON.stringify(typo)}?` : ''}`));
   }
   const selected = taskFilter(plays, { tags, skipTags, startAtTask });
-  registeringTasks = plays.flatMap((p) => [...p.tasks, ...p.handlers]).filter((t) => t.register);
+  registeringTasks = plays.flatMap((p) => [...p.tasks, ...p.handlers]).filter((t) => boundNames(t).length > 0);
   // a group the bundled plays run on that the inventory lacks is the inventory's problem: said there,
   // once (a user who never opened the playbooks could not tell from their hosts: lines)
   const bundled = plays.filter((play) => play.file.startsWith(bundledPlaybooks));
@@ -132,7 +132,7 @@ function registeredPlaceholders(play: Play): Record<string, unknown> {
   let found = placeholders.get(play);
   if (!found) {
     found = {};
-    for (const task of registeringTasks) if (task.register) found[task.register] = unproduced(task.name);
+    for (const task of registeringTasks) for (const name of boundNames(task)) found[name] = unproduced(task.name);
     placeholders.set(play, found);
   }
   return found;

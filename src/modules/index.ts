@@ -1,4 +1,8 @@
+import { assertModule } from './assert.js';
 import { binaryModule } from './binary.js';
+import { debugModule } from './debug.js';
+import { failModule } from './fail.js';
+import { setFactModule } from './set-fact.js';
 import { commandModule } from './command.js';
 import { copyModule } from './copy.js';
 import { dockerContainerModule } from './docker-container.js';
@@ -16,6 +20,7 @@ import { waitForModule } from './wait-for.js';
 const all = [
   packageModule, fileModule, copyModule, templateModule, serviceModule, dockerContainerModule,
   dockerImageModule, binaryModule, commandModule, shellModule, waitForModule,
+  debugModule, setFactModule, assertModule, failModule,
 ] as unknown as Module[];
 
 export const modules = new Map<string, Module>(all.map((m) => [m.name, m]));

@@ -33,6 +33,10 @@ export interface Plan {
   changes: Change[];
   /** Why nothing needs to change, e.g. "nginx 1.22.1 installed". Shown for ok outcomes. */
   reason?: string;
+  /** What `register` binds besides changed/failed and the commands' output, e.g. stat's `stat`, debug's `msg`. */
+  result?: Record<string, unknown>;
+  /** Variables the task sets for the host's later tasks (set_fact), over its other variables. */
+  vars?: Record<string, unknown>;
 }
 
 /** Module parameters are declared in the shared schema language (src/schema/types.ts). */
@@ -43,6 +47,8 @@ export interface ModuleContext {
   facts: HostFacts;
   /** Renders an EJS template file (resolved like `src` paths) with this host's scope plus `extra`. */
   renderTemplate(src: string, extra?: Record<string, unknown>): string;
+  /** Evaluates a JavaScript expression over the task's scope (debug's `var`, assert's `that`); errors name the task's module key. */
+  evaluate(expr: string): unknown;
   /** Directory that relative local paths (src:, template:) resolve against: the playbook's dir, or the inventory's for inventory-provided paths. */
   localDir: string;
   /**
@@ -68,6 +74,8 @@ export interface ValidateContext {
 export interface Module<P = Record<string, unknown>> {
   name: string;
   params: Record<string, ParamSpec>;
+  /** The schema of parameters not in `params` (set_fact's variables); absent: they are errors. */
+  additionalParams?: ParamSpec;
   /** Offline checks beyond types (a local file exists, mutually exclusive params...). Return problems as [keyPath relative to the task's params, message]. */
   validate?(params: P, ctx: ValidateContext): Array<[string, string]>;
   facts(params: P, ctx: ModuleContext): Fact<unknown>[];

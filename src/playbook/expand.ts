@@ -127,7 +127,7 @@ export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unkno
     const loopVars = task.loop === undefined ? {} : loopVarsOf(task, items, index);
     const itemScope = itemScopeOf(scope, loopVars);
     const label = task.loop === undefined ? '' : `[${task.loopControl.label === undefined ? itemLabel(item, task.loopVar, index) : renderString(task.loopControl.label, seen(itemScope), taskWhere(task, 'loop_control.label', hp.host))}] `;
-    const instance: TaskInstance = { task, module, item, label, params: {}, scope: itemScope, loopVars, ctx: contextOf(hp, itemScope), errors: [] };
+    const instance: TaskInstance = { task, module, item, label, params: {}, scope: itemScope, loopVars, ctx: contextOf(hp, itemScope, task), errors: [] };
     if (task.when !== undefined && !evaluate(task.when, seen(itemScope), taskWhere(task, 'when', hp.host))) {
       return { ...instance, skipped: `when: ${task.when}` };
     }
@@ -188,10 +188,11 @@ export function loopVarsOf(task: Task, items: unknown[], index: number): Record<
 }
 
 /** What a module's facts() and plan() get for one instance: the host's facts, and templates rendered with the item's scope. */
-export function contextOf(hp: HostPlay, itemScope: Record<string, unknown>): ModuleContext {
+export function contextOf(hp: HostPlay, itemScope: Record<string, unknown>, task: Task): ModuleContext {
   return {
     host: hp.host,
     facts: hp.facts,
+    evaluate: (expr) => evaluate(expr, itemScope, taskWhere(task, task.module, hp.host)),
     localDir: dirname(hp.play.file),
     runId: hp.runId,
     lockFile: lockFileOf(hp.inventory.hosts.get(hp.host) ?? { vars: {} }),

@@ -49,7 +49,7 @@ export class Expansions {
       this.counts.reused++;
       return entry.instances.map((i) => {
         const itemScope = itemScopeOf(scope, i.loopVars);
-        return { ...i, scope: itemScope, ctx: contextOf(hp, itemScope) };
+        return { ...i, scope: itemScope, ctx: contextOf(hp, itemScope, task) };
       });
     }
     const watch = new Watch();

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { positionIn } from '../yaml/positions.js';
-import type { Play, Task } from './types.js';
+import { boundNames, type Play, type Task } from './types.js';
 
 /** Names an expression reads as plain variables: identifiers not after a `.`, outside string literals. */
 export function namesIn(expr: string): Set<string> {
@@ -38,12 +38,12 @@ function expressions(task: Task): { before: Array<[string, string]>; after: Arra
 export function checkRegisterOrder(plays: Play[]): ConfigError[] {
   const laterOf = new Map<string, Task>();
   const ordered = plays.flatMap((p) => [...p.tasks.map((t) => ({ task: t, play: p, handler: false })), ...p.handlers.map((t) => ({ task: t, play: p, handler: true }))]);
-  for (const { task } of ordered) if (task.register && !laterOf.has(task.register)) laterOf.set(task.register, task);
+  for (const { task } of ordered) for (const name of boundNames(task)) if (!laterOf.has(name)) laterOf.set(name, task);
   const errors: ConfigError[] = [];
   const seen = new Set<string>();
   ordered.forEach(({ task, play, handler }, index) => {
-    const visible = new Set(ordered.slice(0, index).map((o) => o.task.register).filter((r): r is string => !!r));
-    if (handler) play.tasks.forEach((t) => t.register && visible.add(t.register));
+    const visible = new Set(ordered.slice(0, index).flatMap((o) => boundNames(o.task)));
+    if (handler) play.tasks.forEach((t) => boundNames(t).forEach((name) => visible.add(name)));
     const { before, after } = expressions(task);
     const check = (key: string, expr: string, own?: string) => {
       for (const name of namesIn(expr)) {

@@ -99,3 +99,8 @@ export interface Play {
 export function flattenSteps(steps: Step[]): Task[] {
   return steps.flatMap((s) => (isBlock(s) ? [...flattenSteps(s.block), ...flattenSteps(s.rescue), ...flattenSteps(s.always)] : [s]));
 }
+
+/** The names a task binds for the host's later tasks: its `register`, and the variables of a `set_fact`. */
+export function boundNames(task: Task): string[] {
+  return [...(task.register ? [task.register] : []), ...(task.module === 'set_fact' ? Object.keys(task.params) : [])];
+}

@@ -196,6 +196,7 @@ async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvent
     outcome = await run();
     if (outcome instanceof Error) return false;
   }
+  if (outcome.vars) Object.assign(session.registered, outcome.vars);
   if (task.register) session.registered[task.register] = outcome.registered;
   // what a sensitive task printed is as secret as the task: redacted wherever a later task puts it
   if (task.sensitive) for (const text of registeredOutput(outcome.registered)) env.conceal?.(text);

@@ -101,6 +101,8 @@ export interface Registered {
   msg?: string;
   item?: unknown;
   results?: Registered[];
+  /** what the module adds (Plan.result): stat's `stat`, debug's `msg`... */
+  [key: string]: unknown;
 }
 
 /**
@@ -117,6 +119,8 @@ export function registeredOutput(value: unknown): string[] {
 export interface TaskOutcome {
   result: TaskResult;
   registered: unknown;
+  /** variables the task set for the host's later tasks (set_fact) */
+  vars?: Record<string, unknown>;
 }
 
 const DEFAULT_RETRIES = 3;
@@ -199,6 +203,7 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
     if (task.delegateTo === undefined) await on.gather(factsOf(instances), elevate);
     const delegates = new Set<string>();
     const failedItems: Array<{ label: string; failure: TaskFailure }> = [];
+    const vars: Record<string, unknown> = {};
     let anyChanged = false;
     for (let [n, instance] of instances.entries()) {
       const itemOf = task.loop !== undefined ? { item: instance.item } : {};
@@ -221,7 +226,8 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
       const plan = await planInstance(instance, on);
       if (env.diff) plan.changes = await readBefore(plan.changes, on, elevate);
       const { label } = instance;
-      const out: Registered = { changed: false, failed: false, skipped: false, ...NOTHING_RAN, ...itemOf };
+      const out: Registered = { changed: false, failed: false, skipped: false, ...NOTHING_RAN, ...plan.result, ...itemOf };
+      if (plan.vars) Object.assign(vars, plan.vars);
       let error: unknown;
       const planned: ChangeReport[] = plan.changes.map((c) => ({ title: label + c.title, diff: c.diff }));
       for (const change of plan.changes) {
@@ -271,7 +277,8 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
     }
     const registered = producedNothing ? unproduced(task.name) : registeredOf(false);
     if (failedItems.length) return { result: result('failed', { changes, failure: loopFailure(failedItems, instances.length) }), registered };
-    return { result: anyChanged ? result('changed', { changes }) : result('ok', { reason: reasons.join('; ') }), registered };
+    const set = Object.keys(vars).length ? { vars } : {};
+    return { result: anyChanged ? result('changed', { changes }) : result('ok', { reason: reasons.join('; ') }), registered, ...set };
   } catch (error) {
     // a delegate that cannot be reached fails this host's task; this host's own connection is fine
     if (error instanceof UnreachableError && on === env.session) throw error;

@@ -44,13 +44,13 @@ export interface ParamsWhere {
 }
 
 /** Validates (rendered) module parameters: types, required params, unknown params (with did-you-mean). */
-export function validateParams(module: Pick<Module, 'params'>, params: unknown, where: ParamsWhere): ConfigError[] {
+export function validateParams(module: Pick<Module, 'params' | 'additionalParams'>, params: unknown, where: ParamsWhere): ConfigError[] {
   const at: At = {
     ...atFile(where.pos.file, where.keyPath, where.pos),
     baseDir: where.localDir,
     note: where.host ? ` (after rendering for host ${where.host})` : undefined,
   };
-  return validateValue(params ?? {}, { type: 'map', fields: module.params }, at);
+  return validateValue(params ?? {}, { type: 'map', fields: module.params, ...(module.additionalParams ? { additional: module.additionalParams } : {}) }, at);
 }
 
 function fail(errors: ConfigError[], at: At, detail: string, part: 'key' | 'value' = 'value'): void {

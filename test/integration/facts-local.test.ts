@@ -63,7 +63,7 @@ const ctxFor = (): ModuleContext => ({
   facts: host,
   localDir: dir,
   runId: 'r1', lockFile: '/run/bootstrap.lock',
-  renderTemplate: () => { throw new Error('no templates here'); },
+  evaluate: () => { throw new Error('no expressions here'); }, renderTemplate: () => { throw new Error('no templates here'); },
 });
 
 async function planLocally(moduleName: string, params: Record<string, unknown>, ctxExtra: Partial<ModuleContext> = {}): Promise<Plan> {

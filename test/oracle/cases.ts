@@ -538,4 +538,50 @@ export const oracleCases: OracleCase[] = [
       copy: { dest: "<%= root %>/codename", content: "<%= facts.os.codename %>" }
 `,
   },
+  {
+    name: 'set_fact, debug (msg, var, registered), assert (that, fail_msg) and fail',
+    ansible: ansiblePlay(`    - name: set
+      set_fact: { greeting: "hi {{ inventory_hostname }}", n: 2 }
+    - name: show
+      debug: { msg: "{{ greeting }}" }
+      register: shown
+    - name: show var
+      debug: { var: n }
+    - name: write
+      copy: { dest: "{{ root }}/fact", content: "{{ greeting }} {{ n + 1 }} {{ shown.msg }}" }
+    - name: holds
+      assert:
+        that: ["n == 2", "greeting != ''"]
+        fail_msg: nope
+    - name: not on h2
+      assert: { that: "inventory_hostname != 'h2'", fail_msg: "h2 is not welcome" }
+    - name: not on h3
+      fail: { msg: "no h3" }
+      when: inventory_hostname == 'h3'
+    - name: after
+      copy: { dest: "{{ root }}/after", content: "a" }
+`),
+    bootstrap: bootstrapPlay(`    - name: set
+      set_fact: { greeting: "hi <%= inventory_hostname %>", n: 2 }
+    - name: show
+      debug: { msg: "<%= greeting %>" }
+      register: shown
+    - name: show var
+      debug: { var: n }
+    - name: write
+      copy: { dest: "<%= root %>/fact", content: "<%= greeting %> <%= n + 1 %> <%= shown.msg %>" }
+    - name: holds
+      assert:
+        that: ["n === 2", "greeting !== ''"]
+        fail_msg: nope
+    - name: not on h2
+      assert: { that: "inventory_hostname !== 'h2'", fail_msg: "h2 is not welcome" }
+    - name: not on h3
+      fail: { msg: "no h3" }
+      when: "inventory_hostname === 'h3'"
+    - name: after
+      copy: { dest: "<%= root %>/after", content: "a" }
+`),
+    check: (o) => assert.deepEqual([o.files.h1.fact, o.results.h2.at(-1), o.results.h3.at(-1)], ['hi h1 3 hi h1', 'not on h2: failed', 'not on h3: failed']),
+  },
 ];

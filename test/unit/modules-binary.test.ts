@@ -6,7 +6,7 @@ import { escapePath, recordPath } from '../../src/modules/binary.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext, Plan } from '../../src/modules/types.js';
 
-const ctx: ModuleContext = { host: 'lb1', facts: { init: 'systemd' } as HostFacts, localDir: '/tmp', runId: 'r1', lockFile: '/run/bootstrap.lock', renderTemplate: () => '' };
+const ctx: ModuleContext = { host: 'lb1', facts: { init: 'systemd' } as HostFacts, localDir: '/tmp', runId: 'r1', lockFile: '/run/bootstrap.lock', evaluate: () => { throw new Error('no expressions here'); }, renderTemplate: () => '' };
 const URL = 'https://releases.hashicorp.com/consul/1.16.6/consul_1.16.6_linux_amd64.zip';
 const SUMS = 'https://releases.hashicorp.com/consul/1.16.6/consul_1.16.6_SHA256SUMS';
 const SHA = 'a'.repeat(64);

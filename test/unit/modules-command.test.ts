@@ -4,7 +4,7 @@ import type { Fact, FactReader, HostFacts } from '../../src/facts/types.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext, Plan } from '../../src/modules/types.js';
 
-const ctx: ModuleContext = { host: 'lb1', facts: { init: 'systemd' } as HostFacts, localDir: '/tmp', runId: 'r1', lockFile: '/run/bootstrap.lock', renderTemplate: () => '' };
+const ctx: ModuleContext = { host: 'lb1', facts: { init: 'systemd' } as HostFacts, localDir: '/tmp', runId: 'r1', lockFile: '/run/bootstrap.lock', evaluate: () => { throw new Error('no expressions here'); }, renderTemplate: () => '' };
 
 async function plan(module: string, params: Record<string, unknown>, values: Record<string, unknown>): Promise<Plan> {
   const m = getModule(module)!;

@@ -92,7 +92,7 @@ describe('docker_container', () => {
 describe('docker_image', () => {
   const host = { init: 'systemd' } as HostFacts;
   const dir = mkdtempSync(join(tmpdir(), 'docker-image-'));
-  const ctx: ModuleContext = { host: 'web1', facts: host, localDir: dir, runId: 'r1', lockFile: '/run/bootstrap.lock', renderTemplate: () => '' };
+  const ctx: ModuleContext = { host: 'web1', facts: host, localDir: dir, runId: 'r1', lockFile: '/run/bootstrap.lock', evaluate: () => { throw new Error('no expressions here'); }, renderTemplate: () => '' };
   const plan = (params: Record<string, unknown>, value: ImageState | null) => {
     const m = getModule('docker_image')!;
     const values: Record<string, unknown> = { [`docker-image:${params.name}`]: { dockerPresent: true, value }, [`leftovers:${imageUploadPath(String(params.name))}`]: [] };

@@ -14,7 +14,7 @@ const host: HostFacts = { hostname: 'lb1', os: { id: 'debian', version: '12', co
 const localDir = mkdtempSync(join(tmpdir(), 'modules-file-'));
 const ctx: ModuleContext = {
   host: 'lb1', facts: host, localDir, runId: 'r1', lockFile: '/run/bootstrap.lock',
-  renderTemplate: (src, extra) => `rendered ${src} for ${String(extra?.app ?? 'nothing')}\n`,
+  evaluate: () => { throw new Error('no expressions here'); }, renderTemplate: (src, extra) => `rendered ${src} for ${String(extra?.app ?? 'nothing')}\n`,
 };
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -8,7 +8,7 @@ import { getModule, modules } from '../../src/modules/index.js';
 import type { ModuleContext, Plan } from '../../src/modules/types.js';
 
 const hostOn = (init: HostFacts['init']): HostFacts => ({ hostname: 'lb1', os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' }, arch: 'amd64', init, user: 'root', isRoot: true, addresses: [] });
-const ctxOn = (init: HostFacts['init']): ModuleContext => ({ host: 'lb1', facts: hostOn(init), localDir: '/tmp', runId: 'r1', lockFile: '/run/bootstrap.lock', renderTemplate: (src) => `[Unit]\nDescription=from ${src}\n` });
+const ctxOn = (init: HostFacts['init']): ModuleContext => ({ host: 'lb1', facts: hostOn(init), localDir: '/tmp', runId: 'r1', lockFile: '/run/bootstrap.lock', evaluate: () => { throw new Error('no expressions here'); }, renderTemplate: (src) => `[Unit]\nDescription=from ${src}\n` });
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const file = (path: string, content: string | null): FileState =>
   content === null ? { path, type: 'absent' } : { path, type: 'file', mode: '0644', owner: 'root', group: 'root', sha256: sha(content), content: Buffer.from(content) };

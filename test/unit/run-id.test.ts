@@ -8,7 +8,7 @@ import { newRunId } from '../../src/runner/run-id.js';
 /* Two runs planning the same change never name the same temporary path on the host. */
 
 const facts = { hostname: 'web1', os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' }, arch: 'amd64', init: 'systemd', user: 'root', isRoot: true, addresses: [] } as HostFacts;
-const ctxOf = (runId: string): ModuleContext => ({ host: 'web1', facts, localDir: '/tmp', runId, lockFile: '/run/bootstrap.lock', renderTemplate: () => 'rendered\n' });
+const ctxOf = (runId: string): ModuleContext => ({ host: 'web1', facts, localDir: '/tmp', runId, lockFile: '/run/bootstrap.lock', evaluate: () => { throw new Error('no expressions here'); }, renderTemplate: () => 'rendered\n' });
 const absent = (fact: Fact<unknown>) => (fact.key.startsWith('packages:') ? new Map([['nginx', { name: 'nginx', installed: false, version: null, candidate: '1.22' }]]) : fact.key === 'apt-lists-age' ? null : fact.key.startsWith('leftovers:') ? [] : fact.key.startsWith('file') ? { path: '/x', type: 'absent' } : null);
 
 /** Every argv word of the plan that names a temporary path (temp files, work dirs, saved copies), or is the run id a script builds one from. */
