@@ -3,6 +3,9 @@ import { binaryModule } from './binary.js';
 import { debugModule } from './debug.js';
 import { failModule } from './fail.js';
 import { setFactModule } from './set-fact.js';
+import { statModule } from './stat.js';
+import { lineinfileModule } from './lineinfile.js';
+import { blockinfileModule } from './blockinfile.js';
 import { commandModule } from './command.js';
 import { copyModule } from './copy.js';
 import { dockerContainerModule } from './docker-container.js';
@@ -20,7 +23,7 @@ import { waitForModule } from './wait-for.js';
 const all = [
   packageModule, fileModule, copyModule, templateModule, serviceModule, dockerContainerModule,
   dockerImageModule, binaryModule, commandModule, shellModule, waitForModule,
-  debugModule, setFactModule, assertModule, failModule,
+  debugModule, setFactModule, assertModule, failModule, statModule, lineinfileModule, blockinfileModule,
 ] as unknown as Module[];
 
 export const modules = new Map<string, Module>(all.map((m) => [m.name, m]));

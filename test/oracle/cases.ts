@@ -584,4 +584,144 @@ export const oracleCases: OracleCase[] = [
 `),
     check: (o) => assert.deepEqual([o.files.h1.fact, o.results.h2.at(-1), o.results.h3.at(-1)], ['hi h1 3 hi h1', 'not on h2: failed', 'not on h3: failed']),
   },
+  {
+    name: 'stat: a file, a directory, a symlink and a missing path',
+    ansible: ansiblePlay(`    - name: seed
+      copy: { dest: "{{ root }}/f", content: "hello\\n", mode: "0640" }
+    - name: link
+      file: { path: "{{ root }}/l", src: "{{ root }}/f", state: link }
+    - name: stat file
+      stat: { path: "{{ root }}/f", checksum_algorithm: sha256 }
+      register: sf
+    - name: stat dir
+      stat: { path: "{{ root }}" }
+      register: sd
+    - name: stat link
+      stat: { path: "{{ root }}/l" }
+      register: sl
+    - name: stat missing
+      stat: { path: "{{ root }}/nothing" }
+      register: sm
+    - name: write
+      copy: { dest: "{{ root }}/out", content: "{{ sf.stat.exists }} {{ sf.stat.isreg }} {{ sf.stat.isdir }} {{ sf.stat.mode }} {{ sf.stat.size }} {{ sf.stat.checksum }} {{ sf.stat.pw_name }} {{ sf.stat.uid }} | {{ sd.stat.isdir }} | {{ sl.stat.islnk }} {{ sl.stat.lnk_target | basename }} | {{ sm.stat.exists }}" }
+`),
+    bootstrap: bootstrapPlay(`    - name: seed
+      copy: { dest: "<%= root %>/f", content: "hello\\n", mode: "0640" }
+    - name: link
+      file: { path: "<%= root %>/l", src: "<%= root %>/f", state: link }
+    - name: stat file
+      stat: { path: "<%= root %>/f", checksum_algorithm: sha256 }
+      register: sf
+    - name: stat dir
+      stat: { path: "<%= root %>" }
+      register: sd
+    - name: stat link
+      stat: { path: "<%= root %>/l" }
+      register: sl
+    - name: stat missing
+      stat: { path: "<%= root %>/nothing" }
+      register: sm
+    - name: write
+      copy: { dest: "<%= root %>/out", content: "<%= sf.stat.exists ? 'True' : 'False' %> <%= sf.stat.isreg ? 'True' : 'False' %> <%= sf.stat.isdir ? 'True' : 'False' %> <%= sf.stat.mode %> <%= sf.stat.size %> <%= sf.stat.checksum %> <%= sf.stat.pw_name %> <%= sf.stat.uid %> | <%= sd.stat.isdir ? 'True' : 'False' %> | <%= sl.stat.islnk ? 'True' : 'False' %> <%= sl.stat.lnk_target.split('/').pop() %> | <%= sm.stat.exists ? 'True' : 'False' %>" }
+`),
+    check: (o) => assert.match(o.files.h1.out, /^True True False 0640 6 5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 root 0 \| True \| True f \| False$/),
+  },
+  {
+    name: 'lineinfile: regexp replaces, insertafter/insertbefore/BOF, backrefs, search_string, absent, create, a missing file fails',
+    ansible: ansiblePlay(`    - name: seed
+      copy: { dest: "{{ root }}/conf", content: "# comment\\nPort 22\\n#PermitRootLogin yes\\nListen 80\\nListen 81\\n" }
+    - name: replace by regexp
+      lineinfile: { path: "{{ root }}/conf", regexp: '^#?PermitRootLogin', line: PermitRootLogin no }
+    - name: the same again
+      lineinfile: { path: "{{ root }}/conf", regexp: '^#?PermitRootLogin', line: PermitRootLogin no }
+    - name: add at the end
+      lineinfile: { path: "{{ root }}/conf", line: UseDNS no }
+    - name: insert after
+      lineinfile: { path: "{{ root }}/conf", line: Listen 82, insertafter: '^Listen' }
+    - name: insert before, first match
+      lineinfile: { path: "{{ root }}/conf", line: Listen 79, insertbefore: '^Listen', firstmatch: true }
+    - name: at the top
+      lineinfile: { path: "{{ root }}/conf", line: '# top', insertbefore: BOF }
+    - name: backrefs
+      lineinfile: { path: "{{ root }}/conf", regexp: '^Port (\\d+)$', line: 'Port \\1\\1', backrefs: true }
+    - name: backrefs without a match
+      lineinfile: { path: "{{ root }}/conf", regexp: '^Nope (\\d+)', line: 'x \\1', backrefs: true }
+    - name: absent by regexp
+      lineinfile: { path: "{{ root }}/conf", regexp: '^Listen 8[01]', state: absent }
+    - name: search_string
+      lineinfile: { path: "{{ root }}/conf", search_string: UseDNS, line: UseDNS yes }
+    - name: create
+      lineinfile: { path: "{{ root }}/new", line: first, create: true }
+    - name: missing on h2
+      lineinfile: { path: "{{ root }}/missing", line: x }
+      when: inventory_hostname == 'h2'
+`),
+    bootstrap: bootstrapPlay(`    - name: seed
+      copy: { dest: "<%= root %>/conf", content: "# comment\\nPort 22\\n#PermitRootLogin yes\\nListen 80\\nListen 81\\n" }
+    - name: replace by regexp
+      lineinfile: { path: "<%= root %>/conf", regexp: '^#?PermitRootLogin', line: PermitRootLogin no }
+    - name: the same again
+      lineinfile: { path: "<%= root %>/conf", regexp: '^#?PermitRootLogin', line: PermitRootLogin no }
+    - name: add at the end
+      lineinfile: { path: "<%= root %>/conf", line: UseDNS no }
+    - name: insert after
+      lineinfile: { path: "<%= root %>/conf", line: Listen 82, insertafter: '^Listen' }
+    - name: insert before, first match
+      lineinfile: { path: "<%= root %>/conf", line: Listen 79, insertbefore: '^Listen', firstmatch: true }
+    - name: at the top
+      lineinfile: { path: "<%= root %>/conf", line: '# top', insertbefore: BOF }
+    - name: backrefs
+      lineinfile: { path: "<%= root %>/conf", regexp: '^Port (\\d+)$', line: 'Port \\1\\1', backrefs: true }
+    - name: backrefs without a match
+      lineinfile: { path: "<%= root %>/conf", regexp: '^Nope (\\d+)', line: 'x \\1', backrefs: true }
+    - name: absent by regexp
+      lineinfile: { path: "<%= root %>/conf", regexp: '^Listen 8[01]', state: absent }
+    - name: search_string
+      lineinfile: { path: "<%= root %>/conf", search_string: UseDNS, line: UseDNS yes }
+    - name: create
+      lineinfile: { path: "<%= root %>/new", line: first, create: true }
+    - name: missing on h2
+      lineinfile: { path: "<%= root %>/missing", line: x }
+      when: "inventory_hostname === 'h2'"
+`),
+    check: (o) => assert.equal(o.files.h1.conf, '# top\n# comment\nPort 2222\nPermitRootLogin no\nListen 79\nListen 82\nUseDNS yes\n'),
+  },
+  {
+    name: 'blockinfile: insert, keep, replace, a second marker after a line, BOF with append_newline, remove, create',
+    ansible: ansiblePlay(`    - name: seed
+      copy: { dest: "{{ root }}/b", content: "line1\\nline2\\nlast" }
+    - name: insert
+      blockinfile: { path: "{{ root }}/b", block: "a\\nb" }
+    - name: the same again
+      blockinfile: { path: "{{ root }}/b", block: "a\\nb" }
+    - name: replace
+      blockinfile: { path: "{{ root }}/b", block: "c\\n" }
+    - name: second marker
+      blockinfile: { path: "{{ root }}/b", marker: "// {mark} two", block: x, insertafter: '^line1' }
+    - name: at the top
+      blockinfile: { path: "{{ root }}/b", marker: "# {mark} top", block: t, insertbefore: BOF, append_newline: true }
+    - name: remove the first
+      blockinfile: { path: "{{ root }}/b", state: absent }
+    - name: create
+      blockinfile: { path: "{{ root }}/nb", block: n, create: true, marker_begin: START, marker_end: STOP }
+`),
+    bootstrap: bootstrapPlay(`    - name: seed
+      copy: { dest: "<%= root %>/b", content: "line1\\nline2\\nlast" }
+    - name: insert
+      blockinfile: { path: "<%= root %>/b", block: "a\\nb" }
+    - name: the same again
+      blockinfile: { path: "<%= root %>/b", block: "a\\nb" }
+    - name: replace
+      blockinfile: { path: "<%= root %>/b", block: "c\\n" }
+    - name: second marker
+      blockinfile: { path: "<%= root %>/b", marker: "// {mark} two", block: x, insertafter: '^line1' }
+    - name: at the top
+      blockinfile: { path: "<%= root %>/b", marker: "# {mark} top", block: t, insertbefore: BOF, append_newline: true }
+    - name: remove the first
+      blockinfile: { path: "<%= root %>/b", state: absent }
+    - name: create
+      blockinfile: { path: "<%= root %>/nb", block: n, create: true, marker_begin: START, marker_end: STOP }
+`),
+    check: (o) => assert.equal(o.files.h1.b, '# BEGIN top\nt\n# END top\n\nline1\n// BEGIN two\nx\n// END two\nline2\nlast\n'),
+  },
 ];

@@ -1,0 +1,105 @@
+import { absolutePathParam, groupParam, modeParam, ownerParam, validateParam } from './params.js';
+import { currentText, linesOf, planTextEdit, regexProblems, textEditFacts } from './text-edit.js';
+import type { Module } from './types.js';
+
+export type BlockinfileParams = {
+  path: string;
+  block?: string;
+  marker?: string;
+  marker_begin?: string;
+  marker_end?: string;
+  state?: 'present' | 'absent';
+  insertafter?: string;
+  insertbefore?: string;
+  create?: boolean;
+  append_newline?: boolean;
+  prepend_newline?: boolean;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  validate?: string;
+};
+
+const DEFAULT_MARKER = '# {mark} ANSIBLE MANAGED BLOCK';
+
+/**
+ * The file's lines with the block between its marker lines, as Ansible's blockinfile does: an
+ * existing marked block is replaced where it is; a new one goes after the last line matching
+ * `insertafter` (EOF by default) or before the last matching `insertbefore` (or BOF). An empty
+ * block, or state absent, removes the marked block.
+ */
+export function blockinfileLines(lines: string[], p: BlockinfileParams): { lines: string[]; msg: string } {
+  const marker = p.marker ?? DEFAULT_MARKER;
+  const begin = `${marker.replace('{mark}', p.marker_begin ?? 'BEGIN')}\n`;
+  const end = `${marker.replace('{mark}', p.marker_end ?? 'END')}\n`;
+  const present = (p.state ?? 'present') === 'present';
+  const block = p.block ?? '';
+  const blockLines = present && block ? [begin, ...linesOf(block.endsWith('\n') ? block : `${block}\n`), end] : [];
+  const out = [...lines];
+  let n0 = -1;
+  let n1 = -1;
+  out.forEach((line, i) => {
+    if (line === begin) n0 = i;
+    if (line === end) n1 = i;
+  });
+  let at: number;
+  if (n0 === -1 || n1 === -1) {
+    const insertafter = p.insertafter ?? (p.insertbefore === undefined ? 'EOF' : undefined);
+    const pattern = insertafter !== undefined && insertafter !== 'EOF' ? insertafter : p.insertbefore !== undefined && p.insertbefore !== 'BOF' ? p.insertbefore : undefined;
+    if (pattern !== undefined) {
+      const re = new RegExp(pattern);
+      let last = -1;
+      out.forEach((line, i) => {
+        if (re.test(line.replace(/\n$/, ''))) last = i;
+      });
+      at = last === -1 ? out.length : insertafter !== undefined ? last + 1 : last;
+    } else at = p.insertbefore !== undefined ? 0 : out.length;
+  } else if (n0 < n1) {
+    out.splice(n0, n1 - n0 + 1);
+    at = n0;
+  } else {
+    out.splice(n1, n0 - n1 + 1);
+    at = n1;
+  }
+  if (at > 0 && !out[at - 1]!.endsWith('\n')) out[at - 1] += '\n';
+  if (p.prepend_newline && present && at !== 0 && out[at - 1] !== '\n') out.splice(at++, 0, '\n');
+  out.splice(at, 0, ...blockLines);
+  const after = at + blockLines.length;
+  if (p.append_newline && present && after < out.length && out[after] !== '\n') out.splice(after, 0, '\n');
+  return { lines: out, msg: blockLines.length ? 'Block inserted' : 'Block removed' };
+}
+
+export const blockinfileModule: Module<BlockinfileParams> = {
+  name: 'blockinfile',
+  params: {
+    path: absolutePathParam('the file to edit'),
+    block: { type: 'string', description: 'the text between the markers (empty: the block is removed)' },
+    marker: { type: 'string', description: 'the marker line, {mark} standing for marker_begin/marker_end (default "# {mark} ANSIBLE MANAGED BLOCK")' },
+    marker_begin: { type: 'string', default: 'BEGIN' },
+    marker_end: { type: 'string', default: 'END' },
+    state: { type: 'string', enum: ['present', 'absent'], default: 'present' },
+    insertafter: { type: 'string', description: 'EOF (default) or a regular expression: a new block goes after its last match' },
+    insertbefore: { type: 'string', description: 'BOF or a regular expression: a new block goes before its last match' },
+    create: { type: 'boolean', default: false, description: 'create the file when absent (else an error)' },
+    append_newline: { type: 'boolean', default: false, description: 'a blank line after the block' },
+    prepend_newline: { type: 'boolean', default: false, description: 'a blank line before the block' },
+    mode: modeParam,
+    owner: ownerParam,
+    group: groupParam,
+    validate: validateParam,
+  },
+  validate(p) {
+    const problems: Array<[string, string]> = [];
+    if (p.insertafter !== undefined && p.insertbefore !== undefined) problems.push(['insertbefore', 'give one of insertafter or insertbefore']);
+    problems.push(...regexProblems(p, ['insertafter', 'insertbefore']));
+    return problems;
+  },
+  facts: (p) => textEditFacts(p.path),
+  plan(p, read, ctx) {
+    const absent = p.state === 'absent';
+    const { state, text } = currentText({ ...p, create: p.create || absent }, read);
+    if (text === null && absent) return { changes: [], reason: `${p.path} absent` };
+    const edited = blockinfileLines(linesOf(text ?? ''), p).lines.join('');
+    return planTextEdit(p, state, text, edited, ctx.runId, `${p.path}: block ${absent ? 'absent' : 'up to date'}`);
+  },
+};

@@ -1,0 +1,62 @@
+import { fileContentFact, fileFact, type FileState } from '../facts/file.js';
+import type { Fact, FactReader } from '../facts/types.js';
+import type { Plan } from './types.js';
+import { planFileWrite } from './write-file.js';
+
+/** What lineinfile and blockinfile edit in place, with Ansible's names. */
+export interface TextEdit {
+  path: string;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  validate?: string;
+  create?: boolean;
+}
+
+/** The facts an in-place edit plans from: the file's state and its content. */
+export function textEditFacts(path: string): Fact<unknown>[] {
+  return [fileFact(path), fileContentFact(path)];
+}
+
+/** The file's lines, each with its line break (the last may have none), as Python's readlines(). */
+export function linesOf(text: string): string[] {
+  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+}
+
+/**
+ * The file as it is: its state and text, or null when absent. A directory or an absent file
+ * without `create` is an error with Ansible's wording.
+ */
+export function currentText(p: TextEdit, read: FactReader): { state: FileState; text: string | null } {
+  const state = read(fileFact(p.path));
+  if (state.type === 'directory') throw new Error(`Path ${p.path} is a directory !`);
+  if (state.type === 'absent') {
+    if (!p.create) throw new Error(`Destination ${p.path} does not exist !`);
+    return { state, text: null };
+  }
+  const content = read(fileContentFact(p.path));
+  if (content === null) throw new Error(`${p.path} could not be read`);
+  return { state, text: content.toString('utf8') };
+}
+
+/** Writing the edited text (the diff's before side is the text already read), or ok with `reason`. */
+export function planTextEdit(p: TextEdit, state: FileState, before: string | null, after: string, runId: string, reason: string): Plan {
+  const current = before === null ? state : { ...state, content: Buffer.from(before, 'utf8') };
+  const changes = planFileWrite({ path: p.path, content: after, mode: p.mode, owner: p.owner, group: p.group, validate: p.validate, runId }, current);
+  return changes.length ? { changes } : { changes, reason };
+}
+
+/** The parameters among `keys` that hold no valid regular expression (BOF and EOF are words, not patterns). */
+export function regexProblems(p: Record<string, unknown>, keys: string[]): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
+  for (const key of keys) {
+    const value = p[key];
+    if (typeof value !== 'string' || value === 'BOF' || value === 'EOF') continue;
+    try {
+      new RegExp(value);
+    } catch (error) {
+      problems.push([key, `not a regular expression: ${(error as Error).message}`]);
+    }
+  }
+  return problems;
+}
