@@ -6,6 +6,7 @@
  * test compares what each left behind: the files under every host's root, every task's status on
  * every host (in order), the rescued/ignored counts and the exit class.
  */
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -117,15 +118,21 @@ ${HOSTS.map((h) => `        ${h}: { address: 127.0.0.1, port: ${servers[h].port}
       writeFileSync(join(caseDir, 'bootstrap', 'inventory.yaml'), inv.bootstrap);
       writeFileSync(join(caseDir, 'bootstrap', 'site.yml'), c.bootstrap);
 
+      const cleanup = () => {
+        for (const argv of c.cleanup ?? []) spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+      };
+      cleanup();
       const t0 = Date.now();
       const a = await runAnsible(join(caseDir, 'ansible', 'inventory.yml'), join(caseDir, 'ansible', 'site.yml'), c.args ?? [], join(caseDir, 'ansible'));
       const aEnd = a.events.find((e) => e.type === 'run:end');
       assert.ok(aEnd, `ansible-playbook ended without a recap (exit ${a.code}):\n${a.stderr}\n${a.stdout}`);
       const expected = outcomeOf(ANSIBLE_EXIT[a.code!] ?? `exit ${a.code}`, a.events, aEnd.recap, (h) => root('ansible', h));
 
+      cleanup();
       const t1 = Date.now();
       const b = await runCli([join(caseDir, 'bootstrap', 'inventory.yaml'), '--playbook', join(caseDir, 'bootstrap', 'site.yml'), '--output', 'json', ...(c.args ?? [])]);
       const t2 = Date.now();
+      cleanup();
       t.diagnostic(`ansible-playbook ${t1 - t0} ms, bootstrap ${t2 - t1} ms`);
       const evs = b.code === 2 ? [] : events(b.stdout);
       const bEnd = evs.find((e) => e.type === 'run:end');

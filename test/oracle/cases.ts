@@ -25,6 +25,12 @@ export interface OracleCase {
   args?: string[];
   /** files beside each engine's playbook (vars files) */
   files?: Record<string, string>;
+  /**
+   * Commands run on this machine (which the loopback hosts are) before each engine's run and after
+   * the case, their failures ignored: they remove what a case makes outside the hosts' roots
+   * (throwaway users and groups), so both engines start from the same machine.
+   */
+  cleanup?: string[][];
   /** an assertion on Ansible's outcome: the case exercises what its name says */
   check?: (outcome: OracleOutcome) => void;
 }
@@ -723,5 +729,90 @@ export const oracleCases: OracleCase[] = [
       blockinfile: { path: "<%= root %>/nb", block: n, create: true, marker_begin: START, marker_end: STOP }
 `),
     check: (o) => assert.equal(o.files.h1.b, '# BEGIN top\nt\n# END top\n\nline1\n// BEGIN two\nx\n// END two\nline2\nlast\n'),
+  },
+  {
+    name: 'group and user: create, keep, change, remove (throwaway names, on h1 only: the loopback hosts share one /etc/passwd)',
+    cleanup: [['userdel', 'bsoracle-u'], ['groupdel', 'bsoracle-g'], ['groupdel', 'bsoracle-s']],
+    ansible: ansiblePlay(`    - name: group
+      group: { name: bsoracle-g, gid: 43210 }
+      when: inventory_hostname == 'h1'
+    - name: supplementary group
+      group: { name: bsoracle-s }
+      when: inventory_hostname == 'h1'
+    - name: group again
+      group: { name: bsoracle-g, gid: 43210 }
+      when: inventory_hostname == 'h1'
+    - name: user
+      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle }
+      when: inventory_hostname == 'h1'
+    - name: user again
+      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle }
+      when: inventory_hostname == 'h1'
+    - name: another shell
+      user: { name: bsoracle-u, shell: /bin/bash }
+      when: inventory_hostname == 'h1'
+    - name: groups appended
+      user: { name: bsoracle-u, groups: bsoracle-s, append: true }
+      when: inventory_hostname == 'h1'
+    - name: look
+      shell: { cmd: "id bsoracle-u; getent passwd bsoracle-u" }
+      register: looked
+      changed_when: false
+      when: inventory_hostname == 'h1'
+    - name: record
+      copy: { dest: "{{ root }}/id", content: "{{ looked.stdout }}" }
+      when: inventory_hostname == 'h1'
+    - name: user gone
+      user: { name: bsoracle-u, state: absent }
+      when: inventory_hostname == 'h1'
+    - name: groups gone
+      group: { name: "{{ item }}", state: absent }
+      loop: [bsoracle-g, bsoracle-s]
+      when: inventory_hostname == 'h1'
+    - name: gone already
+      group: { name: bsoracle-g, state: absent }
+      when: inventory_hostname == 'h1'
+`),
+    bootstrap: bootstrapPlay(`    - name: group
+      group: { name: bsoracle-g, gid: 43210 }
+      when: "inventory_hostname === 'h1'"
+    - name: supplementary group
+      group: { name: bsoracle-s }
+      when: "inventory_hostname === 'h1'"
+    - name: group again
+      group: { name: bsoracle-g, gid: 43210 }
+      when: "inventory_hostname === 'h1'"
+    - name: user
+      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle }
+      when: "inventory_hostname === 'h1'"
+    - name: user again
+      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle }
+      when: "inventory_hostname === 'h1'"
+    - name: another shell
+      user: { name: bsoracle-u, shell: /bin/bash }
+      when: "inventory_hostname === 'h1'"
+    - name: groups appended
+      user: { name: bsoracle-u, groups: bsoracle-s, append: true }
+      when: "inventory_hostname === 'h1'"
+    - name: look
+      shell: { cmd: "id bsoracle-u; getent passwd bsoracle-u" }
+      register: looked
+      changed_when: false
+      when: "inventory_hostname === 'h1'"
+    - name: record
+      copy: { dest: "<%= root %>/id", content: "<%= looked.stdout %>" }
+      when: "inventory_hostname === 'h1'"
+    - name: user gone
+      user: { name: bsoracle-u, state: absent }
+      when: "inventory_hostname === 'h1'"
+    - name: groups gone
+      group: { name: "<%= item %>", state: absent }
+      loop: [bsoracle-g, bsoracle-s]
+      when: "inventory_hostname === 'h1'"
+    - name: gone already
+      group: { name: bsoracle-g, state: absent }
+      when: "inventory_hostname === 'h1'"
+`),
+    check: (o) => assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/nonexistent:\/bin\/bash$/),
   },
 ];

@@ -1,0 +1,56 @@
+import { quote } from '../command.js';
+import type { ScriptFact } from './types.js';
+
+/** A local group as getent reports it; absent when it has no entry. */
+export interface GroupState {
+  exists: boolean;
+  gid?: number;
+}
+
+export function groupFact(name: string): ScriptFact<GroupState> {
+  return {
+    key: `group:${name}`,
+    script: `getent group ${quote(name)} || :`,
+    parse(stdout) {
+      const fields = stdout.split('\n')[0]!.split(':');
+      return fields.length >= 3 ? { exists: true, gid: Number(fields[2]) } : { exists: false };
+    },
+  };
+}
+
+/** A local user: its passwd entry, primary group name and supplementary groups (the primary left out). */
+export interface UserState {
+  exists: boolean;
+  uid?: number;
+  gid?: number;
+  /** the primary group's name */
+  group?: string;
+  comment?: string;
+  home?: string;
+  shell?: string;
+  groups?: string[];
+}
+
+export function userFact(name: string): ScriptFact<UserState> {
+  const n = quote(name);
+  return {
+    key: `user:${name}`,
+    script: `if getent passwd ${n}; then id -gn ${n}; id -Gn ${n}; fi; :`,
+    parse(stdout) {
+      const [entry, primary, all] = stdout.split('\n');
+      const fields = (entry ?? '').split(':');
+      if (fields.length < 7) return { exists: false };
+      const group = (primary ?? '').trim();
+      return {
+        exists: true,
+        uid: Number(fields[2]),
+        gid: Number(fields[3]),
+        group,
+        comment: fields[4],
+        home: fields[5],
+        shell: fields[6],
+        groups: (all ?? '').trim().split(/\s+/).filter((g) => g && g !== group),
+      };
+    },
+  };
+}
