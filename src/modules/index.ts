@@ -6,6 +6,7 @@ import { setFactModule } from './set-fact.js';
 import { statModule } from './stat.js';
 import { lineinfileModule } from './lineinfile.js';
 import { blockinfileModule } from './blockinfile.js';
+import { getUrlModule } from './get-url.js';
 import { groupModule } from './group.js';
 import { userModule } from './user.js';
 import { commandModule } from './command.js';
@@ -26,7 +27,7 @@ const all = [
   packageModule, fileModule, copyModule, templateModule, serviceModule, dockerContainerModule,
   dockerImageModule, binaryModule, commandModule, shellModule, waitForModule,
   debugModule, setFactModule, assertModule, failModule, statModule, lineinfileModule, blockinfileModule,
-  groupModule, userModule,
+  groupModule, userModule, getUrlModule,
 ] as unknown as Module[];
 
 export const modules = new Map<string, Module>(all.map((m) => [m.name, m]));

@@ -15,7 +15,9 @@ import { join, relative } from 'node:path';
 import { startSshd } from '../helpers/sshd.js';
 import { events, runCli } from '../helpers/cli.js';
 import { ansiblePlaybook, runAnsible } from '../helpers/ansible.js';
-import { oracleCases, HOSTS, type Host } from '../oracle/cases.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { oracleCases, HOSTS, SERVED, type Host } from '../oracle/cases.js';
 
 type Sshd = Awaited<ReturnType<typeof startSshd>>;
 type Event = Record<string, any>;
@@ -66,7 +68,21 @@ function outcomeOf(exit: string, evs: Event[], recap: Record<string, any>, root:
 describe('ansible-core as the oracle: the same playbook intent, the same outcome', () => {
   const servers = {} as Record<Host, Sshd>;
   let dir: string;
+  /** what the cases download: SERVED at @@URL@@ (oracle/cases.ts), on loopback */
+  let http: Server;
+  let baseUrl: string;
   before(async () => {
+    // as a web server serving files does: Last-Modified, and 304 to a request for a copy at least as new
+    const modified = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    http = createServer((req, res) => {
+      const body = SERVED[req.url ?? ''];
+      if (body === undefined) return void res.writeHead(404).end('not found');
+      const since = Date.parse(req.headers['if-modified-since'] ?? '');
+      if (since >= modified.getTime()) return void res.writeHead(304).end();
+      res.writeHead(200, { 'last-modified': modified.toUTCString() }).end(body);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     ansiblePlaybook(); // fails the suite at once, saying where ansible-core should be, when it is missing
     const first = await startSshd();
     servers.h1 = first;
@@ -75,6 +91,7 @@ describe('ansible-core as the oracle: the same playbook intent, the same outcome
     writeFileSync(join(dir, 'known_hosts'), HOSTS.map((h) => readFileSync(servers[h].knownHostsFile, 'utf8')).join(''));
   });
   after(async () => {
+    http?.close();
     for (const h of HOSTS) await servers[h]?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -114,9 +131,9 @@ ${HOSTS.map((h) => `        ${h}: { address: 127.0.0.1, port: ${servers[h].port}
         for (const engine of ['ansible', 'bootstrap']) writeFileSync(join(caseDir, engine, name), text);
       }
       writeFileSync(join(caseDir, 'ansible', 'inventory.yml'), inv.ansible);
-      writeFileSync(join(caseDir, 'ansible', 'site.yml'), c.ansible);
+      writeFileSync(join(caseDir, 'ansible', 'site.yml'), c.ansible.replaceAll('@@URL@@', baseUrl));
       writeFileSync(join(caseDir, 'bootstrap', 'inventory.yaml'), inv.bootstrap);
-      writeFileSync(join(caseDir, 'bootstrap', 'site.yml'), c.bootstrap);
+      writeFileSync(join(caseDir, 'bootstrap', 'site.yml'), c.bootstrap.replaceAll('@@URL@@', baseUrl));
 
       const cleanup = () => {
         for (const argv of c.cleanup ?? []) spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });

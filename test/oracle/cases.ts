@@ -6,9 +6,14 @@
  * where they differ. Hosts h1, h2, h3 form the group `app`; each has a `root` directory to write in.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 
 export const HOSTS = ['h1', 'h2', 'h3'] as const;
 export type Host = (typeof HOSTS)[number];
+
+/** Files the test serves over HTTP on loopback, at @@URL@@ in a playbook (get_url). */
+export const SERVED: Record<string, string> = { '/hello.txt': 'hello from the oracle\n', '/other.txt': 'other\n' };
+const HELLO_SHA256 = createHash('sha256').update(SERVED['/hello.txt']!).digest('hex');
 
 export interface OracleOutcome {
   exit: string;
@@ -814,5 +819,59 @@ export const oracleCases: OracleCase[] = [
       when: "inventory_hostname === 'h1'"
 `),
     check: (o) => assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/nonexistent:\/bin\/bash$/),
+  },
+  {
+    name: 'get_url: download, keep an existing file, checksum matches (kept) and differs (downloaded), a wrong checksum fails, a directory dest, a missing URL fails',
+    ansible: ansiblePlay(`    - name: download
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/hello", mode: "0600" }
+    - name: exists already
+      get_url: { url: "@@URL@@/other.txt", dest: "{{ root }}/hello" }
+    - name: checksum matches
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/hello", checksum: "sha256:${HELLO_SHA256}" }
+    - name: seed a stale copy
+      copy: { dest: "{{ root }}/stale", content: "old" }
+    - name: checksum differs
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/stale", checksum: "sha256:${HELLO_SHA256}" }
+    - name: wrong checksum on h2
+      get_url: { url: "@@URL@@/other.txt", dest: "{{ root }}/wrong", checksum: "sha256:${HELLO_SHA256}" }
+      when: inventory_hostname == 'h2'
+    - name: into a directory
+      get_url: { url: "@@URL@@/other.txt", dest: "{{ root }}/" }
+    - name: missing url on h3
+      get_url: { url: "@@URL@@/nothing", dest: "{{ root }}/nothing" }
+      when: inventory_hostname == 'h3'
+    - name: modes
+      shell: { cmd: "stat -c %a {{ root }}/hello {{ root }}/stale" }
+      register: modes
+      changed_when: false
+    - name: record
+      copy: { dest: "{{ root }}/modes", content: "{{ modes.stdout }}" }
+`),
+    bootstrap: bootstrapPlay(`    - name: download
+      get_url: { url: "@@URL@@/hello.txt", dest: "<%= root %>/hello", mode: "0600" }
+    - name: exists already
+      get_url: { url: "@@URL@@/other.txt", dest: "<%= root %>/hello" }
+    - name: checksum matches
+      get_url: { url: "@@URL@@/hello.txt", dest: "<%= root %>/hello", checksum: "sha256:${HELLO_SHA256}" }
+    - name: seed a stale copy
+      copy: { dest: "<%= root %>/stale", content: "old" }
+    - name: checksum differs
+      get_url: { url: "@@URL@@/hello.txt", dest: "<%= root %>/stale", checksum: "sha256:${HELLO_SHA256}" }
+    - name: wrong checksum on h2
+      get_url: { url: "@@URL@@/other.txt", dest: "<%= root %>/wrong", checksum: "sha256:${HELLO_SHA256}" }
+      when: "inventory_hostname === 'h2'"
+    - name: into a directory
+      get_url: { url: "@@URL@@/other.txt", dest: "<%= root %>/" }
+    - name: missing url on h3
+      get_url: { url: "@@URL@@/nothing", dest: "<%= root %>/nothing" }
+      when: "inventory_hostname === 'h3'"
+    - name: modes
+      shell: { cmd: "stat -c %a <%= root %>/hello <%= root %>/stale" }
+      register: modes
+      changed_when: false
+    - name: record
+      copy: { dest: "<%= root %>/modes", content: "<%= modes.stdout %>" }
+`),
+    check: (o) => assert.deepEqual([o.files.h1.hello, o.files.h1.stale, o.files.h1['other.txt'], o.results.h2.at(-1)], ['hello from the oracle\n', 'hello from the oracle\n', 'other\n', 'wrong checksum on h2: failed']),
   },
 ];
