@@ -107,3 +107,18 @@ if [ -f ${quote(`/etc/init/${name}.conf`)} ]; then echo conf=yes; fi`,
     parse: (stdout) => parseUpstartJob(name, stdout),
   };
 }
+
+/**
+ * Whether systemd needs a daemon-reload: a unit file changed on disk since it was loaded
+ * (NeedDaemonReload). For one unit, or for every loaded unit when none is named.
+ */
+export function daemonReloadFact(name?: string): ScriptFact<boolean> {
+  const script = name !== undefined
+    ? `systemctl show -p NeedDaemonReload -- ${quote(systemdUnitName(name))} 2>/dev/null; :`
+    : `systemctl list-units --all --no-legend --plain 2>/dev/null | while read -r u rest; do printf '%s\\n' "$u"; done | xargs -r systemctl show -p NeedDaemonReload -- 2>/dev/null; :`;
+  return {
+    key: `systemd-need-reload:${name === undefined ? '*' : systemdUnitName(name)}`,
+    script,
+    parse: (stdout) => /^NeedDaemonReload=yes$/m.test(stdout),
+  };
+}

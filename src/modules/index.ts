@@ -7,6 +7,7 @@ import { statModule } from './stat.js';
 import { lineinfileModule } from './lineinfile.js';
 import { blockinfileModule } from './blockinfile.js';
 import { getUrlModule } from './get-url.js';
+import { systemdModule } from './systemd.js';
 import { groupModule } from './group.js';
 import { userModule } from './user.js';
 import { commandModule } from './command.js';
@@ -27,11 +28,12 @@ const all = [
   packageModule, fileModule, copyModule, templateModule, serviceModule, dockerContainerModule,
   dockerImageModule, binaryModule, commandModule, shellModule, waitForModule,
   debugModule, setFactModule, assertModule, failModule, statModule, lineinfileModule, blockinfileModule,
-  groupModule, userModule, getUrlModule,
+  groupModule, userModule, getUrlModule, systemdModule,
 ] as unknown as Module[];
 
 export const modules = new Map<string, Module>(all.map((m) => [m.name, m]));
 modules.set('systemd_unit', modules.get('service')!);
+modules.set('systemd_service', systemdModule as unknown as Module);
 
 export function getModule(name: string): Module | undefined {
   return modules.get(name);
