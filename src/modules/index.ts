@@ -7,6 +7,8 @@ import { statModule } from './stat.js';
 import { lineinfileModule } from './lineinfile.js';
 import { blockinfileModule } from './blockinfile.js';
 import { getUrlModule } from './get-url.js';
+import { aptRepositoryModule } from './apt-repository.js';
+import { deb822RepositoryModule } from './deb822-repository.js';
 import { systemdModule } from './systemd.js';
 import { groupModule } from './group.js';
 import { userModule } from './user.js';
@@ -28,7 +30,7 @@ const all = [
   packageModule, fileModule, copyModule, templateModule, serviceModule, dockerContainerModule,
   dockerImageModule, binaryModule, commandModule, shellModule, waitForModule,
   debugModule, setFactModule, assertModule, failModule, statModule, lineinfileModule, blockinfileModule,
-  groupModule, userModule, getUrlModule, systemdModule,
+  groupModule, userModule, getUrlModule, systemdModule, aptRepositoryModule, deb822RepositoryModule,
 ] as unknown as Module[];
 
 export const modules = new Map<string, Module>(all.map((m) => [m.name, m]));

@@ -26,7 +26,7 @@ function baseName(spec: string): string {
   return spec.split('=')[0]!.split(':')[0]!;
 }
 
-function aptGet(p: PackageParams, ...args: string[]): Command {
+function aptGet(p: Pick<PackageParams, 'proxy'>, ...args: string[]): Command {
   return {
     argv: [
       'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-y', '-o', 'DPkg::Lock::Timeout=300',
@@ -56,7 +56,8 @@ function withPolicy(p: PackageParams, command: Command, runId: string): Command 
   return { ...command, argv: [...sh(POLICY_RC_D_SCRIPT), 'sh', String(p.policy_rc_d), runId, ...command.argv] };
 }
 
-function updateChange(p: PackageParams, why: string): Change {
+/** `apt-get update`, stamped as the package module's cache_valid_time reads it (apt_repository runs it after a change too). */
+export function updateChange(p: Pick<PackageParams, 'proxy' | 'timeout'>, why: string): Change {
   return {
     title: `update apt lists (${why})`,
     commands: [aptGet(p, 'update'), { argv: ['mkdir', '-p', '/var/lib/bootstrap'] }, { argv: ['touch', APT_UPDATE_STAMP] }],

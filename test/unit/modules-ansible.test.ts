@@ -83,3 +83,35 @@ describe('debug, assert, fail, set_fact', () => {
     ]);
   });
 });
+
+describe('apt_repository and deb822_repository', () => {
+  const REPO = 'deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/debian bookworm stable';
+  const TARGET = '/etc/apt/sources.list.d/download_docker_com_linux_debian.list';
+  const sources = (files: Record<string, string>) => ({ 'apt-sources': new Map(Object.entries(files)), [`file:${TARGET}`]: { path: TARGET, type: 'absent' } });
+  it('adds a repo to the file Ansible names, then updates the apt lists', async () => {
+    const p = await plan('apt_repository', { repo: REPO }, sources({ '/etc/apt/sources.list': 'deb http://deb.debian.org/debian bookworm main\n' }));
+    assert.deepEqual(p.changes.map((c) => c.title), [`create ${TARGET} (absent)`, `update apt lists (added ${REPO})`]);
+    assert.equal(p.changes[0]!.diff!.after, `${REPO}\n`);
+  });
+  it('is ok when the repo is enabled in any file, whitespace aside; update_cache: false does not update', async () => {
+    const p = await plan('apt_repository', { repo: REPO }, sources({ '/etc/apt/sources.list.d/docker.list': `${REPO.replace(' bookworm', '   bookworm')}  # docker\n` }));
+    assert.deepEqual(p.changes, []);
+    assert.equal(p.reason, `${REPO} in /etc/apt/sources.list.d/docker.list`);
+    const added = await plan('apt_repository', { repo: REPO, update_cache: false, filename: 'docker' }, { 'apt-sources': new Map(), 'file:/etc/apt/sources.list.d/docker.list': { path: '/etc/apt/sources.list.d/docker.list', type: 'absent' } });
+    assert.deepEqual(added.changes.map((c) => c.title), ['create /etc/apt/sources.list.d/docker.list (absent)']);
+  });
+  it('enables a commented-out line where it is; absent removes it everywhere, and a file left empty', async () => {
+    const other = '/etc/apt/sources.list.d/other.list';
+    const enabled = await plan('apt_repository', { repo: REPO, update_cache: false }, sources({ [other]: `deb http://x/ y z\n# ${REPO}\n` }));
+    assert.equal(enabled.changes[0]!.diff!.after, `deb http://x/ y z\n${REPO}\n`);
+    const removed = await plan('apt_repository', { repo: REPO, state: 'absent', update_cache: false }, sources({ [other]: `deb http://x/ y z\n${REPO}\n`, [TARGET]: `${REPO}\n` }));
+    assert.deepEqual(removed.changes.map((c) => c.title), [`update ${other} (content differs)`, `remove ${TARGET} (${REPO} was its only source)`]);
+  });
+  it('deb822_repository writes the fields Ansible writes, in its order, and removes the file', async () => {
+    const path = '/etc/apt/sources.list.d/docker-ce.sources';
+    const p = await plan('deb822_repository', { name: 'Docker CE', uris: 'https://download.docker.com/linux/debian', suites: ['bookworm'], components: ['stable'], signed_by: '/etc/apt/keyrings/docker.asc', enabled: true }, { [`file:${path}`]: { path, type: 'absent' } });
+    assert.equal(p.changes[0]!.diff!.after, 'Components: stable\nEnabled: yes\nX-Repolib-Name: Docker CE\nSigned-By: /etc/apt/keyrings/docker.asc\nSuites: bookworm\nTypes: deb\nURIs: https://download.docker.com/linux/debian\n');
+    const gone = await plan('deb822_repository', { name: 'Docker CE', state: 'absent' }, { [`file:${path}`]: { path, type: 'file' } });
+    assert.deepEqual(argvOf(gone), [['rm', '-f', path]]);
+  });
+});

@@ -1,0 +1,78 @@
+import { aptSourcesFact, SOURCES_DIR } from '../facts/apt-sources.js';
+import { fileFact, type FileState } from '../facts/file.js';
+import { modeParam } from './params.js';
+import { updateChange } from './package.js';
+import type { Change, Module } from './types.js';
+import { planFileWrite } from './write-file.js';
+
+export type AptRepositoryParams = { repo: string; state?: 'present' | 'absent'; filename?: string; update_cache?: boolean; mode?: string };
+
+const SOURCE = /^(deb|deb-src)(\s+\[[^\]]*\])?\s+\S+\s+\S+/;
+
+/** A source line with its whitespace collapsed, as apt_repository compares them. */
+const normal = (line: string) => line.trim().split(/\s+/).join(' ');
+
+/** Ansible's file name for a repo: its host and path, other characters as underscores (deb http://a.b/c x y -> a_b_c). */
+export function suggestedFilename(repo: string): string {
+  const parts = repo.replace(/\[[^\]]+\]/g, '').replace(/\w+:\/\//g, '').split(/\s+/).filter((p) => p && p !== 'deb' && p !== 'deb-src');
+  const first = (parts[0] ?? '').replace(/^[^@/]*@/, '');
+  return first.replace(/[^a-zA-Z0-9]/g, ' ').split(/\s+/).filter(Boolean).join('_');
+}
+
+/** A file's text with its lines holding `source` enabled (`# ` removed) or taken out. */
+function edited(text: string, source: string, keep: boolean): string {
+  return text.split(/(?<=\n)/).flatMap((line) => {
+    const body = line.replace(/#.*$/s, '');
+    const disabled = /^\s*#\s*(deb|deb-src)\s/.test(line) ? normal(line.replace(/^\s*#\s*/, '').replace(/\s#.*$/s, '')) : undefined;
+    if (normal(body) === source) return keep ? [line] : [];
+    if (disabled === source) return keep ? [`${line.replace(/^\s*#\s*/, '')}`] : [];
+    return [line];
+  }).join('');
+}
+
+/**
+ * As Ansible's apt_repository, for one-line sources: `present` leaves a repo that is enabled in
+ * any sources file, enables it where it is commented out, or adds it to
+ * sources.list.d/<filename>.list; `absent` takes it out of every file (a file left empty is
+ * removed). `apt-get update` follows a change unless update_cache is false.
+ */
+export const aptRepositoryModule: Module<AptRepositoryParams> = {
+  name: 'apt_repository',
+  params: {
+    repo: { type: 'string', required: true, pattern: SOURCE, patternHint: 'a one-line source like "deb [signed-by=/etc/apt/keyrings/x.asc] https://example.com/debian bookworm main"' },
+    state: { type: 'string', enum: ['present', 'absent'], default: 'present' },
+    filename: { type: 'string', pattern: /^[A-Za-z0-9_.-]+$/, patternHint: 'a file name without .list' },
+    update_cache: { type: 'boolean', default: true, description: 'apt-get update after a change' },
+    mode: modeParam,
+  },
+  facts: (p) => [aptSourcesFact(), fileFact(`${SOURCES_DIR}/${p.filename ?? suggestedFilename(p.repo)}.list`)],
+  plan(p, read, ctx) {
+    const files = read(aptSourcesFact());
+    const target = `${SOURCES_DIR}/${p.filename ?? suggestedFilename(p.repo)}.list`;
+    const source = normal(p.repo);
+    const present = p.state !== 'absent';
+    const changes: Change[] = [];
+    const write = (path: string, content: string, state: FileState) => planFileWrite({ path, content, mode: p.mode ?? (state.type === 'absent' ? '0644' : undefined), runId: ctx.runId }, state);
+    const enabledIn = [...files].filter(([, text]) => text.split('\n').some((l) => normal(l.replace(/#.*$/, '')) === source)).map(([path]) => path);
+    if (present && enabledIn.length === 0) {
+      const disabledIn = [...files].find(([, text]) => edited(text, source, true) !== text);
+      if (disabledIn) changes.push(...write(disabledIn[0], edited(disabledIn[1], source, true), { path: disabledIn[0], type: 'file' }));
+      else {
+        const current = read(fileFact(target));
+        const before = files.get(target) ?? '';
+        changes.push(...write(target, `${before}${before && !before.endsWith('\n') ? '\n' : ''}${source}\n`, current));
+      }
+    }
+    if (!present) {
+      for (const [path, text] of files) {
+        const after = edited(text, source, false);
+        if (after === text) continue;
+        if (after.trim() === '' && path !== '/etc/apt/sources.list') changes.push({ title: `remove ${path} (${source} was its only source)`, commands: [{ argv: ['rm', '-f', path] }] });
+        else changes.push(...write(path, after, { path, type: 'file' }));
+      }
+    }
+    if (changes.length === 0) return { changes, reason: present ? `${source} in ${enabledIn.join(', ')}` : `${source} in no sources file` };
+    if (p.update_cache !== false) changes.push(updateChange({}, `${present ? 'added' : 'removed'} ${source}`));
+    return { changes };
+  },
+};
