@@ -10,6 +10,7 @@ import { getUrlModule } from './get-url.js';
 import { aptRepositoryModule } from './apt-repository.js';
 import { deb822RepositoryModule } from './deb822-repository.js';
 import { systemdModule } from './systemd.js';
+import { unarchiveModule } from './unarchive.js';
 import { groupModule } from './group.js';
 import { userModule } from './user.js';
 import { commandModule } from './command.js';
@@ -30,7 +31,7 @@ const all = [
   packageModule, fileModule, copyModule, templateModule, serviceModule, dockerContainerModule,
   dockerImageModule, binaryModule, commandModule, shellModule, waitForModule,
   debugModule, setFactModule, assertModule, failModule, statModule, lineinfileModule, blockinfileModule,
-  groupModule, userModule, getUrlModule, systemdModule, aptRepositoryModule, deb822RepositoryModule,
+  groupModule, userModule, getUrlModule, systemdModule, aptRepositoryModule, deb822RepositoryModule, unarchiveModule,
 ] as unknown as Module[];
 
 export const modules = new Map<string, Module>(all.map((m) => [m.name, m]));

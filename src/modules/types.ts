@@ -35,6 +35,8 @@ export interface Plan {
   reason?: string;
   /** What `register` binds besides changed/failed and the commands' output, e.g. stat's `stat`, debug's `msg`. */
   result?: Record<string, unknown>;
+  /** The module skips the task, as Ansible reports it (unarchive's `creates`): shown and counted as skipped, with `reason`. */
+  skipped?: true;
   /** Variables the task sets for the host's later tasks (set_fact), over its other variables. */
   vars?: Record<string, unknown>;
 }

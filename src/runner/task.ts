@@ -204,6 +204,8 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
     const delegates = new Set<string>();
     const failedItems: Array<{ label: string; failure: TaskFailure }> = [];
     const vars: Record<string, unknown> = {};
+    /** the reasons of instances the module skipped (Plan.skipped) */
+    const skips: string[] = [];
     let anyChanged = false;
     for (let [n, instance] of instances.entries()) {
       const itemOf = task.loop !== undefined ? { item: instance.item } : {};
@@ -224,6 +226,11 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
       }
       await on.gather(factsOf([instance]), elevate); // no-op unless an earlier item changed the host
       const plan = await planInstance(instance, on);
+      if (plan.skipped) {
+        items.push({ changed: false, failed: false, skipped: true, ...NOTHING_RAN, ...itemOf });
+        skips.push(instance.label + (plan.reason ?? 'skipped'));
+        continue;
+      }
       if (env.diff) plan.changes = await readBefore(plan.changes, on, elevate);
       const { label } = instance;
       const out: Registered = { changed: false, failed: false, skipped: false, ...NOTHING_RAN, ...plan.result, ...itemOf };
@@ -277,6 +284,7 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
     }
     const registered = producedNothing ? unproduced(task.name) : registeredOf(false);
     if (failedItems.length) return { result: result('failed', { changes, failure: loopFailure(failedItems, instances.length) }), registered };
+    if (skips.length === instances.length) return { result: result('skipped', { reason: skips.join('; ') }), registered: { ...registeredOf(false), skipped: true } };
     const set = Object.keys(vars).length ? { vars } : {};
     return { result: anyChanged ? result('changed', { changes }) : result('ok', { reason: reasons.join('; ') }), registered, ...set };
   } catch (error) {

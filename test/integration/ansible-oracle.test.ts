@@ -127,8 +127,9 @@ ${HOSTS.map((h) => `        ${h}: { address: 127.0.0.1, port: ${servers[h].port}
       const root = (engine: string, h: Host) => join(caseDir, engine, 'roots', h);
       for (const engine of ['ansible', 'bootstrap']) for (const h of HOSTS) mkdirSync(root(engine, h), { recursive: true });
       const inv = inventories(caseDir, root);
-      for (const [name, text] of Object.entries(c.files ?? {})) {
-        for (const engine of ['ansible', 'bootstrap']) writeFileSync(join(caseDir, engine, name), text);
+      for (const engine of ['ansible', 'bootstrap']) {
+        for (const [name, text] of Object.entries(c.files ?? {})) writeFileSync(join(caseDir, engine, name), text);
+        c.prepare?.(join(caseDir, engine));
       }
       writeFileSync(join(caseDir, 'ansible', 'inventory.yml'), inv.ansible);
       writeFileSync(join(caseDir, 'ansible', 'site.yml'), c.ansible.replaceAll('@@URL@@', baseUrl));

@@ -6,7 +6,10 @@
  * where they differ. Hosts h1, h2, h3 form the group `app`; each has a `root` directory to write in.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const HOSTS = ['h1', 'h2', 'h3'] as const;
 export type Host = (typeof HOSTS)[number];
@@ -36,6 +39,8 @@ export interface OracleCase {
    * (throwaway users and groups), so both engines start from the same machine.
    */
   cleanup?: string[][];
+  /** makes what the playbook reads beside it (a tarball), in each engine's directory */
+  prepare?: (dir: string) => void;
   /** an assertion on Ansible's outcome: the case exercises what its name says */
   check?: (outcome: OracleOutcome) => void;
 }
@@ -873,5 +878,63 @@ export const oracleCases: OracleCase[] = [
       copy: { dest: "<%= root %>/modes", content: "<%= modes.stdout %>" }
 `),
     check: (o) => assert.deepEqual([o.files.h1.hello, o.files.h1.stale, o.files.h1['other.txt'], o.results.h2.at(-1)], ['hello from the oracle\n', 'hello from the oracle\n', 'other\n', 'wrong checksum on h2: failed']),
+  },
+  {
+    name: 'unarchive: a laptop tarball unpacked, kept, repaired after a change, creates, a missing dest fails; a tarball on the host with remote_src',
+    prepare: (dir) => {
+      const tree = join(dir, 'tree');
+      mkdirSync(join(tree, 'app', 'bin'), { recursive: true });
+      writeFileSync(join(tree, 'app', 'conf'), 'v1\n');
+      writeFileSync(join(tree, 'app', 'bin', 'run'), '#!/bin/sh\necho run\n', { mode: 0o755 });
+      symlinkSync('conf', join(tree, 'app', 'link'));
+      execFileSync('tar', ['-czf', join(dir, 'app.tar.gz'), '--owner=root', '--group=root', '--mtime=2020-01-01', '-C', tree, 'app']);
+    },
+    ansible: ansiblePlay(`    - name: unpack
+      unarchive: { src: app.tar.gz, dest: "{{ root }}" }
+    - name: again
+      unarchive: { src: app.tar.gz, dest: "{{ root }}" }
+    - name: tamper on h2
+      copy: { dest: "{{ root }}/app/conf", content: "changed" }
+      when: inventory_hostname == 'h2'
+    - name: repaired
+      unarchive: { src: app.tar.gz, dest: "{{ root }}" }
+    - name: creates
+      unarchive: { src: app.tar.gz, dest: "{{ root }}/nowhere", creates: "{{ root }}/app" }
+    - name: the tarball on the host
+      copy: { src: app.tar.gz, dest: "{{ root }}/remote.tgz" }
+    - name: a directory for it
+      file: { path: "{{ root }}/r", state: directory }
+    - name: remote
+      unarchive: { src: "{{ root }}/remote.tgz", dest: "{{ root }}/r", remote_src: true }
+    - name: remote again
+      unarchive: { src: "{{ root }}/remote.tgz", dest: "{{ root }}/r", remote_src: true }
+    - name: no such directory on h3
+      unarchive: { src: app.tar.gz, dest: "{{ root }}/missing" }
+      when: inventory_hostname == 'h3'
+`),
+    bootstrap: bootstrapPlay(`    - name: unpack
+      unarchive: { src: app.tar.gz, dest: "<%= root %>" }
+    - name: again
+      unarchive: { src: app.tar.gz, dest: "<%= root %>" }
+    - name: tamper on h2
+      copy: { dest: "<%= root %>/app/conf", content: "changed" }
+      when: "inventory_hostname === 'h2'"
+    - name: repaired
+      unarchive: { src: app.tar.gz, dest: "<%= root %>" }
+    - name: creates
+      unarchive: { src: app.tar.gz, dest: "<%= root %>/nowhere", creates: "<%= root %>/app" }
+    - name: the tarball on the host
+      copy: { src: app.tar.gz, dest: "<%= root %>/remote.tgz" }
+    - name: a directory for it
+      file: { path: "<%= root %>/r", state: directory }
+    - name: remote
+      unarchive: { src: "<%= root %>/remote.tgz", dest: "<%= root %>/r", remote_src: true }
+    - name: remote again
+      unarchive: { src: "<%= root %>/remote.tgz", dest: "<%= root %>/r", remote_src: true }
+    - name: no such directory on h3
+      unarchive: { src: app.tar.gz, dest: "<%= root %>/missing" }
+      when: "inventory_hostname === 'h3'"
+`),
+    check: (o) => assert.deepEqual([o.files.h2['app/conf'], o.files.h1['r/app/bin/run'], o.results.h3.at(-1)], ['v1\n', '#!/bin/sh\necho run\n', 'no such directory on h3: failed']),
   },
 ];
