@@ -937,4 +937,171 @@ export const oracleCases: OracleCase[] = [
 `),
     check: (o) => assert.deepEqual([o.files.h2['app/conf'], o.files.h1['r/app/bin/run'], o.results.h3.at(-1)], ['v1\n', '#!/bin/sh\necho run\n', 'no such directory on h3: failed']),
   },
+  {
+    name: 'ignore_errors; a failed host skips its handlers and the later plays, the others go on',
+    ansible: `- name: p
+  hosts: app
+  gather_facts: false
+  become: false
+  handlers:
+    - name: handler
+      copy: { dest: "{{ root }}/handler", content: "h" }
+  tasks:
+    - name: fails but ignored
+      command: { argv: ["false"] }
+      ignore_errors: true
+    - name: notifies
+      copy: { dest: "{{ root }}/conf", content: "c" }
+      notify: handler
+    - name: fails on h2
+      command: { argv: [test, "{{ inventory_hostname }}", "!=", h2] }
+      changed_when: false
+    - name: after
+      copy: { dest: "{{ root }}/after", content: "a" }
+- name: q
+  hosts: app
+  gather_facts: false
+  become: false
+  tasks:
+    - name: second play
+      copy: { dest: "{{ root }}/second", content: "s" }
+`,
+    bootstrap: `- name: p
+  hosts: app
+  gather_facts: false
+  become: false
+  handlers:
+    - name: handler
+      copy: { dest: "<%= root %>/handler", content: "h" }
+  tasks:
+    - name: fails but ignored
+      command: { argv: ["false"] }
+      ignore_errors: true
+    - name: notifies
+      copy: { dest: "<%= root %>/conf", content: "c" }
+      notify: handler
+    - name: fails on h2
+      command: { argv: [test, "<%= inventory_hostname %>", "!=", h2] }
+      changed_when: false
+    - name: after
+      copy: { dest: "<%= root %>/after", content: "a" }
+- name: q
+  hosts: app
+  gather_facts: false
+  become: false
+  tasks:
+    - name: second play
+      copy: { dest: "<%= root %>/second", content: "s" }
+`,
+    check: (o) => assert.deepEqual(Object.keys(o.files.h2), ['conf']),
+  },
+  {
+    name: 'command and shell: creates, removes, chdir',
+    ansible: ansiblePlay(`    - name: marker
+      copy: { dest: "{{ root }}/m", content: "m" }
+    - name: creates an existing path
+      command: { argv: [touch, "{{ root }}/x"], creates: "{{ root }}/m" }
+    - name: creates a missing path
+      command: { argv: [touch, "{{ root }}/y"], creates: "{{ root }}/none" }
+    - name: removes a missing path
+      command: { argv: [touch, "{{ root }}/z"], removes: "{{ root }}/none" }
+    - name: removes an existing path
+      shell: { cmd: "rm m && touch gone", chdir: "{{ root }}", removes: "{{ root }}/m" }
+    - name: chdir
+      shell: { cmd: "basename $(pwd) > here", chdir: "{{ root }}" }
+`),
+    bootstrap: bootstrapPlay(`    - name: marker
+      copy: { dest: "<%= root %>/m", content: "m" }
+    - name: creates an existing path
+      command: { argv: [touch, "<%= root %>/x"], creates: "<%= root %>/m" }
+    - name: creates a missing path
+      command: { argv: [touch, "<%= root %>/y"], creates: "<%= root %>/none" }
+    - name: removes a missing path
+      command: { argv: [touch, "<%= root %>/z"], removes: "<%= root %>/none" }
+    - name: removes an existing path
+      shell: { cmd: "rm m && touch gone", chdir: "<%= root %>", removes: "<%= root %>/m" }
+    - name: chdir
+      shell: { cmd: "basename $(pwd) > here", chdir: "<%= root %>" }
+`),
+  },
+  {
+    name: '--check: nothing changes on the hosts; what would change says changed',
+    args: ['--check'],
+    ansible: ansiblePlay(`    - name: a file
+      copy: { dest: "{{ root }}/f", content: "f" }
+    - name: a line
+      lineinfile: { path: "{{ root }}/l", line: x, create: true }
+    - name: a stat
+      stat: { path: "{{ root }}/f" }
+      register: st
+    - name: a fact
+      set_fact: { seen: "{{ st.stat.exists }}" }
+    - name: a message
+      debug: { msg: "{{ seen }}" }
+`),
+    bootstrap: bootstrapPlay(`    - name: a file
+      copy: { dest: "<%= root %>/f", content: "f" }
+    - name: a line
+      lineinfile: { path: "<%= root %>/l", line: x, create: true }
+    - name: a stat
+      stat: { path: "<%= root %>/f" }
+      register: st
+    - name: a fact
+      set_fact: { seen: "<%= st.stat.exists %>" }
+    - name: a message
+      debug: { msg: "<%= seen %>" }
+`),
+    check: (o) => assert.deepEqual(o.files.h1, {}),
+  },
+  {
+    name: '--limit and --skip-tags; a block with when, tags and notify passed to its tasks',
+    args: ['--limit', 'h1,h3', '--skip-tags', 'slow'],
+    ansible: `- name: p
+  hosts: app
+  gather_facts: false
+  become: false
+  handlers:
+    - name: from the block
+      copy: { dest: "{{ root }}/handler", content: "h" }
+  tasks:
+    - name: fast
+      copy: { dest: "{{ root }}/fast", content: "f" }
+    - name: slow
+      copy: { dest: "{{ root }}/slow", content: "s" }
+      tags: [slow]
+    - name: on h3
+      block:
+        - name: in the block
+          copy: { dest: "{{ root }}/block", content: "b" }
+        - name: slow in the block
+          copy: { dest: "{{ root }}/block-slow", content: "b" }
+          tags: slow
+      when: inventory_hostname == 'h3'
+      notify: from the block
+`,
+    bootstrap: `- name: p
+  hosts: app
+  gather_facts: false
+  become: false
+  handlers:
+    - name: from the block
+      copy: { dest: "<%= root %>/handler", content: "h" }
+  tasks:
+    - name: fast
+      copy: { dest: "<%= root %>/fast", content: "f" }
+    - name: slow
+      copy: { dest: "<%= root %>/slow", content: "s" }
+      tags: [slow]
+    - name: on h3
+      block:
+        - name: in the block
+          copy: { dest: "<%= root %>/block", content: "b" }
+        - name: slow in the block
+          copy: { dest: "<%= root %>/block-slow", content: "b" }
+          tags: slow
+      when: "inventory_hostname === 'h3'"
+      notify: from the block
+`,
+    check: (o) => assert.deepEqual([Object.keys(o.files.h2), Object.keys(o.files.h3)], [[], ['block', 'fast', 'handler']]),
+  },
 ];
