@@ -347,8 +347,8 @@ const cases: Case[] = [
     results: { h1: [['where', 'ok'], ['record', 'changed']], h2: [['where', 'ok'], ['record', 'changed']] },
     recap: { h1: { ok: 1, changed: 1 }, h2: { ok: 1, changed: 1 } },
     check: ({ evs, root, logins }) => {
-      assert.equal(readFileSync(join(root('h1'), 'where.txt'), 'utf8'), `h2 ${root('h1')}\n`);
-      assert.equal(readFileSync(join(root('h2'), 'where.txt'), 'utf8'), `h1 ${root('h2')}\n`);
+      assert.equal(readFileSync(join(root('h1'), 'where.txt'), 'utf8'), `h2 ${root('h1')}`);
+      assert.equal(readFileSync(join(root('h2'), 'where.txt'), 'utf8'), `h1 ${root('h2')}`);
       assert.equal(resultOf(evs, 'h1', 'where').delegatedTo, 'h2');
       assert.equal(resultOf(evs, 'h2', 'where').delegatedTo, 'h1');
       assert.deepEqual([logins('h1'), logins('h2')], [1, 1], 'one connection per host');
