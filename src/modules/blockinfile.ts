@@ -1,5 +1,4 @@
-import { absolutePathParam, groupParam, modeParam, ownerParam, validateParam } from './params.js';
-import { currentText, linesOf, planTextEdit, regexProblems, textEditFacts } from './text-edit.js';
+import { linesOf, placementProblems, planEdit, textEditFacts, textEditParams } from './text-edit.js';
 import type { Module } from './types.js';
 
 export type BlockinfileParams = {
@@ -72,34 +71,15 @@ export function blockinfileLines(lines: string[], p: BlockinfileParams): { lines
 export const blockinfileModule: Module<BlockinfileParams> = {
   name: 'blockinfile',
   params: {
-    path: absolutePathParam('the file to edit'),
+    ...textEditParams,
     block: { type: 'string', description: 'the text between the markers (empty: the block is removed)' },
     marker: { type: 'string', description: 'the marker line, {mark} standing for marker_begin/marker_end (default "# {mark} ANSIBLE MANAGED BLOCK")' },
     marker_begin: { type: 'string', default: 'BEGIN' },
     marker_end: { type: 'string', default: 'END' },
-    state: { type: 'string', enum: ['present', 'absent'], default: 'present' },
-    insertafter: { type: 'string', description: 'EOF (default) or a regular expression: a new block goes after its last match' },
-    insertbefore: { type: 'string', description: 'BOF or a regular expression: a new block goes before its last match' },
-    create: { type: 'boolean', default: false, description: 'create the file when absent (else an error)' },
     append_newline: { type: 'boolean', default: false, description: 'a blank line after the block' },
     prepend_newline: { type: 'boolean', default: false, description: 'a blank line before the block' },
-    mode: modeParam,
-    owner: ownerParam,
-    group: groupParam,
-    validate: validateParam,
   },
-  validate(p) {
-    const problems: Array<[string, string]> = [];
-    if (p.insertafter !== undefined && p.insertbefore !== undefined) problems.push(['insertbefore', 'give one of insertafter or insertbefore']);
-    problems.push(...regexProblems(p, ['insertafter', 'insertbefore']));
-    return problems;
-  },
+  validate: (p) => placementProblems(p, ['insertafter', 'insertbefore']),
   facts: (p) => textEditFacts(p.path),
-  plan(p, read, ctx) {
-    const absent = p.state === 'absent';
-    const { state, text } = currentText({ ...p, create: p.create || absent }, read);
-    if (text === null && absent) return { changes: [], reason: `${p.path} absent` };
-    const edited = blockinfileLines(linesOf(text ?? ''), p).lines.join('');
-    return planTextEdit(p, state, text, edited, ctx.runId, `${p.path}: block ${absent ? 'absent' : 'up to date'}`);
-  },
+  plan: (p, read, ctx) => planEdit(p, read, ctx, (lines) => blockinfileLines(lines, p).lines, `block ${p.state === 'absent' ? 'absent' : 'up to date'}`),
 };

@@ -1,5 +1,4 @@
-import { absolutePathParam, groupParam, modeParam, ownerParam, validateParam } from './params.js';
-import { currentText, linesOf, planTextEdit, regexProblems, textEditFacts } from './text-edit.js';
+import { placementProblems, planEdit, textEditFacts, textEditParams } from './text-edit.js';
 import type { Module } from './types.js';
 
 export type LineinfileParams = {
@@ -108,38 +107,24 @@ export function lineinfileAbsent(lines: string[], p: LineinfileParams): { lines:
 export const lineinfileModule: Module<LineinfileParams> = {
   name: 'lineinfile',
   params: {
-    path: absolutePathParam('the file to edit'),
+    ...textEditParams,
     line: { type: 'string', description: 'the line to have in the file (state present)' },
     regexp: { type: 'string', description: 'a regular expression: the last line it matches is replaced (state present) or every line it matches removed (absent)' },
     search_string: { type: 'string', description: 'as regexp, a literal string the line holds' },
-    state: { type: 'string', enum: ['present', 'absent'], default: 'present' },
-    insertafter: { type: 'string', description: 'EOF (default), BOF, or a regular expression: the line goes after its last match' },
-    insertbefore: { type: 'string', description: 'BOF or a regular expression: the line goes before its last match' },
-    create: { type: 'boolean', default: false, description: 'create the file when absent (else an error)' },
     backrefs: { type: 'boolean', default: false, description: 'line holds \\1 backreferences to regexp; nothing changes when regexp matches no line' },
     firstmatch: { type: 'boolean', default: false, description: 'the first match of regexp or insertafter/insertbefore, not the last' },
-    mode: modeParam,
-    owner: ownerParam,
-    group: groupParam,
-    validate: validateParam,
   },
   validate(p) {
-    const problems: Array<[string, string]> = [];
+    const problems = placementProblems(p, ['regexp', 'insertafter', 'insertbefore']);
     if (p.regexp !== undefined && p.search_string !== undefined) problems.push(['search_string', 'give one of regexp or search_string']);
-    if (p.insertafter !== undefined && p.insertbefore !== undefined) problems.push(['insertbefore', 'give one of insertafter or insertbefore']);
     if ((p.state ?? 'present') === 'present' && p.line === undefined) problems.push(['line', 'state present needs line']);
     if (p.state === 'absent' && p.line === undefined && p.regexp === undefined && p.search_string === undefined) problems.push(['line', 'state absent needs line, regexp or search_string']);
     if (p.backrefs && p.regexp === undefined) problems.push(['backrefs', 'backrefs needs regexp']);
-    problems.push(...regexProblems(p, ['regexp', 'insertafter', 'insertbefore']));
     return problems;
   },
   facts: (p) => textEditFacts(p.path),
   plan(p, read, ctx) {
-    const absent = p.state === 'absent';
-    const { state, text } = currentText({ ...p, create: p.create || absent }, read);
-    if (text === null && absent) return { changes: [], reason: `${p.path} absent` };
-    const before = linesOf(text ?? '');
-    const edited = absent ? lineinfileAbsent(before, p) : lineinfilePresent(before, p);
-    return planTextEdit(p, state, text, edited.lines.join(''), ctx.runId, `${p.path}: ${absent ? 'no such line' : 'line present'}`);
+    const edit = (lines: string[]) => (p.state === 'absent' ? lineinfileAbsent(lines, p) : lineinfilePresent(lines, p)).lines;
+    return planEdit(p, read, ctx, edit, p.state === 'absent' ? 'no such line' : 'line present');
   },
 };

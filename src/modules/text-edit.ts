@@ -1,16 +1,51 @@
 import { fileContentFact, fileFact, type FileState } from '../facts/file.js';
 import type { Fact, FactReader } from '../facts/types.js';
-import type { Plan } from './types.js';
+import { absolutePathParam, groupParam, modeParam, ownerParam, validateParam } from './params.js';
+import type { ModuleContext, ParamSpec, Plan } from './types.js';
 import { planFileWrite } from './write-file.js';
 
 /** What lineinfile and blockinfile edit in place, with Ansible's names. */
 export interface TextEdit {
   path: string;
+  state?: 'present' | 'absent';
+  insertafter?: string;
+  insertbefore?: string;
   mode?: string;
   owner?: string;
   group?: string;
   validate?: string;
   create?: boolean;
+}
+
+/** The parameters lineinfile and blockinfile share, with Ansible's defaults. */
+export const textEditParams: Record<string, ParamSpec> = {
+  path: absolutePathParam('the file to edit'),
+  state: { type: 'string', enum: ['present', 'absent'], default: 'present' },
+  insertafter: { type: 'string', description: 'EOF (default), BOF (lineinfile), or a regular expression: after its last match' },
+  insertbefore: { type: 'string', description: 'BOF or a regular expression: before its last match' },
+  create: { type: 'boolean', default: false, description: 'create the file when absent (else an error)' },
+  mode: modeParam,
+  owner: ownerParam,
+  group: groupParam,
+  validate: validateParam,
+};
+
+/** insertafter and insertbefore together, or a parameter among `patterns` that is no regular expression. */
+export function placementProblems(p: TextEdit, patterns: string[]): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
+  if (p.insertafter !== undefined && p.insertbefore !== undefined) problems.push(['insertbefore', 'give one of insertafter or insertbefore']);
+  return [...problems, ...regexProblems(p as unknown as Record<string, unknown>, patterns)];
+}
+
+/**
+ * The plan of an in-place edit: `edit` turns the file's lines into the wanted ones. With state
+ * absent a missing file is fine (nothing to take out); with present it needs `create`.
+ */
+export function planEdit(p: TextEdit, read: FactReader, ctx: ModuleContext, edit: (lines: string[]) => string[], upToDate: string): Plan {
+  const absent = p.state === 'absent';
+  const { state, text } = currentText({ ...p, create: p.create || absent }, read);
+  if (text === null && absent) return { changes: [], reason: `${p.path} absent` };
+  return planTextEdit(p, state, text, edit(linesOf(text ?? '')).join(''), ctx.runId, `${p.path}: ${upToDate}`);
 }
 
 /** The facts an in-place edit plans from: the file's state and its content. */
