@@ -138,7 +138,24 @@ interface Inherited {
   become?: boolean;
   tags: string[];
   notify: string[];
+  /** the file the steps are read from, and the task files that imported it (for cycles) */
+  file: string;
+  chain: string[];
 }
+
+/** `- import_tasks: FILE` (or include_tasks, also as `{ file: FILE }`) with the keys passed to its tasks. */
+const taskFileTarget: Schema = {
+  type: 'oneOf',
+  alternatives: [{ type: 'string' }, { type: 'map', fields: { file: { type: 'string', required: true } } }],
+  hint: 'a task file (relative to the file that names it), or { file: ... }',
+};
+const importTasksFields = (key: string): Record<string, Field> => ({
+  [key]: { ...taskFileTarget, required: true },
+  name: { type: 'string' },
+  when: expression,
+  tags: stringList,
+  become: { type: 'boolean' },
+});
 
 const playKeyPaths = new WeakMap<Play, string>();
 
@@ -218,7 +235,7 @@ function readPlay(entry: unknown, at: At, file: string, modules: ModuleLookup, k
     }
   }
   const tags = toList(entry.tags);
-  const top: Inherited = { when: [], tags, notify: [] };
+  const top: Inherited = { when: [], tags, notify: [], file, chain: [file] };
   const handlerSteps = readSteps(entry.handlers, atPath(at, 'handlers'), modules, known, errors, undefined, top);
   const handlers = handlerSteps.filter((s): s is Task => !('block' in s));
   const handlerNames = new Map<string, Task>();
@@ -306,12 +323,72 @@ function readSteps(
   const steps: Step[] = [];
   list.forEach((entry, i) => {
     const entryAt = atPath(at, i);
+    if (isPlainMap(entry) && ('import_tasks' in entry || 'include_tasks' in entry)) {
+      steps.push(...readTaskFile(entry, entryAt, modules, known, errors, notifiable, inherited));
+      return;
+    }
     const step = notifiable && isPlainMap(entry) && 'block' in entry
       ? readBlock(entry, entryAt, modules, known, errors, notifiable, inherited)
       : readTask(entry, entryAt, modules, known, errors, notifiable, inherited);
     if (step) steps.push(step);
   });
   return steps;
+}
+
+/**
+ * `import_tasks` / `include_tasks`: the tasks of another file, read when the playbook loads (both
+ * are static here), with the entry's `when`, `tags` and `become` passed to each, as an import does.
+ */
+function readTaskFile(
+  entry: Record<string, unknown>,
+  at: At,
+  modules: ModuleLookup,
+  known: string[],
+  errors: ConfigError[],
+  notifiable: Set<string> | undefined,
+  outer: Inherited,
+): Step[] {
+  const key = 'import_tasks' in entry ? 'import_tasks' : 'include_tasks';
+  const shape = validateValue(entry, { type: 'map', fields: importTasksFields(key) }, at);
+  errors.push(...shape);
+  const raw = entry[key];
+  const target = typeof raw === 'string' ? raw : isPlainMap(raw) && typeof raw.file === 'string' ? raw.file : undefined;
+  if (target === undefined || shape.length > 0) return [];
+  const targetAt = atPath(at, key);
+  const full = resolve(dirname(outer.file), target);
+  if (outer.chain.includes(full)) {
+    const chain = [...outer.chain.slice(outer.chain.indexOf(full)), full].map((f) => relative(process.cwd(), f) || f);
+    errors.push(new ConfigError(targetAt.locate(targetAt.path), targetAt.path, `task file import cycle: ${chain.join(' -> ')}`));
+    return [];
+  }
+  if (!existsSync(full)) {
+    errors.push(new ConfigError(targetAt.locate(targetAt.path), targetAt.path, `task file not found: ${full}`));
+    return [];
+  }
+  let value: unknown;
+  try {
+    value = loadYamlFile(full, 'tasks').value;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    errors.push(err);
+    return [];
+  }
+  if (value === null || value === undefined) return [];
+  const fileAt = atFile(full, 'tasks');
+  if (!Array.isArray(value)) {
+    errors.push(new ConfigError(fileAt.locate('tasks'), '', `expected a list of tasks, got ${isPlainMap(value) ? 'a map' : JSON.stringify(value)}`));
+    return [];
+  }
+  const when = readCondition(entry.when, atPath(at, 'when'), errors);
+  const inner: Inherited = {
+    ...outer,
+    when: when === undefined ? outer.when : [...outer.when, when],
+    become: typeof entry.become === 'boolean' ? entry.become : outer.become,
+    tags: [...new Set([...outer.tags, ...toList(entry.tags)])],
+    file: full,
+    chain: [...outer.chain, full],
+  };
+  return readSteps(value, fileAt, modules, known, errors, notifiable, inner);
 }
 
 function readBlock(
@@ -328,6 +405,7 @@ function readBlock(
   const notify = toList(entry.notify);
   checkNotify(entry.notify, notify, atPath(at, 'notify'), notifiable, errors);
   const inner: Inherited = {
+    ...outer,
     when: when === undefined ? outer.when : [...outer.when, when],
     become: typeof entry.become === 'boolean' ? entry.become : outer.become,
     tags: [...new Set([...outer.tags, ...toList(entry.tags)])],

@@ -53,8 +53,8 @@ export function checkRegisterOrder(plays: Play[]): ConfigError[] {
         const id = `${path}:${name}`;
         if (seen.has(id)) continue;
         seen.add(id);
-        const pos = positionIn(play.file, path, 'value', task.pos);
-        const at = `${registering.pos.file === play.file ? '' : `${registering.pos.file} `}${registering.keyPath}${registering.pos.line ? ` (line ${registering.pos.line})` : ''}`;
+        const pos = positionIn(task.pos.file, path, 'value', task.pos);
+        const at = `${registering.pos.file === task.pos.file ? '' : `${registering.pos.file} `}${registering.keyPath}${registering.pos.line ? ` (line ${registering.pos.line})` : ''}`;
         errors.push(new ConfigError(pos, path, `\`${name}\` is used before it is registered: task ${JSON.stringify(registering.name)} at ${at} registers it later, and a registered value is only visible to the tasks after it`));
       }
     };

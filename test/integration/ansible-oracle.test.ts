@@ -1,7 +1,7 @@
 /**
  * ansible-core as the oracle for the keywords and modules the README says work as in Ansible.
- * Each case is one playbook intent written twice: for ansible-playbook (Jinja, Ansible's module
- * parameters) and for bootstrap (EJS/JS, this tool's parameters). Both run on the same three real
+ * Each case is one playbook intent: an Ansible playbook, run by ansible-playbook, and its
+ * translation (Jinja to EJS/JavaScript, test/oracle/translate.ts), run by bootstrap. Both run on the same three real
  * sshd hosts (loopback; each host works under its own `root` directory, one per engine), and the
  * test compares what each left behind: the files under every host's root, every task's status on
  * every host (in order), the rescued/ignored counts and the exit class.
@@ -18,6 +18,7 @@ import { ansiblePlaybook, runAnsible } from '../helpers/ansible.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { oracleCases, HOSTS, SERVED, type Host } from '../oracle/cases.js';
+import { toBootstrap } from '../oracle/translate.js';
 
 type Sshd = Awaited<ReturnType<typeof startSshd>>;
 type Event = Record<string, any>;
@@ -128,13 +129,13 @@ ${HOSTS.map((h) => `        ${h}: { address: 127.0.0.1, port: ${servers[h].port}
       for (const engine of ['ansible', 'bootstrap']) for (const h of HOSTS) mkdirSync(root(engine, h), { recursive: true });
       const inv = inventories(caseDir, root);
       for (const engine of ['ansible', 'bootstrap']) {
-        for (const [name, text] of Object.entries(c.files ?? {})) writeFileSync(join(caseDir, engine, name), text);
+        for (const [name, text] of Object.entries(c.files ?? {})) writeFileSync(join(caseDir, engine, name), engine === 'bootstrap' ? toBootstrap(text) : text);
         c.prepare?.(join(caseDir, engine));
       }
       writeFileSync(join(caseDir, 'ansible', 'inventory.yml'), inv.ansible);
       writeFileSync(join(caseDir, 'ansible', 'site.yml'), c.ansible.replaceAll('@@URL@@', baseUrl));
       writeFileSync(join(caseDir, 'bootstrap', 'inventory.yaml'), inv.bootstrap);
-      writeFileSync(join(caseDir, 'bootstrap', 'site.yml'), c.bootstrap.replaceAll('@@URL@@', baseUrl));
+      writeFileSync(join(caseDir, 'bootstrap', 'site.yml'), toBootstrap(c.ansible, c.js).replaceAll('@@URL@@', baseUrl));
 
       const cleanup = () => {
         for (const argv of c.cleanup ?? []) spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });

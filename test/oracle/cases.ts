@@ -1,9 +1,9 @@
 /**
  * The oracle's cases (test/integration/ansible-oracle.test.ts): one playbook intent each, written
- * for ansible-playbook and translated for bootstrap. The translation changes only what the README's
- * "Coming from Ansible" table says differs: Jinja becomes EJS (`{{ x }}` -> `<%= x %>`) or a
- * JavaScript expression (`when`, `failed_when`, ...), and module parameters become this tool's
- * where they differ. Hosts h1, h2, h3 form the group `app`; each has a `root` directory to write in.
+ * for ansible-playbook; bootstrap runs its translation (translate.ts), which changes only what the
+ * README's "Coming from Ansible" table says differs: Jinja becomes EJS (`{{ x }}` -> `<%= x %>`) or
+ * a JavaScript expression (`when`, `failed_when`, ...); a case's `js` translates the Jinja that is
+ * not JavaScript. Hosts h1, h2, h3 form the group `app`; each has a `root` directory to write in.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -27,11 +27,13 @@ export interface OracleOutcome {
 
 export interface OracleCase {
   name: string;
+  /** the Ansible playbook; bootstrap runs its translation (translate.ts) */
   ansible: string;
-  bootstrap: string;
+  /** Jinja expressions of `ansible` that are not JavaScript, with the JavaScript they translate to */
+  js?: Record<string, string>;
   /** command-line arguments both get (-e, --tags) */
   args?: string[];
-  /** files beside each engine's playbook (vars files) */
+  /** files beside each engine's playbook (vars files, task files: bootstrap gets their translation) */
   files?: Record<string, string>;
   /**
    * Commands run on this machine (which the loopback hosts are) before each engine's run and after
@@ -47,11 +49,32 @@ export interface OracleCase {
 
 /** One play on `app` without privilege escalation; `extra` holds more play keys (indented by 2). */
 export const ansiblePlay = (tasks: string, extra = '') => `- name: p\n  hosts: app\n  gather_facts: false\n  become: false\n${extra}  tasks:\n${tasks}`;
-export const bootstrapPlay = (tasks: string, extra = '') => `- name: p\n  hosts: app\n  gather_facts: false\n  become: false\n${extra}  tasks:\n${tasks}`;
+
+/** Two plays; in the first, in batches as `serial` (play keys) says, a task fails on h1. */
+const rolling = (serial: string) => `${ansiblePlay(
+  `    - name: fails on h1
+      command: { argv: [test, "{{ inventory_hostname }}", "!=", h1] }
+      changed_when: false
+    - name: second
+      copy: { dest: "{{ root }}/second", content: "2" }
+`,
+  serial,
+)}- name: later
+  hosts: app
+  gather_facts: false
+  become: false
+  tasks:
+    - name: later play
+      copy: { dest: "{{ root }}/later", content: "l" }
+`;
+
+/** Translations of booleans Jinja prints as Python does (True/False). */
+const pythonBooleans = (...exprs: string[]) => Object.fromEntries(exprs.map((e) => [e, `${e} ? 'True' : 'False'`]));
 
 export const oracleCases: OracleCase[] = [
   {
     name: 'register: stdout and stderr lose their trailing newline, stdout_lines is unchanged; when compares stdout',
+    js: { 'who.stdout_lines | length': 'who.stdout_lines.length', 'both.stdout_lines | length': 'both.stdout_lines.length' },
     ansible: ansiblePlay(`    - name: who
       command: { argv: [echo, "{{ inventory_hostname }}"] }
       register: who
@@ -65,20 +88,6 @@ export const oracleCases: OracleCase[] = [
     - name: only on h3
       copy: { dest: "{{ root }}/h3.txt", content: "h3" }
       when: who.stdout == 'h3'
-`),
-    bootstrap: bootstrapPlay(`    - name: who
-      command: { argv: [echo, "<%= inventory_hostname %>"] }
-      register: who
-      changed_when: false
-    - name: both streams
-      shell: { cmd: "printf 'out\\n\\n'; echo err >&2" }
-      register: both
-      changed_when: false
-    - name: write it
-      copy: { dest: "<%= root %>/who.txt", content: "[<%= who.stdout %>] [<%= both.stdout %>] [<%= both.stderr %>] <%= who.stdout_lines.length %> <%= both.stdout_lines.length %>" }
-    - name: only on h3
-      copy: { dest: "<%= root %>/h3.txt", content: "h3" }
-      when: "who.stdout === 'h3'"
 `),
     check: (o) => assert.equal(o.files.h3['h3.txt'], 'h3'),
   },
@@ -102,24 +111,6 @@ export const oracleCases: OracleCase[] = [
     - name: after
       copy: { dest: "{{ root }}/after", content: "a" }
 `),
-    bootstrap: bootstrapPlay(`    - name: count to three
-      shell: { cmd: "n=$(cat <%= root %>/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > <%= root %>/n; echo $n" }
-      register: count
-      until: "count.stdout === '3'"
-      retries: 5
-      delay: 0
-    - name: record
-      copy: { dest: "<%= root %>/count", content: "<%= count.stdout %>" }
-    - name: never on h2
-      shell: { cmd: "echo x >> <%= root %>/tries; exit 1" }
-      register: never
-      until: "never.rc === 0"
-      retries: 2
-      delay: 0
-      when: "inventory_hostname === 'h2'"
-    - name: after
-      copy: { dest: "<%= root %>/after", content: "a" }
-`),
     check: (o) => assert.equal(o.files.h2.tries, 'x\nx\nx\n'),
   },
   {
@@ -133,17 +124,6 @@ export const oracleCases: OracleCase[] = [
       copy: { dest: "{{ root }}/first", content: "{{ first.stdout }}" }
     - name: once writes
       copy: { dest: "{{ root }}/once", content: "o" }
-      run_once: true
-`),
-    bootstrap: bootstrapPlay(`    - name: once
-      command: { argv: [echo, "<%= inventory_hostname %>"] }
-      register: first
-      run_once: true
-      changed_when: false
-    - name: everyone writes it
-      copy: { dest: "<%= root %>/first", content: "<%= first.stdout %>" }
-    - name: once writes
-      copy: { dest: "<%= root %>/once", content: "o" }
       run_once: true
 `),
   },
@@ -168,29 +148,11 @@ export const oracleCases: OracleCase[] = [
     - name: after the block
       copy: { dest: "{{ root }}/after", content: "x" }
 `),
-    bootstrap: bootstrapPlay(`    - name: guarded
-      block:
-        - name: may fail
-          command: { argv: [test, "<%= inventory_hostname %>", "=", h1] }
-          changed_when: false
-        - name: after the failure
-          copy: { dest: "<%= root %>/block", content: "b" }
-      rescue:
-        - name: rescue it
-          command: { argv: [test, "<%= inventory_hostname %>", "=", h2] }
-          changed_when: false
-        - name: rescued
-          copy: { dest: "<%= root %>/rescue", content: "r" }
-      always:
-        - name: always
-          copy: { dest: "<%= root %>/always", content: "a" }
-    - name: after the block
-      copy: { dest: "<%= root %>/after", content: "x" }
-`),
     check: (o) => assert.deepEqual(Object.keys(o.files.h3), ['always']),
   },
   {
     name: 'failed_when and changed_when decide the status from the registered result',
+    js: pythonBooleans('three.failed', 'three.changed'),
     ansible: ansiblePlay(`    - name: exits three
       command: { argv: [sh, -c, "exit 3"] }
       register: three
@@ -204,20 +166,6 @@ export const oracleCases: OracleCase[] = [
       failed_when: inventory_hostname == 'h3'
     - name: after
       copy: { dest: "{{ root }}/after", content: "{{ three.rc }} {{ three.failed }} {{ three.changed }}" }
-`),
-    bootstrap: bootstrapPlay(`    - name: exits three
-      command: { argv: [sh, -c, "exit 3"] }
-      register: three
-      failed_when: "three.rc !== 3"
-      changed_when: "three.rc === 0"
-    - name: changed by rule
-      command: { argv: ["true"] }
-      changed_when: "inventory_hostname === 'h1'"
-    - name: fails by rule
-      command: { argv: ["true"] }
-      failed_when: "inventory_hostname === 'h3'"
-    - name: after
-      copy: { dest: "<%= root %>/after", content: "<%= three.rc %> <%= three.failed ? 'True' : 'False' %> <%= three.changed ? 'True' : 'False' %>" }
 `),
   },
   {
@@ -244,31 +192,10 @@ export const oracleCases: OracleCase[] = [
       copy: { dest: "{{ root }}/skipped", content: "s" }
       when: nothing.skipped
 `),
-    bootstrap: bootstrapPlay(`    - name: marker on h2
-      copy: { dest: "<%= root %>/marker", content: "m" }
-      when: "inventory_hostname === 'h2'"
-    - name: probe
-      command: { argv: [test, -e, "<%= root %>/marker"] }
-      register: probe
-      failed_when: false
-      changed_when: false
-    - name: when absent
-      copy: { dest: "<%= root %>/absent", content: "<%= probe.rc %>" }
-      when: "probe.rc !== 0"
-    - name: when present
-      copy: { dest: "<%= root %>/present", content: "<%= probe.rc %>" }
-      when: "probe.rc === 0"
-    - name: never runs
-      command: { argv: ["true"] }
-      register: nothing
-      when: false
-    - name: saw it skipped
-      copy: { dest: "<%= root %>/skipped", content: "s" }
-      when: "nothing.skipped"
-`),
   },
   {
     name: 'loops with when: items skipped one by one, a loop with every item skipped is skipped, results[] per item',
+    js: { "echoed.results | map(attribute='stdout') | join(',')": "echoed.results.map((r) => r.stdout).join(',')" },
     ansible: ansiblePlay(`    - name: some items
       copy: { dest: "{{ root }}/item-{{ item }}", content: "{{ item }}" }
       loop: [a, b, c]
@@ -286,25 +213,6 @@ export const oracleCases: OracleCase[] = [
       copy: { dest: "{{ root }}/joined", content: "{{ echoed.results | map(attribute='stdout') | join(',') }}" }
     - name: empty loop
       copy: { dest: "{{ root }}/empty", content: "e" }
-      loop: []
-`),
-    bootstrap: bootstrapPlay(`    - name: some items
-      copy: { dest: "<%= root %>/item-<%= item %>", content: "<%= item %>" }
-      loop: [a, b, c]
-      when: "item !== 'b'"
-    - name: no item left
-      copy: { dest: "<%= root %>/none-<%= item %>", content: "<%= item %>" }
-      loop: [a]
-      when: "item === 'z'"
-    - name: per item
-      command: { argv: [echo, "<%= item %>"] }
-      loop: [x, y]
-      register: echoed
-      changed_when: false
-    - name: joined
-      copy: { dest: "<%= root %>/joined", content: "<%= echoed.results.map((r) => r.stdout).join(',') %>" }
-    - name: empty loop
-      copy: { dest: "<%= root %>/empty", content: "e" }
       loop: []
 `),
   },
@@ -343,39 +251,6 @@ export const oracleCases: OracleCase[] = [
       notify: by topic
       when: inventory_hostname != 'h2'
 `,
-    bootstrap: `- name: p
-  hosts: app
-  gather_facts: false
-  become: false
-  handlers:
-    - name: restart a
-      copy: { dest: "<%= root %>/handler-a", content: "a" }
-    - name: by topic
-      copy: { dest: "<%= root %>/handler-topic", content: "t" }
-      listen: topic
-    - name: never notified
-      copy: { dest: "<%= root %>/handler-never", content: "n" }
-  tasks:
-    - name: change
-      copy: { dest: "<%= root %>/conf", content: "c" }
-      notify: restart a
-      when: "inventory_hostname !== 'h2'"
-    - name: change by topic
-      copy: { dest: "<%= root %>/conf2", content: "c" }
-      notify: topic
-    - name: flush
-      meta: flush_handlers
-    - name: the topic handler ran
-      command: { argv: [test, -e, "<%= root %>/handler-topic"] }
-      changed_when: false
-    - name: change again
-      copy: { dest: "<%= root %>/conf3", content: "c" }
-      notify: restart a
-    - name: no change
-      copy: { dest: "<%= root %>/conf", content: "c" }
-      notify: by topic
-      when: "inventory_hostname !== 'h2'"
-`,
   },
   {
     name: 'tags: --tags selects tagged tasks, always runs, never runs only when asked for by name',
@@ -398,24 +273,6 @@ export const oracleCases: OracleCase[] = [
       copy: { dest: "{{ root }}/never-t1", content: "n" }
       tags: [never, t1]
 `),
-    bootstrap: bootstrapPlay(`    - name: t1
-      copy: { dest: "<%= root %>/t1", content: "1" }
-      tags: [t1]
-    - name: t2
-      copy: { dest: "<%= root %>/t2", content: "2" }
-      tags: t2
-    - name: untagged
-      copy: { dest: "<%= root %>/untagged", content: "u" }
-    - name: always
-      copy: { dest: "<%= root %>/always", content: "a" }
-      tags: [always]
-    - name: never
-      copy: { dest: "<%= root %>/never", content: "n" }
-      tags: [never]
-    - name: never but t1
-      copy: { dest: "<%= root %>/never-t1", content: "n" }
-      tags: [never, t1]
-`),
   },
   {
     name: '-e key=value and JSON win over play vars and vars_files',
@@ -427,88 +284,26 @@ export const oracleCases: OracleCase[] = [
 `,
       '  vars: { greeting: play }\n  vars_files: [vars.yml]\n',
     ),
-    bootstrap: bootstrapPlay(
-      `    - name: greet
-      copy: { dest: "<%= root %>/greeting", content: "<%= greeting %> <%= n + 1 %> <%= from_file %>" }
-`,
-      '  vars: { greeting: play }\n  vars_files: [vars.yml]\n',
-    ),
     check: (o) => assert.equal(o.files.h1.greeting, 'hi 4 vf'),
   },
   {
     name: 'serial with max_fail_percentage: a batch over the limit stops its other hosts after that task, and the later batches and plays',
-    ansible: `${ansiblePlay(
-      `    - name: fails on h1
-      command: { argv: [test, "{{ inventory_hostname }}", "!=", h1] }
-      changed_when: false
-    - name: second
-      copy: { dest: "{{ root }}/second", content: "2" }
-`,
-      '  serial: 2\n  max_fail_percentage: 40\n',
-    )}- name: later
-  hosts: app
-  gather_facts: false
-  become: false
-  tasks:
-    - name: later play
-      copy: { dest: "{{ root }}/later", content: "l" }
-`,
-    bootstrap: `${bootstrapPlay(
-      `    - name: fails on h1
-      command: { argv: [test, "<%= inventory_hostname %>", "!=", h1] }
-      changed_when: false
-    - name: second
-      copy: { dest: "<%= root %>/second", content: "2" }
-`,
-      '  serial: 2\n  max_fail_percentage: 40\n',
-    )}- name: later
-  hosts: app
-  gather_facts: false
-  become: false
-  tasks:
-    - name: later play
-      copy: { dest: "<%= root %>/later", content: "l" }
-`,
+    ansible: rolling('  serial: 2\n  max_fail_percentage: 40\n'),
     check: (o) => assert.deepEqual(o.results.h2, ['fails on h1: ok']),
   },
   {
     name: 'serial without max_fail_percentage: a batch goes on unless all its hosts failed',
-    ansible: `${ansiblePlay(
-      `    - name: fails on h1
-      command: { argv: [test, "{{ inventory_hostname }}", "!=", h1] }
-      changed_when: false
-    - name: second
-      copy: { dest: "{{ root }}/second", content: "2" }
-`,
-      '  serial: 2\n',
-    )}- name: later
-  hosts: app
-  gather_facts: false
-  become: false
-  tasks:
-    - name: later play
-      copy: { dest: "{{ root }}/later", content: "l" }
-`,
-    bootstrap: `${bootstrapPlay(
-      `    - name: fails on h1
-      command: { argv: [test, "<%= inventory_hostname %>", "!=", h1] }
-      changed_when: false
-    - name: second
-      copy: { dest: "<%= root %>/second", content: "2" }
-`,
-      '  serial: 2\n',
-    )}- name: later
-  hosts: app
-  gather_facts: false
-  become: false
-  tasks:
-    - name: later play
-      copy: { dest: "<%= root %>/later", content: "l" }
-`,
+    ansible: rolling('  serial: 2\n'),
     check: (o) => assert.equal(o.files.h3.later, 'l'),
   },
   {
     name: 'loop_control: loop_var, index_var, label, extended',
+    js: {
+      "'F' if ansible_loop.first else '-'": "ansible_loop.first ? 'F' : '-'",
+      "'L' if ansible_loop.last else '-'": "ansible_loop.last ? 'L' : '-'",
+      "ansible_loop.previtem | default('none')": "ansible_loop.previtem ?? 'none'",
+      "ansible_loop.nextitem | default('none')": "ansible_loop.nextitem ?? 'none'",
+    },
     ansible: ansiblePlay(`    - name: named
       copy: { dest: "{{ root }}/lc-{{ idx }}-{{ entry.name }}", content: "{{ entry.name }}" }
       loop: [{ name: a }, { name: b }]
@@ -521,22 +316,11 @@ export const oracleCases: OracleCase[] = [
       loop: [x, y, z]
       loop_control: { extended: true, pause: 1 }
 `),
-    bootstrap: bootstrapPlay(`    - name: named
-      copy: { dest: "<%= root %>/lc-<%= idx %>-<%= entry.name %>", content: "<%= entry.name %>" }
-      loop: [{ name: a }, { name: b }]
-      loop_control:
-        loop_var: entry
-        index_var: idx
-        label: "<%= entry.name %>"
-    - name: extended
-      copy: { dest: "<%= root %>/ext-<%= item %>", content: "<%= ansible_loop.index %>/<%= ansible_loop.length %> <%= ansible_loop.index0 %> <%= ansible_loop.revindex %> <%= ansible_loop.first ? 'F' : '-' %><%= ansible_loop.last ? 'L' : '-' %> <%= ansible_loop.previtem ?? 'none' %> <%= ansible_loop.nextitem ?? 'none' %>" }
-      loop: [x, y, z]
-      loop_control: { extended: true, pause: 1 }
-`),
     check: (o) => assert.equal(o.files.h1['ext-y'], '2/3 1 2 -- x z'),
   },
   {
     name: 'gather_facts: true gives the play the host facts',
+    js: { "ansible_facts['distribution_release']": 'facts.os.codename' },
     ansible: `- name: p
   hosts: app
   gather_facts: true
@@ -544,14 +328,6 @@ export const oracleCases: OracleCase[] = [
   tasks:
     - name: codename
       copy: { dest: "{{ root }}/codename", content: "{{ ansible_facts['distribution_release'] }}" }
-`,
-    bootstrap: `- name: p
-  hosts: app
-  gather_facts: true
-  become: false
-  tasks:
-    - name: codename
-      copy: { dest: "<%= root %>/codename", content: "<%= facts.os.codename %>" }
 `,
   },
   {
@@ -577,31 +353,11 @@ export const oracleCases: OracleCase[] = [
     - name: after
       copy: { dest: "{{ root }}/after", content: "a" }
 `),
-    bootstrap: bootstrapPlay(`    - name: set
-      set_fact: { greeting: "hi <%= inventory_hostname %>", n: 2 }
-    - name: show
-      debug: { msg: "<%= greeting %>" }
-      register: shown
-    - name: show var
-      debug: { var: n }
-    - name: write
-      copy: { dest: "<%= root %>/fact", content: "<%= greeting %> <%= n + 1 %> <%= shown.msg %>" }
-    - name: holds
-      assert:
-        that: ["n === 2", "greeting !== ''"]
-        fail_msg: nope
-    - name: not on h2
-      assert: { that: "inventory_hostname !== 'h2'", fail_msg: "h2 is not welcome" }
-    - name: not on h3
-      fail: { msg: "no h3" }
-      when: "inventory_hostname === 'h3'"
-    - name: after
-      copy: { dest: "<%= root %>/after", content: "a" }
-`),
     check: (o) => assert.deepEqual([o.files.h1.fact, o.results.h2.at(-1), o.results.h3.at(-1)], ['hi h1 3 hi h1', 'not on h2: failed', 'not on h3: failed']),
   },
   {
     name: 'stat: a file, a directory, a symlink and a missing path',
+    js: { ...pythonBooleans('sf.stat.exists', 'sf.stat.isreg', 'sf.stat.isdir', 'sd.stat.isdir', 'sl.stat.islnk', 'sm.stat.exists'), 'sl.stat.lnk_target | basename': "sl.stat.lnk_target.split('/').pop()" },
     ansible: ansiblePlay(`    - name: seed
       copy: { dest: "{{ root }}/f", content: "hello\\n", mode: "0640" }
     - name: link
@@ -620,25 +376,6 @@ export const oracleCases: OracleCase[] = [
       register: sm
     - name: write
       copy: { dest: "{{ root }}/out", content: "{{ sf.stat.exists }} {{ sf.stat.isreg }} {{ sf.stat.isdir }} {{ sf.stat.mode }} {{ sf.stat.size }} {{ sf.stat.checksum }} {{ sf.stat.pw_name }} {{ sf.stat.uid }} | {{ sd.stat.isdir }} | {{ sl.stat.islnk }} {{ sl.stat.lnk_target | basename }} | {{ sm.stat.exists }}" }
-`),
-    bootstrap: bootstrapPlay(`    - name: seed
-      copy: { dest: "<%= root %>/f", content: "hello\\n", mode: "0640" }
-    - name: link
-      file: { path: "<%= root %>/l", src: "<%= root %>/f", state: link }
-    - name: stat file
-      stat: { path: "<%= root %>/f", checksum_algorithm: sha256 }
-      register: sf
-    - name: stat dir
-      stat: { path: "<%= root %>" }
-      register: sd
-    - name: stat link
-      stat: { path: "<%= root %>/l" }
-      register: sl
-    - name: stat missing
-      stat: { path: "<%= root %>/nothing" }
-      register: sm
-    - name: write
-      copy: { dest: "<%= root %>/out", content: "<%= sf.stat.exists ? 'True' : 'False' %> <%= sf.stat.isreg ? 'True' : 'False' %> <%= sf.stat.isdir ? 'True' : 'False' %> <%= sf.stat.mode %> <%= sf.stat.size %> <%= sf.stat.checksum %> <%= sf.stat.pw_name %> <%= sf.stat.uid %> | <%= sd.stat.isdir ? 'True' : 'False' %> | <%= sl.stat.islnk ? 'True' : 'False' %> <%= sl.stat.lnk_target.split('/').pop() %> | <%= sm.stat.exists ? 'True' : 'False' %>" }
 `),
     check: (o) => assert.match(o.files.h1.out, /^True True False 0640 6 5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 root 0 \| True \| True f \| False$/),
   },
@@ -672,34 +409,6 @@ export const oracleCases: OracleCase[] = [
       lineinfile: { path: "{{ root }}/missing", line: x }
       when: inventory_hostname == 'h2'
 `),
-    bootstrap: bootstrapPlay(`    - name: seed
-      copy: { dest: "<%= root %>/conf", content: "# comment\\nPort 22\\n#PermitRootLogin yes\\nListen 80\\nListen 81\\n" }
-    - name: replace by regexp
-      lineinfile: { path: "<%= root %>/conf", regexp: '^#?PermitRootLogin', line: PermitRootLogin no }
-    - name: the same again
-      lineinfile: { path: "<%= root %>/conf", regexp: '^#?PermitRootLogin', line: PermitRootLogin no }
-    - name: add at the end
-      lineinfile: { path: "<%= root %>/conf", line: UseDNS no }
-    - name: insert after
-      lineinfile: { path: "<%= root %>/conf", line: Listen 82, insertafter: '^Listen' }
-    - name: insert before, first match
-      lineinfile: { path: "<%= root %>/conf", line: Listen 79, insertbefore: '^Listen', firstmatch: true }
-    - name: at the top
-      lineinfile: { path: "<%= root %>/conf", line: '# top', insertbefore: BOF }
-    - name: backrefs
-      lineinfile: { path: "<%= root %>/conf", regexp: '^Port (\\d+)$', line: 'Port \\1\\1', backrefs: true }
-    - name: backrefs without a match
-      lineinfile: { path: "<%= root %>/conf", regexp: '^Nope (\\d+)', line: 'x \\1', backrefs: true }
-    - name: absent by regexp
-      lineinfile: { path: "<%= root %>/conf", regexp: '^Listen 8[01]', state: absent }
-    - name: search_string
-      lineinfile: { path: "<%= root %>/conf", search_string: UseDNS, line: UseDNS yes }
-    - name: create
-      lineinfile: { path: "<%= root %>/new", line: first, create: true }
-    - name: missing on h2
-      lineinfile: { path: "<%= root %>/missing", line: x }
-      when: "inventory_hostname === 'h2'"
-`),
     check: (o) => assert.equal(o.files.h1.conf, '# top\n# comment\nPort 2222\nPermitRootLogin no\nListen 79\nListen 82\nUseDNS yes\n'),
   },
   {
@@ -720,23 +429,6 @@ export const oracleCases: OracleCase[] = [
       blockinfile: { path: "{{ root }}/b", state: absent }
     - name: create
       blockinfile: { path: "{{ root }}/nb", block: n, create: true, marker_begin: START, marker_end: STOP }
-`),
-    bootstrap: bootstrapPlay(`    - name: seed
-      copy: { dest: "<%= root %>/b", content: "line1\\nline2\\nlast" }
-    - name: insert
-      blockinfile: { path: "<%= root %>/b", block: "a\\nb" }
-    - name: the same again
-      blockinfile: { path: "<%= root %>/b", block: "a\\nb" }
-    - name: replace
-      blockinfile: { path: "<%= root %>/b", block: "c\\n" }
-    - name: second marker
-      blockinfile: { path: "<%= root %>/b", marker: "// {mark} two", block: x, insertafter: '^line1' }
-    - name: at the top
-      blockinfile: { path: "<%= root %>/b", marker: "# {mark} top", block: t, insertbefore: BOF, append_newline: true }
-    - name: remove the first
-      blockinfile: { path: "<%= root %>/b", state: absent }
-    - name: create
-      blockinfile: { path: "<%= root %>/nb", block: n, create: true, marker_begin: START, marker_end: STOP }
 `),
     check: (o) => assert.equal(o.files.h1.b, '# BEGIN top\nt\n# END top\n\nline1\n// BEGIN two\nx\n// END two\nline2\nlast\n'),
   },
@@ -783,46 +475,6 @@ export const oracleCases: OracleCase[] = [
       group: { name: bsoracle-g, state: absent }
       when: inventory_hostname == 'h1'
 `),
-    bootstrap: bootstrapPlay(`    - name: group
-      group: { name: bsoracle-g, gid: 43210 }
-      when: "inventory_hostname === 'h1'"
-    - name: supplementary group
-      group: { name: bsoracle-s }
-      when: "inventory_hostname === 'h1'"
-    - name: group again
-      group: { name: bsoracle-g, gid: 43210 }
-      when: "inventory_hostname === 'h1'"
-    - name: user
-      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle }
-      when: "inventory_hostname === 'h1'"
-    - name: user again
-      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle }
-      when: "inventory_hostname === 'h1'"
-    - name: another shell
-      user: { name: bsoracle-u, shell: /bin/bash }
-      when: "inventory_hostname === 'h1'"
-    - name: groups appended
-      user: { name: bsoracle-u, groups: bsoracle-s, append: true }
-      when: "inventory_hostname === 'h1'"
-    - name: look
-      shell: { cmd: "id bsoracle-u; getent passwd bsoracle-u" }
-      register: looked
-      changed_when: false
-      when: "inventory_hostname === 'h1'"
-    - name: record
-      copy: { dest: "<%= root %>/id", content: "<%= looked.stdout %>" }
-      when: "inventory_hostname === 'h1'"
-    - name: user gone
-      user: { name: bsoracle-u, state: absent }
-      when: "inventory_hostname === 'h1'"
-    - name: groups gone
-      group: { name: "<%= item %>", state: absent }
-      loop: [bsoracle-g, bsoracle-s]
-      when: "inventory_hostname === 'h1'"
-    - name: gone already
-      group: { name: bsoracle-g, state: absent }
-      when: "inventory_hostname === 'h1'"
-`),
     check: (o) => assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/nonexistent:\/bin\/bash$/),
   },
   {
@@ -851,31 +503,6 @@ export const oracleCases: OracleCase[] = [
       changed_when: false
     - name: record
       copy: { dest: "{{ root }}/modes", content: "{{ modes.stdout }}" }
-`),
-    bootstrap: bootstrapPlay(`    - name: download
-      get_url: { url: "@@URL@@/hello.txt", dest: "<%= root %>/hello", mode: "0600" }
-    - name: exists already
-      get_url: { url: "@@URL@@/other.txt", dest: "<%= root %>/hello" }
-    - name: checksum matches
-      get_url: { url: "@@URL@@/hello.txt", dest: "<%= root %>/hello", checksum: "sha256:${HELLO_SHA256}" }
-    - name: seed a stale copy
-      copy: { dest: "<%= root %>/stale", content: "old" }
-    - name: checksum differs
-      get_url: { url: "@@URL@@/hello.txt", dest: "<%= root %>/stale", checksum: "sha256:${HELLO_SHA256}" }
-    - name: wrong checksum on h2
-      get_url: { url: "@@URL@@/other.txt", dest: "<%= root %>/wrong", checksum: "sha256:${HELLO_SHA256}" }
-      when: "inventory_hostname === 'h2'"
-    - name: into a directory
-      get_url: { url: "@@URL@@/other.txt", dest: "<%= root %>/" }
-    - name: missing url on h3
-      get_url: { url: "@@URL@@/nothing", dest: "<%= root %>/nothing" }
-      when: "inventory_hostname === 'h3'"
-    - name: modes
-      shell: { cmd: "stat -c %a <%= root %>/hello <%= root %>/stale" }
-      register: modes
-      changed_when: false
-    - name: record
-      copy: { dest: "<%= root %>/modes", content: "<%= modes.stdout %>" }
 `),
     check: (o) => assert.deepEqual([o.files.h1.hello, o.files.h1.stale, o.files.h1['other.txt'], o.results.h2.at(-1)], ['hello from the oracle\n', 'hello from the oracle\n', 'other\n', 'wrong checksum on h2: failed']),
   },
@@ -912,29 +539,6 @@ export const oracleCases: OracleCase[] = [
       unarchive: { src: app.tar.gz, dest: "{{ root }}/missing" }
       when: inventory_hostname == 'h3'
 `),
-    bootstrap: bootstrapPlay(`    - name: unpack
-      unarchive: { src: app.tar.gz, dest: "<%= root %>" }
-    - name: again
-      unarchive: { src: app.tar.gz, dest: "<%= root %>" }
-    - name: tamper on h2
-      copy: { dest: "<%= root %>/app/conf", content: "changed" }
-      when: "inventory_hostname === 'h2'"
-    - name: repaired
-      unarchive: { src: app.tar.gz, dest: "<%= root %>" }
-    - name: creates
-      unarchive: { src: app.tar.gz, dest: "<%= root %>/nowhere", creates: "<%= root %>/app" }
-    - name: the tarball on the host
-      copy: { src: app.tar.gz, dest: "<%= root %>/remote.tgz" }
-    - name: a directory for it
-      file: { path: "<%= root %>/r", state: directory }
-    - name: remote
-      unarchive: { src: "<%= root %>/remote.tgz", dest: "<%= root %>/r", remote_src: true }
-    - name: remote again
-      unarchive: { src: "<%= root %>/remote.tgz", dest: "<%= root %>/r", remote_src: true }
-    - name: no such directory on h3
-      unarchive: { src: app.tar.gz, dest: "<%= root %>/missing" }
-      when: "inventory_hostname === 'h3'"
-`),
     check: (o) => assert.deepEqual([o.files.h2['app/conf'], o.files.h1['r/app/bin/run'], o.results.h3.at(-1)], ['v1\n', '#!/bin/sh\necho run\n', 'no such directory on h3: failed']),
   },
   {
@@ -966,33 +570,6 @@ export const oracleCases: OracleCase[] = [
     - name: second play
       copy: { dest: "{{ root }}/second", content: "s" }
 `,
-    bootstrap: `- name: p
-  hosts: app
-  gather_facts: false
-  become: false
-  handlers:
-    - name: handler
-      copy: { dest: "<%= root %>/handler", content: "h" }
-  tasks:
-    - name: fails but ignored
-      command: { argv: ["false"] }
-      ignore_errors: true
-    - name: notifies
-      copy: { dest: "<%= root %>/conf", content: "c" }
-      notify: handler
-    - name: fails on h2
-      command: { argv: [test, "<%= inventory_hostname %>", "!=", h2] }
-      changed_when: false
-    - name: after
-      copy: { dest: "<%= root %>/after", content: "a" }
-- name: q
-  hosts: app
-  gather_facts: false
-  become: false
-  tasks:
-    - name: second play
-      copy: { dest: "<%= root %>/second", content: "s" }
-`,
     check: (o) => assert.deepEqual(Object.keys(o.files.h2), ['conf']),
   },
   {
@@ -1010,19 +587,6 @@ export const oracleCases: OracleCase[] = [
     - name: chdir
       shell: { cmd: "basename $(pwd) > here", chdir: "{{ root }}" }
 `),
-    bootstrap: bootstrapPlay(`    - name: marker
-      copy: { dest: "<%= root %>/m", content: "m" }
-    - name: creates an existing path
-      command: { argv: [touch, "<%= root %>/x"], creates: "<%= root %>/m" }
-    - name: creates a missing path
-      command: { argv: [touch, "<%= root %>/y"], creates: "<%= root %>/none" }
-    - name: removes a missing path
-      command: { argv: [touch, "<%= root %>/z"], removes: "<%= root %>/none" }
-    - name: removes an existing path
-      shell: { cmd: "rm m && touch gone", chdir: "<%= root %>", removes: "<%= root %>/m" }
-    - name: chdir
-      shell: { cmd: "basename $(pwd) > here", chdir: "<%= root %>" }
-`),
   },
   {
     name: '--check: nothing changes on the hosts; what would change says changed',
@@ -1038,18 +602,6 @@ export const oracleCases: OracleCase[] = [
       set_fact: { seen: "{{ st.stat.exists }}" }
     - name: a message
       debug: { msg: "{{ seen }}" }
-`),
-    bootstrap: bootstrapPlay(`    - name: a file
-      copy: { dest: "<%= root %>/f", content: "f" }
-    - name: a line
-      lineinfile: { path: "<%= root %>/l", line: x, create: true }
-    - name: a stat
-      stat: { path: "<%= root %>/f" }
-      register: st
-    - name: a fact
-      set_fact: { seen: "<%= st.stat.exists %>" }
-    - name: a message
-      debug: { msg: "<%= seen %>" }
 `),
     check: (o) => assert.deepEqual(o.files.h1, {}),
   },
@@ -1079,29 +631,28 @@ export const oracleCases: OracleCase[] = [
       when: inventory_hostname == 'h3'
       notify: from the block
 `,
-    bootstrap: `- name: p
-  hosts: app
-  gather_facts: false
-  become: false
-  handlers:
-    - name: from the block
-      copy: { dest: "<%= root %>/handler", content: "h" }
-  tasks:
-    - name: fast
-      copy: { dest: "<%= root %>/fast", content: "f" }
-    - name: slow
-      copy: { dest: "<%= root %>/slow", content: "s" }
-      tags: [slow]
-    - name: on h3
-      block:
-        - name: in the block
-          copy: { dest: "<%= root %>/block", content: "b" }
-        - name: slow in the block
-          copy: { dest: "<%= root %>/block-slow", content: "b" }
-          tags: slow
-      when: "inventory_hostname === 'h3'"
-      notify: from the block
-`,
     check: (o) => assert.deepEqual([Object.keys(o.files.h2), Object.keys(o.files.h3)], [[], ['block', 'fast', 'handler']]),
+  },
+  {
+    name: 'import_tasks with when passed to its tasks, a task file importing another',
+    files: {
+      'common.yml': `- name: from the file
+  copy: { dest: "{{ root }}/common", content: "c" }
+- name: tagged inside
+  copy: { dest: "{{ root }}/inner", content: "{{ inventory_hostname }}" }
+  tags: [inner]
+`,
+      'nested.yml': `- import_tasks: common.yml
+- name: nested
+  copy: { dest: "{{ root }}/nested", content: "n" }
+`,
+    },
+    ansible: ansiblePlay(`    - name: import
+      import_tasks: common.yml
+      when: inventory_hostname != 'h2'
+    - import_tasks: nested.yml
+    - name: after
+      copy: { dest: "{{ root }}/after", content: "a" }
+`),
   },
 ];
