@@ -80,6 +80,6 @@ export const blockinfileModule: Module<BlockinfileParams> = {
     prepend_newline: { type: 'boolean', default: false, description: 'a blank line before the block' },
   },
   validate: (p) => placementProblems(p, ['insertafter', 'insertbefore']),
-  facts: (p) => textEditFacts(p.path),
+  facts: (p, ctx) => textEditFacts(p.path, ctx),
   plan: (p, read, ctx) => planEdit(p, read, ctx, (lines) => blockinfileLines(lines, p).lines, `block ${p.state === 'absent' ? 'absent' : 'up to date'}`),
 };

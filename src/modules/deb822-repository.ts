@@ -2,7 +2,8 @@ import { SOURCES_DIR } from '../facts/apt-sources.js';
 import { fileFact } from '../facts/file.js';
 import { modeParam } from './params.js';
 import type { Module, ParamSpec } from './types.js';
-import { planFileWrite } from './write-file.js';
+import { leftoversFact } from '../facts/leftovers.js';
+import { planFileWrite, withLeftoverRemoval } from './write-file.js';
 
 type Value = string | string[] | boolean | number;
 export type Deb822RepositoryParams = { name: string; state?: 'present' | 'absent'; mode?: string } & Record<string, Value | undefined>;
@@ -43,7 +44,7 @@ export const deb822RepositoryModule: Module<Deb822RepositoryParams> = {
     ...FIELDS,
   },
   validate: (p) => ((p.state ?? 'present') === 'present' && (p.uris === undefined || p.suites === undefined) ? [['uris', 'state present needs uris and suites']] : []),
-  facts: (p) => [fileFact(`${SOURCES_DIR}/${repoSlug(p.name)}.sources`)],
+  facts: (p, ctx) => [fileFact(`${SOURCES_DIR}/${repoSlug(p.name)}.sources`), leftoversFact(`${SOURCES_DIR}/${repoSlug(p.name)}.sources`, ctx)],
   plan(p, read, ctx) {
     const path = `${SOURCES_DIR}/${repoSlug(p.name)}.sources`;
     const current = read(fileFact(path));
@@ -52,6 +53,6 @@ export const deb822RepositoryModule: Module<Deb822RepositoryParams> = {
       return { changes: [{ title: `remove ${path}`, commands: [{ argv: ['rm', '-f', path] }] }] };
     }
     const changes = planFileWrite({ path, content: deb822Text(p), mode: p.mode ?? '0644', runId: ctx.runId }, current);
-    return changes.length ? { changes } : { changes, reason: `${path} up to date` };
+    return withLeftoverRemoval(changes.length ? { changes } : { changes, reason: `${path} up to date` }, path, read(leftoversFact(path, ctx)));
   },
 };

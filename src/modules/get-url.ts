@@ -1,9 +1,11 @@
 import { basename, posix } from 'node:path';
 import { fileFact } from '../facts/file.js';
+import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
 import { attributeChanges } from './file-attributes.js';
 import { absolutePathParam, groupParam, modeParam, ownerParam } from './params.js';
-import type { Module } from './types.js';
-import { tempPathFor } from './write-file.js';
+import type { FactReader } from '../facts/types.js';
+import type { Module, ModuleContext, Plan } from './types.js';
+import { withLeftoverRemoval } from './write-file.js';
 
 export type GetUrlParams = {
   url: string;
@@ -55,22 +57,27 @@ export const getUrlModule: Module<GetUrlParams> = {
     timeout: { type: 'integer', min: 1, default: 10, description: 'seconds to connect' },
     validate_certs: { type: 'boolean', default: true },
   },
-  facts: (p) => [fileFact(getUrlDest(p))],
+  facts: (p, ctx) => [fileFact(getUrlDest(p)), leftoversFact(getUrlDest(p), ctx)],
   plan(p, read, ctx) {
     const dest = getUrlDest(p);
-    const current = read(fileFact(dest));
-    if (current.type === 'directory') throw new Error(`${dest} is a directory (end dest with / to download into it)`);
-    const sum = CHECKSUM.exec(p.checksum ?? '')?.[1]?.toLowerCase();
-    const wanted = { mode: p.mode, owner: p.owner, group: p.group };
-    const isFile = current.type === 'file';
-    if (isFile && !p.force && (sum === undefined || current.sha256 === sum)) {
-      const changes = attributeChanges(current, wanted);
-      return changes.length ? { changes } : { changes, reason: `${dest} ${sum ? 'matches the checksum' : 'exists'}` };
-    }
-    const why = !isFile ? 'absent' : p.force ? 'force' : `sha256 ${current.sha256?.slice(0, 12)} is not the checksum's`;
-    const mode = p.mode ?? (isFile ? current.mode! : '0644');
-    const owner = p.owner !== undefined || p.group !== undefined ? `${p.owner ?? ''}${p.group !== undefined ? `:${p.group}` : ''}` : '';
-    const argv = ['sh', '-c', DOWNLOAD, 'get_url', tempPathFor(dest, ctx.runId), p.url, dest, sum ?? '', mode, owner, String(p.timeout ?? 10), p.validate_certs === false ? '-k' : ''];
-    return { changes: [{ title: `download ${p.url} to ${dest} (${why})`, commands: [{ argv }] }] };
+    return withLeftoverRemoval(planDownload(p, dest, read, ctx), dest, read(leftoversFact(dest, ctx)));
   },
 };
+
+/** The download, or ok, from dest's state. */
+function planDownload(p: GetUrlParams, dest: string, read: FactReader, ctx: ModuleContext): Plan {
+  const current = read(fileFact(dest));
+  if (current.type === 'directory') throw new Error(`${dest} is a directory (end dest with / to download into it)`);
+  const sum = CHECKSUM.exec(p.checksum ?? '')?.[1]?.toLowerCase();
+  const wanted = { mode: p.mode, owner: p.owner, group: p.group };
+  const isFile = current.type === 'file';
+  if (isFile && !p.force && (sum === undefined || current.sha256 === sum)) {
+    const changes = attributeChanges(current, wanted);
+    return changes.length ? { changes } : { changes, reason: `${dest} ${sum ? 'matches the checksum' : 'exists'}` };
+  }
+  const why = !isFile ? 'absent' : p.force ? 'force' : `sha256 ${current.sha256?.slice(0, 12)} is not the checksum's`;
+  const mode = p.mode ?? (isFile ? current.mode! : '0644');
+  const owner = p.owner !== undefined || p.group !== undefined ? `${p.owner ?? ''}${p.group !== undefined ? `:${p.group}` : ''}` : '';
+  const argv = ['sh', '-c', DOWNLOAD, 'get_url', tempPathFor(dest, ctx.runId), p.url, dest, sum ?? '', mode, owner, String(p.timeout ?? 10), p.validate_certs === false ? '-k' : ''];
+  return { changes: [{ title: `download ${p.url} to ${dest} (${why})`, commands: [{ argv }] }] };
+}

@@ -122,7 +122,7 @@ export const lineinfileModule: Module<LineinfileParams> = {
     if (p.backrefs && p.regexp === undefined) problems.push(['backrefs', 'backrefs needs regexp']);
     return problems;
   },
-  facts: (p) => textEditFacts(p.path),
+  facts: (p, ctx) => textEditFacts(p.path, ctx),
   plan(p, read, ctx) {
     const edit = (lines: string[]) => (p.state === 'absent' ? lineinfileAbsent(lines, p) : lineinfilePresent(lines, p)).lines;
     return planEdit(p, read, ctx, edit, p.state === 'absent' ? 'no such line' : 'line present');

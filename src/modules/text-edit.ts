@@ -2,7 +2,8 @@ import { fileContentFact, fileFact, type FileState } from '../facts/file.js';
 import type { Fact, FactReader } from '../facts/types.js';
 import { absolutePathParam, groupParam, modeParam, ownerParam, validateParam } from './params.js';
 import type { ModuleContext, ParamSpec, Plan } from './types.js';
-import { planFileWrite } from './write-file.js';
+import { leftoversFact } from '../facts/leftovers.js';
+import { planFileWrite, withLeftoverRemoval } from './write-file.js';
 
 /** What lineinfile and blockinfile edit in place, with Ansible's names. */
 export interface TextEdit {
@@ -45,12 +46,13 @@ export function planEdit(p: TextEdit, read: FactReader, ctx: ModuleContext, edit
   const absent = p.state === 'absent';
   const { state, text } = currentText({ ...p, create: p.create || absent }, read);
   if (text === null && absent) return { changes: [], reason: `${p.path} absent` };
-  return planTextEdit(p, state, text, edit(linesOf(text ?? '')).join(''), ctx.runId, `${p.path}: ${upToDate}`);
+  const plan = planTextEdit(p, state, text, edit(linesOf(text ?? '')).join(''), ctx.runId, `${p.path}: ${upToDate}`);
+  return withLeftoverRemoval(plan, p.path, read(leftoversFact(p.path, ctx)));
 }
 
 /** The facts an in-place edit plans from: the file's state and its content. */
-export function textEditFacts(path: string): Fact<unknown>[] {
-  return [fileFact(path), fileContentFact(path)];
+export function textEditFacts(path: string, ctx: ModuleContext): Fact<unknown>[] {
+  return [fileFact(path), fileContentFact(path), leftoversFact(path, ctx)];
 }
 
 /** The file's lines, each with its line break (the last may have none), as Python's readlines(). */

@@ -12,7 +12,7 @@ import type { ModuleContext, Plan } from '../../src/modules/types.js';
 
 const host = (init: HostFacts['init']): HostFacts => ({ hostname: 'h1', os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' }, arch: 'amd64', init, user: 'root', isRoot: true, addresses: [] });
 const ctxOn = (init: HostFacts['init'] = 'systemd', scope: Record<string, unknown> = {}): ModuleContext => ({
-  host: 'h1', facts: host(init), localDir: '/tmp', runId: 'r1', renderTemplate: () => '',
+  host: 'h1', facts: host(init), localDir: '/tmp', runId: 'r1', lockFile: '/run/bootstrap.lock', renderTemplate: () => '',
   evaluate: (expr) => new Function(...Object.keys(scope), `return (${expr});`)(...Object.values(scope)),
 });
 
@@ -44,6 +44,7 @@ describe('systemd with daemon_reload', () => {
     const p = await plan('systemd', { name: 'app', unit: '[Unit]\n', daemon_reload: true }, {
       'systemd-need-reload:app.service': true, 'systemd:app.service': unit('disabled', 'inactive'),
       'file:/etc/systemd/system/app.service': { path: '/etc/systemd/system/app.service', type: 'absent' },
+      'leftovers:/etc/systemd/system/app.service': [],
     });
     assert.equal(argvOf(p).filter((a) => a.join(' ') === 'systemctl daemon-reload').length, 1);
   });
@@ -109,9 +110,9 @@ describe('apt_repository and deb822_repository', () => {
   });
   it('deb822_repository writes the fields Ansible writes, in its order, and removes the file', async () => {
     const path = '/etc/apt/sources.list.d/docker-ce.sources';
-    const p = await plan('deb822_repository', { name: 'Docker CE', uris: 'https://download.docker.com/linux/debian', suites: ['bookworm'], components: ['stable'], signed_by: '/etc/apt/keyrings/docker.asc', enabled: true }, { [`file:${path}`]: { path, type: 'absent' } });
+    const p = await plan('deb822_repository', { name: 'Docker CE', uris: 'https://download.docker.com/linux/debian', suites: ['bookworm'], components: ['stable'], signed_by: '/etc/apt/keyrings/docker.asc', enabled: true }, { [`file:${path}`]: { path, type: 'absent' }, [`leftovers:${path}`]: [] });
     assert.equal(p.changes[0]!.diff!.after, 'Components: stable\nEnabled: yes\nX-Repolib-Name: Docker CE\nSigned-By: /etc/apt/keyrings/docker.asc\nSuites: bookworm\nTypes: deb\nURIs: https://download.docker.com/linux/debian\n');
-    const gone = await plan('deb822_repository', { name: 'Docker CE', state: 'absent' }, { [`file:${path}`]: { path, type: 'file' } });
+    const gone = await plan('deb822_repository', { name: 'Docker CE', state: 'absent' }, { [`file:${path}`]: { path, type: 'file' }, [`leftovers:${path}`]: [] });
     assert.deepEqual(argvOf(gone), [['rm', '-f', path]]);
   });
 });
