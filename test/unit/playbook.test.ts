@@ -96,6 +96,21 @@ describe('loadPlaybooks rejects bad input with file:line:col, key path and messa
 });
 
 describe('loadPlaybooks', () => {
+  it('import_tasks: the tasks of the file, with the entry\'s when and tags; a cycle of task files is an error at the import', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'playbook-test-'));
+    writeFileSync(join(dir, 'site.yml'), '- hosts: web\n  tasks:\n    - import_tasks: a.yml\n      when: "x === 1"\n      tags: [t]\n');
+    writeFileSync(join(dir, 'a.yml'), '- name: in a\n  package: { name: curl }\n  when: "y"\n');
+    const [play] = loadPlaybooks([join(dir, 'site.yml')], lookup);
+    assert.deepEqual(play!.tasks.map((t) => [t.name, t.when, t.tags, t.pos.file === join(dir, 'a.yml'), t.keyPath]), [['in a', '(x === 1) && (y)', ['t'], true, 'tasks.0']]);
+    writeFileSync(join(dir, 'a.yml'), '- import_tasks: b.yml\n');
+    writeFileSync(join(dir, 'b.yml'), '- include_tasks: { file: a.yml }\n');
+    assert.throws(() => loadPlaybooks([join(dir, 'site.yml')], lookup), (err: unknown) => {
+      assert.ok(err instanceof ConfigErrors);
+      assert.deepEqual(err.errors.map((e) => e.message.split(`${relative(process.cwd(), dir)}/`).join('').split(`${dir}/`).join('')), ['b.yml:1:18 tasks.0.include_tasks: task file import cycle: a.yml -> b.yml -> a.yml']);
+      return true;
+    });
+  });
+
   it('reads serial as a list of batch sizes and max_fail_percentage', () => {
     const dir = mkdtempSync(join(tmpdir(), 'playbook-test-'));
     writeFileSync(join(dir, 'site.yml'), '- hosts: web\n  serial: [1, "50%"]\n  max_fail_percentage: 20\n- hosts: lb\n  serial: 1\n- hosts: db\n');
