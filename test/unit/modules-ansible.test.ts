@@ -90,7 +90,7 @@ describe('apt_repository and deb822_repository', () => {
   const TARGET = '/etc/apt/sources.list.d/download_docker_com_linux_debian.list';
   const sources = (files: Record<string, string>) => ({ 'apt-sources': new Map(Object.entries(files)), [`file:${TARGET}`]: { path: TARGET, type: 'absent' } });
   it('adds a repo to the file Ansible names, then updates the apt lists', async () => {
-    const p = await plan('apt_repository', { repo: REPO }, sources({ '/etc/apt/sources.list': 'deb http://deb.debian.org/debian bookworm main\n' }));
+    const p = await plan('apt_repository', { repo: REPO }, sources({ '/etc/apt/sources.list': 'deb http://mirror.example/debian bookworm main\n' }));
     assert.deepEqual(p.changes.map((c) => c.title), [`create ${TARGET} (absent)`, `update apt lists (added ${REPO})`]);
     assert.equal(p.changes[0]!.diff!.after, `${REPO}\n`);
   });
