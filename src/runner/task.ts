@@ -177,9 +177,10 @@ const NOTHING_RAN = { stdout: '', stderr: '', stdout_lines: [] as string[], stde
 
 async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<TaskOutcome> {
   const started = Date.now();
-  let delegatedTo: string | undefined;
+  // the hosts a delegate_to task ran on (one per loop item at most)
+  const delegates = new Set<string>();
   const result = (status: TaskStatus, extra: Partial<TaskResult> = {}): TaskResult => {
-    const r: TaskResult = { host: env.session.host.name, play: env.play.name, task: task.name, handler, status, changes: [], ms: Date.now() - started, ...(delegatedTo ? { delegatedTo } : {}), ...extra };
+    const r: TaskResult = { host: env.session.host.name, play: env.play.name, task: task.name, handler, status, changes: [], ms: Date.now() - started, ...(delegates.size ? { delegatedTo: [...delegates].join(', ') } : {}), ...extra };
     return task.sensitive ? concealed(r) : r;
   };
   const elevate = task.become ?? env.play.become;
@@ -201,7 +202,6 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
       return { result: result('skipped', { reason: instances[0]?.skipped ?? 'empty loop' }), registered: { ...registeredOf(false), skipped: true } };
     }
     if (task.delegateTo === undefined) await on.gather(factsOf(instances), elevate);
-    const delegates = new Set<string>();
     const failedItems: Array<{ label: string; failure: TaskFailure }> = [];
     const vars: Record<string, unknown> = {};
     /** the reasons of instances the module skipped (Plan.skipped) */
@@ -219,7 +219,6 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
         // per item, as in Ansible: a loop may delegate each item to another host
         const name = delegateName(task, env, instance.scope);
         delegates.add(name);
-        delegatedTo = [...delegates].join(', ');
         on = await delegateSession(name, env);
         // planned against the facts of the host the commands run on; rendered with the delegating host's scope
         instance = { ...instance, ctx: { ...instance.ctx, host: on.host.name, facts: on.facts! } };
