@@ -6,7 +6,7 @@ import { ensureReleaseArtifacts } from '../lab/artifacts.js';
 import { LAB_APPS, writeLabInventory } from '../lab/inventory.js';
 import { labStatus, labUp, stopLab } from '../lab/nodes.js';
 import { ensureRegistratorImage, registratorSourceDir } from '../artifacts/registrator.js';
-import type { LabDistro } from '../lab/node-image.js';
+import { ensureNodeRootfs, type LabDistro } from '../lab/node-image.js';
 import type { NodeInit } from '../lab/upstart-node.js';
 import { PUBLIC_NETWORK, cacheDir, labDir } from '../lab/state.js';
 import { defaultPlaybook, packageRoot } from '../paths.js';
@@ -34,15 +34,30 @@ export interface LabUpOptions {
   registratorSrc?: string;
 }
 
-/** What the lab ships to its nodes, built once and cached: release zips, the registrator and demo app images. */
-/** With `previous`, the releases before the pinned ones too (README "Day-2 operations": upgrades on the lab). */
-export async function labBuildCommand(registratorSrc?: string, previous = false) {
-  const releases = await ensureReleaseArtifacts();
-  const older = previous ? await ensureReleaseArtifacts(true) : undefined;
-  const registrator = await ensureRegistratorImage(registratorSourceDir(registratorSrc));
-  const app = await ensureDemoAppImage();
-  const also = older ? ` (and ${older.consul.version}, ${older.consulTemplate.version})` : '';
-  say(`lab: built consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version}${also}, ${registrator.image}, ${app.image} (cached in ${cacheDir()})`);
+/** The node images the suites boot: Debian 12 and 13 with systemd, Debian 12 with Upstart. */
+const NODE_IMAGES: ReadonlyArray<[LabDistro, NodeInit]> = [['bookworm', 'systemd'], ['trixie', 'systemd'], ['bookworm', 'upstart']];
+
+/**
+ * What the lab ships to its nodes, built once and cached: release zips, the registrator and demo app images.
+ * With `previous`, the consul-template release before the pinned one too (README "Day-2 operations": upgrades on the lab).
+ * With `nodeImages`, the node images' root filesystems as well, built while the Go builds run: debootstrap
+ * waits on the archive most of the time, the compiler on the CPU.
+ */
+export async function labBuildCommand(registratorSrc?: string, previous = false, nodeImages = false) {
+  const images = async () => {
+    for (const [distro, init] of nodeImages ? NODE_IMAGES : []) await ensureNodeRootfs(distro, init);
+  };
+  const shipped = async () => {
+    const releases = await ensureReleaseArtifacts();
+    const older = previous ? await ensureReleaseArtifacts(true) : undefined;
+    const registrator = await ensureRegistratorImage(registratorSourceDir(registratorSrc));
+    const app = await ensureDemoAppImage();
+    return { releases, older, registrator, app };
+  };
+  const [{ releases, older, registrator, app }] = await Promise.all([shipped(), images()]);
+  const also = older ? ` (and ${older.consulTemplate.version})` : '';
+  const withImages = nodeImages ? `, node images ${NODE_IMAGES.map(([d, i]) => `${d}${i === 'systemd' ? '' : `-${i}`}`).join(', ')}` : '';
+  say(`lab: built consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version}${also}, ${registrator.image}, ${app.image}${withImages} (cached in ${cacheDir()})`);
   return { releases, registrator, app };
 }
 

@@ -3,7 +3,7 @@
  * keepalived with the floating address on the lab's public network) and 2 web nodes, bootstrapped
  * once and shared by the scenarios below, in order. Traffic goes only to the lab's containers.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,6 +85,15 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
     await labDownCommand();
     inventory = await labUpCommand({ lb: 3, web: 2 });
   });
+  /** After a scenario that failed with an LB still stopped, the next one starts from the whole lab again. */
+  beforeEach(async () => {
+    if (!stopped) return;
+    const lb = stopped;
+    await docker(['start', `bootstrap-lab-${lb}`], { check: false });
+    stopped = undefined;
+    await waitFor(`${lb} back in raft`, () => raftVoters(LBS.find((o) => o !== lb)!), (v) => Array.isArray(v) && v.length === 3, 120_000, 1000);
+    await apply(inventory);
+  });
   after(async () => {
     if (stopped) await docker(['start', `bootstrap-lab-${stopped}`], { check: false });
     if (!process.env.BOOTSTRAP_KEEP_LAB) await labDownCommand();
@@ -138,7 +147,11 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
         `load over the LB addresses: ${failed.length} of ${total} requests failed, ${failovers} failed over; consul leader ${leader.value}`,
     );
     assert.ok(seen.longestGapMs <= 3000, `the VIP was unanswered for ${seen.longestGapMs} ms`);
-    assert.ok(failed.length <= 2, `${failed.length} of ${total} requests failed: ${failed.slice(0, 5).join('; ')}`);
+    // A machine that shuts down resets the connections its kernel accepted but nginx did not yet:
+    // only such resets, from the stopped LB's own address, are allowed; nothing else may fail.
+    const cutByStop = failed.filter((f) => f.startsWith(`${PUBLIC[holder]}: `) && /ECONNRESET|socket hang up/.test(f));
+    console.log(`# requests cut by ${holder}'s shutdown (connection reset): ${cutByStop.length}`);
+    assert.deepEqual(failed.filter((f) => !cutByStop.includes(f)), [], `${failed.length} of ${total} requests failed`);
     for (const lb of others) assert.deepEqual(await upstream(lb, 'demo'), [`${PRIVATE.web1}:8081`, `${PRIVATE.web2}:8081`]);
 
     const down = await apply(inventory, '--output', 'json');

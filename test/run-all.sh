@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `npm test` after the build: two node --test processes side by side.
+# - the lab's: the e2e suites and the integration tests that use the machine-wide lab or its Docker
+#   engine, one file at a time (one lab at a time per machine);
+# - the rest: unit tests, the loopback sshd integration tests and the Ansible oracle, one file at a time.
+# The rest's TAP output is kept in a file and printed after the lab's, so the two never interleave.
+# Exits non-zero when either fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+lab=(dist/test/e2e dist/test/integration/lab-nodes.test.js dist/test/integration/lab-artifacts.test.js dist/test/integration/facts-local.test.js)
+rest=(dist/test/unit)
+for file in dist/test/integration/*.test.js; do
+  case " ${lab[*]} " in *" $file "*) ;; *) rest+=("$file") ;; esac
+done
+log="$(mktemp "${TMPDIR:-/tmp}/bootstrap-tests.XXXXXX")"
+trap 'rm -f "$log"' EXIT
+node --test --test-concurrency=1 "${rest[@]}" >"$log" 2>&1 &
+rest_pid=$!
+trap 'kill "$rest_pid" 2>/dev/null; rm -f "$log"' EXIT
+node --test --test-concurrency=1 "${lab[@]}"
+lab_rc=$?
+wait "$rest_pid"
+rest_rc=$?
+echo "# --- unit, loopback integration and oracle tests (ran beside the lab's) ---"
+cat "$log"
+echo "# lab tests: exit $lab_rc; the rest: exit $rest_rc"
+[ "$lab_rc" -eq 0 ] && [ "$rest_rc" -eq 0 ]
