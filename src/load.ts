@@ -1,7 +1,8 @@
 import { ConfigError, ConfigErrors } from './errors.js';
 import type { Inventory } from './inventory/types.js';
-import { loadInventory } from './inventory/load.js';
+import { applyExtraVars, loadInventory } from './stack/inventory.js';
 import { selectHosts, splitPattern } from './inventory/pattern.js';
+import { targetHosts } from './playbook/targets.js';
 import { getModule } from './modules/index.js';
 import { loadPlaybooks } from './playbook/load.js';
 import type { Play } from './playbook/types.js';
@@ -9,15 +10,7 @@ import { checkServerCount, SERVER_GROUP } from './stack/topology.js';
 import { limitMatchesNothing, validateRun } from './validate.js';
 import type { Expansions } from './playbook/expansions.js';
 import { checkLaptopArtifacts, laptopArtifacts } from './artifacts/laptop.js';
-import { applyExtraVars, parseExtraVars } from './inventory/extra-vars.js';
-
-/** Hosts the run may touch: every host some play targets, narrowed by --limit. */
-export function targetHosts(inventory: Inventory, plays: Play[], limit?: string): string[] {
-  const allowed = limit ? new Set(selectHosts(inventory, limit)) : undefined;
-  const names = new Set(plays.flatMap((p) => selectHosts(inventory, p.hosts)));
-  return [...names].filter((n) => !allowed || allowed.has(n));
-}
-
+import { parseExtraVars } from './inventory/extra-vars.js';
 
 /** What a run is narrowed and fed with on the command line. */
 export interface RunSelection {

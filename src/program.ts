@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, ExitCode } from './errors.js';
 import type { SshOptions } from './connect.js';
 import { withRunOptions, type RunCommand } from './cli-options.js';
-import type { Redactor } from './runner/redact.js';
+import type { Redactor } from './secrets/redactor.js';
 import { defaultPlaybook, packageVersion, retirePlaybook } from './paths.js';
 
 // Each command imports what it needs when it runs, so `--version`, `--help` and `validate`

@@ -1,9 +1,9 @@
 import { OFFLINE_RUN_ID } from './runner/run-id.js';
 import { ConfigError } from './errors.js';
-import { placeholderFactsOf } from './facts/placeholder.js';
+import { placeholderFactsOf } from './playbook/placeholder-facts.js';
 import { selectHosts, unknownPatternTerms } from './inventory/pattern.js';
 import type { Inventory } from './inventory/types.js';
-import { missingGroups } from './inventory/needed-groups.js';
+import { missingGroups } from './stack/needed-groups.js';
 import { bundledPlaybooks } from './paths.js';
 import type { Module } from './modules/types.js';
 import { closest, didYouMean } from './schema/did-you-mean.js';

@@ -1,7 +1,7 @@
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runLocal } from '../lab/exec-local.js';
-import { withProgress } from '../ui/progress.js';
+import { runLocal } from './exec-local.js';
+import { withProgress } from './progress.js';
 
 /** Flags for static linux/amd64 binaries that run on any node, whatever its libc. */
 export const LDFLAGS = '-s -w';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runLocal } from '../lab/exec-local.js';
+import { runLocal } from './exec-local.js';
 
 /** An image saved in the `docker save` format, ready to ship to a node and `docker load` there. */
 export interface ImageTarball {

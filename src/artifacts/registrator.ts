@@ -1,6 +1,6 @@
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { cacheEntryDir, cachedFile } from '../lab/cache.js';
+import { cacheEntryDir, cachedFile } from './cache.js';
 import { LDFLAGS, acceptBinary, goEnv, runGo } from './go.js';
 import { writeImageArchive, type ImageTarball } from './image-archive.js';
 

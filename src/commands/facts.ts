@@ -4,7 +4,7 @@ import type { SshOptions } from '../connect.js';
 import { ExitCode, UnreachableError } from '../errors.js';
 import { limitedHosts, loadInventoryWith } from '../load.js';
 import { eachLimit } from '../runner/pool.js';
-import type { Redactor } from '../runner/redact.js';
+import type { Redactor } from '../secrets/redactor.js';
 import { HostSession } from '../runner/session.js';
 
 export interface FactsOptions extends SshOptions {

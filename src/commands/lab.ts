@@ -8,13 +8,14 @@ import { labStatus, labUp, stopLab } from '../lab/nodes.js';
 import { ensureRegistratorImage, registratorSourceDir } from '../artifacts/registrator.js';
 import { ensureNodeRootfs, type LabDistro } from '../lab/node-image.js';
 import type { NodeInit } from '../lab/upstart-node.js';
-import { PUBLIC_NETWORK, cacheDir, labDir } from '../lab/state.js';
+import { PUBLIC_NETWORK, labDir } from '../lab/state.js';
+import { cacheDir } from '../artifacts/cache.js';
 import { defaultPlaybook, packageRoot } from '../paths.js';
 import { allPassed, formatCheckTable } from '../verify/index.js';
 import type { CheckResult } from '../verify/index.js';
 import { apply } from './apply.js';
 import { verifyOnce } from './verify.js';
-import { redactorFor } from '../stack/secrets.js';
+import { redactorFor } from '../secrets/store.js';
 
 /** The lab's release mirror (consul, consul-template zips + SHA256SUMS) takes any free port on the lab gateway, so two checkouts' labs never collide. */
 const ARTIFACT_PORT = 0;

@@ -5,7 +5,7 @@ import type { Play } from '../playbook/types.js';
 import { taskFilter } from '../playbook/expand.js';
 import { evaluate } from '../playbook/expression.js';
 import { hostScope } from '../playbook/scope.js';
-import type { Redactor } from '../runner/redact.js';
+import type { Redactor } from '../secrets/redactor.js';
 
 export interface ListOptions extends RunSelection {
   playbook: string[];

@@ -1,9 +1,9 @@
 import type { SshOptions } from '../connect.js';
 import { connector } from '../connect.js';
 import { ConfigErrors } from '../errors.js';
-import { missingGroups } from '../inventory/needed-groups.js';
+import { missingGroups } from '../stack/needed-groups.js';
 import { limitedHosts, loadInventoryWith } from '../load.js';
-import type { Redactor } from '../runner/redact.js';
+import type { Redactor } from '../secrets/redactor.js';
 import { allPassed, formatCheckTable, verifyStack } from '../verify/index.js';
 import type { CheckResult } from '../verify/index.js';
 

@@ -6,6 +6,7 @@ import { loadYamlFile } from '../yaml/load.js';
 import { deepMerge } from '../yaml/merge.js';
 import { resolveVarFiles, validateVars } from './load.js';
 import type { Inventory, SshSettings } from './types.js';
+import type { Field } from '../schema/types.js';
 
 /** One `-e/--extra-vars` argument, read: where it came from and its variables. */
 export interface ExtraVars {
@@ -68,19 +69,19 @@ function parseOne(arg: string): ExtraVars {
 /**
  * Puts extra vars on top of every host's variables: the highest precedence, as in Ansible. Maps
  * merge key by key like every other layer of this tool's vars (so `-e '{"consul":{"version":"1.17.0"}}'`
- * keeps the other `consul` settings). Known variables are type-checked as in the inventory.
+ * keeps the other `consul` settings). Known variables (`knownVars`, the inventory's) are type-checked as in the inventory.
  */
-export function applyExtraVars(inventory: Inventory, layers: readonly ExtraVars[]): void {
+export function mergeExtraVars(inventory: Inventory, layers: readonly ExtraVars[], knownVars: Record<string, Field>): void {
   const errors: ConfigError[] = [];
   const resolved = layers.map((layer) => {
     const fromFile = layer.source !== SOURCE;
     const at = fromFile ? atFile(layer.source, '') : { path: '', locate: () => ({ file: SOURCE }) };
     errors.push(
-      ...validateVars(layer.vars, at).map((e) =>
+      ...validateVars(layer.vars, at, knownVars).map((e) =>
         fromFile || !/expected an? /.test(e.detail) ? e : new ConfigError(e.pos, e.keyPath, `${e.detail.replace(' (write it without quotes)', '')} (key=value gives strings; pass other types as JSON, e.g. -e '{"${e.keyPath.split('.')[0]}": ...}')`),
       ),
     );
-    return resolveVarFiles(layer.vars, fromFile ? dirname(layer.source) : process.cwd());
+    return resolveVarFiles(layer.vars, fromFile ? dirname(layer.source) : process.cwd(), knownVars);
   });
   if (errors.length) throw new ConfigErrors(errors);
   for (const host of inventory.hosts.values()) {

@@ -9,8 +9,9 @@ import { joinPath } from '../yaml/path.js';
 import { positionIn } from '../yaml/positions.js';
 import type { Host, Inventory, SshSettings } from './types.js';
 import { applyDefaults } from '../schema/defaults.js';
-import { addServerGroup } from '../stack/topology.js';
-import { groupFields, hostFields, knownVarsSchema, RESERVED_VAR_NAMES } from './vars-schema.js';
+import type { Field } from '../schema/types.js';
+import type { InventoryRules } from './rules.js';
+import { groupFields, hostFields, RESERVED_VAR_NAMES } from './vars-schema.js';
 
 const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const HOST_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -40,8 +41,13 @@ interface HostDecl {
   entry: Record<string, unknown>;
 }
 
-/** Reads, merges and validates an inventory and the group_vars/ and host_vars/ beside it. Throws ConfigErrors with every problem found. */
-export function loadInventory(inventoryFile: string): Inventory {
+/**
+ * Reads, merges and validates an inventory and the group_vars/ and host_vars/ beside it, by the
+ * `rules` of the layer above (the variables it knows, what it fills in). Throws ConfigErrors with
+ * every problem found.
+ */
+export function readInventory(inventoryFile: string, rules: InventoryRules): Inventory {
+  const known = rules.vars;
   const file = resolve(inventoryFile);
   const dir = dirname(file);
   const errors: ConfigError[] = [];
@@ -74,8 +80,8 @@ export function loadInventory(inventoryFile: string): Inventory {
     if (!isPlainMap(body)) return;
     if (isPlainMap(body.vars)) {
       const varsAt = atPath(at, 'vars');
-      errors.push(...validateVars(body.vars, varsAt));
-      group.vars.push({ file, base: varsAt.path, vars: resolveVarFiles(body.vars, dir) });
+      errors.push(...validateVars(body.vars, varsAt, known));
+      group.vars.push({ file, base: varsAt.path, vars: resolveVarFiles(body.vars, dir, known) });
     }
     if (isPlainMap(body.hosts)) {
       for (const [hostName, entry] of Object.entries(body.hosts)) {
@@ -113,7 +119,7 @@ export function loadInventory(inventoryFile: string): Inventory {
         errors.push(new ConfigError(aliasAt.locate(aliasAt.path, 'key'), aliasAt.path, `set either \`${canonical}\` or its alias \`${alias}\`, not both`));
       }
     }
-    if (isPlainMap(body.vars)) errors.push(...validateVars(body.vars, atPath(at, 'vars')));
+    if (isPlainMap(body.vars)) errors.push(...validateVars(body.vars, atPath(at, 'vars'), known));
     const decls = hostDecls.get(name) ?? [];
     decls.push({ path: at.path, pos, entry: body });
     hostDecls.set(name, decls);
@@ -148,8 +154,8 @@ export function loadInventory(inventoryFile: string): Inventory {
   errors.push(...findGroupCycles(groups));
   if (hostDecls.size === 0 && errors.length === 0) errors.push(new ConfigError(top.locate('all', 'key'), 'all', 'the inventory declares no hosts (expected all.children.<group>.hosts.<name>)'));
 
-  const groupVarsFiles = readVarsDir(join(dir, 'group_vars'), new Set(groups.keys()), 'group', errors);
-  const hostVarsFiles = readVarsDir(join(dir, 'host_vars'), new Set(hostDecls.keys()), 'host', errors);
+  const groupVarsFiles = readVarsDir(join(dir, 'group_vars'), new Set(groups.keys()), 'group', known, errors);
+  const hostVarsFiles = readVarsDir(join(dir, 'host_vars'), new Set(hostDecls.keys()), 'host', known, errors);
   if (errors.length > 0) throw new ConfigErrors(errors);
 
   const depth = groupDepths(groups);
@@ -163,10 +169,10 @@ export function loadInventory(inventoryFile: string): Inventory {
     const sources: VarSource[] = [];
     for (const group of hostGroups) sources.push(...groups.get(group)!.vars, ...(groupVarsFiles.get(group) ?? []));
     for (const decl of decls) {
-      if (isPlainMap(decl.entry.vars)) sources.push({ file, base: joinPath(decl.path, 'vars'), vars: resolveVarFiles(decl.entry.vars, dir) });
+      if (isPlainMap(decl.entry.vars)) sources.push({ file, base: joinPath(decl.path, 'vars'), vars: resolveVarFiles(decl.entry.vars, dir, known) });
     }
     sources.push(...(hostVarsFiles.get(name) ?? []));
-    const vars = applyDefaults(mergeAll(sources.map((source) => source.vars)), knownVarsSchema);
+    const vars = applyDefaults(mergeAll(sources.map((source) => source.vars)), known);
     const entry = Object.assign({}, ...decls.map((decl) => decl.entry)) as Record<string, unknown>;
     const address = (entry.address ?? entry.ansible_host) as string | undefined;
     if (address === undefined) {
@@ -214,17 +220,17 @@ export function loadInventory(inventoryFile: string): Inventory {
       return group && { pos: group.pos, keyPath: group.path };
     },
   };
-  addServerGroup(inventory);
+  rules.complete(inventory);
   return inventory;
 }
 
 /** Known vars are validated; unknown names are the user's own, unless they look like a typo of a known one. */
-export function validateVars(vars: Record<string, unknown>, at: At): ConfigError[] {
+export function validateVars(vars: Record<string, unknown>, at: At, knownVars: Record<string, Field>): ConfigError[] {
   const errors: ConfigError[] = [];
-  const known = Object.keys(knownVarsSchema);
+  const known = Object.keys(knownVars);
   for (const [name, value] of Object.entries(vars)) {
     const varAt = atPath(at, name);
-    const field = Object.prototype.hasOwnProperty.call(knownVarsSchema, name) ? knownVarsSchema[name] : undefined;
+    const field = Object.prototype.hasOwnProperty.call(knownVars, name) ? knownVars[name] : undefined;
     if (field) {
       if (value !== null) errors.push(...validateValue(value, field, varAt));
     } else if ((RESERVED_VAR_NAMES as readonly string[]).includes(name)) {
@@ -237,15 +243,15 @@ export function validateVars(vars: Record<string, unknown>, at: At): ConfigError
   return errors;
 }
 
-export function resolveVarFiles(vars: Record<string, unknown>, baseDir: string): Record<string, unknown> {
-  return resolveLocalFiles(vars, { type: 'map', fields: knownVarsSchema, additional: { type: 'any' } }, baseDir) as Record<string, unknown>;
+export function resolveVarFiles(vars: Record<string, unknown>, baseDir: string, knownVars: Record<string, Field>): Record<string, unknown> {
+  return resolveLocalFiles(vars, { type: 'map', fields: knownVars, additional: { type: 'any' } }, baseDir) as Record<string, unknown>;
 }
 
 /**
  * group_vars/<name>.yml, group_vars/<name>.yaml and group_vars/<name>/*.yml (same for host_vars),
  * validated as vars. Returns the sources per group/host name, in file-name order.
  */
-function readVarsDir(varsDir: string, names: Set<string>, kind: 'group' | 'host', errors: ConfigError[]): Map<string, VarSource[]> {
+function readVarsDir(varsDir: string, names: Set<string>, kind: 'group' | 'host', known: Record<string, Field>, errors: ConfigError[]): Map<string, VarSource[]> {
   const out = new Map<string, VarSource[]>();
   if (!existsSync(varsDir) || !statSync(varsDir).isDirectory()) return out;
   for (const entry of readdirSync(varsDir).sort()) {
@@ -266,10 +272,10 @@ function readVarsDir(varsDir: string, names: Set<string>, kind: 'group' | 'host'
           errors.push(new ConfigError(positionIn(varsFile, ''), '', `expected a map of variables, got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`));
           continue;
         }
-        const varErrors = validateVars(value, atFile(varsFile, ''));
+        const varErrors = validateVars(value, atFile(varsFile, ''), known);
         errors.push(...varErrors);
         const sources = out.get(name) ?? [];
-        sources.push({ file: varsFile, base: '', vars: resolveVarFiles(value, dirname(varsFile)) });
+        sources.push({ file: varsFile, base: '', vars: resolveVarFiles(value, dirname(varsFile), known) });
         out.set(name, sources);
       } catch (err) {
         if (err instanceof ConfigError) errors.push(err);

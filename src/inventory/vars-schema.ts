@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
 import type { Field, Schema } from '../schema/types.js';
-import { stackVarsSchema } from '../stack/vars-schema.js';
 
 export const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
@@ -23,8 +22,8 @@ export const sshSchema: Field = {
   },
 };
 
-/** Variables this tool itself reads; any other top-level var name is the user's own (unless it looks like a typo of one of these). */
-export const knownVarsSchema: Record<string, Field> = {
+/** Variables the tool itself reads, whatever it deploys (the stack adds its own: stack/inventory.ts). */
+export const toolVarsSchema: Record<string, Field> = {
   ssh: sshSchema,
   datacenter: { type: 'string', default: 'dc1', pattern: /^[a-z0-9_-]+$/, patternHint: 'a Consul datacenter name (lowercase letters, digits, _ and -)' },
   apt_proxy: {
@@ -48,7 +47,6 @@ export const knownVarsSchema: Record<string, Field> = {
     pattern: /^\/[^\s]*$/,
     patternHint: 'an absolute path on the host',
   },
-  ...stackVarsSchema,
 };
 
 /** Names the host scope defines itself; a var with one of these names would be shadowed. */

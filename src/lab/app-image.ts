@@ -1,8 +1,8 @@
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeImageArchive, type ImageTarball } from '../artifacts/image-archive.js';
-import { cacheEntryDir, cachedFile } from './cache.js';
-import { runLocal } from './exec-local.js';
+import { cacheEntryDir, cachedFile } from '../artifacts/cache.js';
+import { runLocal } from '../artifacts/exec-local.js';
 import { DEMO_APP_VERSION } from './versions.js';
 
 export const DEMO_APP_IMAGE = `bootstrap-lab/demo-app:${DEMO_APP_VERSION}`;

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { localOutput, runLocal } from './exec-local.js';
+import { localOutput, runLocal } from '../artifacts/exec-local.js';
 import { processIsRunning, waitFor } from './docker-engine.js';
 import { APT_PROXY_PORT, labPaths } from './state.js';
 

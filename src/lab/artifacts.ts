@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { withCacheLock } from './cache.js';
-import { cacheDir } from './state.js';
+import { cacheDir, withCacheLock } from '../artifacts/cache.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from './go-builds.js';
 import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION } from './versions.js';
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { localSucceeds, runLocal, type LocalRunOptions } from './exec-local.js';
+import { localSucceeds, runLocal, type LocalRunOptions } from '../artifacts/exec-local.js';
 import { labPaths } from './state.js';
 import type { ExecResult } from '../transport/types.js';
 

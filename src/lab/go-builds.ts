@@ -1,8 +1,8 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD_TIMEOUT_MS, LDFLAGS, acceptBinary, goEnv, goProgram, runGo } from '../artifacts/go.js';
-import { runLocal } from './exec-local.js';
-import { cacheEntryDir, cachedFile } from './cache.js';
+import { runLocal } from '../artifacts/exec-local.js';
+import { cacheEntryDir, cachedFile } from '../artifacts/cache.js';
 import {
   CONSUL_NOSUMDB,
   CONSUL_SUBMODULES,

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
-import { runLocal } from './exec-local.js';
+import { runLocal } from '../artifacts/exec-local.js';
 import type { LabNode } from './nodes.js';
 import { LAB_VIP } from './state.js';
 

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runLocal } from './exec-local.js';
+import { runLocal } from '../artifacts/exec-local.js';
 import { labPaths } from './state.js';
 
 export interface KeyPair {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runLocal } from './exec-local.js';
+import { runLocal } from '../artifacts/exec-local.js';
 import { docker } from './docker-engine.js';
 import { hostDebianMirror } from './apt-proxy.js';
-import { APT_PROXY_PORT, cacheDir, labPaths } from './state.js';
-import { withProgress } from '../ui/progress.js';
+import { APT_PROXY_PORT, labPaths } from './state.js';
+import { cacheDir } from '../artifacts/cache.js';
+import { withProgress } from '../artifacts/progress.js';
 import { UPSTART_IMAGE, type NodeInit } from './upstart-node.js';
 
 /** Debian releases a lab node can run; bookworm is the default. */

@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 /** Labels, names and fixed addresses shared by every part of the lab. */
@@ -45,14 +44,3 @@ export const labPaths = {
   /** Per-node files generated on the host before the node starts (host keys, staging tree). */
   nodeDir: (node: string) => sub('nodes', node),
 };
-
-/**
- * Builds, downloads and image tarballs that survive `lab down` and fresh clones: $BOOTSTRAP_CACHE,
- * else /var/cache/bootstrap for root, else $XDG_CACHE_HOME/bootstrap (~/.cache/bootstrap).
- */
-export function cacheDir(): string {
-  const userCache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bootstrap');
-  const dir = resolve(process.env.BOOTSTRAP_CACHE ?? (process.getuid?.() === 0 ? '/var/cache/bootstrap' : userCache));
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runLocal } from './exec-local.js';
-import { cacheEntryDir, cachedFile } from './cache.js';
+import { runLocal } from '../artifacts/exec-local.js';
+import { cacheEntryDir, cachedFile } from '../artifacts/cache.js';
 import { LIBNIH_VERSION, UPSTART_VERSION } from './versions.js';
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
-import { runLocal } from './exec-local.js';
+import { runLocal } from '../artifacts/exec-local.js';
 import { ensureUpstartBuild, upstartBuildKey } from './upstart-build.js';
 
 /** The init a lab node boots: Debian's systemd, or the Upstart the lab builds from source. */

@@ -26,7 +26,7 @@ export interface HostPlay {
   inventory: Inventory;
   play: Play;
   host: string;
-  /** gathered facts, or placeholderFacts() (facts/placeholder.ts) offline */
+  /** gathered facts, or placeholderFacts() (playbook/placeholder-facts.ts) offline */
   facts: HostFacts;
   /** names layered over the host's vars for expressions and templates (secret(); registered results) */
   scopeExtra: Record<string, unknown>;

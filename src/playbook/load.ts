@@ -7,7 +7,7 @@ import { closest, didYouMean } from '../schema/did-you-mean.js';
 import type { Field, Schema } from '../schema/types.js';
 import { atFile, atPath, isPlainMap, validateParams, validateValue, type At } from '../schema/validate.js';
 import { loadYamlFile } from '../yaml/load.js';
-import { PERCENT, type BatchSize } from '../runner/batches.js';
+import { PERCENT, type BatchSize } from './batch-size.js';
 import { expressionSyntaxError } from './expression.js';
 import { flattenSteps, type Block, type Play, type Step, type Task } from './types.js';
 import { checkRegisterOrder } from './register-order.js';

@@ -1,5 +1,5 @@
 import type { SourcePos } from '../errors.js';
-import type { BatchSize } from '../runner/batches.js';
+import type { BatchSize } from './batch-size.js';
 
 export interface Task {
   name: string;

@@ -1,9 +1,4 @@
-/**
- * Rolling batches (a play's `serial`, as in Ansible): `serial: 1`, `serial: "30%"` or a list such
- * as `[1, "50%"]`. Each entry is a batch size, a percentage of the play's hosts (rounded down, at
- * least 1); once the list is used up its last entry repeats until every host had its batch.
- */
-export type BatchSize = number | `${number}%`;
+import { PERCENT, type BatchSize } from '../playbook/batch-size.js';
 
 /** Where a host stands in a play that runs in batches: what events, the recap and run_once see. */
 export interface Batch {
@@ -14,8 +9,6 @@ export interface Batch {
   /** the batch's hosts, in inventory order */
   hosts: string[];
 }
-
-export const PERCENT = /^(\d{1,3})%$/;
 
 export function batchSizes(serial: readonly BatchSize[] | undefined, total: number): number[] {
   if (total <= 0) return [];

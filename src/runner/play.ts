@@ -1,5 +1,5 @@
 import { UnreachableError } from '../errors.js';
-import { placeholderFactsOf } from '../facts/placeholder.js';
+import { placeholderFactsOf } from '../playbook/placeholder-facts.js';
 import { isBlock, type Block, type Step, type Task } from '../playbook/types.js';
 import type { Fact } from '../facts/types.js';
 import type { RunEvents } from './events.js';

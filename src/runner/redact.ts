@@ -1,83 +1,32 @@
 import type { FileDiff } from '../modules/types.js';
+import type { Redactor } from '../secrets/redactor.js';
 import type { RunEvent, TaskResult } from './events.js';
 
-export const REDACTED = '[redacted]';
-
-/** How shorten() marks a cut, and the shortest start of a secret before it that is redacted (shorter ones are too common to tell) */
-const CUT = '...';
-const MIN_CUT_PREFIX = 4;
-
-function longestPrefixEndingAt(text: string, end: number, secret: string): number {
-  for (let n = Math.min(secret.length - 1, end); n > 0; n--) if (text.slice(end - n, end) === secret.slice(0, n)) return n;
-  return 0;
+/** A diff that holds a secret, as "sensitive content changed". */
+export function redactDiff(redactor: Redactor, diff: FileDiff): FileDiff {
+  if (diff.hidden || !(redactor.holds(diff.before) || redactor.holds(diff.after))) return diff;
+  return hiddenDiff(diff);
 }
 
-/**
- * Keeps secrets out of everything the UIs print. Every value secret() hands out is added here
- * (before anything rendered from it can reach an event), and every runner event passes through
- * event() on its way out: strings lose the secrets they contain, and a diff that holds one is
- * replaced by "sensitive content changed".
- */
-export class Redactor {
-  private readonly secrets = new Set<string>();
+/** An event on its way to the UIs, without the secrets the redactor knows. */
+export function redactEvent(redactor: Redactor, event: RunEvent): RunEvent {
+  if (event.type === 'task:result') return redactResult(redactor, event);
+  if (event.type === 'host:unreachable') return { ...event, message: redactor.text(event.message) };
+  return event;
+}
 
-  add(value: string): string {
-    if (value.length >= 8) this.secrets.add(value); // shorter values would redact ordinary words
-    return value;
-  }
-
-  holds(text: string | null | undefined): boolean {
-    if (!text) return false;
-    for (const secret of this.secrets) if (text.includes(secret)) return true;
-    return false;
-  }
-
-  text(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    return out.includes(CUT) ? this.cutPrefixes(out) : out;
-  }
-
-  /** A long command line in a change title is cut short with "..." (modules/guards.ts shorten()), which can cut a secret, leaving its start. */
-  private cutPrefixes(text: string): string {
-    let out = text;
-    for (let at = out.indexOf(CUT); at >= 0; at = out.indexOf(CUT, at + 1)) {
-      for (const secret of this.secrets) {
-        const n = longestPrefixEndingAt(out, at, secret);
-        if (n >= MIN_CUT_PREFIX) {
-          out = out.slice(0, at - n) + REDACTED + out.slice(at);
-          at += REDACTED.length - n;
-          break;
-        }
-      }
-    }
-    return out;
-  }
-
-  diff(diff: FileDiff): FileDiff {
-    if (diff.hidden || !(this.holds(diff.before) || this.holds(diff.after))) return diff;
-    return hiddenDiff(diff);
-  }
-
-  event(event: RunEvent): RunEvent {
-    if (event.type === 'task:result') return this.result(event);
-    if (event.type === 'host:unreachable') return { ...event, message: this.text(event.message) };
-    return event;
-  }
-
-  private result<T extends TaskResult>(r: T): T {
-    return {
-      ...r,
-      reason: r.reason === undefined ? undefined : this.text(r.reason),
-      changes: r.changes.map((c) => ({ title: this.text(c.title), diff: c.diff && this.diff(c.diff) })),
-      failure: r.failure && {
-        ...r.failure,
-        command: this.text(r.failure.command),
-        stderrTail: this.text(r.failure.stderrTail),
-        message: this.text(r.failure.message),
-      },
-    };
-  }
+function redactResult<T extends TaskResult>(redactor: Redactor, r: T): T {
+  return {
+    ...r,
+    reason: r.reason === undefined ? undefined : redactor.text(r.reason),
+    changes: r.changes.map((c) => ({ title: redactor.text(c.title), diff: c.diff && redactDiff(redactor, c.diff) })),
+    failure: r.failure && {
+      ...r.failure,
+      command: redactor.text(r.failure.command),
+      stderrTail: redactor.text(r.failure.stderrTail),
+      message: redactor.text(r.failure.message),
+    },
+  };
 }
 
 /** A diff whose content must not be shown: only whether the file appears, changes or goes. */

@@ -12,7 +12,7 @@ import type { TaskEnv } from './task.js';
 import { eachLimit } from './pool.js';
 import { HostSession } from './session.js';
 import { Delegates } from './delegates.js';
-import { targetHosts } from '../load.js';
+import { targetHosts } from '../playbook/targets.js';
 import { Expansions } from '../playbook/expansions.js';
 import { newRunId } from './run-id.js';
 import type { Interrupt } from './interrupt.js';

@@ -2,7 +2,6 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, type SourcePos } from '../errors.js';
 import { expandHome } from '../paths.js';
-import type { Module } from '../modules/types.js';
 import { joinPath } from '../yaml/path.js';
 import { positionIn } from '../yaml/positions.js';
 import { closest, didYouMean } from './did-you-mean.js';
@@ -44,7 +43,13 @@ export interface ParamsWhere {
 }
 
 /** Validates (rendered) module parameters: types, required params, unknown params (with did-you-mean). */
-export function validateParams(module: Pick<Module, 'params' | 'additionalParams'>, params: unknown, where: ParamsWhere): ConfigError[] {
+export interface ParamsSchema {
+  params: Record<string, Field>;
+  /** the schema of parameters not in `params`; absent: they are errors */
+  additionalParams?: Field;
+}
+
+export function validateParams(module: ParamsSchema, params: unknown, where: ParamsWhere): ConfigError[] {
   const at: At = {
     ...atFile(where.pos.file, where.keyPath, where.pos),
     baseDir: where.localDir,

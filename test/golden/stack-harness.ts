@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostFacts } from '../../src/facts/types.js';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 import type { Inventory } from '../../src/inventory/types.js';
 import { selectHosts } from '../../src/inventory/pattern.js';
 import { getModule } from '../../src/modules/index.js';
@@ -16,7 +16,7 @@ import { unitPath, upstartPath } from '../../src/modules/service.js';
 import { expandTask, type TaskInstance } from '../../src/playbook/expand.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
 import { laptopArtifacts } from '../../src/artifacts/laptop.js';
-import type { SecretKind } from '../../src/stack/secrets.js';
+import type { SecretKind } from '../../src/secrets/store.js';
 import { placeholderConsulPki } from '../../src/stack/consul-pki.js';
 import { OFFLINE_RUN_ID } from '../../src/runner/run-id.js';
 

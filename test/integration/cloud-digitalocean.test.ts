@@ -17,7 +17,7 @@ import { parse } from 'yaml';
 import { cloudCommand, type CloudDeps } from '../../src/cloud/cli.js';
 import type { Clock } from '../../src/cloud/clock.js';
 import { ExitCode } from '../../src/errors.js';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 import { FakeDigitalOcean, type FakeOptions, type RecordedRequest } from '../helpers/fake-digitalocean.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 

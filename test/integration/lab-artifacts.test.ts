@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { deterministicZip, ensureReleaseArtifacts, sha256Hex, type ReleaseArtifacts } from '../../src/lab/artifacts.js';
 import { startArtifactServer, startArtifactServerDetached, stopArtifactServer } from '../../src/lab/artifact-server.js';
 import { DEMO_APP_IMAGE, ensureDemoAppImage } from '../../src/lab/app-image.js';
-import { cacheDir } from '../../src/lab/state.js';
+import { cacheDir } from '../../src/artifacts/cache.js';
 import { docker } from '../../src/lab/docker-engine.js';
-import { runLocal } from '../../src/lab/exec-local.js';
+import { runLocal } from '../../src/artifacts/exec-local.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from '../../src/lab/go-builds.js';
 import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION } from '../../src/lab/versions.js';
 

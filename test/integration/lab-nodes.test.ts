@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { runLocal } from '../../src/lab/exec-local.js';
+import { runLocal } from '../../src/artifacts/exec-local.js';
 import { docker, ensureDockerEngine } from '../../src/lab/docker-engine.js';
 import { labStatus, labUp, stopLab, type LabUp } from '../../src/lab/nodes.js';
 import { PRIVATE_NETWORK, PUBLIC_NETWORK } from '../../src/lab/state.js';

@@ -6,7 +6,7 @@ import { CommanderError, type Command } from 'commander';
 import { RUN_OPTIONS, type RunCommand } from '../../src/cli-options.js';
 import { buildProgram, runActions, type RunActions, type RunCliOptions } from '../../src/program.js';
 import { ConfigError } from '../../src/errors.js';
-import { Redactor } from '../../src/runner/redact.js';
+import { Redactor } from '../../src/secrets/redactor.js';
 
 const COMMANDS: RunCommand[] = ['apply', 'validate', 'facts', 'verify', 'retire'];
 

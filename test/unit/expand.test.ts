@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 import { getModule } from '../../src/modules/index.js';
 import { expandTask } from '../../src/playbook/expand.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
-import { placeholderFacts } from '../../src/facts/placeholder.js';
+import { placeholderFacts } from '../../src/playbook/placeholder-facts.js';
 
 /* The one task walk the runner, validation and the golden harness share. */
 

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { HostFacts } from '../../src/facts/types.js';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 import { getModule } from '../../src/modules/index.js';
 import { Expansions } from '../../src/playbook/expansions.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
-import { placeholderFacts } from '../../src/facts/placeholder.js';
+import { placeholderFacts } from '../../src/playbook/placeholder-facts.js';
 
 /* The run's memo of the task walk: one expansion per task and host while what it read holds. */
 

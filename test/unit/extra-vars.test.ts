@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigErrors } from '../../src/errors.js';
-import { applyExtraVars, parseExtraVars } from '../../src/inventory/extra-vars.js';
-import { loadInventory } from '../../src/inventory/load.js';
+import { parseExtraVars } from '../../src/inventory/extra-vars.js';
+import { applyExtraVars } from '../../src/stack/inventory.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 
 function inventory(): ReturnType<typeof loadInventory> {
   const dir = mkdtempSync(join(tmpdir(), 'extra-vars-'));

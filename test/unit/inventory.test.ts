@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { ConfigErrors } from '../../src/errors.js';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/config/', import.meta.url));
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 import { selectHosts, unknownPatternTerms } from '../../src/inventory/pattern.js';
 
 const inv = loadInventory(fileURLToPath(new URL('../../../test/fixtures/config/merge/inventory.yml', import.meta.url)));

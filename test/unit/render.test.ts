@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import type { HostFacts } from '../../src/facts/types.js';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 import { evaluate } from '../../src/playbook/expression.js';
 import { renderParams, renderString, renderTemplateFile, resolveTemplatePath } from '../../src/playbook/render.js';
 import { hostScope } from '../../src/playbook/scope.js';

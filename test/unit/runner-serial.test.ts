@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 import { getModule } from '../../src/modules/index.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
 import { batchBreaks, batchSizes, splitBatches } from '../../src/runner/batches.js';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigErrors } from '../../src/errors.js';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 import { applyDefaults } from '../../src/schema/defaults.js';
-import { knownVarsSchema } from '../../src/inventory/vars-schema.js';
+import { knownVarsSchema } from '../../src/stack/inventory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-schema-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createSecretStore } from '../../src/stack/secrets.js';
+import { createSecretStore } from '../../src/secrets/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-secrets-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 import type { Module } from '../../src/modules/types.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
 import type { Field } from '../../src/schema/types.js';

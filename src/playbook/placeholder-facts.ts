@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Inventory } from '../inventory/types.js';
-import type { HostFacts } from './types.js';
+import type { HostFacts } from '../facts/types.js';
 
 /** Facts of a typical target, so templates and `when` expressions can be tried before connecting. */
 export function placeholderFacts(inv: Inventory, hostName: string): HostFacts {

@@ -1,9 +1,9 @@
 import { ConfigError } from '../errors.js';
 import { didYouMean } from '../schema/did-you-mean.js';
-import { SERVER_GROUP } from '../stack/topology.js';
+import { SERVER_GROUP } from './topology.js';
 import { positionIn } from '../yaml/positions.js';
-import { selectHosts, splitPattern } from './pattern.js';
-import type { Inventory } from './types.js';
+import { selectHosts, splitPattern } from '../inventory/pattern.js';
+import type { Inventory } from '../inventory/types.js';
 
 /** Something that runs on the hosts of a pattern: a play, or a command such as verify. */
 export interface GroupUse {

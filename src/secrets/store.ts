@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redactor } from '../runner/redact.js';
+import { Redactor } from './redactor.js';
 
 export type SecretKind = 'gossip' | 'uuid';
 

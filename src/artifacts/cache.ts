@@ -1,6 +1,17 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { cacheDir } from './state.js';
+import { join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+
+/**
+ * Builds, downloads and image tarballs that survive `lab down` and fresh clones: $BOOTSTRAP_CACHE,
+ * else /var/cache/bootstrap for root, else $XDG_CACHE_HOME/bootstrap (~/.cache/bootstrap).
+ */
+export function cacheDir(): string {
+  const userCache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bootstrap');
+  const dir = resolve(process.env.BOOTSTRAP_CACHE ?? (process.getuid?.() === 0 ? '/var/cache/bootstrap' : userCache));
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 /**
  * `<cache>/<kind>/<component>/<version>`, created on first use. The cache (cacheDir()) lives
