@@ -13,7 +13,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { labAppsPlaybook, labDownCommand, labUpCommand, verifyUntilPassing } from '../../src/commands/lab.js';
+import { labAppsPlaybook, labDownCommand, labUpCommand } from '../../src/lab/commands.js';
+import { verifyUntilPassing } from '../../src/cli/commands/verify.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { DEMO_APP_IMAGE } from '../../src/lab/app-image.js';
 import { allPassed } from '../../src/verify/index.js';

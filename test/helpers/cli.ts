@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const cliPath = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+export const cliPath = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** The bin users run (package.json): the esbuild bundle `npm run build` makes from the same sources. */
 export const bundledCliPath = fileURLToPath(new URL('../../bundle/cli.js', import.meta.url));
 

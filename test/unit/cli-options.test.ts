@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { CommanderError, type Command } from 'commander';
-import { RUN_OPTIONS, type RunCommand } from '../../src/cli-options.js';
-import { buildProgram, runActions, type RunActions, type RunCliOptions } from '../../src/program.js';
+import { RUN_OPTIONS, type RunCommand } from '../../src/cli/options.js';
+import { buildProgram, runActions, type RunActions, type RunCliOptions } from '../../src/cli/program.js';
 import { ConfigError } from '../../src/errors.js';
 import { Redactor } from '../../src/secrets/redactor.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { loadRun } from '../../src/load.js';
+import { loadRun } from '../../src/cli/load-run.js';
 import { defaultPlaybook, packageRoot } from '../../src/paths.js';
 
 it('the example inventory validates against the bundled playbooks', () => {

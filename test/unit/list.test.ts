@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { listRun } from '../../src/commands/list.js';
-import { loadRun } from '../../src/load.js';
+import { listRun } from '../../src/cli/commands/list.js';
+import { loadRun } from '../../src/cli/load-run.js';
 import { runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'list-test-'));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigErrors } from '../../src/errors.js';
-import { loadRun } from '../../src/load.js';
+import { loadRun } from '../../src/cli/load-run.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { consulServers } from '../../src/stack/topology.js';
 

@@ -8,7 +8,7 @@ import { loadInventory } from '../../src/stack/inventory.js';
 import type { Module } from '../../src/modules/types.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
 import type { Field } from '../../src/schema/types.js';
-import { validateRun } from '../../src/validate.js';
+import { validateRun } from '../../src/cli/validate-run.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/config/', import.meta.url));
 

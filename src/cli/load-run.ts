@@ -1,16 +1,16 @@
-import { ConfigError, ConfigErrors } from './errors.js';
-import type { Inventory } from './inventory/types.js';
-import { applyExtraVars, loadInventory } from './stack/inventory.js';
-import { selectHosts, splitPattern } from './inventory/pattern.js';
-import { targetHosts } from './playbook/targets.js';
-import { getModule } from './modules/index.js';
-import { loadPlaybooks } from './playbook/load.js';
-import type { Play } from './playbook/types.js';
-import { checkServerCount, SERVER_GROUP } from './stack/topology.js';
-import { limitMatchesNothing, validateRun } from './validate.js';
-import type { Expansions } from './playbook/expansions.js';
-import { checkLaptopArtifacts, laptopArtifacts } from './artifacts/laptop.js';
-import { parseExtraVars } from './inventory/extra-vars.js';
+import { ConfigError, ConfigErrors } from '../errors.js';
+import type { Inventory } from '../inventory/types.js';
+import { applyExtraVars, loadInventory } from '../stack/inventory.js';
+import { selectHosts, splitPattern } from '../inventory/pattern.js';
+import { targetHosts } from '../playbook/targets.js';
+import { getModule } from '../modules/index.js';
+import { loadPlaybooks } from '../playbook/load.js';
+import type { Play } from '../playbook/types.js';
+import { checkServerCount, SERVER_GROUP } from '../stack/topology.js';
+import { limitMatchesNothing, validateRun } from './validate-run.js';
+import type { Expansions } from '../playbook/expansions.js';
+import { checkLaptopArtifacts, laptopArtifacts } from '../artifacts/laptop.js';
+import { parseExtraVars } from '../inventory/extra-vars.js';
 
 /** What a run is narrowed and fed with on the command line. */
 export interface RunSelection {

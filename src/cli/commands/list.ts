@@ -1,11 +1,11 @@
-import { selectHosts } from '../inventory/pattern.js';
-import type { Inventory } from '../inventory/types.js';
-import { loadRun, type RunSelection } from '../load.js';
-import type { Play } from '../playbook/types.js';
-import { taskFilter } from '../playbook/expand.js';
-import { evaluate } from '../playbook/expression.js';
-import { hostScope } from '../playbook/scope.js';
-import type { Redactor } from '../secrets/redactor.js';
+import { selectHosts } from '../../inventory/pattern.js';
+import type { Inventory } from '../../inventory/types.js';
+import { loadRun, type RunSelection } from '../load-run.js';
+import type { Play } from '../../playbook/types.js';
+import { taskFilter } from '../../playbook/expand.js';
+import { evaluate } from '../../playbook/expression.js';
+import { hostScope } from '../../playbook/scope.js';
+import type { Redactor } from '../../secrets/redactor.js';
 
 export interface ListOptions extends RunSelection {
   playbook: string[];

@@ -2,9 +2,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, ConfigErrors, ExitCode } from './errors.js';
-import { packageVersion } from './paths.js';
-import type { Redactor } from './secrets/redactor.js';
+import { ConfigError, ConfigErrors, ExitCode } from '../errors.js';
+import { packageVersion } from '../paths.js';
+import type { Redactor } from '../secrets/redactor.js';
 
 /**
  * The one redactor of the process: it knows every secret kept beside any file named on the
@@ -12,7 +12,7 @@ import type { Redactor } from './secrets/redactor.js';
  * secret() it hands out. Runner events, facts, verify, listings and every error pass through it.
  */
 async function processRedactor(argv: readonly string[]): Promise<Redactor> {
-  const { redactorFor } = await import('./secrets/store.js');
+  const { redactorFor } = await import('../secrets/store.js');
   return redactorFor(argv.filter((arg) => existsSync(arg) && statSync(arg).isFile()).map((arg) => dirname(resolve(arg))));
 }
 

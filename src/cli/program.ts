@@ -1,9 +1,12 @@
-import { Command, Option } from 'commander';
-import { ConfigError, ExitCode } from './errors.js';
-import type { SshOptions } from './connect.js';
-import { withRunOptions, type RunCommand } from './cli-options.js';
-import type { Redactor } from './secrets/redactor.js';
-import { defaultPlaybook, packageVersion, retirePlaybook } from './paths.js';
+import { Command } from 'commander';
+import { ConfigError, ExitCode } from '../errors.js';
+import type { SshOptions } from '../connect.js';
+import { withRunOptions, type RunCommand } from './options.js';
+import type { Redactor } from '../secrets/redactor.js';
+import { labCommand } from '../lab/cli.js';
+import type { LabRun } from '../lab/commands.js';
+import { nonNegative, positive } from '../option-numbers.js';
+import { defaultPlaybook, packageVersion, retirePlaybook } from '../paths.js';
 
 // Each command imports what it needs when it runs, so `--version`, `--help` and `validate`
 // never load ssh2, listr2, the lab or the cloud code.
@@ -29,18 +32,6 @@ export interface RunCliOptions extends Omit<SshOptions, 'connectTimeout' | 'pers
   listHosts?: boolean;
   listTasks?: boolean;
   requests: string;
-}
-
-function positive(option: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError({ file: option }, '', `expected a positive integer, got "${value}"`);
-  return n;
-}
-
-function nonNegative(option: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new ConfigError({ file: option }, '', `expected a whole number of seconds (0 or more), got "${value}"`);
-  return n;
 }
 
 function parseTags(value?: string): string[] | undefined {
@@ -121,52 +112,21 @@ export async function buildProgram(setExit: (code: number) => void, redactor: Re
   runCommand('verify', 'check the live stack end to end: consul members, services, registrations, nginx upstreams, HTTP(S) through the LB');
   runCommand('retire', 'take the web nodes named by --limit out of the stack: out of every upstream, then registrator stopped and the consul agent gone (left)');
 
-  const lab = program.command('lab').description('local throw-away nodes: Docker containers booting systemd (or Upstart) and sshd');
-  const registratorSrc = (cmd: Command) =>
-    cmd.option('--registrator-src <dir>', 'registrator source to build from (default $BOOTSTRAP_REGISTRATOR_SRC, else go install of the pinned commit)');
-  const nodes = (cmd: Command) =>
-    registratorSrc(cmd.option('--lb <n>', 'lb nodes', '1').option('--web <n>', 'web nodes', '2'))
-      .option('--distro <spec>', 'Debian release of the nodes: bookworm (default) or trixie, or per node: lb1=trixie,web1=trixie')
-      .option('--init <spec>', 'what the nodes boot as PID 1: systemd (default) or upstart (built from source), or per node: web2=upstart');
-  const labCommands = () => import('./commands/lab.js');
-  const labOptions = async (o: { lb: string; web: string; distro?: string; init?: string; registratorSrc?: string }) => ({
-    lb: positive('--lb', o.lb),
-    web: positive('--web', o.web),
-    distros: (await import('./lab/nodes.js')).parseDistros(o.distro),
-    inits: (await import('./lab/nodes.js')).parseInits(o.init),
-    registratorSrc: o.registratorSrc,
-  });
-  nodes(lab.command('up').description('start the nodes (reusing what exists) and write the lab inventory')).action(async (o) => {
-    await (await labCommands()).labUpCommand(await labOptions(o));
-    setExit(ExitCode.OK);
-  });
-  registratorSrc(lab.command('build').description('build (or find cached) what the lab ships: consul, consul-template, registrator and the demo app images'))
-    .option('--previous', 'also the consul-template release before the pinned one (to try an upgrade on the lab)')
-    .option('--node-images', "also the node images' root filesystems (Debian 12 and 13 with systemd, Debian 12 with Upstart), built while the Go builds run")
-    .action(async (o) => {
-      await (await labCommands()).labBuildCommand(o.registratorSrc, Boolean(o.previous), Boolean(o.nodeImages));
-      setExit(ExitCode.OK);
-    });
-  lab.command('down').description('remove every lab container, network and process').action(async () => {
-    await (await labCommands()).labDownCommand();
-    setExit(ExitCode.OK);
-  });
-  lab.command('status').description('nodes and addresses').action(async () => {
-    await (await labCommands()).labStatusCommand();
-    setExit(ExitCode.OK);
-  });
-  nodes(lab.command('demo').description('lab up, bootstrap the stack and demo apps, verify, and show what to try next'))
-    .addOption(new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (o) => setExit(await (await labCommands()).labDemoCommand(await labOptions(o), o.output)));
-
+  program.addCommand(labCommand(setExit, labRun));
   program.addCommand(await cloudOrPlaceholder());
   return program;
+}
+
+/** The lab demo applies and verifies through the same commands as `bootstrap apply` and `bootstrap verify`. */
+async function labRun(): Promise<LabRun> {
+  const [{ apply }, { verifyUntilPassing }] = await Promise.all([import('./commands/apply.js'), import('./commands/verify.js')]);
+  return { apply, verifyUntilPassing };
 }
 
 /** The cloud command's options and actions are only loaded when it is the command given. */
 async function cloudOrPlaceholder(): Promise<Command> {
   const description = 'throw-away test environments on a cloud provider (Digital Ocean)';
   const words = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-  if (words[0] === 'cloud' || (words[0] === 'help' && words[1] === 'cloud')) return (await import('./cloud/cli.js')).cloudCommand();
+  if (words[0] === 'cloud' || (words[0] === 'help' && words[1] === 'cloud')) return (await import('../cloud/cli.js')).cloudCommand();
   return new Command('cloud').description(description);
 }

@@ -1,7 +1,7 @@
-import { ConfigErrors, ExitCode } from '../errors.js';
-import { selectHosts } from '../inventory/pattern.js';
-import { loadRun, type RunSelection } from '../load.js';
-import type { Redactor } from '../secrets/redactor.js';
+import { ConfigErrors, ExitCode } from '../../errors.js';
+import { selectHosts } from '../../inventory/pattern.js';
+import { loadRun, type RunSelection } from '../load-run.js';
+import type { Redactor } from '../../secrets/redactor.js';
 
 export interface ValidateOptions extends RunSelection {
   playbook: string[];

@@ -1,21 +1,20 @@
 import { dirname, join, relative } from 'node:path';
 import { ExitCode } from '../errors.js';
-import { ensureDemoAppImage } from '../lab/app-image.js';
-import { startArtifactServerDetached, stopArtifactServer } from '../lab/artifact-server.js';
-import { ensureReleaseArtifacts } from '../lab/artifacts.js';
-import { LAB_APPS, writeLabInventory } from '../lab/inventory.js';
-import { labStatus, labUp, stopLab } from '../lab/nodes.js';
+import { ensureDemoAppImage } from './app-image.js';
+import { startArtifactServerDetached, stopArtifactServer } from './artifact-server.js';
+import { ensureReleaseArtifacts } from './artifacts.js';
+import { LAB_APPS, writeLabInventory } from './inventory.js';
+import { labStatus, labUp, stopLab } from './nodes.js';
 import { ensureRegistratorImage, registratorSourceDir } from '../artifacts/registrator.js';
-import { ensureNodeRootfs, type LabDistro } from '../lab/node-image.js';
-import type { NodeInit } from '../lab/upstart-node.js';
-import { PUBLIC_NETWORK, labDir } from '../lab/state.js';
+import { ensureNodeRootfs, type LabDistro } from './node-image.js';
+import type { NodeInit } from './upstart-node.js';
+import { PUBLIC_NETWORK, labDir } from './state.js';
 import { cacheDir } from '../artifacts/cache.js';
 import { defaultPlaybook, packageRoot } from '../paths.js';
 import { allPassed, formatCheckTable } from '../verify/index.js';
 import type { CheckResult } from '../verify/index.js';
-import { apply } from './apply.js';
-import { verifyOnce } from './verify.js';
 import { redactorFor } from '../secrets/store.js';
+import type { Redactor } from '../secrets/redactor.js';
 
 /** The lab's release mirror (consul, consul-template zips + SHA256SUMS) takes any free port on the lab gateway, so two checkouts' labs never collide. */
 const ARTIFACT_PORT = 0;
@@ -96,23 +95,20 @@ export async function labStatusCommand(): Promise<void> {
   for (const n of nodes) say(`${n.name.padEnd(6)} ${n.role.padEnd(4)} ${n.init.padEnd(7)} ${n.state.padEnd(8)} ${(n.system ?? '-').padEnd(9)} public ${n.address}  private ${n.privateAddress}`);
 }
 
-/** Verification right after an apply waits for registrator and consul-template to catch up. */
-export async function verifyUntilPassing(inventory: string, timeoutMs: number): Promise<CheckResult[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const results = await verifyOnce(inventory, { acceptNewHostKeys: false, requests: 20 });
-    if (allPassed(results) || Date.now() > deadline) return results;
-    await new Promise((r) => setTimeout(r, 3000));
-  }
+/** What the demo runs through the CLI's own commands (the CLI composes a run; nothing below it imports the lab). */
+export interface LabRun {
+  apply(inventory: string, opts: { playbook: string[]; forks: number; output: 'text' | 'json'; acceptNewHostKeys: boolean }, redactor: Redactor): Promise<{ exitCode: ExitCode }>;
+  /** verify, again until it passes or `timeoutMs` is up */
+  verifyUntilPassing(inventory: string, timeoutMs: number): Promise<CheckResult[]>;
 }
 
 /** up + apply (the stack and the demo apps) + verify + what to try next. Returns the exit code. */
-export async function labDemoCommand(options: LabUpOptions, output: 'text' | 'json'): Promise<ExitCode> {
+export async function labDemoCommand(options: LabUpOptions, output: 'text' | 'json', run: LabRun): Promise<ExitCode> {
   const inventory = await labUpCommand(options);
   const redactor = redactorFor([dirname(inventory)]);
-  const outcome = await apply(inventory, { playbook: [defaultPlaybook, labAppsPlaybook], forks: 20, output, acceptNewHostKeys: false }, redactor);
+  const outcome = await run.apply(inventory, { playbook: [defaultPlaybook, labAppsPlaybook], forks: 20, output, acceptNewHostKeys: false }, redactor);
   if (outcome.exitCode !== ExitCode.OK) return outcome.exitCode;
-  const results = await verifyUntilPassing(inventory, 90_000);
+  const results = await run.verifyUntilPassing(inventory, 90_000);
   say(redactor.text(formatCheckTable(results)));
   if (!allPassed(results)) return ExitCode.VERIFY_FAILED;
   const lb = (await labStatus()).find((n) => n.role === 'lb')!;
@@ -131,5 +127,5 @@ The stack is up and verified. Try:
 /** How the user ran us, so the suggested commands can be pasted: `bootstrap` when installed, else `node <path>`. */
 function invokedAs(): string {
   const script = process.argv[1] ?? '';
-  return script.endsWith('cli.js') ? `node ${relative(process.cwd(), script) || script}` : 'bootstrap';
+  return /\/(cli|cli\/main)\.js$/.test(script) ? `node ${relative(process.cwd(), script) || script}` : 'bootstrap';
 }

@@ -1,20 +1,20 @@
-import type { SshOptions } from '../connect.js';
-import { connector } from '../connect.js';
-import { buildLaptopArtifacts } from '../artifacts/laptop.js';
-import { loadRun, type RunSelection } from '../load.js';
-import { defaultPlaybook } from '../paths.js';
-import { RunEvents } from '../runner/events.js';
-import { Redactor } from '../secrets/redactor.js';
-import { redactEvent } from '../runner/redact.js';
-import { runPlays } from '../runner/run.js';
-import { Interrupt } from '../runner/interrupt.js';
-import type { RunOutcome } from '../runner/run.js';
-import { createConsulPki } from '../stack/consul-pki.js';
-import { createSecretStore } from '../secrets/store.js';
-import { attachJson } from '../ui/json.js';
-import { attachPlain } from '../ui/plain.js';
-import { taskFilter } from '../playbook/expand.js';
-import { Expansions } from '../playbook/expansions.js';
+import type { SshOptions } from '../../connect.js';
+import { connector } from '../../connect.js';
+import { buildLaptopArtifacts } from '../../artifacts/laptop.js';
+import { loadRun, type RunSelection } from '../load-run.js';
+import { defaultPlaybook } from '../../paths.js';
+import { RunEvents } from '../../runner/events.js';
+import { Redactor } from '../../secrets/redactor.js';
+import { redactEvent } from '../../runner/redact.js';
+import { runPlays } from '../../runner/run.js';
+import { Interrupt } from '../../runner/interrupt.js';
+import type { RunOutcome } from '../../runner/run.js';
+import { createConsulPki } from '../../stack/consul-pki.js';
+import { createSecretStore } from '../../secrets/store.js';
+import { attachJson } from '../../ui/json.js';
+import { attachPlain } from '../../ui/plain.js';
+import { taskFilter } from '../../playbook/expand.js';
+import { Expansions } from '../../playbook/expansions.js';
 
 export interface ApplyOptions extends SshOptions, RunSelection {
   playbook?: string[];
@@ -29,7 +29,7 @@ export interface ApplyOptions extends SshOptions, RunSelection {
 }
 
 /** `bootstrap apply`: validate offline, then run the playbooks with the chosen UI attached. */
-/** `redactor` is the process's (src/cli.ts): every secret() value this run hands out joins it. */
+/** `redactor` is the process's (src/cli/main.ts): every secret() value this run hands out joins it. */
 export async function apply(inventoryFile: string, opts: ApplyOptions, redactor: Redactor = new Redactor()): Promise<RunOutcome> {
   const expansions = new Expansions();
   const { inventory, plays, hosts } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], opts, { expansions });
@@ -38,7 +38,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions, redactor:
   const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
   let uiDone: Promise<void> = Promise.resolve();
   if (opts.output === 'json') attachJson(events, uiOpts);
-  else if (process.stdout.isTTY && !process.env.CI) uiDone = (await import('../ui/listr.js')).attachListr(events, uiOpts);
+  else if (process.stdout.isTTY && !process.env.CI) uiDone = (await import('../../ui/listr.js')).attachListr(events, uiOpts);
   else attachPlain(events, uiOpts);
   const secrets = createSecretStore(inventory.dir);
   const consulPki = createConsulPki(secrets.dir, { conceal: (value) => void redactor.add(value) });

@@ -1,21 +1,21 @@
-import { OFFLINE_RUN_ID } from './runner/run-id.js';
-import { ConfigError } from './errors.js';
-import { placeholderFactsOf } from './playbook/placeholder-facts.js';
-import { selectHosts, unknownPatternTerms } from './inventory/pattern.js';
-import type { Inventory } from './inventory/types.js';
-import { missingGroups } from './stack/needed-groups.js';
-import { bundledPlaybooks } from './paths.js';
-import type { Module } from './modules/types.js';
-import { closest, didYouMean } from './schema/did-you-mean.js';
-import { taskFilter, taskWhere } from './playbook/expand.js';
-import { Expansions } from './playbook/expansions.js';
-import { unproduced, Unproduced } from './playbook/expression.js';
-import { playKeyPath } from './playbook/load.js';
-import { renderTemplateFile, templateCandidates } from './playbook/render.js';
-import { boundNames, type Play, type Task } from './playbook/types.js';
+import { OFFLINE_RUN_ID } from '../runner/run-id.js';
+import { ConfigError } from '../errors.js';
+import { placeholderFactsOf } from '../playbook/placeholder-facts.js';
+import { selectHosts, unknownPatternTerms } from '../inventory/pattern.js';
+import type { Inventory } from '../inventory/types.js';
+import { missingGroups } from '../stack/needed-groups.js';
+import { bundledPlaybooks } from '../paths.js';
+import type { Module } from '../modules/types.js';
+import { closest, didYouMean } from '../schema/did-you-mean.js';
+import { taskFilter, taskWhere } from '../playbook/expand.js';
+import { Expansions } from '../playbook/expansions.js';
+import { unproduced, Unproduced } from '../playbook/expression.js';
+import { playKeyPath } from '../playbook/load.js';
+import { renderTemplateFile, templateCandidates } from '../playbook/render.js';
+import { boundNames, type Play, type Task } from '../playbook/types.js';
 import { existsSync } from 'node:fs';
-import { placeholderConsulPki } from './stack/consul-pki.js';
-import { positionIn } from './yaml/positions.js';
+import { placeholderConsulPki } from '../stack/consul-pki.js';
+import { positionIn } from '../yaml/positions.js';
 
 export interface RunToValidate {
   inventory: Inventory;

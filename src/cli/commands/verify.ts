@@ -1,11 +1,11 @@
-import type { SshOptions } from '../connect.js';
-import { connector } from '../connect.js';
-import { ConfigErrors } from '../errors.js';
-import { missingGroups } from '../stack/needed-groups.js';
-import { limitedHosts, loadInventoryWith } from '../load.js';
-import type { Redactor } from '../secrets/redactor.js';
-import { allPassed, formatCheckTable, verifyStack } from '../verify/index.js';
-import type { CheckResult } from '../verify/index.js';
+import type { SshOptions } from '../../connect.js';
+import { connector } from '../../connect.js';
+import { ConfigErrors } from '../../errors.js';
+import { missingGroups } from '../../stack/needed-groups.js';
+import { limitedHosts, loadInventoryWith } from '../load-run.js';
+import type { Redactor } from '../../secrets/redactor.js';
+import { allPassed, formatCheckTable, verifyStack } from '../../verify/index.js';
+import type { CheckResult } from '../../verify/index.js';
 
 export interface VerifyCommandOptions extends SshOptions {
   requests?: number;
@@ -31,4 +31,14 @@ export function verifyOnce(inventoryFile: string, opts: VerifyCommandOptions): P
   if (errors.length > 0) throw new ConfigErrors(errors);
   const hosts = opts.limit === undefined ? undefined : limitedHosts(inventory, opts.limit);
   return verifyStack(inventory, connector(inventory, opts), { requests: opts.requests, hosts, forks: opts.forks, verbose: opts.verbose });
+}
+
+/** Verification right after an apply waits for registrator and consul-template to catch up. */
+export async function verifyUntilPassing(inventory: string, timeoutMs: number): Promise<CheckResult[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const results = await verifyOnce(inventory, { acceptNewHostKeys: false, requests: 20 });
+    if (allPassed(results) || Date.now() > deadline) return results;
+    await new Promise((r) => setTimeout(r, 3000));
+  }
 }
