@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError, ExitCode } from '../errors.js';
-import type { SshOptions } from '../connect.js';
+import type { SshOptions } from '../host/connect.js';
 import { withRunOptions, type RunCommand } from './options.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { labCommand } from '../lab/cli.js';

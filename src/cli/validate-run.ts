@@ -1,4 +1,4 @@
-import { OFFLINE_RUN_ID } from '../runner/run-id.js';
+import { OFFLINE_RUN_ID } from '../host/run-id.js';
 import { ConfigError } from '../errors.js';
 import { placeholderFactsOf } from '../playbook/placeholder-facts.js';
 import { selectHosts, unknownPatternTerms } from '../inventory/pattern.js';

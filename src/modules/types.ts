@@ -54,7 +54,7 @@ export interface ModuleContext {
   /** Directory that relative local paths (src:, template:) resolve against: the playbook's dir, or the inventory's for inventory-provided paths. */
   localDir: string;
   /**
-   * A short id of this run (runner/run-id.ts). Temporary files on the host carry it, so two runs
+   * A short id of this run (host/run-id.ts). Temporary files on the host carry it, so two runs
    * (even on one host, despite the host lock) never write the same temp path.
    */
   runId: string;

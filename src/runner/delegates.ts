@@ -1,7 +1,8 @@
 import { UnreachableError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Transport } from '../transport/types.js';
-import { HostSession, type SessionOptions } from './session.js';
+import { HostSession, type SessionOptions } from '../host/session.js';
+import type { RunSession } from './run-session.js';
 
 /**
  * The run's connections, one per host: the play hosts' sessions, and for `delegate_to` a host
@@ -14,7 +15,7 @@ export class Delegates {
 
   constructor(
     private readonly inventory: Inventory,
-    private readonly sessions: ReadonlyMap<string, HostSession>,
+    private readonly sessions: ReadonlyMap<string, RunSession>,
     private readonly connect: (host: Host) => Promise<Transport>,
     /** what each delegate's session is opened with (HostSession's options) */
     private readonly sessionOptions: (host: Host) => SessionOptions = () => ({}),

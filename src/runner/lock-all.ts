@@ -1,13 +1,13 @@
-import { TRY_SECONDS } from './host-lock.js';
-import type { HostSession } from './session.js';
+import { TRY_SECONDS } from '../host/lock.js';
+import type { HostSession } from '../host/session.js';
 
-export interface LockAllOptions {
+export interface LockAllOptions<S extends HostSession = HostSession> {
   /** --lock-timeout: how long, in all, to wait for other runs */
   waitSeconds: number;
   /** the run was asked to stop: wait no more */
   stopping: () => boolean;
   /** a session whose connection failed while its lock was tried again */
-  lost: (session: HostSession, error: unknown) => void;
+  lost: (session: S, error: unknown) => void;
   /** 0 <= x < 1, for the back-off's jitter */
   random?: () => number;
 }
@@ -26,11 +26,11 @@ export interface LockAllOptions {
  * agrees on would have to wait for each host's identity, one lock after another, where the
  * uncontended run now takes them all in the round trip that reads the facts.
  */
-export async function lockAll(sessions: HostSession[], opts: LockAllOptions): Promise<HostSession[]> {
+export async function lockAll<S extends HostSession>(sessions: S[], opts: LockAllOptions<S>): Promise<S[]> {
   const deadline = Date.now() + opts.waitSeconds * 1000;
   const random = opts.random ?? Math.random;
   let live = sessions.filter((s) => s.lockState !== undefined);
-  const retake = async (session: HostSession, seconds: number) => {
+  const retake = async (session: S, seconds: number) => {
     try {
       await session.retakeLock(seconds);
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { textFileFact } from '../facts/file.js';
-import type { HostSession } from './session.js';
+import type { HostSession } from '../host/session.js';
 
 /**
  * Handlers notified on a host but not run yet, recorded on the host itself

@@ -9,14 +9,14 @@ import { runPlayOnHost, speculativeFacts } from './play.js';
 import { RunOnce } from './run-once.js';
 import { Lockstep } from './lockstep.js';
 import type { TaskEnv } from './task.js';
-import { eachLimit } from './pool.js';
-import { HostSession } from './session.js';
+import { eachLimit } from '../host/pool.js';
+import { RunSession } from './run-session.js';
 import { Delegates } from './delegates.js';
 import { targetHosts } from '../playbook/targets.js';
 import { Expansions } from '../playbook/expansions.js';
-import { newRunId } from './run-id.js';
+import { newRunId } from '../host/run-id.js';
 import type { Interrupt } from './interrupt.js';
-import { DEFAULT_LOCK_TIMEOUT, lockedMessage, type LockRequest } from './host-lock.js';
+import { DEFAULT_LOCK_TIMEOUT, lockedMessage, type LockRequest } from '../host/lock.js';
 import { lockAll } from './lock-all.js';
 import { lockFileOf } from '../inventory/lock-file.js';
 
@@ -37,7 +37,7 @@ export interface RunOptions {
   commandTimeout?: number;
   /** SIGINT/SIGTERM: stop starting work, then abort what runs (interrupt.ts) */
   interrupt?: Interrupt;
-  /** seconds to wait for another run's host lock (host-lock.ts; default 300); check mode takes no lock */
+  /** seconds to wait for another run's host lock (host/lock.ts; default 300); check mode takes no lock */
   lockTimeout?: number;
   /** makes a value secret for the rest of the run (what sensitive tasks register) */
   conceal?: (value: string) => void;
@@ -68,7 +68,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
     ...(opts.check ? {} : { lock: lockRequestFor(host, runId, opts.lockTimeout, new Date(started).toISOString()) }),
     onLockWait: (holder: string, file: string) => events.send({ type: 'host:lock-wait', host: host.name, holder, file, seconds: opts.lockTimeout ?? DEFAULT_LOCK_TIMEOUT }),
   });
-  const sessions = new Map(names.map((n) => [n, new HostSession(inventory.hosts.get(n)!, sessionOptions(inventory.hosts.get(n)!))]));
+  const sessions = new Map(names.map((n) => [n, new RunSession(inventory.hosts.get(n)!, sessionOptions(inventory.hosts.get(n)!))]));
   const delegates = new Delegates(inventory, sessions, opts.connect, sessionOptions);
   events.send({ type: 'run:start', hosts: names, check: opts.check });
   const { interrupt } = opts;
@@ -76,7 +76,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   interrupt?.onAbort(async () => {
     await Promise.all([...[...sessions.values()].map((s) => s.abort()), delegates.abort()]);
   });
-  const lost = (session: HostSession, error: unknown) => {
+  const lost = (session: RunSession, error: unknown) => {
     if (interrupt?.aborted) {
       session.recap.interrupted = true;
       return;
@@ -87,7 +87,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   };
   // every host's lock, or none held while waiting for another run (lock-all.ts); hosts whose lock
   // was let go and taken again read their facts again
-  const takeHostLocks = async (opened: HostSession[]) => {
+  const takeHostLocks = async (opened: RunSession[]) => {
     const waitSeconds = opts.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
     const busy = await lockAll(opened.filter((s) => s.alive), { waitSeconds, stopping: () => interrupt?.stopping ?? false, lost });
     for (const session of busy) {
@@ -154,7 +154,7 @@ interface PlayContext {
  * batch runs to the end of the play, handlers included, before the next starts. Returns true when
  * a batch's failures called off the rest of the run.
  */
-async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, HostSession>, { inventory, opts, events, runStarted, delegates, expansions, runId }: PlayContext): Promise<boolean> {
+async function runPlay(play: Play, hosts: RunSession[], sessions: Map<string, RunSession>, { inventory, opts, events, runStarted, delegates, expansions, runId }: PlayContext): Promise<boolean> {
   const batches = splitBatches(hosts.map((s) => s.host.name), play.serial);
   const rolling = play.serial !== undefined;
   events.send({ type: 'play:start', play: play.name, hosts: hosts.map((s) => s.host.name), ...(rolling ? { serial: batches.map((b) => b.hosts.length) } : {}) });
@@ -196,7 +196,7 @@ async function runPlay(play: Play, hosts: HostSession[], sessions: Map<string, H
 }
 
 /** Why a play has no host to run on: --limit left them all out, or they failed or became unreachable earlier. */
-function noHostReason(play: Play, members: Set<string>, sessions: Map<string, HostSession>, limit?: string): string {
+function noHostReason(play: Play, members: Set<string>, sessions: Map<string, RunSession>, limit?: string): string {
   if (members.size === 0) return `${JSON.stringify(play.hosts)} leaves no host of the inventory`;
   const inRun = [...members].filter((name) => sessions.has(name));
   if (inRun.length === 0) return `no host of ${JSON.stringify(play.hosts)} is in --limit ${JSON.stringify(limit ?? '')}`;
@@ -208,7 +208,7 @@ function lockRequestFor(host: Host, runId: string, lockTimeout: number | undefin
 }
 
 /** Another run held the host's lock too long: the host fails (a "host lock" step of its first play), the others carry on. */
-function lockFailed(session: HostSession, plays: Play[], inventory: Inventory, events: RunEvents, message: string): void {
+function lockFailed(session: RunSession, plays: Play[], inventory: Inventory, events: RunEvents, message: string): void {
   const host = session.host.name;
   const play = plays.find((p) => selectHosts(inventory, p.hosts).includes(host))?.name ?? '';
   session.recap.failed++;

@@ -14,16 +14,17 @@ import type { Interrupt } from './interrupt.js';
 import type { Expansions } from '../playbook/expansions.js';
 import type { Play, Task } from '../playbook/types.js';
 import { failedStep, groupCommands } from './command-group.js';
-import { DEFAULT_COMMAND_TIMEOUT, timedOut, timedOutMessage, timeLimited } from './time-limit.js';
+import { DEFAULT_COMMAND_TIMEOUT, timedOut, timedOutMessage, timeLimited } from '../host/time-limit.js';
 import type { ChangeReport, TaskFailure, TaskResult, TaskStatus } from './events.js';
 import type { Batch } from './batches.js';
 import { concealed } from './redact.js';
-import type { HostSession } from './session.js';
+import type { HostSession } from '../host/session.js';
+import type { RunSession } from './run-session.js';
 
 export interface TaskEnv {
   inventory: Inventory;
   play: Play;
-  session: HostSession;
+  session: RunSession;
   check: boolean;
   /** diffs are shown: the before side of a changed file is read from the host after planning */
   diff?: boolean;
@@ -194,7 +195,7 @@ async function attemptTask(task: Task, env: TaskEnv, handler: boolean): Promise<
     return items[0] ? { ...items[0], failed: items[0].failed || failed, ...(msg ? { msg } : {}) } : { changed: false, failed, skipped: false, ...NOTHING_RAN, ...(msg ? { msg } : {}) };
   };
   let producedNothing = false;
-  let on = env.session;
+  let on: HostSession = env.session;
   try {
     const instances = instancesOf(task, env);
     if (instances.every((i) => i.skipped)) {

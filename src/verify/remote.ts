@@ -1,6 +1,6 @@
 import { sh, type Command } from '../command.js';
 import type { Fact } from '../facts/types.js';
-import type { HostSession } from '../runner/session.js';
+import type { HostSession } from '../host/session.js';
 
 /** Files the playbooks lay down on lb hosts (playbooks/lb.yml). */
 export const MANAGEMENT_TOKEN_FILE = '/etc/consul/management.token';

@@ -9,8 +9,8 @@ import { appConfFile, RemoteHost } from './remote.js';
 import { checkRaft, checkVip } from './cluster.js';
 import { checkPublishedPorts } from './published-ports.js';
 import { consulServers } from '../stack/topology.js';
-import { eachLimit } from '../runner/pool.js';
-import { HostSession } from '../runner/session.js';
+import { eachLimit } from '../host/pool.js';
+import { HostSession } from '../host/session.js';
 import type { CheckResult, VerifyOptions } from './types.js';
 
 export type { CheckResult, VerifyOptions } from './types.js';

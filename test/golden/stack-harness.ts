@@ -18,7 +18,7 @@ import { loadPlaybooks } from '../../src/playbook/load.js';
 import { laptopArtifacts } from '../../src/artifacts/laptop.js';
 import type { SecretKind } from '../../src/secrets/store.js';
 import { placeholderConsulPki } from '../../src/stack/consul-pki.js';
-import { OFFLINE_RUN_ID } from '../../src/runner/run-id.js';
+import { OFFLINE_RUN_ID } from '../../src/host/run-id.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const PLAYBOOKS = join(ROOT, 'playbooks');

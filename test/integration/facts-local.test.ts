@@ -13,7 +13,7 @@ import { batchScript, parseBatch } from '../../src/facts/batch.js';
 import { exitCodeFact, pathExistsFact } from '../../src/facts/command.js';
 import { fileContentFact, fileFact } from '../../src/facts/file.js';
 import { leftoversFact } from '../../src/facts/leftovers.js';
-import { lockCommand } from '../../src/runner/host-lock.js';
+import { lockCommand } from '../../src/host/lock.js';
 import { until } from '../helpers/until.js';
 import type { FileState } from '../../src/facts/file.js';
 import { hostFacts } from '../../src/facts/host.js';

@@ -1,6 +1,6 @@
 /**
  * A no-op run costs each host one SSH handshake and two channels: the host lock's holder
- * (runner/host-lock.ts, open for the whole run) and one fact batch, in which the facts of every
+ * (host/lock.ts, open for the whole run) and one fact batch, in which the facts of every
  * play ride with the host facts. Counted from real sshd's own log (channels it opened, logins it
  * accepted, commands that exited), not from timing: the two channels open together, so the lock
  * costs no round trip of its own.

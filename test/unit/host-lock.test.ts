@@ -4,7 +4,7 @@ import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { describeHolder, factsStillHold, holderInfo, lockCommand, type TakenLock } from '../../src/runner/host-lock.js';
+import { describeHolder, factsStillHold, holderInfo, lockCommand, type TakenLock } from '../../src/host/lock.js';
 
 const req = { file: '/run/bootstrap.lock', runId: 'abcd1234', waitSeconds: 300, started: '2026-12-02T01:00:00.000Z' };
 const ours = holderInfo(req);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Fact, FactReader, HostFacts } from '../../src/facts/types.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext } from '../../src/modules/types.js';
-import { newRunId } from '../../src/runner/run-id.js';
+import { newRunId } from '../../src/host/run-id.js';
 
 /* Two runs planning the same change never name the same temporary path on the host. */
 

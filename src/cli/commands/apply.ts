@@ -1,5 +1,5 @@
-import type { SshOptions } from '../../connect.js';
-import { connector } from '../../connect.js';
+import type { SshOptions } from '../../host/connect.js';
+import { connector } from '../../host/connect.js';
 import { buildLaptopArtifacts } from '../../artifacts/laptop.js';
 import { loadRun, type RunSelection } from '../load-run.js';
 import { defaultPlaybook } from '../../paths.js';

@@ -1,11 +1,11 @@
 import { stringify } from 'yaml';
-import { connector } from '../../connect.js';
-import type { SshOptions } from '../../connect.js';
+import { connector } from '../../host/connect.js';
+import type { SshOptions } from '../../host/connect.js';
 import { ExitCode, UnreachableError } from '../../errors.js';
 import { limitedHosts, loadInventoryWith } from '../load-run.js';
-import { eachLimit } from '../../runner/pool.js';
+import { eachLimit } from '../../host/pool.js';
 import type { Redactor } from '../../secrets/redactor.js';
-import { HostSession } from '../../runner/session.js';
+import { HostSession } from '../../host/session.js';
 
 export interface FactsOptions extends SshOptions {
   limit?: string;

@@ -1,5 +1,5 @@
-import type { SshOptions } from '../../connect.js';
-import { connector } from '../../connect.js';
+import type { SshOptions } from '../../host/connect.js';
+import { connector } from '../../host/connect.js';
 import { ConfigErrors } from '../../errors.js';
 import { missingGroups } from '../../stack/needed-groups.js';
 import { limitedHosts, loadInventoryWith } from '../load-run.js';

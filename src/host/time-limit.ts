@@ -9,7 +9,7 @@ const KILL_AFTER_S = 10;
 /** The environment variable every command of a run carries on the host: how an aborted run finds what is left of it. */
 export const RUN_MARK = 'BOOTSTRAP_RUN';
 
-/** The variable that names the host lock a run's commands work under (host-lock.ts): its holder ends them when the run's connection drops. */
+/** The variable that names the host lock a run's commands work under (lock.ts): its holder ends them when the run's connection drops. */
 export const LOCK_MARK = 'BOOTSTRAP_LOCK';
 
 /** What marks a run's commands on one host: the run, and the host lock they work under (none for runs that take no lock). */
@@ -21,7 +21,7 @@ export interface RunMark {
 /**
  * `command` under GNU timeout on the host: past `seconds` its whole process group gets TERM,
  * then KILL 10 s later. It and every process it starts carry BOOTSTRAP_RUN=<run id> (and
- * BOOTSTRAP_LOCK=<lock file>) in their environment (stopRunCommand, host-lock.ts). One wrapper
+ * BOOTSTRAP_LOCK=<lock file>) in their environment (stopRunCommand, lock.ts). One wrapper
  * for task commands and the fact batches alike.
  */
 export function timeLimited(command: Command, seconds: number, mark: RunMark): Command {
@@ -34,7 +34,7 @@ export function timeLimited(command: Command, seconds: number, mark: RunMark): C
  * mark (and, given LOCK, names that host lock): TERM, then KILL for any still there 2 s later;
  * returns once none is left (at most about 4 s). It spares the calling shell and its ancestors:
  * a sudo between them carries the mark too and would relay the TERM to its command. One line with
- * no `!`, so that the host lock's holder can carry it (host-lock.ts). sshd cannot do this for us:
+ * no `!`, so that the host lock's holder can carry it (lock.ts). sshd cannot do this for us:
  * it refuses a channel's signal request for root logins (no privilege separation), and a dropped
  * connection signals nothing.
  */

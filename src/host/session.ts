@@ -7,10 +7,9 @@ import { describeBatchFailure } from '../facts/batch-failure.js';
 import { hostFacts } from '../facts/host.js';
 import { UnreachableError } from '../errors.js';
 import type { Host } from '../inventory/types.js';
-import type { HostRecap } from './events.js';
 import { DEFAULT_COMMAND_TIMEOUT, stopRunCommand, timedOut, timedOutMessage, timeLimited, type RunMark } from './time-limit.js';
 import { newRunId } from './run-id.js';
-import { factsStillHold, HostLockedError, lockedMessage, takeLock, TRY_SECONDS, type LockOutcome, type LockRequest } from './host-lock.js';
+import { factsStillHold, HostLockedError, lockedMessage, takeLock, TRY_SECONDS, type LockOutcome, type LockRequest } from './lock.js';
 import { textFileFact } from '../facts/file.js';
 
 export interface SessionOptions {
@@ -24,16 +23,14 @@ export interface SessionOptions {
 }
 
 /**
- * One host's connection, facts and fact cache for the whole run. Cached task facts are
- * dropped whenever a change is applied on the host, so the next task plans on fresh facts.
+ * One host's connection, facts and fact cache for the whole run, its commands (through sudo where
+ * asked) and its lock. Cached task facts are dropped whenever a change is applied on the host, so
+ * the next task plans on fresh facts. What the run counts per host is the runner's (runner/run-session.ts).
  */
 export class HostSession {
   transport?: Transport;
   facts?: HostFacts;
   readonly cache = new Map<string, unknown>();
-  readonly recap: HostRecap = { ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, rescued: 0, unreachable: false, interrupted: false, batches: [], calledOff: [] };
-  /** values bound by `register:`, visible to the host's later tasks (across plays) */
-  readonly registered: Record<string, unknown> = {};
   /** round trips to the host, for -v and the benchmark */
   roundTrips = 0;
   /** how long open() took to connect, then to gather the host facts */
@@ -45,7 +42,7 @@ export class HostSession {
   /** the run's id (run-id.ts): every command of the run carries it on the host */
   readonly runId: string;
 
-  /** where the host lock stands (host-lock.ts): taken (held, or shared with another name of the machine) or busy; undefined when not held or not asked for */
+  /** where the host lock stands (lock.ts): taken (held, or shared with another name of the machine) or busy; undefined when not held or not asked for */
   lockState?: LockOutcome;
 
   /** the lock was let go and taken again (lock-all.ts): the facts read before may be stale */
@@ -70,10 +67,6 @@ export class HostSession {
   /** What marks this run's commands on the host: the run, and the lock they work under (time-limit.ts). */
   get mark(): RunMark {
     return { runId: this.runId, lockFile: this.opts.lock?.file };
-  }
-
-  get alive(): boolean {
-    return !this.recap.unreachable && this.recap.failed === 0;
   }
 
   /**

@@ -1,7 +1,7 @@
-import { resolveLocalPath } from './schema/validate.js';
-import type { Host, Inventory } from './inventory/types.js';
-import { connectSsh, defaultKnownHostsPath } from './transport/ssh.js';
-import type { SshTarget, Transport } from './transport/types.js';
+import { resolveLocalPath } from '../schema/validate.js';
+import type { Host, Inventory } from '../inventory/types.js';
+import { connectSsh, defaultKnownHostsPath } from '../transport/ssh.js';
+import type { SshTarget, Transport } from '../transport/types.js';
 
 export interface SshOptions {
   acceptNewHostKeys: boolean;
@@ -34,7 +34,7 @@ export function sshTarget(host: Host, inventory: Inventory, opts: SshOptions): S
 export function connector(inventory: Inventory, opts: SshOptions): (host: Host) => Promise<Transport> {
   if (opts.persist) {
     const persistMs = opts.persist * 1000;
-    return async (host) => (await import('./transport/keeper/client.js')).connectKept(sshTarget(host, inventory, opts), persistMs);
+    return async (host) => (await import('../transport/keeper/client.js')).connectKept(sshTarget(host, inventory, opts), persistMs);
   }
   return (host) => connectSsh(sshTarget(host, inventory, opts));
 }
