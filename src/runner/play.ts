@@ -1,40 +1,44 @@
 import { UnreachableError } from '../errors.js';
 import { placeholderFactsOf } from '../playbook/placeholder-facts.js';
-import { isBlock, type Block, type Step, type Task } from '../playbook/types.js';
+import { isBlock, type Block, type Play, type Step, type Task } from '../playbook/types.js';
 import type { Fact } from '../facts/types.js';
 import type { RunEvents } from './events.js';
+import type { BatchRun, Run } from './run-context.js';
+import type { RunSession } from './run-session.js';
 import { pendingFact, pendingOn, recordPending, type PendingHandler } from './pending-handlers.js';
-import { factsOf, instancesOf, registeredOutput, runTask, type TaskOutcome } from './task.js';
-import type { TaskEnv } from './task.js';
+import type { TaskEnv } from './run-context.js';
+import { runTask } from './task.js';
+import { factsOf, onHostOf } from './task-plan.js';
+import { registeredOutput, type TaskOutcome } from './task-result.js';
 
 /**
  * Runs one play on one connected host: gathers the facts of every task up front in one
  * round trip, then plans and applies task by task, then the notified handlers. A failed task
  * ends the play for this host; other hosts carry on.
  */
-export async function runPlayOnHost(env: TaskEnv, selected: (task: Task) => boolean, events: RunEvents): Promise<void> {
+export async function runPlayOnHost(run: Run, play: Play, batch: BatchRun, session: RunSession): Promise<void> {
   try {
-    await playOnHost(env, selected, events);
+    await playOnHost(run, play, batch, session);
   } finally {
-    env.once?.leave(env.session.host.name);
-    env.lockstep?.leave(env.session.host.name);
+    batch.once.leave(session.host.name);
+    batch.lockstep?.leave(session.host.name);
   }
 }
 
-async function playOnHost(env: TaskEnv, selected: (task: Task) => boolean, events: RunEvents): Promise<void> {
-  const { play } = env;
+async function playOnHost(run: Run, play: Play, batch: BatchRun, session: RunSession): Promise<void> {
+  const { events, selected } = run;
   const tasks = play.tasks.filter(selected);
+  const failed = (error: unknown) => hostFailed({ run, play, batch, host: session }, events, GATHER_FACTS, error);
   try {
-    await prefetch(tasks, env);
+    await prefetch(tasks, { run, play, batch, host: session });
   } catch (error) {
-    return hostFailed(env, events, GATHER_FACTS, error);
+    return failed(error);
   }
-  const { session } = env;
   let pending: PendingHandler[];
   try {
     pending = await pendingOn(session, play.become);
   } catch (error) {
-    return hostFailed(env, events, GATHER_FACTS, error);
+    return failed(error);
   }
   const ours = (p: PendingHandler) => p.play === play.name && play.handlers.some((h) => h.name === p.handler);
   const since = new Map(pending.filter(ours).map((p) => [p.handler, p.since]));
@@ -43,16 +47,19 @@ async function playOnHost(env: TaskEnv, selected: (task: Task) => boolean, event
     const current = await pendingOn(session, play.become);
     const names = play.handlers.filter((h) => task.notify.includes(h.name) || h.listen.some((t) => task.notify.includes(t))).map((h) => h.name);
     const add = names.filter((name) => !current.some((p) => p.play === play.name && p.handler === name));
-    if (add.length) await recordPending(session, [...current, ...add.map((handler) => ({ play: play.name, handler, since: env.runStarted ?? new Date().toISOString() }))], play.become);
+    if (add.length) await recordPending(session, [...current, ...add.map((handler) => ({ play: play.name, handler, since: run.started }))], play.become);
   };
   const taskEnv: TaskEnv = {
-    ...env,
+    run,
+    play,
+    batch,
+    host: session,
     beforeApply,
-    onRetry: (task, r) => events.send({ type: 'task:retry', host: session.host.name, play: play.name, task: task.name, ...r, ...batchOf(env) }),
+    onRetry: (task, r) => events.send({ type: 'task:retry', host: session.host.name, play: play.name, task: task.name, ...r, ...batchOf(batch) }),
   };
   const walk: Walk = { env: taskEnv, events, notified, since, selected, stopped: false };
   const ok = await runSteps(play.steps, walk);
-  if (walk.stopped || (!ok && !(env.forceHandlers && session.recap.unreachable === false))) return;
+  if (walk.stopped || (!ok && !(run.forceHandlers && session.recap.unreachable === false))) return;
   if (!(await inStep(play.tasks.length, walk))) return;
   await runHandlers(taskEnv, events, notified, since);
 }
@@ -69,8 +76,8 @@ interface Walk {
 
 /** With max_fail_percentage: waits for the batch at `position` (lockstep.ts); false once the batch's failures stop the host. */
 async function inStep(position: number, walk: Walk): Promise<boolean> {
-  const { lockstep, session } = walk.env;
-  if (!lockstep || (await lockstep.reach(session.host.name, position))) return true;
+  const lockstep = walk.env.batch?.lockstep;
+  if (!lockstep || (await lockstep.reach(walk.env.host.host.name, position))) return true;
   walk.stopped = true;
   return false;
 }
@@ -87,7 +94,7 @@ async function runSteps(steps: Step[], walk: Walk): Promise<boolean> {
     if (s.meta === 'flush_handlers') {
       await runHandlers(walk.env, walk.events, walk.notified, walk.since);
       walk.notified.clear();
-      if (!walk.env.session.alive) return false;
+      if (!walk.env.host.alive) return false;
       continue;
     }
     if (!(await step(s, walk.env, false, walk.events, walk.notified))) return false;
@@ -101,7 +108,7 @@ async function runSteps(steps: Step[], walk: Walk): Promise<boolean> {
  * unreachable host runs neither (its connection is gone).
  */
 async function runBlock(block: Block, walk: Walk): Promise<boolean> {
-  const { session, play } = walk.env;
+  const { host: session, play } = walk.env;
   let ok = await runSteps(block.block, walk);
   if (walk.stopped) return false;
   if (!ok && !session.recap.unreachable && block.rescue.length > 0) {
@@ -117,14 +124,14 @@ async function runBlock(block: Block, walk: Walk): Promise<boolean> {
 
 /** The notified handlers, in their declared order; each one that ran leaves the host's pending list. */
 async function runHandlers(env: TaskEnv, events: RunEvents, notified: Set<string>, since: Map<string, string>): Promise<void> {
-  const { session, play } = env;
+  const { host: session, play } = env;
   const done = new Set<string>();
   for (const handler of play.handlers) {
     if (!notified.has(handler.name) && !handler.listen.some((topic) => notified.has(topic))) continue;
     if (!(await step(handler, env, true, events, notified, since.get(handler.name)))) break;
     done.add(handler.name);
   }
-  if (env.check || done.size === 0 || session.recap.unreachable) return;
+  if (env.run.check || done.size === 0 || session.recap.unreachable) return;
   const current = await pendingOn(session, play.become);
   const left = current.filter((p) => !(p.play === play.name && done.has(p.handler)));
   if (left.length === current.length) return;
@@ -143,9 +150,9 @@ export const GATHER_FACTS = 'gather facts';
  * the host is unreachable, or has a failed step named `what`, with the reason. Other hosts carry on.
  */
 export function hostFailed(env: TaskEnv, events: RunEvents, what: string, error: unknown): void {
-  const { session, play } = env;
+  const { host: session, play } = env;
   const host = session.host.name;
-  if (error instanceof UnreachableError && env.interrupt?.aborted) {
+  if (error instanceof UnreachableError && env.run.interrupt?.aborted) {
     session.recap.interrupted = true; // we closed the connection: the host is not at fault
     return;
   }
@@ -156,23 +163,23 @@ export function hostFailed(env: TaskEnv, events: RunEvents, what: string, error:
   }
   const message = error instanceof Error ? error.message : String(error);
   session.recap.failed++;
-  events.send({ type: 'task:start', host, play: play.name, task: what, handler: false, ...batchOf(env) });
+  events.send({ type: 'task:start', host, play: play.name, task: what, handler: false, ...batchOf(env.batch) });
   events.send({
     type: 'task:result', host, play: play.name, task: what, handler: false, status: 'failed', changes: [], ms: 0,
-    failure: { command: '', exitCode: null, stderrTail: '', message }, ...batchOf(env),
+    failure: { command: '', exitCode: null, stderrTail: '', message }, ...batchOf(env.batch),
   });
 }
 
 /** One task on the host: run (or, with run_once, take the first host's result), count, tell, register, notify. */
 async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvents, notified: Set<string>, pendingSince?: string): Promise<boolean> {
-  const { session, play } = env;
+  const { host: session, play } = env;
   const host = session.host.name;
-  if (env.interrupt?.stopping) {
+  if (env.run.interrupt?.stopping) {
     session.recap.interrupted = true; // nothing new starts once the run was asked to stop
     return false;
   }
   const run = async (): Promise<TaskOutcome | Error> => {
-    events.send({ type: 'task:start', host, play: play.name, task: task.name, handler, ...batchOf(env) });
+    events.send({ type: 'task:start', host, play: play.name, task: task.name, handler, ...batchOf(env.batch) });
     try {
       return await runTask(task, env, handler);
     } catch (error) {
@@ -182,8 +189,9 @@ async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvent
   };
   let outcome: TaskOutcome | Error;
   let ranHere = true;
-  if (task.runOnce && env.once && !handler) {
-    const shared = await env.once.run(task, host, run);
+  const once = env.batch?.once;
+  if (task.runOnce && once && !handler) {
+    const shared = await once.run(task, host, run);
     ranHere = shared.ranOn === host;
     outcome = shared.result as TaskOutcome | Error;
     if (!ranHere && !(outcome instanceof Error) && outcome.result.status === 'failed' && !task.ignoreErrors) {
@@ -199,19 +207,19 @@ async function step(task: Task, env: TaskEnv, handler: boolean, events: RunEvent
   if (outcome.vars) Object.assign(session.registered, outcome.vars);
   if (task.register) session.registered[task.register] = outcome.registered;
   // what a sensitive task printed is as secret as the task: redacted wherever a later task puts it
-  if (task.sensitive) for (const text of registeredOutput(outcome.registered)) env.conceal?.(text);
+  if (task.sensitive) for (const text of registeredOutput(outcome.registered)) env.run.conceal?.(text);
   if (!ranHere) return true;
   const { result } = outcome;
   const ignored = result.status === 'failed' && task.ignoreErrors;
   if (ignored) session.recap.ignored++;
   else session.recap[result.status]++;
-  events.send({ type: 'task:result', ...result, ...(ignored ? { ignored: true } : {}), ...(pendingSince ? { pendingSince } : {}), ...batchOf(env) });
-  if (result.status === 'failed' && env.interrupt?.aborted) session.recap.interrupted = true;
+  events.send({ type: 'task:result', ...result, ...(ignored ? { ignored: true } : {}), ...(pendingSince ? { pendingSince } : {}), ...batchOf(env.batch) });
+  if (result.status === 'failed' && env.run.interrupt?.aborted) session.recap.interrupted = true;
   if (result.status === 'changed') for (const name of task.notify) notified.add(name);
   return result.status !== 'failed' || ignored;
 }
 
-const batchOf = (env: TaskEnv) => (env.batch ? { batch: env.batch.index } : {});
+const batchOf = (batch?: BatchRun) => (batch?.serial ? { batch: batch.serial.index } : {});
 
 /**
  * The facts a host's plays will ask for, split by whether they are gathered with become. They
@@ -221,19 +229,19 @@ const batchOf = (env: TaskEnv) => (env.batch ? { batch: env.batch.index } : {});
  * that read them asks for facts not gathered yet, and its play gathers them then; a speculated
  * fact is the host's real value of its key whatever guess named it.
  */
-export function speculativeFacts(envs: TaskEnv[], selected: (task: Task) => boolean): { plain: Fact<unknown>[]; elevated: Fact<unknown>[] } {
+export function speculativeFacts(envs: TaskEnv[]): { plain: Fact<unknown>[]; elevated: Fact<unknown>[] } {
   const plain: Fact<unknown>[] = [];
   const elevated: Fact<unknown>[] = [];
   for (const env of envs) {
-    const presumed = placeholderFactsOf(env.inventory, env.session.host.name);
-    for (const task of env.play.tasks.filter((t) => selected(t) && t.delegateTo === undefined)) {
+    const presumed = placeholderFactsOf(env.run.inventory, env.host.host.name);
+    for (const task of env.play.tasks.filter((t) => env.run.selected(t) && t.delegateTo === undefined)) {
       try {
-        ((task.become ?? env.play.become) ? elevated : plain).push(...factsOf(instancesOf(task, env, presumed)));
+        ((task.become ?? env.play.become) ? elevated : plain).push(...factsOf(onHostOf(task, env, presumed).instances()));
       } catch {
         // needs a registered result: gathered when the play runs
       }
     }
-    (env.play.become ? elevated : plain).push(pendingFact(env.session));
+    (env.play.become ? elevated : plain).push(pendingFact(env.host));
   }
   return { plain, elevated };
 }
@@ -243,10 +251,10 @@ async function prefetch(tasks: Task[], env: TaskEnv): Promise<void> {
   // a delegated task's facts are the delegate's, gathered over its connection when the task runs
   const facts = tasks.filter((task) => task.delegateTo === undefined).flatMap((task) => {
     try {
-      return factsOf(instancesOf(task, env));
+      return factsOf(onHostOf(task, env).instances());
     } catch {
       return [];
     }
   });
-  await env.session.gather([...facts, pendingFact(env.session)], env.play.become);
+  await env.host.gather([...facts, pendingFact(env.host)], env.play.become);
 }

@@ -1,6 +1,5 @@
 import { ExitCode, UnreachableError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/types.js';
-import { selectHosts } from '../inventory/pattern.js';
 import type { Play, Task } from '../playbook/types.js';
 import type { Transport } from '../transport/types.js';
 import type { HostRecap, RunEvents } from './events.js';
@@ -8,11 +7,11 @@ import { batchBreaks, splitBatches } from './batches.js';
 import { runPlayOnHost, speculativeFacts } from './play.js';
 import { RunOnce } from './run-once.js';
 import { Lockstep } from './lockstep.js';
-import type { TaskEnv } from './task.js';
+import type { BatchRun, Run, TaskEnv } from './run-context.js';
 import { eachLimit } from '../host/pool.js';
 import { RunSession } from './run-session.js';
 import { Delegates } from './delegates.js';
-import { targetHosts } from '../playbook/targets.js';
+import { playHostsOf, targetHosts } from '../playbook/targets.js';
 import { Expansions } from '../playbook/expansions.js';
 import { newRunId } from '../host/run-id.js';
 import type { Interrupt } from './interrupt.js';
@@ -59,9 +58,9 @@ export interface RunOutcome {
  */
 export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOptions, events: RunEvents): Promise<RunOutcome> {
   const started = Date.now();
-  const expansions = opts.expansions ?? new Expansions();
   const runId = newRunId();
-  const names = targetHosts(inventory, plays, opts.limit);
+  const playHosts = playHostsOf(inventory, plays);
+  const names = targetHosts(inventory, plays, opts.limit, playHosts);
   const sessionOptions = (host: Host) => ({
     commandTimeout: opts.commandTimeout,
     runId,
@@ -70,6 +69,24 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   });
   const sessions = new Map(names.map((n) => [n, new RunSession(inventory.hosts.get(n)!, sessionOptions(inventory.hosts.get(n)!))]));
   const delegates = new Delegates(inventory, sessions, opts.connect, sessionOptions);
+  const run: Run = {
+    inventory,
+    playHosts,
+    check: opts.check,
+    diff: opts.diff,
+    forks: opts.forks,
+    selected: opts.selected ?? (() => true),
+    scopeExtra: opts.scopeExtra,
+    forceHandlers: opts.forceHandlers,
+    commandTimeout: opts.commandTimeout,
+    started: new Date(started).toISOString(),
+    runId,
+    interrupt: opts.interrupt,
+    conceal: opts.conceal,
+    expansions: opts.expansions ?? new Expansions(),
+    events,
+    delegate: (name) => delegates.session(name),
+  };
   events.send({ type: 'run:start', hosts: names, check: opts.check });
   const { interrupt } = opts;
   interrupt?.onPhase((phase, signal) => events.send({ type: 'run:interrupt', phase, signal, graceSeconds: interrupt.grace_s }));
@@ -92,7 +109,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
     const busy = await lockAll(opened.filter((s) => s.alive), { waitSeconds, stopping: () => interrupt?.stopping ?? false, lost });
     for (const session of busy) {
       if (interrupt?.stopping) session.recap.interrupted = true;
-      else if (session.lockState?.kind === 'busy') lockFailed(session, plays, inventory, events, lockedMessage(session.lockState, waitSeconds));
+      else if (session.lockState?.kind === 'busy') lockFailed(session, plays, run, lockedMessage(session.lockState, waitSeconds));
     }
     await Promise.all(opened.filter((s) => s.alive && s.lockState?.kind === 'taken').map((s) => s.refreshFacts().catch((error: unknown) => lost(s, error))));
   };
@@ -104,10 +121,8 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
       }
       const t0 = Date.now();
       try {
-        const envs = plays
-          .filter((play) => selectHosts(inventory, play.hosts).includes(session.host.name))
-          .map((play): TaskEnv => ({ inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, forceHandlers: opts.forceHandlers, runStarted: new Date(started).toISOString(), expansions, runId }));
-        await session.open(opts.connect, speculativeFacts(envs, opts.selected ?? (() => true)));
+        const envs = plays.filter((play) => playHosts.get(play)!.has(session.host.name)).map((play): TaskEnv => ({ run, play, host: session }));
+        await session.open(opts.connect, speculativeFacts(envs));
         events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0 });
       } catch (error) {
         lost(session, error);
@@ -115,7 +130,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
     });
     await takeHostLocks([...sessions.values()]);
     for (const play of plays) {
-      const members = new Set(selectHosts(inventory, play.hosts));
+      const members = playHosts.get(play)!;
       const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
       if (hosts.length === 0) {
         events.send({ type: 'play:skipped', play: play.name, reason: noHostReason(play, members, sessions, opts.limit) });
@@ -125,7 +140,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
         for (const s of hosts) s.recap.interrupted = true;
         continue;
       }
-      const calledOff = await runPlay(play, hosts, sessions, { inventory, opts, events, runStarted: new Date(started).toISOString(), delegates, expansions, runId });
+      const calledOff = await runPlay(play, hosts, sessions, run);
       if (calledOff) break;
     }
   } finally {
@@ -137,30 +152,19 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   return { recap, exitCode: exitCodeOf(recap), roundTrips: new Map([...sessions].map(([n, s]) => [n, s.roundTrips])) };
 }
 
-interface PlayContext {
-  /** the run's start (ISO 8601), recorded with handlers left pending */
-  runStarted: string;
-  runId: string;
-  inventory: Inventory;
-  opts: RunOptions;
-  events: RunEvents;
-  /** connections for delegate_to */
-  delegates: Delegates;
-  expansions: Expansions;
-}
-
 /**
  * One play over its hosts, batch after batch (one batch of all of them without `serial`); each
  * batch runs to the end of the play, handlers included, before the next starts. Returns true when
  * a batch's failures called off the rest of the run.
  */
-async function runPlay(play: Play, hosts: RunSession[], sessions: Map<string, RunSession>, { inventory, opts, events, runStarted, delegates, expansions, runId }: PlayContext): Promise<boolean> {
+async function runPlay(play: Play, hosts: RunSession[], sessions: Map<string, RunSession>, run: Run): Promise<boolean> {
+  const { events } = run;
   const batches = splitBatches(hosts.map((s) => s.host.name), play.serial);
   const rolling = play.serial !== undefined;
   events.send({ type: 'play:start', play: play.name, hosts: hosts.map((s) => s.host.name), ...(rolling ? { serial: batches.map((b) => b.hosts.length) } : {}) });
   for (const batch of batches) {
     const members = batch.hosts.map((name) => sessions.get(name)!);
-    if (opts.interrupt?.stopping) {
+    if (run.interrupt?.stopping) {
       for (const s of members) if (s.alive) s.recap.interrupted = true;
       continue;
     }
@@ -172,13 +176,8 @@ async function runPlay(play: Play, hosts: RunSession[], sessions: Map<string, Ru
     const once = new RunOnce(members.map((s) => s.host.name));
     const overLimit = () => batchBreaks(members.filter((s) => !s.alive).length, members.length, play.maxFailPercentage);
     const lockstep = play.maxFailPercentage === undefined ? undefined : new Lockstep(batch.hosts, overLimit);
-    await eachLimit(members, opts.forks, (session) =>
-      runPlayOnHost(
-        { inventory, play, session, check: opts.check, diff: opts.diff, scopeExtra: opts.scopeExtra, batch: rolling ? batch : undefined, forceHandlers: opts.forceHandlers, commandTimeout: opts.commandTimeout, runStarted, once, lockstep, delegate: (name) => delegates.session(name), conceal: opts.conceal, expansions, runId, interrupt: opts.interrupt },
-        opts.selected ?? (() => true),
-        events,
-      ),
-    );
+    const batchRun: BatchRun = { serial: rolling ? batch : undefined, once, lockstep };
+    await eachLimit(members, run.forks, (session) => runPlayOnHost(run, play, batchRun, session));
     const failed = members.filter((s) => !s.alive).map((s) => s.host.name);
     if (rolling) events.send({ type: 'batch:end', play: play.name, batch: batch.index, of: batch.of, failed });
     if ((rolling || play.maxFailPercentage !== undefined) && overLimit()) {
@@ -196,7 +195,7 @@ async function runPlay(play: Play, hosts: RunSession[], sessions: Map<string, Ru
 }
 
 /** Why a play has no host to run on: --limit left them all out, or they failed or became unreachable earlier. */
-function noHostReason(play: Play, members: Set<string>, sessions: Map<string, RunSession>, limit?: string): string {
+function noHostReason(play: Play, members: ReadonlySet<string>, sessions: Map<string, RunSession>, limit?: string): string {
   if (members.size === 0) return `${JSON.stringify(play.hosts)} leaves no host of the inventory`;
   const inRun = [...members].filter((name) => sessions.has(name));
   if (inRun.length === 0) return `no host of ${JSON.stringify(play.hosts)} is in --limit ${JSON.stringify(limit ?? '')}`;
@@ -208,9 +207,9 @@ function lockRequestFor(host: Host, runId: string, lockTimeout: number | undefin
 }
 
 /** Another run held the host's lock too long: the host fails (a "host lock" step of its first play), the others carry on. */
-function lockFailed(session: RunSession, plays: Play[], inventory: Inventory, events: RunEvents, message: string): void {
+function lockFailed(session: RunSession, plays: Play[], { playHosts, events }: Run, message: string): void {
   const host = session.host.name;
-  const play = plays.find((p) => selectHosts(inventory, p.hosts).includes(host))?.name ?? '';
+  const play = plays.find((p) => playHosts.get(p)!.has(host))?.name ?? '';
   session.recap.failed++;
   events.send({ type: 'task:start', host, play, task: HOST_LOCK, handler: false });
   events.send({ type: 'task:result', host, play, task: HOST_LOCK, handler: false, status: 'failed', changes: [], ms: 0, failure: { command: '', exitCode: null, stderrTail: '', message: `${host}: ${message}` } });
