@@ -1,5 +1,5 @@
 import { CommandError, tail } from '../errors.js';
-import { toShell } from '../command.js';
+import { toShell } from '../argv.js';
 import { LocalTransport } from '../transport/local.js';
 import type { ExecResult } from '../transport/types.js';
 

@@ -4,7 +4,7 @@ import { applyExtraVars, loadInventory } from '../stack/inventory.js';
 import { selectHosts, splitPattern } from '../inventory/pattern.js';
 import { targetHosts } from '../playbook/targets.js';
 import { getModule } from '../modules/index.js';
-import { loadPlaybooks } from '../playbook/load.js';
+import { loadPlaybooks } from '../playbook/load-playbooks.js';
 import type { Play } from '../playbook/types.js';
 import { checkServerCount, SERVER_GROUP } from '../stack/topology.js';
 import { limitMatchesNothing, validateRun } from './validate-run.js';

@@ -10,7 +10,7 @@ import { closest, didYouMean } from '../schema/did-you-mean.js';
 import { taskFilter, taskWhere } from '../playbook/expand.js';
 import { Expansions } from '../playbook/expansions.js';
 import { unproduced, Unproduced } from '../playbook/expression.js';
-import { playKeyPath } from '../playbook/load.js';
+import { playKeyPath } from '../playbook/load-playbooks.js';
 import { renderTemplateFile, templateCandidates } from '../playbook/render.js';
 import { boundNames, type Play, type Task } from '../playbook/types.js';
 import { existsSync } from 'node:fs';

@@ -1,4 +1,4 @@
-import { quote } from '../command.js';
+import { quote } from '../argv.js';
 import type { ScriptFact } from './types.js';
 
 /** A local group as getent reports it; absent when it has no entry. */

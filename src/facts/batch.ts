@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { quote } from '../command.js';
+import { quote } from '../argv.js';
 import { isFamilyFact } from './types.js';
 import type { Fact, FactFamily, FamilyFact, ScriptFact } from './types.js';
 

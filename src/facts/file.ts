@@ -1,4 +1,4 @@
-import { quote } from '../command.js';
+import { quote } from '../argv.js';
 import type { FactFamily, FamilyFact, ScriptFact } from './types.js';
 
 /** Content is fetched (base64) only up to this size, so diffs can show the before text. */

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { quote } from '../command.js';
+import { quote } from '../argv.js';
 import type { FactFamily, FamilyFact } from './types.js';
 
 /** The name part that marks a temp file of a run (its 8-hex-digit id follows): `.<name>.bootstrap-tmp-<run id>`. */

@@ -1,4 +1,4 @@
-import { quote } from '../command.js';
+import { quote } from '../argv.js';
 import type { FactFamily, FamilyFact, ScriptFact } from './types.js';
 
 export interface PackageState {

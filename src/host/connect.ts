@@ -1,4 +1,4 @@
-import { resolveLocalPath } from '../schema/validate.js';
+import { resolveLocalPath } from '../schema/validate-value.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { connectSsh, defaultKnownHostsPath } from '../transport/ssh.js';
 import type { SshTarget, Transport } from '../transport/types.js';

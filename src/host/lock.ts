@@ -1,5 +1,5 @@
 import { hostname, userInfo } from 'node:os';
-import type { Command } from '../command.js';
+import type { ArgvCommand } from '../argv.js';
 import type { Held, Transport } from '../transport/types.js';
 import { RUN_MARK, STOP_RUN_FUNCTION } from './time-limit.js';
 
@@ -82,7 +82,7 @@ const MARK = '@@bootstrap-lock';
 // A file that still names a holder when we take the lock: that holder died without letting go
 // (killed itself, or by an aborted run's stop); its run's processes under this lock are ended first.
 // The commands' lock mark is the lock_file asked for ($2), also where a login falls back to its own.
-// One line, with no `!`: it travels through the login shell as it is (command.ts loginShellLine)
+// One line, with no `!`: it travels through the login shell as it is (argv.ts loginShellLine)
 // at no cost, where a multi-line script would be sent encoded and cost the host processes.
 const SCRIPT = [
   'S=$1; f=$2; wait=$3; run=$4; info=$5; lk=$2;',
@@ -120,7 +120,7 @@ export function holderInfo(req: LockRequest): string {
  * (time-limit.ts), so an aborted run's stop also ends a wait for the lock; not the lock's mark,
  * so its own end of a dropped run spares it.
  */
-export function lockCommand(req: LockRequest, waitSeconds: number): Command {
+export function lockCommand(req: LockRequest, waitSeconds: number): ArgvCommand {
   return { argv: ['env', `${RUN_MARK}=${req.runId}`, 'sh', '-c', SCRIPT, 'sh', SCRIPT, req.file, String(waitSeconds), req.runId, holderInfo(req)] };
 }
 

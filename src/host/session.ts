@@ -1,5 +1,5 @@
-import { become } from '../command.js';
-import type { Command } from '../command.js';
+import { become } from '../argv.js';
+import type { ArgvCommand } from '../argv.js';
 import type { ExecResult, Transport } from '../transport/types.js';
 import type { Fact, HostFacts } from '../facts/types.js';
 import { batchScript, parseBatch } from '../facts/batch.js';
@@ -165,7 +165,7 @@ export class HostSession {
   }
 
   /** Runs argv on the host, through sudo when `elevate` and the login user is not root. */
-  exec(command: Command, elevate: boolean): Promise<ExecResult> {
+  exec(command: ArgvCommand, elevate: boolean): Promise<ExecResult> {
     if (!this.transport) throw new Error(`${this.host.name}: not connected`);
     this.roundTrips++;
     const wrapped = elevate && this.facts && !this.facts.isRoot ? { ...command, argv: become(command.argv) } : command;

@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import type { ArgvCommand } from '../argv.js';
 
 /** Seconds a command may run on the host unless its task or module says otherwise (--command-timeout). */
 export const DEFAULT_COMMAND_TIMEOUT = 3600;
@@ -24,7 +24,7 @@ export interface RunMark {
  * BOOTSTRAP_LOCK=<lock file>) in their environment (stopRunCommand, lock.ts). One wrapper
  * for task commands and the fact batches alike.
  */
-export function timeLimited(command: Command, seconds: number, mark: RunMark): Command {
+export function timeLimited(command: ArgvCommand, seconds: number, mark: RunMark): ArgvCommand {
   const env = [`${RUN_MARK}=${mark.runId}`, ...(mark.lockFile ? [`${LOCK_MARK}=${mark.lockFile}`] : [])];
   return { ...command, argv: ['env', ...env, 'timeout', '-k', String(KILL_AFTER_S), String(seconds), ...command.argv] };
 }
@@ -57,7 +57,7 @@ export const STOP_RUN_FUNCTION = [
  * Stops what still runs of run `runId` on the host (an aborted run): every process whose
  * environment carries the run's mark gets TERM, and KILL 2 s later if still there.
  */
-export function stopRunCommand(runId: string): Command {
+export function stopRunCommand(runId: string): ArgvCommand {
   return { argv: ['sh', '-c', `${STOP_RUN_FUNCTION} stop_run "$1"`, 'sh', runId] };
 }
 

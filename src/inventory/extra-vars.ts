@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, ConfigErrors } from '../errors.js';
-import { atFile, isPlainMap } from '../schema/validate.js';
-import { loadYamlFile } from '../yaml/load.js';
+import { atFile, isPlainMap } from '../schema/validate-value.js';
+import { loadYamlFile } from '../yaml/load-yaml.js';
 import { deepMerge } from '../yaml/merge.js';
-import { resolveVarFiles, validateVars } from './load.js';
+import { resolveVarFiles, validateVars } from './read-inventory.js';
 import type { Inventory, SshSettings } from './types.js';
 import type { Field } from '../schema/types.js';
 

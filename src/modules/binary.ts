@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { Command } from '../command.js';
+import type { ArgvCommand } from '../argv.js';
 import type { FileState } from '../facts/file.js';
 import { fileFact, textFileFact } from '../facts/file.js';
 import { attributeChanges } from './file-attributes.js';
@@ -25,7 +25,7 @@ export type BinaryParams = {
 export const DOWNLOAD_CONNECT_TIMEOUT = 10;
 export const DOWNLOAD_MAX_TIME = 600;
 
-function curl(p: BinaryParams, out: string, url: string): Command {
+function curl(p: BinaryParams, out: string, url: string): ArgvCommand {
   const limits = ['--connect-timeout', String(p.connect_timeout ?? DOWNLOAD_CONNECT_TIMEOUT), '--max-time', String(p.max_time ?? DOWNLOAD_MAX_TIME)];
   return { argv: ['curl', '-fsSL', '--retry', '3', ...limits, '-o', out, url] };
 }
@@ -55,13 +55,13 @@ function archiveKind(url: string): 'zip' | 'tar.gz' | 'raw' {
 }
 
 /** Download, verify, extract, install atomically, record the source. */
-export function downloadCommands(p: BinaryParams & { url: string }, runId: string): Command[] {
+export function downloadCommands(p: BinaryParams & { url: string }, runId: string): ArgvCommand[] {
   const work = `${WORK_DIR}/${escapePath(p.dest)}-${runId}`;
   const download = `${work}/${basename(new URL(p.url).pathname) || 'download'}`;
   const extracted = `${work}/x`;
   const member = p.member ?? basename(p.dest);
   const mode = p.mode ?? '0755';
-  const commands: Command[] = [
+  const commands: ArgvCommand[] = [
     { argv: ['rm', '-rf', work] },
     { argv: ['mkdir', '-p', extracted, BINARY_STATE_DIR] },
     curl(p, download, p.url),

@@ -1,5 +1,5 @@
-import type { Command } from '../command.js';
-import { toShell } from '../command.js';
+import type { ArgvCommand } from '../argv.js';
+import { toShell } from '../argv.js';
 import { evaluateGuards, guardFacts, shorten } from './guards.js';
 import type { Module } from './types.js';
 
@@ -17,7 +17,7 @@ export function inDir(argv: readonly string[], chdir: string | undefined): reado
   return chdir === undefined ? argv : ['sh', '-c', 'cd "$1" && shift && exec "$@"', 'sh', chdir, ...argv];
 }
 
-export function withStdin(argv: readonly string[], p: { stdin?: string; sensitive?: boolean }): Command {
+export function withStdin(argv: readonly string[], p: { stdin?: string; sensitive?: boolean }): ArgvCommand {
   return { argv, ...(p.stdin !== undefined ? { stdin: p.stdin } : {}), ...(p.sensitive ? { sensitive: true } : {}) };
 }
 

@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import type { ArgvCommand } from '../argv.js';
 import { dockerContainerFact, dockerImageFact } from '../facts/docker.js';
 import type { ContainerState, ImageState } from '../facts/docker.js';
 import type { Change, Module, Plan } from './types.js';
@@ -54,7 +54,7 @@ export function definitionHash(p: DockerContainerParams): string {
  * docker run/create. Environment values travel on stdin as an env file (`cat | docker ... --env-file /dev/stdin`),
  * so no value is in argv; the command is sensitive when a variable name looks secret.
  */
-export function runCommand(p: DockerContainerParams, verb: 'run' | 'create'): Command {
+export function runCommand(p: DockerContainerParams, verb: 'run' | 'create'): ArgvCommand {
   const env = sortedEntries(p.env);
   const argv = [
     'docker', verb, ...(verb === 'run' ? ['-d'] : []),
@@ -79,7 +79,7 @@ export function runCommand(p: DockerContainerParams, verb: 'run' | 'create'): Co
 
 export function planContainer(p: DockerContainerParams, container: ContainerState | null, image: ImageState | null, dockerPresent: boolean): Plan {
   const state = p.state ?? 'started';
-  const remove: Command = { argv: ['docker', 'rm', '-f', p.name] };
+  const remove: ArgvCommand = { argv: ['docker', 'rm', '-f', p.name] };
   if (state === 'absent') {
     return container
       ? { changes: [{ title: `remove container ${p.name} (${container.status})`, commands: [remove] }] }

@@ -1,6 +1,6 @@
 import type { Fact, FactReader } from '../facts/types.js';
-import { exitCodeFact, pathExistsFact } from '../facts/command.js';
-import { toShell } from '../command.js';
+import { exitCodeFact, pathExistsFact } from '../facts/guard-facts.js';
+import { toShell } from '../argv.js';
 
 export interface Guards {
   creates?: string;

@@ -1,4 +1,4 @@
-import { sh, type Command } from '../command.js';
+import { sh, type ArgvCommand } from '../argv.js';
 import type { PackageState } from '../facts/packages.js';
 import { APT_UPDATE_STAMP, aptListsAgeFact, packagesFact } from '../facts/packages.js';
 import type { Change, Module, Plan } from './types.js';
@@ -26,7 +26,7 @@ function baseName(spec: string): string {
   return spec.split('=')[0]!.split(':')[0]!;
 }
 
-function aptGet(p: Pick<PackageParams, 'proxy'>, ...args: string[]): Command {
+function aptGet(p: Pick<PackageParams, 'proxy'>, ...args: string[]): ArgvCommand {
   return {
     argv: [
       'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-y', '-o', 'DPkg::Lock::Timeout=300',
@@ -51,7 +51,7 @@ const POLICY_RC_D_SCRIPT = [
   'exit $rc',
 ].join('\n');
 
-function withPolicy(p: PackageParams, command: Command, runId: string): Command {
+function withPolicy(p: PackageParams, command: ArgvCommand, runId: string): ArgvCommand {
   if (p.policy_rc_d === undefined) return command;
   return { ...command, argv: [...sh(POLICY_RC_D_SCRIPT), 'sh', String(p.policy_rc_d), runId, ...command.argv] };
 }

@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import type { ArgvCommand } from '../argv.js';
 import type { Fact, FactReader, HostFacts } from '../facts/types.js';
 import type { Field } from '../schema/types.js';
 
@@ -19,7 +19,7 @@ export interface FileDiff {
 /** One thing that must happen on the host, with the commands that make it so. */
 export interface Change {
   title: string;
-  commands: Command[];
+  commands: ArgvCommand[];
   diff?: FileDiff;
   /**
    * Seconds each group of these commands may run, when the module knows better than the run's

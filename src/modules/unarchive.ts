@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { exitCodeFact, pathExistsFact } from '../facts/command.js';
+import { exitCodeFact, pathExistsFact } from '../facts/guard-facts.js';
 import { fileFact, type FileState } from '../facts/file.js';
 import type { Fact } from '../facts/types.js';
 import { checkLocalFile, localPath } from './local-file.js';

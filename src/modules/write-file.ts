@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
-import type { Command } from '../command.js';
+import type { ArgvCommand } from '../argv.js';
 import type { FileState } from '../facts/file.js';
 import { MAX_CONTENT_BYTES, normalizeMode } from '../facts/file.js';
 import { tempPathFor } from '../facts/leftovers.js';
@@ -49,7 +49,7 @@ export const RECEIVE_SCRIPT = [
  * the cleanup that removes `tmp` when the change fails or is stopped. `makeDir`: tmp's directory
  * is created first when missing.
  */
-export function uploadCommands(tmp: string, content: string | Buffer, mode: string, opts: { sensitive?: boolean; makeDir?: boolean } = {}): Command[] {
+export function uploadCommands(tmp: string, content: string | Buffer, mode: string, opts: { sensitive?: boolean; makeDir?: boolean } = {}): ArgvCommand[] {
   const body = typeof content === 'string' ? Buffer.from(content) : content;
   const sensitive = opts.sensitive;
   return [
@@ -66,7 +66,7 @@ export function uploadCommands(tmp: string, content: string | Buffer, mode: stri
  * The temp file is uploaded and verified (uploadCommands), then gets its owner; the validation
  * runs on it, then mv -f renames it into place. Whatever fails, the temp file is removed.
  */
-export function writeFileCommands(write: FileWrite): Command[] {
+export function writeFileCommands(write: FileWrite): ArgvCommand[] {
   const tmp = tempPathFor(write.path, write.runId);
   const commands = uploadCommands(tmp, write.content, write.mode ?? '0644', { sensitive: write.sensitive });
   const owner = `${write.owner ?? ''}${write.group !== undefined ? `:${write.group}` : ''}`;

@@ -14,7 +14,7 @@ import type { Inventory } from '../inventory/types.js';
 import { lockFileOf } from '../inventory/lock-file.js';
 import { getModule } from '../modules/index.js';
 import type { Module, ModuleContext } from '../modules/types.js';
-import { describeFound, validateParams } from '../schema/validate.js';
+import { describeFound, validateParams } from '../schema/validate-value.js';
 import { positionIn } from '../yaml/positions.js';
 import { evaluate, type Where } from './expression.js';
 import { renderParams, renderString, renderTemplateFile, resolveTemplatePath } from './render.js';

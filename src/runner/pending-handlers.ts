@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import type { ArgvCommand } from '../argv.js';
 import { textFileFact } from '../facts/file.js';
 import type { HostSession } from '../host/session.js';
 
@@ -54,7 +54,7 @@ export async function pendingOn(session: HostSession, elevate: boolean): Promise
 export async function recordPending(session: HostSession, list: PendingHandler[], elevate: boolean): Promise<void> {
   known.set(session, list);
   const file = fileOf(session);
-  const command: Command =
+  const command: ArgvCommand =
     list.length === 0
       ? { argv: ['rm', '-f', file] }
       : {

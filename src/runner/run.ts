@@ -24,7 +24,7 @@ export interface RunOptions {
   /** diffs are shown: read the before side of changed files (one more round trip, only then) */
   diff?: boolean;
   limit?: string;
-  /** the tasks --tags, --skip-tags and --start-at-task select (validate.ts taskFilter) */
+  /** the tasks --tags, --skip-tags and --start-at-task select (playbook/expand.ts taskFilter) */
   selected?: (task: Task) => boolean;
   forks: number;
   connect: (host: Host) => Promise<Transport>;

@@ -1,4 +1,4 @@
-import { toShell, type Command } from '../command.js';
+import { toShell, type ArgvCommand } from '../argv.js';
 import { CommandError, tail } from '../errors.js';
 import type { Fact } from '../facts/types.js';
 import type { HostSession } from '../host/session.js';
@@ -21,7 +21,7 @@ export async function readBefore(changes: Change[], session: HostSession, elevat
  * whole process group on the host: TERM, then KILL 10 s later); returns the last group's output
  * (what `register` shows), or throws a CommandError carrying it.
  */
-export async function applyCommands(commands: Command[], session: HostSession, elevate: boolean, seconds: number): Promise<Streams> {
+export async function applyCommands(commands: ArgvCommand[], session: HostSession, elevate: boolean, seconds: number): Promise<Streams> {
   let last = registeredStreams(0, '', '');
   for (const group of groupCommands(commands)) {
     const started = Date.now();

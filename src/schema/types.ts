@@ -1,6 +1,6 @@
 /**
  * The schema language used for inventory vars, module parameters and playbook keys.
- * Validation (src/schema/validate.ts) reports every mismatch with file:line:col, the key
+ * Validation (src/schema/validate-value.ts) reports every mismatch with file:line:col, the key
  * path, what was expected and what was found, and "did you mean" for unknown keys.
  */
 interface Common {

@@ -1,5 +1,5 @@
 import { mergeExtraVars, type ExtraVars } from '../inventory/extra-vars.js';
-import { readInventory } from '../inventory/load.js';
+import { readInventory } from '../inventory/read-inventory.js';
 import type { InventoryRules } from '../inventory/rules.js';
 import type { Inventory } from '../inventory/types.js';
 import { toolVarsSchema } from '../inventory/vars-schema.js';

@@ -3,7 +3,7 @@ import type { Field, Schema } from '../schema/types.js';
 /*
  * Inventory variables of the LB + web stack. Every value that ends up in an nginx, HCL or unit
  * file is constrained here to what that format accepts, so no input can inject a directive.
- * Defaults live in `default` (applied by src/stack/defaults.ts) and are repeated in `description`
+ * Defaults live in `default` (applied by src/schema/defaults.ts) and are repeated in `description`
  * for `bootstrap validate` / README readers.
  */
 

@@ -1,6 +1,6 @@
 /** Runs argv on this machine without a shell; the same contract as the SSH transport. */
 import { spawn } from 'node:child_process';
-import type { Command } from '../command.js';
+import type { ArgvCommand } from '../argv.js';
 import type { ExecResult, Held, Transport } from './types.js';
 
 export interface LocalTransportOptions {
@@ -19,7 +19,7 @@ export class LocalTransport implements Transport {
   private readonly running = new Set<import('node:child_process').ChildProcess>();
   private readonly held = new Set<import('node:child_process').ChildProcess>();
 
-  exec(command: Command): Promise<ExecResult> {
+  exec(command: ArgvCommand): Promise<ExecResult> {
     const [program, ...args] = command.argv;
     if (program === undefined) return Promise.resolve({ code: 127, stdout: '', stderr: 'empty command\n' });
     return new Promise((resolve) => {
@@ -60,7 +60,7 @@ export class LocalTransport implements Transport {
     });
   }
 
-  hold(command: Command, onLine: (line: string) => void): Held {
+  hold(command: ArgvCommand, onLine: (line: string) => void): Held {
     const [program, ...args] = command.argv;
     const child = spawn(program!, args, { cwd: this.options.cwd, env: this.options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let partial = '';

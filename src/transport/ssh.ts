@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 
 const { Client: SshClient } = ssh2;
-import { loginShellLine, type Command } from '../command.js';
+import { loginShellLine, type ArgvCommand } from '../argv.js';
 import { UnreachableError } from '../errors.js';
 import { expandHome } from '../paths.js';
 import { planAuth, type AuthPlan } from './keys.js';
@@ -235,7 +235,7 @@ class SshTransport implements SshConnection {
     else this.active--;
   }
 
-  async exec(command: Command): Promise<ExecResult> {
+  async exec(command: ArgvCommand): Promise<ExecResult> {
     if (this.closedReason) throw new UnreachableError(this.host, this.closedReason);
     await this.acquire();
     try {
@@ -245,7 +245,7 @@ class SshTransport implements SshConnection {
     }
   }
 
-  private run(command: Command): Promise<ExecResult> {
+  private run(command: ArgvCommand): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       if (this.closedReason) return reject(new UnreachableError(this.host, this.closedReason));
       let done = false;
@@ -307,7 +307,7 @@ class SshTransport implements SshConnection {
     });
   }
 
-  hold(command: Command, onLine: (line: string) => void): Held {
+  hold(command: ArgvCommand, onLine: (line: string) => void): Held {
     let channel: ClientChannel | undefined;
     let ending: string | undefined;
     const ended = new Promise<ExecResult>((resolve, reject) => {
@@ -373,7 +373,7 @@ class SshTransport implements SshConnection {
     return undefined;
   }
 
-  async abort(stop: Command[]): Promise<void> {
+  async abort(stop: ArgvCommand[]): Promise<void> {
     for (const command of stop) {
       if (this.closedReason) break;
       const done = this.run(command).catch(() => undefined);

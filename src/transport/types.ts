@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import type { ArgvCommand } from '../argv.js';
 
 export interface ExecResult {
   code: number | null;
@@ -10,18 +10,18 @@ export interface ExecResult {
 export interface Transport {
   readonly host: string;
   /** Runs argv (quoted by toShell) with optional stdin. Never throws for a non-zero exit. */
-  exec(command: Command): Promise<ExecResult>;
+  exec(command: ArgvCommand): Promise<ExecResult>;
   /**
    * An interrupted run: runs `stop` (the commands that stop what still runs on the host) at once,
    * past any queue, then closes the connection. Pending exec() calls resolve or reject as they end.
    */
-  abort(stop: Command[]): Promise<void>;
+  abort(stop: ArgvCommand[]): Promise<void>;
   /**
    * Starts a command that runs for as long as we hold it (the host lock): its stdout is handed
    * over line by line, its stdin stays open until release() or abandon(). It takes no slot of
    * the per-connection channel limit exec() keeps to.
    */
-  hold(command: Command, onLine: (line: string) => void): Held;
+  hold(command: ArgvCommand, onLine: (line: string) => void): Held;
   close(): Promise<void>;
 }
 

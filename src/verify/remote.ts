@@ -1,4 +1,4 @@
-import { sh, type Command } from '../command.js';
+import { sh, type ArgvCommand } from '../argv.js';
 import type { Fact } from '../facts/types.js';
 import type { HostSession } from '../host/session.js';
 
@@ -24,7 +24,7 @@ export class RemoteHost {
     private readonly session: HostSession,
   ) {}
 
-  run(argv: readonly string[], extra: Omit<Command, 'argv'> = {}) {
+  run(argv: readonly string[], extra: Omit<ArgvCommand, 'argv'> = {}) {
     return this.session.exec({ argv, ...extra }, true);
   }
 

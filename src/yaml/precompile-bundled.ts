@@ -1,5 +1,5 @@
 /** `npm run build` step: parses the bundled playbooks into dist/bundled-yaml.json (yaml/precompiled.ts). */
-import { parseYaml } from './load.js';
+import { parseYaml } from './load-yaml.js';
 import { writePrecompiled } from './precompiled.js';
 
 const count = writePrecompiled(parseYaml);

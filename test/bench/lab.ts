@@ -19,7 +19,7 @@ import { defaultPlaybook } from '../../src/paths.js';
 import { DEMO_APP_IMAGE } from '../../src/lab/app-image.js';
 import { allPassed } from '../../src/verify/index.js';
 import { getModule } from '../../src/modules/index.js';
-import { loadPlaybooks } from '../../src/playbook/load.js';
+import { loadPlaybooks } from '../../src/playbook/load-playbooks.js';
 import { bundledCliPath, events, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 

@@ -14,7 +14,7 @@ import { selectHosts } from '../../src/inventory/pattern.js';
 import { getModule } from '../../src/modules/index.js';
 import { unitPath, upstartPath } from '../../src/modules/service.js';
 import { expandTask, type TaskInstance } from '../../src/playbook/expand.js';
-import { loadPlaybooks } from '../../src/playbook/load.js';
+import { loadPlaybooks } from '../../src/playbook/load-playbooks.js';
 import { laptopArtifacts } from '../../src/artifacts/laptop.js';
 import type { SecretKind } from '../../src/secrets/store.js';
 import { placeholderConsulPki } from '../../src/stack/consul-pki.js';

@@ -3,7 +3,7 @@
  * and host, each run on its own. Kept only as the reference the batched facts must agree with
  * (test/integration/facts-batched.test.ts); the product never runs them.
  */
-import { quote } from '../../src/command.js';
+import { quote } from '../../src/argv.js';
 import type { FileState, FileType } from '../../src/facts/file.js';
 import { normalizeMode } from '../../src/facts/file.js';
 import type { ScriptFact } from '../../src/facts/types.js';

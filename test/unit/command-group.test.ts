@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Command } from '../../src/command.js';
+import type { ArgvCommand as Command } from '../../src/argv.js';
 import { failedStep, groupCommands } from '../../src/runner/command-group.js';
 import { until } from '../helpers/until.js';
 

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { loadInventory } from '../../src/stack/inventory.js';
 import { getModule } from '../../src/modules/index.js';
 import { expandTask } from '../../src/playbook/expand.js';
-import { loadPlaybooks } from '../../src/playbook/load.js';
+import { loadPlaybooks } from '../../src/playbook/load-playbooks.js';
 import { placeholderFacts } from '../../src/playbook/placeholder-facts.js';
 
 /* The one task walk the runner, validation and the golden harness share. */

@@ -7,7 +7,7 @@ import type { HostFacts } from '../../src/facts/types.js';
 import { loadInventory } from '../../src/stack/inventory.js';
 import { getModule } from '../../src/modules/index.js';
 import { Expansions } from '../../src/playbook/expansions.js';
-import { loadPlaybooks } from '../../src/playbook/load.js';
+import { loadPlaybooks } from '../../src/playbook/load-playbooks.js';
 import { placeholderFacts } from '../../src/playbook/placeholder-facts.js';
 
 /* The run's memo of the task walk: one expansion per task and host while what it read holds. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { loginShellLine, toShell } from '../../src/command.js';
+import { loginShellLine, toShell } from '../../src/argv.js';
 
 /** What sshd does with a command line: `<login shell> -c <line>`. */
 const through = (shell: string, line: string) => execFileSync(shell, ['-c', line], { encoding: 'utf8', input: 'from stdin\n' });

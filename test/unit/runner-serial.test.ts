@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
 import { loadInventory } from '../../src/stack/inventory.js';
 import { getModule } from '../../src/modules/index.js';
-import { loadPlaybooks } from '../../src/playbook/load.js';
+import { loadPlaybooks } from '../../src/playbook/load-playbooks.js';
 import { batchBreaks, batchSizes, splitBatches } from '../../src/runner/batches.js';
 import { RunEvents, type RunEvent } from '../../src/runner/events.js';
 import { runPlays } from '../../src/runner/run.js';

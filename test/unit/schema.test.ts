@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { closest, editDistance } from '../../src/schema/did-you-mean.js';
 import type { Schema } from '../../src/schema/types.js';
-import { atFile, resolveLocalFiles, validateParams, validateValue } from '../../src/schema/validate.js';
-import { parseYaml } from '../../src/yaml/load.js';
+import { atFile, resolveLocalFiles, validateParams, validateValue } from '../../src/schema/validate-value.js';
+import { parseYaml } from '../../src/yaml/load-yaml.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'schema-test-'));
 writeFileSync(join(dir, 'present.txt'), 'x');

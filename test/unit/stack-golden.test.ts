@@ -140,7 +140,7 @@ describe('nginx accepts the http-level files', () => {
 
 describe('playbooks', () => {
   test('site.yml loads with the real module registry (every parameter valid, every notify has a handler)', async () => {
-    const { loadPlaybooks } = await import('../../src/playbook/load.js');
+    const { loadPlaybooks } = await import('../../src/playbook/load-playbooks.js');
     const { getModule } = await import('../../src/modules/index.js');
     const plays = loadPlaybooks([join(SRC_GOLDEN, '..', '..', 'playbooks', 'site.yml')], getModule);
     assert.deepEqual(
@@ -177,7 +177,7 @@ describe('playbooks', () => {
 
 describe('the playbooks use the keywords instead of working around them', () => {
   const plays = async () => {
-    const { loadPlaybooks } = await import('../../src/playbook/load.js');
+    const { loadPlaybooks } = await import('../../src/playbook/load-playbooks.js');
     const { getModule } = await import('../../src/modules/index.js');
     return loadPlaybooks([join(SRC_GOLDEN, '..', '..', 'playbooks', 'site.yml')], getModule);
   };
@@ -212,7 +212,7 @@ describe('every download and local API call of the playbooks is bounded', () => 
   }
 
   test('every curl has --connect-timeout and --max-time; every binary download has connect_timeout and max_time', async () => {
-    const { loadPlaybooks } = await import('../../src/playbook/load.js');
+    const { loadPlaybooks } = await import('../../src/playbook/load-playbooks.js');
     const { getModule } = await import('../../src/modules/index.js');
     const plays = loadPlaybooks([join(SRC_GOLDEN, '..', '..', 'playbooks', 'site.yml')], getModule);
     const tasks = plays.flatMap((p) => [...p.tasks, ...p.handlers]);

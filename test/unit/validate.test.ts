@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { loadInventory } from '../../src/stack/inventory.js';
 import type { Module } from '../../src/modules/types.js';
-import { loadPlaybooks } from '../../src/playbook/load.js';
+import { loadPlaybooks } from '../../src/playbook/load-playbooks.js';
 import type { Field } from '../../src/schema/types.js';
 import { validateRun } from '../../src/cli/validate-run.js';
 

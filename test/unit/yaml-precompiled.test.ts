@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { bundledPlaybooks } from '../../src/paths.js';
-import { loadYamlFile, parseYaml } from '../../src/yaml/load.js';
+import { loadYamlFile, parseYaml } from '../../src/yaml/load-yaml.js';
 import { precompiled } from '../../src/yaml/precompiled.js';
 
 describe('bundled playbooks parsed at build time (dist/bundled-yaml.json, written by npm run build)', () => {

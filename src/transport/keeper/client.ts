@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Command } from '../../command.js';
+import type { ArgvCommand } from '../../argv.js';
 import { UnreachableError } from '../../errors.js';
 import type { ExecResult, Held, SshTarget, Transport } from '../types.js';
 import { keeperSocketPath, onFrames, send, type Reply } from './protocol.js';
@@ -145,12 +145,12 @@ class KeptTransport implements Transport {
     });
   }
 
-  exec(command: Command): Promise<ExecResult> {
+  exec(command: ArgvCommand): Promise<ExecResult> {
     const stdin = typeof command.stdin === 'string' ? Buffer.from(command.stdin) : command.stdin;
     return this.request({}, (id) => send(this.socket, { op: 'exec', id, argv: [...command.argv], stdin: stdin !== undefined }, stdin));
   }
 
-  hold(command: Command, onLine: (line: string) => void): Held {
+  hold(command: ArgvCommand, onLine: (line: string) => void): Held {
     let id = 0;
     const ended = this.request({ onLine }, (assigned) => {
       id = assigned;
@@ -168,7 +168,7 @@ class KeptTransport implements Transport {
     };
   }
 
-  async abort(stop: Command[]): Promise<void> {
+  async abort(stop: ArgvCommand[]): Promise<void> {
     if (!this.closedReason) {
       const done = new Promise<void>((resolve) => (this.aborted = resolve));
       send(this.socket, { op: 'abort', stop: stop.map((c) => [...c.argv]) });

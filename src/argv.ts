@@ -1,9 +1,9 @@
 /**
- * Commands are argv arrays. Quoting for the remote shell happens here and nowhere else.
+ * Commands to run are argv arrays (ArgvCommand; not to be confused with commander's Command, a CLI verb). Quoting for the remote shell happens here and nowhere else.
  * Secrets travel on stdin (never argv) and a command carrying one is marked `sensitive`
  * so that no UI or log prints its stdin.
  */
-export interface Command {
+export interface ArgvCommand {
   argv: readonly string[];
   /** Bytes fed to the command's stdin (file contents, secrets). */
   stdin?: string | Buffer;
@@ -52,6 +52,6 @@ export function become(argv: readonly string[]): readonly string[] {
   return ['sudo', '-n', '--', ...argv];
 }
 
-export function cmd(argv: readonly string[], extra: Omit<Command, 'argv'> = {}): Command {
+export function cmd(argv: readonly string[], extra: Omit<ArgvCommand, 'argv'> = {}): ArgvCommand {
   return { argv, ...extra };
 }

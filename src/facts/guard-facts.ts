@@ -1,4 +1,4 @@
-import { quote, toShell } from '../command.js';
+import { quote, toShell } from '../argv.js';
 import type { ScriptFact } from './types.js';
 
 /** Guard for creates/removes: does the path exist (a dangling symlink counts)? */

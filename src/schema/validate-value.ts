@@ -17,7 +17,7 @@ export interface At {
   note?: string;
 }
 
-/** An At for a value in a loaded YAML file (positions remembered by src/yaml/load.ts). */
+/** An At for a value in a loaded YAML file (positions remembered by src/yaml/load-yaml.ts). */
 export function atFile(file: string, path: string, fallback?: SourcePos): At {
   return { path, locate: (p, part) => positionIn(file, p, part, fallback) };
 }
