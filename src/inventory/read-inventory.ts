@@ -41,16 +41,44 @@ interface HostDecl {
   entry: Record<string, unknown>;
 }
 
+/** What one read of an inventory file works with: where it is, the variables it knows, and every problem found so far. */
+interface Reading {
+  file: string;
+  dir: string;
+  known: Record<string, Field>;
+  errors: ConfigError[];
+}
+
+/** The inventory's groups and host entries as declared, before any merging. */
+interface Declarations {
+  groups: Map<string, GroupDecl>;
+  hostDecls: Map<string, HostDecl[]>;
+}
+
 /**
  * Reads, merges and validates an inventory and the group_vars/ and host_vars/ beside it, by the
  * `rules` of the layer above (the variables it knows, what it fills in). Throws ConfigErrors with
  * every problem found.
  */
 export function readInventory(inventoryFile: string, rules: InventoryRules): Inventory {
-  const known = rules.vars;
   const file = resolve(inventoryFile);
-  const dir = dirname(file);
-  const errors: ConfigError[] = [];
+  const reading: Reading = { file, dir: dirname(file), known: rules.vars, errors: [] };
+  const doc = readDocument(file);
+  const declared = readDeclarations(doc, reading);
+  checkDeclarations(declared, reading);
+  const groupVarsFiles = readVarsDir(join(reading.dir, 'group_vars'), new Set(declared.groups.keys()), 'group', reading.known, reading.errors);
+  const hostVarsFiles = readVarsDir(join(reading.dir, 'host_vars'), new Set(declared.hostDecls.keys()), 'host', reading.known, reading.errors);
+  if (reading.errors.length > 0) throw new ConfigErrors(reading.errors);
+  const members = transitiveHosts(declared.groups);
+  const { hosts, hostSources } = mergeHosts(declared, members, { groupVarsFiles, hostVarsFiles }, reading);
+  if (reading.errors.length > 0) throw new ConfigErrors(reading.errors);
+  const inventory = inventoryOf(declared, members, hosts, hostSources, reading);
+  rules.complete(inventory);
+  return inventory;
+}
+
+/** The inventory file's YAML: a map (with `all:` at the top, checked later). */
+function readDocument(file: string): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = loadYamlFile(file).value;
@@ -60,9 +88,13 @@ export function readInventory(inventoryFile: string, rules: InventoryRules): Inv
   if (doc === null || doc === undefined) {
     throw new ConfigErrors([new ConfigError({ file }, '', 'the inventory is empty; expected a map with `all:` at the top (see all.children.<group>.hosts)')]);
   }
-  const top = atFile(file, '');
-  if (!isPlainMap(doc)) throw new ConfigErrors([new ConfigError(top.locate(''), '', `expected a map with \`all:\` at the top, got ${Array.isArray(doc) ? 'a list' : JSON.stringify(doc)}`)]);
+  if (!isPlainMap(doc)) throw new ConfigErrors([new ConfigError(atFile(file, '').locate(''), '', `expected a map with \`all:\` at the top, got ${Array.isArray(doc) ? 'a list' : JSON.stringify(doc)}`)]);
+  return doc;
+}
 
+/** Every group (from `all` down through children) and host entry, each shape-checked where it stands. */
+function readDeclarations(doc: Record<string, unknown>, reading: Reading): Declarations {
+  const { file, dir, known, errors } = reading;
   const groups = new Map<string, GroupDecl>();
   const hostDecls = new Map<string, HostDecl[]>();
 
@@ -132,9 +164,14 @@ export function readInventory(inventoryFile: string, rules: InventoryRules): Inv
       errors.push(new ConfigError(at.locate(key, 'key'), key, detail));
     }
   }
-  if (!('all' in doc) && errors.length === 0) errors.push(new ConfigError(top.locate(''), '', 'missing `all:` at the top of the inventory'));
+  if (!('all' in doc) && errors.length === 0) errors.push(new ConfigError(atFile(file, '').locate(''), '', 'missing `all:` at the top of the inventory'));
   readGroup('all', doc.all, atFile(file, 'all'), undefined);
+  return { groups, hostDecls };
+}
 
+/** Problems only the whole picture shows: hosts in no group, a name both group and host, group cycles, no host at all. */
+function checkDeclarations({ groups, hostDecls }: Declarations, reading: Reading): void {
+  const { errors } = reading;
   // hosts listed directly under all.hosts must also be in some group: plays target groups
   const all = groups.get('all')!;
   const inChildGroup = new Set<string>();
@@ -152,14 +189,23 @@ export function readInventory(inventoryFile: string, rules: InventoryRules): Inv
     }
   }
   errors.push(...findGroupCycles(groups));
-  if (hostDecls.size === 0 && errors.length === 0) errors.push(new ConfigError(top.locate('all', 'key'), 'all', 'the inventory declares no hosts (expected all.children.<group>.hosts.<name>)'));
+  if (hostDecls.size === 0 && errors.length === 0) errors.push(new ConfigError(atFile(reading.file, '').locate('all', 'key'), 'all', 'the inventory declares no hosts (expected all.children.<group>.hosts.<name>)'));
+}
 
-  const groupVarsFiles = readVarsDir(join(dir, 'group_vars'), new Set(groups.keys()), 'group', known, errors);
-  const hostVarsFiles = readVarsDir(join(dir, 'host_vars'), new Set(hostDecls.keys()), 'host', known, errors);
-  if (errors.length > 0) throw new ConfigErrors(errors);
-
+/**
+ * Each host with its variables merged, lowest first: its groups' vars by depth (all < parent <
+ * child, then by name), each group's group_vars/ file after its inline vars, the host's own vars,
+ * then host_vars/; the known variables' defaults under all of them. A host without an address is an error.
+ */
+function mergeHosts(
+  { groups, hostDecls }: Declarations,
+  members: Map<string, Set<string>>,
+  files: { groupVarsFiles: Map<string, VarSource[]>; hostVarsFiles: Map<string, VarSource[]> },
+  reading: Reading,
+): { hosts: Map<string, Host>; hostSources: Map<string, VarSource[]> } {
+  const { file, dir, known, errors } = reading;
+  const { groupVarsFiles, hostVarsFiles } = files;
   const depth = groupDepths(groups);
-  const members = transitiveHosts(groups);
   const hosts = new Map<string, Host>();
   const hostSources = new Map<string, VarSource[]>();
   for (const [name, decls] of hostDecls) {
@@ -193,14 +239,23 @@ export function readInventory(inventoryFile: string, rules: InventoryRules): Inv
     });
     hostSources.set(name, sources);
   }
-  if (errors.length > 0) throw new ConfigErrors(errors);
+  return { hosts, hostSources };
+}
 
+/** The inventory: hosts, each group's hosts in inventory order, and where each host's variable was set (for error messages). */
+function inventoryOf(
+  { groups, hostDecls }: Declarations,
+  members: Map<string, Set<string>>,
+  hosts: Map<string, Host>,
+  hostSources: Map<string, VarSource[]>,
+  { file, dir }: Reading,
+): Inventory {
   const groupHosts = new Map<string, string[]>();
   const hostOrder = [...hosts.keys()];
   for (const group of groups.keys()) groupHosts.set(group, hostOrder.filter((host) => members.get(group)!.has(host)));
   groupHosts.set('ungrouped', []);
 
-  const inventory: Inventory = {
+  return {
     file,
     dir,
     hosts,
@@ -220,8 +275,6 @@ export function readInventory(inventoryFile: string, rules: InventoryRules): Inv
       return group && { pos: group.pos, keyPath: group.path };
     },
   };
-  rules.complete(inventory);
-  return inventory;
 }
 
 /** Known vars are validated; unknown names are the user's own, unless they look like a typo of a known one. */

@@ -93,56 +93,10 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   interrupt?.onAbort(async () => {
     await Promise.all([...[...sessions.values()].map((s) => s.abort()), delegates.abort()]);
   });
-  const lost = (session: RunSession, error: unknown) => {
-    if (interrupt?.aborted) {
-      session.recap.interrupted = true;
-      return;
-    }
-    session.recap.unreachable = true;
-    const message = error instanceof UnreachableError ? error.message : `${session.host.name}: ${(error as Error).message}`;
-    events.send({ type: 'host:unreachable', host: session.host.name, message });
-  };
-  // every host's lock, or none held while waiting for another run (lock-all.ts); hosts whose lock
-  // was let go and taken again read their facts again
-  const takeHostLocks = async (opened: RunSession[]) => {
-    const waitSeconds = opts.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
-    const busy = await lockAll(opened.filter((s) => s.alive), { waitSeconds, stopping: () => interrupt?.stopping ?? false, lost });
-    for (const session of busy) {
-      if (interrupt?.stopping) session.recap.interrupted = true;
-      else if (session.lockState?.kind === 'busy') lockFailed(session, plays, run, lockedMessage(session.lockState, waitSeconds));
-    }
-    await Promise.all(opened.filter((s) => s.alive && s.lockState?.kind === 'taken').map((s) => s.refreshFacts().catch((error: unknown) => lost(s, error))));
-  };
   try {
-    await eachLimit([...sessions.values()], opts.forks, async (session) => {
-      if (interrupt?.stopping) {
-        session.recap.interrupted = true;
-        return;
-      }
-      const t0 = Date.now();
-      try {
-        const envs = plays.filter((play) => playHosts.get(play)!.has(session.host.name)).map((play): TaskEnv => ({ run, play, host: session }));
-        await session.open(opts.connect, speculativeFacts(envs));
-        events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0 });
-      } catch (error) {
-        lost(session, error);
-      }
-    });
-    await takeHostLocks([...sessions.values()]);
-    for (const play of plays) {
-      const members = playHosts.get(play)!;
-      const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
-      if (hosts.length === 0) {
-        events.send({ type: 'play:skipped', play: play.name, reason: noHostReason(play, members, sessions, opts.limit) });
-        continue;
-      }
-      if (interrupt?.stopping) {
-        for (const s of hosts) s.recap.interrupted = true;
-        continue;
-      }
-      const calledOff = await runPlay(play, hosts, sessions, run);
-      if (calledOff) break;
-    }
+    await openSessions([...sessions.values()], plays, run, opts.connect);
+    await takeHostLocks([...sessions.values()], plays, run, opts.lockTimeout ?? DEFAULT_LOCK_TIMEOUT);
+    await playInOrder(plays, sessions, run, opts.limit);
   } finally {
     interrupt?.done();
     await Promise.all([...[...sessions.values()].map((s) => s.close().catch(() => undefined)), delegates.close()]);
@@ -150,6 +104,68 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
   const recap = new Map([...sessions].map(([n, s]) => [n, s.recap]));
   events.send({ type: 'run:end', recap, ms: Date.now() - started, check: opts.check });
   return { recap, exitCode: exitCodeOf(recap), roundTrips: new Map([...sessions].map(([n, s]) => [n, s.roundTrips])) };
+}
+
+/** A host whose connection failed or was lost: unreachable, or interrupted when the run was aborted (we closed it). */
+function lost(run: Run, session: RunSession, error: unknown): void {
+  if (run.interrupt?.aborted) {
+    session.recap.interrupted = true;
+    return;
+  }
+  session.recap.unreachable = true;
+  const message = error instanceof UnreachableError ? error.message : `${session.host.name}: ${(error as Error).message}`;
+  run.events.send({ type: 'host:unreachable', host: session.host.name, message });
+}
+
+/** Connects to every host (up to `forks` at once), its facts and its plays' facts speculated in the first round trip. */
+async function openSessions(sessions: RunSession[], plays: Play[], run: Run, connect: RunOptions['connect']): Promise<void> {
+  await eachLimit(sessions, run.forks, async (session) => {
+    if (run.interrupt?.stopping) {
+      session.recap.interrupted = true;
+      return;
+    }
+    const t0 = Date.now();
+    try {
+      const envs = plays.filter((play) => run.playHosts.get(play)!.has(session.host.name)).map((play): TaskEnv => ({ run, play, host: session }));
+      await session.open(connect, speculativeFacts(envs));
+      run.events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0 });
+    } catch (error) {
+      lost(run, session, error);
+    }
+  });
+}
+
+/**
+ * Every host's lock, or none held while waiting for another run (lock-all.ts); hosts whose lock
+ * was let go and taken again read their facts again.
+ */
+async function takeHostLocks(opened: RunSession[], plays: Play[], run: Run, waitSeconds: number): Promise<void> {
+  const { interrupt } = run;
+  const lostHere = (session: RunSession, error: unknown) => lost(run, session, error);
+  const busy = await lockAll(opened.filter((s) => s.alive), { waitSeconds, stopping: () => interrupt?.stopping ?? false, lost: lostHere });
+  for (const session of busy) {
+    if (interrupt?.stopping) session.recap.interrupted = true;
+    else if (session.lockState?.kind === 'busy') lockFailed(session, plays, run, lockedMessage(session.lockState, waitSeconds));
+  }
+  await Promise.all(opened.filter((s) => s.alive && s.lockState?.kind === 'taken').map((s) => s.refreshFacts().catch((error: unknown) => lostHere(s, error))));
+}
+
+/** The plays in order, each on its hosts still alive; a play whose batch failures call off the run ends it. */
+async function playInOrder(plays: Play[], sessions: Map<string, RunSession>, run: Run, limit: string | undefined): Promise<void> {
+  for (const play of plays) {
+    const members = run.playHosts.get(play)!;
+    const hosts = [...sessions.values()].filter((s) => members.has(s.host.name) && s.alive);
+    if (hosts.length === 0) {
+      run.events.send({ type: 'play:skipped', play: play.name, reason: noHostReason(play, members, sessions, limit) });
+      continue;
+    }
+    if (run.interrupt?.stopping) {
+      for (const s of hosts) s.recap.interrupted = true;
+      continue;
+    }
+    const calledOff = await runPlay(play, hosts, sessions, run);
+    if (calledOff) break;
+  }
 }
 
 /**
