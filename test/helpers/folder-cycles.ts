@@ -18,7 +18,7 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-/** `inventory` for src/inventory/x.ts, `cli.ts` for src/cli.ts. */
+/** `inventory` for src/inventory/x.ts, `argv.ts` for src/argv.ts. */
 export function roomOf(srcDir: string, file: string): string {
   return relative(srcDir, file).split('/')[0]!;
 }
