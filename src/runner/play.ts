@@ -27,41 +27,39 @@ export async function runPlayOnHost(run: Run, play: Play, batch: BatchRun, sessi
 
 async function playOnHost(run: Run, play: Play, batch: BatchRun, session: RunSession): Promise<void> {
   const { events, selected } = run;
+  const env: TaskEnv = {
+    run,
+    play,
+    batch,
+    host: session,
+    beforeApply: async (task: Task) => {
+      const current = await pendingOn(session, play.become);
+      const names = play.handlers.filter((h) => task.notify.includes(h.name) || h.listen.some((t) => task.notify.includes(t))).map((h) => h.name);
+      const add = names.filter((name) => !current.some((p) => p.play === play.name && p.handler === name));
+      if (add.length) await recordPending(session, [...current, ...add.map((handler) => ({ play: play.name, handler, since: run.started }))], play.become);
+    },
+    onRetry: (task, r) => events.send({ type: 'task:retry', host: session.host.name, play: play.name, task: task.name, ...r, ...batchOf(batch) }),
+  };
   const tasks = play.tasks.filter(selected);
-  const failed = (error: unknown) => hostFailed({ run, play, batch, host: session }, events, GATHER_FACTS, error);
   try {
-    await prefetch(tasks, { run, play, batch, host: session });
+    await prefetch(tasks, env);
   } catch (error) {
-    return failed(error);
+    return hostFailed(env, events, GATHER_FACTS, error);
   }
   let pending: PendingHandler[];
   try {
     pending = await pendingOn(session, play.become);
   } catch (error) {
-    return failed(error);
+    return hostFailed(env, events, GATHER_FACTS, error);
   }
   const ours = (p: PendingHandler) => p.play === play.name && play.handlers.some((h) => h.name === p.handler);
   const since = new Map(pending.filter(ours).map((p) => [p.handler, p.since]));
   const notified = new Set(since.keys());
-  const beforeApply = async (task: Task) => {
-    const current = await pendingOn(session, play.become);
-    const names = play.handlers.filter((h) => task.notify.includes(h.name) || h.listen.some((t) => task.notify.includes(t))).map((h) => h.name);
-    const add = names.filter((name) => !current.some((p) => p.play === play.name && p.handler === name));
-    if (add.length) await recordPending(session, [...current, ...add.map((handler) => ({ play: play.name, handler, since: run.started }))], play.become);
-  };
-  const taskEnv: TaskEnv = {
-    run,
-    play,
-    batch,
-    host: session,
-    beforeApply,
-    onRetry: (task, r) => events.send({ type: 'task:retry', host: session.host.name, play: play.name, task: task.name, ...r, ...batchOf(batch) }),
-  };
-  const walk: Walk = { env: taskEnv, events, notified, since, selected, stopped: false };
+  const walk: Walk = { env, events, notified, since, selected, stopped: false };
   const ok = await runSteps(play.steps, walk);
   if (walk.stopped || (!ok && !(run.forceHandlers && session.recap.unreachable === false))) return;
   if (!(await inStep(play.tasks.length, walk))) return;
-  await runHandlers(taskEnv, events, notified, since);
+  await runHandlers(env, events, notified, since);
 }
 
 interface Walk {
