@@ -41,6 +41,8 @@ function haproxyInventory(): Inventory {
 const api = async (command: string) => (await run(['socat', '-t', '5', 'stdio', `unix-connect:${sock}`], { input: `${command}\n` })).stdout;
 const workerPid = async () => /^Pid: (\d+)$/m.exec(await api('show info'))?.[1];
 const served = async () => upServers(pushedSlots(parseServersState(await api(`show servers state ${APP}`), APP), APP));
+/** The DNS backup slots up. */
+const backups = async () => upServers(parseServersState(await api(`show servers state ${APP}`), APP).filter((s) => s.name.startsWith(`${APP}-dns-`)));
 
 /** One request through haproxy: the answering backend's body, or the status when it was not 200. */
 function through(): Promise<string> {
@@ -74,8 +76,10 @@ const deregister = (i: number) => agent.api('PUT', `/v1/agent/service/deregister
 before(async () => {
   const [consul, ctBinary] = [await ensureConsulBinary(), await ensureConsulTemplateBinary()];
   work = mkdtempSync(join(tmpdir(), 'stack-haproxy-'));
-  agent = await startDevConsul(consul, work);
+  agent = await startDevConsul(consul, work, { dns: true });
   assert.equal((await agent.api('PUT', '/v1/agent/token/agent', { Token: agent.managementToken })).status, 200);
+  // DNS queries carry no token: the stack gives LB agents a read-only default token (bootstrap-dns)
+  assert.equal((await agent.api('PUT', '/v1/agent/token/default', { Token: agent.managementToken })).status, 200);
   for (let i = 0; i < 2; i++) {
     const server = createServer((_req, res) => res.end(`backend ${i}\n`));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -89,7 +93,6 @@ before(async () => {
   const serversDir = join(work, 'servers');
   mkdirSync(serversDir);
   script = join(work, 'haproxy-servers');
-  const noDns = await freePort();
   // the rendered files, moved to the work directory and loopback ports; root-only settings (user, chroot) left out
   const move = (text: string) =>
     text
@@ -99,8 +102,7 @@ before(async () => {
       .replaceAll('/etc/haproxy/servers', serversDir)
       .replaceAll('/usr/local/lib/bootstrap/haproxy-servers', script)
       .replaceAll('127.0.0.1:8500', `127.0.0.1:${agent.httpPort}`)
-      // no DNS server on this port: the DNS backup slots stay empty, so only pushed slots serve
-      .replaceAll('127.0.0.1:8600', `127.0.0.1:${noDns}`)
+      .replaceAll('127.0.0.1:8600', `127.0.0.1:${agent.dnsPort}`)
       .replace(/^    bind :80$/m, `    bind 127.0.0.1:${httpPort}`)
       .replace(/^    (user|group|chroot) .*\n/gm, '');
   writeFileSync(join(work, 'haproxy.cfg'), move(files.get('/etc/haproxy/haproxy.cfg')!));
@@ -142,6 +144,7 @@ after(async () => {
 describe('haproxy-servers: Consul changes pushed into haproxy through the runtime API', () => {
   test('no instance: no pushed slot is up, and haproxy answers 503', async () => {
     assert.deepEqual(await served(), []);
+    assert.deepEqual(await backups(), []);
     assert.equal(await through(), 'status 503');
   });
 
@@ -163,7 +166,7 @@ describe('haproxy-servers: Consul changes pushed into haproxy through the runtim
     const lastOutMs = await until('no instance left', async () => (await through()) === 'status 503');
     assert.equal(await workerPid(), pid, 'the same haproxy worker answers: no reload');
     assert.equal(readFileSync(join(work, 'haproxy.pid'), 'utf8').trim(), masterPid);
-    console.log(`# registered -> served through haproxy ${inMs.toFixed(0)} ms (a second instance: ${secondMs.toFixed(0)} ms); deregistered -> out ${outMs.toFixed(0)} ms (the last one: ${lastOutMs.toFixed(0)} ms)`);
+    console.log(`# registered -> served through haproxy ${inMs.toFixed(0)} ms (a second instance: ${secondMs.toFixed(0)} ms); deregistered -> out ${outMs.toFixed(0)} ms (the last one, until haproxy answered 503: ${lastOutMs.toFixed(0)} ms, DNS backups included)`);
   });
 
   test('a reload keeps the pushed slots, and the sync after it finds nothing to change', async () => {
@@ -190,5 +193,16 @@ describe('haproxy-servers: Consul changes pushed into haproxy through the runtim
     assert.equal(sync.code, 0, sync.stderr);
     assert.match(sync.stdout, new RegExp(`set server ${APP}/${APP}-\\d+ addr 127\\.0\\.0\\.1 port ${backends[1]!.port}; set server ${APP}/${APP}-\\d+ state ready`));
     assert.deepEqual(await served(), [`127.0.0.1:${backends[1]!.port}`]);
+  });
+
+  test('with haproxy-servers stopped and the pushed slots empty (an haproxy restart), the DNS backups serve', async () => {
+    const stopped = new Promise((r) => consulTemplate.once('exit', r));
+    consulTemplate.kill('SIGINT');
+    await stopped;
+    for (const slot of pushedSlots(parseServersState(await api(`show servers state ${APP}`), APP), APP)) await api(`set server ${APP}/${slot.name} state maint`);
+    assert.deepEqual(await served(), []);
+    const dnsMs = await until('a DNS backup slot up', async () => (await backups()).includes(`127.0.0.1:${backends[1]!.port}`), 15_000);
+    assert.equal(await through(), 'backend 1');
+    console.log(`# with no pushed slot up, a DNS backup slot up ${dnsMs.toFixed(0)} ms after (it may have been filled before)`);
   });
 });
