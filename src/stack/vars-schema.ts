@@ -261,9 +261,17 @@ export const stackVarsSchema: Record<string, Field> = {
   },
   consul_template_wait: {
     type: 'map',
-    description: 'how long consul-template lets changes settle before rendering: it renders once nothing changed for `min`, and at the latest `max` after the first change (default min 250ms, max 5s)',
+    description: 'how long consul-template lets changes settle before rendering: it renders once nothing changed for `min`, and at the latest `max` after the first change; min 0s renders every change at once and leaves coalescing to nginx_reload_coalesce (default min 0s, max 0s)',
     fields: {
-      min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "250ms"', default: '250ms', description: 'default "250ms"' },
+      min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "250ms"', default: '0s', description: 'default "0s" (no wait)' },
+      max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "5s"', default: '0s', description: 'default "0s"' },
+    },
+  },
+  nginx_reload_coalesce: {
+    type: 'map',
+    description: "how nginx-reload (consul-template's command) spaces nginx reloads: a change after a quiet spell reloads at once; changes less than `window` after a reload share one reload once they pause for `window`, at the latest `max` after the first of them (default window 250ms, max 5s)",
+    fields: {
+      window: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "250ms"', default: '250ms', description: 'default "250ms"' },
       max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "5s"', default: '5s', description: 'default "5s"' },
     },
   },
