@@ -118,7 +118,7 @@ function inLb(lb: Lb, port: number): string {
   return `echo 'show servers state demo' | socat stdio unix-connect:/run/haproxy/admin.sock | awk '$4 ~ /^demo-[0-9]+$/ && $5 == "${WEB1}" && $19 == "${port}" && $6 == 2 && $7 % 2 == 0 { f = 1 } END { exit !f }'`;
 }
 const STEP: Record<Lb, { into: string; serving: string; out: string }> = {
-  nginx: { into: 'passing -> rendered by consul-template (wait):  ', serving: 'rendered -> answering (nginx reload):           ', out: "gone from nginx's configuration" },
+  nginx: { into: 'passing -> rendered by consul-template:         ', serving: 'rendered -> answering (nginx-reload, reload):   ', out: "gone from nginx's configuration" },
   haproxy: { into: "passing -> pushed into haproxy's slot (up):     ", serving: 'pushed -> answering:                            ', out: "out of haproxy's servers (pushed slot not up)" },
 };
 
@@ -185,8 +185,9 @@ for (const lb of lbs) {
     console.log(`switch of the lab's LB to haproxy (a run): ${ms(t)}`);
     if (!allPassed(await verifyUntilPassing(inventory, 120_000))) throw new Error('verify did not pass with haproxy');
   } else {
-    const wait = (await onNode('lb1', "grep -E '^ *(min|max) *=' /etc/consul-template/config.hcl | tr -s ' '")).trim().split('\n').join(',');
-    console.log(`consul-template wait on lb1: ${wait}`);
+    const wait = (await onNode('lb1', "grep -E '^ *(min|max) *=' /etc/consul-template/config.hcl | tr -s ' ' || true")).trim().split('\n').join(',');
+    const coalesce = (await onNode('lb1', "grep -E '^(window|max)=' /usr/local/lib/bootstrap/nginx-reload")).trim().split('\n').join(' ms, ');
+    console.log(`consul-template wait on lb1: ${wait || 'none'}; nginx-reload coalescing: ${coalesce} ms`);
   }
   await series(lb, 'no health check (docker run -d -p P:80 -e SERVICE_NAME=demo):', '', firstIndex);
   // Consul runs a new check's first probe at a random point within its interval
