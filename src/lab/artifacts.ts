@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { withCacheLock } from './cache.js';
 import { cacheDir } from './state.js';
+import { binarySource } from '../artifacts/go.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from './go-builds.js';
 import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION } from './versions.js';
 
@@ -23,6 +24,8 @@ export interface ReleaseFiles {
   zipPath: string;
   sumsPath: string;
   sha256: string;
+  /** Where the binary came from: a release zip (checked against its SHA256SUMS), or built from the Go module proxy. */
+  source: string;
 }
 
 export interface ReleaseArtifacts {
@@ -125,7 +128,7 @@ export function writeRelease(root: string, product: string, version: string, bin
     writeAtomically(sums, `${sha256Hex(archive)}  ${names.zip}\n`);
   }
   const sha256 = sha256Hex(readFileSync(zip));
-  return { product, version, zip, sums, zipPath: `${names.dir}/${names.zip}`, sumsPath: `${names.dir}/${names.sums}`, sha256 };
+  return { product, version, zip, sums, zipPath: `${names.dir}/${names.zip}`, sumsPath: `${names.dir}/${names.sums}`, sha256, source: binarySource(binaryPath) };
 }
 
 /**

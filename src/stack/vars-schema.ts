@@ -137,6 +137,9 @@ export const appSchema: Schema = {
   },
 };
 
+/** Where HashiCorp publishes release archives (<base>/<product>/<version>/...). */
+export const DEFAULT_RELEASE_BASE_URL = 'https://releases.hashicorp.com';
+
 const releaseComponent = (name: string, version: string): Field => ({
   type: 'map',
   description: `how ${name} is installed (default: version ${version} from the release archive, checked against its SHA256SUMS)`,
@@ -158,8 +161,8 @@ const releaseComponent = (name: string, version: string): Field => ({
       type: 'string',
       pattern: BASE_URL,
       patternHint: 'an http(s) URL without a trailing query, e.g. https://releases.hashicorp.com',
-      default: 'https://releases.hashicorp.com',
-      description: 'where release archives are downloaded from; a mirror with the same layout works (default https://releases.hashicorp.com)',
+      default: DEFAULT_RELEASE_BASE_URL,
+      description: `where release archives are downloaded from; a mirror with the same layout works (default ${DEFAULT_RELEASE_BASE_URL})`,
     },
     binary: { type: 'localFile', description: `the ${name} executable on the laptop, for source: upload` },
   },
