@@ -115,7 +115,10 @@ before(async () => {
       .replace(/listen 80;/g, `listen 127.0.0.1:${port};`);
   writeFileSync(join(work, 'config.hcl'), move(files.get('/etc/consul-template/config.hcl')!));
   writeFileSync(join(work, `${APP}.ctmpl`), move(files.get(`/etc/consul-template/templates/${APP}.ctmpl`)!));
-  writeFileSync(join(work, 'nginx-reload'), move(files.get('/usr/local/lib/bootstrap/nginx-reload')!), { mode: 0o755 });
+  // max 10 min instead of 5 s: a background reload that happens before that was not waited for
+  const script = move(files.get('/usr/local/lib/bootstrap/nginx-reload')!);
+  assert.match(script, /^max=5000$/m);
+  writeFileSync(join(work, 'nginx-reload'), script.replace(/^max=5000$/m, 'max=600000'), { mode: 0o755 });
   // The reload script calls plain `nginx`: the real binary first on PATH, pointed at this prefix,
   // counting the reloads it is asked for
   const binDir = join(work, 'bin');
@@ -193,5 +196,24 @@ describe('nginx-reload coalesces reloads, leading edge first', () => {
     assert.equal(reloadCount() - before, 1, 'one background reload for both changes');
     assert.match(readFileSync(file, 'utf8'), new RegExp(`127\\.0\\.0\\.1:${backends[2]!.port} `));
     assert.equal((await nginx('-t')).code, 0);
+  });
+
+  test('SIGTERM to the background run (a stop) reloads at once instead of losing the changes', async () => {
+    await until('no reload due', () => !reloadPending());
+    const before = reloadCount();
+    // a reload that "just happened" 10 minutes from now: the background run would wait that long
+    writeFileSync(join(stateDir, 'last'), String(Date.now() + 600_000));
+    assert.equal((await deregister(1)).status, 200);
+    await until('a background reload due', () => reloadPending());
+    const pid = Number(readFileSync(join(stateDir, 'pending'), 'utf8').trim());
+    // waiting: its sleep runs (before that, its trap may not be set yet)
+    await until('the background run sleeps', async () => /^sleep /m.test((await run(['ps', '-o', 'args=', '-g', String(pid)])).stdout));
+    process.kill(-pid, 'SIGTERM'); // its process group, as a stop signals every process
+    let seen = '';
+    await until('backend 1 out of nginx, no reload due', async () => {
+      seen = `pending ${reloadPending()}, reloads ${reloadCount() - before}, answering ${[...(await answering(6))].sort().join()}; ${(await run(['ps', '-o', 'pid,stat,args', '-g', String(pid)])).stdout}`;
+      return /^pending false, reloads 1, answering backend 0,backend 2;/.test(seen);
+    }).catch((error: Error) => assert.fail(`${error.message}\n${seen}`));
+    writeFileSync(join(stateDir, 'last'), '0');
   });
 });
