@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -37,9 +37,12 @@ before(async () => {
   const good = join(work, 'mirror');
   writeRelease(good, 'consul-template', CONSUL_TEMPLATE_VERSION, realBinary);
   mirror = await startArtifactServer(good, '127.0.0.1', 0);
+  // the same zip, with a SHA256SUMS that names another digest
+  const names = releaseFileNames('consul-template', CONSUL_TEMPLATE_VERSION);
   const bad = join(work, 'tampered');
-  const files = writeRelease(bad, 'consul-template', CONSUL_TEMPLATE_VERSION, realBinary);
-  writeFileSync(files.sums, `${'0'.repeat(64)}  ${releaseFileNames('consul-template', CONSUL_TEMPLATE_VERSION).zip}\n`);
+  mkdirSync(join(bad, names.dir), { recursive: true });
+  copyFileSync(join(good, names.dir, names.zip), join(bad, names.dir, names.zip));
+  writeFileSync(join(bad, names.dir, names.sums), `${'0'.repeat(64)}  ${names.zip}\n`);
   tampered = await startArtifactServer(bad, '127.0.0.1', 0);
 });
 
