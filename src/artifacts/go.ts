@@ -1,4 +1,4 @@
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocal } from './exec-local.js';
 import { withProgress } from './progress.js';
@@ -46,13 +46,22 @@ export async function runGo(what: string, args: readonly string[], cwd: string, 
   }
 }
 
-/** Runs the fresh binary, checks its version output names the pin, then moves it into place. */
-export async function acceptBinary(built: string, finalPath: string, versionArgs: readonly string[], expected: string, startedAt: number): Promise<void> {
+/** Runs the fresh binary, checks its version output names the pin, then moves it into place; `source` says where it came from. */
+export async function acceptBinary(built: string, finalPath: string, versionArgs: readonly string[], expected: string, startedAt: number, source = 'built from the Go module proxy'): Promise<void> {
   const { stdout, stderr } = await runLocal([built, ...versionArgs], { check: false, timeoutMs: 30_000 });
   const output = `${stdout}${stderr}`;
   if (!output.includes(expected)) {
     throw new Error(`${built} ${versionArgs.join(' ')} printed ${JSON.stringify(output.trim())}, expected it to contain ${JSON.stringify(expected)}`);
   }
-  writeFileSync(`${finalPath}.build.json`, `${JSON.stringify({ seconds: Math.round((Date.now() - startedAt) / 1000), builtAt: new Date().toISOString() })}\n`);
+  writeFileSync(`${finalPath}.build.json`, `${JSON.stringify({ seconds: Math.round((Date.now() - startedAt) / 1000), builtAt: new Date().toISOString(), source })}\n`);
   renameSync(built, finalPath);
+}
+
+/** Where a cached binary came from, as acceptBinary recorded it (older cache entries say nothing: built). */
+export function binarySource(finalPath: string): string {
+  try {
+    return (JSON.parse(readFileSync(`${finalPath}.build.json`, 'utf8')) as { source?: string }).source ?? 'built from the Go module proxy';
+  } catch {
+    return 'built from the Go module proxy';
+  }
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { cacheDir, withCacheLock } from '../artifacts/cache.js';
+import { binarySource } from '../artifacts/go.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from './go-builds.js';
 import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION } from './versions.js';
 
@@ -22,6 +23,8 @@ export interface ReleaseFiles {
   zipPath: string;
   sumsPath: string;
   sha256: string;
+  /** Where the binary came from: a release zip (checked against its SHA256SUMS), or built from the Go module proxy. */
+  source: string;
 }
 
 export interface ReleaseArtifacts {
@@ -124,7 +127,7 @@ export function writeRelease(root: string, product: string, version: string, bin
     writeAtomically(sums, `${sha256Hex(archive)}  ${names.zip}\n`);
   }
   const sha256 = sha256Hex(readFileSync(zip));
-  return { product, version, zip, sums, zipPath: `${names.dir}/${names.zip}`, sumsPath: `${names.dir}/${names.sums}`, sha256 };
+  return { product, version, zip, sums, zipPath: `${names.dir}/${names.zip}`, sumsPath: `${names.dir}/${names.sums}`, sha256, source: binarySource(binaryPath) };
 }
 
 /**

@@ -58,6 +58,7 @@ export async function labBuildCommand(registratorSrc?: string, previous = false,
   const also = older ? ` (and ${older.consulTemplate.version})` : '';
   const withImages = nodeImages ? `, node images ${NODE_IMAGES.map(([d, i]) => `${d}${i === 'systemd' ? '' : `-${i}`}`).join(', ')}` : '';
   say(`lab: built consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version}${also}, ${registrator.image}, ${app.image}${withImages} (cached in ${cacheDir()})`);
+  say(`lab: consul ${releases.consul.version}: ${releases.consul.source}; consul-template ${releases.consulTemplate.version}: ${releases.consulTemplate.source}`);
   return { releases, registrator, app };
 }
 

@@ -2,6 +2,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD_TIMEOUT_MS, LDFLAGS, acceptBinary, goEnv, goProgram, runGo } from '../artifacts/go.js';
 import { runLocal } from '../artifacts/exec-local.js';
+import { downloadRelease } from './release-download.js';
 import { cacheEntryDir, cachedFile } from '../artifacts/cache.js';
 import {
   CONSUL_NOSUMDB,
@@ -58,9 +59,28 @@ export function consulWrapperGoMod(consul: GoModJson, version = CONSUL_VERSION):
   ].join('\n');
 }
 
+/**
+ * The release zip when the release site answers (true), else false after saying why: the caller
+ * builds from the Go module proxy instead.
+ */
+async function fromRelease(product: string, version: string, finalPath: string, versionArgs: readonly string[], expected: string): Promise<boolean> {
+  const startedAt = Date.now();
+  const downloaded = `${finalPath}.tmp-${process.pid}`;
+  rmSync(downloaded, { force: true });
+  const workDir = cacheEntryDir('build', product, `${version}-download-${process.pid}`);
+  const result = await downloadRelease(product, version, downloaded, workDir).finally(() => rmSync(workDir, { recursive: true, force: true }));
+  if (!result.downloaded) {
+    process.stderr.write(`… ${product} ${version}: no release zip (${result.reason}); building it from the Go module proxy\n`);
+    return false;
+  }
+  await acceptBinary(downloaded, finalPath, versionArgs, expected, startedAt, `release zip ${result.url}, checked against its SHA256SUMS`);
+  return true;
+}
+
 export function ensureConsulBinary(version = CONSUL_VERSION): Promise<string> {
   const finalPath = join(cacheEntryDir('bin', 'consul', version), 'consul');
   return cachedFile(`consul-${version}`, finalPath, async () => {
+    if (await fromRelease('consul', version, finalPath, ['version'], `Consul v${version}`)) return;
     const startedAt = Date.now();
     const buildDir = cacheEntryDir('build', 'consul', version);
     const env = goEnv({ GONOSUMDB: CONSUL_NOSUMDB.join(',') });
@@ -80,6 +100,7 @@ async function goInstall(component: string, module: string, version: string, ldf
   const binary = module.split('/').pop()!;
   const finalPath = join(cacheEntryDir('bin', component, version), binary);
   return cachedFile(`${component}-${version}`, finalPath, async () => {
+    if (await fromRelease(component, version, finalPath, versionArgs, expected)) return;
     const startedAt = Date.now();
     const gobin = cacheEntryDir('build', component, `${version}-gobin-${process.pid}`);
     try {

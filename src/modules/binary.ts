@@ -38,8 +38,8 @@ export function escapePath(path: string): string {
   return path.replace(/^\/+/, '').replace(/[^A-Za-z0-9._/]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replaceAll('/', '-');
 }
 
-export function recordPath(dest: string): string {
-  return `${BINARY_STATE_DIR}/${escapePath(dest)}.source`;
+export function recordPath(dest: string, stateDir = BINARY_STATE_DIR): string {
+  return `${stateDir}/${escapePath(dest)}.source`;
 }
 
 export function parseRecord(text: string | null): { url?: string; sha256?: string } {
@@ -54,16 +54,19 @@ function archiveKind(url: string): 'zip' | 'tar.gz' | 'raw' {
   return 'raw';
 }
 
-/** Download, verify, extract, install atomically, record the source. */
-export function downloadCommands(p: BinaryParams & { url: string }, runId: string): ArgvCommand[] {
-  const work = `${WORK_DIR}/${escapePath(p.dest)}-${runId}`;
+/**
+ * Download, verify, extract, install atomically, record the source. `dirs` moves the work and
+ * record directories (the lab runs the same commands on the laptop, in its cache).
+ */
+export function downloadCommands(p: BinaryParams & { url: string }, runId: string, dirs: { work: string; state: string } = { work: WORK_DIR, state: BINARY_STATE_DIR }): ArgvCommand[] {
+  const work = `${dirs.work}/${escapePath(p.dest)}-${runId}`;
   const download = `${work}/${basename(new URL(p.url).pathname) || 'download'}`;
   const extracted = `${work}/x`;
   const member = p.member ?? basename(p.dest);
   const mode = p.mode ?? '0755';
   const commands: ArgvCommand[] = [
     { argv: ['rm', '-rf', work] },
-    { argv: ['mkdir', '-p', extracted, BINARY_STATE_DIR] },
+    { argv: ['mkdir', '-p', extracted, dirs.state] },
     curl(p, download, p.url),
   ];
   if (p.sha256) {
@@ -86,7 +89,7 @@ export function downloadCommands(p: BinaryParams & { url: string }, runId: strin
   if (kind === 'tar.gz') commands.push({ argv: ['tar', '-xzf', download, '-C', extracted, member] });
   if (kind !== 'raw') source = `${extracted}/${member}`;
   const tmp = tempPathFor(p.dest, runId);
-  const record = recordPath(p.dest);
+  const record = recordPath(p.dest, dirs.state);
   commands.push(
     { argv: ['install', '-m', mode, source, tmp] },
     { argv: ['mv', '-f', tmp, p.dest] },

@@ -137,6 +137,9 @@ export const appSchema: Schema = {
   },
 };
 
+/** Where HashiCorp publishes release archives (<base>/<product>/<version>/...). */
+export const DEFAULT_RELEASE_BASE_URL = 'https://releases.hashicorp.com';
+
 const releaseComponent = (name: string, version: string): Field => ({
   type: 'map',
   description: `how ${name} is installed (default: version ${version} from the release archive, checked against its SHA256SUMS)`,
@@ -158,8 +161,8 @@ const releaseComponent = (name: string, version: string): Field => ({
       type: 'string',
       pattern: BASE_URL,
       patternHint: 'an http(s) URL without a trailing query, e.g. https://releases.hashicorp.com',
-      default: 'https://releases.hashicorp.com',
-      description: 'where release archives are downloaded from; a mirror with the same layout works (default https://releases.hashicorp.com)',
+      default: DEFAULT_RELEASE_BASE_URL,
+      description: `where release archives are downloaded from; a mirror with the same layout works (default ${DEFAULT_RELEASE_BASE_URL})`,
     },
     binary: { type: 'localFile', description: `the ${name} executable on the laptop, for source: upload` },
   },
@@ -261,9 +264,17 @@ export const stackVarsSchema: Record<string, Field> = {
   },
   consul_template_wait: {
     type: 'map',
-    description: 'how long consul-template lets changes settle before rendering: it renders once nothing changed for `min`, and at the latest `max` after the first change (default min 250ms, max 5s)',
+    description: 'how long consul-template lets changes settle before rendering: it renders once nothing changed for `min`, and at the latest `max` after the first change; min 0s renders every change at once and leaves coalescing to nginx_reload_coalesce (default min 0s, max 0s)',
     fields: {
-      min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "250ms"', default: '250ms', description: 'default "250ms"' },
+      min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "250ms"', default: '0s', description: 'default "0s" (no wait)' },
+      max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "5s"', default: '0s', description: 'default "0s"' },
+    },
+  },
+  nginx_reload_coalesce: {
+    type: 'map',
+    description: "how nginx-reload (consul-template's command) spaces nginx reloads: a change after a quiet spell reloads at once; changes less than `window` after a reload share one reload once they pause for `window`, at the latest `max` after the first of them (default window 250ms, max 5s)",
+    fields: {
+      window: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "250ms"', default: '250ms', description: 'default "250ms"' },
       max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "5s"', default: '5s', description: 'default "5s"' },
     },
   },

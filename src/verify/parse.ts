@@ -134,8 +134,17 @@ export function parseServersState(stdout: string, backend: string): HaproxyServe
     });
 }
 
-/** maintenance (forced, inherited, configured, no DNS answer) and drain bits; 0x40 only says the FQDN came from an SRV record or the CLI */
-const ADMIN_NOT_SERVING = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20;
+/**
+ * maintenance (forced, inherited, no DNS answer) and drain bits. 0x04 only records that the
+ * configuration started the slot `disabled` (HAProxy's maintenance mask is 0x23), and 0x40 that
+ * the FQDN came from an SRV record or the CLI.
+ */
+const ADMIN_NOT_SERVING = 0x01 | 0x02 | 0x08 | 0x10 | 0x20;
+
+/** The slots haproxy-servers sets through the runtime API (<backend>-<n>); <backend>-dns-<n> are the DNS backups. */
+export function pushedSlots(servers: HaproxyServer[], backend: string): HaproxyServer[] {
+  return servers.filter((s) => s.name.startsWith(`${backend}-`) && /^\d+$/.test(s.name.slice(backend.length + 1)));
+}
 
 /** Servers taking traffic: up, and in no maintenance or drain state. */
 export function upServers(servers: HaproxyServer[]): string[] {

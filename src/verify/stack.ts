@@ -4,7 +4,7 @@ import { tail } from '../errors.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Transport } from '../transport/types.js';
 import { probe, type Probe } from './http.js';
-import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstanceOrigins, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, upServers } from './parse.js';
+import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstanceOrigins, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, pushedSlots, upServers } from './parse.js';
 import { appConfFile, RemoteHost } from './remote.js';
 import { checkRaft, checkVip } from './cluster.js';
 import { checkPublishedPorts } from './published-ports.js';
@@ -23,7 +23,7 @@ interface App {
 }
 
 type LoadBalancer = 'nginx' | 'haproxy';
-const LB_SERVICES: Record<LoadBalancer, string[]> = { nginx: ['consul', 'consul-template', 'nginx'], haproxy: ['consul', 'haproxy'] };
+const LB_SERVICES: Record<LoadBalancer, string[]> = { nginx: ['consul', 'consul-template', 'nginx'], haproxy: ['consul', 'haproxy', 'haproxy-servers'] };
 const loadBalancerOf = (host: Host): LoadBalancer => (host.vars.load_balancer === 'haproxy' ? 'haproxy' : 'nginx');
 const WEB_SERVICES = ['consul', 'docker', 'registrator'];
 
@@ -183,7 +183,7 @@ async function checkHaproxyServers(remote: RemoteHost, app: App, instances: stri
     if (r.code !== 0) throw new Error(`runtime API: socat exited ${r.code}: ${tail(r.stderr, 1)}`);
     const servers = parseServersState(r.stdout, app.name);
     if (servers.length === 0) throw new Error(`no backend ${app.name} in the runtime API`);
-    up = upServers(servers);
+    up = upServers(pushedSlots(servers, app.name));
   } catch (err) {
     return { ...base, ok: false, detail: (err as Error).message };
   }

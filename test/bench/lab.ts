@@ -1,8 +1,10 @@
 /**
  * Benchmark on the local lab (1 lb + 2 web): wall time of the first bootstrap of fresh nodes,
- * of a no-op re-run, and where the time goes from `docker run` to serving through nginx and
- * from `docker kill` to leaving it. Prints numbers; asserts nothing about time.
- *   npm run bench:lab [-- --skip-containers] [--wait MIN,MAX]
+ * of a no-op re-run, and where the time goes from `docker run` to serving through the LB and
+ * from `docker kill` to leaving it, for nginx and then (switching the same lab over) haproxy.
+ * Prints numbers; asserts nothing about time.
+ *   npm run bench:lab [-- --skip-containers] [--wait MIN,MAX] [--lb nginx|haproxy|both]
+ * --lb picks the load balancers the container timings run on (default both, nginx first).
  *
  * The first bootstrap runs with --output json, and its wall time is split by what the task
  * results say: per play, the host whose changed tasks took longest sets the play's node work
@@ -110,8 +112,19 @@ const WEB1 = '172.30.20.51';
 const now = `$(date +%s%N)`;
 await onNode('web1', "sed 's/^CONSUL_HTTP_TOKEN=/X-Consul-Token: /' /etc/registrator/env > /run/bench.header");
 const agent = (path: string) => `curl -fs -o /dev/null -H @/run/bench.header http://127.0.0.1:8500${path}`;
+type Lb = 'nginx' | 'haproxy';
+/** A shell condition on lb1 that holds while the LB balances over WEB1:port: nginx's rendered upstream, haproxy's pushed slot up. */
+function inLb(lb: Lb, port: number): string {
+  if (lb === 'nginx') return `grep -q '${WEB1}:${port} ' /etc/nginx/conf.d/demo.conf`;
+  return `echo 'show servers state demo' | socat stdio unix-connect:/run/haproxy/admin.sock | awk '$4 ~ /^demo-[0-9]+$/ && $5 == "${WEB1}" && $19 == "${port}" && $6 == 2 && $7 % 2 == 0 { f = 1 } END { exit !f }'`;
+}
+const STEP: Record<Lb, { into: string; serving: string; out: string }> = {
+  nginx: { into: 'passing -> rendered by consul-template:         ', serving: 'rendered -> answering (nginx-reload, reload):   ', out: "gone from nginx's configuration" },
+  haproxy: { into: "passing -> pushed into haproxy's slot (up):     ", serving: 'pushed -> answering:                            ', out: "out of haproxy's servers (pushed slot not up)" },
+};
+
 /** Ten containers on web1, one at a time, started with `checkEnv`: each run -> serving, then kill -> gone. */
-async function series(label: string, checkEnv: string, first: number): Promise<void> {
+async function series(lb: Lb, label: string, checkEnv: string, first: number): Promise<void> {
   const samples: Record<string, number[]> = { registered: [], passing: [], rendered: [], serving: [], total: [], deregistered: [], gone: [], left: [] };
   for (let i = first; i < first + 10; i++) {
     const name = `bench-${i}`;
@@ -119,7 +132,7 @@ async function series(label: string, checkEnv: string, first: number): Promise<v
     const id = `web1:${name}:80`;
     const stamps = await Promise.all([
       onNode('web1', `until ${agent(`/v1/agent/service/${id}`)}; do sleep 0.01; done; echo ${now}; until ${agent(`/v1/agent/health/service/id/${id}`)}; do sleep 0.01; done; echo ${now}`),
-      onNode('lb1', `until grep -q '${WEB1}:${port} ' /etc/nginx/conf.d/demo.conf; do sleep 0.01; done; echo ${now}; ` +
+      onNode('lb1', `until ${inLb(lb, port)}; do sleep 0.01; done; echo ${now}; ` +
         `until curl -fs -H 'Host: demo.lab.test' http://127.0.0.1/ | grep -q 'app=${name} '; do sleep 0.01; done; echo ${now}`),
       new Promise((r) => setTimeout(r, 300)).then(() => onNode('web1', `docker run -d --name ${name} -p ${port}:80 -e APP_NAME=${name} -e SERVICE_NAME=demo ${checkEnv} ${DEMO_APP_IMAGE} >/dev/null; echo ${now}`)),
     ]);
@@ -134,7 +147,7 @@ async function series(label: string, checkEnv: string, first: number): Promise<v
     samples.total.push(msBetween(ran, serving!));
     const left = await Promise.all([
       onNode('web1', `while ${agent(`/v1/agent/service/${id}`)}; do sleep 0.01; done; echo ${now}`),
-      onNode('lb1', `while grep -q '${WEB1}:${port} ' /etc/nginx/conf.d/demo.conf; do sleep 0.01; done; echo ${now}`),
+      onNode('lb1', `while ${inLb(lb, port)}; do sleep 0.01; done; echo ${now}`),
       new Promise((r) => setTimeout(r, 300)).then(() => onNode('web1', `echo ${now}; docker kill ${name} >/dev/null`)),
     ]);
     samples.deregistered.push(msBetween(Number(left[2]), Number(left[0])));
@@ -146,20 +159,40 @@ async function series(label: string, checkEnv: string, first: number): Promise<v
     const v = [...samples[k]!].sort((a, b) => a - b);
     return `${v[Math.floor(v.length / 2)]!.toFixed(0)}ms (min ${v[0]!.toFixed(0)}, max ${v[v.length - 1]!.toFixed(0)})`;
   };
-  console.log(`${label}`);
-  console.log(`  docker run -> serving through nginx, medians of 10: ${med('total')}`);
+  console.log(`${lb}: ${label}`);
+  console.log(`  docker run -> serving through ${lb}, medians of 10: ${med('total')}`);
   console.log(`    run -> registered by registrator in the agent:   ${med('registered')}`);
   console.log(`    registered -> health check passing:              ${med('passing')}`);
-  console.log(`    passing -> rendered by consul-template (wait):   ${med('rendered')}`);
-  console.log(`    rendered -> answering (nginx reload):            ${med('serving')}`);
-  console.log(`  docker kill -> gone from nginx's configuration, medians of 10: ${med('left')}`);
+  console.log(`    ${STEP[lb].into} ${med('rendered')}`);
+  console.log(`    ${STEP[lb].serving} ${med('serving')}`);
+  console.log(`  docker kill -> ${STEP[lb].out}, medians of 10: ${med('left')}`);
   console.log(`    kill -> deregistered by registrator:             ${med('deregistered')}`);
-  console.log(`    deregistered -> rendered without it:             ${med('gone')}`);
+  console.log(`    deregistered -> ${lb === 'nginx' ? 'rendered without it:            ' : 'out of the pushed slots:        '} ${med('gone')}`);
 }
 
-const wait = (await onNode('lb1', "grep -E '^ *(min|max) *=' /etc/consul-template/config.hcl | tr -s ' '")).trim().split('\n').join(',');
-console.log(`consul-template wait on lb1: ${wait}`);
-await series('no health check (docker run -d -p P:80 -e SERVICE_NAME=demo):', '', 0);
-// Consul runs a new check's first probe at a random point within its interval
-await series('SERVICE_CHECK_HTTP=/health, interval 1s (the first probe comes at a random point within the interval):', '-e SERVICE_CHECK_HTTP=/health -e SERVICE_CHECK_INTERVAL=1s -e SERVICE_CHECK_TIMEOUT=1s', 10);
+const lbOption = process.argv.indexOf('--lb');
+const lbChoice = lbOption > 0 ? process.argv[lbOption + 1] : 'both';
+if (!['nginx', 'haproxy', 'both'].includes(lbChoice ?? '')) throw new Error(`--lb takes nginx, haproxy or both, not ${lbChoice}`);
+const lbs: Lb[] = lbChoice === 'both' ? ['nginx', 'haproxy'] : [lbChoice as Lb];
+let firstIndex = 0;
+for (const lb of lbs) {
+  if (lb === 'haproxy') {
+    const doc = parseDocument(readFileSync(inventory, 'utf8'));
+    doc.setIn(['all', 'vars', 'load_balancer'], 'haproxy');
+    writeFileSync(inventory, doc.toString());
+    t = performance.now();
+    const switched = await runCli(args, cli);
+    if (switched.code !== 0) throw new Error(switched.stdout.slice(-3000) + switched.stderr.slice(-3000));
+    console.log(`switch of the lab's LB to haproxy (a run): ${ms(t)}`);
+    if (!allPassed(await verifyUntilPassing(inventory, 120_000))) throw new Error('verify did not pass with haproxy');
+  } else {
+    const wait = (await onNode('lb1', "grep -E '^ *(min|max) *=' /etc/consul-template/config.hcl | tr -s ' ' || true")).trim().split('\n').join(',');
+    const coalesce = (await onNode('lb1', "grep -E '^(window|max)=' /usr/local/lib/bootstrap/nginx-reload")).trim().split('\n').join(' ms, ');
+    console.log(`consul-template wait on lb1: ${wait || 'none'}; nginx-reload coalescing: ${coalesce} ms`);
+  }
+  await series(lb, 'no health check (docker run -d -p P:80 -e SERVICE_NAME=demo):', '', firstIndex);
+  // Consul runs a new check's first probe at a random point within its interval
+  await series(lb, 'SERVICE_CHECK_HTTP=/health, interval 1s (the first probe comes at a random point within the interval):', '-e SERVICE_CHECK_HTTP=/health -e SERVICE_CHECK_INTERVAL=1s -e SERVICE_CHECK_TIMEOUT=1s', firstIndex + 10);
+  firstIndex += 20;
+}
 if (!process.env.BOOTSTRAP_KEEP_LAB) await labDownCommand();

@@ -19,7 +19,7 @@ import { verifyUntilPassing } from '../../src/cli/commands/verify.js';
 import { ensureLabCertificate } from '../../src/lab/inventory.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed, formatCheckTable } from '../../src/verify/index.js';
-import { parseServersState, upServers } from '../../src/verify/parse.js';
+import { parseServersState, pushedSlots, upServers } from '../../src/verify/parse.js';
 import { runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { get, steadyLoad, waitFor, type LoadResult } from '../helpers/traffic.js';
@@ -35,7 +35,7 @@ const switches: Array<{ to: Lb; load: LoadResult; runMs: number }> = [];
 async function backends(lb: Lb, app = 'demo'): Promise<string[]> {
   if (lb === 'haproxy') {
     const state = await onNode('lb1', `echo 'show servers state ${app}' | socat stdio unix-connect:/run/haproxy/admin.sock`);
-    return upServers(parseServersState(state + '\n', app));
+    return upServers(pushedSlots(parseServersState(state + '\n', app), app));
   }
   const conf = await onNode('lb1', `cat /etc/nginx/conf.d/${app}.conf`);
   return [...conf.matchAll(/^\s*server (\S+) max_fails/gm)].map((m) => m[1]!).filter((s) => s !== '127.0.0.1:65535').sort();
@@ -122,8 +122,8 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
     assert.equal(await onNode('lb1', `systemctl is-active ${other} || true`), 'inactive');
     assert.equal(await onNode('lb1', `systemctl is-enabled ${other} || true`), 'disabled');
     const leftovers = lb === 'haproxy'
-      ? 'ls -d /etc/nginx/conf.d/00-bootstrap.conf /etc/nginx/conf.d/demo.conf /etc/nginx/tls /etc/consul-template /usr/local/bin/consul-template /etc/systemd/system/consul-template.service 2>/dev/null || true'
-      : 'ls -d /etc/haproxy/haproxy.cfg /etc/haproxy/certs.list /etc/haproxy/tls /etc/systemd/system/haproxy.service 2>/dev/null || true';
+      ? 'ls -d /etc/nginx/conf.d/00-bootstrap.conf /etc/nginx/conf.d/demo.conf /etc/nginx/tls /etc/consul-template /etc/systemd/system/consul-template.service 2>/dev/null || true'
+      : 'ls -d /etc/haproxy/haproxy.cfg /etc/haproxy/certs.list /etc/haproxy/tls /etc/haproxy/servers /etc/haproxy/servers.hcl /etc/systemd/system/haproxy.service /etc/systemd/system/haproxy-servers.service 2>/dev/null || true';
     assert.equal(await onNode('lb1', leftovers), '', `files of ${other} left on lb1`);
     const again = await apply(inventory);
     assert.equal(again.code, 0, again.stdout);

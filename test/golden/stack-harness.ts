@@ -119,20 +119,23 @@ export async function freePort(): Promise<number> {
 
 export interface DevConsul {
   httpPort: number;
+  /** the DNS interface's port, when asked for one (else DNS is off) */
+  dnsPort?: number;
   managementToken: string;
   api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; text: string }>;
   stop(): Promise<void>;
 }
 
 /** A real consul agent in dev mode on loopback, with ACLs on (default deny) as the stack configures them. */
-export async function startDevConsul(consulBinary: string, workDir: string): Promise<DevConsul> {
+export async function startDevConsul(consulBinary: string, workDir: string, options: { dns?: boolean } = {}): Promise<DevConsul> {
   const { spawn } = await import('node:child_process');
   const [httpPort, serfLan, server] = [await freePort(), await freePort(), await freePort()];
+  const dnsPort = options.dns ? await freePort() : undefined;
   const managementToken = fakeSecret('consul_management_token', 'uuid');
   const configFile = join(workDir, 'dev.hcl');
   writeFileSync(
     configFile,
-    `ports {\n  http = ${httpPort}\n  dns = -1\n  grpc = -1\n  grpc_tls = -1\n  serf_lan = ${serfLan}\n  serf_wan = -1\n  server = ${server}\n}\n` +
+    `ports {\n  http = ${httpPort}\n  dns = ${dnsPort ?? -1}\n  grpc = -1\n  grpc_tls = -1\n  serf_lan = ${serfLan}\n  serf_wan = -1\n  server = ${server}\n}\n` +
       `acl {\n  enabled = true\n  default_policy = "deny"\n  tokens {\n    initial_management = "${managementToken}"\n  }\n}\n`,
   );
   const child = spawn(consulBinary, ['agent', '-dev', '-bind=127.0.0.1', '-client=127.0.0.1', `-config-file=${configFile}`], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -157,6 +160,7 @@ export async function startDevConsul(consulBinary: string, workDir: string): Pro
   }
   return {
     httpPort,
+    dnsPort,
     managementToken,
     api,
     stop: () =>

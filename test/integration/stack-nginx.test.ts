@@ -138,7 +138,12 @@ describe('live nginx with the rendered stack files', () => {
 describe('the reload script consul-template runs', () => {
   const script = () => {
     const path = join(work, 'nginx-reload');
-    writeFileSync(path, lbFiles().find((f) => f.dest === '/usr/local/lib/bootstrap/nginx-reload')!.content, { mode: 0o755 });
+    // its state in the work directory, and no coalescing window: each run here reloads (or fails) at once
+    // (the coalescing is test/integration/stack-nginx-reloads.test.ts)
+    const content = lbFiles().find((f) => f.dest === '/usr/local/lib/bootstrap/nginx-reload')!.content
+      .replaceAll('/run/bootstrap-nginx-reload', join(work, 'reload-state'))
+      .replace(/^window=\d+$/m, 'window=0');
+    writeFileSync(path, content, { mode: 0o755 });
     return path;
   };
   const env = () => ({ ...process.env, PATH: `${binDir}:${process.env.PATH}` });

@@ -131,6 +131,14 @@ describe('nginx accepts the http-level files', () => {
     }
   });
 
+  test('the haproxy-servers script is valid sh', () => {
+    const inv = loadCase('plain');
+    for (const host of inv.hosts.values()) host.vars.load_balancer = 'haproxy';
+    const script = renderHostFiles(inv, 'lb1', caseFacts('plain')).find((f) => f.dest === '/usr/local/lib/bootstrap/haproxy-servers')!.content;
+    const result = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+  });
+
   test('the reload script is valid sh', () => {
     const script = rendered('plain').get('lb1')!.get('/usr/local/lib/bootstrap/nginx-reload')!.content;
     const result = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
@@ -171,7 +179,7 @@ describe('playbooks', () => {
     const haproxy = plays.find((p) => p.name === 'load balancer (haproxy)')!;
     assert.ok(haproxy.tasks.every((t) => t.when?.startsWith("(load_balancer === 'haproxy')") || t.when === "load_balancer === 'haproxy'"));
     assert.ok(haproxy.handlers.some((h) => h.name === 'reload haproxy' && h.params.state === 'reloaded'));
-    assert.ok(!haproxy.handlers.some((h) => h.params.state === 'restarted'), 'a new configuration reloads haproxy');
+    assert.ok(!haproxy.handlers.some((h) => h.params.name === 'haproxy' && h.params.state === 'restarted'), 'a new configuration reloads haproxy');
   });
 });
 
@@ -193,7 +201,7 @@ describe('the playbooks use the keywords instead of working around them', () => 
 
   test('a cleanup and its guard are one script: the guard runs it with `check` instead of `remove`', async () => {
     const tasks = (await plays()).flatMap((p) => p.tasks).filter((t) => t.name.includes('no longer in the inventory'));
-    assert.equal(tasks.length, 2, tasks.map((t) => t.name).join(', '));
+    assert.equal(tasks.length, 3, tasks.map((t) => t.name).join(', '));
     for (const t of tasks) {
       const { argv, unless } = t.params as { argv: string[]; unless: string[] };
       assert.deepEqual([argv.slice(0, 2), argv[3]], [['sh', '-c'], 'remove'], t.name);

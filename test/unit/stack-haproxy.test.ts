@@ -16,7 +16,7 @@ import { DEBIAN_12, factsFor, GOLDEN, loadCase, renderHostFiles, renderHostTasks
 const CASES = ['plain', 'tls', 'iphash-keepalive', 'three-lb'];
 const SRC_GOLDEN = GOLDEN.replace(/\/dist\/test\/golden$/, '/test/golden');
 /** What the haproxy path adds on an lb host; everything else is the nginx golden's (consul.hcl included). */
-const HAPROXY_FILE = /^\/etc\/haproxy\/|^\/etc\/systemd\/system\/haproxy\.service$/;
+const HAPROXY_FILE = /^\/etc\/haproxy\/|^\/etc\/systemd\/system\/haproxy(-servers)?\.service$|^\/usr\/local\/lib\/bootstrap\/haproxy-servers$/;
 
 function withHaproxy(name: string): Inventory {
   const inv = loadCase(name);
@@ -111,9 +111,10 @@ describe('load_balancer haproxy: what the configuration says', () => {
     assert.equal(cfg.match(/^frontend /gm)?.length, 2);
     assert.match(cfg, /^    bind :80$/m);
     assert.match(cfg, /^    bind :443 ssl crt-list \/etc\/haproxy\/certs\.list$/m);
-    assert.match(cfg, /^    server-template shop- 32 _shop\._tcp\.service\.consul pool-max-conn 64 observe layer4 error-limit 1 on-error mark-down$/m);
+    // slots the runtime API sets (haproxy-servers), and backup slots DNS fills
+    assert.match(cfg, /^    server-template shop- 32 localhost:1 init-addr last,libc disabled pool-max-conn 64 observe layer4 error-limit 1 on-error mark-down$/m);
+    assert.match(cfg, /^    server-template shop-dns- 32 _shop\._tcp\.service\.consul backup init-addr last,none resolvers consul resolve-prefer ipv4 resolve-opts allow-dup-ip pool-max-conn 64 observe layer4 error-limit 1 on-error mark-down$/m);
     assert.match(cfg, /^    nameserver consul 127\.0\.0\.1:8600$/m);
-    assert.match(cfg, /init-addr last,none resolvers consul/);
   });
 
   test('routing by Host in nginx order: exact names, then the longest leading wildcard; unknown hosts get a clear 404', () => {
@@ -138,7 +139,8 @@ describe('load_balancer haproxy: what the configuration says', () => {
   test("the app's settings: balance, timeouts, body size, keepalive", () => {
     const backend = (text: string, app: string) => new RegExp(`^backend ${app}\\n((?:    .*\\n)+)`, 'm').exec(text)![1];
     assert.match(backend(api, 'api'), /balance source\n    timeout connect 5s\n    timeout server 120s\n/);
-    assert.match(backend(api, 'api'), /^    server-template api- 32 _api\._tcp\.service\.consul /m);
+    assert.match(backend(api, 'api'), /^    server-template api- 32 localhost:1 /m);
+    assert.match(backend(api, 'api'), /^    server-template api-dns- 32 _api\._tcp\.service\.consul backup /m);
     assert.match(backend(api, 'api'), /deny_status 413 if \{ req\.hdr_val\(content-length\) gt 10485760 \}/);
     assert.match(backend(api, 'api'), /pool-max-conn 32 observe layer4 error-limit 3 on-error mark-down/);
     assert.match(backend(api, 'worker'), /balance leastconn\n    timeout connect 150s\n    timeout server 100s\n/);
@@ -151,7 +153,10 @@ describe('load_balancer haproxy: what the configuration says', () => {
     const unit = tls.get('/etc/systemd/system/haproxy.service')!.content;
     assert.match(unit, /ExecStart=\/usr\/sbin\/haproxy -Ws .* -S \/run\/haproxy-master\.sock,mode,600\n/);
     // checked, then the servers' state saved for the new workers, then the reload
-    assert.match(unit, /ExecReload=\/usr\/sbin\/haproxy -c -q -f \$CONFIG\nExecReload=\/bin\/sh -c 'echo "show servers state" \| socat stdio unix-connect:\/run\/haproxy\/admin\.sock > \/var\/lib\/haproxy\/server-state'\nExecReload=\/bin\/kill -USR2 \$MAINPID\n/);
+    assert.match(unit, /ExecReload=\/usr\/sbin\/haproxy -c -q -f \$CONFIG\nExecReload=\/bin\/sh -c 'echo "show servers state" \| socat stdio unix-connect:\/run\/haproxy\/admin\.sock > \/var\/lib\/haproxy\/server-state'\n/);
+    // then the pushed slots set again by the new workers' side of the reload, and after a start
+    assert.match(unit, /ExecReload=\/bin\/kill -USR2 \$MAINPID\nExecReload=-\/usr\/local\/lib\/bootstrap\/haproxy-servers --after-reload \/run\/haproxy\/worker\.pid\n/);
+    assert.match(unit, /^ExecStartPost=-\/usr\/local\/lib\/bootstrap\/haproxy-servers$/m);
     assert.match(cfg, /^    server-state-file \/var\/lib\/haproxy\/server-state$/m);
     assert.match(cfg, /^    load-server-state-from-file global$/m);
   });
@@ -166,6 +171,15 @@ describe('load_balancer haproxy: what the configuration says', () => {
 
   test('nginx and consul-template files are not laid down on a haproxy LB', () => {
     assert.deepEqual([...tls.keys()].filter((dest) => /nginx|consul-template/.test(dest)), []);
+  });
+
+  test('haproxy-servers: consul-template with no quiescence wait, one template per app, the sync script as the command', () => {
+    const hcl = tls.get('/etc/haproxy/servers.hcl')!.content;
+    assert.doesNotMatch(hcl, /^wait/m);
+    assert.deepEqual([...hcl.matchAll(/destination += "(\S+)"/g)].map((m) => m[1]), ['/etc/haproxy/servers/shop.list', '/etc/haproxy/servers/status-page.list', '/etc/haproxy/servers/shop-next.list']);
+    assert.equal(hcl.match(/command += "\/usr\/local\/lib\/bootstrap\/haproxy-servers"/g)?.length, 3);
+    assert.equal(tls.get('/etc/haproxy/servers.env')!.sensitive, true);
+    assert.match(tls.get('/etc/systemd/system/haproxy-servers.service')!.content, /^ExecStart=\/usr\/local\/bin\/consul-template -config=\/etc\/haproxy\/servers\.hcl$/m);
   });
 });
 

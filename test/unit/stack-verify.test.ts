@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstanceOrigins, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, upServers } from '../../src/verify/parse.js';
+import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstanceOrigins, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, pushedSlots, upServers } from '../../src/verify/parse.js';
 import { allPassed, formatCheckTable } from '../../src/verify/table.js';
 import { parsePublishedPorts } from '../../src/facts/docker.js';
 import type { Host } from '../../src/inventory/types.js';
@@ -119,6 +119,10 @@ test('haproxy servers state: slots, their addresses and which are up', () => {
   ]);
   assert.deepEqual(upServers(servers), ['172.30.20.51:8081']);
   assert.deepEqual(upServers([{ name: 'x', addr: '10.0.0.1:80', opState: 2, adminState: 64 | 0x01 }]), [], 'forced into maintenance');
+  // a slot configured `disabled` and then set ready keeps 0x04, and serves
+  assert.deepEqual(upServers([{ name: 'x', addr: '10.0.0.1:80', opState: 2, adminState: 0x04 }]), ['10.0.0.1:80']);
+  const slots = ['demo-1', 'demo-12', 'demo-dns-1', 'demo-x-1', 'demox-1'].map((name) => ({ name, opState: 2, adminState: 0 }));
+  assert.deepEqual(pushedSlots(slots, 'demo').map((s) => s.name), ['demo-1', 'demo-12']);
   assert.throws(() => parseServersState('Unknown command.\n', 'demo'), /not a format-1/);
 });
 

@@ -13,10 +13,8 @@ consul {
 
 log_level = "info"
 
-wait {
-  min = "250ms"
-  max = "5s"
-}
+# no quiescence wait: every change is rendered at once, and the reload command coalesces
+# reloads itself (nginx_reload_coalesce)
 
 template {
   source          = "/etc/consul-template/templates/myapp.ctmpl"
