@@ -5,6 +5,7 @@ import { selectHosts, splitPattern } from './inventory/pattern.js';
 import { getModule } from './modules/index.js';
 import { loadPlaybooks } from './playbook/load.js';
 import type { Play } from './playbook/types.js';
+import { checkAcmeApps } from './stack/acme.js';
 import { checkServerCount, SERVER_GROUP } from './stack/topology.js';
 import { limitMatchesNothing, validateRun } from './validate.js';
 import type { Expansions } from './playbook/expansions.js';
@@ -73,6 +74,7 @@ export function loadRun(inventoryFile: string, playbooks: string[], opts: RunSel
   const serversPlayed = plays.some((play) => splitPattern(play.hosts).some((term) => term.replace(/^[!&]/, '') === SERVER_GROUP));
   const errors = [
     ...(serversPlayed ? checkServerCount(inventory) : []),
+    ...checkAcmeApps(inventory),
     ...validateRun({ inventory, plays, modules: getModule, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags, startAtTask: opts.startAtTask, scopeExtra: { artifacts }, pending: artifacts.pending, expansions: shared.expansions }),
     ...needs.errors,
   ];
