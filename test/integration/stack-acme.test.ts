@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { loadInventory } from '../../src/inventory/load.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from '../../src/lab/go-builds.js';
 import { startPebble, type RunningPebble } from '../../src/lab/pebble.js';
+import { acmeCertificateCheck } from '../../src/verify/acme.js';
 import { probe } from '../../src/verify/http.js';
 import { DEBIAN_12, factsFor, fakeSecret, freePort, nginxPrefixConfig, PLAYBOOKS, renderHostFiles, run, startDevConsul, type DevConsul, type RenderedFile } from '../golden/stack-harness.js';
 
@@ -257,5 +258,12 @@ describe('tls: acme with Pebble, certbot, consul and nginx on loopback', () => {
     assert.match(failed.stderr, /renewal failed for: shop/);
     assert.equal(await kvCert(), current);
     assert.equal(await servedFingerprint(), fingerprint);
+    // what verify concludes from the served certificate: a 15 s certificate is within any warning
+    const served = await probe({ address: '127.0.0.1', scheme: 'https', port: ports.https, hostName: NAMES[0]!, userAgent: 'acme-test', timeoutMs: 3000 });
+    const app = { name: 'shop', server_name: NAMES };
+    const verdict = acmeCertificateCheck(app, { validTo: served.certValidTo, altNames: served.certAltNames }, { host: 'lb1', app: 'shop' }, 14);
+    assert.equal(verdict.ok, false);
+    assert.match(verdict.detail, /within acme\.expiry_warning_days \(14\): its renewal is failing/);
+    assert.equal(acmeCertificateCheck(app, { validTo: served.certValidTo, altNames: served.certAltNames }, { host: 'lb1', app: 'shop' }, 0, Date.parse(served.certValidTo!) - 5000).ok, true);
   });
 });

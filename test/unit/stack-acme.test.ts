@@ -7,6 +7,7 @@ import { ConfigErrors } from '../../src/errors.js';
 import { loadRun } from '../../src/load.js';
 import { challtestsrvArgv, countOrders, PEBBLE_ENV, pebbleConfig } from '../../src/lab/pebble.js';
 import { defaultPlaybook } from '../../src/paths.js';
+import { acmeCertificateCheck } from '../../src/verify/acme.js';
 import { DEBIAN_12, factsFor, loadCase, renderHostFiles } from '../golden/stack-harness.js';
 
 function inventory(vars: string, lbVars = ''): string {
@@ -140,5 +141,32 @@ describe('Pebble for the lab and the tests', () => {
 
   it('counts orders from its log', () => {
     assert.equal(countOrders('Pebble 2021/01/01 Added order "abc" to the db\nother\nPebble Added order "def" to the db\n'), 2);
+  });
+});
+
+describe('verify: the served ACME certificate', () => {
+  const app = { name: 'shop', server_name: ['shop.example.com', 'www.shop.example.com'] };
+  const where = { host: 'lb1', app: 'shop' };
+  const now = Date.parse('2027-01-01T00:00:00Z');
+  const seen = (validTo: string) => ({ validTo, altNames: 'DNS:www.shop.example.com, DNS:shop.example.com' });
+
+  it('passes with more than the warning days left', () => {
+    const r = acmeCertificateCheck(app, seen('Mar  1 00:00:00 2027 GMT'), where, 14, now);
+    assert.equal(r.ok, true, r.detail);
+    assert.match(r.detail, /valid until 2027-03-01 00:00:00 UTC \(59 days\)/);
+  });
+
+  it('fails an app whose certificate expires within the threshold, naming it and where to look', () => {
+    const r = acmeCertificateCheck(app, seen('Jan 10 00:00:00 2027 GMT'), where, 14, now);
+    assert.equal(r.ok, false);
+    assert.equal(r.app, 'shop');
+    assert.match(r.detail, /expires 2027-01-10 00:00:00 UTC, in 9\.0 days, within acme\.expiry_warning_days \(14\): its renewal is failing \(journalctl -u acme-renew/);
+    assert.match(acmeCertificateCheck(app, seen('Dec 31 00:00:00 2026 GMT'), where, 14, now).detail, /expired 2026-12-31/);
+  });
+
+  it('fails a certificate that misses a name, and no certificate at all', () => {
+    const r = acmeCertificateCheck({ ...app, server_name: [...app.server_name, 'new.example.com'] }, seen('Mar  1 00:00:00 2027 GMT'), where, 14, now);
+    assert.match(r.detail, /does not name new\.example\.com/);
+    assert.equal(acmeCertificateCheck(app, undefined, where, 14, now).ok, false);
   });
 });
