@@ -29,6 +29,9 @@ export interface PebbleOptions {
   dir: string;
 }
 
+/** The lab's Pebble ports on its public gateway (the address is the lab's own, so fixed ports do not collide with the host's services on other addresses). */
+export const PEBBLE_PORTS = { acme: 14000, management: 15000, dns: 8053, dnsManagement: 8055 } as const;
+
 export interface PebbleFiles {
   config: string;
   /** the CA that signed Pebble's HTTPS listener: acme.ca_bundle */
@@ -172,28 +175,112 @@ export async function startPebble(o: PebbleOptions): Promise<RunningPebble> {
     await stop();
     throw err;
   }
-  const ca = readFileSync(files.caBundle);
-  const managementGet = async (path: string) => {
-    const { request } = await import('node:https');
-    return new Promise<string>((done, fail) => {
-      const req = request({ host: o.bindAddress, port: o.ports.management, path, ca, servername: 'localhost' }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => (res.statusCode === 200 ? done(body) : fail(new Error(`Pebble ${path}: HTTP ${res.statusCode}`))));
-      });
-      req.on('error', fail);
-      req.end();
-    });
-  };
   return {
     ...files,
     log: () => output,
     orders: () => countOrders(output),
-    addA: async (host, addresses) => {
-      const res = await fetch(`http://${o.bindAddress}:${o.ports.dnsManagement}/add-a`, { method: 'POST', body: JSON.stringify({ host, addresses }) });
-      if (!res.ok) throw new Error(`pebble-challtestsrv /add-a ${host}: HTTP ${res.status}`);
-    },
-    rootCertificate: () => managementGet('/roots/0'),
+    addA: (host, addresses) => mapName(o, host, addresses),
+    rootCertificate: () => fetchPebbleRoot(o, files.caBundle),
     stop,
   };
+}
+
+/* ---- the lab's Pebble: detached processes that outlive `lab up`, like the release mirror ---- */
+
+/** What `lab up` keeps about its Pebble in the lab's run directory (pebble.json). */
+export interface LabPebbleState extends PebbleFiles {
+  pids: number[];
+  options: PebbleOptions;
+  log: string;
+}
+
+const STATE_FILE = 'pebble.json';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function readLabPebble(runDir: string): LabPebbleState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(runDir, STATE_FILE), 'utf8')) as LabPebbleState;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts challtestsrv and Pebble detached (their output in `<dir>/pebble.log`), or returns the
+ * ones a previous `lab up` started if both still run: Pebble's roots and accounts live in its
+ * memory, so a restart would forget every account and issue under a new root.
+ */
+export async function startLabPebble(o: PebbleOptions, runDir: string): Promise<LabPebbleState> {
+  const running = readLabPebble(runDir);
+  if (running && running.pids.every(alive)) return running;
+  const files = writePebbleFiles(o);
+  const log = join(o.dir, 'pebble.log');
+  const { openSync } = await import('node:fs');
+  const out = openSync(log, 'a');
+  const [dnsCmd, ...dnsArgs] = challtestsrvArgv(o);
+  const dns = spawn(dnsCmd!, dnsArgs, { detached: true, stdio: ['ignore', out, out] });
+  dns.unref();
+  const logText = () => {
+    try {
+      return readFileSync(log, 'utf8').slice(-4000);
+    } catch {
+      return '';
+    }
+  };
+  await waitForPort(o.bindAddress, o.ports.dnsManagement, dns, 'pebble-challtestsrv', logText);
+  const pebble = spawn('pebble', ['-config', files.config, '-dnsserver', `${o.bindAddress}:${o.ports.dns}`], { detached: true, stdio: ['ignore', out, out], env: { ...process.env, ...PEBBLE_ENV } });
+  pebble.unref();
+  await waitForPort(o.bindAddress, o.ports.acme, pebble, 'pebble', logText);
+  const state: LabPebbleState = { ...files, pids: [dns.pid!, pebble.pid!], options: o, log };
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  return state;
+}
+
+/** Ends the lab's Pebble and challtestsrv, if running; returns whether they were. */
+export async function stopLabPebble(runDir: string): Promise<boolean> {
+  const state = readLabPebble(runDir);
+  if (!state) return false;
+  const was = state.pids.some(alive);
+  for (const pid of state.pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (state.pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of state.pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  const { rmSync } = await import('node:fs');
+  rmSync(join(runDir, STATE_FILE), { force: true });
+  return was;
+}
+
+/** Orders the lab's Pebble has placed since it started (from its log). */
+export function labPebbleOrders(state: LabPebbleState): number {
+  return countOrders(readFileSync(state.log, 'utf8'));
+}
+
+/** Maps `host` to `addresses` in challtestsrv (the DNS Pebble validates through). */
+export async function mapName(o: Pick<PebbleOptions, 'bindAddress' | 'ports'>, host: string, addresses: string[]): Promise<void> {
+  const res = await fetch(`http://${o.bindAddress}:${o.ports.dnsManagement}/add-a`, { method: 'POST', body: JSON.stringify({ host, addresses }) });
+  if (!res.ok) throw new Error(`pebble-challtestsrv /add-a ${host}: HTTP ${res.status}`);
+}
+
+/** Pebble's current issuing root (PEM), from its management API (HTTPS with the listener CA). */
+export async function fetchPebbleRoot(o: Pick<PebbleOptions, 'bindAddress' | 'ports'>, caBundle: string): Promise<string> {
+  const { request } = await import('node:https');
+  const ca = readFileSync(caBundle);
+  return new Promise<string>((done, fail) => {
+    const req = request({ host: o.bindAddress, port: o.ports.management, path: '/roots/0', ca, servername: 'localhost' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => (res.statusCode === 200 ? done(body) : fail(new Error(`Pebble /roots/0: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', fail);
+    req.end();
+  });
 }

@@ -7,6 +7,8 @@ import { ConfigErrors } from '../../src/errors.js';
 import { loadRun } from '../../src/load.js';
 import { challtestsrvArgv, countOrders, PEBBLE_ENV, pebbleConfig } from '../../src/lab/pebble.js';
 import { defaultPlaybook } from '../../src/paths.js';
+import { LAB_ACME_APP, writeLabInventory } from '../../src/lab/inventory.js';
+import type { LabNode } from '../../src/lab/nodes.js';
 import { acmeCertificateCheck } from '../../src/verify/acme.js';
 import { DEBIAN_12, factsFor, loadCase, renderHostFiles } from '../golden/stack-harness.js';
 
@@ -168,5 +170,32 @@ describe('verify: the served ACME certificate', () => {
     const r = acmeCertificateCheck({ ...app, server_name: [...app.server_name, 'new.example.com'] }, seen('Mar  1 00:00:00 2027 GMT'), where, 14, now);
     assert.match(r.detail, /does not name new\.example\.com/);
     assert.equal(acmeCertificateCheck(app, undefined, where, 14, now).ok, false);
+  });
+});
+
+describe('lab up --acme: the lab inventory', () => {
+  it('adds the app auto with tls: acme, its container port, and acme pointing at the lab\'s Pebble; it validates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'acme-lab-inventory-'));
+    for (const f of ['key', 'known_hosts', 'ca.pem', 'app.tar']) writeFileSync(join(dir, f), 'x');
+    const node = (name: string, role: LabNode['role'], n: number): LabNode => ({ name, container: `bootstrap-lab-${name}`, address: `172.30.10.${n}`, privateAddress: `172.30.20.${n}`, role, distro: 'bookworm', init: 'systemd' });
+    const file = await writeLabInventory({
+      dir,
+      nodes: [node('lb1', 'lb', 10), node('web1', 'web', 50)],
+      clientKey: join(dir, 'key'),
+      knownHosts: join(dir, 'known_hosts'),
+      aptProxy: 'http://172.30.10.1:3142',
+      releasesUrl: 'http://172.30.10.1:8000',
+      app: { image: 'lab-app:1', tarball: join(dir, 'app.tar') },
+      acme: { directory: 'https://172.30.10.1:14000/dir', caBundle: join(dir, 'ca.pem') },
+    });
+    const { inventory: inv } = loadRun(file, [defaultPlaybook], {});
+    const vars = inv.hosts.get('lb1')!.vars as { apps: Array<{ name: string; tls?: unknown; server_name: string[] }>; acme: Record<string, unknown>; lab: { apps: Array<{ name: string; port: number }> } };
+    const auto = vars.apps.find((a) => a.name === LAB_ACME_APP.name)!;
+    assert.equal(auto.tls, 'acme');
+    assert.deepEqual(auto.server_name, [...LAB_ACME_APP.server_name]);
+    assert.equal(vars.acme.directory, 'https://172.30.10.1:14000/dir');
+    assert.equal(vars.acme.ca_bundle, join(dir, 'ca.pem'));
+    assert.equal(vars.acme.check_interval, 60);
+    assert.ok(vars.lab.apps.some((a) => a.name === 'auto' && a.port === LAB_ACME_APP.port));
   });
 });
