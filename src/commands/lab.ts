@@ -91,7 +91,7 @@ export async function labUpCommand(options: LabUpOptions): Promise<string> {
  * Pebble on the lab's public gateway, validating on port 80 of the LBs: challtestsrv maps the acme
  * app's names to every LB (Pebble dials the first address; the e2e scenarios remap them).
  */
-async function labPebble(lbAddresses: string[], validitySeconds: number): Promise<{ directory: string; caBundle: string }> {
+async function labPebble(lbAddresses: string[], validitySeconds: number): Promise<{ directory: string; caBundle: string; validitySeconds: number }> {
   const pebble = await startLabPebble(
     {
       bindAddress: PUBLIC_NETWORK.gateway,
@@ -105,7 +105,7 @@ async function labPebble(lbAddresses: string[], validitySeconds: number): Promis
   );
   for (const name of LAB_ACME_APP.server_name) await mapName(pebble.options, name, lbAddresses);
   say(`lab: Pebble ${pebble.directoryUrl} (certificates for ${validitySeconds} s; ${LAB_ACME_APP.server_name.join(', ')} -> ${lbAddresses.join(', ')})`);
-  return { directory: pebble.directoryUrl, caBundle: pebble.caBundle };
+  return { directory: pebble.directoryUrl, caBundle: pebble.caBundle, validitySeconds: pebble.options.validitySeconds };
 }
 
 export async function labDownCommand(): Promise<void> {

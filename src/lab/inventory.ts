@@ -14,7 +14,7 @@ export interface LabInventoryInput {
   releasesUrl: string;
   app: { image: string; tarball: string };
   /** the lab's Pebble (`lab up --acme`): the app LAB_ACME_APP gets tls: acme from this directory */
-  acme?: { directory: string; caBundle: string };
+  acme?: { directory: string; caBundle: string; validitySeconds: number };
 }
 
 /** SERVICE_CHECK_INTERVAL of the demo containers: how soon a failing instance leaves the LB. */
@@ -31,10 +31,18 @@ export const LAB_ACME_APP = { name: 'auto', port: 8083, server_name: ['auto.lab.
 
 /**
  * The acme variables of the lab: its Pebble, and a check every minute with retries 5 s apart, so
- * the e2e scenarios see renewals of short-lived certificates within minutes.
+ * the e2e scenarios see renewals of short-lived certificates within minutes. Certificates shorter
+ * than the default warning of 14 days would always fail verify: the warning is then 0 days (verify
+ * still fails an expired one).
  */
-export function labAcmeVars(acme: { directory: string; caBundle: string }, rel: (p: string) => string) {
-  return { directory: acme.directory, ca_bundle: rel(acme.caBundle), check_interval: 60, retry_delay: 5 };
+export function labAcmeVars(acme: { directory: string; caBundle: string; validitySeconds: number }, rel: (p: string) => string) {
+  return {
+    directory: acme.directory,
+    ca_bundle: rel(acme.caBundle),
+    check_interval: 60,
+    retry_delay: 5,
+    ...(acme.validitySeconds < 28 * 86_400 ? { expiry_warning_days: 0 } : {}),
+  };
 }
 
 /** A self-signed certificate for the lab's TLS app, made once. */

@@ -186,7 +186,7 @@ describe('lab up --acme: the lab inventory', () => {
       aptProxy: 'http://172.30.10.1:3142',
       releasesUrl: 'http://172.30.10.1:8000',
       app: { image: 'lab-app:1', tarball: join(dir, 'app.tar') },
-      acme: { directory: 'https://172.30.10.1:14000/dir', caBundle: join(dir, 'ca.pem') },
+      acme: { directory: 'https://172.30.10.1:14000/dir', caBundle: join(dir, 'ca.pem'), validitySeconds: 120 },
     });
     const { inventory: inv } = loadRun(file, [defaultPlaybook], {});
     const vars = inv.hosts.get('lb1')!.vars as { apps: Array<{ name: string; tls?: unknown; server_name: string[] }>; acme: Record<string, unknown>; lab: { apps: Array<{ name: string; port: number }> } };
@@ -196,6 +196,7 @@ describe('lab up --acme: the lab inventory', () => {
     assert.equal(vars.acme.directory, 'https://172.30.10.1:14000/dir');
     assert.equal(vars.acme.ca_bundle, join(dir, 'ca.pem'));
     assert.equal(vars.acme.check_interval, 60);
+    assert.equal(vars.acme.expiry_warning_days, 0, 'a 2-minute certificate is always within 14 days');
     assert.ok(vars.lab.apps.some((a) => a.name === 'auto' && a.port === LAB_ACME_APP.port));
   });
 });
