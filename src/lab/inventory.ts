@@ -30,8 +30,8 @@ export const LAB_APPS = [
 export const LAB_ACME_APP = { name: 'auto', port: 8083, server_name: ['auto.lab.test', 'www.auto.lab.test'] } as const;
 
 /**
- * The acme variables of the lab: its Pebble, and a check every minute with retries 5 s apart, so
- * the e2e scenarios see renewals of short-lived certificates within minutes. Certificates shorter
+ * The acme variables of the lab: its Pebble, and a check every 15 s with retries 5 s apart, so the
+ * e2e scenarios see renewals of short-lived certificates within seconds of their due time. Certificates shorter
  * than the default warning of 14 days would always fail verify: the warning is then 0 days (verify
  * still fails an expired one).
  */
@@ -39,7 +39,7 @@ export function labAcmeVars(acme: { directory: string; caBundle: string; validit
   return {
     directory: acme.directory,
     ca_bundle: rel(acme.caBundle),
-    check_interval: 60,
+    check_interval: 15,
     retry_delay: 5,
     ...(acme.validitySeconds < 28 * 86_400 ? { expiry_warning_days: 0 } : {}),
   };

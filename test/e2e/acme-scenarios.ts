@@ -6,8 +6,8 @@
  *
  * and calls the functions below inside its `describe`, after its first apply (which orders the
  * first certificate) and in this order: acmeIssued, acmeRenewalUnderLoad, acmeIssuerStopped
- * (3 LBs), acmeCaUnreachable (last: it stops Pebble, which forgets its accounts). The haproxy
- * suite calls acmeRefusedOnHaproxy. Traffic goes only to the lab's own containers and Pebble.
+ * (3 LBs), acmeCaUnreachable (last: it stops Pebble, which forgets its accounts, and leaves
+ * acme.expiry_warning_days at 1 in the inventory). The haproxy suite calls acmeRefusedOnHaproxy. Traffic goes only to the lab's own containers and Pebble.
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -25,7 +25,7 @@ import { runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { steadyLoad } from '../helpers/load.js';
 
-/** Certificates of 3 minutes: renewed 2 minutes after issue, within the lab's 60 s checks. */
+/** Certificates of 3 minutes: due 2 minutes after issue, renewed by the lab's 15 s checks well before they expire. */
 export const ACME_LAB_VALIDITY_S = 180;
 
 export interface AcmeLab {

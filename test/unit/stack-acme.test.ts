@@ -195,7 +195,7 @@ describe('lab up --acme: the lab inventory', () => {
     assert.deepEqual(auto.server_name, [...LAB_ACME_APP.server_name]);
     assert.equal(vars.acme.directory, 'https://172.30.10.1:14000/dir');
     assert.equal(vars.acme.ca_bundle, join(dir, 'ca.pem'));
-    assert.equal(vars.acme.check_interval, 60);
+    assert.equal(vars.acme.check_interval, 15);
     assert.equal(vars.acme.expiry_warning_days, 0, 'a 2-minute certificate is always within 14 days');
     assert.ok(vars.lab.apps.some((a) => a.name === 'auto' && a.port === LAB_ACME_APP.port));
   });
