@@ -22,7 +22,10 @@ import { DEBIAN_12, factsFor, fakeSecret, freePort, nginxPrefixConfig, PLAYBOOKS
  * (short) life is renewed; with the CA gone the current certificate stays and the run fails saying so.
  */
 
-const VALIDITY_S = 15;
+/** Pebble's first run issues certificates of a day; after its restart they live SHORT_S seconds. */
+const VALIDITY_S = 86_400;
+const SHORT_S = 15;
+/** the app's names; a scenario below adds one */
 const NAMES = ['shop.acme.test', 'www.shop.acme.test'];
 
 let work: string;
@@ -36,6 +39,8 @@ let ports: { http: number; https: number };
 let env: NodeJS.ProcessEnv;
 let bin: string;
 let firstCertificateMs = 0;
+let pebblePorts: { acme: number; management: number; dns: number; dnsManagement: number };
+let etcDir: string;
 
 const file = (files: RenderedFile[], dest: string) => {
   const found = files.find((f) => f.dest === dest);
@@ -69,6 +74,7 @@ before(async () => {
   prefix = join(work, 'nginx');
   bin = join(work, 'bin');
   const etc = join(work, 'etc');
+  etcDir = etc;
   mkdirSync(bin);
   mkdirSync(etc, { mode: 0o700 });
   agent = await startDevConsul(consul, work);
@@ -85,9 +91,10 @@ before(async () => {
   }
 
   ports = { http: await freePort(), https: await freePort() };
+  pebblePorts = { acme: await freePort(), management: await freePort(), dns: await freePort(), dnsManagement: await freePort() };
   pebble = await startPebble({
     bindAddress: '127.0.0.1',
-    ports: { acme: await freePort(), management: await freePort(), dns: await freePort(), dnsManagement: await freePort() },
+    ports: pebblePorts,
     httpPort: ports.http,
     validitySeconds: VALIDITY_S,
     defaultIPv4: '127.0.0.1',
@@ -227,16 +234,56 @@ describe('tls: acme with Pebble, certbot, consul and nginx on loopback', () => {
     assert.equal(pebble!.orders(), 1);
   });
 
-  test('past two thirds of its lifetime the certificate is renewed with the same account, and served', async () => {
+  test('a new name in server_name orders a certificate for the new set, which replaces the served one', async () => {
+    const added = 'new.shop.acme.test';
+    const orders = pebble!.orders();
+    // what a re-run with the new name lays down: acme-renew's list, the app's nginx file and https server
+    const script = join(bin, 'acme-renew');
+    writeFileSync(script, readFileSync(script, 'utf8').replace(`shop ${NAMES.join(' ')}`, `shop ${[...NAMES, added].join(' ')}`));
+    for (const f of [join(prefix, 'conf.d', 'shop.conf'), join(prefix, 'acme', 'shop', 'https.template')]) {
+      writeFileSync(f, readFileSync(f, 'utf8').replaceAll(`server_name ${NAMES.join(' ')};`, `server_name ${[...NAMES, added].join(' ')};`));
+    }
+    const reloaded = await run(['nginx', '-s', 'reload'], { env });
+    assert.equal(reloaded.code, 0, reloaded.stderr);
+    const check = await renew('check');
+    assert.equal(check.code, 1);
+    assert.match(check.stderr, /due for an order: its certificate is for shop\.acme\.test www\.shop\.acme\.test, the inventory names new\.shop\.acme\.test shop\.acme\.test www\.shop\.acme\.test/);
+    const ordered = await renew();
+    assert.equal(ordered.code, 0, ordered.stderr);
+    assert.equal(pebble!.orders(), orders + 1);
+    const leaf = leafOf((await kvCert())!);
+    assert.deepEqual(leaf.subjectAltName?.split(', ').sort(), [...NAMES, added].map((n) => `DNS:${n}`).sort());
+    await until('nginx serving the certificate with the new name', async () => ((await servedFingerprint()) === leaf.fingerprint256 ? true : undefined));
+    NAMES.push(added);
+  });
+
+  test('a CA that forgot the account (Pebble restarted): a new account is registered and kept, and the order goes through', async () => {
+    await pebble!.stop();
+    pebble = await startPebble({ bindAddress: '127.0.0.1', ports: pebblePorts, httpPort: ports.http, validitySeconds: SHORT_S, defaultIPv4: '127.0.0.1', dir: join(work, 'pebble-restarted') });
+    copyFileSync(pebble.caBundle, join(etcDir, 'ca.pem'));
+    const account = (await agent.api('GET', '/v1/kv/acme/account?raw')).text;
+    // the restarted CA issues under a new root; an order is made due by deleting the certificate
+    assert.equal((await agent.api('DELETE', '/v1/kv/acme/certs/shop')).status, 200);
+    const ordered = await renew();
+    assert.equal(ordered.code, 0, ordered.stderr);
+    assert.match(ordered.stderr, /shop: the CA does not know the stored ACME account; registering a new one/);
+    assert.equal(pebble.orders(), 1);
+    assert.notEqual((await agent.api('GET', '/v1/kv/acme/account?raw')).text, account, 'the new account is kept for the other LBs');
+    const leaf = leafOf((await kvCert())!);
+    await until('nginx serving the certificate of the restarted CA', async () => ((await servedFingerprint()) === leaf.fingerprint256 ? true : undefined));
+  });
+
+  test('past two thirds of its (short) lifetime the certificate is renewed with the same account, and served', async () => {
     const before = leafOf((await kvCert())!);
     const account = (await agent.api('GET', '/v1/kv/acme/account?raw')).text;
+    const orders = pebble!.orders();
     // the event: acme-renew itself says an order is due
-    const due = await until('the certificate to be due', async () => ((await renew('check')).code === 1 ? true : undefined), VALIDITY_S * 1000);
+    const due = await until('the certificate to be due', async () => ((await renew('check')).code === 1 ? true : undefined), SHORT_S * 1000);
     assert.ok(due);
     const renewed = await renew();
     assert.equal(renewed.code, 0, renewed.stderr);
     assert.match(renewed.stderr, /two thirds of its lifetime have passed/);
-    assert.equal(pebble!.orders(), 2);
+    assert.equal(pebble!.orders(), orders + 1);
     const after = leafOf((await kvCert())!);
     assert.notEqual(after.fingerprint256, before.fingerprint256);
     assert.equal((await agent.api('GET', '/v1/kv/acme/account?raw')).text, account, 'no new account');
@@ -247,18 +294,18 @@ describe('tls: acme with Pebble, certbot, consul and nginx on loopback', () => {
     const current = await kvCert();
     const fingerprint = leafOf(current!).fingerprint256;
     await pebble!.stop();
-    // a new name makes an order due (the inventory changed server_name)
+    // another name makes an order due (the inventory changed server_name)
     const script = join(bin, 'acme-renew');
-    writeFileSync(script, readFileSync(script, 'utf8').replace(`shop ${NAMES.join(' ')}`, `shop ${NAMES.join(' ')} new.shop.acme.test`));
+    writeFileSync(script, readFileSync(script, 'utf8').replace(`shop ${NAMES.join(' ')}`, `shop ${NAMES.join(' ')} other.shop.acme.test`));
     const failed = await renew();
     assert.notEqual(failed.code, 0);
-    assert.match(failed.stderr, /its certificate is for shop\.acme\.test www\.shop\.acme\.test, the inventory names new\.shop\.acme\.test shop\.acme\.test www\.shop\.acme\.test/);
+    assert.match(failed.stderr, /shop: ordering a certificate for .* other\.shop\.acme\.test from https:\/\/127\.0\.0\.1:\d+\/dir: its certificate is for new\.shop\.acme\.test shop\.acme\.test www\.shop\.acme\.test, the inventory names/);
     assert.match(failed.stderr, /the order failed \(attempt 1 of 2\)/);
     assert.match(failed.stderr, /shop: giving up for now; the current certificate stays in use/);
     assert.match(failed.stderr, /renewal failed for: shop/);
     assert.equal(await kvCert(), current);
     assert.equal(await servedFingerprint(), fingerprint);
-    // what verify concludes from the served certificate: a 15 s certificate is within any warning
+    // what verify concludes from the served certificate: a 15 s certificate is within any warning of days
     const served = await probe({ address: '127.0.0.1', scheme: 'https', port: ports.https, hostName: NAMES[0]!, userAgent: 'acme-test', timeoutMs: 3000 });
     const app = { name: 'shop', server_name: NAMES };
     const verdict = acmeCertificateCheck(app, { validTo: served.certValidTo, altNames: served.certAltNames }, { host: 'lb1', app: 'shop' }, 14);
