@@ -232,6 +232,13 @@ describe('tls: acme with Pebble, certbot, consul and nginx on loopback', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /renewal due after/);
     assert.equal(pebble!.orders(), 1);
+    assert.equal((await agent.api('GET', '/v1/kv/acme/issued-by/shop?raw')).text, pebble!.directoryUrl);
+    // another acme.directory (staging, then production) makes it due
+    const elsewhere = join(bin, 'acme-renew-elsewhere');
+    writeFileSync(elsewhere, readFileSync(join(bin, 'acme-renew'), 'utf8').replace(`directory='${pebble!.directoryUrl}'`, "directory='https://acme.example.test/directory'"), { mode: 0o755 });
+    const moved = await run([elsewhere, 'check'], { env });
+    assert.equal(moved.code, 1);
+    assert.match(moved.stderr, /due for an order: its certificate was issued through https:\/\/127\.0\.0\.1:\d+\/dir, acme\.directory is https:\/\/acme\.example\.test\/directory/);
   });
 
   test('a new name in server_name orders a certificate for the new set, which replaces the served one', async () => {
