@@ -6,6 +6,7 @@ import { targetHosts } from '../playbook/targets.js';
 import { getModule } from '../modules/index.js';
 import { loadPlaybooks } from '../playbook/load-playbooks.js';
 import type { Play } from '../playbook/types.js';
+import { checkAcmeApps } from '../stack/acme.js';
 import { checkServerCount, SERVER_GROUP } from '../stack/topology.js';
 import { limitMatchesNothing, validateRun } from './validate-run.js';
 import type { Expansions } from '../playbook/expansions.js';
@@ -66,6 +67,7 @@ export function loadRun(inventoryFile: string, playbooks: string[], opts: RunSel
   const serversPlayed = plays.some((play) => splitPattern(play.hosts).some((term) => term.replace(/^[!&]/, '') === SERVER_GROUP));
   const errors = [
     ...(serversPlayed ? checkServerCount(inventory) : []),
+    ...checkAcmeApps(inventory),
     ...validateRun({ inventory, plays, modules: getModule, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags, startAtTask: opts.startAtTask, scopeExtra: { artifacts }, pending: artifacts.pending, expansions: shared.expansions }),
     ...needs.errors,
   ];

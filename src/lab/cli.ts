@@ -14,14 +14,17 @@ export function labCommand(setExit: (code: number) => void, run: () => Promise<L
   const nodes = (cmd: Command) =>
     registratorSrc(cmd.option('--lb <n>', 'lb nodes', '1').option('--web <n>', 'web nodes', '2'))
       .option('--distro <spec>', 'Debian release of the nodes: bookworm (default) or trixie, or per node: lb1=trixie,web1=trixie')
-      .option('--init <spec>', 'what the nodes boot as PID 1: systemd (default) or upstart (built from source), or per node: web2=upstart');
+      .option('--init <spec>', 'what the nodes boot as PID 1: systemd (default) or upstart (built from source), or per node: web2=upstart')
+      .option('--acme', "run Let's Encrypt's test CA Pebble on the lab host and add the app auto (auto.lab.test) with tls: acme")
+      .option('--acme-validity <seconds>', "lifetime of Pebble's certificates, with --acme", '7776000');
   const labCommands = () => import('./commands.js');
-  const labOptions = async (o: { lb: string; web: string; distro?: string; init?: string; registratorSrc?: string }) => ({
+  const labOptions = async (o: { lb: string; web: string; distro?: string; init?: string; registratorSrc?: string; acme?: boolean; acmeValidity: string }) => ({
     lb: positive('--lb', o.lb),
     web: positive('--web', o.web),
     distros: (await import('./nodes.js')).parseDistros(o.distro),
     inits: (await import('./nodes.js')).parseInits(o.init),
     registratorSrc: o.registratorSrc,
+    acme: o.acme ? { validitySeconds: positive('--acme-validity', o.acmeValidity) } : undefined,
   });
   nodes(lab.command('up').description('start the nodes (reusing what exists) and write the lab inventory')).action(async (o) => {
     await (await labCommands()).labUpCommand(await labOptions(o));

@@ -3,7 +3,8 @@ import { ExitCode } from '../errors.js';
 import { ensureDemoAppImage } from './app-image.js';
 import { startArtifactServerDetached, stopArtifactServer } from './artifact-server.js';
 import { ensureReleaseArtifacts } from './artifacts.js';
-import { LAB_APPS, writeLabInventory } from './inventory.js';
+import { LAB_ACME_APP, LAB_APPS, writeLabInventory } from './inventory.js';
+import { mapName, PEBBLE_PORTS, startLabPebble, stopLabPebble } from './pebble.js';
 import { labStatus, labUp, stopLab } from './nodes.js';
 import { ensureRegistratorImage, registratorSourceDir } from '../artifacts/registrator.js';
 import { ensureNodeRootfs, type LabDistro } from './node-image.js';
@@ -32,6 +33,8 @@ export interface LabUpOptions {
   inits?: Record<string, NodeInit>;
   /** registrator source directory (else $BOOTSTRAP_REGISTRATOR_SRC, else go install) */
   registratorSrc?: string;
+  /** run Pebble on the lab host and add the app `auto` with tls: acme; certificates live this many seconds */
+  acme?: { validitySeconds: number };
 }
 
 /** The node images the suites boot: Debian 12 and 13 with systemd, Debian 12 with Upstart. */
@@ -79,12 +82,35 @@ export async function labUpCommand(options: LabUpOptions): Promise<string> {
     aptProxy: up.aptProxy,
     releasesUrl: server.url,
     app,
+    acme: options.acme ? await labPebble(up.nodes.filter((n) => n.role === 'lb').map((n) => n.address), options.acme.validitySeconds) : undefined,
   });
   say(`lab: inventory ${inventory}`);
   return inventory;
 }
 
+/**
+ * Pebble on the lab's public gateway, validating on port 80 of the LBs: challtestsrv maps the acme
+ * app's names to every LB (Pebble dials the first address; the e2e scenarios remap them).
+ */
+async function labPebble(lbAddresses: string[], validitySeconds: number): Promise<{ directory: string; caBundle: string; validitySeconds: number }> {
+  const pebble = await startLabPebble(
+    {
+      bindAddress: PUBLIC_NETWORK.gateway,
+      ports: PEBBLE_PORTS,
+      httpPort: 80,
+      validitySeconds,
+      defaultIPv4: '',
+      dir: join(labDir(), 'pebble'),
+    },
+    runDir(),
+  );
+  for (const name of LAB_ACME_APP.server_name) await mapName(pebble.options, name, lbAddresses);
+  say(`lab: Pebble ${pebble.directoryUrl} (certificates for ${validitySeconds} s; ${LAB_ACME_APP.server_name.join(', ')} -> ${lbAddresses.join(', ')})`);
+  return { directory: pebble.directoryUrl, caBundle: pebble.caBundle, validitySeconds: pebble.options.validitySeconds };
+}
+
 export async function labDownCommand(): Promise<void> {
+  await stopLabPebble(runDir());
   await stopArtifactServer(runDir());
   await stopLab();
   say('lab: every lab container, network and process is gone (caches, keys and secrets are kept)');

@@ -13,6 +13,8 @@ export interface LabInventoryInput {
   aptProxy: string;
   releasesUrl: string;
   app: { image: string; tarball: string };
+  /** the lab's Pebble (`lab up --acme`): the app LAB_ACME_APP gets tls: acme from this directory */
+  acme?: { directory: string; caBundle: string; validitySeconds: number };
 }
 
 /** SERVICE_CHECK_INTERVAL of the demo containers: how soon a failing instance leaves the LB. */
@@ -23,6 +25,25 @@ export const LAB_APPS = [
   { name: 'demo', port: 8081, server_name: ['demo.lab.test'] },
   { name: 'secure', port: 8082, server_name: ['secure.lab.test'], tls: true },
 ] as const;
+
+/** With `lab up --acme`: an app whose certificate comes from the lab's Pebble (tls: acme). */
+export const LAB_ACME_APP = { name: 'auto', port: 8083, server_name: ['auto.lab.test', 'www.auto.lab.test'] } as const;
+
+/**
+ * The acme variables of the lab: its Pebble, and a check every 15 s with retries 5 s apart, so the
+ * e2e scenarios see renewals of short-lived certificates within seconds of their due time. Certificates shorter
+ * than the default warning of 14 days would always fail verify: the warning is then 0 days (verify
+ * still fails an expired one).
+ */
+export function labAcmeVars(acme: { directory: string; caBundle: string; validitySeconds: number }, rel: (p: string) => string) {
+  return {
+    directory: acme.directory,
+    ca_bundle: rel(acme.caBundle),
+    check_interval: 15,
+    retry_delay: 5,
+    ...(acme.validitySeconds < 28 * 86_400 ? { expiry_warning_days: 0 } : {}),
+  };
+}
 
 /** A self-signed certificate for the lab's TLS app, made once. */
 export async function ensureLabCertificate(dir: string, name: string): Promise<{ cert: string; key: string }> {
@@ -51,10 +72,15 @@ export function labNofileLimit(limits = readFileSync('/proc/self/limits', 'utf8'
 export async function writeLabInventory(input: LabInventoryInput): Promise<string> {
   const { dir } = input;
   const rel = (p: string) => relative(dir, p) || '.';
-  const apps = [];
+  const apps: Array<Record<string, unknown>> = [];
   for (const app of LAB_APPS) {
     const tls = 'tls' in app ? await ensureLabCertificate(dir, app.server_name[0]) : undefined;
     apps.push({ name: app.name, server_name: [...app.server_name], ...(tls ? { tls: { cert: rel(tls.cert), key: rel(tls.key) } } : {}) });
+  }
+  const labApps: Array<{ name: string; port: number }> = LAB_APPS.map((a) => ({ name: a.name, port: a.port }));
+  if (input.acme) {
+    apps.push({ name: LAB_ACME_APP.name, server_name: [...LAB_ACME_APP.server_name], tls: 'acme' });
+    labApps.push({ name: LAB_ACME_APP.name, port: LAB_ACME_APP.port });
   }
   const hosts = (role: LabNode['role']) =>
     Object.fromEntries(input.nodes.filter((n) => n.role === role).map((n) => [n.name, { address: n.address, private_address: n.privateAddress }]));
@@ -71,10 +97,11 @@ export async function writeLabInventory(input: LabInventoryInput): Promise<strin
         consul_template: { release_base_url: input.releasesUrl },
         ...(labNofileLimit() ? { consul_nofile_limit: labNofileLimit() } : {}),
         apps,
+        ...(input.acme ? { acme: labAcmeVars(input.acme, rel) } : {}),
         lab: {
           app_image: input.app.image,
           app_image_tarball: input.app.tarball,
-          apps: LAB_APPS.map((a) => ({ name: a.name, port: a.port })),
+          apps: labApps,
           check_interval: LAB_CHECK_INTERVAL,
         },
       },

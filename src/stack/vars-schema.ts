@@ -26,6 +26,11 @@ const RELEASE_VERSION = /^\d+\.\d+\.\d+(-[a-z0-9.]+)?$/;
 export const DOCKER_IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 /** An IPv4 address with an optional prefix length, for lb_vip. */
 const VIP = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)(\/([1-9]|[12]\d|3[0-2]))?$/;
+/** An ACME directory: https only (the account key and orders go over it). */
+const ACME_DIRECTORY = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~%\/-]*)?$/;
+const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+/** Ends up between single quotes in a shell script: no quote, space or shell character. */
+const EMAIL = /^([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?$/;
 const BASE_URL = /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~%\/-]*)?$/;
 
 const TIME_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, M: 2_592_000_000, y: 31_536_000_000 };
@@ -100,12 +105,20 @@ export const appSchema: Schema = {
     max_fails: { type: 'integer', min: 0, max: 1000, default: 1, description: 'failed attempts before a backend is considered down for fail_timeout (default 1)' },
     fail_timeout: time(0, 'nginx `fail_timeout` of each backend'),
     tls: {
-      type: 'map',
-      description: 'serve HTTPS with this certificate and key (local files, relative to the inventory); port 80 then redirects to https',
-      fields: {
-        cert: { type: 'localFile', required: true, description: 'PEM certificate (chain) file on the laptop' },
-        key: { type: 'localFile', required: true, description: 'PEM private key file on the laptop; uploaded with mode 0600' },
-      },
+      type: 'oneOf',
+      alternatives: [
+        { type: 'string', enum: ['acme'] },
+        {
+          type: 'map',
+          fields: {
+            cert: { type: 'localFile', required: true, description: 'PEM certificate (chain) file on the laptop' },
+            key: { type: 'localFile', required: true, description: 'PEM private key file on the laptop; uploaded with mode 0600' },
+          },
+        },
+      ],
+      hint: '`acme` (a certificate from the ACME CA of the stack variable acme) or a map { cert, key } of local PEM files',
+      description:
+        'serve HTTPS; port 80 then redirects to https. `acme`: a certificate from the ACME CA (acme.directory), ordered once for the cluster and renewed on the LBs; { cert, key }: these local files (relative to the inventory)',
     },
     max_instances: {
       type: 'integer',
@@ -179,6 +192,31 @@ export const stackVarsSchema: Record<string, Field> = {
     default: [],
     description: 'applications to load-balance; each app is one Consul service and one /etc/nginx/conf.d/<name>.conf (default none)',
   } as Field,
+  acme: {
+    type: 'map',
+    description: 'the ACME CA that issues the certificates of apps with tls: acme (README "Automatic HTTPS")',
+    fields: {
+      directory: {
+        type: 'string',
+        pattern: ACME_DIRECTORY,
+        patternHint: 'an https:// URL of an ACME directory, e.g. https://acme-staging-v02.api.letsencrypt.org/directory',
+        default: LETS_ENCRYPT,
+        description: `the CA's ACME directory URL (default Let's Encrypt production, ${LETS_ENCRYPT}; staging: https://acme-staging-v02.api.letsencrypt.org/directory)`,
+      },
+      email: {
+        type: 'string',
+        pattern: EMAIL,
+        patternHint: 'an e-mail address like ops@example.com (or "" for none)',
+        default: '',
+        description: 'contact address of the ACME account: the CA writes to it about problems with the certificates (default none)',
+      },
+      ca_bundle: { type: 'localFile', description: 'PEM file of the CA(s) to trust for the directory\'s HTTPS, for private or test CAs (default: the hosts\' own trust store)' },
+      check_interval: { type: 'integer', min: 10, max: 86400, default: 3600, description: 'seconds between two checks on each LB whether a certificate is due (the timer; plus up to a tenth at random); a check of valid certificates reads Consul KV only (default 3600)' },
+      attempts: { type: 'integer', min: 1, max: 10, default: 3, description: 'orders tried per app in one check before it gives up until the next (default 3)' },
+      retry_delay: { type: 'integer', min: 1, max: 3600, default: 60, description: 'seconds before the second attempt; doubled for each further one (default 60)' },
+      expiry_warning_days: { type: 'integer', min: 0, max: 365, default: 14, description: '`bootstrap verify` fails an acme app whose served certificate expires within this many days (default 14)' },
+    },
+  },
   load_balancer: {
     type: 'string',
     enum: ['nginx', 'haproxy'],

@@ -7,6 +7,9 @@ export interface ProbeResult {
   location?: string;
   /** sha256 fingerprint of the certificate the server presented (https only) */
   certFingerprint?: string;
+  /** the presented certificate's notAfter (as node prints it) and subjectAltName ("DNS:a, DNS:b") */
+  certValidTo?: string;
+  certAltNames?: string;
 }
 
 export interface Probe {
@@ -43,6 +46,8 @@ export function probe(p: Probe): Promise<ProbeResult> {
           status: res.statusCode ?? 0,
           location: typeof res.headers.location === 'string' ? res.headers.location : undefined,
           certFingerprint: cert && 'fingerprint256' in cert ? cert.fingerprint256 : undefined,
+          certValidTo: cert && 'valid_to' in cert ? cert.valid_to : undefined,
+          certAltNames: cert && 'subjectaltname' in cert ? cert.subjectaltname : undefined,
         }),
       );
     });

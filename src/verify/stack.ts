@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { tail } from '../errors.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Transport } from '../transport/types.js';
+import { acmeCertificateCheck, type SeenCertificate } from './acme.js';
 import { probe, type Probe } from './http.js';
 import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstanceOrigins, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, pushedSlots, upServers } from './parse.js';
 import { appConfFile, RemoteHost } from './remote.js';
@@ -19,7 +20,7 @@ interface App {
   name: string;
   server_name: string[];
   balance: string;
-  tls?: { cert: string; key: string };
+  tls?: 'acme' | { cert: string; key: string };
 }
 
 type LoadBalancer = 'nginx' | 'haproxy';
@@ -257,11 +258,13 @@ async function checkTraffic(remote: RemoteHost, lb: Host, app: App, instances: s
   const statuses: number[] = [];
   let failure: string | undefined;
   let fingerprint: string | undefined;
+  let presented: SeenCertificate | undefined;
   for (let i = 0; i < requests && !failure; i++) {
     try {
       const r = await probe({ ...base, scheme, port });
       statuses.push(r.status);
       fingerprint ??= r.certFingerprint;
+      presented ??= r.certValidTo ? { validTo: r.certValidTo, altNames: r.certAltNames } : undefined;
     } catch (err) {
       failure = (err as Error).message;
     }
@@ -273,7 +276,10 @@ async function checkTraffic(remote: RemoteHost, lb: Host, app: App, instances: s
     ok: !failure && good === statuses.length && good > 0,
     detail: failure ?? `${good}/${statuses.length} answered 2xx${good < statuses.length ? ` (got ${[...new Set(statuses)].join(', ')})` : ''} for Host ${hostName}`,
   });
-  if (app.tls) out.push(certificateCheck(app, fingerprint, where));
+  if (app.tls === 'acme') {
+    const warningDays = (lb.vars.acme as { expiry_warning_days?: number } | undefined)?.expiry_warning_days ?? 14;
+    out.push(acmeCertificateCheck(app, presented, where, warningDays));
+  } else if (app.tls) out.push(certificateCheck(app, fingerprint, where));
 
   const seen = await spread.served(remote, app, marker, before, requests);
   const served = 'perRequest' in seen ? seen.perRequest : [];
@@ -300,10 +306,12 @@ async function checkTraffic(remote: RemoteHost, lb: Host, app: App, instances: s
 function certificateCheck(app: App, fingerprint: string | undefined, where: { host: string; app: string }): CheckResult {
   const base = { check: 'certificate', ...where };
   if (!fingerprint) return { ...base, ok: false, detail: 'no certificate seen' };
+  const own = typeof app.tls === 'object' ? app.tls.cert : undefined;
+  if (!own) return { ...base, ok: false, detail: 'the app has no certificate file to compare with' };
   try {
-    const expected = new X509Certificate(readFileSync(app.tls!.cert)).fingerprint256;
+    const expected = new X509Certificate(readFileSync(own)).fingerprint256;
     return { ...base, ok: expected === fingerprint, detail: expected === fingerprint ? "the app's certificate" : `a different certificate (${fingerprint.slice(0, 23)}...)` };
   } catch (err) {
-    return { ...base, ok: false, detail: `cannot read ${app.tls!.cert}: ${(err as Error).message}` };
+    return { ...base, ok: false, detail: `cannot read ${own}: ${(err as Error).message}` };
   }
 }

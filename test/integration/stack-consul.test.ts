@@ -77,8 +77,9 @@ describe('ACL bootstrap commands of playbooks/lb.yml against a real agent', () =
     const headerFile = files('plain', 'lb1').get('/etc/consul/management.header')!;
     writeFileSync(header, headerFile, { mode: 0o600 });
     const commands = renderHostTasks(inv(), 'lb1', factsFor(DEBIAN_12), 'command').filter((t) => t.name.startsWith('consul ACL'));
-    // a policy and a token each for the agents, consul-template, consul DNS (haproxy LBs) and registrator
-    assert.equal(commands.length, 8, commands.map((c) => c.name).join(', '));
+    // a policy and a token each for the agents, consul-template, consul DNS (haproxy LBs), registrator,
+    // acme-renew and nginx's ACME challenges
+    assert.equal(commands.length, 12, commands.map((c) => c.name).join(', '));
     for (const task of commands) {
       const p = task.params as { argv: string[]; stdin: string; unless: string[] };
       const before = await run(rewrite(p.unless, header));

@@ -9,7 +9,7 @@ import { DEBIAN_12, factsFor, GOLDEN, loadCase, renderHostFiles, type RenderedFi
 
 /* Golden files of everything the playbooks render, per case and host. UPDATE_GOLDEN=1 rewrites them. */
 
-const CASES = ['plain', 'tls', 'iphash-keepalive', 'three-lb', 'upstart', 'three-lb-vip', 'consul-servers'];
+const CASES = ['plain', 'tls', 'iphash-keepalive', 'three-lb', 'upstart', 'three-lb-vip', 'consul-servers', 'acme'];
 const SRC_GOLDEN = GOLDEN.replace(/\/dist\/test\/golden$/, '/test/golden');
 
 function caseFacts(name: string) {

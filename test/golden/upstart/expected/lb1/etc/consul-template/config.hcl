@@ -26,3 +26,24 @@ template {
   command         = "/usr/local/lib/bootstrap/nginx-reload"
   command_timeout = "60s"
 }
+
+template {
+  source          = "/etc/consul-template/templates/shop.ctmpl"
+  destination     = "/etc/nginx/conf.d/shop.conf"
+  # keeps the previous render as <destination>.bak; the command restores it when nginx -t fails
+  backup          = true
+  perms           = 0644
+  # the same command for every app: consul-template runs it once per render pass
+  command         = "/usr/local/lib/bootstrap/nginx-reload"
+  command_timeout = "60s"
+}
+
+# the ACME certificate of shop (key and chain) from Consul KV; acme-install checks it and
+# installs it, then enables the app's https server and reloads nginx
+template {
+  source          = "/etc/consul-template/acme/shop.ctmpl"
+  destination     = "/etc/nginx/acme/shop/incoming.pem"
+  perms           = 0600
+  command         = "/usr/local/lib/bootstrap/acme-install"
+  command_timeout = "60s"
+}

@@ -1,0 +1,219 @@
+/**
+ * e2e scenarios of tls: acme (issue 27) for the lab suites to fold in; not a suite of its own (CI
+ * time). A suite that uses them starts its lab with Pebble and the app `auto` (tls: acme):
+ *
+ *   inventory = await labUpCommand({ ..., acme: { validitySeconds: ACME_LAB_VALIDITY_S } });
+ *
+ * and calls the functions below inside its `describe`, after its first apply (which orders the
+ * first certificate) and in this order: acmeIssued, acmeRenewalUnderLoad, acmeIssuerStopped
+ * (3 LBs), acmeCaUnreachable (last: it stops Pebble, which forgets its accounts, and leaves
+ * acme.expiry_warning_days at 1 in the inventory). The haproxy suite calls acmeRefusedOnHaproxy. Traffic goes only to the lab's own containers and Pebble.
+ */
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { it } from 'node:test';
+import { parseDocument } from 'yaml';
+import { docker } from '../../src/lab/docker-engine.js';
+import { LAB_ACME_APP } from '../../src/lab/inventory.js';
+import { fetchPebbleRoot, labPebbleOrders, mapName, readLabPebble, stopLabPebble, type LabPebbleState } from '../../src/lab/pebble.js';
+import { labDir } from '../../src/lab/state.js';
+import type { CliResult } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { onNode } from '../helpers/lab.js';
+import { steadyLoad } from '../helpers/load.js';
+
+/** Certificates of 3 minutes: due 2 minutes after issue, renewed by the lab's 15 s checks well before they expire. */
+export const ACME_LAB_VALIDITY_S = 180;
+
+export interface AcmeLab {
+  /** lab node names of the LBs, and their public addresses */
+  lbs: string[];
+  publicAddress: Record<string, string>;
+  inventory: () => string;
+  apply: (inventory: string, ...args: string[]) => Promise<CliResult>;
+  /** Date.now() when the suite started its first apply (for the time to the first HTTPS answer) */
+  firstApplyStartedAt?: () => number | undefined;
+}
+
+const HOST = LAB_ACME_APP.server_name[0];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pebbleState = (): LabPebbleState => {
+  const state = readLabPebble(join(labDir(), 'run'));
+  assert.ok(state, 'the lab runs Pebble (labUpCommand with acme)');
+  return state;
+};
+
+async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs = 500): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  for (;;) {
+    const value = await probe().catch((e: Error) => e as unknown as T);
+    if (ok(value)) return { value, ms: Date.now() - start };
+    if (Date.now() - start > timeoutMs) assert.fail(`${what}: still ${value instanceof Error ? value.message : JSON.stringify(value)} after ${timeoutMs} ms`);
+    await sleep(everyMs);
+  }
+}
+
+/** The certificate an LB presents for `auto`, and whether it verifies against `ca` (Pebble's root) for HOST. */
+function presented(address: string, ca?: string): Promise<{ fingerprint: string; authorized: boolean; error?: string; validTo: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: address, port: 443, servername: HOST, ca, rejectUnauthorized: false, timeout: 5000 }, () => {
+      const cert = socket.getPeerCertificate();
+      resolve({ fingerprint: cert.fingerprint256, authorized: socket.authorized, error: socket.authorizationError?.toString(), validTo: cert.valid_to });
+      socket.end();
+    });
+    socket.on('timeout', () => socket.destroy(new Error(`no TLS handshake with ${address} within 5 s`)));
+    socket.on('error', reject);
+  });
+}
+
+/** The certificate in Consul KV (acme/certs/auto), read on an LB with the management token. */
+async function kvLeaf(lb: string): Promise<X509Certificate> {
+  const pemText = await onNode(lb, `curl -fsS -H @/etc/consul/management.header 'http://127.0.0.1:8500/v1/kv/acme/certs/${LAB_ACME_APP.name}?raw'`);
+  return new X509Certificate(pemText.slice(pemText.indexOf('-----BEGIN CERTIFICATE-----')));
+}
+
+/** The LB whose Consul session holds acme/lock, or undefined. */
+async function lockHolder(lb: string): Promise<string | undefined> {
+  const lock = await onNode(lb, "curl -sS -H @/etc/consul/management.header 'http://127.0.0.1:8500/v1/kv/acme/lock/.lock'").catch(() => '');
+  const session = /"Session":"([0-9a-f-]+)"/.exec(lock)?.[1];
+  if (!session) return undefined;
+  const info = await onNode(lb, `curl -fsS -H @/etc/consul/management.header http://127.0.0.1:8500/v1/session/info/${session}`);
+  return /"Node":"([^"]+)"/.exec(info)?.[1];
+}
+
+function setVar(inventory: string, path: string[], value: unknown): void {
+  const doc = parseDocument(readFileSync(inventory, 'utf8'));
+  doc.setIn(['all', 'vars', ...path], value);
+  writeFileSync(inventory, doc.toString());
+}
+
+/** 1 LB and 3 LBs: issued once, served by every LB with a chain to Pebble's root, and a re-run orders nothing. */
+export function acmeIssued(lab: AcmeLab): void {
+  it(`acme: ${HOST} is served over https by every LB with one certificate from one order, its chain verifying against Pebble's root; a re-run orders nothing`, async (t) => {
+    const pebble = pebbleState();
+    const root = await fetchPebbleRoot(pebble.options, pebble.caBundle);
+    const seen = [];
+    for (const lb of lab.lbs) {
+      const cert = await presented(lab.publicAddress[lb]!, root);
+      assert.equal(cert.authorized, true, `${lb}: ${cert.error}`);
+      seen.push(cert.fingerprint);
+    }
+    assert.equal(new Set(seen).size, 1, `one certificate on every LB: ${seen.join(', ')}`);
+    assert.equal(seen[0], (await kvLeaf(lab.lbs[0]!)).fingerprint256, 'the one in Consul KV');
+    assert.equal(labPebbleOrders(pebble), 1, 'one order for the cluster');
+    const started = lab.firstApplyStartedAt?.();
+    if (started) t.diagnostic(`first HTTPS answer of ${HOST} ${Date.now() - started} ms after the first apply started (an upper bound: measured when this scenario ran)`);
+    // port 80: the challenge path reads KV (nothing there now), the rest goes to https
+    const challenge = await fetch(`http://${lab.publicAddress[lab.lbs[0]!]}/.well-known/acme-challenge/none`, { headers: { Host: HOST }, redirect: 'manual' });
+    assert.equal(challenge.status, 404);
+    const other = await fetch(`http://${lab.publicAddress[lab.lbs[0]!]}/`, { headers: { Host: HOST }, redirect: 'manual' });
+    assert.equal(other.status, 301);
+    const again = await lab.apply(lab.inventory(), '--output', 'json');
+    assert.equal(again.code, 0, again.stdout.slice(-3000) + again.stderr);
+    assert.equal(labPebbleOrders(pebble), 1, 'the re-run ordered nothing');
+    t.diagnostic(`orders placed so far: ${labPebbleOrders(pebble)}`);
+  });
+}
+
+/** Renewal at two thirds of a short lifetime, by the LBs' timers (no run), under load: no failed request. */
+export function acmeRenewalUnderLoad(lab: AcmeLab): void {
+  it('acme: the timers renew the certificate before it expires, every LB switches to it, and no request fails meanwhile', { timeout: 10 * 60_000 }, async (t) => {
+    const pebble = pebbleState();
+    const before = await kvLeaf(lab.lbs[0]!);
+    const orders = labPebbleOrders(pebble);
+    const load = steadyLoad({ addresses: lab.lbs.map((lb) => lab.publicAddress[lb]!), host: HOST, concurrency: 4, tls: true });
+    // the event: every LB presents a certificate other than the one before
+    const lifetimeMs = Date.parse(before.validTo) - Date.parse(before.validFrom);
+    const renewed = await waitFor(
+      'every LB serving a renewed certificate',
+      async () => {
+        const prints = await Promise.all(lab.lbs.map(async (lb) => (await presented(lab.publicAddress[lb]!)).fingerprint));
+        return prints.every((p) => p !== before.fingerprint256) && new Set(prints).size === 1;
+      },
+      (v) => v === true,
+      lifetimeMs + 3 * 60_000,
+      1000,
+    );
+    const result = await load.stop();
+    assert.deepEqual(result.failed, [], `${result.failed.length} of ${result.total} requests failed`);
+    assert.ok(Date.now() < Date.parse(before.validTo), 'renewed before the old certificate expired');
+    assert.equal(labPebbleOrders(pebble), orders + 1, 'one order for the renewal');
+    t.diagnostic(`renewed ${renewed.ms} ms into the wait; ${result.total} requests, none failed`);
+  });
+}
+
+/**
+ * 3 LBs: the LB holding the lock is stopped while it renews (its order cannot be validated: the
+ * names point at a blackhole address until then); another LB takes the lock and completes it.
+ */
+export function acmeIssuerStopped(lab: AcmeLab): void {
+  it('acme: the issuing LB stopped in the middle of a renewal, another LB completes it', { timeout: 12 * 60_000 }, async (t) => {
+    assert.ok(lab.lbs.length >= 3, 'needs 3 LBs');
+    const pebble = pebbleState();
+    const before = await kvLeaf(lab.lbs[0]!);
+    // validations hang until we let them through: the names point at an address nobody has
+    for (const name of LAB_ACME_APP.server_name) await mapName(pebble.options, name, ['172.30.10.254']);
+    const issuer = (await waitFor('an LB holding acme/lock (a renewal under way)', () => lockHolder(lab.lbs[0]!), (v) => typeof v === 'string' && lab.lbs.includes(v), Date.parse(before.validTo) - Date.now() + 60_000, 1000)).value!;
+    const others = lab.lbs.filter((lb) => lb !== issuer);
+    await docker(['stop', '-t', '1', `bootstrap-lab-${issuer}`]);
+    try {
+      for (const name of LAB_ACME_APP.server_name) await mapName(pebble.options, name, others.map((lb) => lab.publicAddress[lb]!));
+      const done = await waitFor(
+        'another LB completing the renewal',
+        async () => (await kvLeaf(others[0]!)).fingerprint256,
+        (v) => typeof v === 'string' && v !== before.fingerprint256,
+        5 * 60_000,
+        1000,
+      );
+      for (const lb of others) {
+        await waitFor(`${lb} serving the renewed certificate`, async () => (await presented(lab.publicAddress[lb]!)).fingerprint, (v) => v === done.value, 60_000);
+      }
+      const completedBy = await onNode(others[0]!, "journalctl -u acme-renew -o cat | grep -c 'new certificate stored' || true");
+      t.diagnostic(`${issuer} stopped while holding the lock; renewed by another LB after ${done.ms} ms (lb ${others[0]} stored ${completedBy})`);
+    } finally {
+      await docker(['start', `bootstrap-lab-${issuer}`]);
+      for (const name of LAB_ACME_APP.server_name) await mapName(pebble.options, name, lab.lbs.map((lb) => lab.publicAddress[lb]!));
+      await waitFor(`${issuer} serving again`, async () => (await presented(lab.publicAddress[issuer]!)).fingerprint, (v) => typeof v === 'string', 3 * 60_000, 1000);
+    }
+  });
+}
+
+/** Last: Pebble gone. The certificate keeps being served, the LBs' log says why, and verify reports the failing renewal. */
+export function acmeCaUnreachable(lab: AcmeLab): void {
+  it('acme: with the CA unreachable the current certificate keeps being served, the journal says why, and verify fails naming the app', { timeout: 10 * 60_000 }, async () => {
+    const before = await kvLeaf(lab.lbs[0]!);
+    const givenUp = () => Promise.all(lab.lbs.map(async (lb) => Number(await onNode(lb, "journalctl -u acme-renew -o cat | grep -c 'giving up for now; the current certificate stays in use' || true"))));
+    const earlier = await givenUp();
+    await stopLabPebble(join(labDir(), 'run'));
+    // the renewal falls due and fails on whichever LB holds the lock
+    await waitFor('a new failed renewal in an LB\'s journal', async () => (await givenUp()).some((n, i) => n > earlier[i]!), (v) => v === true, Date.parse(before.validTo) - Date.now(), 2000);
+    for (const lb of lab.lbs) assert.equal((await presented(lab.publicAddress[lb]!)).fingerprint, before.fingerprint256, `${lb} still serves the valid certificate`);
+    // any warning longer than what is left of a 3-minute certificate
+    setVar(lab.inventory(), ['acme', 'expiry_warning_days'], 1);
+    const verify = await runCli(['verify', lab.inventory()]);
+    assert.notEqual(verify.code, 0);
+    assert.match(verify.stdout + verify.stderr, new RegExp(`${LAB_ACME_APP.name}[\\s\\S]*within acme\\.expiry_warning_days \\(1\\): its renewal is failing`));
+  });
+}
+
+/** haproxy LBs: tls: acme is refused before any connection, naming the app and the host. */
+export function acmeRefusedOnHaproxy(lab: Pick<AcmeLab, 'inventory' | 'apply'>): void {
+  it('acme: an app with tls: acme on haproxy LBs is refused by validation, and no host is touched', async () => {
+    const inventory = lab.inventory();
+    const text = readFileSync(inventory, 'utf8');
+    const doc = parseDocument(text);
+    const apps = (doc.getIn(['all', 'vars', 'apps']) as { toJSON(): unknown[] }).toJSON() as Array<Record<string, unknown>>;
+    doc.setIn(['all', 'vars', 'apps'], [...apps, { name: 'auto-refused', server_name: ['refused.lab.test'], tls: 'acme' }]);
+    writeFileSync(inventory, doc.toString());
+    try {
+      const refused = await lab.apply(inventory);
+      assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+      assert.match(refused.stdout + refused.stderr, /apps\.\d+\.tls: tls: acme is served by nginx LBs only for now, and lb host lb\d has load_balancer: haproxy/);
+    } finally {
+      writeFileSync(inventory, text);
+    }
+  });
+}
