@@ -18,6 +18,7 @@ import { events, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { leaderSampler } from '../helpers/leader-sampler.js';
 import { prober, steadyLoad } from '../helpers/load.js';
+import { ACME_LAB_VALIDITY_S, acmeCaUnreachable, acmeIssued, acmeIssuerStopped, acmeRenewalUnderLoad, type AcmeLab } from './acme-scenarios.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];
 const PUBLIC: Record<string, string> = { lb1: '172.30.10.11', lb2: '172.30.10.12', lb3: '172.30.10.13' };
@@ -81,10 +82,12 @@ function rollOrder(stdout: string, play: string, task: string) {
 describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, () => {
   let inventory: string;
   let stopped: string | undefined;
+  let firstApplyAt: number | undefined;
+  const acmeLab: AcmeLab = { lbs: LBS, publicAddress: PUBLIC, inventory: () => inventory, apply, firstApplyStartedAt: () => firstApplyAt };
 
   before(async () => {
     await labDownCommand();
-    inventory = await labUpCommand({ lb: 3, web: 2 });
+    inventory = await labUpCommand({ lb: 3, web: 2, acme: { validitySeconds: ACME_LAB_VALIDITY_S } });
   });
   /** After a scenario that failed with an LB still stopped, the next one starts from the whole lab again. */
   beforeEach(async () => {
@@ -102,6 +105,7 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
 
   it('1. a fresh 3-LB lab bootstraps: raft has 3 voters and a leader, every LB and the VIP serve every app (HTTP and TLS), and verify checks it', async () => {
     const t0 = Date.now();
+    firstApplyAt = t0;
     const first = await apply(inventory);
     const firstMs = Date.now() - t0;
     assert.equal(first.code, 0, first.stdout.slice(-5000) + first.stderr);
@@ -125,6 +129,10 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
     assert.match(again.stdout, /No changes: 5 host\(s\)/);
     console.log(`# 5-node lab: first bootstrap ${(firstMs / 1000).toFixed(1)} s, no-op re-run ${(noopMs / 1000).toFixed(1)} s`);
   });
+
+  acmeIssued(acmeLab);
+  acmeRenewalUnderLoad(acmeLab);
+  acmeIssuerStopped(acmeLab);
 
   it('2. stopping the VIP holder under load: the others serve, consul keeps a leader, the VIP moves; a re-run reports it unreachable; it rejoins', async () => {
     const holder = (await vipHolder())!;
@@ -271,4 +279,6 @@ chgrp consul /etc/consul.d/lab-demo-extra.hcl; chmod 0640 /etc/consul.d/lab-demo
     assert.ok(before < s1 && s1 < s2, `docker start times ${s1} < ${s2}`);
     console.log(`# docker on web2 started ${((s2 - s1) / 1e6).toFixed(1)} s after web1`);
   });
+
+  acmeCaUnreachable(acmeLab);
 });

@@ -23,6 +23,7 @@ import { parseServersState, pushedSlots, upServers } from '../../src/verify/pars
 import { runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { get, steadyLoad, waitFor, type LoadResult } from '../helpers/traffic.js';
+import { acmeRefusedOnHaproxy } from './acme-scenarios.js';
 
 const WEB = { web1: '172.30.20.51', web2: '172.30.20.52' };
 const EXTRA_PORT = 8083;
@@ -166,6 +167,8 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
     assert.equal(await onNode('lb1', 'systemctl is-active nginx consul-template || true'), 'inactive\ninactive');
     assert.equal(await onNode('lb1', 'stat -c %a /run/haproxy/admin.sock /etc/haproxy/tls/secure.pem /etc/haproxy/tls/secure.pem.key'), '600\n600\n600');
   });
+
+  acmeRefusedOnHaproxy({ inventory: () => inventory, apply });
 
   it('routes by Host: balancing over both backends, 301 and HSTS for the TLS app, 404 for an unknown host', async () => {
     const hosts = new Set<string>();
