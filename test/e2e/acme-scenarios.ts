@@ -24,6 +24,7 @@ import type { CliResult } from '../helpers/cli.js';
 import { runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { steadyLoad } from '../helpers/load.js';
+import { get } from '../helpers/traffic.js';
 
 /** Certificates of 3 minutes: due 2 minutes after issue, renewed by the lab's 15 s checks well before they expire. */
 export const ACME_LAB_VALIDITY_S = 180;
@@ -107,9 +108,10 @@ export function acmeIssued(lab: AcmeLab): void {
     const started = lab.firstApplyStartedAt?.();
     if (started) t.diagnostic(`first HTTPS answer of ${HOST} ${Date.now() - started} ms after the first apply started (an upper bound: measured when this scenario ran)`);
     // port 80: the challenge path reads KV (nothing there now), the rest goes to https
-    const challenge = await fetch(`http://${lab.publicAddress[lab.lbs[0]!]}/.well-known/acme-challenge/none`, { headers: { Host: HOST }, redirect: 'manual' });
+    // (node:http: fetch sends the URL's host, not a Host header given to it)
+    const challenge = await get(HOST, { address: lab.publicAddress[lab.lbs[0]!], path: '/.well-known/acme-challenge/none' });
     assert.equal(challenge.status, 404);
-    const other = await fetch(`http://${lab.publicAddress[lab.lbs[0]!]}/`, { headers: { Host: HOST }, redirect: 'manual' });
+    const other = await get(HOST, { address: lab.publicAddress[lab.lbs[0]!] });
     assert.equal(other.status, 301);
     const again = await lab.apply(lab.inventory(), '--output', 'json');
     assert.equal(again.code, 0, again.stdout.slice(-3000) + again.stderr);
