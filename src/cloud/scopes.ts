@@ -2,7 +2,7 @@
  * Token scopes each request needs, as the `security` section of its operation in
  * digitalocean/openapi declares them (plus the per-field notes of the droplet create body).
  * The API has no endpoint that tells a token's scopes, so these lists are how a 403 is explained
- * and what the README asks for.
+ * and what docs/digitalocean.md asks for.
  */
 export const SCOPES = {
   listSshKeys: ['ssh_key:read'],

@@ -42,7 +42,7 @@ const NODE_IMAGES: ReadonlyArray<[LabDistro, NodeInit]> = [['bookworm', 'systemd
 
 /**
  * What the lab ships to its nodes, built once and cached: release zips, the registrator and demo app images.
- * With `previous`, the consul-template release before the pinned one too (README "Day-2 operations": upgrades on the lab).
+ * With `previous`, the consul-template release before the pinned one too (docs/day-2.md: Upgrades on the lab).
  * With `nodeImages`, the node images' root filesystems as well, built while the Go builds run: debootstrap
  * waits on the archive most of the time, the compiler on the CPU.
  */

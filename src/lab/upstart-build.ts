@@ -25,7 +25,7 @@ export interface UpstartSources {
   upstart: string;
 }
 
-/** Newer GCC and glibc need these to build sources from 2014 (see README, "Upstart"). */
+/** Newer GCC and glibc need these to build sources from 2014 (see docs/lab.md, "Upstart lab nodes"). */
 const LIBNIH_CFLAGS = '-g -O2 -fcommon';
 const UPSTART_CFLAGS = '-g -O2 -fcommon -D_GNU_SOURCE -include sys/sysmacros.h';
 const LIBNIH_CONFIGURE = ['--disable-shared', '--enable-static', '--with-pic'];

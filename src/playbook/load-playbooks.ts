@@ -449,7 +449,7 @@ function readTask(
       const keyAt = atPath(at, key);
       const taskKeyTypo = closest(key, keyNames);
       const detail = key in ANSIBLE_TASK_KEYS
-        ? `task key \`${key}\` is Ansible's and not supported here${ANSIBLE_TASK_KEYS[key] ? `: ${ANSIBLE_TASK_KEYS[key]}` : ''} (README: Coming from Ansible)`
+        ? `task key \`${key}\` is Ansible's and not supported here${ANSIBLE_TASK_KEYS[key] ? `: ${ANSIBLE_TASK_KEYS[key]}` : ''} (docs/playbooks.md: Coming from Ansible)`
         : taskKeyTypo
         ? `unknown task key \`${key}\`; did you mean \`${taskKeyTypo}\`?`
         : `unknown module \`${key}\`${didYouMean(key, known) || ` (modules: ${known.join(', ')}; task keys: ${keyNames.join(', ')})`}`;

@@ -33,7 +33,7 @@ export class Delegates {
     let opening = this.extra.get(name);
     if (!opening) {
       const session = new HostSession(host, this.sessionOptions(host));
-      // taken alone, mid-run: a busy lock is waited for while the run holds its hosts' (README: One run at a time per host)
+      // taken alone, mid-run: a busy lock is waited for while the run holds its hosts' (docs/commands.md: One run at a time per host)
       opening = session.open(this.connect).then(async () => {
         await session.awaitLock().catch(async (error: unknown) => {
           await session.close();

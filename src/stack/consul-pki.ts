@@ -113,7 +113,7 @@ export function createConsulPki(dir: string, opts: ConsulPkiOptions = {}): Consu
     } catch (error) {
       throw new Error(`${certFile}: not a usable CA with ${keyFile} (${(error as Error).message}); delete both to make a new CA`);
     }
-    if (now().getTime() >= Date.parse(x509.validTo)) throw new Error(`${certFile}: the Consul agent CA expired ${x509.validTo}; README "Consul RPC TLS" says how to replace it`);
+    if (now().getTime() >= Date.parse(x509.validTo)) throw new Error(`${certFile}: the Consul agent CA expired ${x509.validTo}; docs/security.md "Consul RPC TLS" says how to replace it`);
     conceal(key);
     ca = { cert, x509, key };
     return ca;

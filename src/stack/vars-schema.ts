@@ -4,7 +4,7 @@ import type { Field, Schema } from '../schema/types.js';
  * Inventory variables of the LB + web stack. Every value that ends up in an nginx, HCL or unit
  * file is constrained here to what that format accepts, so no input can inject a directive.
  * Defaults live in `default` (applied by src/schema/defaults.ts) and are repeated in `description`
- * for `bootstrap validate` / README readers.
+ * for `bootstrap validate` / readers of docs/stack.md.
  */
 
 /** A Consul service name that is also a valid nginx upstream name and file name. */
@@ -194,7 +194,7 @@ export const stackVarsSchema: Record<string, Field> = {
   } as Field,
   acme: {
     type: 'map',
-    description: 'the ACME CA that issues the certificates of apps with tls: acme (README "Automatic HTTPS")',
+    description: 'the ACME CA that issues the certificates of apps with tls: acme (docs/stack.md "Automatic HTTPS")',
     fields: {
       directory: {
         type: 'string',
@@ -262,7 +262,7 @@ export const stackVarsSchema: Record<string, Field> = {
     enum: ['on', 'outgoing', 'offer', 'off'],
     default: 'on',
     description:
-      "Consul agent RPC (8300) over mutual TLS: on = servers accept only clients with a certificate of the stack's CA (servers' made on the laptop, clients' through auto_encrypt) and every agent checks server.<datacenter>.consul; offer and outgoing are the first two steps of moving a plaintext cluster to on, one run each (README \"Consul RPC TLS\"); off = plaintext RPC (default on)",
+      "Consul agent RPC (8300) over mutual TLS: on = servers accept only clients with a certificate of the stack's CA (servers' made on the laptop, clients' through auto_encrypt) and every agent checks server.<datacenter>.consul; offer and outgoing are the first two steps of moving a plaintext cluster to on, one run each (docs/security.md \"Consul RPC TLS\"); off = plaintext RPC (default on)",
   },
   consul_ui: { type: 'boolean', default: false, description: "Consul's web UI on every agent's HTTP port (loopback only, behind ACLs); off unless asked for (default false)" },
   lb_vip: {

@@ -1,16 +1,13 @@
 import { tail } from '../errors.js';
-import type { Host } from '../inventory/types.js';
+import type { ExecResult } from '../transport/types.js';
+import { list, type App } from './checks.js';
 import { probe } from './http.js';
 import { parseIpAddresses, parseRaftConfiguration } from './parse.js';
-import type { RemoteHost } from './remote.js';
 import type { CheckResult, VerifyOptions } from './types.js';
 
-const list = (items: string[]) => (items.length ? items.join(', ') : 'none');
-
-/** Raft as the leader sees it: every inventory server a voter, no stranger, and a leader. */
-export async function checkRaft(lead: RemoteHost, servers: string[]): Promise<CheckResult> {
-  const base = { check: 'consul raft', host: lead.name };
-  const r = await lead.raftConfiguration();
+/** Raft as the leader sees it (read on `lead`): every inventory server a voter, no stranger, and a leader. */
+export function raftCheck(lead: string, r: ExecResult, servers: string[]): CheckResult {
+  const base = { check: 'consul raft', host: lead };
   if (r.code !== 0) return { ...base, ok: false, detail: `no raft configuration (no leader?): ${tail(r.stderr, 1) || `curl exit ${r.code}`}` };
   let peers;
   try {
@@ -29,30 +26,24 @@ export async function checkRaft(lead: RemoteHost, servers: string[]): Promise<Ch
   return { ...base, ok, detail: `${voters.length} voters (${list(voters)}), leader ${leader ?? 'none'}${problems ? `; ${problems}` : ''}` };
 }
 
-interface App {
-  name: string;
-  server_name: string[];
-  tls?: unknown;
-}
-
-/** The floating address: held by exactly one LB, and every app answers through it. */
-export async function checkVip(vip: string, lbs: Host[], remotes: Map<string, RemoteHost>, apps: App[], opts: VerifyOptions): Promise<CheckResult[]> {
-  const address = vip.split('/')[0]!;
+/** The floating address is held by exactly one LB; `addresses` is each LB's `ip -o -4 addr show`, undefined where it was not read. */
+export function floatingAddressCheck(address: string, addresses: Array<{ lb: string; r: ExecResult | undefined }>): CheckResult {
   const holders: string[] = [];
   const unknown: string[] = [];
-  for (const lb of lbs) {
-    const remote = remotes.get(lb.name);
-    const r = remote ? await remote.ipv4Addresses() : undefined;
-    if (!r || r.code !== 0) unknown.push(lb.name);
-    else if (parseIpAddresses(r.stdout).includes(address)) holders.push(lb.name);
+  for (const { lb, r } of addresses) {
+    if (!r || r.code !== 0) unknown.push(lb);
+    else if (parseIpAddresses(r.stdout).includes(address)) holders.push(lb);
   }
-  const out: CheckResult[] = [
-    {
-      check: 'floating address',
-      ok: holders.length === 1,
-      detail: `${address} held by ${list(holders)}${holders.length > 1 ? ' (more than one holder: VRRP adverts do not get through)' : ''}${unknown.length ? `; not known on ${list(unknown)}` : ''}`,
-    },
-  ];
+  return {
+    check: 'floating address',
+    ok: holders.length === 1,
+    detail: `${address} held by ${list(holders)}${holders.length > 1 ? ' (more than one holder: VRRP adverts do not get through)' : ''}${unknown.length ? `; not known on ${list(unknown)}` : ''}`,
+  };
+}
+
+/** Every app answers through the floating address. */
+export async function floatingAddressProbes(address: string, apps: App[], opts: VerifyOptions): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
   for (const app of apps) {
     const scheme = app.tls ? 'https' : 'http';
     const port = app.tls ? (opts.httpsPort ?? 443) : (opts.httpPort ?? 80);

@@ -1,6 +1,5 @@
-import { publishedPortsFact, type PublishedPort } from '../facts/docker.js';
+import type { PublishedPort } from '../facts/docker.js';
 import type { Host } from '../inventory/types.js';
-import type { RemoteHost } from './remote.js';
 import type { CheckResult } from './types.js';
 
 const EVERY_ADDRESS = new Set(['0.0.0.0', '::', '']);
@@ -25,12 +24,4 @@ export function publishedPortsResult(host: Host, ports: PublishedPort[] | null):
   }
   const elsewhere = [...new Set(ports.map((p) => p.hostIp))].filter((ip) => ip !== privateAddress);
   return { ...base, ok: true, detail: `${ports.length} published, none on ${host.address} (on ${[privateAddress, ...elsewhere].join(', ')})` };
-}
-
-export async function checkPublishedPorts(remote: RemoteHost, host: Host): Promise<CheckResult> {
-  try {
-    return publishedPortsResult(host, await remote.fact(publishedPortsFact));
-  } catch (err) {
-    return { check: 'published ports', host: host.name, ok: false, detail: (err as Error).message };
-  }
 }

@@ -1,14 +1,13 @@
-import { randomBytes, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { tail } from '../errors.js';
+import type { Fact } from '../facts/types.js';
+import { publishedPortsFact } from '../facts/docker.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Transport } from '../transport/types.js';
-import { acmeCertificateCheck, type SeenCertificate } from './acme.js';
-import { probe, type Probe } from './http.js';
-import { isActiveOutput, parseConsulMembers, parseHealthInstances, parseInstanceOrigins, parseServerSessions, parseServersState, parseUpstreamAddrs, parseUpstreamServers, pushedSlots, upServers } from './parse.js';
-import { appConfFile, RemoteHost } from './remote.js';
-import { checkRaft, checkVip } from './cluster.js';
-import { checkPublishedPorts } from './published-ports.js';
+import { haproxyServersCheck, lbConfigCheck, memberChecks, registeredCheck, serviceCheck, upstreamCheck, type App } from './checks.js';
+import { floatingAddressCheck, floatingAddressProbes, raftCheck } from './cluster.js';
+import { appConfFact, consulMembersFact, haproxyCheckFact, haproxyRuntimeFact, healthyInstancesFact, ipv4AddressesFact, nginxTestFact, raftConfigurationFact, serviceStatusFact } from './facts.js';
+import { HostReads } from './host-reads.js';
+import { publishedPortsResult } from './published-ports.js';
+import { haproxySpread, nginxSpread, probeThrough, spreadCheck, type Probed, type Served, type Spread } from './traffic.js';
 import { consulServers } from '../stack/topology.js';
 import { eachLimit } from '../host/pool.js';
 import { HostSession } from '../host/session.js';
@@ -16,302 +15,212 @@ import type { CheckResult, VerifyOptions } from './types.js';
 
 export type { CheckResult, VerifyOptions } from './types.js';
 
-interface App {
-  name: string;
-  server_name: string[];
-  balance: string;
-  tls?: 'acme' | { cert: string; key: string };
-}
-
 type LoadBalancer = 'nginx' | 'haproxy';
 const LB_SERVICES: Record<LoadBalancer, string[]> = { nginx: ['consul', 'consul-template', 'nginx'], haproxy: ['consul', 'haproxy', 'haproxy-servers'] };
 const loadBalancerOf = (host: Host): LoadBalancer => (host.vars.load_balancer === 'haproxy' ? 'haproxy' : 'nginx');
 const WEB_SERVICES = ['consul', 'docker', 'registrator'];
 
-const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-const list = (items: string[]) => (items.length ? items.join(', ') : 'none');
-
-/**
- * End-to-end checks of a deployed stack: consul membership, services, registrations, what each LB
- * balances over (nginx: the rendered upstreams; haproxy: the servers up in its runtime API), the
- * LB's configuration check, and HTTP(S) through every LB from here, spread over every backend.
- */
-export async function verifyStack(inventory: Inventory, connect: (host: Host) => Promise<Transport>, opts: VerifyOptions = {}): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  const requests = opts.requests ?? 20;
-  const forks = opts.forks ?? 20;
+/** Who is checked, and what is read where: a pure function of the inventory and the options. */
+function scopeOf(inventory: Inventory, opts: VerifyOptions) {
   const limited = opts.hosts ? new Set(opts.hosts) : undefined;
   const checked = (host: Host) => !limited || limited.has(host.name);
   const hostsOf = (group: string) => (inventory.groups.get(group) ?? []).map((name) => inventory.hosts.get(name)!).filter(Boolean);
   const allLbs = hostsOf('lb');
-  if (allLbs.length === 0) return [{ check: 'inventory', ok: false, detail: 'no host in group lb' }];
   const lbs = allLbs.filter(checked);
   const webs = hostsOf('web').filter(checked);
-  const apps = (allLbs[0].vars.apps ?? []) as App[];
+  const apps = (allLbs[0]?.vars.apps ?? []) as App[];
   const serverNames = consulServers(inventory);
   const servers = serverNames.map((name) => inventory.hosts.get(name)!);
   const checkedServers = servers.filter(checked);
   // the cluster's view (members, registrations) is read on a consul server: one in the limit, else any
   const viewpoints = checkedServers.length > 0 ? checkedServers : servers;
   const everyChecked = [...new Set([...lbs, ...checkedServers, ...webs])];
+  const vip = allLbs[0]?.vars.lb_vip;
+  const floating = typeof vip === 'string' && vip !== '' ? vip.split('/')[0]! : undefined;
+  const webServices = (h: Host) => WEB_SERVICES.filter((s) => s !== 'registrator' || (h.vars.registrator as { enabled?: boolean } | undefined)?.enabled !== false);
+  const lbServices = (h: Host) => (floating ? [...LB_SERVICES[loadBalancerOf(h)], 'keepalived'] : LB_SERVICES[loadBalancerOf(h)]);
+  const serverOnly = checkedServers.filter((h) => !lbs.includes(h) && !webs.includes(h));
+  const services: Array<{ host: Host; services: string[] }> = [
+    ...lbs.map((host) => ({ host, services: lbServices(host) })),
+    ...webs.map((host) => ({ host, services: webServices(host) })),
+    ...serverOnly.map((host) => ({ host, services: ['consul'] })),
+  ];
+  // which LB holds the floating address is only known looking at all of them
+  const vipChecked = floating !== undefined && lbs.length === allLbs.length;
+  const appsChecked = lbs.length > 0 ? apps : [];
+  return { allLbs, lbs, webs, apps, appsChecked, serverNames, checkedServers, viewpoints, everyChecked, floating, vipChecked, services, contacted: [...new Set([...everyChecked, ...viewpoints])] };
+}
+type Scope = ReturnType<typeof scopeOf>;
 
-  const remotes = new Map<string, RemoteHost>();
-  const contacted = [...new Set([...everyChecked, ...viewpoints])];
-  const sessions = contacted.map((host) => new HostSession(host));
-  const connects: Array<CheckResult | undefined> = [];
-  await eachLimit([...contacted.keys()], forks, async (i) => {
-    const session = sessions[i]!;
-    const name = contacted[i]!.name;
-    try {
-      await session.open(connect);
-      remotes.set(name, new RemoteHost(name, session));
-      if (opts.verbose) connects[i] = { check: 'connect', host: name, ok: true, detail: session.describeLogin() };
-    } catch (err) {
-      connects[i] = { check: 'connect', host: name, ok: false, detail: (err as Error).message };
-    }
-  });
-  results.push(...connects.filter((c): c is CheckResult => c !== undefined));
+const spreadOf = (lb: Host): Spread => (loadBalancerOf(lb) === 'haproxy' ? haproxySpread : nginxSpread);
 
+/** The cluster's view, read on the lead consul server. */
+function clusterFacts(scope: Scope): Fact<unknown>[] {
+  return [...(scope.checkedServers.length > 0 ? [raftConfigurationFact()] : []), consulMembersFact(), ...scope.appsChecked.map((app) => healthyInstancesFact(app.name))];
+}
+
+/** Everything read on `host` before any request goes out: one fact batch. */
+function factsOf(host: Host, scope: Scope): Fact<unknown>[] {
+  const facts: Fact<unknown>[] = scope.services.filter((s) => s.host === host).flatMap((s) => s.services.map(serviceStatusFact));
+  if (scope.webs.includes(host)) facts.push(publishedPortsFact);
+  if (host === scope.viewpoints[0]) facts.push(...clusterFacts(scope));
+  if (scope.lbs.includes(host)) {
+    const haproxy = loadBalancerOf(host) === 'haproxy';
+    facts.push(haproxy ? haproxyCheckFact() : nginxTestFact());
+    for (const app of scope.appsChecked) facts.push(haproxy ? haproxyRuntimeFact(`show servers state ${app.name}`) : appConfFact(app.name), ...spreadOf(host).before(app));
+    if (scope.vipChecked) facts.push(ipv4AddressesFact());
+  }
+  return facts;
+}
+
+/** A check of what was read on a host; a host whose facts could not be read fails it with the reason. */
+function onHost(base: Omit<CheckResult, 'ok' | 'detail'>, check: () => CheckResult): CheckResult {
   try {
-    // services
-    const webServices = (h: Host) => WEB_SERVICES.filter((s) => s !== 'registrator' || (h.vars.registrator as { enabled?: boolean } | undefined)?.enabled !== false);
-    const vip = allLbs[0].vars.lb_vip;
-    const lbServices = (h: Host) => (typeof vip === 'string' && vip !== '' ? [...LB_SERVICES[loadBalancerOf(h)], 'keepalived'] : LB_SERVICES[loadBalancerOf(h)]);
-    const serverOnly = checkedServers.filter((h) => !lbs.includes(h) && !webs.includes(h));
-    const serviceChecks: Array<{ host: Host; services: string[] }> = [
-      ...lbs.map((host) => ({ host, services: lbServices(host) })),
-      ...webs.map((host) => ({ host, services: webServices(host) })),
-      ...serverOnly.map((host) => ({ host, services: ['consul'] })),
-    ];
-    const perHost: CheckResult[][] = serviceChecks.map(() => []);
-    await eachLimit([...serviceChecks.keys()], forks, async (i) => {
-      const { host, services } = serviceChecks[i]!;
-      const remote = remotes.get(host.name);
-      if (!remote) return;
-      for (const service of services) {
-        const r = await remote.serviceStatus(service);
-        const state = (r.stdout.trim().split('\n')[0] || tail(r.stderr, 1)) ?? '';
-        perHost[i]!.push({ check: `service ${service}`, host: host.name, ok: isActiveOutput(r.stdout), detail: state || `exit ${r.code}` });
-      }
-    });
-    results.push(...perHost.flat());
+    return check();
+  } catch (err) {
+    return { ...base, ok: false, detail: (err as Error).message };
+  }
+}
 
-    // container ports reach the apps only through the LB: none answers on a web node's public address
-    const published: CheckResult[] = [];
-    await eachLimit([...webs.keys()], forks, async (i) => {
-      const remote = remotes.get(webs[i]!.name);
-      if (remote) published[i] = await checkPublishedPorts(remote, webs[i]!);
-    });
-    results.push(...published.filter(Boolean));
+type Reads = Map<string, HostReads>;
 
-    // consul membership and raft, seen from the first reachable consul server
-    const lead = viewpoints.map((host) => remotes.get(host.name)).find(Boolean);
-    if (lead) {
-      if (checkedServers.length > 0) results.push(await checkRaft(lead, serverNames));
-      const r = await lead.consulMembers();
-      if (r.code !== 0) {
-        results.push({ check: 'consul members', host: lead.name, ok: false, detail: `consul members exited ${r.code}: ${tail(r.stderr, 2)}` });
-      } else {
-        const members = parseConsulMembers(r.stdout);
-        for (const host of everyChecked) {
-          const member = members.find((m) => m.node === host.name);
-          results.push({
-            check: 'consul member',
-            host: host.name,
-            ok: member?.status === 'alive',
-            detail: member ? `${member.status} (${member.type}, ${member.address})` : 'not a member of the cluster',
-          });
-        }
-      }
+/** Connects to every host to contact, reading its facts in the same round trip; a `connect` line for each failure (and each success with -v). */
+async function connectAndRead(scope: Scope, connect: (host: Host) => Promise<Transport>, opts: VerifyOptions, sessions: HostSession[]): Promise<{ reads: Reads; connects: CheckResult[] }> {
+  const reads: Reads = new Map();
+  const connects: Array<CheckResult | undefined> = [];
+  await eachLimit([...scope.contacted.keys()], opts.forks ?? 20, async (i) => {
+    const session = sessions[i]!;
+    const host = scope.contacted[i]!;
+    const facts = factsOf(host, scope);
+    try {
+      await session.open(connect, { plain: [], elevated: facts });
+      if (opts.verbose) connects[i] = { check: 'connect', host: host.name, ok: true, detail: session.describeLogin() };
+    } catch (err) {
+      connects[i] = { check: 'connect', host: host.name, ok: false, detail: (err as Error).message };
+      return;
     }
+    const read = new HostReads(host.name, session);
+    await read.gather(facts);
+    reads.set(host.name, read);
+  });
+  return { reads, connects: connects.filter((c): c is CheckResult => c !== undefined) };
+}
 
-    for (const lb of lbs) {
-      const remote = remotes.get(lb.name);
-      if (!remote) continue;
-      const haproxy = loadBalancerOf(lb) === 'haproxy';
-      const r = haproxy ? await remote.haproxyCheck() : await remote.nginxTest();
-      results.push({ check: haproxy ? 'haproxy -c' : 'nginx -t', host: lb.name, ok: r.code === 0, detail: r.code === 0 ? 'configuration valid' : tail(r.stderr || r.stdout, 3) });
+/** Services, published ports, the cluster as `lead` sees it, and each LB's configuration check: all from what was read. */
+function hostChecks(scope: Scope, reads: Reads, lead: HostReads | undefined): CheckResult[] {
+  const results: CheckResult[] = [];
+  for (const { host, services } of scope.services) {
+    const read = reads.get(host.name);
+    if (read) results.push(...services.map((service) => onHost({ check: `service ${service}`, host: host.name }, () => serviceCheck(host.name, service, read.read(serviceStatusFact(service))))));
+  }
+  // container ports reach the apps only through the LB: none answers on a web node's public address
+  for (const web of scope.webs) {
+    const read = reads.get(web.name);
+    if (read) results.push(onHost({ check: 'published ports', host: web.name }, () => publishedPortsResult(web, read.read(publishedPortsFact))));
+  }
+  if (lead) {
+    if (scope.checkedServers.length > 0) results.push(onHost({ check: 'consul raft', host: lead.name }, () => raftCheck(lead.name, lead.read(raftConfigurationFact()), scope.serverNames)));
+    try {
+      results.push(...memberChecks(lead.name, lead.read(consulMembersFact()), scope.everyChecked.map((h) => h.name)));
+    } catch (err) {
+      results.push({ check: 'consul members', host: lead.name, ok: false, detail: (err as Error).message });
     }
-
-    // an app is checked through the LBs in the limit
-    for (const app of lbs.length > 0 ? apps : []) {
-      let instances: string[] = [];
-      if (lead) {
-        const r = await lead.healthyInstances(app.name);
-        try {
-          if (r.code !== 0) throw new Error(`curl exited ${r.code}: ${tail(r.stderr, 2)}`);
-          instances = parseHealthInstances(r.stdout);
-          const origins = parseInstanceOrigins(r.stdout);
-          results.push({ check: 'registered in consul', app: app.name, ok: instances.length > 0, detail: instances.length ? `${instances.length} healthy: ${origins.join(', ')}` : 'no healthy instance' });
-        } catch (err) {
-          results.push({ check: 'registered in consul', app: app.name, ok: false, detail: (err as Error).message });
-        }
-      }
-      for (const lb of lbs) {
-        const remote = remotes.get(lb.name);
-        if (!remote) continue;
-        const haproxy = loadBalancerOf(lb) === 'haproxy';
-        results.push(await (haproxy ? checkHaproxyServers(remote, app, instances) : checkUpstream(remote, app, instances)));
-        results.push(...(await checkTraffic(remote, lb, app, instances, requests, opts, haproxy ? haproxySpread : nginxSpread)));
-      }
-    }
-    // which LB holds the floating address is only known looking at all of them
-    if (typeof vip === 'string' && vip !== '' && lbs.length === allLbs.length) results.push(...(await checkVip(vip, lbs, remotes, apps, opts)));
-  } finally {
-    await Promise.all(sessions.map((s) => s.transport?.close().catch(() => undefined)));
+  }
+  for (const lb of scope.lbs.filter((h) => reads.has(h.name))) {
+    const haproxy = loadBalancerOf(lb) === 'haproxy';
+    const read = reads.get(lb.name)!;
+    results.push(onHost({ check: haproxy ? 'haproxy -c' : 'nginx -t', host: lb.name }, () => lbConfigCheck(lb.name, haproxy, read.read(haproxy ? haproxyCheckFact() : nginxTestFact()))));
   }
   return results;
 }
 
-async function checkUpstream(remote: RemoteHost, app: App, instances: string[]): Promise<CheckResult> {
-  const base = { check: 'nginx upstream', host: remote.name, app: app.name };
-  const r = await remote.readFile(appConfFile(app.name));
-  if (r.code !== 0) return { ...base, ok: false, detail: `${appConfFile(app.name)} not rendered: ${tail(r.stderr, 1)}` };
-  const upstream = parseUpstreamServers(r.stdout, app.name);
-  if (!upstream.found) return { ...base, ok: false, detail: `no upstream ${app.name} in ${appConfFile(app.name)}` };
-  if (instances.length === 0) {
-    return { ...base, ok: upstream.placeholder && upstream.servers.length === 0, detail: upstream.placeholder ? 'placeholder only (no healthy instance)' : `lists ${list(upstream.servers)} but consul has none` };
-  }
-  const ok = same(upstream.servers, instances);
-  return { ...base, ok, detail: ok ? `lists exactly ${list(instances)}` : `lists ${list(upstream.servers)}, consul has ${list(instances)}` };
-}
-
-async function checkHaproxyServers(remote: RemoteHost, app: App, instances: string[]): Promise<CheckResult> {
-  const base = { check: 'haproxy servers', host: remote.name, app: app.name };
-  const r = await remote.haproxyRuntime(`show servers state ${app.name}`);
-  let up: string[];
-  try {
-    if (r.code !== 0) throw new Error(`runtime API: socat exited ${r.code}: ${tail(r.stderr, 1)}`);
-    const servers = parseServersState(r.stdout, app.name);
-    if (servers.length === 0) throw new Error(`no backend ${app.name} in the runtime API`);
-    up = upServers(pushedSlots(servers, app.name));
-  } catch (err) {
-    return { ...base, ok: false, detail: (err as Error).message };
-  }
-  if (instances.length === 0) return { ...base, ok: up.length === 0, detail: up.length ? `${list(up)} up but consul has no healthy instance` : 'no server up (no healthy instance): answers 503' };
-  const ok = same(up, instances);
-  return { ...base, ok, detail: ok ? `up: exactly ${list(instances)}` : `up: ${list(up)}, consul has ${list(instances)}` };
-}
-
-/** Which backends served the probe requests: `served` runs after them, `start` before. */
-interface Spread {
-  start(remote: RemoteHost, app: App): Promise<unknown>;
-  served(remote: RemoteHost, app: App, marker: string, before: unknown, requests: number): Promise<{ perRequest: string[][] } | { error: string }>;
-}
-
-/** nginx: the access log's upstream= of the requests carrying the marker. */
-const nginxSpread: Spread = {
-  start: async () => undefined,
-  async served(remote, app, marker, _before, requests) {
-    const log = await remote.accessLogTail(app.name, Math.max(500, requests * 10));
-    const perRequest = parseUpstreamAddrs(log.stdout, marker);
-    if (perRequest.length === 0) return { error: `none of the requests found in the access log${log.code !== 0 ? `: ${tail(log.stderr, 1)}` : ''}` };
-    return { perRequest };
-  },
-};
-
-/** haproxy: growth of each server's session counter (`show stat`) over the probe requests; other traffic at the same time counts too. */
-const haproxySpread: Spread = {
-  async start(remote, app) {
-    const r = await remote.haproxyRuntime(`show stat ${app.name} 4 -1`);
-    try {
-      return parseServerSessions(r.stdout, app.name);
-    } catch {
-      return new Map<string, number>();
+/**
+ * Each app through the LBs in the limit: registered in consul, what each LB balances over, and
+ * requests from here. Which backends served the requests is read on each LB once every request
+ * went out (one round trip per LB), then judged in the order of the table.
+ */
+async function appChecks(scope: Scope, reads: Reads, lead: HostReads | undefined, opts: VerifyOptions): Promise<CheckResult[]> {
+  const requests = opts.requests ?? 20;
+  const results: CheckResult[] = [];
+  const lbs = scope.lbs.filter((lb) => reads.has(lb.name));
+  const spreads: Array<{ at: number; lb: Host; app: App; instances: string[]; probed: Probed }> = [];
+  for (const app of scope.appsChecked) {
+    let instances: string[] = [];
+    if (lead) {
+      try {
+        const registered = registeredCheck(app, lead.read(healthyInstancesFact(app.name)));
+        results.push(registered.result);
+        instances = registered.instances;
+      } catch (err) {
+        results.push({ check: 'registered in consul', app: app.name, ok: false, detail: (err as Error).message });
+      }
     }
-  },
-  async served(remote, app, _marker, before) {
-    const r = await remote.haproxyRuntime(`show stat ${app.name} 4 -1`);
-    let after: Map<string, number>;
+    for (const lb of lbs) {
+      const read = reads.get(lb.name)!;
+      const haproxy = loadBalancerOf(lb) === 'haproxy';
+      results.push(
+        onHost({ check: haproxy ? 'haproxy servers' : 'nginx upstream', host: lb.name, app: app.name }, () =>
+          haproxy ? haproxyServersCheck(lb.name, app, read.read(haproxyRuntimeFact(`show servers state ${app.name}`)), instances) : upstreamCheck(lb.name, app, read.read(appConfFact(app.name)), instances),
+        ),
+      );
+      const probed = await probeThrough(lb, app, requests, opts);
+      results.push(...probed.results);
+      spreads.push({ at: results.length, lb, app, instances, probed });
+    }
+  }
+  if (spreads.length === 0) return results;
+  await eachLimit(lbs, opts.forks ?? 20, (lb) => reads.get(lb.name)!.gatherAgain(scope.appsChecked.map((app) => spreadOf(lb).after(app, requests))));
+  // inserted from the last, so the earlier positions hold
+  for (const { at, lb, app, instances, probed } of spreads.reverse()) {
+    const spread = spreadOf(lb);
+    const read = reads.get(lb.name)!;
+    let seen: Served;
     try {
-      if (r.code !== 0) throw new Error(`runtime API: socat exited ${r.code}: ${tail(r.stderr, 1)}`);
-      after = parseServerSessions(r.stdout, app.name);
+      seen = spread.served(app, probed.marker, readOrUndefined(read, spread.before(app)[0]), read.read(spread.after(app, requests)));
     } catch (err) {
-      return { error: (err as Error).message };
+      seen = { error: (err as Error).message };
     }
-    const perRequest: string[][] = [];
-    for (const [addr, sessions] of after) {
-      for (let i = (before as Map<string, number>).get(addr) ?? 0; i < sessions; i++) perRequest.push([addr]);
-    }
-    if (perRequest.length === 0) return { error: 'no server session counter grew during the requests' };
-    return { perRequest };
-  },
-};
-
-async function checkTraffic(remote: RemoteHost, lb: Host, app: App, instances: string[], requests: number, opts: VerifyOptions, spread: Spread): Promise<CheckResult[]> {
-  const out: CheckResult[] = [];
-  const hostName = app.server_name[0];
-  const marker = `bootstrap-verify/${randomBytes(6).toString('hex')}`;
-  const base: Omit<Probe, 'scheme' | 'port'> = { address: lb.address, hostName, userAgent: marker, timeoutMs: opts.timeoutMs ?? 10_000 };
-  const httpPort = opts.httpPort ?? 80;
-  const httpsPort = opts.httpsPort ?? 443;
-  const where = { host: lb.name, app: app.name };
-
-  const first = await probe({ ...base, scheme: 'http', port: httpPort }).catch((err: Error) => err);
-  if (app.tls) {
-    const redirected = !(first instanceof Error) && first.status === 301 && (first.location ?? '').startsWith(`https://${hostName}`);
-    out.push({ check: 'http -> https', ...where, ok: redirected, detail: first instanceof Error ? first.message : `${first.status}${first.location ? ` to ${first.location}` : ''}` });
+    results.splice(at, 0, spreadCheck(lb.name, app, instances, seen));
   }
-  const scheme = app.tls ? 'https' : 'http';
-  const port = app.tls ? httpsPort : httpPort;
-  const before = await spread.start(remote, app);
-  const statuses: number[] = [];
-  let failure: string | undefined;
-  let fingerprint: string | undefined;
-  let presented: SeenCertificate | undefined;
-  for (let i = 0; i < requests && !failure; i++) {
-    try {
-      const r = await probe({ ...base, scheme, port });
-      statuses.push(r.status);
-      fingerprint ??= r.certFingerprint;
-      presented ??= r.certValidTo ? { validTo: r.certValidTo, altNames: r.certAltNames } : undefined;
-    } catch (err) {
-      failure = (err as Error).message;
-    }
-  }
-  const good = statuses.filter((s) => s >= 200 && s < 300).length;
-  out.push({
-    check: scheme,
-    ...where,
-    ok: !failure && good === statuses.length && good > 0,
-    detail: failure ?? `${good}/${statuses.length} answered 2xx${good < statuses.length ? ` (got ${[...new Set(statuses)].join(', ')})` : ''} for Host ${hostName}`,
-  });
-  if (app.tls === 'acme') {
-    const warningDays = (lb.vars.acme as { expiry_warning_days?: number } | undefined)?.expiry_warning_days ?? 14;
-    out.push(acmeCertificateCheck(app, presented, where, warningDays));
-  } else if (app.tls) out.push(certificateCheck(app, fingerprint, where));
-
-  const seen = await spread.served(remote, app, marker, before, requests);
-  const served = 'perRequest' in seen ? seen.perRequest : [];
-  const used = [...new Set(served.flat())].sort();
-  const unknown = used.filter((addr) => !instances.includes(addr));
-  let ok: boolean;
-  let detail: string;
-  if ('error' in seen) {
-    ok = false;
-    detail = seen.error;
-  } else if (app.balance === 'ip_hash') {
-    // one client address always maps to the same backend
-    ok = used.length > 0 && unknown.length === 0;
-    detail = `ip_hash: served by ${list(used)}`;
-  } else {
-    const missed = instances.filter((addr) => !used.includes(addr));
-    ok = missed.length === 0 && unknown.length === 0;
-    detail = `${served.length} requests served by ${list(used)}${missed.length ? `; never ${list(missed)}` : ''}${unknown.length ? `; not registered: ${list(unknown)}` : ''}`;
-  }
-  out.push({ check: 'spread over backends', ...where, ok, detail });
-  return out;
+  return results;
 }
 
-function certificateCheck(app: App, fingerprint: string | undefined, where: { host: string; app: string }): CheckResult {
-  const base = { check: 'certificate', ...where };
-  if (!fingerprint) return { ...base, ok: false, detail: 'no certificate seen' };
-  const own = typeof app.tls === 'object' ? app.tls.cert : undefined;
-  if (!own) return { ...base, ok: false, detail: 'the app has no certificate file to compare with' };
+/**
+ * End-to-end checks of a deployed stack: consul membership, services, registrations, what each LB
+ * balances over (nginx: the rendered upstreams; haproxy: the servers up in its runtime API), the
+ * LB's configuration check, and HTTP(S) through every LB from here, spread over every backend.
+ *
+ * Each host is read in one fact batch, in the round trip that connects (a login user that is not
+ * root: one more, through sudo); an LB once more after the requests, for which backends served
+ * them. The checks are pure functions of those facts.
+ */
+export async function verifyStack(inventory: Inventory, connect: (host: Host) => Promise<Transport>, opts: VerifyOptions = {}): Promise<CheckResult[]> {
+  const scope = scopeOf(inventory, opts);
+  if (scope.allLbs.length === 0) return [{ check: 'inventory', ok: false, detail: 'no host in group lb' }];
+  const sessions = scope.contacted.map((host) => new HostSession(host));
   try {
-    const expected = new X509Certificate(readFileSync(own)).fingerprint256;
-    return { ...base, ok: expected === fingerprint, detail: expected === fingerprint ? "the app's certificate" : `a different certificate (${fingerprint.slice(0, 23)}...)` };
-  } catch (err) {
-    return { ...base, ok: false, detail: `cannot read ${own}: ${(err as Error).message}` };
+    const { reads, connects } = await connectAndRead(scope, connect, opts, sessions);
+    // the cluster's view, from the first reachable consul server: read with its other facts,
+    // unless an earlier one was unreachable (then one round trip more)
+    const leadHost = scope.viewpoints.find((host) => reads.has(host.name));
+    const lead = leadHost && reads.get(leadHost.name)!;
+    await lead?.gather(clusterFacts(scope));
+    const results = [...connects, ...hostChecks(scope, reads, lead)];
+    // which LB holds the floating address is read before the requests, like everything else
+    const floating = scope.vipChecked ? floatingAddressCheck(scope.floating!, scope.lbs.map((lb) => ({ lb: lb.name, r: readOrUndefined(reads.get(lb.name), ipv4AddressesFact()) }))) : undefined;
+    results.push(...(await appChecks(scope, reads, lead, opts)));
+    if (floating) results.push(floating, ...(await floatingAddressProbes(scope.floating!, scope.apps, opts)));
+    return results;
+  } finally {
+    await Promise.all(sessions.map((s) => s.transport?.close().catch(() => undefined)));
+  }
+}
+
+function readOrUndefined<T>(read: HostReads | undefined, fact: Fact<T> | undefined): T | undefined {
+  if (!read || !fact) return undefined;
+  try {
+    return read.read(fact);
+  } catch {
+    return undefined;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Day-2 operations on the local lab, each done as README "Day-2 operations" tells a user: edit
+ * Day-2 operations on the local lab, each done as docs/day-2.md tells a user: edit
  * the inventory (or grow the lab), re-run, while a client sends requests through lb1 to an app
  * that is not being changed. None of them may fail. The lab starts small (1 LB, 2 web nodes) on
  * the consul and consul-template releases before the pinned ones, and grows; the scenarios run
@@ -34,7 +34,7 @@ const PUBLIC = { lb1: LB_PUBLIC, lb2: '172.30.10.12', lb3: '172.30.10.13' };
 
 const apply = (inventory: string, ...args: string[]) => runCli([inventory, '--playbook', defaultPlaybook, '--playbook', labAppsPlaybook, ...args]);
 
-/** A container of an app, run as README "Running your apps" says: published port, SERVICE_NAME, a health check. */
+/** A container of an app, run as docs/stack.md "Adding an app" says: published port, SERVICE_NAME, a health check. */
 const runApp = (name: string, app: string) =>
   `docker run -d --name ${name} -p 80 -e APP_NAME=${app} -e SERVICE_NAME=${app} -e SERVICE_CHECK_HTTP=/health -e SERVICE_CHECK_INTERVAL=1s -e SERVICE_CHECK_TIMEOUT=1s ${DEMO_APP_IMAGE}`;
 

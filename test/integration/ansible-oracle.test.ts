@@ -1,5 +1,5 @@
 /**
- * ansible-core as the oracle for the keywords and modules the README says work as in Ansible.
+ * ansible-core as the oracle for the keywords and modules docs/playbooks.md says work as in Ansible.
  * Each case is one playbook intent: an Ansible playbook, run by ansible-playbook, and its
  * translation (Jinja to EJS/JavaScript, test/oracle/translate.ts), run by bootstrap. Both run on the same three real
  * sshd hosts (loopback; each host works under its own `root` directory, one per engine), and the
@@ -36,7 +36,7 @@ interface Outcome {
 const ANSIBLE_EXIT: Record<number, string> = { 0: 'ok', 2: 'failed', 4: 'unreachable' };
 const BOOTSTRAP_EXIT: Record<number, string> = { 0: 'ok', 3: 'failed', 4: 'unreachable' };
 
-/** Ansible's implicit fact-gathering task: bootstrap gathers in the first round trip, with no task of its own (README, Coming from Ansible). */
+/** Ansible's implicit fact-gathering task: bootstrap gathers in the first round trip, with no task of its own (docs/playbooks.md, Coming from Ansible). */
 const IMPLICIT = new Set(['Gathering Facts']);
 
 function filesUnder(dir: string): Record<string, string> {

@@ -1,7 +1,7 @@
 /**
  * The oracle's cases (test/integration/ansible-oracle.test.ts): one playbook intent each, written
  * for ansible-playbook; bootstrap runs its translation (translate.ts), which changes only what the
- * README's "Coming from Ansible" table says differs: Jinja becomes EJS (`{{ x }}` -> `<%= x %>`) or
+ * docs/playbooks.md's "Coming from Ansible" table says differs: Jinja becomes EJS (`{{ x }}` -> `<%= x %>`) or
  * a JavaScript expression (`when`, `failed_when`, ...); a case's `js` translates the Jinja that is
  * not JavaScript. Hosts h1, h2, h3 form the group `app`; each has a `root` directory to write in.
  */

@@ -1,5 +1,5 @@
 /**
- * The oracle's one translation rule, Ansible playbook -> bootstrap playbook, as the README's
+ * The oracle's one translation rule, Ansible playbook -> bootstrap playbook, as docs/playbooks.md's
  * "Coming from Ansible" table states it: `{{ expr }}` becomes `<%= expr %>`, and an unquoted
  * condition (`when`, `changed_when`, `failed_when`, `until`) becomes a quoted JavaScript
  * expression, as do `assert`'s `that`; `==` and `!=` become `===` and `!==`. Jinja that is not JavaScript (filters, `x if c else y`, `and`/`or`/`not`, Python's

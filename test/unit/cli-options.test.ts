@@ -134,8 +134,8 @@ test('--help of each command lists exactly the options it honours', async () => 
   }
 });
 
-test("README's table of shared options marks exactly the commands that honour each", () => {
-  const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+test("docs/commands.md's table of shared options marks exactly the commands that honour each", () => {
+  const readme = readFileSync(fileURLToPath(new URL('../../../docs/commands.md', import.meta.url)), 'utf8');
   const start = readme.indexOf('| option | apply | validate | facts | verify | retire | meaning |');
   const table = readme.slice(start, readme.indexOf('\n\n', start));
   const rows = new Map(
@@ -147,7 +147,7 @@ test("README's table of shared options marks exactly the commands that honour ea
   );
   for (const spec of RUN_OPTIONS.filter((s) => s.for.length > 1)) {
     const long = spec.flags.split(/[ ,]+/).find((f) => f.startsWith('--'))!;
-    assert.deepEqual(rows.get(long), [...spec.for], `README row of ${long}`);
+    assert.deepEqual(rows.get(long), [...spec.for], `docs/commands.md row of ${long}`);
   }
 });
 
