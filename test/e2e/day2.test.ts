@@ -5,7 +5,7 @@
  * the consul and consul-template releases before the pinned ones, and grows; the scenarios run
  * in order on it. Traffic goes only to the lab's containers.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -26,6 +26,7 @@ import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { events, runCli, type CliResult } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { LB_PUBLIC, get, steadyLoad, upstream, waitFor } from '../helpers/traffic.js';
+import { haltAllLoads } from '../helpers/running-loads.js';
 
 const openssl = (...args: string[]) => promisify(execFile)('openssl', args);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,6 +70,7 @@ async function raftVoters(lb = 'lb1'): Promise<string[]> {
 const nginxMaster = () => onNode('lb1', 'cat /run/nginx.pid');
 
 describe('day-2 operations on the local lab, each under load', { timeout: 75 * 60_000 }, () => {
+  afterEach(haltAllLoads);
   let inventory: string;
   /** The lab as the scenarios grew it; `lab up` writes the inventory anew, so the suite's own edits are made again after it. */
   const lab: LabUpOptions = { lb: 1, web: 2 };

@@ -3,7 +3,7 @@
  * keepalived with the floating address on the lab's public network) and 2 web nodes, bootstrapped
  * once and shared by the scenarios below, in order. Traffic goes only to the lab's containers.
  */
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,8 @@ import { events, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { leaderSampler } from '../helpers/leader-sampler.js';
 import { prober, steadyLoad } from '../helpers/load.js';
-import { ACME_LAB_VALIDITY_S, acmeCaUnreachable, acmeIssued, acmeIssuerStopped, acmeRenewalUnderLoad, type AcmeLab } from './acme-scenarios.js';
+import { haltAllLoads } from '../helpers/running-loads.js';
+import { ACME_LAB_VALIDITY_S, acmeCaUnreachable, acmeIssued, acmeIssuerStopped, acmeRenewalUnderLoad, type AcmeLab } from '../helpers/acme-scenarios.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];
 const PUBLIC: Record<string, string> = { lb1: '172.30.10.11', lb2: '172.30.10.12', lb3: '172.30.10.13' };
@@ -80,6 +81,7 @@ function rollOrder(stdout: string, play: string, task: string) {
 }
 
 describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, () => {
+  afterEach(haltAllLoads);
   let inventory: string;
   let stopped: string | undefined;
   let firstApplyAt: number | undefined;

@@ -9,7 +9,7 @@
  * enables it, else Consul service definitions with an HTTP check); the extra container started
  * here is registered the same way.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -23,7 +23,8 @@ import { parseServersState, pushedSlots, upServers } from '../../src/verify/pars
 import { runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { get, steadyLoad, waitFor, type LoadResult } from '../helpers/traffic.js';
-import { acmeRefusedOnHaproxy } from './acme-scenarios.js';
+import { haltAllLoads } from '../helpers/running-loads.js';
+import { acmeRefusedOnHaproxy } from '../helpers/acme-scenarios.js';
 
 const WEB = { web1: '172.30.20.51', web2: '172.30.20.52' };
 const EXTRA_PORT = 8083;
@@ -51,6 +52,7 @@ function setVar(inventory: string, path: string[], value: unknown): void {
 }
 
 describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, () => {
+  afterEach(haltAllLoads);
   let inventory: string;
   let registrator: boolean;
   let image: string;

@@ -5,7 +5,7 @@
  * `docker run -p ... -e SERVICE_NAME=...` containers that registrator registers in the web
  * node's consul agent. Traffic goes only to the lab's own containers.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { events, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { LB_PUBLIC, get, portOpen, steadyLoad, upstream, waitFor } from '../helpers/traffic.js';
+import { haltAllLoads } from '../helpers/running-loads.js';
 
 const LB_PRIVATE = '172.30.20.11';
 /** A docker command on this machine (the lab node containers themselves). */
@@ -64,6 +65,7 @@ async function reloads(): Promise<number> {
 const apply = (inventory: string, ...args: string[]) => runCli([inventory, '--playbook', defaultPlaybook, '--playbook', labAppsPlaybook, ...args]);
 
 describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
+  afterEach(haltAllLoads);
   let inventory: string;
 
   before(async () => {

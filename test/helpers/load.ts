@@ -5,6 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { trackLoad } from './running-loads.js';
 
 export interface LoadResult {
   total: number;
@@ -39,6 +40,7 @@ function once(address: string, host: string, tls: boolean): Promise<number> {
 
 export function steadyLoad(opts: { addresses: string[]; host: string; concurrency: number; tls?: boolean }): { stop: () => Promise<LoadResult> } {
   let running = true;
+  const untrack = trackLoad(() => (running = false));
   let total = 0;
   let failovers = 0;
   const failed: string[] = [];
@@ -65,6 +67,7 @@ export function steadyLoad(opts: { addresses: string[]; host: string; concurrenc
   return {
     stop: async () => {
       running = false;
+      untrack();
       await Promise.all(workers);
       return { total, failed, failovers };
     },
@@ -74,6 +77,7 @@ export function steadyLoad(opts: { addresses: string[]; host: string; concurrenc
 /** GET / on one address every `everyMs` (timeout 500 ms); the longest time without a 2xx answer. */
 export function prober(address: string, host: string, everyMs = 100): { stop: () => { probes: number; longestGapMs: number; failures: number } } {
   let running = true;
+  const untrack = trackLoad(() => (running = false));
   let lastOk = Date.now();
   let longestGapMs = 0;
   let probes = 0;
@@ -97,6 +101,7 @@ export function prober(address: string, host: string, everyMs = 100): { stop: ()
   return {
     stop: () => {
       running = false;
+      untrack();
       void loop;
       return { probes, longestGapMs: Math.max(longestGapMs, Date.now() - lastOk), failures };
     },

@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { onNode } from './lab.js';
+import { trackLoad } from './running-loads.js';
 
 /** HTTP(S) from the test machine to a lab LB: requests, waits and steady load for the e2e suites. */
 
@@ -82,6 +83,7 @@ export interface LoadResult {
 /** Requests through the LB, `concurrency` at a time, until stopped; counts answers that are not 2xx. */
 export function steadyLoad(host: string, concurrency: number, opts: { tls?: boolean; timeoutMs?: number } = {}): { stop: () => Promise<LoadResult> } {
   let running = true;
+  const untrack = trackLoad(() => (running = false));
   let total = 0;
   const failed: string[] = [];
   let lastOk = Date.now();
@@ -113,6 +115,7 @@ export function steadyLoad(host: string, concurrency: number, opts: { tls?: bool
   return {
     stop: async () => {
       running = false;
+      untrack();
       await Promise.all(workers);
       if (outageFrom !== undefined) longestOutageMs = Math.max(longestOutageMs, Date.now() - outageFrom);
       return { total, failed, longestOutageMs };

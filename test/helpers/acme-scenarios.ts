@@ -20,11 +20,11 @@ import { docker } from '../../src/lab/docker-engine.js';
 import { LAB_ACME_APP } from '../../src/lab/inventory.js';
 import { fetchPebbleRoot, labPebbleOrders, mapName, readLabPebble, stopLabPebble, type LabPebbleState } from '../../src/lab/pebble.js';
 import { labDir } from '../../src/lab/state.js';
-import type { CliResult } from '../helpers/cli.js';
-import { runCli } from '../helpers/cli.js';
-import { onNode } from '../helpers/lab.js';
-import { steadyLoad } from '../helpers/load.js';
-import { get } from '../helpers/traffic.js';
+import type { CliResult } from './cli.js';
+import { runCli } from './cli.js';
+import { onNode } from './lab.js';
+import { steadyLoad } from './load.js';
+import { get } from './traffic.js';
 
 /** Certificates of 3 minutes: due 2 minutes after issue, renewed by the lab's 15 s checks well before they expire. */
 export const ACME_LAB_VALIDITY_S = 180;
