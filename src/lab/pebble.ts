@@ -224,7 +224,8 @@ export async function startLabPebble(o: PebbleOptions, runDir: string): Promise<
   const files = writePebbleFiles(o);
   const log = join(o.dir, 'pebble.log');
   const { openSync } = await import('node:fs');
-  const out = openSync(log, 'a');
+  // a new Pebble knows no account or order of an earlier one: its log (where orders are counted) starts afresh too
+  const out = openSync(log, 'w');
   const [dnsCmd, ...dnsArgs] = challtestsrvArgv(o);
   const dns = spawn(dnsCmd!, dnsArgs, { detached: true, stdio: ['ignore', out, out] });
   dns.unref();
