@@ -20,6 +20,10 @@ export const NGINX_TIME = /^(\d+(ms|s|m|h|d|w|M|y)?)+$/;
 export const NGINX_SIZE = /^\d+[kKmMgG]?$/;
 /** Go duration as consul-template reads it: 2s, 500ms, 1m30s. */
 const GO_DURATION = /^(\d+(ns|us|ms|s|m|h))+$/;
+/** A Go duration field with its default (`like` is the example its error gives). */
+const duration = (fallback: string, like: string, description = `default "${fallback}"`): Field => ({
+  type: 'string', pattern: GO_DURATION, patternHint: `a duration like "${like}"`, default: fallback, description,
+});
 /** A semantic version as HashiCorp publishes releases: 1.16.6, 0.41.1. */
 const RELEASE_VERSION = /^\d+\.\d+\.\d+(-[a-z0-9.]+)?$/;
 /** repo[:tag][@digest] with an optional registry host; lands in a unit's ExecStart. */
@@ -252,9 +256,9 @@ export const stackVarsSchema: Record<string, Field> = {
     description: "Consul servers' autopilot settings (min_quorum is always the number of servers)",
     fields: {
       cleanup_dead_servers: { type: 'boolean', default: true, description: 'remove dead servers from the raft peer set while more than min_quorum remain, and when a replacement joins (default true)' },
-      last_contact_threshold: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "200ms"', default: '200ms', description: 'a server is unhealthy when the leader has not heard from it for this long (default "200ms")' },
+      last_contact_threshold: duration('200ms', '200ms', 'a server is unhealthy when the leader has not heard from it for this long (default "200ms")'),
       max_trailing_logs: { type: 'integer', min: 1, max: 1000000, default: 250, description: 'a server is unhealthy when it is this many raft entries behind the leader (default 250)' },
-      server_stabilization_time: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "10s"', default: '10s', description: 'how long a new server must be healthy before it gets a vote (default "10s")' },
+      server_stabilization_time: duration('10s', '10s', 'how long a new server must be healthy before it gets a vote (default "10s")'),
     },
   },
   consul_rpc_tls: {
@@ -304,16 +308,16 @@ export const stackVarsSchema: Record<string, Field> = {
     type: 'map',
     description: 'how long consul-template lets changes settle before rendering: it renders once nothing changed for `min`, and at the latest `max` after the first change; min 0s renders every change at once and leaves coalescing to nginx_reload_coalesce (default min 0s, max 0s)',
     fields: {
-      min: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "250ms"', default: '0s', description: 'default "0s" (no wait)' },
-      max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "5s"', default: '0s', description: 'default "0s"' },
+      min: duration('0s', '250ms', 'default "0s" (no wait)'),
+      max: duration('0s', '5s'),
     },
   },
   nginx_reload_coalesce: {
     type: 'map',
     description: "how nginx-reload (consul-template's command) spaces nginx reloads: a change after a quiet spell reloads at once; changes less than `window` after a reload share one reload once they pause for `window`, at the latest `max` after the first of them (default window 250ms, max 5s)",
     fields: {
-      window: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "250ms"', default: '250ms', description: 'default "250ms"' },
-      max: { type: 'string', pattern: GO_DURATION, patternHint: 'a duration like "5s"', default: '5s', description: 'default "5s"' },
+      window: duration('250ms', '250ms'),
+      max: duration('5s', '5s'),
     },
   },
   registrator: {
