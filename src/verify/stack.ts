@@ -1,7 +1,7 @@
 import type { Fact } from '../facts/types.js';
 import { publishedPortsFact } from '../facts/docker.js';
 import type { Host, Inventory } from '../inventory/types.js';
-import type { Transport } from '../transport/types.js';
+import type { ExecResult, Transport } from '../transport/types.js';
 import { haproxyServersCheck, lbConfigCheck, memberChecks, registeredCheck, serviceCheck, upstreamCheck, type App } from './checks.js';
 import { floatingAddressCheck, floatingAddressProbes, raftCheck } from './cluster.js';
 import { appConfFact, consulMembersFact, haproxyCheckFact, haproxyRuntimeFact, healthyInstancesFact, ipv4AddressesFact, nginxTestFact, raftConfigurationFact, serviceStatusFact } from './facts.js';
@@ -143,7 +143,7 @@ async function appChecks(scope: Scope, reads: Reads, lead: HostReads | undefined
   const requests = opts.requests ?? 20;
   const results: CheckResult[] = [];
   const lbs = scope.lbs.filter((lb) => reads.has(lb.name));
-  const spreads: Array<{ at: number; lb: Host; app: App; instances: string[]; probed: Probed }> = [];
+  const spreads: Array<{ at: number; lb: Host; app: App; instances: string[]; probed: Probed; before: ExecResult | undefined }> = [];
   for (const app of scope.appsChecked) {
     let instances: string[] = [];
     if (lead) {
@@ -165,18 +165,19 @@ async function appChecks(scope: Scope, reads: Reads, lead: HostReads | undefined
       );
       const probed = await probeThrough(lb, app, requests, opts);
       results.push(...probed.results);
-      spreads.push({ at: results.length, lb, app, instances, probed });
+      // the same fact is read again after the requests: keep what it said before them
+      spreads.push({ at: results.length, lb, app, instances, probed, before: readOrUndefined(read, spreadOf(lb).before(app)[0]) });
     }
   }
   if (spreads.length === 0) return results;
   await eachLimit(lbs, opts.forks ?? 20, (lb) => reads.get(lb.name)!.gatherAgain(scope.appsChecked.map((app) => spreadOf(lb).after(app, requests))));
   // inserted from the last, so the earlier positions hold
-  for (const { at, lb, app, instances, probed } of spreads.reverse()) {
+  for (const { at, lb, app, instances, probed, before } of spreads.reverse()) {
     const spread = spreadOf(lb);
     const read = reads.get(lb.name)!;
     let seen: Served;
     try {
-      seen = spread.served(app, probed.marker, readOrUndefined(read, spread.before(app)[0]), read.read(spread.after(app, requests)));
+      seen = spread.served(app, probed.marker, before, read.read(spread.after(app, requests)));
     } catch (err) {
       seen = { error: (err as Error).message };
     }
