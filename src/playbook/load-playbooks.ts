@@ -275,7 +275,7 @@ function readPlay(entry: unknown, at: At, file: string, modules: ModuleLookup, k
   if (Array.isArray(entry.roles)) {
     entry.roles.forEach((item, i) => {
       const use = readRoleEntry(item, atPath(atPath(at, 'roles'), i), errors);
-      if (use) roleSteps.push(...roles.use(use, 'roles', top).steps);
+      if (use) roleSteps.push(...roles.use(use, 'roles', { when: [], tags, chain: [] }).steps);
     });
   }
   const mainTasks = section('tasks');
