@@ -36,7 +36,7 @@ const batchSize: Schema = {
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-const playFields: Record<string, Field> = {
+export const playFields: Record<string, Field> = {
   name: { type: 'string' },
   hosts: { ...stringList, hint: 'a host pattern (a group, a host, all, or a pattern like web:&prod)', required: true },
   vars: { type: 'map', fields: {}, additional: { type: 'any' } },
@@ -60,7 +60,7 @@ const playFields: Record<string, Field> = {
 
 const expression: Schema = { type: 'oneOf', alternatives: [{ type: 'string' }, { type: 'boolean' }], hint: 'a JavaScript expression (a string) or true/false' };
 
-const taskFields: Record<string, Field> = {
+export const taskFields: Record<string, Field> = {
   name: { type: 'string' },
   when: expression,
   loop: { type: 'oneOf', alternatives: [{ type: 'string' }, { type: 'list', items: { type: 'any' } }], hint: 'a list, or a JavaScript expression yielding a list' },
@@ -120,13 +120,13 @@ const ANSIBLE_TASK_KEYS: Record<string, string> = {
   debugger: '',
 };
 
-const importFields: Record<string, Field> = {
+export const importFields: Record<string, Field> = {
   import_playbook: { type: 'string', required: true },
   when: taskFields.when,
 };
 
 /** Keys of a `block:` entry; when/become/tags/notify pass down to its tasks. */
-const blockFields: Record<string, Field> = {
+export const blockFields: Record<string, Field> = {
   name: { type: 'string' },
   block: { type: 'list', items: { type: 'any' }, required: true },
   rescue: { type: 'list', items: { type: 'any' } },
@@ -158,7 +158,7 @@ interface TaskContext {
 }
 
 /** `- include_role: { name: ROLE, tasks_from... }` (or import_role) with the keys passed to the role's tasks. */
-const roleTaskFields = (key: string): Record<string, Field> => ({
+export const roleTaskFields = (key: string): Record<string, Field> => ({
   [key]: { type: 'map', fields: roleTaskParams, required: true },
   name: { type: 'string' },
   vars: { type: 'map', fields: {}, additional: { type: 'any' }, description: 'variables of the role\'s tasks, over its defaults and vars' },
@@ -173,7 +173,7 @@ const taskFileTarget: Schema = {
   alternatives: [{ type: 'string' }, { type: 'map', fields: { file: { type: 'string', required: true } } }],
   hint: 'a task file (relative to the file that names it), or { file: ... }',
 };
-const importTasksFields = (key: string): Record<string, Field> => ({
+export const importTasksFields = (key: string): Record<string, Field> => ({
   [key]: { ...taskFileTarget, required: true },
   name: { type: 'string' },
   when: expression,
