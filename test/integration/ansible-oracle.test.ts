@@ -66,7 +66,14 @@ function outcomeOf(exit: string, evs: Event[], recap: Record<string, any>, root:
   return { exit, results, recap: counts, files };
 }
 
-describe('ansible-core as the oracle: the same playbook intent, the same outcome', () => {
+/**
+ * Cases run side by side (each has its own roots, lock files and Ansible work directory on the
+ * shared hosts), and within a case both engines run at once unless it changes the machine
+ * (cleanup). BOOTSTRAP_ORACLE_CONCURRENCY=1 runs everything one after the other.
+ */
+const CONCURRENCY = Number(process.env.BOOTSTRAP_ORACLE_CONCURRENCY ?? 3);
+
+describe('ansible-core as the oracle: the same playbook intent, the same outcome', { concurrency: CONCURRENCY }, () => {
   const servers = {} as Record<Host, Sshd>;
   let dir: string;
   /** what the cases download: SERVED at @@URL@@ (oracle/cases.ts), on loopback */
@@ -143,19 +150,28 @@ ${HOSTS.map((h) => `        ${h}: { address: 127.0.0.1, port: ${servers[h].port}
       const cleanup = () => {
         for (const argv of c.cleanup ?? []) spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
       };
-      cleanup();
-      const t0 = Date.now();
-      const a = await runAnsible(join(caseDir, 'ansible', 'inventory.yml'), join(caseDir, 'ansible', 'site.yml'), c.args ?? [], join(caseDir, 'ansible'));
+      const timed = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
+        const start = Date.now();
+        return [await run(), Date.now() - start];
+      };
+      const ansible = () => timed(() => runAnsible(join(caseDir, 'ansible', 'inventory.yml'), join(caseDir, 'ansible', 'site.yml'), c.args ?? [], join(caseDir, 'ansible')));
+      const bootstrap = () => timed(() => runCli([join(caseDir, 'bootstrap', 'inventory.yaml'), '--playbook', join(caseDir, 'bootstrap', 'site.yml'), '--output', 'json', ...(c.args ?? [])]));
+      let runs: [[Awaited<ReturnType<typeof runAnsible>>, number], [Awaited<ReturnType<typeof runCli>>, number]];
+      if (c.cleanup || CONCURRENCY === 1) {
+        // what the case changes outside the roots is shared by both engines: one after the other, each from a clean machine
+        cleanup();
+        const first = await ansible();
+        cleanup();
+        runs = [first, await bootstrap()];
+        cleanup();
+      } else {
+        runs = await Promise.all([ansible(), bootstrap()]);
+      }
+      const [[a, aMs], [b, bMs]] = runs;
+      t.diagnostic(`ansible-playbook ${aMs} ms, bootstrap ${bMs} ms`);
       const aEnd = a.events.find((e) => e.type === 'run:end');
       assert.ok(aEnd, `ansible-playbook ended without a recap (exit ${a.code}):\n${a.stderr}\n${a.stdout}`);
       const expected = outcomeOf(ANSIBLE_EXIT[a.code!] ?? `exit ${a.code}`, a.events, aEnd.recap, (h) => root('ansible', h), c.includes);
-
-      cleanup();
-      const t1 = Date.now();
-      const b = await runCli([join(caseDir, 'bootstrap', 'inventory.yaml'), '--playbook', join(caseDir, 'bootstrap', 'site.yml'), '--output', 'json', ...(c.args ?? [])]);
-      const t2 = Date.now();
-      cleanup();
-      t.diagnostic(`ansible-playbook ${t1 - t0} ms, bootstrap ${t2 - t1} ms`);
       const evs = b.code === 2 ? [] : events(b.stdout);
       const bEnd = evs.find((e) => e.type === 'run:end');
       const got = outcomeOf(BOOTSTRAP_EXIT[b.code!] ?? `exit ${b.code}`, evs, bEnd?.recap ?? {}, (h) => root('bootstrap', h));
