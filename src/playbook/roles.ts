@@ -67,7 +67,12 @@ const MAIN = { tasks: 'main', vars: 'main', defaults: 'main', handlers: 'main' }
 
 /** A `roles:` item or meta dependency as a RoleEntry (undefined when its shape is wrong: the errors say why). */
 export function readRoleEntry(value: unknown, at: At, errors: ConfigError[]): RoleEntry | undefined {
-  const shape = validateValue(value, roleEntrySchema, at);
+  const shape = validateValue(value, roleEntrySchema, at).map((error) => {
+    // Ansible takes other keys as the role's parameters; here they go under vars
+    const key = error.keyPath.slice(at.path.length + 1);
+    if (!isPlainMap(value) || !(key in value) || key.includes('.') || error.detail.startsWith('unknown key') === false) return error;
+    return new ConfigError(error.pos, error.keyPath, `unknown key \`${key}\` of a role entry (role, vars, when, tags, become); a role's parameters go under \`vars:\` ({ role: ..., vars: { ${key}: ... } })`);
+  });
   errors.push(...shape);
   if (shape.length > 0) return undefined;
   if (typeof value === 'string') return { name: value, vars: {}, tags: [], nameAt: at, from: MAIN };

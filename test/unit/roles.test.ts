@@ -8,7 +8,7 @@ import { localDirOf } from '../../src/playbook/expand.js';
 import { loadPlaybooks } from '../../src/playbook/load.js';
 import { templateCandidates } from '../../src/playbook/render.js';
 import { ROLES_PATH_ENV } from '../../src/playbook/roles.js';
-import { lookup } from './playbook.test.js';
+import { getModule as lookup } from '../../src/modules/index.js';
 
 /** A project in a temp directory: `files` by path relative to it; returns its directory. */
 function project(files: Record<string, string>): string {
@@ -110,7 +110,7 @@ describe('roles', () => {
       'roles/b/meta/main.yml': 'dependencies:\n  - role: a\n',
     }, ['roles/b/meta/main.yml:2:11 dependencies.0.role: role dependency cycle: roles/a -> roles/b -> roles/a']],
     ['a role parameter outside vars', { 'site.yml': '- hosts: web\n  roles:\n    - { role: r, port: 80 }\n', 'roles/r/tasks/main.yml': copy('t', 'x') },
-      ['site.yml:3:18 plays.0.roles.0.port: unknown key `port` (expected one of: role, name, vars, when, tags, become)']],
+      ['site.yml:3:18 plays.0.roles.0.port: unknown key `port` of a role entry (role, vars, when, tags, become); a role\'s parameters go under `vars:` ({ role: ..., vars: { port: ... } })']],
     ['a tasks_from file that is not there', { 'site.yml': '- hosts: web\n  tasks:\n    - import_role: { name: r, tasks_from: nope }\n', 'roles/r/tasks/main.yml': copy('t', 'x') },
       ['site.yml:3:28 plays.0.tasks.0.import_role.name: the role r has no tasks/nope.yml (in roles/r)']],
     ['a role task that notifies no handler', { 'site.yml': '- hosts: web\n  roles: [r]\n', 'roles/r/tasks/main.yml': '- copy: { dest: /tmp/x, content: x }\n  notify: restrat\n', 'roles/r/handlers/main.yml': '- name: restart\n  service: { name: x, state: restarted }\n' },
