@@ -346,7 +346,7 @@ function implicitFlush(at: At, key: string, tags: string[]): Task {
   const keyAt = atPath(at, key);
   return {
     name: 'meta: flush_handlers', module: 'meta', params: {}, loopVar: 'item', loopControl: { extended: false }, notify: [],
-    tags: [...new Set([...tags, 'always'])], ignoreErrors: false, runOnce: false, listen: [], meta: 'flush_handlers', sensitive: false,
+    tags: [...new Set([...tags, 'always'])], ignoreErrors: false, runOnce: false, listen: [], meta: 'flush_handlers', sensitive: false, implicit: true,
     pos: keyAt.locate(keyAt.path, 'key'), keyPath: keyAt.path,
   };
 }

@@ -38,6 +38,8 @@ export interface Task {
   listen: string[];
   /** `meta: flush_handlers` */
   meta?: 'flush_handlers';
+  /** added by the loader, not written in the playbook: the handler flushes after pre_tasks and before post_tasks */
+  implicit?: boolean;
   /** its diffs, change titles, reasons, command lines and output are never shown */
   sensitive: boolean;
   /** seconds each of its commands may run before it is killed on the host (default: --command-timeout) */

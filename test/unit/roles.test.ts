@@ -46,6 +46,7 @@ describe('roles', () => {
     assert.deepEqual(play!.tasks.map((t) => t.name), [
       'pre', 'meta: flush_handlers', 'common : common', 'a : a', 'b : b', 'common : common', 'task', 'meta: flush_handlers', 'post',
     ]);
+    assert.deepEqual(play!.tasks.filter((t) => t.implicit).map((t) => t.keyPath), ['plays.0.pre_tasks', 'plays.0.post_tasks']);
     assert.deepEqual(play!.tasks.filter((t) => t.role).map((t) => [t.role!.name, t.pos.file.slice(dir.length)]), [
       ['common', '/roles/common/tasks/main.yml'], ['a', '/roles/a/tasks/main.yml'], ['b', '/roles/b/tasks/main.yml'], ['common', '/roles/common/tasks/main.yml'],
     ]);
