@@ -104,6 +104,11 @@ describe('ansible-core as the oracle: the same playbook intent, the same outcome
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  /**
+   * The loopback hosts share one filesystem: each gets its own lock file and state directory (the
+   * pending handlers), as real hosts have, so one host's pending handler is not another's and
+   * cases running side by side do not meet.
+   */
   const inventories = (caseDir: string, root: (engine: string, h: Host) => string) => {
     const key = servers.h1.clientKeyPath;
     const knownHosts = join(dir, 'known_hosts');
@@ -124,7 +129,7 @@ ${HOSTS.map((h) => `        ${h}: { ansible_host: 127.0.0.1, ansible_port: ${ser
   children:
     app:
       hosts:
-${HOSTS.map((h) => `        ${h}: { address: 127.0.0.1, port: ${servers[h].port}, vars: { root: ${root('bootstrap', h)}, lock_file: ${join(caseDir, `${h}.lock`)} } }`).join('\n')}
+${HOSTS.map((h) => `        ${h}: { address: 127.0.0.1, port: ${servers[h].port}, vars: { root: ${root('bootstrap', h)}, lock_file: ${join(caseDir, `${h}.lock`)}, state_dir: ${join(caseDir, `${h}.state`)} } }`).join('\n')}
 `;
     return { ansible, bootstrap };
   };
