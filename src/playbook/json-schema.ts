@@ -6,7 +6,7 @@
 import { getModule } from '../modules/index.js';
 import { EJS_DEFINITION, fieldSchema, mapSchema, type JsonSchema } from '../schema/json-schema.js';
 import type { Field } from '../schema/types.js';
-import { blockFields, importFields, importTasksFields, MODULE_NAMES, playFields, roleTaskFields, taskFields } from './load.js';
+import { blockFields, importFields, importTasksFields, MODULE_NAMES, playFields, roleTaskFields, taskFields } from './load-playbooks.js';
 import { roleEntrySchema } from './roles.js';
 
 const TASK = '#/definitions/task';

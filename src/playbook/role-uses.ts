@@ -8,7 +8,7 @@
  */
 import { basename, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
-import type { At } from '../schema/validate.js';
+import type { At } from '../schema/validate-value.js';
 import { findRole, readRoleEntry, readRoleMeta, readRoleVars, roleCandidates, roleFile, type RoleEntry } from './roles.js';
 import { isBlock, type RoleInstance, type Step, type Task } from './types.js';
 

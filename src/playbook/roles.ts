@@ -9,8 +9,8 @@ import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { RESERVED_VAR_NAMES } from '../inventory/vars-schema.js';
 import type { Field, Schema } from '../schema/types.js';
-import { atFile, atPath, isPlainMap, validateValue, type At } from '../schema/validate.js';
-import { loadYamlFile } from '../yaml/load.js';
+import { atFile, atPath, isPlainMap, validateValue, type At } from '../schema/validate-value.js';
+import { loadYamlFile } from '../yaml/load-yaml.js';
 
 /** Directories (separated by `:`) searched for roles after `roles/` next to the playbook. */
 export const ROLES_PATH_ENV = 'BOOTSTRAP_ROLES_PATH';

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import YAML from 'yaml';
-import { editorSchemas } from '../../src/editor-schemas.js';
+import { editorSchemas } from '../../src/cli/editor-schemas.js';
 import { ConfigErrors } from '../../src/errors.js';
-import { loadInventory } from '../../src/inventory/load.js';
+import { loadInventory } from '../../src/stack/inventory.js';
 import { getModule } from '../../src/modules/index.js';
-import { loadPlaybooks } from '../../src/playbook/load.js';
+import { loadPlaybooks } from '../../src/playbook/load-playbooks.js';
 import { packageRoot } from '../../src/paths.js';
 
 const at = (...parts: string[]) => join(packageRoot, ...parts);

@@ -5,7 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigErrors } from '../../src/errors.js';
 import { localDirOf } from '../../src/playbook/expand.js';
-import { loadPlaybooks } from '../../src/playbook/load.js';
+import { loadPlaybooks } from '../../src/playbook/load-playbooks.js';
 import { templateCandidates } from '../../src/playbook/render.js';
 import { ROLES_PATH_ENV } from '../../src/playbook/roles.js';
 import { getModule as lookup } from '../../src/modules/index.js';

@@ -3,7 +3,8 @@
  * group, host and variable schemas loadInventory validates with (the stack's variables included).
  */
 import { EJS_DEFINITION, mapSchema, type JsonSchema } from '../schema/json-schema.js';
-import { groupFields, hostFields, knownVarsSchema } from './vars-schema.js';
+import { groupFields, hostFields } from '../inventory/vars-schema.js';
+import { knownVarsSchema } from './inventory.js';
 
 const ref = (to: string): JsonSchema => ({ $ref: to });
 const orNull = (schema: JsonSchema): JsonSchema => ({ anyOf: [schema, { type: 'null' }] });

@@ -5,9 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inventoryJsonSchema } from './inventory/json-schema.js';
-import { packageRoot } from './paths.js';
-import { playbookJsonSchema, tasksJsonSchema } from './playbook/json-schema.js';
+import { inventoryJsonSchema } from '../stack/inventory-json-schema.js';
+import { packageRoot } from '../paths.js';
+import { playbookJsonSchema, tasksJsonSchema } from '../playbook/json-schema.js';
 
 /** File name under schema/ -> its text. */
 export function editorSchemas(): Record<string, string> {
