@@ -95,7 +95,7 @@ export function validateRun({ inventory, plays, modules, limit, tags, skipTags, 
     for (const task of tasks) {
       if (task.delegateTo !== undefined && !task.delegateTo.includes('<%') && !inventory.hosts.has(task.delegateTo)) {
         const path = `${task.keyPath}.delegate_to`;
-        add(new ConfigError(positionIn(play.file, path, 'value', task.pos), path, `delegate_to names no host of the inventory: ${JSON.stringify(task.delegateTo)}${didYouMean(task.delegateTo, inventory.hosts.keys())}`));
+        add(new ConfigError(positionIn(task.pos.file, path, 'value', task.pos), path, `delegate_to names no host of the inventory: ${JSON.stringify(task.delegateTo)}${didYouMean(task.delegateTo, inventory.hosts.keys())}`));
       }
       if (!modules(task.module)) continue; // reported by loadPlaybooks (and `meta` runs no module)
       for (const host of targeted) {
@@ -164,7 +164,7 @@ function validateTaskForHost(
       const src = params[param];
       if (typeof src !== 'string') continue;
       const where = taskWhere(task, `${task.module}.${param}`, host);
-      const candidates = templateCandidates(src, play.file);
+      const candidates = templateCandidates(src, play.file, task.role?.dir);
       const path = candidates.find((candidate) => existsSync(candidate));
       if (!path) {
         add(new ConfigError(where.pos, where.keyPath, `template not found: looked for ${candidates.join(' and ')}`));

@@ -7,7 +7,8 @@
  * evaluate `when` (so `when: "item.tls"` works), render the parameters and check them
  * against the module's schema and its offline `validate`.
  */
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { HostFacts } from '../facts/types.js';
 import type { Inventory } from '../inventory/types.js';
@@ -100,9 +101,9 @@ export function taskFilter(plays: Play[], sel: TaskSelection): (task: Task) => b
   return (task) => !before.has(task) && taskSelected(task, sel.tags, sel.skipTags);
 }
 
-/** The scope of a host in a play: play vars < inventory vars, facts, then scopeExtra. */
-export function playScope(hp: HostPlay): Record<string, unknown> {
-  return hostScope(hp.inventory, hp.host, hp.facts, hp.play.vars, hp.scopeExtra);
+/** The scope of a host in a play (for a task: with its role's variables): play vars < inventory vars, facts, then scopeExtra. */
+export function playScope(hp: HostPlay, task?: Task): Record<string, unknown> {
+  return hostScope(hp.inventory, hp.host, hp.facts, task?.vars ?? hp.play.vars, hp.scopeExtra);
 }
 
 /** Sees the names an expansion looks up in its scope (see playbook/expansions.ts); `view` wraps a scope so they are seen. */
@@ -116,12 +117,11 @@ export interface ScopeWatch {
  * per instance in `errors`. `scope` defaults to playScope(hp). `watch` sees every name the
  * task's `loop`, `when` and parameters look up (the loop variable excepted).
  */
-export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unknown> = playScope(hp), watch?: ScopeWatch): TaskInstance[] {
+export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unknown> = playScope(hp, task), watch?: ScopeWatch): TaskInstance[] {
   const module = (hp.modules ?? getModule)(task.module);
   if (!module) throw new ConfigError(task.pos, task.keyPath, `unknown module "${task.module}"`);
   const seen = (s: Record<string, unknown>) => (watch ? watch.view(s, task.loop === undefined ? undefined : task.loopVar) : s);
   const items = task.loop === undefined ? [undefined] : loopItems(task, watch ? watch.view(scope) : scope, hp.host);
-  const localDir = dirname(hp.play.file);
   const paramsAt = taskWhere(task, task.module, hp.host);
   return items.map((item, index) => {
     const loopVars = task.loop === undefined ? {} : loopVarsOf(task, items, index);
@@ -132,6 +132,8 @@ export function expandTask(task: Task, hp: HostPlay, scope: Record<string, unkno
       return { ...instance, skipped: `when: ${task.when}` };
     }
     const params = textWhereText(module, task.params, renderParams(task.params, seen(itemScope), paramsAt) as Record<string, unknown>);
+    const localDir = localDirOf(task, hp.play, params.src);
+    instance.ctx = contextOf(hp, itemScope, task, params.src);
     const errors = validateParams(module, params, { ...paramsAt, localDir });
     if (errors.length === 0) {
       for (const [relPath, message] of module.validate?.(params, { localDir, pending: hp.pending }) ?? []) {
@@ -187,17 +189,30 @@ export function loopVarsOf(task: Task, items: unknown[], index: number): Record<
   };
 }
 
-/** What a module's facts() and plan() get for one instance: the host's facts, and templates rendered with the item's scope. */
-export function contextOf(hp: HostPlay, itemScope: Record<string, unknown>, task: Task): ModuleContext {
+/**
+ * What a module's facts() and plan() get for one instance: the host's facts, and templates rendered
+ * with the item's scope. `src` is the instance's rendered `src` parameter (where its local file is).
+ */
+export function contextOf(hp: HostPlay, itemScope: Record<string, unknown>, task: Task, src?: unknown): ModuleContext {
   return {
     host: hp.host,
     facts: hp.facts,
     evaluate: (expr) => evaluate(expr, itemScope, taskWhere(task, task.module, hp.host)),
-    localDir: dirname(hp.play.file),
+    localDir: localDirOf(task, hp.play, src),
     runId: hp.runId,
     lockFile: lockFileOf(hp.inventory.hosts.get(hp.host) ?? { vars: {} }),
-    renderTemplate: (src, extra) => renderTemplateFile(resolveTemplatePath(src, hp.play.file), { ...itemScope, ...extra }),
+    renderTemplate: (file, extra) => renderTemplateFile(resolveTemplatePath(file, hp.play.file, task.role?.dir), { ...itemScope, ...extra }),
   };
+}
+
+/**
+ * The directory a relative local `src` (copy, unarchive, binary, docker_image) resolves from: the
+ * playbook's; for a role's task, the role's `files/` then the role itself when `src` is there, as in Ansible.
+ */
+export function localDirOf(task: Task, play: Play, src: unknown): string {
+  const playDir = dirname(play.file);
+  if (!task.role || typeof src !== 'string' || isAbsolute(src)) return playDir;
+  return [join(task.role.dir, 'files'), task.role.dir].find((dir) => existsSync(join(dir, src))) ?? playDir;
 }
 
 function loopItems(task: Task, scope: Record<string, unknown>, host: string): unknown[] {

@@ -41,7 +41,7 @@ export class Expansions {
 
   /** `task`'s instances on hp's host, as expandTask gives them (and throws), expanded again only when what it read changed. */
   expand(task: Task, hp: HostPlay): TaskInstance[] {
-    const scope = playScope(hp);
+    const scope = playScope(hp, task);
     const modules = hp.modules ?? getModule;
     let byHost = this.entries.get(task);
     const entry = byHost?.get(hp.host);
@@ -49,7 +49,7 @@ export class Expansions {
       this.counts.reused++;
       return entry.instances.map((i) => {
         const itemScope = itemScopeOf(scope, i.loopVars);
-        return { ...i, scope: itemScope, ctx: contextOf(hp, itemScope, task) };
+        return { ...i, scope: itemScope, ctx: contextOf(hp, itemScope, task, i.params.src) };
       });
     }
     const watch = new Watch();

@@ -9,8 +9,10 @@ import { atFile, atPath, isPlainMap, validateParams, validateValue, type At } fr
 import { loadYamlFile } from '../yaml/load-yaml.js';
 import { PERCENT, type BatchSize } from './batch-size.js';
 import { expressionSyntaxError } from './expression.js';
-import { flattenSteps, type Block, type Play, type Step, type Task } from './types.js';
+import { flattenSteps, type Block, type Play, type RoleInstance, type Step, type Task } from './types.js';
 import { checkRegisterOrder } from './register-order.js';
+import { PlayRoles, publicLayers, type RoleHow, type RoleUseContext } from './role-uses.js';
+import { readRoleEntry, roleTaskParams } from './roles.js';
 
 export type ModuleLookup = (name: string) => Module | undefined;
 
@@ -34,12 +36,15 @@ const batchSize: Schema = {
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-const playFields: Record<string, Field> = {
+export const playFields: Record<string, Field> = {
   name: { type: 'string' },
   hosts: { ...stringList, hint: 'a host pattern (a group, a host, all, or a pattern like web:&prod)', required: true },
   vars: { type: 'map', fields: {}, additional: { type: 'any' } },
   vars_files: { ...stringList, hint: 'a YAML file of variables, or a list of them (relative to the playbook)' },
+  pre_tasks: { type: 'list', items: { type: 'any' }, description: 'tasks run before the roles (the handlers they notify run right after them)' },
+  roles: { type: 'list', items: { type: 'any' }, description: 'roles run before the tasks: a name, or { role: NAME, vars, when, tags }' },
   tasks: { type: 'list', items: { type: 'any' } },
+  post_tasks: { type: 'list', items: { type: 'any' }, description: 'tasks run after the tasks and their handlers' },
   handlers: { type: 'list', items: { type: 'any' } },
   become: { type: 'boolean' },
   tags: stringList,
@@ -55,7 +60,7 @@ const playFields: Record<string, Field> = {
 
 const expression: Schema = { type: 'oneOf', alternatives: [{ type: 'string' }, { type: 'boolean' }], hint: 'a JavaScript expression (a string) or true/false' };
 
-const taskFields: Record<string, Field> = {
+export const taskFields: Record<string, Field> = {
   name: { type: 'string' },
   when: expression,
   loop: { type: 'oneOf', alternatives: [{ type: 'string' }, { type: 'list', items: { type: 'any' } }], hint: 'a list, or a JavaScript expression yielding a list' },
@@ -115,13 +120,13 @@ const ANSIBLE_TASK_KEYS: Record<string, string> = {
   debugger: '',
 };
 
-const importFields: Record<string, Field> = {
+export const importFields: Record<string, Field> = {
   import_playbook: { type: 'string', required: true },
   when: taskFields.when,
 };
 
 /** Keys of a `block:` entry; when/become/tags/notify pass down to its tasks. */
-const blockFields: Record<string, Field> = {
+export const blockFields: Record<string, Field> = {
   name: { type: 'string' },
   block: { type: 'list', items: { type: 'any' }, required: true },
   rescue: { type: 'list', items: { type: 'any' } },
@@ -141,7 +146,26 @@ interface Inherited {
   /** the file the steps are read from, and the task files that imported it (for cycles) */
   file: string;
   chain: string[];
+  /** the role the steps belong to, and the role directories that led to it (for cycles) */
+  role?: RoleInstance;
+  roleChain: string[];
 }
+
+/** What reading a play's tasks (not its handlers) carries: notify targets, checked once every handler is known, and the play's roles. */
+interface TaskContext {
+  notifies: Array<{ raw: unknown; names: string[]; at: At }>;
+  roles: PlayRoles;
+}
+
+/** `- include_role: { name: ROLE, tasks_from... }` (or import_role) with the keys passed to the role's tasks. */
+export const roleTaskFields = (key: string): Record<string, Field> => ({
+  [key]: { type: 'map', fields: roleTaskParams, required: true },
+  name: { type: 'string' },
+  vars: { type: 'map', fields: {}, additional: { type: 'any' }, description: 'variables of the role\'s tasks, over its defaults and vars' },
+  when: expression,
+  tags: stringList,
+  become: { type: 'boolean' },
+});
 
 /** `- import_tasks: FILE` (or include_tasks, also as `{ file: FILE }`) with the keys passed to its tasks. */
 const taskFileTarget: Schema = {
@@ -149,7 +173,7 @@ const taskFileTarget: Schema = {
   alternatives: [{ type: 'string' }, { type: 'map', fields: { file: { type: 'string', required: true } } }],
   hint: 'a task file (relative to the file that names it), or { file: ... }',
 };
-const importTasksFields = (key: string): Record<string, Field> => ({
+export const importTasksFields = (key: string): Record<string, Field> => ({
   [key]: { ...taskFileTarget, required: true },
   name: { type: 'string' },
   when: expression,
@@ -235,14 +259,40 @@ function readPlay(entry: unknown, at: At, file: string, modules: ModuleLookup, k
     }
   }
   const tags = toList(entry.tags);
-  const top: Inherited = { when: [], tags, notify: [], file, chain: [file] };
-  const handlerSteps = readSteps(entry.handlers, atPath(at, 'handlers'), modules, known, errors, undefined, top);
-  const handlers = handlerSteps.filter((s): s is Task => !('block' in s));
+  const top: Inherited = { when: [], tags, notify: [], file, chain: [file], roleChain: [] };
+  const roleInherited = (taskFile: string, use: RoleUseContext): Inherited => ({
+    when: use.when, tags: use.tags, become: use.become, notify: [], file: taskFile, chain: [taskFile], role: use.role, roleChain: use.chain,
+  });
+  const roles: PlayRoles = new PlayRoles(file, errors, {
+    tasks: (taskFile, use) => readTaskList(taskFile, modules, known, errors, ctx, roleInherited(taskFile, use)),
+    handlers: (handlerFile, use) => readTaskList(handlerFile, modules, known, errors, undefined, roleInherited(handlerFile, use)).filter((s): s is Task => !('block' in s)),
+  });
+  const ctx: TaskContext = { notifies: [], roles };
+  const playHandlers = readSteps(entry.handlers, atPath(at, 'handlers'), modules, known, errors, undefined, top).filter((s): s is Task => !('block' in s));
+  const section = (key: string) => readSteps(entry[key], atPath(at, key), modules, known, errors, ctx, top);
+  const preTasks = section('pre_tasks');
+  const roleSteps: Step[] = [];
+  if (Array.isArray(entry.roles)) {
+    entry.roles.forEach((item, i) => {
+      const use = readRoleEntry(item, atPath(atPath(at, 'roles'), i), errors);
+      if (use) roleSteps.push(...roles.use(use, 'roles', { when: [], tags, chain: [] }).steps);
+    });
+  }
+  const mainTasks = section('tasks');
+  const postTasks = section('post_tasks');
+  // as in Ansible, the handlers notified by pre_tasks run before the roles, and those of the roles and tasks before post_tasks
+  const flush = (key: string): Step[] => [implicitFlush(at, key, tags)];
+  const steps = [
+    ...preTasks, ...(preTasks.length > 0 ? flush('pre_tasks') : []),
+    ...roleSteps, ...mainTasks, ...(postTasks.length > 0 ? flush('post_tasks') : []),
+    ...postTasks,
+  ];
+  const handlers = [...roles.handlers, ...playHandlers];
   const handlerNames = new Map<string, Task>();
   const topics = new Set<string>();
   for (const handler of handlers) {
-    const nameAt = atFile(file, `${handler.keyPath}.name`, handler.pos);
-    if (!hasName(entry.handlers, handler.keyPath)) {
+    const nameAt = atFile(handler.pos.file, `${handler.keyPath}.name`, handler.pos);
+    if (!handler.role && !hasName(entry.handlers, handler.keyPath)) {
       errors.push(new ConfigError(handler.pos, handler.keyPath, 'a handler needs a `name` (tasks notify it by name)'));
     } else if (handlerNames.has(handler.name)) {
       errors.push(new ConfigError(nameAt.locate(nameAt.path), nameAt.path, `duplicate handler name ${JSON.stringify(handler.name)} (also at ${handlerNames.get(handler.name)!.keyPath})`));
@@ -251,7 +301,7 @@ function readPlay(entry: unknown, at: At, file: string, modules: ModuleLookup, k
     handler.listen.forEach((t) => topics.add(t));
   }
   const notifiable = new Set([...handlerNames.keys(), ...topics]);
-  const steps = readSteps(entry.tasks, atPath(at, 'tasks'), modules, known, errors, notifiable, top);
+  for (const { raw, names, at: notifyAt } of ctx.notifies) checkNotify(raw, names, notifyAt, notifiable, errors);
   const hosts = Array.isArray(entry.hosts) ? entry.hosts.join(',') : typeof entry.hosts === 'string' ? entry.hosts : '';
   const play: Play = {
     name: typeof entry.name === 'string' ? entry.name : hosts,
@@ -267,8 +317,89 @@ function readPlay(entry: unknown, at: At, file: string, modules: ModuleLookup, k
     file,
     pos: at.locate(at.path),
   };
+  layerRoleVars(play, roles);
   playKeyPaths.set(play, at.path);
   return play;
+}
+
+/**
+ * The variables each task sees, as Ansible's precedence orders them (README: Roles): the public
+ * roles' defaults < the task's own role's defaults < the play's vars < the public roles' vars <
+ * its own role's vars and parameters. One object per role use, so scopes stay comparable by identity.
+ */
+function layerRoleVars(play: Play, roles: PlayRoles): void {
+  if (roles.uses.length === 0) return;
+  const shared = publicLayers(roles);
+  const own = play.vars;
+  play.vars = { ...shared.defaults, ...own, ...shared.vars };
+  const byRole = new Map<RoleInstance, Record<string, unknown>>();
+  for (const task of [...play.tasks, ...play.handlers]) {
+    if (!task.role) continue;
+    let vars = byRole.get(task.role);
+    if (!vars) byRole.set(task.role, (vars = { ...shared.defaults, ...task.role.defaults, ...own, ...shared.vars, ...task.role.vars }));
+    task.vars = vars;
+  }
+}
+
+/** The `meta: flush_handlers` Ansible runs after pre_tasks and after the roles and tasks. */
+function implicitFlush(at: At, key: string, tags: string[]): Task {
+  const keyAt = atPath(at, key);
+  return {
+    name: 'meta: flush_handlers', module: 'meta', params: {}, loopVar: 'item', loopControl: { extended: false }, notify: [],
+    tags: [...new Set([...tags, 'always'])], ignoreErrors: false, runOnce: false, listen: [], meta: 'flush_handlers', sensitive: false, implicit: true,
+    pos: keyAt.locate(keyAt.path, 'key'), keyPath: keyAt.path,
+  };
+}
+
+/** A YAML file of tasks (a role's tasks or handlers file), read as import_tasks reads one. */
+function readTaskList(file: string, modules: ModuleLookup, known: string[], errors: ConfigError[], ctx: TaskContext | undefined, inherited: Inherited): Step[] {
+  let value: unknown;
+  try {
+    value = loadYamlFile(file, 'tasks').value;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    errors.push(err);
+    return [];
+  }
+  if (value === null || value === undefined) return [];
+  const fileAt = atFile(file, 'tasks');
+  if (!Array.isArray(value)) {
+    errors.push(new ConfigError(fileAt.locate('tasks'), '', `expected a list of tasks, got ${isPlainMap(value) ? 'a map' : JSON.stringify(value)}`));
+    return [];
+  }
+  return readSteps(value, fileAt, modules, known, errors, ctx, inherited);
+}
+
+/**
+ * `include_role` / `import_role`: the role's tasks (tasks_from), read when the playbook loads,
+ * with the entry's when, tags, become and vars passed to them; its handlers join the play's.
+ */
+function readRoleTask(entry: Record<string, unknown>, at: At, errors: ConfigError[], ctx: TaskContext | undefined, outer: Inherited): Step[] {
+  const key = 'import_role' in entry ? 'import_role' : 'include_role';
+  const shape = validateValue(entry, { type: 'map', fields: roleTaskFields(key) }, at);
+  errors.push(...shape);
+  if (shape.length > 0) return [];
+  if (!ctx) {
+    const keyAt = atPath(at, key);
+    errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, `\`${key}\` is for tasks, not handlers`));
+    return [];
+  }
+  const params = entry[key] as Record<string, string>;
+  const when = readCondition(entry.when, atPath(at, 'when'), errors);
+  const how: RoleHow = key;
+  return ctx.roles.use(
+    {
+      name: params.name!,
+      vars: isPlainMap(entry.vars) ? entry.vars : {},
+      tags: toList(entry.tags),
+      become: typeof entry.become === 'boolean' ? entry.become : undefined,
+      nameAt: atPath(atPath(at, key), 'name'),
+      from: { tasks: params.tasks_from ?? 'main', vars: params.vars_from ?? 'main', defaults: params.defaults_from ?? 'main', handlers: params.handlers_from ?? 'main' },
+      ...(when === undefined ? {} : { when }),
+    },
+    how,
+    { when: outer.when, tags: outer.tags, become: outer.become, chain: outer.roleChain },
+  ).steps;
 }
 
 function readSerial(value: unknown): BatchSize[] | undefined {
@@ -316,7 +447,7 @@ function readSteps(
   modules: ModuleLookup,
   known: string[],
   errors: ConfigError[],
-  notifiable: Set<string> | undefined,
+  notifiable: TaskContext | undefined,
   inherited: Inherited,
 ): Step[] {
   if (!Array.isArray(list)) return [];
@@ -325,6 +456,10 @@ function readSteps(
     const entryAt = atPath(at, i);
     if (isPlainMap(entry) && ('import_tasks' in entry || 'include_tasks' in entry)) {
       steps.push(...readTaskFile(entry, entryAt, modules, known, errors, notifiable, inherited));
+      return;
+    }
+    if (isPlainMap(entry) && ('import_role' in entry || 'include_role' in entry)) {
+      steps.push(...readRoleTask(entry, entryAt, errors, notifiable, inherited));
       return;
     }
     const step = notifiable && isPlainMap(entry) && 'block' in entry
@@ -345,7 +480,7 @@ function readTaskFile(
   modules: ModuleLookup,
   known: string[],
   errors: ConfigError[],
-  notifiable: Set<string> | undefined,
+  notifiable: TaskContext | undefined,
   outer: Inherited,
 ): Step[] {
   const key = 'import_tasks' in entry ? 'import_tasks' : 'include_tasks';
@@ -397,13 +532,13 @@ function readBlock(
   modules: ModuleLookup,
   known: string[],
   errors: ConfigError[],
-  notifiable: Set<string>,
+  notifiable: TaskContext,
   outer: Inherited,
 ): Block {
   errors.push(...validateValue(entry, { type: 'map', fields: blockFields }, at));
   const when = readCondition(entry.when, atPath(at, 'when'), errors);
   const notify = toList(entry.notify);
-  checkNotify(entry.notify, notify, atPath(at, 'notify'), notifiable, errors);
+  notifiable.notifies.push({ raw: entry.notify, names: notify, at: atPath(at, 'notify') });
   const inner: Inherited = {
     ...outer,
     when: when === undefined ? outer.when : [...outer.when, when],
@@ -428,7 +563,7 @@ function readTask(
   modules: ModuleLookup,
   known: string[],
   errors: ConfigError[],
-  notifiable: Set<string> | undefined,
+  notifiable: TaskContext | undefined,
   inherited: Inherited,
 ): Task | undefined {
   const pos: SourcePos = at.locate(at.path);
@@ -518,7 +653,7 @@ function readTask(
     errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, '`listen` is for handlers; tasks `notify` a handler name or a listen topic'));
   }
   const ownNotify = toList(taskKeys.notify);
-  if (notifiable && errors.length === before) checkNotify(taskKeys.notify, ownNotify, atPath(at, 'notify'), notifiable, errors);
+  if (notifiable && errors.length === before) notifiable.notifies.push({ raw: taskKeys.notify, names: ownNotify, at: atPath(at, 'notify') });
   const defaultName = moduleKey === 'meta' ? 'meta: flush_handlers' : moduleKey;
   return {
     name: typeof taskKeys.name === 'string' ? taskKeys.name : defaultName,
@@ -549,6 +684,7 @@ function readTask(
     meta,
     sensitive: taskKeys.sensitive === true,
     timeout: typeof taskKeys.timeout === 'number' ? taskKeys.timeout : undefined,
+    ...(inherited.role ? { role: inherited.role } : {}),
     pos,
     keyPath: at.path,
   };

@@ -74,16 +74,19 @@ function child(where: Where, key: string | number): Where {
   return { ...where, keyPath, pos: positionIn(where.pos.file, keyPath, 'value', where.pos) };
 }
 
-/** Candidate files for a template `src`: `<playbook dir>/../templates/<src>`, then `<playbook dir>/<src>`. */
-export function templateCandidates(src: string, playFile: string): string[] {
+/**
+ * Candidate files for a template `src`: for a role's task `<role>/templates/<src>` and `<role>/<src>`
+ * first (as in Ansible), then `<playbook dir>/../templates/<src>`, then `<playbook dir>/<src>`.
+ */
+export function templateCandidates(src: string, playFile: string, roleDir?: string): string[] {
   if (isAbsolute(src)) return [src];
   const dir = dirname(playFile);
-  return [resolve(dir, '..', 'templates', src), resolve(dir, src)];
+  return [...(roleDir ? [resolve(roleDir, 'templates', src), resolve(roleDir, src)] : []), resolve(dir, '..', 'templates', src), resolve(dir, src)];
 }
 
 /** The first existing candidate (see templateCandidates), or the first candidate when none exists. */
-export function resolveTemplatePath(src: string, playFile: string): string {
-  const candidates = templateCandidates(src, playFile);
+export function resolveTemplatePath(src: string, playFile: string, roleDir?: string): string {
+  const candidates = templateCandidates(src, playFile, roleDir);
   return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0];
 }
 

@@ -33,7 +33,7 @@ export function taskOnHost(task: Task, hp: HostPlay, expansions?: Expansions): T
       if (errors.length) throw new ConfigErrors(errors);
       return instances;
     },
-    until: (registered) => Boolean(evaluate(task.until!, { ...playScope(hp), ...registering(registered) }, where('until'))),
+    until: (registered) => Boolean(evaluate(task.until!, { ...playScope(hp, task), ...registering(registered) }, where('until'))),
     changedWhen: (scope) => Boolean(evaluate(task.changedWhen!, scope, where('changed_when'))),
     failedWhen: (scope) => Boolean(evaluate(task.failedWhen!, scope, where('failed_when'))),
     delegateTo(scope) {

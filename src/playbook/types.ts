@@ -38,13 +38,32 @@ export interface Task {
   listen: string[];
   /** `meta: flush_handlers` */
   meta?: 'flush_handlers';
+  /** added by the loader, not written in the playbook: the handler flushes after pre_tasks and before post_tasks */
+  implicit?: boolean;
   /** its diffs, change titles, reasons, command lines and output are never shown */
   sensitive: boolean;
   /** seconds each of its commands may run before it is killed on the host (default: --command-timeout) */
   timeout?: number;
+  /** the role whose tasks or handlers this is (roles:, import_role, include_role, meta dependencies) */
+  role?: RoleInstance;
+  /** the play's variables as this task sees them (a role's task: its role's defaults and vars layered in); the play's `vars` otherwise */
+  vars?: Record<string, unknown>;
   pos: SourcePos;
   /** key path of the task in its file, e.g. plays.0.tasks.3 */
   keyPath: string;
+}
+
+/** One use of a role in a play: a role directory with the parameters it was given. */
+export interface RoleInstance {
+  name: string;
+  /** the role's directory (templates/ and files/ of its tasks resolve there first) */
+  dir: string;
+  /** defaults/main.yml of its dependencies, of the roles that depend on it, then its own (lowest precedence) */
+  defaults: Record<string, unknown>;
+  /** vars/main.yml the same way, then the parameters it was given (`vars:` of its entry) */
+  vars: Record<string, unknown>;
+  /** seen by the play's other tasks too (roles: and import_role, as in Ansible); include_role's are its own */
+  public: boolean;
 }
 
 export interface LoopControl {
@@ -75,7 +94,7 @@ export interface Play {
   name: string;
   /** group name, host name, "all", or a pattern (see src/inventory/pattern.ts) */
   hosts: string;
-  /** play vars and vars_files (in that order of precedence), as defaults under the inventory's vars */
+  /** play vars and vars_files (in that order of precedence), as defaults under the inventory's vars; the public roles' defaults under them and their vars over them */
   vars: Record<string, unknown>;
   /** every task, blocks flattened, in document order (blocks' rescue and always sections included) */
   tasks: Task[];

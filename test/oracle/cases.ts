@@ -43,6 +43,12 @@ export interface OracleCase {
   cleanup?: string[][];
   /** makes what the playbook reads beside it (a tarball), in each engine's directory */
   prepare?: (dir: string) => void;
+  /**
+   * include_role / include_tasks tasks of the playbook: Ansible reports the include itself as a task
+   * result ("included: ..."); bootstrap reads includes when the playbook loads and has no such line
+   * (README: Coming from Ansible), so these are left out of Ansible's results
+   */
+  includes?: string[];
   /** an assertion on Ansible's outcome: the case exercises what its name says */
   check?: (outcome: OracleOutcome) => void;
 }
@@ -655,4 +661,137 @@ export const oracleCases: OracleCase[] = [
       copy: { dest: "{{ root }}/after", content: "a" }
 `),
   },
+  ...roleCases(),
 ];
+
+
+function roleCases(): OracleCase[] {
+  /** One play on `app` as ansiblePlay, with `roles:` (indented by 4) before its tasks. */
+  const rolePlay = (roles: string, tasks = '', extra = '') => ansiblePlay(tasks, `${extra}  roles:\n${roles}`);
+  return [
+    {
+      name: 'roles: defaults < play vars < role vars < the vars of a use; a use with other vars runs again; the play\'s tasks see the roles\' defaults and vars',
+      files: {
+        'roles/web/defaults/main.yml': 'port: 80\ncolor: blue\nshade: light\nonly_default: d\n',
+        'roles/web/vars/main.yml': 'color: red\n',
+        'roles/web/tasks/main.yml': `- name: write
+  copy: { dest: "{{ root }}/web-{{ shade }}", content: "{{ port }} {{ color }} {{ shade }} {{ only_default }} {{ role_name }}" }
+`,
+      },
+      ansible: rolePlay(
+        `    - web
+    - { role: web, vars: { shade: dark, color: vars-of-use } }
+    - web
+`,
+        `    - name: play task
+      copy: { dest: "{{ root }}/play", content: "{{ port }} {{ color }} {{ only_default }}" }
+`,
+        '  vars: { port: 8080, color: green }\n',
+      ),
+      check: (o) => assert.deepEqual(o.files.h1, { 'web-light': '8080 red light d web', 'web-dark': '8080 vars-of-use dark d web', play: '8080 red d' }),
+    },
+    {
+      name: 'roles: meta dependencies run once, before the role that needs them; a dependency with other vars runs again; when and tags of a use pass to its tasks and dependencies',
+      args: ['--skip-tags', 'skipped'],
+      files: {
+        'roles/common/defaults/main.yml': 'label: plain\n',
+        'roles/common/tasks/main.yml': `- name: mark
+  shell: { cmd: "echo common-{{ label }} >> {{ root }}/order" }
+`,
+        'roles/a/meta/main.yml': 'dependencies:\n  - common\n',
+        'roles/a/tasks/main.yml': `- name: a
+  shell: { cmd: "echo a >> {{ root }}/order" }
+`,
+        'roles/b/meta/main.yml': 'dependencies:\n  - role: common\n  - role: common\n    vars: { label: for-b }\n',
+        'roles/b/tasks/main.yml': `- name: b
+  shell: { cmd: "echo b >> {{ root }}/order" }
+`,
+        'roles/c/meta/main.yml': 'dependencies: [a]\n',
+        'roles/c/tasks/main.yml': `- name: c
+  shell: { cmd: "echo c >> {{ root }}/order" }
+`,
+        'roles/d/tasks/main.yml': `- name: d
+  shell: { cmd: "echo d >> {{ root }}/order" }
+`,
+      },
+      ansible: rolePlay(`    - a
+    - b
+    - { role: c, when: inventory_hostname != 'h2' }
+    - { role: d, tags: [skipped] }
+`),
+      check: (o) => assert.equal(o.files.h1.order, 'common-plain\na\ncommon-for-b\nb\nc\n'),
+    },
+    {
+      name: 'roles: a role\'s handlers notified from its tasks (by name and as "role : name"), its templates/ and files/ found first, pre_tasks and post_tasks around it with their handlers flushed',
+      files: {
+        'roles/svc/defaults/main.yml': 'listen_port: 8000\n',
+        'roles/svc/templates/svc.conf.j2': 'port={{ listen_port }} host={{ inventory_hostname }}\n',
+        'roles/svc/files/static.txt': 'static from the role\n',
+        'roles/svc/handlers/main.yml': `- name: restart svc
+  shell: { cmd: "echo restarted >> {{ root }}/events" }
+- name: reload svc
+  shell: { cmd: "echo reloaded >> {{ root }}/events" }
+`,
+        'roles/svc/tasks/main.yml': `- name: config
+  template: { src: svc.conf.j2, dest: "{{ root }}/svc.conf" }
+  notify: restart svc
+- name: static file
+  copy: { src: static.txt, dest: "{{ root }}/static.txt" }
+  notify: "svc : reload svc"
+- name: unchanged
+  copy: { dest: "{{ root }}/svc.conf", content: "port={{ listen_port }} host={{ inventory_hostname }}\\n" }
+  notify: "svc : restart svc"
+`,
+      },
+      ansible: `- name: p
+  hosts: app
+  gather_facts: false
+  become: false
+  handlers:
+    - name: play handler
+      shell: { cmd: "echo play-handler >> {{ root }}/events" }
+  pre_tasks:
+    - name: before
+      shell: { cmd: "echo pre >> {{ root }}/events" }
+      notify: play handler
+  roles:
+    - svc
+  tasks:
+    - name: task
+      shell: { cmd: "echo task >> {{ root }}/events" }
+  post_tasks:
+    - name: after
+      shell: { cmd: "echo post >> {{ root }}/events" }
+      notify: "svc : restart svc"
+`,
+      check: (o) => assert.equal(o.files.h1.events, 'pre\nplay-handler\ntask\nrestarted\nreloaded\npost\nrestarted\n'),
+    },
+    {
+      name: 'include_role with tasks_from and vars, import_role with when; their handlers join the play\'s',
+      files: {
+        'roles/tool/defaults/main.yml': 'what: default\n',
+        'roles/tool/tasks/main.yml': `- name: main
+  copy: { dest: "{{ root }}/tool-main", content: "{{ what }}" }
+  notify: tool done
+`,
+        'roles/tool/tasks/extra.yml': `- name: extra
+  copy: { dest: "{{ root }}/tool-extra", content: "{{ what }}" }
+`,
+        'roles/tool/handlers/main.yml': `- name: tool done
+  shell: { cmd: "echo done >> {{ root }}/tool-events" }
+`,
+      },
+      ansible: ansiblePlay(`    - name: the extra tasks
+      include_role: { name: tool, tasks_from: extra }
+      vars: { what: included }
+    - name: the main tasks
+      import_role: { name: tool }
+      when: inventory_hostname != 'h2'
+    - name: after
+      copy: { dest: "{{ root }}/after", content: "a" }
+`),
+      includes: ['the extra tasks'],
+      check: (o) => assert.deepEqual(o.files.h1, { 'tool-extra': 'included', 'tool-main': 'default', 'tool-events': 'done\n', after: 'a' }),
+    },
+  ];
+}

@@ -59,7 +59,7 @@ export function listRun(inventory: Inventory, plays: Play[], sel: RunSelection):
         decidedOnHost: matched.filter((h) => decided.get(h) === undefined),
       });
     }
-    if (listed.hosts.length > 0) listed.tasks = play.tasks.filter(selected).map((t) => ({ name: t.name, tags: t.tags, file: t.pos.file, line: t.pos.line }));
+    if (listed.hosts.length > 0) listed.tasks = play.tasks.filter((t) => selected(t) && !t.implicit).map((t) => ({ name: t.name, tags: t.tags, file: t.pos.file, line: t.pos.line }));
     return listed;
   });
 }
