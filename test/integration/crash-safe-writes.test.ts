@@ -265,18 +265,25 @@ describe('crash-safe writes against real sshd: kills mid-transfer leave each fil
   });
 
   it('a double Ctrl-C mid-transfer: the aborted run removes its own temp files; every file is old or new', async () => {
-    resetToOld();
-    const { cli, runId } = runUntil('h2', 'big.bin', BIG / 4);
-    assert.ok(runId, 'the transfer was seen');
-    cli.child.kill('SIGINT');
-    await until('the run to stop starting tasks', () => /^INTERRUPTED +SIGINT/m.test(cli.output()));
-    assert.ok(temps().some((t) => t.host === 'h2' && t.name.startsWith('.big.bin.') && t.size < BIG), 'the second SIGINT comes mid-transfer');
-    cli.child.kill('SIGINT');
-    const res = await cli.done;
-    assert.equal(res.code, 130, res.stdout + res.stderr);
-    await settle(runId);
-    assert.deepEqual(check().corrupt, []);
-    assert.deepEqual(temps(), []);
+    // The second SIGINT lands mid-transfer, but the rest of the file may still arrive before the
+    // abort reaches the host: such a run ends with every file new, and the scenario is tried again.
+    let aborted = 0;
+    for (let attempt = 1; attempt <= 5 && aborted === 0; attempt++) {
+      resetToOld();
+      const { cli, runId } = runUntil('h2', 'big.bin', BIG / 4);
+      assert.ok(runId, 'the transfer was seen');
+      cli.child.kill('SIGINT');
+      await until('the run to stop starting tasks', () => /^INTERRUPTED +SIGINT/m.test(cli.output()));
+      assert.ok(temps().some((t) => t.host === 'h2' && t.name.startsWith('.big.bin.') && t.size < BIG), 'the second SIGINT comes mid-transfer');
+      cli.child.kill('SIGINT');
+      const res = await cli.done;
+      assert.ok(res.code === 130 || res.code === 0, `exit ${res.code}: ${res.stdout}${res.stderr}`);
+      if (res.code === 130) aborted++;
+      await settle(runId);
+      assert.deepEqual(check().corrupt, []);
+      assert.deepEqual(temps(), []);
+    }
+    assert.equal(aborted, 1, 'in 5 attempts, no abort reached the host before its transfer ended');
   });
 
   it('the next run removes the temp files that ended runs left beside its targets (bootstrap\'s own pattern only)', async () => {
