@@ -557,21 +557,8 @@ function readBlock(
   };
 }
 
-function readTask(
-  entry: unknown,
-  at: At,
-  modules: ModuleLookup,
-  known: string[],
-  errors: ConfigError[],
-  notifiable: TaskContext | undefined,
-  inherited: Inherited,
-): Task | undefined {
-  const pos: SourcePos = at.locate(at.path);
-  const isHandler = notifiable === undefined;
-  if (!isPlainMap(entry)) {
-    errors.push(new ConfigError(pos, at.path, `expected a ${isHandler ? 'handler' : 'task'} (a map with a module key like \`package:\`), got ${entry === null ? 'nothing' : Array.isArray(entry) ? 'a list' : JSON.stringify(entry)}`));
-    return undefined;
-  }
+/** A task's keys sorted into module keys and task keys; an unknown key is an error at its key. */
+function splitTaskKeys(entry: Record<string, unknown>, at: At, modules: ModuleLookup, known: string[], isHandler: boolean, errors: ConfigError[]) {
   const moduleKeys: string[] = [];
   const taskKeys: Record<string, unknown> = {};
   const keyNames = [...Object.keys(taskFields), ...(isHandler ? [] : ['block'])];
@@ -591,6 +578,87 @@ function readTask(
       errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, detail));
     }
   }
+  return { moduleKeys, taskKeys, bad };
+}
+
+/** The module's parameters, validated against its schema (`meta: flush_handlers` has none). */
+function readModuleParams(entry: Record<string, unknown>, moduleKey: string, at: At, modules: ModuleLookup, isHandler: boolean, errors: ConfigError[]): { params: Record<string, unknown>; meta: Task['meta'] } {
+  const paramsAt = atPath(at, moduleKey);
+  const params = entry[moduleKey] ?? {};
+  if (moduleKey === 'meta') {
+    if (params !== 'flush_handlers') errors.push(new ConfigError(paramsAt.locate(paramsAt.path), paramsAt.path, `expected \`flush_handlers\` (the only meta action supported), got ${JSON.stringify(params)}`));
+    if (isHandler) errors.push(new ConfigError(paramsAt.locate(paramsAt.path, 'key'), paramsAt.path, '`meta` is for tasks, not handlers'));
+    return { params: {}, meta: 'flush_handlers' };
+  }
+  if (!isPlainMap(params)) {
+    errors.push(new ConfigError(paramsAt.locate(paramsAt.path), paramsAt.path, `expected a map of parameters for module \`${moduleKey}\`, got ${Array.isArray(params) ? 'a list' : JSON.stringify(params)}`));
+    return { params: {}, meta: undefined };
+  }
+  errors.push(...validateParams(modules(moduleKey)!, params, { pos: paramsAt.locate(paramsAt.path), keyPath: paramsAt.path }));
+  return { params, meta: undefined };
+}
+
+/** `loop`, `loop_control` and the `loop_var` alias. */
+function readLoop(taskKeys: Record<string, unknown>, at: At, errors: ConfigError[]): Pick<Task, 'loop' | 'loopVar' | 'loopControl'> {
+  let loop: string | undefined;
+  if (Array.isArray(taskKeys.loop)) loop = JSON.stringify(taskKeys.loop);
+  else if (typeof taskKeys.loop === 'string') {
+    loop = taskKeys.loop;
+    checkExpression(loop, atPath(at, 'loop'), errors);
+  }
+  const control = isPlainMap(taskKeys.loop_control) ? taskKeys.loop_control : {};
+  if (taskKeys.loop_control !== undefined && taskKeys.loop === undefined) keyError(at, 'loop_control', '`loop_control` needs `loop` (the list to run the task over)', errors);
+  if (taskKeys.loop_var !== undefined && control.loop_var !== undefined) keyError(at, 'loop_var', 'give the loop variable once: `loop_var` here is an alias of `loop_control.loop_var`', errors);
+  return {
+    loop,
+    loopVar: typeof control.loop_var === 'string' ? control.loop_var : typeof taskKeys.loop_var === 'string' ? taskKeys.loop_var : 'item',
+    loopControl: {
+      indexVar: typeof control.index_var === 'string' ? control.index_var : undefined,
+      label: typeof control.label === 'string' ? control.label : undefined,
+      pause: typeof control.pause === 'number' ? control.pause : undefined,
+      extended: control.extended === true,
+    },
+  };
+}
+
+/** An error at a task key itself (not its value). */
+function keyError(at: At, key: string, message: string, errors: ConfigError[]): void {
+  const keyAt = atPath(at, key);
+  errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, message));
+}
+
+/** The checks of keys that need another key, or a name that is free: until/retries/delay, register, listen. */
+function checkKeyPairs(taskKeys: Record<string, unknown>, at: At, isHandler: boolean, errors: ConfigError[]): { until?: string; register?: string } {
+  const until = typeof taskKeys.until === 'string' ? taskKeys.until : undefined;
+  if (until !== undefined) checkExpression(until, atPath(at, 'until'), errors);
+  for (const key of ['retries', 'delay'] as const) {
+    if (taskKeys[key] !== undefined && until === undefined) keyError(at, key, `\`${key}\` needs \`until\` (the condition to retry on)`, errors);
+  }
+  const register = typeof taskKeys.register === 'string' ? taskKeys.register : undefined;
+  if (register && (RESERVED_VAR_NAMES as readonly string[]).includes(register)) {
+    const regAt = atPath(at, 'register');
+    errors.push(new ConfigError(regAt.locate(regAt.path), regAt.path, `\`${register}\` is a reserved name in templates and expressions; register under another name`));
+  }
+  if (!isHandler && taskKeys.listen !== undefined) keyError(at, 'listen', '`listen` is for handlers; tasks `notify` a handler name or a listen topic', errors);
+  return { until, register };
+}
+
+function readTask(
+  entry: unknown,
+  at: At,
+  modules: ModuleLookup,
+  known: string[],
+  errors: ConfigError[],
+  notifiable: TaskContext | undefined,
+  inherited: Inherited,
+): Task | undefined {
+  const pos: SourcePos = at.locate(at.path);
+  const isHandler = notifiable === undefined;
+  if (!isPlainMap(entry)) {
+    errors.push(new ConfigError(pos, at.path, `expected a ${isHandler ? 'handler' : 'task'} (a map with a module key like \`package:\`), got ${entry === null ? 'nothing' : Array.isArray(entry) ? 'a list' : JSON.stringify(entry)}`));
+    return undefined;
+  }
+  const { moduleKeys, taskKeys, bad } = splitTaskKeys(entry, at, modules, known, isHandler, errors);
   const before = errors.length;
   errors.push(...validateValue(taskKeys, { type: 'map', fields: taskFields }, at));
   if (moduleKeys.length === 0) {
@@ -602,72 +670,20 @@ function readTask(
     errors.push(new ConfigError(secondAt.locate(secondAt.path, 'key'), secondAt.path, `a task runs exactly one module, found ${moduleKeys.map((k) => `\`${k}\``).join(' and ')}; split it into separate tasks`));
     return undefined;
   }
-  const moduleKey = moduleKeys[0];
-  const paramsAt = atPath(at, moduleKey);
-  let params = entry[moduleKey] ?? {};
-  let meta: Task['meta'];
-  if (moduleKey === 'meta') {
-    if (params !== 'flush_handlers') errors.push(new ConfigError(paramsAt.locate(paramsAt.path), paramsAt.path, `expected \`flush_handlers\` (the only meta action supported), got ${JSON.stringify(params)}`));
-    if (isHandler) errors.push(new ConfigError(paramsAt.locate(paramsAt.path, 'key'), paramsAt.path, '`meta` is for tasks, not handlers'));
-    meta = 'flush_handlers';
-    params = {};
-  } else if (!isPlainMap(params)) {
-    errors.push(new ConfigError(paramsAt.locate(paramsAt.path), paramsAt.path, `expected a map of parameters for module \`${moduleKey}\`, got ${Array.isArray(params) ? 'a list' : JSON.stringify(params)}`));
-    params = {};
-  } else {
-    errors.push(...validateParams(modules(moduleKey)!, params, { pos: paramsAt.locate(paramsAt.path), keyPath: paramsAt.path }));
-  }
+  const moduleKey = moduleKeys[0]!;
+  const { params, meta } = readModuleParams(entry, moduleKey, at, modules, isHandler, errors);
   const ownWhen = readCondition(taskKeys.when, atPath(at, 'when'), errors);
   const conditions = ownWhen === undefined ? inherited.when : [...inherited.when, ownWhen];
-  let loop: string | undefined;
-  if (Array.isArray(taskKeys.loop)) loop = JSON.stringify(taskKeys.loop);
-  else if (typeof taskKeys.loop === 'string') {
-    loop = taskKeys.loop;
-    checkExpression(loop, atPath(at, 'loop'), errors);
-  }
-  const control = isPlainMap(taskKeys.loop_control) ? taskKeys.loop_control : {};
-  if (taskKeys.loop_control !== undefined && taskKeys.loop === undefined) {
-    const keyAt = atPath(at, 'loop_control');
-    errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, '`loop_control` needs `loop` (the list to run the task over)'));
-  }
-  if (taskKeys.loop_var !== undefined && control.loop_var !== undefined) {
-    const keyAt = atPath(at, 'loop_var');
-    errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, 'give the loop variable once: `loop_var` here is an alias of `loop_control.loop_var`'));
-  }
-  const until = typeof taskKeys.until === 'string' ? taskKeys.until : undefined;
-  if (until !== undefined) checkExpression(until, atPath(at, 'until'), errors);
-  for (const key of ['retries', 'delay'] as const) {
-    if (taskKeys[key] !== undefined && until === undefined) {
-      const keyAt = atPath(at, key);
-      errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, `\`${key}\` needs \`until\` (the condition to retry on)`));
-    }
-  }
-  const register = typeof taskKeys.register === 'string' ? taskKeys.register : undefined;
-  if (register && (RESERVED_VAR_NAMES as readonly string[]).includes(register)) {
-    const regAt = atPath(at, 'register');
-    errors.push(new ConfigError(regAt.locate(regAt.path), regAt.path, `\`${register}\` is a reserved name in templates and expressions; register under another name`));
-  }
-  const listen = toList(taskKeys.listen);
-  if (!isHandler && taskKeys.listen !== undefined) {
-    const keyAt = atPath(at, 'listen');
-    errors.push(new ConfigError(keyAt.locate(keyAt.path, 'key'), keyAt.path, '`listen` is for handlers; tasks `notify` a handler name or a listen topic'));
-  }
+  const loop = readLoop(taskKeys, at, errors);
+  const { until, register } = checkKeyPairs(taskKeys, at, isHandler, errors);
   const ownNotify = toList(taskKeys.notify);
   if (notifiable && errors.length === before) notifiable.notifies.push({ raw: taskKeys.notify, names: ownNotify, at: atPath(at, 'notify') });
-  const defaultName = moduleKey === 'meta' ? 'meta: flush_handlers' : moduleKey;
   return {
-    name: typeof taskKeys.name === 'string' ? taskKeys.name : defaultName,
+    name: typeof taskKeys.name === 'string' ? taskKeys.name : moduleKey === 'meta' ? 'meta: flush_handlers' : moduleKey,
     module: moduleKey,
-    params: params as Record<string, unknown>,
+    params,
     when: conditions.length === 0 ? undefined : conditions.length === 1 ? conditions[0] : conditions.map((c) => `(${c})`).join(' && '),
-    loop,
-    loopVar: typeof control.loop_var === 'string' ? control.loop_var : typeof taskKeys.loop_var === 'string' ? taskKeys.loop_var : 'item',
-    loopControl: {
-      indexVar: typeof control.index_var === 'string' ? control.index_var : undefined,
-      label: typeof control.label === 'string' ? control.label : undefined,
-      pause: typeof control.pause === 'number' ? control.pause : undefined,
-      extended: control.extended === true,
-    },
+    ...loop,
     notify: [...new Set([...inherited.notify, ...ownNotify])],
     tags: [...new Set([...inherited.tags, ...toList(taskKeys.tags)])],
     become: typeof taskKeys.become === 'boolean' ? taskKeys.become : inherited.become,
@@ -680,7 +696,7 @@ function readTask(
     delay: typeof taskKeys.delay === 'number' ? taskKeys.delay : undefined,
     runOnce: taskKeys.run_once === true,
     delegateTo: typeof taskKeys.delegate_to === 'string' ? taskKeys.delegate_to : undefined,
-    listen,
+    listen: toList(taskKeys.listen),
     meta,
     sensitive: taskKeys.sensitive === true,
     timeout: typeof taskKeys.timeout === 'number' ? taskKeys.timeout : undefined,
