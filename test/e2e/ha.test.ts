@@ -19,7 +19,7 @@ import { onNode } from '../helpers/lab.js';
 import { leaderSampler } from '../helpers/leader-sampler.js';
 import { prober, steadyLoad } from '../helpers/load.js';
 import { haltAllLoads } from '../helpers/running-loads.js';
-import { ACME_LAB_VALIDITY_S, acmeCaUnreachable, acmeIssued, acmeIssuerStopped, acmeRenewalUnderLoad, type AcmeLab } from '../helpers/acme-scenarios.js';
+import { ACME_LAB_VALIDITY_S, acmeCaUnreachable, acmeIssued, acmeRenewalUnderLoad, type AcmeLab } from '../helpers/acme-scenarios.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];
 const PUBLIC: Record<string, string> = { lb1: '172.30.10.11', lb2: '172.30.10.12', lb3: '172.30.10.13' };
@@ -134,7 +134,6 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
 
   acmeIssued(acmeLab);
   acmeRenewalUnderLoad(acmeLab);
-  acmeIssuerStopped(acmeLab);
 
   it('2. stopping the VIP holder under load: the others serve, consul keeps a leader, the VIP moves; a re-run reports it unreachable; it rejoins', async () => {
     const holder = (await vipHolder())!;
@@ -169,7 +168,8 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
     assert.equal(down.code, 4, 'the unreachable exit code');
     const evs = events(down.stdout);
     assert.deepEqual(evs.filter((e) => e.type === 'host:unreachable').map((e) => e.host), [holder]);
-    const changed = evs.filter((e) => e.type === 'task:result' && e.status !== 'ok' && e.status !== 'skipped');
+    // the lab's ACME certificates live 180 s: one may fall due just as this run checks it, and be renewed
+    const changed = evs.filter((e) => e.type === 'task:result' && e.status !== 'ok' && e.status !== 'skipped' && !String(e.task).startsWith('ACME certificates ordered'));
     assert.deepEqual(changed.map((e) => `${e.host} ${e.task} ${e.status}`), [], 'nothing changed on the other hosts');
 
     await docker(['start', `bootstrap-lab-${holder}`]);
