@@ -20,6 +20,7 @@ import { leaderSampler } from '../helpers/leader-sampler.js';
 import { prober, steadyLoad } from '../helpers/load.js';
 import { haltAllLoads } from '../helpers/running-loads.js';
 import { ACME_LAB_VALIDITY_S, acmeCaUnreachable, acmeIssued, acmeRenewalUnderLoad, type AcmeLab } from '../helpers/acme-scenarios.js';
+import { pollUntil } from '../helpers/until.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];
 const PUBLIC: Record<string, string> = { lb1: '172.30.10.11', lb2: '172.30.10.12', lb3: '172.30.10.13' };
@@ -29,15 +30,7 @@ const ADDRESSES = LBS.map((lb) => PUBLIC[lb]!);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const apply = (inventory: string, ...args: string[]) => runCli([inventory, '--playbook', defaultPlaybook, '--playbook', labAppsPlaybook, ...args]);
 
-async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs = 250): Promise<{ value: T; ms: number }> {
-  const start = Date.now();
-  for (;;) {
-    const value = await probe().catch((e: Error) => e as unknown as T);
-    if (ok(value)) return { value, ms: Date.now() - start };
-    if (Date.now() - start > timeoutMs) assert.fail(`${what}: still ${value instanceof Error ? value.message : JSON.stringify(value)} after ${timeoutMs} ms`);
-    await sleep(everyMs);
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs = 250) => pollUntil(what, probe, ok, timeoutMs, everyMs);
 
 /** The LB holding the floating address, or undefined. */
 async function vipHolder(lbs = LBS): Promise<string | undefined> {

@@ -25,6 +25,7 @@ import { runCli } from './cli.js';
 import { onNode } from './lab.js';
 import { steadyLoad } from './load.js';
 import { get } from './traffic.js';
+import { pollUntil } from './until.js';
 
 /** Certificates of 3 minutes: due 2 minutes after issue, renewed by the lab's 15 s checks well before they expire. */
 export const ACME_LAB_VALIDITY_S = 180;
@@ -40,22 +41,13 @@ export interface AcmeLab {
 }
 
 const HOST = LAB_ACME_APP.server_name[0];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pebbleState = (): LabPebbleState => {
   const state = readLabPebble(join(labDir(), 'run'));
   assert.ok(state, 'the lab runs Pebble (labUpCommand with acme)');
   return state;
 };
 
-async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs = 500): Promise<{ value: T; ms: number }> {
-  const start = Date.now();
-  for (;;) {
-    const value = await probe().catch((e: Error) => e as unknown as T);
-    if (ok(value)) return { value, ms: Date.now() - start };
-    if (Date.now() - start > timeoutMs) assert.fail(`${what}: still ${value instanceof Error ? value.message : JSON.stringify(value)} after ${timeoutMs} ms`);
-    await sleep(everyMs);
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs = 500) => pollUntil(what, probe, ok, timeoutMs, everyMs);
 
 /** The certificate an LB presents for `auto`, and whether it verifies against `ca` (Pebble's root) for HOST. */
 function presented(address: string, ca?: string): Promise<{ fingerprint: string; authorized: boolean; error?: string; validTo: string }> {
