@@ -5,7 +5,7 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { cacheDir, withCacheLock } from '../artifacts/cache.js';
 import { binarySource } from '../artifacts/go.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from './go-builds.js';
-import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION } from './versions.js';
+import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION, PREVIOUS_CONSUL_VERSION } from './versions.js';
 
 /**
  * A directory laid out like releases.hashicorp.com, so the stack installs the lab's binaries
@@ -132,10 +132,10 @@ export function writeRelease(root: string, product: string, version: string, bin
 
 /**
  * Builds (once) consul and consul-template and lays out their release zips under `releasesRoot()`:
- * the pinned versions, or with `previous` the consul-template before the pinned one (for upgrades on the lab).
+ * the pinned versions, or with `previous` the releases before them (for upgrades on the lab).
  */
 export async function ensureReleaseArtifacts(previous = false): Promise<ReleaseArtifacts> {
-  const [consul, consulTemplate] = [CONSUL_VERSION, previous ? PREVIOUS_CONSUL_TEMPLATE_VERSION : CONSUL_TEMPLATE_VERSION];
+  const [consul, consulTemplate] = previous ? [PREVIOUS_CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION] : [CONSUL_VERSION, CONSUL_TEMPLATE_VERSION];
   const consulBinary = await ensureConsulBinary(consul);
   const consulTemplateBinary = await ensureConsulTemplateBinary(consulTemplate);
   const root = releasesRoot();

@@ -31,7 +31,7 @@ export function labCommand(setExit: (code: number) => void, run: () => Promise<L
     setExit(ExitCode.OK);
   });
   registratorSrc(lab.command('build').description('build (or find cached) what the lab ships: consul, consul-template, registrator and the demo app images'))
-    .option('--previous', 'also the consul-template release before the pinned one (to try an upgrade on the lab)')
+    .option('--previous', 'also the consul and consul-template releases before the pinned ones (to try an upgrade on the lab)')
     .option('--node-images', "also the node images' root filesystems (Debian 12 and 13 with systemd, Debian 12 with Upstart), built while the Go builds run")
     .action(async (o) => {
       await (await labCommands()).labBuildCommand(o.registratorSrc, Boolean(o.previous), Boolean(o.nodeImages));

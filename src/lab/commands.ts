@@ -42,7 +42,8 @@ const NODE_IMAGES: ReadonlyArray<[LabDistro, NodeInit]> = [['bookworm', 'systemd
 
 /**
  * What the lab ships to its nodes, built once and cached: release zips, the registrator and demo app images.
- * With `previous`, the consul-template release before the pinned one too (docs/day-2.md: Upgrades on the lab).
+ * With `previous`, the releases before the pinned ones too (docs/day-2.md: Upgrades on the lab), after them:
+ * the older consul compiles against the Go build cache the pinned one filled.
  * With `nodeImages`, the node images' root filesystems as well, built while the Go builds run: debootstrap
  * waits on the archive most of the time, the compiler on the CPU.
  */
@@ -58,7 +59,7 @@ export async function labBuildCommand(registratorSrc?: string, previous = false,
     return { releases, older, registrator, app };
   };
   const [{ releases, older, registrator, app }] = await Promise.all([shipped(), images()]);
-  const also = older ? ` (and ${older.consulTemplate.version})` : '';
+  const also = older ? ` (and ${older.consul.version}, ${older.consulTemplate.version})` : '';
   const withImages = nodeImages ? `, node images ${NODE_IMAGES.map(([d, i]) => `${d}${i === 'systemd' ? '' : `-${i}`}`).join(', ')}` : '';
   say(`lab: built consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version}${also}, ${registrator.image}, ${app.image}${withImages} (cached in ${cacheDir()})`);
   say(`lab: consul ${releases.consul.version}: ${releases.consul.source}; consul-template ${releases.consulTemplate.version}: ${releases.consulTemplate.source}`);

@@ -9,6 +9,7 @@ import {
   CONSUL_SUBMODULES,
   CONSUL_TEMPLATE_VERSION,
   CONSUL_VERSION,
+  OLDER_CONSUL_OWN_MODULES,
 } from './versions.js';
 
 interface GoModJson {
@@ -24,6 +25,15 @@ async function consulGoMod(buildDir: string, env: NodeJS.ProcessEnv, version: st
   const goModPath = (JSON.parse(stdout) as { GoMod?: string }).GoMod;
   if (!goModPath) throw new Error(`\`go mod download -json ${module}\` did not name its go.mod: ${stdout.trim()}`);
   return JSON.parse((await runLocal([goProgram(), 'mod', 'edit', '-json', goModPath], { cwd: buildDir, env })).stdout) as GoModJson;
+}
+
+/**
+ * The dependency set an older consul is built with: the pinned release's, except the modules whose
+ * API the older code needs at its own version (versions.ts says why).
+ */
+export function pinnedDependencies(pinned: GoModJson, older: GoModJson): GoModJson {
+  const own = new Map((older.Require ?? []).filter(({ Path }) => OLDER_CONSUL_OWN_MODULES.includes(Path)).map(({ Path, Version }) => [Path, Version]));
+  return { ...pinned, Require: (pinned.Require ?? []).map(({ Path, Version }) => ({ Path, Version: own.get(Path) ?? Version })) };
 }
 
 /**
@@ -87,7 +97,9 @@ export function ensureConsulBinary(version = CONSUL_VERSION): Promise<string> {
     rmSync(join(buildDir, 'go.sum'), { force: true });
     // A bare module to run `go mod download` in (a go.mod left by an older pin could fail to load).
     writeFileSync(join(buildDir, 'go.mod'), 'module bootstrap.local/consul-build\n');
-    writeFileSync(join(buildDir, 'go.mod'), consulWrapperGoMod(await consulGoMod(buildDir, env, version), version));
+    const own = await consulGoMod(buildDir, env, version);
+    const dependencies = version === CONSUL_VERSION ? own : pinnedDependencies(await consulGoMod(buildDir, env, CONSUL_VERSION), own);
+    writeFileSync(join(buildDir, 'go.mod'), consulWrapperGoMod(dependencies, version));
     const built = `${finalPath}.tmp-${process.pid}`;
     rmSync(built, { force: true });
     await runGo(`consul ${version}`, ['build', '-trimpath', '-ldflags', LDFLAGS, '-o', built, 'github.com/hashicorp/consul'], buildDir, env);

@@ -9,12 +9,20 @@ export const CONSUL_VERSION = '1.16.6';
 export const CONSUL_TEMPLATE_VERSION = '0.41.1';
 
 /**
- * The consul-template release before the pinned one, which `lab build --previous` adds to the
- * lab's release mirror, so that an upgrade can be tried on the lab (the day-2 suite installs it,
- * then upgrades). No earlier consul: compiling a second consul costs about 9 minutes of a 2-core
- * machine, and its rolling restart is the one every consul setting change already goes through.
+ * The releases before the pinned ones, which `lab build --previous` adds to the lab's release
+ * mirror, so that an upgrade can be tried on the lab (the day-2 suite installs them, then
+ * upgrades). 1.16.4 and 1.16.5 are not to be had from the Go module proxy here.
  */
+export const PREVIOUS_CONSUL_VERSION = '1.16.3';
 export const PREVIOUS_CONSUL_TEMPLATE_VERSION = '0.41.0';
+
+/**
+ * A consul other than the pinned one is compiled against the pinned release's dependency set, so
+ * that the Go build cache already holds every dependency and only consul's own packages compile
+ * (a whole consul costs about 9 minutes of a 2-core machine; this about a third of it). These
+ * modules keep the older release's own version, because its code uses an API they changed since.
+ */
+export const OLDER_CONSUL_OWN_MODULES: readonly string[] = ['github.com/hashicorp/hcp-sdk-go'];
 
 /** Tag of the demo app image; bump when its entrypoint changes. */
 export const DEMO_APP_VERSION = '3';

@@ -20,11 +20,12 @@ import { DEMO_APP_IMAGE } from '../../src/lab/app-image.js';
 import { docker } from '../../src/lab/docker-engine.js';
 import { ensureReleaseArtifacts } from '../../src/lab/artifacts.js';
 import { ensureLabCertificate } from '../../src/lab/inventory.js';
-import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION } from '../../src/lab/versions.js';
+import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION, PREVIOUS_CONSUL_VERSION } from '../../src/lab/versions.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { events, runCli, type CliResult } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
+import { leaderSampler } from '../helpers/leader-sampler.js';
 import { LB_PUBLIC, get, steadyLoad, upstream, waitFor } from '../helpers/traffic.js';
 import { haltAllLoads } from '../helpers/running-loads.js';
 
@@ -78,6 +79,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
 
   const pinVersions = () =>
     editInventory(inventory, (doc) => {
+      doc.setIn(['all', 'vars', 'consul', 'version'], PREVIOUS_CONSUL_VERSION);
       doc.setIn(['all', 'vars', 'consul_template', 'version'], PREVIOUS_CONSUL_TEMPLATE_VERSION);
     });
   const labUp = async (counts: { lb: number; web: number }) => {
@@ -114,12 +116,13 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     if (!process.env.BOOTSTRAP_KEEP_LAB) await labDownCommand();
   });
 
-  it('0. the small lab bootstraps on the previous consul-template release and verify passes', async () => {
+  it('0. the small lab bootstraps on the previous releases and verify passes', async () => {
     const first = await apply(inventory);
     assert.equal(first.code, 0, first.stdout.slice(-5000) + first.stderr);
     const results = await verifyUntilPassing(inventory, 120_000);
     assert.ok(allPassed(results), formatCheckTable(results));
     assert.match(await onNode('lb1', '/usr/local/bin/consul-template -version 2>&1'), new RegExp(`v${PREVIOUS_CONSUL_TEMPLATE_VERSION.replace(/\./g, '\\.')}`));
+    assert.equal(await onNode('lb1', 'consul version | head -n 1'), `Consul v${PREVIOUS_CONSUL_VERSION}`);
   });
 
   it('1. adding an HTTP app and a TLS app: served once their containers run; removing them: 404 and no file of theirs left', async () => {
@@ -255,17 +258,31 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     assert.ok(allPassed(results), formatCheckTable(results));
   });
 
-  it('9. upgrading consul-template on every LB under load: no request fails, consul is not restarted, verify passes', async () => {
+  it('9. upgrading consul and consul-template, servers one at a time under load: no request fails, leadership is handed over, verify passes', async () => {
+    const multiplier = (parse(readFileSync(inventory, 'utf8')).all.vars.consul_raft_multiplier as number | undefined) ?? 1;
+    const electionTimeoutMs = 1000 * multiplier;
     pinned = false;
-    editInventory(inventory, (doc) => doc.deleteIn(['all', 'vars', 'consul_template', 'version']));
-    const lbs = ['lb1', 'lb2', 'lb3'];
-    const consulStarts = await Promise.all(lbs.map((lb) => onNode(lb, 'systemctl show -p ExecMainStartTimestampMonotonic --value consul')));
-    await underLoad('upgrade consul-template', 'demo.lab.test', () => apply(inventory));
-    for (const [i, lb] of lbs.entries()) {
-      assert.match(await onNode(lb, '/usr/local/bin/consul-template -version 2>&1'), new RegExp(`v${CONSUL_TEMPLATE_VERSION.replace(/\./g, '\\.')}`), `${lb} runs the new consul-template`);
-      assert.equal(await onNode(lb, 'systemctl is-active consul-template'), 'active');
-      assert.equal(await onNode(lb, 'systemctl show -p ExecMainStartTimestampMonotonic --value consul'), consulStarts[i], `consul on ${lb} was not restarted`);
-      assert.equal(await onNode(lb, 'consul version | head -n 1'), `Consul v${CONSUL_VERSION}`);
+    editInventory(inventory, (doc) => {
+      doc.deleteIn(['all', 'vars', 'consul', 'version']);
+      doc.deleteIn(['all', 'vars', 'consul_template', 'version']);
+    });
+    const servers = ['lb1', 'lb2', 'lb3', 'web1', 'web2'];
+    const sampler = leaderSampler(servers, 900);
+    let sampled: ReturnType<ReturnType<typeof leaderSampler>['stop']> | undefined;
+    try {
+      await underLoad('upgrade consul and consul-template', 'demo.lab.test', () => apply(inventory));
+    } finally {
+      sampled = sampler.stop();
+    }
+    console.log(`# upgrade: longest leaderless ${sampled.longestLeaderlessMs} ms (election timeout ${electionTimeoutMs} ms, ${sampled.samples} samples, leaders seen ${sampled.leaders.join(', ')})`);
+    assert.ok(sampled.samples > 30, 'the sampler sampled');
+    // a leader that leaves hands leadership over; without a leader for two election timeouts, no handover happened
+    assert.ok(sampled.longestLeaderlessMs < 2 * electionTimeoutMs, `no leader for ${sampled.longestLeaderlessMs} ms`);
+    for (const node of servers) {
+      assert.equal(await onNode(node, 'consul version | head -n 1'), `Consul v${CONSUL_VERSION}`, `${node} runs the new consul`);
+      if (!node.startsWith('lb')) continue;
+      assert.match(await onNode(node, '/usr/local/bin/consul-template -version 2>&1'), new RegExp(`v${CONSUL_TEMPLATE_VERSION.replace(/\./g, '\\.')}`), `${node} runs the new consul-template`);
+      assert.equal(await onNode(node, 'systemctl is-active consul-template'), 'active');
     }
     const results = await verifyUntilPassing(inventory, 120_000);
     assert.ok(allPassed(results), formatCheckTable(results));

@@ -19,7 +19,7 @@ import { onNode } from '../helpers/lab.js';
 import { leaderSampler } from '../helpers/leader-sampler.js';
 import { prober, steadyLoad } from '../helpers/load.js';
 import { haltAllLoads } from '../helpers/running-loads.js';
-import { ACME_LAB_VALIDITY_S, acmeCaUnreachable, acmeIssued, acmeRenewalUnderLoad, type AcmeLab } from '../helpers/acme-scenarios.js';
+import { ACME_LAB_VALIDITY_S, acmeCaUnreachable, acmeIssued, acmeIssuerStopped, acmeRenewalUnderLoad, type AcmeLab } from '../helpers/acme-scenarios.js';
 import { pollUntil } from '../helpers/until.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];
@@ -127,6 +127,7 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
 
   acmeIssued(acmeLab);
   acmeRenewalUnderLoad(acmeLab);
+  acmeIssuerStopped(acmeLab);
 
   it('2. stopping the VIP holder under load: the others serve, consul keeps a leader, the VIP moves; a re-run reports it unreachable; it rejoins', async () => {
     const holder = (await vipHolder())!;

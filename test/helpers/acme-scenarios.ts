@@ -5,8 +5,8 @@
  *   inventory = await labUpCommand({ ..., acme: { validitySeconds: ACME_LAB_VALIDITY_S } });
  *
  * and calls the functions below inside its `describe`, after its first apply (which orders the
- * first certificate) and in this order: acmeIssued, acmeRenewalUnderLoad, acmeCaUnreachable
- * (last: it stops Pebble, which forgets its accounts, and leaves acme.expiry_warning_days at 1 in
+ * first certificate) and in this order: acmeIssued, acmeRenewalUnderLoad, acmeIssuerStopped
+ * (3 LBs), acmeCaUnreachable (last: it stops Pebble, which forgets its accounts, and leaves acme.expiry_warning_days at 1 in
  * the inventory). The haproxy suite calls acmeRefusedOnHaproxy. Traffic goes only to the lab's own
  * containers and Pebble.
  */
@@ -17,8 +17,9 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { it } from 'node:test';
 import { parseDocument } from 'yaml';
+import { docker } from '../../src/lab/docker-engine.js';
 import { LAB_ACME_APP } from '../../src/lab/inventory.js';
-import { fetchPebbleRoot, labPebbleOrders, readLabPebble, stopLabPebble, type LabPebbleState } from '../../src/lab/pebble.js';
+import { fetchPebbleRoot, labPebbleOrders, mapName, readLabPebble, stopLabPebble, type LabPebbleState } from '../../src/lab/pebble.js';
 import { labDir } from '../../src/lab/state.js';
 import type { CliResult } from './cli.js';
 import { runCli } from './cli.js';
@@ -66,6 +67,23 @@ function presented(address: string, ca?: string): Promise<{ fingerprint: string;
 async function kvLeaf(lb: string): Promise<X509Certificate> {
   const pemText = await onNode(lb, `curl -fsS -H @/etc/consul/management.header 'http://127.0.0.1:8500/v1/kv/acme/certs/${LAB_ACME_APP.name}?raw'`);
   return new X509Certificate(pemText.slice(pemText.indexOf('-----BEGIN CERTIFICATE-----')));
+}
+
+/** The LB whose Consul session holds acme/lock, or undefined. */
+async function lockHolder(lb: string): Promise<string | undefined> {
+  const lock = await onNode(lb, "curl -sS -H @/etc/consul/management.header 'http://127.0.0.1:8500/v1/kv/acme/lock/.lock'").catch(() => '');
+  const session = /"Session":"([0-9a-f-]+)"/.exec(lock)?.[1];
+  if (!session) return undefined;
+  const info = await onNode(lb, `curl -fsS -H @/etc/consul/management.header http://127.0.0.1:8500/v1/session/info/${session}`);
+  return /"Node":"([^"]+)"/.exec(info)?.[1];
+}
+
+/** What an LB's renewals did lately, and the lock's state: shown when a renewal did not happen. */
+async function renewalLog(lb: string): Promise<string> {
+  const journal = await onNode(lb, 'journalctl -u acme-renew -o short-precise --no-pager | tail -n 30').catch((e: Error) => e.message);
+  const lock = await onNode(lb, "curl -sS -H @/etc/consul/management.header 'http://127.0.0.1:8500/v1/kv/acme/lock/.lock'").catch((e: Error) => e.message);
+  const state = await onNode(lb, 'systemctl show -p ActiveState -p SubState -p NRestarts acme-renew.service | tr "\\n" " "').catch((e: Error) => e.message);
+  return `--- ${lb}: acme-renew ${state}\nacme/lock/.lock: ${lock}\n${journal}`;
 }
 
 function setVar(inventory: string, path: string[], value: unknown): void {
@@ -127,6 +145,42 @@ export function acmeRenewalUnderLoad(lab: AcmeLab): void {
     assert.ok(Date.now() < Date.parse(before.validTo), 'renewed before the old certificate expired');
     assert.equal(labPebbleOrders(pebble), orders + 1, 'one order for the renewal');
     t.diagnostic(`renewed ${renewed.ms} ms into the wait; ${result.total} requests, none failed`);
+  });
+}
+
+/**
+ * 3 LBs: the LB holding the lock is stopped while it renews (its order cannot be validated: the
+ * names point at an address nobody has until then); another LB takes the lock and completes it.
+ */
+export function acmeIssuerStopped(lab: AcmeLab): void {
+  it('acme: the issuing LB stopped in the middle of a renewal, another LB completes it', { timeout: 12 * 60_000 }, async (t) => {
+    assert.ok(lab.lbs.length >= 3, 'needs 3 LBs');
+    const pebble = pebbleState();
+    const before = await kvLeaf(lab.lbs[0]!);
+    for (const name of LAB_ACME_APP.server_name) await mapName(pebble.options, name, ['172.30.10.254']);
+    const issuer = (await waitFor('an LB holding acme/lock (a renewal under way)', () => lockHolder(lab.lbs[0]!), (v) => typeof v === 'string' && lab.lbs.includes(v), Date.parse(before.validTo) - Date.now() + 60_000, 1000)).value!;
+    const others = lab.lbs.filter((lb) => lb !== issuer);
+    await docker(['stop', '-t', '1', `bootstrap-lab-${issuer}`]);
+    try {
+      for (const name of LAB_ACME_APP.server_name) await mapName(pebble.options, name, others.map((lb) => lab.publicAddress[lb]!));
+      const done = await waitFor(
+        'another LB completing the renewal',
+        async () => (await kvLeaf(others[0]!)).fingerprint256,
+        (v) => typeof v === 'string' && v !== before.fingerprint256,
+        5 * 60_000,
+        1000,
+      ).catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${(await Promise.all(others.map(renewalLog))).join('\n')}`);
+      });
+      for (const lb of others) {
+        await waitFor(`${lb} serving the renewed certificate`, async () => (await presented(lab.publicAddress[lb]!)).fingerprint, (v) => v === done.value, 60_000);
+      }
+      t.diagnostic(`${issuer} stopped while holding the lock; the renewal was completed by another LB ${done.ms} ms later`);
+    } finally {
+      await docker(['start', `bootstrap-lab-${issuer}`]);
+      for (const name of LAB_ACME_APP.server_name) await mapName(pebble.options, name, lab.lbs.map((lb) => lab.publicAddress[lb]!));
+      await waitFor(`${issuer} serving again`, async () => (await presented(lab.publicAddress[issuer]!)).fingerprint, (v) => typeof v === 'string', 3 * 60_000, 1000);
+    }
   });
 }
 
