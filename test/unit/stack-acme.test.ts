@@ -113,7 +113,7 @@ describe('rendered files of an acme app', () => {
   it('consul-template renders the certificate 0600 and runs acme-install; the timer and renewal units', () => {
     assert.match(content('/etc/consul-template/config.hcl'), /source {10}= "\/etc\/consul-template\/acme\/shop\.ctmpl"\n {2}destination {5}= "\/etc\/nginx\/acme\/shop\/incoming\.pem"\n {2}perms {11}= 0600\n {2}command {9}= "\/usr\/local\/lib\/bootstrap\/acme-install"/);
     assert.equal(content('/etc/consul-template/acme/shop.ctmpl'), '{{ keyOrDefault "acme/certs/shop" "" }}');
-    assert.match(content('/etc/systemd/system/acme-renew.timer'), /OnUnitActiveSec=3600s\nRandomizedDelaySec=360s/);
+    assert.match(content('/etc/systemd/system/acme-renew.timer'), /OnUnitActiveSec=3600s\nRandomizedDelaySec=360s\n(#.*\n)*AccuracySec=360s/);
     assert.match(content('/etc/systemd/system/acme-renew.service'), /ExecStart=\/usr\/local\/lib\/bootstrap\/acme-renew 30s\n/);
     assert.match(content('/usr/local/lib/bootstrap/acme-renew'), /^apps='\nshop shop\.example\.test www\.shop\.example\.test\n'$/m);
   });
