@@ -265,6 +265,10 @@ describe('tls: acme on an haproxy LB with Pebble, certbot, consul, consul-templa
     for (const name of NAMES) assert.equal((await ask('https', '/', name)).fingerprint, leaf.fingerprint256);
     assert.equal(readFileSync(join(hdir, 'tls', `${APP}.pem`), 'utf8'), await kvCert(), 'the file a restart reads is the one in KV');
     assert.equal(await workerPid(), pid, 'the same haproxy worker: no reload');
+    // what the lab's haproxy suite reads from the runtime API (test/helpers/acme-scenarios.ts)
+    const runtime = await api(`show ssl cert ${join(hdir, 'tls', `${APP}.pem`)}`);
+    assert.doesNotMatch(runtime, /bootstrap-acme-placeholder/);
+    assert.match(runtime, /Subject Alternative Name: .*DNS:shop\.acme\.test/);
     await until('acme-install saying what it installed', async () => (/acme-install: shop: installed the certificate valid until/.test(ctOutput) ? true : undefined));
     t.diagnostic(`first certificate served by haproxy ${ms} ms after acme-renew started (1 order)`);
   });
