@@ -273,7 +273,7 @@ describe('tls: acme on an haproxy LB with Pebble, certbot, consul, consul-templa
     t.diagnostic(`first certificate served by haproxy ${ms} ms after acme-renew started (1 order)`);
   });
 
-  test('a certificate haproxy would refuse is not installed: the served one stays', async () => {
+  test('a certificate whose key is not its own, or that haproxy -c refuses, is not installed: the served one stays', async () => {
     const current = (await ask('https')).fingerprint;
     // the CA's certificate with another key: acme-install's check refuses it before haproxy sees it
     const other = await run(['openssl', 'genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
@@ -284,6 +284,19 @@ describe('tls: acme on an haproxy LB with Pebble, certbot, consul, consul-templa
     const refused = await run([join(bin, 'acme-install')], { env });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /shop: the private key in Consul KV does not belong to its certificate; keeping the installed one/);
+    assert.equal((await ask('https')).fingerprint, current);
+    // a usable certificate, but haproxy -c fails (here: the configuration broke meanwhile): the file is put back, nothing is pushed
+    const made = await run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=other', '-keyout', join(work, 'other.key'), '-out', join(work, 'other.crt')]);
+    assert.equal(made.code, 0, made.stderr);
+    writeFileSync(incoming, readFileSync(join(work, 'other.key'), 'utf8') + readFileSync(join(work, 'other.crt'), 'utf8'), { mode: 0o600 });
+    const cfg = join(hdir, 'haproxy.cfg');
+    const goodCfg = readFileSync(cfg, 'utf8');
+    writeFileSync(cfg, goodCfg.replace('balance roundrobin', 'balance round_robin'));
+    const checked = await run([join(bin, 'acme-install')], { env });
+    writeFileSync(cfg, goodCfg);
+    assert.equal(checked.code, 1);
+    assert.match(checked.stderr, /shop: haproxy -c refused the configuration with the new certificate; keeping the installed one: .*balance only supports/);
+    assert.equal(readFileSync(join(hdir, 'tls', `${APP}.pem`), 'utf8'), await kvCert(), 'the previous file is back');
     assert.equal((await ask('https')).fingerprint, current);
     writeFileSync(incoming, saved, { mode: 0o600 });
     assert.equal((await run([join(bin, 'acme-install')], { env })).code, 0, 'the installed one is what KV holds: nothing to do');
