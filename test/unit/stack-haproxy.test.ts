@@ -198,7 +198,7 @@ describe('load_balancer haproxy: what the configuration says', () => {
     // only GET/HEAD of a token-shaped path of an acme app (shop) goes to consul; the redirect leaves it alone
     assert.match(acmeCfg, /^    http-request set-var\(txn\.acme_challenge\) bool\(true\) if METH_GET \{ var\(txn\.app\) -m str shop \} \{ path_reg \^\/\\\.well-known\/acme-challenge\/\[A-Za-z0-9_-\]\{1,128\}\$ \}$/m);
     assert.match(acmeCfg, /^    http-request redirect location https:\/\/%\[var\(txn\.host\)\]%\[pathq\] code 301 if \{ var\(txn\.app\) -m str shop status-page \} !\{ var\(txn\.acme_challenge\) -m found \}$/m);
-    assert.match(acmeCfg, /^    use_backend acme-challenge if \{ var\(txn\.acme_challenge\) -m found \}\n    use_backend %\[var\(txn\.app\)\]$/m);
+    assert.match(acmeCfg, /^    use_backend acme_challenge if \{ var\(txn\.acme_challenge\) -m found \}\n    use_backend %\[var\(txn\.app\)\]$/m);
     // the backend: the token's key read raw, none of the client's headers, the token from the 0600 map
     assert.match(acmeCfg, /^    http-request set-path \/v1\/kv\/acme\/challenges\/%\[path,field\(4,\/\)\]\n    http-request set-query raw\n    http-request del-header \.\* -m reg\n/m);
     assert.match(acmeCfg, /^    http-request set-header X-Consul-Token %\[str\(consul\),map\(\/etc\/haproxy\/acme-challenge\.map\)\]$/m);
