@@ -4,7 +4,7 @@ import type { Inventory } from '../inventory/types.js';
 
 /*
  * What an app with `tls: acme` must satisfy beyond its schema, checked before any connection:
- * its names go into a certificate validated over HTTP-01, and the LBs that serve it run nginx.
+ * its names go into a certificate validated over HTTP-01.
  */
 
 interface AppVars {
@@ -44,9 +44,6 @@ export function checkAcmeApps(inventory: Inventory): ConfigError[] {
           const problem = typeof name === 'string' ? acmeNameProblem(name) : undefined;
           if (problem) add(host, `apps.${i}.server_name.${j}`, problem);
         });
-      }
-      if (vars.load_balancer === 'haproxy') {
-        add(host, `apps.${i}.tls`, `tls: acme is served by nginx LBs only for now, and lb host ${host} has load_balancer: haproxy; give app ${String(app.name)} tls: { cert, key } there, or run nginx`);
       }
     });
   }

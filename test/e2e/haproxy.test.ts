@@ -22,12 +22,13 @@ import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { parseServersState, pushedSlots, upServers } from '../../src/verify/parse.js';
 import { runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
-import { get, steadyLoad, waitFor, type LoadResult } from '../helpers/traffic.js';
+import { get, LB_PUBLIC, steadyLoad, waitFor, type LoadResult } from '../helpers/traffic.js';
 import { haltAllLoads } from '../helpers/running-loads.js';
-import { acmeRefusedOnHaproxy } from '../helpers/acme-scenarios.js';
+import { acmeIssuedOnHaproxy } from '../helpers/acme-scenarios.js';
 
 const WEB = { web1: '172.30.20.51', web2: '172.30.20.52' };
-const EXTRA_PORT = 8083;
+// not 8083: the lab's acme app (LAB_ACME_APP) listens there
+const EXTRA_PORT = 8084;
 
 type Lb = 'haproxy' | 'nginx';
 const measured: Record<Lb, { serveMs?: number; leaveMs?: number; churn?: LoadResult }> = { haproxy: {}, nginx: {} };
@@ -54,6 +55,7 @@ function setVar(inventory: string, path: string[], value: unknown): void {
 describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, () => {
   afterEach(haltAllLoads);
   let inventory: string;
+  let firstApplyAt: number | undefined;
   let registrator: boolean;
   let image: string;
 
@@ -126,7 +128,7 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
     assert.equal(await onNode('lb1', `systemctl is-enabled ${other} || true`), 'disabled');
     const leftovers = lb === 'haproxy'
       ? 'ls -d /etc/nginx/conf.d/00-bootstrap.conf /etc/nginx/conf.d/demo.conf /etc/nginx/tls /etc/consul-template /etc/systemd/system/consul-template.service 2>/dev/null || true'
-      : 'ls -d /etc/haproxy/haproxy.cfg /etc/haproxy/certs.list /etc/haproxy/tls /etc/haproxy/servers /etc/haproxy/servers.hcl /etc/systemd/system/haproxy.service /etc/systemd/system/haproxy-servers.service 2>/dev/null || true';
+      : 'ls -d /etc/haproxy/haproxy.cfg /etc/haproxy/certs.list /etc/haproxy/tls /etc/haproxy/acme /etc/haproxy/acme-challenge.map /etc/haproxy/servers /etc/haproxy/servers.hcl /etc/systemd/system/haproxy.service /etc/systemd/system/haproxy-servers.service 2>/dev/null || true';
     assert.equal(await onNode('lb1', leftovers), '', `files of ${other} left on lb1`);
     const again = await apply(inventory);
     assert.equal(again.code, 0, again.stdout);
@@ -135,7 +137,8 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
 
   before(async () => {
     await labDownCommand();
-    inventory = await labUpCommand({ lb: 1, web: 2 });
+    // the app `auto` has tls: acme from the lab's Pebble; certificates of a day (no renewal during the suite)
+    inventory = await labUpCommand({ lb: 1, web: 2, acme: { validitySeconds: 86_400 } });
     setVar(inventory, ['all', 'vars', 'load_balancer'], 'haproxy');
     const vars = parseDocument(readFileSync(inventory, 'utf8')).toJS().all.vars;
     registrator = vars.registrator?.enabled !== false;
@@ -154,6 +157,7 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
 
   it('bootstraps fresh nodes with haproxy, and verify passes: servers up in the runtime API, HTTP and TLS over every backend', async () => {
     let t = Date.now();
+    firstApplyAt = t;
     const first = await apply(inventory);
     assert.equal(first.code, 0, first.stdout.slice(-4000) + first.stderr);
     const applied = Date.now() - t;
@@ -170,7 +174,7 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
     assert.equal(await onNode('lb1', 'stat -c %a /run/haproxy/admin.sock /etc/haproxy/tls/secure.pem /etc/haproxy/tls/secure.pem.key'), '600\n600\n600');
   });
 
-  acmeRefusedOnHaproxy({ inventory: () => inventory, apply });
+  acmeIssuedOnHaproxy({ lbs: ['lb1'], publicAddress: { lb1: LB_PUBLIC }, inventory: () => inventory, apply, firstApplyStartedAt: () => firstApplyAt });
 
   it('routes by Host: balancing over both backends, 301 and HSTS for the TLS app, 404 for an unknown host', async () => {
     const hosts = new Set<string>();

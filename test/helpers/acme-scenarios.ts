@@ -6,9 +6,9 @@
  *
  * and calls the functions below inside its `describe`, after its first apply (which orders the
  * first certificate) and in this order: acmeIssued, acmeRenewalUnderLoad, acmeIssuerStopped
- * (3 LBs), acmeCaUnreachable (last: it stops Pebble, which forgets its accounts, and leaves acme.expiry_warning_days at 1 in
- * the inventory). The haproxy suite calls acmeRefusedOnHaproxy. Traffic goes only to the lab's own
- * containers and Pebble.
+ * (3 LBs), acmeCaUnreachable (last: it stops Pebble, which forgets its accounts, and leaves
+ * acme.expiry_warning_days at 1 in the inventory). The haproxy suite calls acmeIssuedOnHaproxy
+ * after its first apply. Traffic goes only to the lab's own containers and Pebble.
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -95,30 +95,54 @@ function setVar(inventory: string, path: string[], value: unknown): void {
 /** 1 LB and 3 LBs: issued once, served by every LB with a chain to Pebble's root, and a re-run orders nothing. */
 export function acmeIssued(lab: AcmeLab): void {
   it(`acme: ${HOST} is served over https by every LB with one certificate from one order, its chain verifying against Pebble's root; a re-run orders nothing`, async (t) => {
-    const pebble = pebbleState();
-    const root = await fetchPebbleRoot(pebble.options, pebble.caBundle);
-    const seen = [];
-    for (const lb of lab.lbs) {
-      const cert = await presented(lab.publicAddress[lb]!, root);
-      assert.equal(cert.authorized, true, `${lb}: ${cert.error}`);
-      seen.push(cert.fingerprint);
-    }
-    assert.equal(new Set(seen).size, 1, `one certificate on every LB: ${seen.join(', ')}`);
-    assert.equal(seen[0], (await kvLeaf(lab.lbs[0]!)).fingerprint256, 'the one in Consul KV');
-    assert.equal(labPebbleOrders(pebble), 1, 'one order for the cluster');
-    const started = lab.firstApplyStartedAt?.();
-    if (started) t.diagnostic(`first HTTPS answer of ${HOST} ${Date.now() - started} ms after the first apply started (an upper bound: measured when this scenario ran)`);
-    // port 80: the challenge path reads KV (nothing there now), the rest goes to https
-    // (node:http: fetch sends the URL's host, not a Host header given to it)
-    const challenge = await get(HOST, { address: lab.publicAddress[lab.lbs[0]!], path: '/.well-known/acme-challenge/none' });
-    assert.equal(challenge.status, 404);
-    const other = await get(HOST, { address: lab.publicAddress[lab.lbs[0]!] });
-    assert.equal(other.status, 301);
-    const again = await lab.apply(lab.inventory(), '--output', 'json');
-    assert.equal(again.code, 0, again.stdout.slice(-3000) + again.stderr);
-    assert.equal(labPebbleOrders(pebble), 1, 'the re-run ordered nothing');
-    t.diagnostic(`orders placed so far: ${labPebbleOrders(pebble)}`);
+    await issuedOnce(lab, (line) => t.diagnostic(line));
   });
+}
+
+/**
+ * haproxy LBs: the same, and the certificate reached haproxy as acme-install gives it: the file
+ * certs.list names holds what KV holds (0600, no placeholder left), and the running haproxy has it
+ * from its runtime API.
+ */
+export function acmeIssuedOnHaproxy(lab: AcmeLab): void {
+  it(`acme on haproxy: ${HOST} is served over https by every haproxy LB with one certificate from one order, its chain verifying against Pebble's root; a re-run orders nothing`, async (t) => {
+    await issuedOnce(lab, (line) => t.diagnostic(line));
+    for (const lb of lab.lbs) {
+      const file = `/etc/haproxy/tls/${LAB_ACME_APP.name}.pem`;
+      assert.equal(await onNode(lb, `stat -c %a ${file} /etc/haproxy/acme-challenge.map`), '600\n600', `${lb}: the certificate file and the challenge token map are root's alone`);
+      const kv = await onNode(lb, `curl -fsS -H @/etc/consul/management.header 'http://127.0.0.1:8500/v1/kv/acme/certs/${LAB_ACME_APP.name}?raw' | sha256sum`);
+      assert.equal(await onNode(lb, `sha256sum < ${file}`), kv, `${lb}: ${file} is the certificate in Consul KV`);
+      const runtime = await onNode(lb, `echo 'show ssl cert ${file}' | socat stdio unix-connect:/run/haproxy/admin.sock`);
+      assert.doesNotMatch(runtime, /bootstrap-acme-placeholder/, `${lb}: the placeholder is gone from the running haproxy`);
+      assert.match(runtime, new RegExp(`Subject Alternative Name: .*DNS:${HOST.replaceAll('.', '\\.')}`), `${lb}: haproxy's runtime API shows the ACME certificate`);
+    }
+  });
+}
+
+async function issuedOnce(lab: AcmeLab, diagnostic: (line: string) => void): Promise<void> {
+  const pebble = pebbleState();
+  const root = await fetchPebbleRoot(pebble.options, pebble.caBundle);
+  const seen = [];
+  for (const lb of lab.lbs) {
+    const cert = await presented(lab.publicAddress[lb]!, root);
+    assert.equal(cert.authorized, true, `${lb}: ${cert.error}`);
+    seen.push(cert.fingerprint);
+  }
+  assert.equal(new Set(seen).size, 1, `one certificate on every LB: ${seen.join(', ')}`);
+  assert.equal(seen[0], (await kvLeaf(lab.lbs[0]!)).fingerprint256, 'the one in Consul KV');
+  assert.equal(labPebbleOrders(pebble), 1, 'one order for the cluster');
+  const started = lab.firstApplyStartedAt?.();
+  if (started) diagnostic(`first HTTPS answer of ${HOST} ${Date.now() - started} ms after the first apply started (an upper bound: measured when this scenario ran)`);
+  // port 80: the challenge path reads KV (nothing there now), the rest goes to https
+  // (node:http: fetch sends the URL's host, not a Host header given to it)
+  const challenge = await get(HOST, { address: lab.publicAddress[lab.lbs[0]!], path: '/.well-known/acme-challenge/none' });
+  assert.equal(challenge.status, 404);
+  const other = await get(HOST, { address: lab.publicAddress[lab.lbs[0]!] });
+  assert.equal(other.status, 301);
+  const again = await lab.apply(lab.inventory(), '--output', 'json');
+  assert.equal(again.code, 0, again.stdout.slice(-3000) + again.stderr);
+  assert.equal(labPebbleOrders(pebble), 1, 'the re-run ordered nothing');
+  diagnostic(`orders placed so far: ${labPebbleOrders(pebble)}`);
 }
 
 /** Renewal at two thirds of a short lifetime, by the LBs' timers (no run), under load: no failed request. */
@@ -199,24 +223,5 @@ export function acmeCaUnreachable(lab: AcmeLab): void {
     const verify = await runCli(['verify', lab.inventory()]);
     assert.notEqual(verify.code, 0);
     assert.match(verify.stdout + verify.stderr, new RegExp(`${LAB_ACME_APP.name}[\\s\\S]*within acme\\.expiry_warning_days \\(1\\): its renewal is failing`));
-  });
-}
-
-/** haproxy LBs: tls: acme is refused before any connection, naming the app and the host. */
-export function acmeRefusedOnHaproxy(lab: Pick<AcmeLab, 'inventory' | 'apply'>): void {
-  it('acme: an app with tls: acme on haproxy LBs is refused by validation, and no host is touched', async () => {
-    const inventory = lab.inventory();
-    const text = readFileSync(inventory, 'utf8');
-    const doc = parseDocument(text);
-    const apps = (doc.getIn(['all', 'vars', 'apps']) as { toJSON(): unknown[] }).toJSON() as Array<Record<string, unknown>>;
-    doc.setIn(['all', 'vars', 'apps'], [...apps, { name: 'auto-refused', server_name: ['refused.lab.test'], tls: 'acme' }]);
-    writeFileSync(inventory, doc.toString());
-    try {
-      const refused = await lab.apply(inventory);
-      assert.equal(refused.code, 2, refused.stdout + refused.stderr);
-      assert.match(refused.stdout + refused.stderr, /apps\.\d+\.tls: tls: acme is served by nginx LBs only for now, and lb host lb\d has load_balancer: haproxy/);
-    } finally {
-      writeFileSync(inventory, text);
-    }
   });
 }

@@ -35,6 +35,7 @@ describe('editor schemas', () => {
   const tasks = validator('tasks.schema.json');
   const accepted: Array<[string, typeof playbook]> = [
     ...yamlFiles('playbooks').map((file): [string, typeof playbook] => [file, playbook]),
+    ...yamlFiles('playbooks/tasks').map((file): [string, typeof playbook] => [file, tasks]),
     ...yamlFiles('test/fixtures/config/project/playbooks').map((file): [string, typeof playbook] => [file, playbook]),
     ...yamlFiles('test/fixtures/runner/playbooks').map((file): [string, typeof playbook] => [file, playbook]),
     ['inventory/example.yaml', inventory],

@@ -71,10 +71,11 @@ describe('tls: acme validation (before any connection)', () => {
     assert.deepEqual(errorsOf(inventory(`    apps:\n      - name: shop\n        server_name: ["*.example.com"]\n`)), []);
   });
 
-  it('refuses tls: acme on an lb host with load_balancer: haproxy', () => {
-    const errors = errorsOf(inventory(app('[shop.example.com]'), ', vars: { load_balancer: haproxy }'));
+  it('takes tls: acme on an lb host with load_balancer: haproxy, and still checks its names there', () => {
+    assert.deepEqual(errorsOf(inventory(app('[shop.example.com]'), ', vars: { load_balancer: haproxy }')), []);
+    const errors = errorsOf(inventory(app('[shop.example.com, "*.example.com"]'), ', vars: { load_balancer: haproxy }'));
     assert.equal(errors.length, 1, errors.join('\n'));
-    assert.match(errors[0]!, /all\.vars\.apps\.0\.tls: tls: acme is served by nginx LBs only for now, and lb host lb1 has load_balancer: haproxy/);
+    assert.match(errors[0]!, /all\.vars\.apps\.0\.server_name\.1: "\*\.example\.com" is a wildcard/);
   });
 
   it('refuses a misspelt tls, a plain-http directory and an e-mail address that is none', () => {

@@ -13,10 +13,10 @@ import { DEBIAN_12, factsFor, GOLDEN, loadCase, renderHostFiles, renderHostTasks
  * configuration (`haproxy -c`, with the certificates the playbook uploads).
  */
 
-const CASES = ['plain', 'tls', 'iphash-keepalive', 'three-lb'];
+const CASES = ['plain', 'tls', 'iphash-keepalive', 'three-lb', 'acme'];
 const SRC_GOLDEN = GOLDEN.replace(/\/dist\/test\/golden$/, '/test/golden');
 /** What the haproxy path adds on an lb host; everything else is the nginx golden's (consul.hcl included). */
-const HAPROXY_FILE = /^\/etc\/haproxy\/|^\/etc\/systemd\/system\/haproxy(-servers)?\.service$|^\/usr\/local\/lib\/bootstrap\/haproxy-servers$/;
+const HAPROXY_FILE = /^\/etc\/haproxy\/|^\/etc\/systemd\/system\/haproxy(-servers)?\.service$|^\/usr\/local\/lib\/bootstrap\/(haproxy-servers|acme-install)$/;
 
 function withHaproxy(name: string): Inventory {
   const inv = loadCase(name);
@@ -42,12 +42,22 @@ function haproxyCheck(inv: Inventory, host: string, files: Map<string, RenderedF
   const move = (text: string) => text.replaceAll('/etc/haproxy/', `${dir}/`).replaceAll('/var/lib/haproxy/server-state', `${dir}/server-state`);
   writeFileSync(join(dir, 'server-state'), '1\n'); // what the unit's ExecStartPre leaves before a start
   mkdirSync(join(dir, 'tls'));
+  mkdirSync(join(dir, 'acme'));
   for (const copy of renderHostTasks(inv, host, factsFor(DEBIAN_12), 'copy')) {
     const dest = String(copy.params.dest);
-    if (dest.startsWith('/etc/haproxy/')) copyFileSync(String(copy.params.src), move(dest));
+    if (!dest.startsWith('/etc/haproxy/')) continue;
+    if (copy.params.src !== undefined) copyFileSync(String(copy.params.src), move(dest));
+    else writeFileSync(move(dest), String(copy.params.content));
   }
-  writeFileSync(join(dir, 'certs.list'), move(files.get('/etc/haproxy/certs.list')!.content));
-  writeFileSync(join(dir, 'haproxy.cfg'), move(files.get('/etc/haproxy/haproxy.cfg')!.content));
+  for (const dest of ['/etc/haproxy/certs.list', '/etc/haproxy/haproxy.cfg', '/etc/haproxy/acme-challenge.map']) {
+    if (files.has(dest)) writeFileSync(move(dest), move(files.get(dest)!.content));
+  }
+  // the acme apps' placeholders, as the playbook makes them before haproxy -c
+  const install = files.get('/usr/local/lib/bootstrap/acme-install');
+  if (install) {
+    const made = spawnSync('sh', ['-c', install.content, 'acme-install', 'placeholders'], { encoding: 'utf8', env: { ...process.env, ACME_HAPROXY_DIR: dir } });
+    if (made.status !== 0) return { status: made.status, output: made.stderr };
+  }
   const result = spawnSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
@@ -180,6 +190,30 @@ describe('load_balancer haproxy: what the configuration says', () => {
     assert.equal(hcl.match(/command += "\/usr\/local\/lib\/bootstrap\/haproxy-servers"/g)?.length, 3);
     assert.equal(tls.get('/etc/haproxy/servers.env')!.sensitive, true);
     assert.match(tls.get('/etc/systemd/system/haproxy-servers.service')!.content, /^ExecStart=\/usr\/local\/bin\/consul-template -config=\/etc\/haproxy\/servers\.hcl$/m);
+  });
+
+  test('tls: acme: port 80 answers tokens from Consul KV and redirects the rest, a placeholder answers 503, haproxy-servers installs the certificates', () => {
+    const acme = lbFiles(withHaproxy('acme'), 'lb1');
+    const acmeCfg = acme.get('/etc/haproxy/haproxy.cfg')!.content;
+    // only GET/HEAD of a token-shaped path of an acme app (shop) goes to consul; the redirect leaves it alone
+    assert.match(acmeCfg, /^    http-request set-var\(txn\.acme_challenge\) bool\(true\) if METH_GET \{ var\(txn\.app\) -m str shop \} \{ path_reg \^\/\\\.well-known\/acme-challenge\/\[A-Za-z0-9_-\]\{1,128\}\$ \}$/m);
+    assert.match(acmeCfg, /^    http-request redirect location https:\/\/%\[var\(txn\.host\)\]%\[pathq\] code 301 if \{ var\(txn\.app\) -m str shop status-page \} !\{ var\(txn\.acme_challenge\) -m found \}$/m);
+    assert.match(acmeCfg, /^    use_backend acme_challenge if \{ var\(txn\.acme_challenge\) -m found \}\n    use_backend %\[var\(txn\.app\)\]$/m);
+    // the backend: the token's key read raw, none of the client's headers, the token from the 0600 map
+    assert.match(acmeCfg, /^    http-request set-path \/v1\/kv\/acme\/challenges\/%\[path,field\(4,\/\)\]\n    http-request set-query raw\n    http-request del-header \.\* -m reg\n/m);
+    assert.match(acmeCfg, /^    http-request set-header X-Consul-Token %\[str\(consul\),map\(\/etc\/haproxy\/acme-challenge\.map\)\]$/m);
+    assert.doesNotMatch(acmeCfg, /[0-9a-f]{8}-[0-9a-f]{4}-/, 'no token in the 0644 haproxy.cfg');
+    const map = acme.get('/etc/haproxy/acme-challenge.map')!;
+    assert.deepEqual([map.mode, map.sensitive], ['0600', true]);
+    assert.match(map.content, /^consul [0-9a-f-]{36}$/m);
+    assert.match(acmeCfg, /http-request return status 503 .* if \{ ssl_f_s_dn\(CN\) -m str bootstrap-acme-placeholder \}/);
+    assert.match(acme.get('/usr/local/lib/bootstrap/acme-install')!.content, /^placeholder_cn=bootstrap-acme-placeholder$/m);
+    const hcl = acme.get('/etc/haproxy/servers.hcl')!.content;
+    assert.match(hcl, /source += "\/etc\/haproxy\/acme\/shop\.ctmpl"\n  destination += "\/etc\/haproxy\/acme\/shop\.pem"\n  perms += 0600\n  command += "\/usr\/local\/lib\/bootstrap\/acme-install"/);
+    assert.match(acme.get('/etc/haproxy/certs.list')!.content, /^\/etc\/haproxy\/tls\/shop\.pem \[alpn h2,http\/1\.1\] shop\.example\.test www\.shop\.example\.test$/m);
+    assert.ok(acme.has('/etc/systemd/system/acme-renew.timer'), 'the renewal timer on the haproxy LB');
+    // without acme apps, none of it
+    assert.doesNotMatch(cfg, /acme/);
   });
 });
 
