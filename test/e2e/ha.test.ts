@@ -162,7 +162,7 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
     assert.equal(down.code, 4, 'the unreachable exit code');
     const evs = events(down.stdout);
     assert.deepEqual(evs.filter((e) => e.type === 'host:unreachable').map((e) => e.host), [holder]);
-    // the lab's ACME certificates live 180 s: one may fall due just as this run checks it, and be renewed
+    // the lab's ACME certificates live 120 s: one may fall due just as this run checks it, and be renewed
     const changed = evs.filter((e) => e.type === 'task:result' && e.status !== 'ok' && e.status !== 'skipped' && !String(e.task).startsWith('ACME certificates ordered'));
     assert.deepEqual(changed.map((e) => `${e.host} ${e.task} ${e.status}`), [], 'nothing changed on the other hosts');
 

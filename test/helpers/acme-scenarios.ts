@@ -28,8 +28,8 @@ import { steadyLoad } from './load.js';
 import { get } from './traffic.js';
 import { pollUntil } from './until.js';
 
-/** Certificates of 3 minutes: due 2 minutes after issue, renewed by the lab's 15 s checks well before they expire. */
-export const ACME_LAB_VALIDITY_S = 180;
+/** Certificates of 2 minutes: due 80 s after issue, renewed by the lab's 15 s checks well before they expire (each renewal scenario waits about that long). */
+export const ACME_LAB_VALIDITY_S = 120;
 
 export interface AcmeLab {
   /** lab node names of the LBs, and their public addresses */
@@ -218,7 +218,7 @@ export function acmeCaUnreachable(lab: AcmeLab): void {
     // the renewal falls due and fails on whichever LB holds the lock
     await waitFor('a new failed renewal in an LB\'s journal', async () => (await givenUp()).some((n, i) => n > earlier[i]!), (v) => v === true, Date.parse(before.validTo) - Date.now(), 2000);
     for (const lb of lab.lbs) assert.equal((await presented(lab.publicAddress[lb]!)).fingerprint, before.fingerprint256, `${lb} still serves the valid certificate`);
-    // any warning longer than what is left of a 3-minute certificate
+    // any warning longer than what is left of a 2-minute certificate
     setVar(lab.inventory(), ['acme', 'expiry_warning_days'], 1);
     const verify = await runCli(['verify', lab.inventory()]);
     assert.notEqual(verify.code, 0);
