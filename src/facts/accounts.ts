@@ -54,3 +54,22 @@ export function userFact(name: string): ScriptFact<UserState> {
     },
   };
 }
+
+/**
+ * The sha256 of a user's password hash in /etc/shadow, its leading `!` (a lock) left out, as
+ * Ansible's user module compares them: the hash itself never leaves the host. null when the
+ * entry cannot be read (no such user, or not root).
+ */
+export function shadowHashFact(name: string): ScriptFact<string | null> {
+  return {
+    key: `shadow-hash:${name}`,
+    script: [
+      `if e=$(getent shadow ${quote(name)}); then`,
+      '  h=${e#*:}; h=${h%%:*}',
+      "  while [ \"${h#!}\" != \"$h\" ]; do h=${h#!}; done",
+      "  printf '%s' \"$h\" | sha256sum",
+      'else echo unreadable; fi',
+    ].join('\n'),
+    parse: (stdout) => /^[0-9a-f]{64}/.exec(stdout)?.[0] ?? null,
+  };
+}

@@ -1,5 +1,8 @@
-import { basename, posix } from 'node:path';
+import { posix } from 'node:path';
+import { fileDigestFact, urlTextFact, type DigestAlgorithm } from '../facts/checksum.js';
 import { fileFact } from '../facts/file.js';
+import type { Fact } from '../facts/types.js';
+import { cleanDigest, digestProblem, parseChecksum, parseDigestLines, urlFilename, type ChecksumParam } from './checksum.js';
 import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
 import { attributeChanges } from './file-attributes.js';
 import { absolutePathParam, groupParam, modeParam, ownerParam } from './params.js';
@@ -19,7 +22,6 @@ export type GetUrlParams = {
   validate_certs?: boolean;
 };
 
-const CHECKSUM = /^sha256:([0-9a-fA-F]{64})$/;
 
 /**
  * curl into a temp file beside the destination (removed whatever happens), the checksum checked
@@ -27,29 +29,63 @@ const CHECKSUM = /^sha256:([0-9a-fA-F]{64})$/;
  * whole verified download.
  */
 const DOWNLOAD = [
-  'tmp=$1; url=$2; dest=$3; sum=$4; mode=$5; owner=$6; timeout=$7; insecure=$8',
+  'tmp=$1; url=$2; dest=$3; sum=$4; mode=$5; owner=$6; timeout=$7; insecure=$8; algorithm=$9',
   'trap \'rm -f "$tmp"\' EXIT',
   'curl -fsSL $insecure --connect-timeout "$timeout" --retry 3 -o "$tmp" "$url" || exit',
-  'if [ -n "$sum" ]; then got=$(sha256sum < "$tmp") || exit; got=${got%% *}',
+  'if [ -n "$sum" ]; then got=$("${algorithm}sum" < "$tmp") || exit; got=${got%% *}',
   '  if [ "$got" != "$sum" ]; then echo "The checksum for $dest did not match $sum; it was $got." >&2; exit 1; fi; fi',
   'chmod "$mode" "$tmp" && { [ -z "$owner" ] || chown "$owner" "$tmp"; } && mv -f "$tmp" "$dest"',
 ].join('\n');
 
 /** Where the file goes: `dest`, or the URL's file name inside it when dest ends with a slash. */
 export function getUrlDest(p: GetUrlParams): string {
-  return p.dest.endsWith('/') ? posix.join(p.dest, basename(new URL(p.url).pathname) || 'index.html') : p.dest;
+  return p.dest.endsWith('/') ? posix.join(p.dest, urlFilename(p.url)) : p.dest;
 }
 
+const checksumOf = (p: GetUrlParams): ChecksumParam | undefined => {
+  const parsed = p.checksum === undefined ? undefined : parseChecksum(p.checksum);
+  return typeof parsed === 'string' ? undefined : parsed;
+};
+
+/** The checksum file's fact, when `checksum` names one: fetched on the host, as the download is. */
+const checksumFileFact = (p: GetUrlParams, url: string) => urlTextFact(url, p.timeout ?? 10, p.validate_certs !== false);
+
+/** The digest the download must have: given, or the line of the checksum file for the URL's file name (as Ansible finds it). */
+function wantedDigest(p: GetUrlParams, checksum: ChecksumParam, read: FactReader): string {
+  if ('digest' in checksum) return checksum.digest;
+  const fetched = read(checksumFileFact(p, checksum.url));
+  if (fetched.exitCode !== 0) throw new Error(`could not download the checksum file ${checksum.url} (curl exit ${fetched.exitCode}): ${fetched.text.trim().split('\n').at(-1) ?? ''}`);
+  const filename = urlFilename(p.url);
+  const found = parseDigestLines(filename, fetched.text).find(([, path]) => path === filename);
+  if (!found) throw new Error(`Unable to find a checksum for file '${filename}' in '${checksum.url}'`);
+  const digest = cleanDigest(found[0]);
+  const problem = digestProblem(checksum.algorithm, digest);
+  if (problem) throw new Error(`${checksum.url}: ${problem}`);
+  return digest;
+}
+
+/** What dest's digest is in the checksum's algorithm (sha256 comes with the file fact). */
+const currentDigest = (dest: string, algorithm: DigestAlgorithm, read: FactReader, sha256: string | undefined) =>
+  algorithm === 'sha256' ? sha256 : read(fileDigestFact(dest, algorithm)) ?? undefined;
+
 /**
- * As Ansible's get_url: downloads on the host when the file is absent, when its sha256 differs
- * from `checksum`, or always with `force`; an existing file without a checksum is left as it is.
+ * As Ansible's get_url: downloads on the host when the file is absent, when its digest differs
+ * from `checksum` (given, or read from a checksum file the host fetches first), or always with
+ * `force`; an existing file without a checksum is left as it is.
  */
 export const getUrlModule: Module<GetUrlParams> = {
   name: 'get_url',
   params: {
     url: { type: 'string', required: true, pattern: /^(https?|ftp):\/\/\S+$/, patternHint: 'an http(s) or ftp URL' },
     dest: absolutePathParam('the file to write (or a directory, ending with /, to put the URL\'s file name in)'),
-    checksum: { type: 'string', pattern: CHECKSUM, patternHint: '"sha256:" and 64 hex digits' },
+    checksum: {
+      type: 'string',
+      check: (v: string) => {
+        const parsed = parseChecksum(v);
+        return typeof parsed === 'string' ? parsed : undefined;
+      },
+      description: '<algorithm>:<hex digest> or <algorithm>:<URL of a checksum file>; md5, sha1, sha224, sha256, sha384 or sha512',
+    },
     force: { type: 'boolean', default: false, description: 'download even when the file exists (without checksum)' },
     mode: modeParam,
     owner: ownerParam,
@@ -57,7 +93,14 @@ export const getUrlModule: Module<GetUrlParams> = {
     timeout: { type: 'integer', min: 1, default: 10, description: 'seconds to connect' },
     validate_certs: { type: 'boolean', default: true },
   },
-  facts: (p, ctx) => [fileFact(getUrlDest(p)), leftoversFact(getUrlDest(p), ctx)],
+  facts(p, ctx) {
+    const dest = getUrlDest(p);
+    const checksum = checksumOf(p);
+    const facts: Fact<unknown>[] = [fileFact(dest), leftoversFact(dest, ctx)];
+    if (checksum && checksum.algorithm !== 'sha256') facts.push(fileDigestFact(dest, checksum.algorithm));
+    if (checksum && 'url' in checksum) facts.push(checksumFileFact(p, checksum.url));
+    return facts;
+  },
   plan(p, read, ctx) {
     const dest = getUrlDest(p);
     return withLeftoverRemoval(planDownload(p, dest, read, ctx), dest, read(leftoversFact(dest, ctx)));
@@ -68,16 +111,19 @@ export const getUrlModule: Module<GetUrlParams> = {
 function planDownload(p: GetUrlParams, dest: string, read: FactReader, ctx: ModuleContext): Plan {
   const current = read(fileFact(dest));
   if (current.type === 'directory') throw new Error(`${dest} is a directory (end dest with / to download into it)`);
-  const sum = CHECKSUM.exec(p.checksum ?? '')?.[1]?.toLowerCase();
+  const checksum = checksumOf(p);
+  const sum = checksum && wantedDigest(p, checksum, read);
+  const algorithm = checksum?.algorithm ?? 'sha256';
   const wanted = { mode: p.mode, owner: p.owner, group: p.group };
   const isFile = current.type === 'file';
-  if (isFile && !p.force && (sum === undefined || current.sha256 === sum)) {
+  const digest = isFile && sum !== undefined ? currentDigest(dest, algorithm, read, current.sha256) : undefined;
+  if (isFile && !p.force && (sum === undefined || digest === sum)) {
     const changes = attributeChanges(current, wanted);
-    return changes.length ? { changes } : { changes, reason: `${dest} ${sum ? 'matches the checksum' : 'exists'}` };
+    return changes.length ? { changes } : { changes, reason: `${dest} ${sum ? `matches the ${algorithm} checksum` : 'exists'}` };
   }
-  const why = !isFile ? 'absent' : p.force ? 'force' : `sha256 ${current.sha256?.slice(0, 12)} is not the checksum's`;
+  const why = !isFile ? 'absent' : p.force ? 'force' : `${algorithm} ${digest?.slice(0, 12)} is not the checksum's`;
   const mode = p.mode ?? (isFile ? current.mode! : '0644');
   const owner = p.owner !== undefined || p.group !== undefined ? `${p.owner ?? ''}${p.group !== undefined ? `:${p.group}` : ''}` : '';
-  const argv = ['sh', '-c', DOWNLOAD, 'get_url', tempPathFor(dest, ctx.runId), p.url, dest, sum ?? '', mode, owner, String(p.timeout ?? 10), p.validate_certs === false ? '-k' : ''];
+  const argv = ['sh', '-c', DOWNLOAD, 'get_url', tempPathFor(dest, ctx.runId), p.url, dest, sum ?? '', mode, owner, String(p.timeout ?? 10), p.validate_certs === false ? '-k' : '', algorithm];
   return { changes: [{ title: `download ${p.url} to ${dest} (${why})`, commands: [{ argv }] }] };
 }

@@ -1,6 +1,8 @@
-import { userFact, type UserState } from '../facts/accounts.js';
+import { createHash } from 'node:crypto';
+import { shadowHashFact, userFact, type UserState } from '../facts/accounts.js';
+import type { ArgvCommand } from '../argv.js';
 import { ACCOUNT_NAME } from './group.js';
-import type { Module } from './types.js';
+import type { Change, Module } from './types.js';
 
 export type UserParams = {
   name: string;
@@ -16,7 +18,30 @@ export type UserParams = {
   system?: boolean;
   comment?: string;
   remove?: boolean;
+  password?: string;
+  update_password?: 'always' | 'on_create';
 };
+
+/**
+ * Sets an already-crypted password through `chpasswd -e`, the hash on stdin (never on a command
+ * line) and the command marked sensitive, so no output or diff shows it.
+ */
+function passwordCommand(name: string, hash: string): ArgvCommand {
+  return { argv: ['chpasswd', '-e'], stdin: `${name}:${hash}\n`, sensitive: true };
+}
+
+/** As Ansible compares them: the hashes with their leading `!` (a locked account) left out. */
+const shadowDigest = (hash: string) => createHash('sha256').update(hash.replace(/^!+/, '')).digest('hex');
+
+/** An existing user's password is compared (and set when it differs) only with update_password: always. */
+const comparesPassword = (p: UserParams) => p.password !== undefined && p.state !== 'absent' && p.update_password !== 'on_create';
+
+/** The password change an existing user needs, from the digest of its shadow entry. */
+function passwordChange(p: UserParams & { password: string }, shadow: string | null): Change | undefined {
+  if (shadow === null) throw new Error(`cannot read the /etc/shadow entry of ${p.name} to compare its password: the task needs root (become: true)`);
+  if (shadow === shadowDigest(p.password)) return undefined;
+  return { title: `set the password of ${p.name} (hash differs; not shown)`, commands: [passwordCommand(p.name, p.password)] };
+}
 
 /** `groups` as Ansible takes it: a list, or a comma-separated string. */
 function groupList(groups: UserParams['groups']): string[] | undefined {
@@ -63,8 +88,15 @@ export const userModule: Module<UserParams> = {
     system: { type: 'boolean', default: false, description: 'a system account, when created' },
     comment: { type: 'string' },
     remove: { type: 'boolean', default: false, description: 'with state absent: remove the home directory and mail spool too' },
+    password: {
+      type: 'string',
+      // a check, not a pattern: a pattern's message would quote the value
+      check: (v: string) => (/[:\n\r]/.test(v) ? 'expected an already-crypted hash (e.g. from mkpasswd -m sha-512) without ":" or a line break (the value is not shown)' : undefined),
+      description: 'the crypted password hash, set through chpasswd -e on stdin and never shown',
+    },
+    update_password: { type: 'string', enum: ['always', 'on_create'], default: 'always', description: 'always: set `password` when the hash differs; on_create: only for a new user' },
   },
-  facts: (p) => [userFact(p.name)],
+  facts: (p) => [userFact(p.name), ...(comparesPassword(p) ? [shadowHashFact(p.name)] : [])],
   plan(p, read) {
     const u = read(userFact(p.name));
     if (p.state === 'absent') {
@@ -85,10 +117,16 @@ export const userModule: Module<UserParams> = {
         p.create_home === false ? '-M' : '-m',
         p.name,
       ];
-      return { changes: [{ title: `create user ${p.name}`, commands: [{ argv }] }] };
+      const commands = [{ argv }, ...(p.password !== undefined ? [passwordCommand(p.name, p.password)] : [])];
+      return { changes: [{ title: `create user ${p.name}${p.password !== undefined ? ' with its password' : ''}`, commands }] };
     }
     const { argv, why } = differences(p, u);
-    if (argv.length === 0) return { changes: [], reason: `user ${p.name} as wanted (uid ${u.uid})` };
-    return { changes: [{ title: `change user ${p.name} (${why.join('; ')})`, commands: [{ argv: ['usermod', ...argv, p.name] }] }] };
+    const password = comparesPassword(p) ? passwordChange(p as UserParams & { password: string }, read(shadowHashFact(p.name))) : undefined;
+    const changes: Change[] = [
+      ...(argv.length ? [{ title: `change user ${p.name} (${why.join('; ')})`, commands: [{ argv: ['usermod', ...argv, p.name] }] }] : []),
+      ...(password ? [password] : []),
+    ];
+    if (changes.length === 0) return { changes, reason: `user ${p.name} as wanted (uid ${u.uid}${p.password !== undefined ? ', password hash the same' : ''})` };
+    return { changes };
   },
 };

@@ -4,6 +4,7 @@
  * test/integration/ansible-oracle.test.ts; these are the cases a loopback host cannot show.)
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { SystemdUnitState } from '../../src/facts/service.js';
 import type { Fact, FactReader, HostFacts } from '../../src/facts/types.js';
@@ -69,6 +70,28 @@ describe('group and user', () => {
     assert.deepEqual(argvOf(await plan('user', { name: 'u', comment: 'c', create_home: false }, { 'user:u': { exists: false } })), [['useradd', '-c', 'c', '-M', 'u']]);
     assert.deepEqual(argvOf(await plan('user', { name: 'u', state: 'absent', remove: true }, { 'user:u': u })), [['userdel', '-r', 'u']]);
   });
+  it('user: password, a crypted hash, goes through chpasswd -e on stdin, compared by the digest of the shadow entry (a lock `!` aside), never shown', async () => {
+    const u = { exists: true, uid: 1001, gid: 1001, group: 'u', comment: '', home: '/home/u', shell: '/bin/sh', groups: [] };
+    const hash = '$6$salt$' + 'x'.repeat(86);
+    const digest = (h: string) => createHash('sha256').update(h).digest('hex');
+    const created = await plan('user', { name: 'u', password: hash }, { 'user:u': { exists: false }, 'shadow-hash:u': null });
+    assert.deepEqual(created.changes[0]!.commands, [{ argv: ['useradd', '-m', 'u'] }, { argv: ['chpasswd', '-e'], stdin: `u:${hash}\n`, sensitive: true }]);
+    const differs = await plan('user', { name: 'u', password: hash }, { 'user:u': u, 'shadow-hash:u': digest('$6$old$y') });
+    assert.deepEqual(differs.changes.map((c) => c.commands), [[{ argv: ['chpasswd', '-e'], stdin: `u:${hash}\n`, sensitive: true }]]);
+    assert.ok(!JSON.stringify(differs.changes.map((c) => [c.title, c.commands.map((cmd) => cmd.argv)])).includes(hash), 'the hash is in no title or argv');
+    const same = await plan('user', { name: 'u', password: hash }, { 'user:u': u, 'shadow-hash:u': digest(hash) });
+    assert.deepEqual(same.changes, []);
+    assert.equal(same.reason, 'user u as wanted (uid 1001, password hash the same)');
+    // a locked account (`!` before the hash) has the same password, as in Ansible
+    assert.deepEqual((await plan('user', { name: 'u', password: `!${hash}` }, { 'user:u': u, 'shadow-hash:u': digest(hash) })).changes, []);
+    // on_create: an existing user's password is not even read
+    assert.deepEqual((await plan('user', { name: 'u', password: hash, update_password: 'on_create' }, { 'user:u': u })).changes, []);
+    assert.deepEqual(argvOf(await plan('user', { name: 'u', password: hash, update_password: 'on_create' }, { 'user:u': { exists: false } })), [['useradd', '-m', 'u'], ['chpasswd', '-e']]);
+    await assert.rejects(async () => plan('user', { name: 'u', password: hash }, { 'user:u': u, 'shadow-hash:u': null }), /cannot read the \/etc\/shadow entry of u .* needs root/);
+    const check = getModule('user')!.params.password!.check as (v: string) => string | undefined;
+    assert.equal(check(hash), undefined);
+    assert.equal(check('plain:text'), 'expected an already-crypted hash (e.g. from mkpasswd -m sha-512) without ":" or a line break (the value is not shown)');
+  });
 });
 
 describe('debug, assert, fail, set_fact', () => {
@@ -82,6 +105,45 @@ describe('debug, assert, fail, set_fact', () => {
       ['not-a-name', 'a variable name must be a JavaScript identifier, got "not-a-name"'],
       ['groups', '`groups` is a reserved name in templates and expressions'],
     ]);
+  });
+});
+
+describe('get_url checksum', () => {
+  const dest = '/srv/app.tgz';
+  const facts = (state: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ [`file:${dest}`]: { path: dest, ...state }, [`leftovers:${dest}`]: [], ...extra });
+  const SHA1 = 'a'.repeat(40);
+  it('takes <algorithm>:<hex> for md5, sha1, sha224, sha256, sha384 and sha512, cleaned as Ansible cleans it, and refuses the rest offline', () => {
+    const check = getModule('get_url')!.params.checksum!.check as (v: string) => string | undefined;
+    for (const [algorithm, length] of [['md5', 32], ['sha1', 40], ['sha224', 56], ['sha256', 64], ['sha384', 96], ['sha512', 128]] as const) {
+      assert.equal(check(`${algorithm}:${'0'.repeat(length)}`), undefined, algorithm);
+    }
+    assert.equal(check(`sha1: ${'AB'.repeat(20)}`), undefined, 'spaces dropped, upper case taken');
+    assert.equal(check(`sha1:${'a'.repeat(39)}`), 'a sha1 checksum has 40 hex digits, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" has 39');
+    assert.equal(check('blake2:ab'), 'expected an algorithm among md5, sha1, sha224, sha256, sha384, sha512 before ":", got "blake2"');
+    assert.equal(check('abcdef'), 'expected <algorithm>:<checksum> or <algorithm>:<URL of a checksum file>, got "abcdef"');
+    assert.equal(check('sha256:zz'), 'the sha256 checksum "zz" is not hex digits');
+    assert.equal(check('sha256:https://example.com/SHA256SUMS'), undefined);
+  });
+  it('compares an existing file by the algorithm the checksum names; a differing one is downloaded and checked with <algorithm>sum', async () => {
+    const kept = await plan('get_url', { url: 'https://example.com/app.tgz', dest, checksum: `sha1:${SHA1.toUpperCase()}` }, facts({ type: 'file', sha256: 'f'.repeat(64), mode: '0644' }, { [`digest:sha1:${dest}`]: SHA1 }));
+    assert.deepEqual([kept.changes, kept.reason], [[], `${dest} matches the sha1 checksum`]);
+    const fetched = await plan('get_url', { url: 'https://example.com/app.tgz', dest, checksum: `sha1:${SHA1}` }, facts({ type: 'file', sha256: 'f'.repeat(64), mode: '0644' }, { [`digest:sha1:${dest}`]: 'b'.repeat(40) }));
+    assert.equal(fetched.changes[0]!.title, `download https://example.com/app.tgz to ${dest} (sha1 bbbbbbbbbbbb is not the checksum's)`);
+    const argv = fetched.changes[0]!.commands[0]!.argv;
+    assert.deepEqual(argv.slice(7), [SHA1, '0644', '', '10', '', 'sha1']);
+  });
+  it('<algorithm>:<URL> reads the checksum file the host fetched, the line for the URL\'s file name (GNU or BSD lines, a lone digest)', async () => {
+    const url = 'https://example.com/dl/app.tgz';
+    const sums = 'https://example.com/dl/SHA1SUMS';
+    const key = `url-text:10:true:${sums}`;
+    const withFile = (text: string, exitCode = 0) => facts({ type: 'absent' }, { [key]: { exitCode, text }, [`digest:sha1:${dest}`]: null });
+    const sumOf = (p: Plan) => p.changes[0]!.commands[0]!.argv[7];
+    assert.equal(sumOf(await plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile(`${'1'.repeat(40)}  other.tgz\n${SHA1}  app.tgz\n`))), SHA1);
+    assert.equal(sumOf(await plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile(`${'1'.repeat(40)} *./other.tgz\n${SHA1} *./app.tgz\n`))), SHA1);
+    assert.equal(sumOf(await plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile(`SHA1 (app.tgz) = ${SHA1.toUpperCase()}\n`))), SHA1);
+    assert.equal(sumOf(await plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile(`${SHA1}\n`))), SHA1);
+    await assert.rejects(async () => plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile(`${SHA1}  other.tgz\n${SHA1}  app.tgz.asc\n`)), /^Error: Unable to find a checksum for file 'app.tgz' in 'https:\/\/example.com\/dl\/SHA1SUMS'$/);
+    await assert.rejects(async () => plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile('curl: (22) The requested URL returned error: 404\n', 22)), /could not download the checksum file https:\/\/example.com\/dl\/SHA1SUMS \(curl exit 22\): curl: \(22\) The requested URL returned error: 404/);
   });
 });
 
@@ -107,6 +169,34 @@ describe('apt_repository and deb822_repository', () => {
     assert.equal(enabled.changes[0]!.diff!.after, `deb http://x/ y z\n${REPO}\n`);
     const removed = await plan('apt_repository', { repo: REPO, state: 'absent', update_cache: false }, sources({ [other]: `deb http://x/ y z\n${REPO}\n`, [TARGET]: `${REPO}\n` }));
     assert.deepEqual(removed.changes.map((c) => c.title), [`update ${other} (content differs)`, `remove ${TARGET} (${REPO} was its only source)`]);
+  });
+  it('ppa:owner/name becomes the deb line and file Ansible writes for the host\'s Ubuntu release, its signing key fetched first', async () => {
+    const ubuntu: ModuleContext = { ...ctxOn(), facts: { ...host('systemd'), os: { id: 'ubuntu', version: '22.04', codename: 'jammy', family: 'debian' } } };
+    const list = '/etc/apt/sources.list.d/ppa_nginx_stable_jammy.list';
+    const key = '/etc/apt/trusted.gpg.d/ubuntu-jammy-main-nginx-stable.gpg';
+    const line = 'deb https://ppa.launchpadcontent.net/nginx/stable/ubuntu jammy main';
+    const p = await plan('apt_repository', { repo: 'ppa:nginx/stable' }, { 'apt-sources': new Map(), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'absent' } }, ubuntu);
+    assert.deepEqual(p.changes.map((c) => c.title), [`fetch the signing key of ppa:nginx/stable into ${key}`, `create ${list} (absent)`, `update apt lists (added ${line})`]);
+    assert.equal(p.changes[1]!.diff!.after, `${line}\n`);
+    assert.deepEqual(p.changes[0]!.commands[0]!.argv.slice(4, 7), ['nginx', 'stable', key]);
+    // the key is there: only the source; the line enabled anywhere: ok
+    const keyed = await plan('apt_repository', { repo: 'ppa:nginx/stable', update_cache: false }, { 'apt-sources': new Map(), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'file' } }, ubuntu);
+    assert.deepEqual(keyed.changes.map((c) => c.title), [`create ${list} (absent)`]);
+    const ok = await plan('apt_repository', { repo: 'ppa:nginx/stable' }, { 'apt-sources': new Map([['/etc/apt/sources.list.d/mine.list', `${line}\n`]]), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'file' } }, ubuntu);
+    assert.equal(ok.reason, `${line} in /etc/apt/sources.list.d/mine.list`);
+    // no name: Ansible's `ppa`; absent removes the line Ansible would have written
+    const gone = await plan('apt_repository', { repo: 'ppa:someone', state: 'absent', update_cache: false }, { 'apt-sources': new Map([['/etc/apt/sources.list.d/ppa_someone_jammy.list', 'deb https://ppa.launchpadcontent.net/someone/ppa/ubuntu jammy main\n']]), 'file:/etc/apt/sources.list.d/ppa_someone_jammy.list': { path: '', type: 'file' } }, ubuntu);
+    assert.deepEqual(argvOf(gone), [['rm', '-f', '/etc/apt/sources.list.d/ppa_someone_jammy.list']]);
+  });
+  it('a PPA on a host that is not Ubuntu is refused unless codename names the Ubuntu release', async () => {
+    const list = '/etc/apt/sources.list.d/ppa_nginx_stable_bookworm.list';
+    const key = '/etc/apt/trusted.gpg.d/ubuntu-bookworm-main-nginx-stable.gpg';
+    await assert.rejects(async () => plan('apt_repository', { repo: 'ppa:nginx/stable' }, { 'apt-sources': new Map(), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'absent' } }),
+      /^Error: ppa:nginx\/stable is a Launchpad PPA, built for Ubuntu releases; this host is debian 12 \(bookworm\)\. Set codename: to the Ubuntu release/);
+    const jammyList = '/etc/apt/sources.list.d/ppa_nginx_stable_jammy.list';
+    const jammyKey = '/etc/apt/trusted.gpg.d/ubuntu-jammy-main-nginx-stable.gpg';
+    const p = await plan('apt_repository', { repo: 'ppa:nginx/stable', codename: 'jammy', update_cache: false }, { 'apt-sources': new Map(), [`file:${jammyList}`]: { path: jammyList, type: 'absent' }, [`file:${jammyKey}`]: { path: jammyKey, type: 'file' } });
+    assert.equal(p.changes[0]!.diff!.after, 'deb https://ppa.launchpadcontent.net/nginx/stable/ubuntu jammy main\n');
   });
   it('deb822_repository writes the fields Ansible writes, in its order, and removes the file', async () => {
     const path = '/etc/apt/sources.list.d/docker-ce.sources';

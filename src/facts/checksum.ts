@@ -1,0 +1,33 @@
+import { quote } from '../argv.js';
+import type { ScriptFact } from './types.js';
+
+/** The hash algorithms get_url's `checksum` takes, each with its coreutils tool and digest length. */
+export const DIGESTS = { md5: 32, sha1: 40, sha224: 56, sha256: 64, sha384: 96, sha512: 128 } as const;
+export type DigestAlgorithm = keyof typeof DIGESTS;
+
+/** The `<algorithm>sum` digest of a regular file (a link followed, as Ansible's digest_from_file does); null when there is none. */
+export function fileDigestFact(path: string, algorithm: DigestAlgorithm): ScriptFact<string | null> {
+  const p = quote(path);
+  return {
+    key: `digest:${algorithm}:${path}`,
+    script: `if [ -f ${p} ] && [ -r ${p} ]; then ${algorithm}sum < ${p}; fi; :`,
+    parse: (stdout) => /^[0-9a-f]+/.exec(stdout)?.[0] ?? null,
+  };
+}
+
+export interface UrlText {
+  /** curl's exit code: 0 when `text` is the body */
+  exitCode: number;
+  /** the body, or curl's error message */
+  text: string;
+}
+
+/** A small text file fetched on the host with curl (get_url's checksum file): its body or curl's error. */
+export function urlTextFact(url: string, timeout: number, validateCerts: boolean): ScriptFact<UrlText> {
+  return {
+    key: `url-text:${timeout}:${validateCerts}:${url}`,
+    // -f: an HTTP error is a failure whose body is not printed; -sS: silent but for the error, which is then the only output
+    script: `curl -fsSL -S ${validateCerts ? '' : '-k '}--connect-timeout ${timeout} --retry 3 -- ${quote(url)} 2>&1`,
+    parse: (stdout, exitCode) => ({ exitCode, text: stdout }),
+  };
+}
