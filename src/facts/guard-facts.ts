@@ -20,3 +20,13 @@ export function exitCodeFact(argv: readonly string[], chdir?: string): ScriptFac
     parse: (_stdout, exitCode) => exitCode,
   };
 }
+
+/** Whether a command is on the host's PATH (a tool a module's commands need, e.g. unzip). */
+export function commandExistsFact(name: string): ScriptFact<boolean> {
+  return {
+    key: `command-exists:${name}`,
+    inShell: true,
+    script: `if command -v ${quote(name)} >/dev/null 2>&1; then echo yes; else echo no; fi`,
+    parse: (stdout) => stdout.trim() === 'yes',
+  };
+}

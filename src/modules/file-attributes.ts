@@ -12,19 +12,27 @@ function sameAccount(want: string, name: string | undefined, id: number | undefi
   return /^\d+$/.test(want) ? Number(want) === id : want === name;
 }
 
+/** Which of an existing path's attributes differ from what was asked (a link has no mode of its own). */
+export function attributeDifferences(current: FileState, want: WantedAttributes): { mode: boolean; owner: boolean; group: boolean } {
+  return {
+    mode: want.mode !== undefined && current.type !== 'link' && normalizeMode(want.mode) !== current.mode,
+    owner: want.owner !== undefined && !sameAccount(want.owner, current.owner, current.uid),
+    group: want.group !== undefined && !sameAccount(want.group, current.group, current.gid),
+  };
+}
+
 /** chmod/chown changes that bring an existing path's attributes to what was asked. */
 export function attributeChanges(current: FileState, want: WantedAttributes): Change[] {
   const changes: Change[] = [];
   const path = current.path;
   const isLink = current.type === 'link';
-  if (want.mode !== undefined && !isLink) {
-    const mode = normalizeMode(want.mode);
-    if (mode !== current.mode) {
-      changes.push({ title: `set mode of ${path} to ${mode} (was ${current.mode})`, commands: [{ argv: ['chmod', mode, path] }] });
-    }
+  const differs = attributeDifferences(current, want);
+  if (differs.mode) {
+    const mode = normalizeMode(want.mode!);
+    changes.push({ title: `set mode of ${path} to ${mode} (was ${current.mode})`, commands: [{ argv: ['chmod', mode, path] }] });
   }
-  const ownerDiffers = want.owner !== undefined && !sameAccount(want.owner, current.owner, current.uid);
-  const groupDiffers = want.group !== undefined && !sameAccount(want.group, current.group, current.gid);
+  const ownerDiffers = differs.owner;
+  const groupDiffers = differs.group;
   if (ownerDiffers || groupDiffers) {
     const spec = `${ownerDiffers ? want.owner : ''}${groupDiffers ? `:${want.group}` : ''}`;
     changes.push({

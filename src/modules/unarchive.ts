@@ -1,64 +1,19 @@
-import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
-import { exitCodeFact, pathExistsFact } from '../facts/guard-facts.js';
-import { fileFact, type FileState } from '../facts/file.js';
-import type { Fact } from '../facts/types.js';
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import type { ArgvCommand } from '../argv.js';
+import { commandExistsFact, pathExistsFact } from '../facts/guard-facts.js';
+import { fileFact, normalizeMode, type FileState } from '../facts/file.js';
+import { hostArchiveFact, memberPath, type HostArchive } from '../facts/host-archive.js';
+import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
+import type { Fact, FactReader } from '../facts/types.js';
+import { archiveEntries, archiveKind, compressionFlag, type ArchiveEntry } from './archive-entries.js';
+import { attributeDifferences, type WantedAttributes } from './file-attributes.js';
 import { checkLocalFile, localPath } from './local-file.js';
-import { absolutePathParam } from './params.js';
-import type { Module, ModuleContext } from './types.js';
+import { absolutePathParam, groupParam, modeParam, ownerParam } from './params.js';
+import type { Change, Module, ModuleContext, Plan } from './types.js';
+import { uploadCommands, withLeftoverRemoval } from './write-file.js';
 
-export type UnarchiveParams = { src: string; dest: string; remote_src?: boolean; creates?: string };
-
-/** One entry of an archive: what it must be under dest. */
-export interface ArchiveEntry {
-  path: string;
-  type: 'file' | 'directory' | 'link';
-  sha256?: string;
-  linkTarget?: string;
-}
-
-/** tar's option for a compressed archive read from stdin (tar detects it only in a file). */
-export function compressionFlag(name: string): string[] {
-  if (/\.(tgz|tar\.gz|gz)$/.test(name)) return ['-z'];
-  if (/\.(tbz2?|tar\.bz2|bz2)$/.test(name)) return ['-j'];
-  if (/\.(txz|tar\.xz|xz)$/.test(name)) return ['-J'];
-  return [];
-}
-
-const entriesCache = new Map<string, ArchiveEntry[]>();
-
-/** The entries of a local tar archive (any compression tar reads), unpacked once per file version into a temp dir and hashed. */
-export function archiveEntries(file: string): ArchiveEntry[] {
-  const { mtimeMs, size } = statSync(file);
-  const key = `${file}:${mtimeMs}:${size}`;
-  const cached = entriesCache.get(key);
-  if (cached) return cached;
-  const dir = mkdtempSync(join(tmpdir(), 'bootstrap-unarchive-'));
-  try {
-    execFileSync('tar', ['-xf', file, '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const entries: ArchiveEntry[] = [];
-    const walk = (rel: string) => {
-      for (const name of readdirSync(join(dir, rel)).sort()) {
-        const path = rel ? `${rel}/${name}` : name;
-        const full = join(dir, path);
-        const st = lstatSync(full);
-        if (st.isSymbolicLink()) entries.push({ path, type: 'link', linkTarget: readlinkSync(full) });
-        else if (st.isDirectory()) {
-          entries.push({ path, type: 'directory' });
-          walk(path);
-        } else entries.push({ path, type: 'file', sha256: createHash('sha256').update(readFileSync(full)).digest('hex') });
-      }
-    };
-    walk('');
-    entriesCache.set(key, entries);
-    return entries;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+export type UnarchiveParams = { src: string; dest: string; remote_src?: boolean; creates?: string; owner?: string; group?: string; mode?: string };
 
 function matches(entry: ArchiveEntry, state: FileState): boolean {
   if (entry.type === 'directory') return state.type === 'directory';
@@ -66,42 +21,136 @@ function matches(entry: ArchiveEntry, state: FileState): boolean {
   return state.type === 'file' && state.sha256 === entry.sha256;
 }
 
-const entriesOf = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) => archiveEntries(localPath(p.src, ctx.localDir));
-const compareFact = (p: UnarchiveParams) => exitCodeFact(['tar', '--compare', '-f', p.src, '-C', p.dest]);
+const wantedOf = (p: UnarchiveParams): WantedAttributes => ({ owner: p.owner, group: p.group, mode: p.mode });
+const hasAttributes = (p: UnarchiveParams) => p.owner !== undefined || p.group !== undefined || p.mode !== undefined;
+const localFile = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) => localPath(p.src, ctx.localDir);
+const entriesOf = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) => archiveEntries(localFile(p, ctx));
+const isLocalZip = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) => !p.remote_src && archiveKind(localFile(p, ctx)) === 'zip';
+/** A laptop zip is uploaded beside where it unpacks, under a temp name of this run. */
+const uploadTarget = (p: UnarchiveParams) => posix.join(p.dest, posix.basename(p.src));
+const remoteFact = (p: UnarchiveParams) => hostArchiveFact(p.src, p.dest, hasAttributes(p));
+
+/** `tar --compare` lines that mean dest differs, as Ansible's unarchive reads them (owner, group and mode differences only when not set by the task; owners only as root). */
+const TAR_DIFFERS = [/: Mod time differs$/, /: Warning: Cannot stat: No such file or directory$/, /: Invalid owner/, /: Invalid group/, /: Symlink differs$/, /: Contents differ$/, /: Size differs$/];
+function tarDifferences(p: UnarchiveParams, archive: HostArchive): string[] {
+  return archive.compare.filter((line) => {
+    if (/: : Warning: Cannot stat: No such file or directory$/.test(line)) return false;
+    if (archive.uid === 0 && p.owner === undefined && /: Uid differs$/.test(line)) return true;
+    if (archive.uid === 0 && p.group === undefined && /: Gid differs$/.test(line)) return true;
+    if (p.mode === undefined && /: Mode differs$/.test(line)) return true;
+    return TAR_DIFFERS.some((re) => re.test(line));
+  });
+}
+
+const ownerSpec = (p: UnarchiveParams) => `${p.owner ?? ''}${p.group !== undefined ? `:${p.group}` : ''}`;
+const chownCommand = (p: UnarchiveParams, paths: string[]): ArgvCommand => ({ argv: ['chown', '-h', ownerSpec(p), '--', ...paths] });
+const chmodCommand = (p: UnarchiveParams, paths: string[]): ArgvCommand => ({
+  argv: ['sh', '-c', 'mode=$1; shift; for p; do [ -L "$p" ] || chmod "$mode" -- "$p" || exit; done', 'chmod', normalizeMode(p.mode!), ...paths],
+});
 
 /**
- * As Ansible's unarchive, for tar archives: unpacks `src` (a laptop file, sent on stdin; with
- * remote_src a file on the host) into the existing directory `dest` when any entry of the archive
- * differs from what dest holds: planned from each entry's sha256 against dest's files, or with
- * remote_src from `tar --compare` on the host. `creates` skips it when that path exists.
+ * owner/group/mode on every member once unpacked, as Ansible sets them on each file of the
+ * archive and each top folder: chown -h (a link itself), chmod on all but links.
+ */
+function attributeCommands(p: UnarchiveParams, paths: string[]): ArgvCommand[] {
+  return [...(ownerSpec(p) ? [chownCommand(p, paths)] : []), ...(p.mode !== undefined ? [chmodCommand(p, paths)] : [])];
+}
+
+/** When nothing is unpacked: the members whose owner, group or mode differ, brought to what was asked, one command for each kind. */
+function attributeFixes(p: UnarchiveParams, states: FileState[]): Change[] {
+  const present = states.filter((s) => s.type !== 'absent');
+  const differences = present.map((s) => attributeDifferences(s, wantedOf(p)));
+  const chown = present.filter((_, i) => differences[i]!.owner || differences[i]!.group).map((s) => s.path);
+  const chmod = present.filter((_, i) => differences[i]!.mode).map((s) => s.path);
+  const list = (paths: string[]) => `${paths.length} unpacked ${paths.length === 1 ? 'entry' : 'entries'} (${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', ...' : ''})`;
+  const changes: Change[] = [];
+  if (chown.length) changes.push({ title: `set owner ${ownerSpec(p)} on ${list(chown)}`, commands: [chownCommand(p, chown)] });
+  if (chmod.length) changes.push({ title: `set mode ${normalizeMode(p.mode!)} on ${list(chmod)}`, commands: [chmodCommand(p, chmod)] });
+  return changes;
+}
+
+/** Members and their top folders, as paths under dest, each once. */
+function memberPaths(dest: string, names: string[]): string[] {
+  const rel = names.map(memberPath);
+  const all = [...rel, ...rel.filter((r) => r.includes('/')).map((r) => r.split('/')[0]!)];
+  return [...new Set(all)].map((r) => posix.join(dest, r));
+}
+
+function planRemote(p: UnarchiveParams, read: FactReader): Plan {
+  const archive = read(remoteFact(p));
+  if (archive.error) throw new Error(archive.error);
+  const differing = archive.kind === 'zip' ? archive.differs : tarDifferences(p, archive);
+  const paths = memberPaths(p.dest, archive.entries);
+  if (differing.length === 0) {
+    const states = paths.map((path): FileState => {
+      const state = archive.states.get(posix.relative(p.dest, path) || '.');
+      return state ? { ...state, path } : { path, type: 'absent' };
+    });
+    const fixes = hasAttributes(p) ? attributeFixes(p, states) : [];
+    return fixes.length ? { changes: fixes } : { changes: [], reason: `${p.dest} matches ${p.src} (${archive.kind === 'zip' ? 'each member compared' : 'tar --compare'})` };
+  }
+  const extract = archive.kind === 'zip' ? ['unzip', '-o', '-qq', p.src, '-d', p.dest] : ['tar', '-xf', p.src, '-C', p.dest];
+  const title = `unpack ${p.src} into ${p.dest} (${archive.kind === 'zip' ? `${differing.length} members differ: ${differing.slice(0, 3).join(', ')}${differing.length > 3 ? ', ...' : ''}` : 'tar --compare found differences'})`;
+  return { changes: [{ title, commands: [{ argv: extract }, ...(hasAttributes(p) ? attributeCommands(p, paths) : [])] }] };
+}
+
+function planLocal(p: UnarchiveParams, read: FactReader, ctx: ModuleContext): Plan {
+  const entries = entriesOf(p, ctx);
+  const states = entries.map((e) => read(fileFact(posix.join(p.dest, e.path))));
+  const differing = entries.filter((e, i) => !matches(e, states[i]!));
+  if (differing.length === 0) {
+    const fixes = hasAttributes(p) ? attributeFixes(p, states) : [];
+    return fixes.length ? { changes: fixes } : { changes: [], reason: `${p.dest} matches ${p.src} (${entries.length} entries)` };
+  }
+  const file = localFile(p, ctx);
+  const data = readFileSync(file);
+  const zip = archiveKind(file) === 'zip';
+  let commands: ArgvCommand[];
+  if (zip) {
+    if (!read(commandExistsFact('unzip'))) throw new Error(`unzip is not installed on ${ctx.host}: unpacking the zip archive ${p.src} needs it (the Debian package unzip; install it with a package task first)`);
+    // unzip needs a file it can seek in, not a pipe
+    const tmp = tempPathFor(uploadTarget(p), ctx.runId);
+    commands = [...uploadCommands(tmp, data, '0600'), { argv: ['unzip', '-o', '-qq', tmp, '-d', p.dest] }, { argv: ['rm', '-f', '--', tmp] }];
+  } else {
+    commands = [{ argv: ['tar', '-x', ...compressionFlag(p.src), '-f', '-', '-C', p.dest], stdin: data }];
+  }
+  if (hasAttributes(p)) commands.push(...attributeCommands(p, entries.map((e) => posix.join(p.dest, e.path))));
+  const title = `unpack ${p.src} into ${p.dest} (${differing.length} of ${entries.length} entries differ: ${differing.slice(0, 3).map((e) => e.path).join(', ')}${differing.length > 3 ? ', ...' : ''})`;
+  return { changes: [{ title, commands }] };
+}
+
+/**
+ * As Ansible's unarchive, for tar and zip archives: unpacks `src` (a laptop file, a tar sent on
+ * stdin, a zip uploaded for unzip; with remote_src a file on the host) into the existing
+ * directory `dest` when any member of the archive differs from what dest holds: planned from
+ * each member's sha256 against dest's files, or with remote_src on the host (tar --compare, or
+ * each zip member compared). owner, group and mode are then set on every member, or, when
+ * nothing was unpacked, on those that differ. `creates` skips it when that path exists.
  */
 export const unarchiveModule: Module<UnarchiveParams> = {
   name: 'unarchive',
   params: {
-    src: { type: 'string', required: true, description: 'a tar archive (.tar, .tar.gz/.tgz, .tar.bz2, .tar.xz) on the laptop, or on the host with remote_src' },
+    src: { type: 'string', required: true, description: 'a tar (.tar, .tar.gz/.tgz, .tar.bz2, .tar.xz) or zip archive on the laptop, or on the host with remote_src' },
     dest: absolutePathParam('an existing directory to unpack into'),
     remote_src: { type: 'boolean', default: false, description: 'src is a file on the host' },
     creates: { type: 'string', description: 'skip when this path exists on the host' },
+    owner: ownerParam,
+    group: groupParam,
+    mode: modeParam,
   },
   validate: (p, ctx) => (p.remote_src ? [] : checkLocalFile('src', p.src, ctx.localDir, ctx.pending)),
   facts(p, ctx) {
     const facts: Fact<unknown>[] = [fileFact(p.dest), ...(p.creates !== undefined ? [pathExistsFact(p.creates)] : [])];
-    if (p.remote_src) return [...facts, compareFact(p)];
-    return [...facts, ...entriesOf(p, ctx).map((e) => fileFact(posix.join(p.dest, e.path)))];
+    if (p.remote_src) return [...facts, remoteFact(p)];
+    const zip = isLocalZip(p, ctx) ? [commandExistsFact('unzip'), leftoversFact(uploadTarget(p), ctx)] : [];
+    return [...facts, ...zip, ...entriesOf(p, ctx).map((e) => fileFact(posix.join(p.dest, e.path)))];
   },
   plan(p, read, ctx) {
     // as Ansible's unarchive reports it: skipped, not ok
     if (p.creates !== undefined && read(pathExistsFact(p.creates))) return { changes: [], skipped: true, reason: `skipped, since ${p.creates} exists` };
     if (read(fileFact(p.dest)).type !== 'directory') throw new Error(`Destination ${p.dest} is not a directory`);
-    if (p.remote_src) {
-      if (read(compareFact(p)) === 0) return { changes: [], reason: `${p.dest} matches ${p.src} (tar --compare)` };
-      return { changes: [{ title: `unpack ${p.src} into ${p.dest} (tar --compare found differences)`, commands: [{ argv: ['tar', '-xf', p.src, '-C', p.dest] }] }] };
-    }
-    const entries = entriesOf(p, ctx);
-    const differing = entries.filter((e) => !matches(e, read(fileFact(posix.join(p.dest, e.path)))));
-    if (differing.length === 0) return { changes: [], reason: `${p.dest} matches ${p.src} (${entries.length} entries)` };
-    const data = readFileSync(localPath(p.src, ctx.localDir));
-    const title = `unpack ${p.src} into ${p.dest} (${differing.length} of ${entries.length} entries differ: ${differing.slice(0, 3).map((e) => e.path).join(', ')}${differing.length > 3 ? ', ...' : ''})`;
-    return { changes: [{ title, commands: [{ argv: ['tar', '-x', ...compressionFlag(p.src), '-f', '-', '-C', p.dest], stdin: data }] }] };
+    if (p.remote_src) return planRemote(p, read);
+    const plan = planLocal(p, read, ctx);
+    return isLocalZip(p, ctx) ? withLeftoverRemoval(plan, uploadTarget(p), read(leftoversFact(uploadTarget(p), ctx))) : plan;
   },
 };

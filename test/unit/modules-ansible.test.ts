@@ -4,7 +4,11 @@
  * test/integration/ansible-oracle.test.ts; these are the cases a loopback host cannot show.)
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { SystemdUnitState } from '../../src/facts/service.js';
 import type { Fact, FactReader, HostFacts } from '../../src/facts/types.js';
@@ -144,6 +148,70 @@ describe('get_url checksum', () => {
     assert.equal(sumOf(await plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile(`${SHA1}\n`))), SHA1);
     await assert.rejects(async () => plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile(`${SHA1}  other.tgz\n${SHA1}  app.tgz.asc\n`)), /^Error: Unable to find a checksum for file 'app.tgz' in 'https:\/\/example.com\/dl\/SHA1SUMS'$/);
     await assert.rejects(async () => plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile('curl: (22) The requested URL returned error: 404\n', 22)), /could not download the checksum file https:\/\/example.com\/dl\/SHA1SUMS \(curl exit 22\): curl: \(22\) The requested URL returned error: 404/);
+  });
+});
+
+describe('unarchive: zip, and owner/group/mode', () => {
+  // a zip made by Python's zipfile (python3 is on every test machine; zip is not)
+  const dir = mkdtempSync(join(tmpdir(), 'bootstrap-unarchive-test-'));
+  mkdirSync(join(dir, 'app', 'bin'), { recursive: true });
+  writeFileSync(join(dir, 'app', 'conf'), 'v1\n');
+  writeFileSync(join(dir, 'app', 'bin', 'run'), '#!/bin/sh\n', { mode: 0o755 });
+  execFileSync('python3', ['-m', 'zipfile', '-c', join(dir, 'app.zip'), 'app'], { cwd: dir });
+  const zip = join(dir, 'app.zip');
+  const dest = '/srv/d';
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  const state = (path: string, type: string, extra: Record<string, unknown> = {}) => ({ path: `${dest}/${path}`, type, mode: type === 'directory' ? '0755' : '0644', owner: 'root', group: 'root', uid: 0, gid: 0, ...extra });
+  const tree = (overrides: Record<string, Record<string, unknown>> = {}) => {
+    const entries: Record<string, ReturnType<typeof state>> = {
+      app: state('app', 'directory'), 'app/bin': state('app/bin', 'directory'), 'app/bin/run': state('app/bin/run', 'file', { sha256: sha('#!/bin/sh\n'), mode: '0755' }), 'app/conf': state('app/conf', 'file', { sha256: sha('v1\n') }),
+    };
+    return Object.fromEntries(Object.entries(entries).map(([k, v]) => [`file:${dest}/${k}`, { ...v, ...overrides[k] }]));
+  };
+  const zipFacts = (files: Record<string, unknown>, unzip = true) => ({ [`file:${dest}`]: { path: dest, type: 'directory' }, 'command-exists:unzip': unzip, [`leftovers:${dest}/${zip.split('/').pop()}`]: [], ...files });
+  const absent = () => tree(Object.fromEntries(['app', 'app/bin', 'app/bin/run', 'app/conf'].map((k) => [k, { type: 'absent' }])));
+
+  it('a laptop zip differing from dest is uploaded (unzip needs a file) and unpacked with unzip -o, then owner/group/mode set on every member', async () => {
+    const p = await plan('unarchive', { src: zip, dest, owner: 'www-data', group: 'adm', mode: '0640' }, zipFacts(absent()));
+    assert.equal(p.changes.length, 1);
+    assert.match(p.changes[0]!.title, /^unpack .*app\.zip into \/srv\/d \(4 of 4 entries differ: app, app\/bin, app\/bin\/run, \.\.\.\)$/);
+    const argv = argvOf(p);
+    const tmp = `${dest}/.app.zip.bootstrap-tmp-r1`;
+    assert.deepEqual(argv.slice(1), [
+      ['rm', '-f', '--', tmp],
+      ['unzip', '-o', '-qq', tmp, '-d', dest],
+      ['rm', '-f', '--', tmp],
+      ['chown', '-h', 'www-data:adm', '--', `${dest}/app`, `${dest}/app/bin`, `${dest}/app/bin/run`, `${dest}/app/conf`],
+      ['sh', '-c', 'mode=$1; shift; for p; do [ -L "$p" ] || chmod "$mode" -- "$p" || exit; done', 'chmod', '0640', `${dest}/app`, `${dest}/app/bin`, `${dest}/app/bin/run`, `${dest}/app/conf`],
+    ]);
+    assert.equal(p.changes[0]!.commands[1]!.onFailure, true, 'the uploaded zip is removed when unzip fails');
+  });
+  it('a zip dest holds is ok; only the members whose owner or mode differ are changed', async () => {
+    const ok = await plan('unarchive', { src: zip, dest }, zipFacts(tree()));
+    assert.deepEqual([ok.changes, ok.reason], [[], `${dest} matches ${zip} (4 entries)`]);
+    const fixed = await plan('unarchive', { src: zip, dest, owner: 'root', mode: '0644' }, zipFacts(tree({ 'app/conf': { owner: 'nobody', uid: 65534 } })));
+    assert.deepEqual(fixed.changes.map((c) => c.title), ['set owner root on 1 unpacked entry (/srv/d/app/conf)', 'set mode 0644 on 3 unpacked entries (/srv/d/app, /srv/d/app/bin, /srv/d/app/bin/run)']);
+    assert.deepEqual(argvOf(fixed)[0], ['chown', '-h', 'root', '--', `${dest}/app/conf`]);
+    const byId = await plan('unarchive', { src: zip, dest, owner: '0', group: '0' }, zipFacts(tree()));
+    assert.deepEqual(byId.changes, [], 'owner and group given as ids match');
+  });
+  it('a zip needs unzip on the host, said plainly', async () => {
+    await assert.rejects(async () => plan('unarchive', { src: zip, dest }, zipFacts(absent(), false)), /^Error: unzip is not installed on h1: unpacking the zip archive .*app\.zip needs it \(the Debian package unzip; install it with a package task first\)$/);
+  });
+  it('remote_src: a tar is compared as Ansible reads tar --compare (mode, owner differences left to owner/group/mode), a zip member by member', async () => {
+    const key = `host-archive:states:/srv/a.tgz\0${dest}`;
+    const archive = (extra: Record<string, unknown>) => ({ uid: 0, kind: 'tar', entries: ['app/', 'app/conf'], differs: [], compare: [], states: new Map([['app', state('app', 'directory')], ['app/conf', state('app/conf', 'file', { mode: '0600' })]]), ...extra });
+    const facts = (extra: Record<string, unknown>) => ({ [`file:${dest}`]: { path: dest, type: 'directory' }, [key]: archive(extra) });
+    const modeOnly = await plan('unarchive', { src: '/srv/a.tgz', dest, remote_src: true, mode: '0600' }, facts({ compare: ['app/: Mode differs'] }));
+    assert.deepEqual(argvOf(modeOnly), [['sh', '-c', 'mode=$1; shift; for p; do [ -L "$p" ] || chmod "$mode" -- "$p" || exit; done', 'chmod', '0600', `${dest}/app`]]);
+    const content = await plan('unarchive', { src: '/srv/a.tgz', dest, remote_src: true, mode: '0600' }, facts({ compare: ['app/conf: Contents differ'] }));
+    assert.deepEqual(argvOf(content)[0], ['tar', '-xf', '/srv/a.tgz', '-C', dest]);
+    const notRoot = await plan('unarchive', { src: '/srv/a.tgz', dest, remote_src: true, mode: '0600' }, facts({ uid: 1000, compare: ['app/conf: Uid differs'], states: new Map([['app', state('app', 'directory', { mode: '0600' })], ['app/conf', state('app/conf', 'file', { mode: '0600' })]]) }));
+    assert.deepEqual(notRoot.changes, []);
+    await assert.rejects(async () => plan('unarchive', { src: '/srv/a.tgz', dest, remote_src: true, mode: '0600' }, facts({ error: 'unzip is not installed on the host: a zip archive needs it (the Debian package unzip)' })), /^Error: unzip is not installed on the host/);
+    const zipKey = `host-archive:/srv/a.zip\0${dest}`;
+    const unzipped = await plan('unarchive', { src: '/srv/a.zip', dest, remote_src: true }, { [`file:${dest}`]: { path: dest, type: 'directory' }, [zipKey]: { uid: 0, kind: 'zip', entries: ['app', 'app/conf'], differs: ['app/conf'], compare: [], states: new Map() } });
+    assert.deepEqual(argvOf(unzipped), [['unzip', '-o', '-qq', '/srv/a.zip', '-d', dest]]);
   });
 });
 
