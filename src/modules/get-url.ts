@@ -80,6 +80,8 @@ export const getUrlModule: Module<GetUrlParams> = {
     dest: absolutePathParam('the file to write (or a directory, ending with /, to put the URL\'s file name in)'),
     checksum: {
       type: 'string',
+      pattern: /^(md5|sha1|sha224|sha256|sha384|sha512):/,
+      patternHint: '<algorithm>:<hex digest> or <algorithm>:<URL of a checksum file>, the algorithm one of md5, sha1, sha224, sha256, sha384, sha512',
       check: (v: string) => {
         const parsed = parseChecksum(v);
         return typeof parsed === 'string' ? parsed : undefined;

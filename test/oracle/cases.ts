@@ -15,8 +15,20 @@ export const HOSTS = ['h1', 'h2', 'h3'] as const;
 export type Host = (typeof HOSTS)[number];
 
 /** Files the test serves over HTTP on loopback, at @@URL@@ in a playbook (get_url). */
-export const SERVED: Record<string, string> = { '/hello.txt': 'hello from the oracle\n', '/other.txt': 'other\n' };
-const HELLO_SHA256 = createHash('sha256').update(SERVED['/hello.txt']!).digest('hex');
+const HELLO = 'hello from the oracle\n';
+const digest = (algorithm: string, text: string) => createHash(algorithm).update(text).digest('hex');
+export const SERVED: Record<string, string> = {
+  '/hello.txt': HELLO,
+  '/other.txt': 'other\n',
+  // checksum files get_url reads its checksum from: GNU lines (one in binary mode), a BSD line, one without hello.txt
+  '/SHA512SUMS': `${digest('sha512', 'other\n')}  other.txt\n${digest('sha512', HELLO)} *hello.txt\n`,
+  '/SHA1SUMS': `SHA1 (other.txt) = ${digest('sha1', 'other\n')}\nSHA1 (hello.txt) = ${digest('sha1', HELLO)}\n`,
+  '/OTHERSUMS': `${digest('sha256', 'other\n')}  other.txt\n`,
+};
+const HELLO_SHA256 = digest('sha256', HELLO);
+/** crypted passwords (openssl passwd -6) for the user case */
+const HASH = '$6$oraclesalt$Q450Jp2Hx3j3o5okNig4LQ3dEeZBKQWZdHjVczLq5I4NtQQfwOZ.Ih8T3ZG7kp5wXkfG.9vMKZbIBS1sWF/zc/';
+const OTHER_HASH = '$6$othersalt$eMcU/nJ8pRnR7JyhmYydf4xIZpFEZN9gbUjJ67B9PG9TZgoBq5B5mUj.2afJl1okAmT9zZv82ieToiVvvaEr50';
 
 export interface OracleOutcome {
   exit: string;
@@ -439,7 +451,7 @@ export const oracleCases: OracleCase[] = [
     check: (o) => assert.equal(o.files.h1.b, '# BEGIN top\nt\n# END top\n\nline1\n// BEGIN two\nx\n// END two\nline2\nlast\n'),
   },
   {
-    name: 'group and user: create, keep, change, remove (throwaway names, on h1 only: the loopback hosts share one /etc/passwd)',
+    name: 'group and user: create (with a password), keep, change, a password kept, not updated on_create, updated; remove (throwaway names, on h1 only: the loopback hosts share one /etc/passwd)',
     cleanup: [['userdel', 'bsoracle-u'], ['groupdel', 'bsoracle-g'], ['groupdel', 'bsoracle-s']],
     ansible: ansiblePlay(`    - name: group
       group: { name: bsoracle-g, gid: 43210 }
@@ -451,10 +463,29 @@ export const oracleCases: OracleCase[] = [
       group: { name: bsoracle-g, gid: 43210 }
       when: inventory_hostname == 'h1'
     - name: user
-      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle }
+      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle, password: "${HASH}" }
       when: inventory_hostname == 'h1'
     - name: user again
-      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle }
+      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle, password: "${HASH}" }
+      when: inventory_hostname == 'h1'
+    - name: another password, on_create
+      user: { name: bsoracle-u, password: "${OTHER_HASH}", update_password: on_create }
+      when: inventory_hostname == 'h1'
+    - name: first password
+      shell: { cmd: "getent shadow bsoracle-u | cut -d: -f2" }
+      register: first
+      changed_when: false
+      when: inventory_hostname == 'h1'
+    - name: another password
+      user: { name: bsoracle-u, password: "${OTHER_HASH}" }
+      when: inventory_hostname == 'h1'
+    - name: passwords
+      shell: { cmd: "getent shadow bsoracle-u | cut -d: -f2" }
+      register: second
+      changed_when: false
+      when: inventory_hostname == 'h1'
+    - name: record passwords
+      copy: { dest: "{{ root }}/passwords", content: "{{ first.stdout }} {{ second.stdout }}" }
       when: inventory_hostname == 'h1'
     - name: another shell
       user: { name: bsoracle-u, shell: /bin/bash }
@@ -481,10 +512,13 @@ export const oracleCases: OracleCase[] = [
       group: { name: bsoracle-g, state: absent }
       when: inventory_hostname == 'h1'
 `),
-    check: (o) => assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/nonexistent:\/bin\/bash$/),
+    check: (o) => {
+      assert.equal(o.files.h1.passwords, `${HASH} ${OTHER_HASH}`);
+      assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/nonexistent:\/bin\/bash$/);
+    },
   },
   {
-    name: 'get_url: download, keep an existing file, checksum matches (kept) and differs (downloaded), a wrong checksum fails, a directory dest, a missing URL fails',
+    name: 'get_url: download, keep an existing file, checksum matches (kept) and differs (downloaded), sha1/md5/sha512 and checksum files (GNU, BSD), a wrong checksum fails, a directory dest, a missing URL fails, a checksum file without the name fails',
     ansible: ansiblePlay(`    - name: download
       get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/hello", mode: "0600" }
     - name: exists already
@@ -495,6 +529,18 @@ export const oracleCases: OracleCase[] = [
       copy: { dest: "{{ root }}/stale", content: "old" }
     - name: checksum differs
       get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/stale", checksum: "sha256:${HELLO_SHA256}" }
+    - name: sha1 matches
+      get_url: { url: "@@URL@@/other.txt", dest: "{{ root }}/hello", checksum: "sha1:${digest('sha1', HELLO)}" }
+    - name: md5 download
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/md5", checksum: "md5:${digest('md5', HELLO).toUpperCase()}" }
+    - name: sha512 from a checksum file
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/sums", checksum: "sha512:@@URL@@/SHA512SUMS" }
+    - name: sha512 from a checksum file again
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/sums", checksum: "sha512:@@URL@@/SHA512SUMS" }
+    - name: seed another stale copy
+      copy: { dest: "{{ root }}/stale2", content: "old" }
+    - name: sha1 from a BSD checksum file, the file differs
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/stale2", checksum: "sha1:@@URL@@/SHA1SUMS", mode: "0640" }
     - name: wrong checksum on h2
       get_url: { url: "@@URL@@/other.txt", dest: "{{ root }}/wrong", checksum: "sha256:${HELLO_SHA256}" }
       when: inventory_hostname == 'h2'
@@ -504,16 +550,22 @@ export const oracleCases: OracleCase[] = [
       get_url: { url: "@@URL@@/nothing", dest: "{{ root }}/nothing" }
       when: inventory_hostname == 'h3'
     - name: modes
-      shell: { cmd: "stat -c %a {{ root }}/hello {{ root }}/stale" }
+      shell: { cmd: "stat -c %a {{ root }}/hello {{ root }}/stale {{ root }}/stale2" }
       register: modes
       changed_when: false
     - name: record
       copy: { dest: "{{ root }}/modes", content: "{{ modes.stdout }}" }
+    - name: no line for the file on h1
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/nosum", checksum: "sha256:@@URL@@/OTHERSUMS" }
 `),
-    check: (o) => assert.deepEqual([o.files.h1.hello, o.files.h1.stale, o.files.h1['other.txt'], o.results.h2.at(-1)], ['hello from the oracle\n', 'hello from the oracle\n', 'other\n', 'wrong checksum on h2: failed']),
+    check: (o) =>
+      assert.deepEqual(
+        [o.files.h1.hello, o.files.h1.stale, o.files.h1['other.txt'], o.files.h1.md5, o.files.h1.sums, o.files.h1.stale2, o.results.h2.at(-1), o.results.h1.at(-1), o.results.h1.find((r) => r.startsWith('sha512 from a checksum file again'))],
+        [HELLO, HELLO, 'other\n', HELLO, HELLO, HELLO, 'wrong checksum on h2: failed', 'no line for the file on h1: failed', 'sha512 from a checksum file again: ok'],
+      ),
   },
   {
-    name: 'unarchive: a laptop tarball unpacked, kept, repaired after a change, creates, a missing dest fails; a tarball on the host with remote_src',
+    name: 'unarchive: a laptop tarball unpacked, kept, repaired after a change, creates, a missing dest fails; a tarball on the host with remote_src; owner/group on a tarball; a zip with owner/group/mode, kept, a mode repaired, on the host with remote_src',
     prepare: (dir) => {
       const tree = join(dir, 'tree');
       mkdirSync(join(tree, 'app', 'bin'), { recursive: true });
@@ -521,6 +573,12 @@ export const oracleCases: OracleCase[] = [
       writeFileSync(join(tree, 'app', 'bin', 'run'), '#!/bin/sh\necho run\n', { mode: 0o755 });
       symlinkSync('conf', join(tree, 'app', 'link'));
       execFileSync('tar', ['-czf', join(dir, 'app.tar.gz'), '--owner=root', '--group=root', '--mtime=2020-01-01', '-C', tree, 'app']);
+      // a zip by Python's zipfile (python3 is on every test machine, zip is not), without the link (zipfile follows it)
+      const ztree = join(dir, 'ztree');
+      mkdirSync(join(ztree, 'web', 'static'), { recursive: true });
+      writeFileSync(join(ztree, 'web', 'index.html'), '<p>z</p>\n');
+      writeFileSync(join(ztree, 'web', 'static', 'app.js'), 'go()\n');
+      execFileSync('python3', ['-m', 'zipfile', '-c', join(dir, 'web.zip'), 'web'], { cwd: ztree });
     },
     ansible: ansiblePlay(`    - name: unpack
       unarchive: { src: app.tar.gz, dest: "{{ root }}" }
@@ -541,11 +599,46 @@ export const oracleCases: OracleCase[] = [
       unarchive: { src: "{{ root }}/remote.tgz", dest: "{{ root }}/r", remote_src: true }
     - name: remote again
       unarchive: { src: "{{ root }}/remote.tgz", dest: "{{ root }}/r", remote_src: true }
+    - name: a directory for owners
+      file: { path: "{{ root }}/o", state: directory }
+    - name: tarball with owner and group
+      unarchive: { src: app.tar.gz, dest: "{{ root }}/o", owner: nobody, group: nogroup }
+    - name: tarball with owner and group again
+      unarchive: { src: app.tar.gz, dest: "{{ root }}/o", owner: nobody, group: nogroup }
+    - name: a directory for the zip
+      file: { path: "{{ root }}/z", state: directory }
+    - name: zip
+      unarchive: { src: web.zip, dest: "{{ root }}/z", owner: nobody, group: nogroup, mode: "0640" }
+    - name: zip again
+      unarchive: { src: web.zip, dest: "{{ root }}/z", owner: nobody, group: nogroup, mode: "0640" }
+    - name: a mode changed on h2
+      file: { path: "{{ root }}/z/web/index.html", mode: "0600" }
+      when: inventory_hostname == 'h2'
+    - name: zip repairs the mode
+      unarchive: { src: web.zip, dest: "{{ root }}/z", owner: nobody, group: nogroup, mode: "0640" }
+    - name: the zip on the host
+      copy: { src: web.zip, dest: "{{ root }}/remote.zip" }
+    - name: a directory for the remote zip
+      file: { path: "{{ root }}/rz", state: directory }
+    - name: remote zip
+      unarchive: { src: "{{ root }}/remote.zip", dest: "{{ root }}/rz", remote_src: true, mode: "0600" }
+    - name: remote zip again
+      unarchive: { src: "{{ root }}/remote.zip", dest: "{{ root }}/rz", remote_src: true, mode: "0600" }
+    - name: attributes
+      shell: { cmd: "cd {{ root }} && stat -c '%U:%G %a %n' o/app o/app/conf o/app/bin/run z/web z/web/index.html z/web/static/app.js rz/web/index.html" }
+      register: attributes
+      changed_when: false
+    - name: record attributes
+      copy: { dest: "{{ root }}/attributes", content: "{{ attributes.stdout }}" }
     - name: no such directory on h3
       unarchive: { src: app.tar.gz, dest: "{{ root }}/missing" }
       when: inventory_hostname == 'h3'
 `),
-    check: (o) => assert.deepEqual([o.files.h2['app/conf'], o.files.h1['r/app/bin/run'], o.results.h3.at(-1)], ['v1\n', '#!/bin/sh\necho run\n', 'no such directory on h3: failed']),
+    check: (o) => {
+      assert.deepEqual([o.files.h2['app/conf'], o.files.h1['r/app/bin/run'], o.results.h3.at(-1), o.files.h1['z/web/static/app.js']], ['v1\n', '#!/bin/sh\necho run\n', 'no such directory on h3: failed', 'go()\n']);
+      assert.equal(o.files.h1.attributes, 'nobody:nogroup 755 o/app\nnobody:nogroup 644 o/app/conf\nnobody:nogroup 755 o/app/bin/run\nnobody:nogroup 640 z/web\nnobody:nogroup 640 z/web/index.html\nnobody:nogroup 640 z/web/static/app.js\nroot:root 600 rz/web/index.html');
+      assert.deepEqual(['zip again', 'zip repairs the mode', 'remote zip again'].map((t) => o.results.h2.find((r) => r.startsWith(`${t}:`))), ['zip again: ok', 'zip repairs the mode: changed', 'remote zip again: ok']);
+    },
   },
   {
     name: 'ignore_errors; a failed host skips its handlers and the later plays, the others go on',
