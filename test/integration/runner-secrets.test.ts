@@ -137,3 +137,34 @@ describe('registered secrets against real sshd', () => {
     });
   }
 });
+
+/** user's password, a crypted hash, is in no output: not in a title, a command line or JSON, with -v and --diff. */
+describe('user password against real sshd', () => {
+  let h: Sshd;
+  let dir: string;
+  const hash = '$6$redactsalt$Zr0q3vC8oJm0c6nZ3m1Kf2lT9d8sQ4yW7xE1uP5aN0bV2hG6jR3tY8iO9pL4kS7dF1gH2jK5lZ8xC3vB6nM0q1';
+
+  before(async () => {
+    h = await startSshd();
+    dir = mkdtempSync(join(tmpdir(), 'bootstrap-user-password-'));
+    writeFileSync(
+      join(dir, 'inventory.yaml'),
+      `all:\n  vars:\n    ssh: { user: root, key: ${h.clientKeyPath}, known_hosts: ${h.knownHostsFile} }\n  children:\n    app:\n      hosts:\n        h1: { address: 127.0.0.1, port: ${h.port}, vars: { lock_file: ${join(dir, 'h1.lock')} } }\n`,
+    );
+    // a user no machine has: --check plans its creation and runs nothing
+    writeFileSync(join(dir, 'user.yml'), `- hosts: app\n  tasks:\n    - name: a user with a password\n      user: { name: bsredact-nobody, password: "${hash}" }\n`);
+  });
+  after(async () => {
+    await h?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const mode of [['--diff', '-v'], ['--output', 'json', '--diff']]) {
+    it(`${mode.join(' ')}: the plan says the password is set, never what it is`, async () => {
+      const res = await runCli([join(dir, 'inventory.yaml'), '--playbook', join(dir, 'user.yml'), '--check', ...mode]);
+      assert.equal(res.code, 0, res.stderr + res.stdout);
+      assert.match(res.stdout, /create user bsredact-nobody with its password/);
+      for (let i = 0; i + 12 <= hash.length; i++) assert.ok(!(res.stdout + res.stderr).includes(hash.slice(i, i + 12)), `a piece of the hash appears in:\n${res.stdout}`);
+    });
+  }
+});
