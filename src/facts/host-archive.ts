@@ -33,7 +33,7 @@ const SCRIPT = [
   '  echo kind=zip',
   '  command -v unzip >/dev/null 2>&1 || { echo "error=unzip is not installed on the host: a zip archive needs it (the Debian package unzip)"; exit 0; }',
   '  t=$(mktemp -d) || exit 1',
-  '  trap \'rm -rf "$t"\' EXIT',
+  '  trap \'rm -rf "$t"\' EXIT; trap \'exit 1\' HUP INT TERM',
   '  out=$(unzip -qq -o "$src" -d "$t" 2>&1) || { echo "error=unzip could not read $src: $(printf %s "$out" | tail -n 1)"; exit 0; }',
   '  list=$(cd "$t" && find . -mindepth 1 | sed "s|^\\./||")',
   '  printf "%s\\n" "$list" | while IFS= read -r p; do',

@@ -60,7 +60,7 @@ export function expandPpa(repo: string, release: string): PpaPlan {
 const FETCH_KEY = [
   'owner=$1; name=$2; key=$3; tmp=$4; api=$5; keyserver=$6',
   'home=$(mktemp -d) || exit',
-  'trap \'gpgconf --homedir "$home" --kill all 2>/dev/null; rm -rf "$home"; rm -f "$tmp"\' EXIT',
+  'trap \'gpgconf --homedir "$home" --kill all 2>/dev/null; rm -rf "$home"; rm -f "$tmp"\' EXIT; trap \'exit 1\' HUP INT TERM',
   'info=$(curl -fsSL -H "Accept: application/json" "$api/~$owner/+archive/$name") || { echo "could not read ppa:$owner/$name from Launchpad ($api)" >&2; exit 1; }',
   'fpr=$(printf "%s" "$info" | tr "," "\\n" | sed -n \'s/.*"signing_key_fingerprint": *"\\([0-9A-Fa-f]*\\)".*/\\1/p\')',
   '[ -n "$fpr" ] || { echo "Launchpad gave no signing_key_fingerprint for ppa:$owner/$name" >&2; exit 1; }',
