@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const HOSTS = ['h1', 'h2', 'h3'] as const;
@@ -578,6 +578,9 @@ export const oracleCases: OracleCase[] = [
       mkdirSync(join(ztree, 'web', 'static'), { recursive: true });
       writeFileSync(join(ztree, 'web', 'index.html'), '<p>z</p>\n');
       writeFileSync(join(ztree, 'web', 'static', 'app.js'), 'go()\n');
+      // zipfile stores each member's mtime: fixed, so both engines' copies are the same bytes
+      const fixed = new Date('2020-01-01T00:00:00Z');
+      for (const p of ['web/index.html', 'web/static/app.js', 'web/static', 'web']) utimesSync(join(ztree, p), fixed, fixed);
       execFileSync('python3', ['-m', 'zipfile', '-c', join(dir, 'web.zip'), 'web'], { cwd: ztree });
     },
     ansible: ansiblePlay(`    - name: unpack
