@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { SystemdUnitState } from '../../src/facts/service.js';
 import type { Fact, FactReader, HostFacts } from '../../src/facts/types.js';
 import { getModule } from '../../src/modules/index.js';
@@ -159,6 +159,7 @@ describe('unarchive: zip, and owner/group/mode', () => {
   writeFileSync(join(dir, 'app', 'bin', 'run'), '#!/bin/sh\n', { mode: 0o755 });
   execFileSync('python3', ['-m', 'zipfile', '-c', join(dir, 'app.zip'), 'app'], { cwd: dir });
   const zip = join(dir, 'app.zip');
+  after(() => rmSync(dir, { recursive: true, force: true }));
   const dest = '/srv/d';
   const sha = (text: string) => createHash('sha256').update(text).digest('hex');
   const state = (path: string, type: string, extra: Record<string, unknown> = {}) => ({ path: `${dest}/${path}`, type, mode: type === 'directory' ? '0755' : '0644', owner: 'root', group: 'root', uid: 0, gid: 0, ...extra });
