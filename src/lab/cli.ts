@@ -30,7 +30,7 @@ export function labCommand(setExit: (code: number) => void, run: () => Promise<L
     await (await labCommands()).labUpCommand(await labOptions(o));
     setExit(ExitCode.OK);
   });
-  registratorSrc(lab.command('build').description('build (or find cached) what the lab ships: consul, consul-template, registrator and the demo app images'))
+  registratorSrc(lab.command('build').description('build (or find cached) what the lab ships: consul, consul-template, registrator and the demo app images; and Pebble with ARI for the tests'))
     .option('--previous', 'also the consul and consul-template releases before the pinned ones (to try an upgrade on the lab)')
     .option('--node-images', "also the node images' root filesystems (Debian 12 and 13 with systemd, Debian 12 with Upstart), built while the Go builds run")
     .action(async (o) => {

@@ -3,6 +3,8 @@ import { ExitCode } from '../errors.js';
 import { ensureDemoAppImage } from './app-image.js';
 import { startArtifactServerDetached, stopArtifactServer } from './artifact-server.js';
 import { ensureReleaseArtifacts } from './artifacts.js';
+import { ensurePebbleBinary } from './go-builds.js';
+import { PEBBLE_VERSION } from './versions.js';
 import { LAB_ACME_APP, LAB_APPS, writeLabInventory } from './inventory.js';
 import { mapName, PEBBLE_PORTS, startLabPebble, stopLabPebble } from './pebble.js';
 import { labStatus, labUp, stopLab } from './nodes.js';
@@ -56,12 +58,14 @@ export async function labBuildCommand(registratorSrc?: string, previous = false,
     const older = previous ? await ensureReleaseArtifacts(true) : undefined;
     const registrator = await ensureRegistratorImage(registratorSourceDir(registratorSrc));
     const app = await ensureDemoAppImage();
+    // not shipped to the nodes: Pebble with ARI, which the acme-renew ARI integration test runs
+    await ensurePebbleBinary();
     return { releases, older, registrator, app };
   };
   const [{ releases, older, registrator, app }] = await Promise.all([shipped(), images()]);
   const also = older ? ` (and ${older.consul.version}, ${older.consulTemplate.version})` : '';
   const withImages = nodeImages ? `, node images ${NODE_IMAGES.map(([d, i]) => `${d}${i === 'systemd' ? '' : `-${i}`}`).join(', ')}` : '';
-  say(`lab: built consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version}${also}, ${registrator.image}, ${app.image}${withImages} (cached in ${cacheDir()})`);
+  say(`lab: built consul ${releases.consul.version}, consul-template ${releases.consulTemplate.version}${also}, ${registrator.image}, ${app.image}, pebble ${PEBBLE_VERSION} (for the ARI test)${withImages} (cached in ${cacheDir()})`);
   say(`lab: consul ${releases.consul.version}: ${releases.consul.source}; consul-template ${releases.consulTemplate.version}: ${releases.consulTemplate.source}`);
   return { releases, registrator, app };
 }

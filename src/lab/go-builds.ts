@@ -10,6 +10,7 @@ import {
   CONSUL_TEMPLATE_VERSION,
   CONSUL_VERSION,
   OLDER_CONSUL_OWN_MODULES,
+  PEBBLE_VERSION,
 } from './versions.js';
 
 interface GoModJson {
@@ -107,12 +108,15 @@ export function ensureConsulBinary(version = CONSUL_VERSION): Promise<string> {
   });
 }
 
-/** `go install module@version` into a private GOBIN, then the checked binary moves into the cache. */
-async function goInstall(component: string, module: string, version: string, ldflags: string, versionArgs: readonly string[], expected: string): Promise<string> {
+/**
+ * `go install module@version` into a private GOBIN, then the checked binary moves into the cache.
+ * With `releases`, HashiCorp's release zip is taken instead when the release site answers.
+ */
+async function goInstall(component: string, module: string, version: string, ldflags: string, versionArgs: readonly string[], expected: string, releases = true): Promise<string> {
   const binary = module.split('/').pop()!;
   const finalPath = join(cacheEntryDir('bin', component, version), binary);
   return cachedFile(`${component}-${version}`, finalPath, async () => {
-    if (await fromRelease(component, version, finalPath, versionArgs, expected)) return;
+    if (releases && (await fromRelease(component, version, finalPath, versionArgs, expected))) return;
     const startedAt = Date.now();
     const gobin = cacheEntryDir('build', component, `${version}-gobin-${process.pid}`);
     try {
@@ -136,4 +140,12 @@ export function ensureConsulTemplateBinary(version = CONSUL_TEMPLATE_VERSION): P
     ['-version'],
     `consul-template v${version}`,
   );
+}
+
+/**
+ * Pebble with ACME Renewal Information (Debian's 2.4 has none), for the integration test of
+ * acme-renew's ARI check; the lab and the other tests keep Debian's package.
+ */
+export function ensurePebbleBinary(version = PEBBLE_VERSION): Promise<string> {
+  return goInstall('pebble', 'github.com/letsencrypt/pebble/v2/cmd/pebble', version, `${LDFLAGS} -X main.version=v${version}`, ['-version'], `Pebble version: v${version}`, false);
 }

@@ -27,6 +27,8 @@ export interface PebbleOptions {
   defaultIPv4: string;
   /** working directory: config, listener certificate and key, logs */
   dir: string;
+  /** the pebble program (default: Debian's `pebble` on PATH; the ARI test runs a built 2.10) */
+  binary?: string;
 }
 
 /** The lab's Pebble ports on its public gateway (the address is the lab's own, so fixed ports do not collide with the host's services on other addresses). */
@@ -117,6 +119,8 @@ export interface RunningPebble extends PebbleFiles {
   addA: (host: string, addresses: string[]) => Promise<void>;
   /** Pebble's current issuing root (PEM), from its management API */
   rootCertificate: () => Promise<string>;
+  /** Pebble 2.10's management API: what its renewal information (ARI) answers for a certificate from now on */
+  setRenewalInfo: (certificatePem: string, response: string) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -166,7 +170,7 @@ export async function startPebble(o: PebbleOptions): Promise<RunningPebble> {
   };
   try {
     await waitForPort(o.bindAddress, o.ports.dnsManagement, dns, 'pebble-challtestsrv', () => output);
-    const pebble = spawn('pebble', ['-config', files.config, '-dnsserver', `${o.bindAddress}:${o.ports.dns}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...PEBBLE_ENV } });
+    const pebble = spawn(o.binary ?? 'pebble', ['-config', files.config, '-dnsserver', `${o.bindAddress}:${o.ports.dns}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...PEBBLE_ENV } });
     children.push(pebble);
     pebble.stdout!.on('data', collect);
     pebble.stderr!.on('data', collect);
@@ -181,6 +185,9 @@ export async function startPebble(o: PebbleOptions): Promise<RunningPebble> {
     orders: () => countOrders(output),
     addA: (host, addresses) => mapName(o, host, addresses),
     rootCertificate: () => fetchPebbleRoot(o, files.caBundle),
+    setRenewalInfo: async (certificatePem, response) => {
+      await pebbleManagement(o, files.caBundle, 'POST', '/set-renewal-info/', JSON.stringify({ Certificate: certificatePem, ARIResponse: response }));
+    },
     stop,
   };
 }
@@ -271,17 +278,22 @@ export async function mapName(o: Pick<PebbleOptions, 'bindAddress' | 'ports'>, h
   if (!res.ok) throw new Error(`pebble-challtestsrv /add-a ${host}: HTTP ${res.status}`);
 }
 
-/** Pebble's current issuing root (PEM), from its management API (HTTPS with the listener CA). */
-export async function fetchPebbleRoot(o: Pick<PebbleOptions, 'bindAddress' | 'ports'>, caBundle: string): Promise<string> {
+/** A request to Pebble's management API (HTTPS with the listener CA); the body of a 200 answer. */
+async function pebbleManagement(o: Pick<PebbleOptions, 'bindAddress' | 'ports'>, caBundle: string, method: string, path: string, body?: string): Promise<string> {
   const { request } = await import('node:https');
   const ca = readFileSync(caBundle);
   return new Promise<string>((done, fail) => {
-    const req = request({ host: o.bindAddress, port: o.ports.management, path: '/roots/0', ca, servername: 'localhost' }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => (res.statusCode === 200 ? done(body) : fail(new Error(`Pebble /roots/0: HTTP ${res.statusCode}`))));
+    const req = request({ host: o.bindAddress, port: o.ports.management, path, method, ca, servername: 'localhost', headers: { 'User-Agent': 'bootstrap-lab' } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => (res.statusCode === 200 ? done(text) : fail(new Error(`Pebble ${method} ${path}: HTTP ${res.statusCode} ${text}`))));
     });
     req.on('error', fail);
-    req.end();
+    req.end(body);
   });
+}
+
+/** Pebble's current issuing root (PEM), from its management API. */
+export function fetchPebbleRoot(o: Pick<PebbleOptions, 'bindAddress' | 'ports'>, caBundle: string): Promise<string> {
+  return pebbleManagement(o, caBundle, 'GET', '/roots/0');
 }

@@ -24,6 +24,9 @@ export const PREVIOUS_CONSUL_TEMPLATE_VERSION = '0.41.0';
  */
 export const OLDER_CONSUL_OWN_MODULES: readonly string[] = ['github.com/hashicorp/hcp-sdk-go'];
 
+/** Pebble with ACME Renewal Information (RFC 9773), built for the ARI integration test (Debian's pebble is 2.4). */
+export const PEBBLE_VERSION = '2.10.3';
+
 /** Tag of the demo app image; bump when its entrypoint changes. */
 export const DEMO_APP_VERSION = '3';
 

@@ -215,7 +215,7 @@ export const stackVarsSchema: Record<string, Field> = {
         description: 'contact address of the ACME account: the CA writes to it about problems with the certificates (default none)',
       },
       ca_bundle: { type: 'localFile', description: 'PEM file of the CA(s) to trust for the directory\'s HTTPS, for private or test CAs (default: the hosts\' own trust store)' },
-      check_interval: { type: 'integer', min: 10, max: 86400, default: 3600, description: 'seconds between two checks on each LB whether a certificate is due (the timer; plus up to a tenth at random); a check of valid certificates reads Consul KV only (default 3600)' },
+      check_interval: { type: 'integer', min: 10, max: 86400, default: 3600, description: 'seconds between two checks on each LB whether a certificate is due (the timer; plus up to a tenth at random); a check of valid certificates asks the CA only for its renewal information (ARI, where offered), at most as often as its Retry-After allows (default 3600)' },
       attempts: { type: 'integer', min: 1, max: 10, default: 3, description: 'orders tried per app in one check before it gives up until the next (default 3)' },
       retry_delay: { type: 'integer', min: 1, max: 3600, default: 60, description: 'seconds before the second attempt; doubled for each further one (default 60)' },
       expiry_warning_days: { type: 'integer', min: 0, max: 365, default: 14, description: '`bootstrap verify` fails an acme app whose served certificate expires within this many days (default 14)' },

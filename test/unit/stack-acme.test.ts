@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,5 +200,23 @@ describe('lab up --acme: the lab inventory', () => {
     assert.equal(vars.acme.check_interval, 15);
     assert.equal(vars.acme.expiry_warning_days, 0, 'a 2-minute certificate is always within 14 days');
     assert.ok(vars.lab.apps.some((a) => a.name === 'auto' && a.port === LAB_ACME_APP.port));
+  });
+});
+
+describe('acme-renew: the ARI certificate identifier (RFC 9773 section 4.1)', () => {
+  const script = renderHostFiles(loadCase('acme'), 'lb1', factsFor(DEBIAN_12)).find((f) => f.dest === '/usr/local/lib/bootstrap/acme-renew')!.content;
+  const b64url = script.match(/^b64url\(\) \{\n[\s\S]*?\n\}\n/m)?.[0];
+  const shell = (hex: string) => execFileSync('/bin/sh', ['-c', `${b64url}\nb64url`], { input: hex }).toString();
+
+  it("encodes the RFC's example: key identifier and serial (with its DER leading zero)", () => {
+    assert.ok(b64url, 'the rendered script defines b64url');
+    assert.equal(shell('69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4'), 'aYhba4dGQEHhs3uEe6CuLN4ByNQ');
+    assert.equal(shell('0087654321'), 'AIdlQyE');
+  });
+
+  it('encodes any bytes as base64url without padding (zero bytes, 0xff, every length mod 3)', () => {
+    for (const hex of ['00', 'ff', '00ff', 'fffefd', '000000ff', 'fb', 'fbff', Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString('hex')]) {
+      assert.equal(shell(hex), Buffer.from(hex, 'hex').toString('base64url'), hex);
+    }
   });
 });
