@@ -63,6 +63,7 @@ function hostInstances(inv: Inventory, host: string, facts: HostFacts, secret: t
     const registered = Object.fromEntries(play.tasks.flatMap((t) => (t.register ? [[t.register, { changed: true, failed: false, skipped: false }]] : [])));
     const hp = { inventory: inv, play, host, facts, runId: OFFLINE_RUN_ID, scopeExtra: { secret, artifacts: laptopArtifacts(), consul_pki: placeholderConsulPki(), ...registered } };
     for (const task of play.tasks) {
+      if (task.meta) continue; // meta: flush_handlers runs handlers, it writes nothing of its own
       for (const instance of expandTask(task, hp)) {
         if (instance.skipped) continue;
         if (instance.errors.length) throw new Error(instance.errors.map((e) => e.message).join('\n'));

@@ -130,7 +130,7 @@ before(async () => {
   writeFileSync(dest, moved(readFileSync(dest, 'utf8')));
   writeFileSync(join(bin, 'consul'), `#!/bin/sh\nexec ${consul} "$@"\n`);
   chmodSync(join(bin, 'consul'), 0o755);
-  env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, ACME_ETC: etc, CONSUL_HTTP_ADDR: `127.0.0.1:${agent.httpPort}` };
+  env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, ACME_ETC: etc, ACME_LBS: `127.0.0.1:${ports.http}`, CONSUL_HTTP_ADDR: `127.0.0.1:${agent.httpPort}` };
   const started = await run(['/usr/sbin/nginx', '-p', prefix, '-c', conf], { env });
   assert.equal(started.code, 0, started.stderr);
 });

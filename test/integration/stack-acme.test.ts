@@ -152,6 +152,8 @@ before(async () => {
     ...process.env,
     PATH: `${bin}:${process.env.PATH}`,
     ACME_ETC: etc,
+    // the LB the auth hook waits for: this nginx/haproxy on its test port
+    ACME_LBS: `127.0.0.1:${ports.http}`,
     CONSUL_HTTP_ADDR: `127.0.0.1:${agent.httpPort}`,
     ACME_NGINX_DIR: join(prefix, 'acme'),
     NGINX_RELOAD: join(bin, 'nginx-reload'),

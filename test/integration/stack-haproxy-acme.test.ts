@@ -185,6 +185,8 @@ before(async () => {
     ...process.env,
     PATH: `${bin}:${process.env.PATH}:/usr/sbin`,
     ACME_ETC: etc,
+    // the LB the auth hook waits for: this nginx/haproxy on its test port
+    ACME_LBS: `127.0.0.1:${ports.http}`,
     CONSUL_HTTP_ADDR: `127.0.0.1:${agent.httpPort}`,
     ACME_HAPROXY_DIR: hdir,
     HAPROXY_SOCK: sock,
