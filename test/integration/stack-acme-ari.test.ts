@@ -4,11 +4,11 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parse } from 'yaml';
 import { loadInventory } from '../../src/stack/inventory.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary, ensurePebbleBinary } from '../../src/lab/go-builds.js';
 import { startPebble, type RunningPebble } from '../../src/lab/pebble.js';
-import { DEBIAN_12, factsFor, fakeSecret, freePort, nginxPrefixConfig, PLAYBOOKS, renderHostFiles, run, startDevConsul, type DevConsul, type RenderedFile } from '../golden/stack-harness.js';
+import { DEBIAN_12, factsFor, fakeSecret, freePort, nginxPrefixConfig, renderHostFiles, run, startDevConsul, type DevConsul, type RenderedFile } from '../golden/stack-harness.js';
+import { installAcmeAclTokens, nginxOnLoopback, writeAcmeInventory } from '../helpers/acme-loopback.js';
 
 /*
  * acme-renew and the CA's renewal information (ARI, RFC 9773) on loopback: Pebble 2.10 (built from
@@ -71,14 +71,7 @@ before(async () => {
   agent = await startDevConsul(consul, work);
   assert.equal((await agent.api('PUT', '/v1/agent/token/agent', { Token: agent.managementToken })).status, 200);
 
-  const common = parse(readFileSync(join(PLAYBOOKS, 'common.yml'), 'utf8')) as Array<{ vars?: { consul_acl_tokens?: Array<{ policy: string; description: string; secret: string; accessor: string; rules: string }> } }>;
-  const tokens = common.flatMap((play) => play.vars?.consul_acl_tokens ?? []);
-  for (const t of tokens.filter((t) => ['bootstrap-acme', 'bootstrap-acme-challenge', 'bootstrap-consul-template'].includes(t.policy))) {
-    const p = await agent.api('PUT', '/v1/acl/policy', { Name: t.policy, Description: t.description, Rules: t.rules });
-    assert.equal(p.status, 200, p.text);
-    const k = await agent.api('PUT', '/v1/acl/token', { AccessorID: fakeSecret(t.accessor, 'uuid'), SecretID: fakeSecret(t.secret, 'uuid'), Policies: [{ Name: t.policy }] });
-    assert.equal(k.status, 200, k.text);
-  }
+  await installAcmeAclTokens(agent);
 
   const ports = { http: await freePort(), https: await freePort() };
   pebble = await startPebble({
@@ -91,21 +84,9 @@ before(async () => {
     binary: pebbleBinary,
   });
 
-  const inventoryFile = join(work, 'inventory.yaml');
-  writeFileSync(
-    inventoryFile,
-    `all:\n  vars:\n    acme:\n      directory: ${pebble.directoryUrl}\n      ca_bundle: ${pebble.caBundle}\n      attempts: 2\n      retry_delay: 1\n` +
-      `    apps:\n      - name: shop\n        server_name: [${NAMES.join(', ')}]\n        tls: acme\n` +
-      `  children:\n    lb:\n      hosts:\n        lb1: { address: 127.0.0.1, private_address: 127.0.0.1 }\n`,
-  );
+  const inventoryFile = writeAcmeInventory(work, pebble, 'shop', NAMES);
   const files = renderHostFiles(loadInventory(inventoryFile), 'lb1', factsFor(DEBIAN_12));
-  const moved = (text: string) =>
-    text
-      .replaceAll('/etc/nginx/acme-challenge.conf', `${prefix}/acme-challenge.conf`)
-      .replaceAll('/etc/nginx/acme/', `${prefix}/acme/`)
-      .replaceAll('/var/log/nginx/', `${prefix}/logs/`)
-      .replace(/listen 80;/g, `listen 127.0.0.1:${ports.http};`)
-      .replace(/listen 443 ssl/g, `listen 127.0.0.1:${ports.https} ssl`);
+  const moved = nginxOnLoopback(prefix, ports);
   writeFileSync(join(bin, 'acme-renew'), file(files, '/usr/local/lib/bootstrap/acme-renew'));
   chmodSync(join(bin, 'acme-renew'), 0o755);
   writeFileSync(join(etc, 'consul.token'), file(files, '/etc/bootstrap/acme/consul.token'), { mode: 0o600 });

@@ -5,13 +5,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parse } from 'yaml';
 import { loadInventory } from '../../src/stack/inventory.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from '../../src/lab/go-builds.js';
 import { startPebble, type RunningPebble } from '../../src/lab/pebble.js';
 import { acmeCertificateCheck } from '../../src/verify/acme.js';
 import { probe } from '../../src/verify/http.js';
-import { DEBIAN_12, factsFor, fakeSecret, freePort, nginxPrefixConfig, PLAYBOOKS, renderHostFiles, run, startDevConsul, type DevConsul, type RenderedFile } from '../golden/stack-harness.js';
+import { DEBIAN_12, factsFor, fakeSecret, freePort, nginxPrefixConfig, renderHostFiles, run, startDevConsul, type DevConsul, type RenderedFile } from '../golden/stack-harness.js';
+import { installAcmeAclTokens, nginxOnLoopback, writeAcmeInventory } from '../helpers/acme-loopback.js';
 
 /*
  * tls: acme end to end on loopback with the real pieces an LB runs: Let's Encrypt's test CA Pebble
@@ -81,14 +81,7 @@ before(async () => {
   assert.equal((await agent.api('PUT', '/v1/agent/token/agent', { Token: agent.managementToken })).status, 200);
 
   // the stack's own ACL policies and tokens (playbooks/common.yml), with the secrets the files are rendered with
-  const common = parse(readFileSync(join(PLAYBOOKS, 'common.yml'), 'utf8')) as Array<{ vars?: { consul_acl_tokens?: Array<{ policy: string; description: string; secret: string; accessor: string; rules: string }> } }>;
-  const tokens = common.flatMap((play) => play.vars?.consul_acl_tokens ?? []);
-  for (const t of tokens.filter((t) => ['bootstrap-acme', 'bootstrap-acme-challenge', 'bootstrap-consul-template'].includes(t.policy))) {
-    const p = await agent.api('PUT', '/v1/acl/policy', { Name: t.policy, Description: t.description, Rules: t.rules });
-    assert.equal(p.status, 200, p.text);
-    const k = await agent.api('PUT', '/v1/acl/token', { AccessorID: fakeSecret(t.accessor, 'uuid'), SecretID: fakeSecret(t.secret, 'uuid'), Policies: [{ Name: t.policy }] });
-    assert.equal(k.status, 200, k.text);
-  }
+  await installAcmeAclTokens(agent);
 
   ports = { http: await freePort(), https: await freePort() };
   pebblePorts = { acme: await freePort(), management: await freePort(), dns: await freePort(), dnsManagement: await freePort() };
@@ -102,21 +95,9 @@ before(async () => {
   });
 
   // the LB's files, rendered from an inventory that points acme at this Pebble
-  const inventoryFile = join(work, 'inventory.yaml');
-  writeFileSync(
-    inventoryFile,
-    `all:\n  vars:\n    acme:\n      directory: ${pebble.directoryUrl}\n      ca_bundle: ${pebble.caBundle}\n      attempts: 2\n      retry_delay: 1\n` +
-      `    apps:\n      - name: shop\n        server_name: [${NAMES.join(', ')}]\n        tls: acme\n` +
-      `  children:\n    lb:\n      hosts:\n        lb1: { address: 127.0.0.1, private_address: 127.0.0.1 }\n`,
-  );
+  const inventoryFile = writeAcmeInventory(work, pebble, 'shop', NAMES);
   const files = renderHostFiles(loadInventory(inventoryFile), 'lb1', factsFor(DEBIAN_12));
-  const moved = (text: string) =>
-    text
-      .replaceAll('/etc/nginx/acme-challenge.conf', `${prefix}/acme-challenge.conf`)
-      .replaceAll('/etc/nginx/acme/', `${prefix}/acme/`)
-      .replaceAll('/var/log/nginx/', `${prefix}/logs/`)
-      .replace(/listen 80;/g, `listen 127.0.0.1:${ports.http};`)
-      .replace(/listen 443 ssl/g, `listen 127.0.0.1:${ports.https} ssl`);
+  const moved = nginxOnLoopback(prefix, ports);
   const script = (name: string, content: string) => {
     writeFileSync(join(bin, name), content);
     chmodSync(join(bin, name), 0o755);

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import { parse } from 'yaml';
 import { loadInventory } from '../../src/stack/inventory.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from '../../src/lab/go-builds.js';
 import { startPebble, type RunningPebble } from '../../src/lab/pebble.js';
-import { DEBIAN_12, factsFor, fakeSecret, freePort, PLAYBOOKS, renderHostFiles, run, startDevConsul, type DevConsul } from '../golden/stack-harness.js';
+import { DEBIAN_12, factsFor, fakeSecret, freePort, renderHostFiles, run, startDevConsul, type DevConsul } from '../golden/stack-harness.js';
+import { installAcmeAclTokens, writeAcmeInventory } from '../helpers/acme-loopback.js';
 
 /*
  * tls: acme on an haproxy LB, on loopback with the real pieces: Pebble (with challtestsrv's DNS
@@ -113,13 +113,7 @@ before(async () => {
   // DNS queries carry no token: the stack gives LB agents a read-only default token (bootstrap-dns)
   assert.equal((await agent.api('PUT', '/v1/agent/token/default', { Token: agent.managementToken })).status, 200);
   // the stack's own ACL policies and tokens (playbooks/common.yml), with the secrets the files are rendered with
-  const common = parse(readFileSync(join(PLAYBOOKS, 'common.yml'), 'utf8')) as Array<{ vars?: { consul_acl_tokens?: Array<{ policy: string; description: string; secret: string; accessor: string; rules: string }> } }>;
-  for (const t of common.flatMap((play) => play.vars?.consul_acl_tokens ?? []).filter((t) => ['bootstrap-acme', 'bootstrap-acme-challenge', 'bootstrap-consul-template'].includes(t.policy))) {
-    const p = await agent.api('PUT', '/v1/acl/policy', { Name: t.policy, Description: t.description, Rules: t.rules });
-    assert.equal(p.status, 200, p.text);
-    const k = await agent.api('PUT', '/v1/acl/token', { AccessorID: fakeSecret(t.accessor, 'uuid'), SecretID: fakeSecret(t.secret, 'uuid'), Policies: [{ Name: t.policy }] });
-    assert.equal(k.status, 200, k.text);
-  }
+  await installAcmeAclTokens(agent);
 
   // the app's one instance, registered in Consul as registrator would
   backend = createServer((_req, res) => res.end('shop backend\n'));
@@ -140,13 +134,7 @@ before(async () => {
   root = await pebble.rootCertificate();
 
   // the LB's files, rendered from an inventory that points acme at this Pebble
-  const inventoryFile = join(work, 'inventory.yaml');
-  writeFileSync(
-    inventoryFile,
-    `all:\n  vars:\n    load_balancer: haproxy\n    acme:\n      directory: ${pebble.directoryUrl}\n      ca_bundle: ${pebble.caBundle}\n      attempts: 2\n      retry_delay: 1\n` +
-      `    apps:\n      - name: ${APP}\n        server_name: [${NAMES.join(', ')}]\n        tls: acme\n` +
-      `  children:\n    lb:\n      hosts:\n        lb1: { address: 127.0.0.1, private_address: 127.0.0.1 }\n`,
-  );
+  const inventoryFile = writeAcmeInventory(work, pebble, APP, NAMES, '    load_balancer: haproxy\n');
   const files = new Map(renderHostFiles(loadInventory(inventoryFile), 'lb1', factsFor(DEBIAN_12)).map((f) => [f.dest, f.content]));
   const rendered = (dest: string) => {
     const content = files.get(dest);
