@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadInventory } from '../../src/stack/inventory.js';
 import { ensureConsulBinary, ensureConsulTemplateBinary, ensurePebbleBinary } from '../../src/lab/go-builds.js';
 import { startPebble, type RunningPebble } from '../../src/lab/pebble.js';
-import { DEBIAN_12, factsFor, fakeSecret, freePort, nginxPrefixConfig, renderHostFiles, run, startDevConsul, type DevConsul, type RenderedFile } from '../golden/stack-harness.js';
-import { installAcmeAclTokens, nginxOnLoopback, writeAcmeInventory } from '../helpers/acme-loopback.js';
+import { DEBIAN_12, factsFor, freePort, renderHostFiles, run, startDevConsul, type DevConsul } from '../golden/stack-harness.js';
+import { installAcmeAclTokens, layOutNginxAcmeLb, writeAcmeInventory } from '../helpers/acme-loopback.js';
 
 /*
  * acme-renew and the CA's renewal information (ARI, RFC 9773) on loopback: Pebble 2.10 (built from
@@ -30,11 +30,6 @@ let pebble: RunningPebble | undefined;
 let env: NodeJS.ProcessEnv;
 let bin: string;
 
-const file = (files: RenderedFile[], dest: string) => {
-  const found = files.find((f) => f.dest === dest);
-  assert.ok(found, `rendered ${dest}`);
-  return found.content;
-};
 const renew = (...args: string[]) => run([join(bin, 'acme-renew'), ...args], { env });
 const kvText = async (key: string) => {
   const r = await agent.api('GET', `/v1/kv/${key}?raw`);
@@ -86,29 +81,7 @@ before(async () => {
 
   const inventoryFile = writeAcmeInventory(work, pebble, 'shop', NAMES);
   const files = renderHostFiles(loadInventory(inventoryFile), 'lb1', factsFor(DEBIAN_12));
-  const moved = nginxOnLoopback(prefix, ports);
-  writeFileSync(join(bin, 'acme-renew'), file(files, '/usr/local/lib/bootstrap/acme-renew'));
-  chmodSync(join(bin, 'acme-renew'), 0o755);
-  writeFileSync(join(etc, 'consul.token'), file(files, '/etc/bootstrap/acme/consul.token'), { mode: 0o600 });
-  writeFileSync(join(etc, 'consul.header'), file(files, '/etc/bootstrap/acme/consul.header'), { mode: 0o600 });
-  copyFileSync(pebble.caBundle, join(etc, 'ca.pem'));
-
-  // nginx answering /.well-known/acme-challenge/ from Consul KV: the app's port-80 server as consul-template renders it
-  const statics: Record<string, string> = {};
-  for (const f of files) if (f.dest.startsWith('/etc/nginx/conf.d/')) statics[f.dest.split('/').pop()!] = f.content;
-  const conf = nginxPrefixConfig(prefix, statics, ports);
-  mkdirSync(join(prefix, 'acme', 'shop'), { recursive: true, mode: 0o700 });
-  writeFileSync(join(prefix, 'acme-challenge.conf'), file(files, '/etc/nginx/acme-challenge.conf').replace('127.0.0.1:8500', `127.0.0.1:${agent.httpPort}`), { mode: 0o600 });
-  writeFileSync(join(prefix, 'acme', 'shop', 'https.template'), moved(file(files, '/etc/nginx/acme/shop/https.template')));
-  const ctDir = join(work, 'ct');
-  mkdirSync(ctDir);
-  writeFileSync(join(ctDir, 'shop.ctmpl'), file(files, '/etc/consul-template/templates/shop.ctmpl'));
-  const dest = join(prefix, 'conf.d', 'shop.conf');
-  const rendered = await run([consulTemplateBinary, '-once', `-consul-addr=127.0.0.1:${agent.httpPort}`, `-template=${join(ctDir, 'shop.ctmpl')}:${dest}`], {
-    env: { ...process.env, CONSUL_HTTP_TOKEN: fakeSecret('consul_template_token', 'uuid') },
-  });
-  assert.equal(rendered.code, 0, rendered.stderr);
-  writeFileSync(dest, moved(readFileSync(dest, 'utf8')));
+  const conf = await layOutNginxAcmeLb({ files, work, prefix, bin, etc, ports, caBundle: pebble.caBundle, agent, consulTemplateBinary, scripts: ['acme-renew'] });
   writeFileSync(join(bin, 'consul'), `#!/bin/sh\nexec ${consul} "$@"\n`);
   chmodSync(join(bin, 'consul'), 0o755);
   env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, ACME_ETC: etc, ACME_LBS: `127.0.0.1:${ports.http}`, CONSUL_HTTP_ADDR: `127.0.0.1:${agent.httpPort}` };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +10,8 @@ import { ensureConsulBinary, ensureConsulTemplateBinary } from '../../src/lab/go
 import { startPebble, type RunningPebble } from '../../src/lab/pebble.js';
 import { acmeCertificateCheck } from '../../src/verify/acme.js';
 import { probe } from '../../src/verify/http.js';
-import { DEBIAN_12, factsFor, fakeSecret, freePort, nginxPrefixConfig, renderHostFiles, run, startDevConsul, type DevConsul, type RenderedFile } from '../golden/stack-harness.js';
-import { installAcmeAclTokens, nginxOnLoopback, writeAcmeInventory } from '../helpers/acme-loopback.js';
+import { DEBIAN_12, factsFor, fakeSecret, freePort, renderHostFiles, run, startDevConsul, type DevConsul } from '../golden/stack-harness.js';
+import { installAcmeAclTokens, layOutNginxAcmeLb, renderedFile, writeAcmeInventory } from '../helpers/acme-loopback.js';
 
 /*
  * tls: acme end to end on loopback with the real pieces an LB runs: Let's Encrypt's test CA Pebble
@@ -42,11 +42,6 @@ let firstCertificateMs = 0;
 let pebblePorts: { acme: number; management: number; dns: number; dnsManagement: number };
 let etcDir: string;
 
-const file = (files: RenderedFile[], dest: string) => {
-  const found = files.find((f) => f.dest === dest);
-  assert.ok(found, `rendered ${dest}`);
-  return found.content;
-};
 const renew = (...args: string[]) => run([join(bin, 'acme-renew'), ...args], { env });
 const kvCert = async () => {
   const r = await agent.api('GET', '/v1/kv/acme/certs/shop?raw');
@@ -97,38 +92,11 @@ before(async () => {
   // the LB's files, rendered from an inventory that points acme at this Pebble
   const inventoryFile = writeAcmeInventory(work, pebble, 'shop', NAMES);
   const files = renderHostFiles(loadInventory(inventoryFile), 'lb1', factsFor(DEBIAN_12));
-  const moved = nginxOnLoopback(prefix, ports);
-  const script = (name: string, content: string) => {
-    writeFileSync(join(bin, name), content);
-    chmodSync(join(bin, name), 0o755);
-  };
-  script('acme-renew', file(files, '/usr/local/lib/bootstrap/acme-renew'));
-  script('acme-install', file(files, '/usr/local/lib/bootstrap/acme-install'));
-  script('nginx-reload', file(files, '/usr/local/lib/bootstrap/nginx-reload'));
-  writeFileSync(join(etc, 'consul.token'), file(files, '/etc/bootstrap/acme/consul.token'), { mode: 0o600 });
-  writeFileSync(join(etc, 'consul.header'), file(files, '/etc/bootstrap/acme/consul.header'), { mode: 0o600 });
-  copyFileSync(pebble.caBundle, join(etc, 'ca.pem'));
+  conf = await layOutNginxAcmeLb({ files, work, prefix, bin, etc, ports, caBundle: pebble.caBundle, agent, consulTemplateBinary, scripts: ['acme-renew', 'acme-install', 'nginx-reload'] });
 
-  const statics: Record<string, string> = {};
-  for (const f of files) if (f.dest.startsWith('/etc/nginx/conf.d/')) statics[f.dest.split('/').pop()!] = f.content;
-  conf = nginxPrefixConfig(prefix, statics, ports);
-  mkdirSync(join(prefix, 'acme', 'shop'), { recursive: true, mode: 0o700 });
-  writeFileSync(join(prefix, 'acme-challenge.conf'), file(files, '/etc/nginx/acme-challenge.conf').replace('127.0.0.1:8500', `127.0.0.1:${agent.httpPort}`), { mode: 0o600 });
-  writeFileSync(join(prefix, 'acme', 'shop', 'https.template'), moved(file(files, '/etc/nginx/acme/shop/https.template')));
-
-  // the app's nginx file as consul-template renders it, moved under the prefix
-  const ctDir = join(work, 'ct');
-  mkdirSync(ctDir);
-  writeFileSync(join(ctDir, 'shop.ctmpl'), file(files, '/etc/consul-template/templates/shop.ctmpl'));
-  const dest = join(prefix, 'conf.d', 'shop.conf');
-  const rendered = await run([consulTemplateBinary, '-once', `-consul-addr=127.0.0.1:${agent.httpPort}`, `-template=${join(ctDir, 'shop.ctmpl')}:${dest}`], {
-    env: { ...process.env, CONSUL_HTTP_TOKEN: fakeSecret('consul_template_token', 'uuid') },
-  });
-  assert.equal(rendered.code, 0, rendered.stderr);
-  writeFileSync(dest, moved(readFileSync(dest, 'utf8')));
-
-  script('nginx', `#!/bin/sh\nexec /usr/sbin/nginx -p ${prefix} -c ${conf} "$@"\n`);
-  script('consul', `#!/bin/sh\nexec ${consul} "$@"\n`);
+  for (const [name, content] of [['nginx', `#!/bin/sh\nexec /usr/sbin/nginx -p ${prefix} -c ${conf} "$@"\n`], ['consul', `#!/bin/sh\nexec ${consul} "$@"\n`]]) {
+    writeFileSync(join(bin, name!), content!, { mode: 0o755 });
+  }
   env = {
     ...process.env,
     PATH: `${bin}:${process.env.PATH}`,
@@ -143,9 +111,10 @@ before(async () => {
   assert.equal(started.code, 0, started.stderr);
 
   // consul-template with the certificate's template block of the rendered config, paths moved
-  const block = file(files, '/etc/consul-template/config.hcl').match(/template \{\n  source {10}= "\/etc\/consul-template\/acme\/shop\.ctmpl"[\s\S]*?\n\}/);
+  const ctDir = join(work, 'ct'); // made by layOutNginxAcmeLb
+  const block = renderedFile(files, '/etc/consul-template/config.hcl').match(/template \{\n  source {10}= "\/etc\/consul-template\/acme\/shop\.ctmpl"[\s\S]*?\n\}/);
   assert.ok(block, 'config.hcl has the certificate template of shop');
-  writeFileSync(join(ctDir, 'acme-shop.ctmpl'), file(files, '/etc/consul-template/acme/shop.ctmpl'));
+  writeFileSync(join(ctDir, 'acme-shop.ctmpl'), renderedFile(files, '/etc/consul-template/acme/shop.ctmpl'));
   writeFileSync(
     join(ctDir, 'config.hcl'),
     `consul {\n  address = "127.0.0.1:${agent.httpPort}"\n}\nwait {\n  min = "250ms"\n  max = "1s"\n}\n` +
