@@ -67,7 +67,7 @@ export interface HostRecap {
 }
 
 export type RunEvent =
-  | { type: 'run:start'; hosts: string[]; check: boolean }
+  | { type: 'run:start'; hosts: string[]; check: boolean; load?: string }
   | { type: 'play:start'; play: string; hosts: string[]; serial?: number[] }
   /** a play none of whose hosts takes part (all left out by --limit, or failed earlier), with why */
   | { type: 'play:skipped'; play: string; reason: string }

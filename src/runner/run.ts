@@ -40,6 +40,8 @@ export interface RunOptions {
   lockTimeout?: number;
   /** makes a value secret for the rest of the run (what sensitive tasks register) */
   conceal?: (value: string) => void;
+  /** how the inventory and playbooks were had (cli/load-cache.ts), for -v */
+  loadNote?: string;
   /** the task walk's memo, shared with offline validation (default: the run's own) */
   expansions?: Expansions;
 }
@@ -87,7 +89,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
     events,
     delegate: (name) => delegates.session(name),
   };
-  events.send({ type: 'run:start', hosts: names, check: opts.check });
+  events.send({ type: 'run:start', hosts: names, check: opts.check, ...(opts.loadNote ? { load: opts.loadNote } : {}) });
   const { interrupt } = opts;
   interrupt?.onPhase((phase, signal) => events.send({ type: 'run:interrupt', phase, signal, graceSeconds: interrupt.grace_s }));
   interrupt?.onAbort(async () => {

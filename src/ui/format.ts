@@ -79,6 +79,8 @@ export function formatEvent(e: RunEvent, opts: UiOptions, check: boolean): strin
       return ['', `SKIPPED PLAY [${e.play}]: ${e.reason}`];
     case 'play:called-off':
       return [`CALLED OFF   ${e.reason}${e.notRun.length ? ` (not run: ${e.notRun.join(', ')})` : ''}`];
+    case 'run:start':
+      return opts.verbose && e.load ? [`load         ${e.load}`] : [];
     case 'host:connected':
       return opts.verbose ? [`connected    ${e.host}  [${e.ms} ms]`] : [];
     case 'host:unreachable':

@@ -1,7 +1,8 @@
 import type { SshOptions } from '../../host/connect.js';
 import { connector } from '../../host/connect.js';
 import { buildLaptopArtifacts } from '../../artifacts/laptop.js';
-import { loadRun, type RunSelection } from '../load-run.js';
+import { loadInventoryWith, loadRun, type RunSelection } from '../load-run.js';
+import { cachedLoad } from '../load-cache.js';
 import { defaultPlaybook } from '../../paths.js';
 import { RunEvents } from '../../runner/events.js';
 import { Redactor } from '../../secrets/redactor.js';
@@ -32,7 +33,9 @@ export interface ApplyOptions extends SshOptions, RunSelection {
 /** `redactor` is the process's (src/cli/main.ts): every secret() value this run hands out joins it. */
 export async function apply(inventoryFile: string, opts: ApplyOptions, redactor: Redactor = new Redactor()): Promise<RunOutcome> {
   const expansions = new Expansions();
-  const { inventory, plays, hosts } = loadRun(inventoryFile, opts.playbook ?? [defaultPlaybook], opts, { expansions });
+  const playbooks = opts.playbook ?? [defaultPlaybook];
+  const { loaded, cache } = cachedLoad(inventoryFile, playbooks, opts, () => loadRun(inventoryFile, playbooks, opts, { expansions }), () => loadInventoryWith(inventoryFile, opts.extraVars));
+  const { inventory, plays, hosts } = loaded;
   const artifacts = await buildLaptopArtifacts(inventory, hosts);
   const events = new RunEvents((e) => redactEvent(redactor, e));
   const uiOpts = { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) };
@@ -57,6 +60,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions, redactor:
       selected: taskFilter(plays, opts),
       forks: opts.forks,
       expansions,
+      loadNote: cache.note,
       forceHandlers: Boolean(opts.forceHandlers),
       commandTimeout: opts.commandTimeout,
       connect: connector(inventory, opts),
