@@ -108,9 +108,20 @@ export function recordInputs<T>(fn: () => T): Recorded<T> {
   let unreusable: string | undefined;
   const target = fs as unknown as Record<string, AnyFn>;
   const saved = new Map<string, AnyFn>();
+  // fs's own functions call each other (readFileSync opens through openSync): only the outermost call is the load's
+  let depth = 0;
   const wrap = (name: string, replacement: AnyFn) => {
-    saved.set(name, target[name]!);
-    target[name] = replacement;
+    const own = target[name]!;
+    saved.set(name, own);
+    target[name] = (...args: unknown[]) => {
+      if (depth > 0) return own(...args);
+      depth++;
+      try {
+        return replacement(...args);
+      } finally {
+        depth--;
+      }
+    };
   };
   const original = (name: string) => saved.get(name)!;
 
