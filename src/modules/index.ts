@@ -14,6 +14,7 @@ import { unarchiveModule } from './unarchive.js';
 import { groupModule } from './group.js';
 import { userModule } from './user.js';
 import { commandModule } from './command.js';
+import { consulAclPolicyModule, consulAclTokenModule } from './consul-acl.js';
 import { copyModule } from './copy.js';
 import { dockerContainerModule } from './docker-container.js';
 import { dockerImageModule } from './docker-image.js';
@@ -32,6 +33,7 @@ const all = [
   dockerImageModule, binaryModule, commandModule, shellModule, waitForModule,
   debugModule, setFactModule, assertModule, failModule, statModule, lineinfileModule, blockinfileModule,
   groupModule, userModule, getUrlModule, systemdModule, aptRepositoryModule, deb822RepositoryModule, unarchiveModule,
+  consulAclPolicyModule, consulAclTokenModule,
 ] as unknown as Module[];
 
 export const modules = new Map<string, Module>(all.map((m) => [m.name, m]));

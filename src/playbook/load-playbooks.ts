@@ -17,7 +17,7 @@ import { readRoleEntry, roleTaskParams } from './roles.js';
 export type ModuleLookup = (name: string) => Module | undefined;
 
 /** Module names of the contract; used for "did you mean" on unknown module keys. */
-export const MODULE_NAMES = ['package', 'file', 'copy', 'template', 'service', 'systemd_unit', 'docker_container', 'docker_image', 'binary', 'command', 'shell', 'wait_for', 'debug', 'set_fact', 'assert', 'fail', 'stat', 'lineinfile', 'blockinfile', 'group', 'user', 'get_url', 'systemd', 'systemd_service', 'apt_repository', 'deb822_repository', 'unarchive'];
+export const MODULE_NAMES = ['package', 'file', 'copy', 'template', 'service', 'systemd_unit', 'docker_container', 'docker_image', 'binary', 'command', 'shell', 'wait_for', 'debug', 'set_fact', 'assert', 'fail', 'stat', 'lineinfile', 'blockinfile', 'group', 'user', 'get_url', 'systemd', 'systemd_service', 'apt_repository', 'deb822_repository', 'unarchive', 'consul_acl_policy', 'consul_acl_token'];
 
 const stringList: Schema = {
   type: 'oneOf',

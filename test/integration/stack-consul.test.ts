@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureConsulBinary, ensureConsulTemplateBinary } from '../../src/lab/go-builds.js';
+import { batchScript, parseBatch } from '../../src/facts/batch.js';
+import type { Fact, FactReader } from '../../src/facts/types.js';
+import { getModule } from '../../src/modules/index.js';
+import type { Module, Plan } from '../../src/modules/types.js';
 import { parseHealthInstances, parseUpstreamServers } from '../../src/verify/parse.js';
 import {
   DEBIAN_12,
@@ -67,28 +71,61 @@ describe('consul configuration', () => {
   });
 });
 
-describe('ACL bootstrap commands of playbooks/lb.yml against a real agent', () => {
+describe('the ACL tasks of playbooks/common.yml against a real agent', () => {
   const inv = () => loadCase('plain');
-  const rewrite = (argv: string[], header: string) =>
-    argv.map((a) => a.replace('http://127.0.0.1:8500', `http://127.0.0.1:${agent.httpPort}`).replace('/etc/consul/management.header', header));
+  const ACL_MODULES = ['consul_acl_policy', 'consul_acl_token'];
 
-  test('policies and tokens are created, then `unless` says they are as described', async () => {
+  /** The rendered ACL tasks of lb1, pointed at the dev agent and a header file with its management token. */
+  function aclTasks(inventory = inv()): Array<{ name: string; module: Module; params: Record<string, unknown> }> {
     const header = join(work, 'management.header');
-    const headerFile = files('plain', 'lb1').get('/etc/consul/management.header')!;
-    writeFileSync(header, headerFile, { mode: 0o600 });
-    const commands = renderHostTasks(inv(), 'lb1', factsFor(DEBIAN_12), 'command').filter((t) => t.name.startsWith('consul ACL'));
+    writeFileSync(header, files('plain', 'lb1').get('/etc/consul/management.header')!, { mode: 0o600 });
+    return ACL_MODULES.flatMap((name) =>
+      renderHostTasks(inventory, 'lb1', factsFor(DEBIAN_12), name).map((t) => ({
+        name: t.name,
+        module: getModule(name)!,
+        params: { ...(t.params as Record<string, unknown>), url: `http://127.0.0.1:${agent.httpPort}`, header_file: header },
+      })),
+    );
+  }
+
+  /** What the modules read of consul, through the real fact batch script run by sh (all tasks' facts in one batch, as a run sends them). */
+  async function gathered(tasks: ReturnType<typeof aclTasks>): Promise<{ read: FactReader; script: string; stdout: string }> {
+    const facts = tasks.flatMap((t) => t.module.facts(t.params, undefined as never));
+    const script = batchScript(facts);
+    const result = await run(['sh', '-s'], { input: script });
+    assert.equal(result.code, 0, result.stderr);
+    const values = parseBatch(result.stdout, facts, script);
+    return { read: <T>(fact: Fact<T>) => values.get(fact.key) as T, script, stdout: result.stdout };
+  }
+
+  async function plans(tasks: ReturnType<typeof aclTasks>): Promise<Plan[]> {
+    const { read } = await gathered(tasks);
+    return Promise.all(tasks.map((t) => t.module.plan(t.params, read, undefined as never)));
+  }
+
+  async function apply(plan: Plan): Promise<void> {
+    for (const command of plan.changes.flatMap((c) => c.commands)) {
+      const result = await run([...command.argv], { input: command.stdin as string });
+      assert.equal(result.code, 0, `${command.argv.join(' ')}: ${result.stderr}`);
+    }
+  }
+
+  test('policies and tokens are created, then read back as described, all of them by one curl', async () => {
+    const tasks = aclTasks();
     // a policy and a token each for the agents, consul-template, consul DNS (haproxy LBs), registrator,
     // acme-renew and nginx's ACME challenges
-    assert.equal(commands.length, 12, commands.map((c) => c.name).join(', '));
-    for (const task of commands) {
-      const p = task.params as { argv: string[]; stdin: string; unless: string[] };
-      const before = await run(rewrite(p.unless, header));
-      assert.notEqual(before.code, 0, `${task.name}: unless passed before creation`);
-      const created = await run(rewrite(p.argv, header), { input: p.stdin });
-      assert.equal(created.code, 0, `${task.name}: ${created.stderr}`);
-      const afterwards = await run(rewrite(p.unless, header));
-      assert.equal(afterwards.code, 0, `${task.name}: unless fails after creation: ${afterwards.stderr}`);
-    }
+    assert.equal(tasks.length, 12, tasks.map((t) => t.name).join(', '));
+    const { script, stdout } = await gathered(tasks);
+    assert.equal(script.match(/\bcurl\b/g)?.length, 1, 'one curl for the twelve objects');
+    assert.doesNotMatch(stdout, new RegExp(fakeSecret('registrator_token', 'uuid')), 'no token secret leaves the host');
+    const before = await plans(tasks);
+    assert.deepEqual(before.map((p) => p.changes.length), tasks.map(() => 1), 'nothing exists yet');
+    assert.match(before[0]!.changes[0]!.title, /^create ACL policy bootstrap-agent/);
+    // policies first, as the play runs them: the tokens link them by name
+    for (const plan of before) await apply(plan);
+    const after = await plans(tasks);
+    assert.deepEqual(after.map((p) => p.changes.length), tasks.map(() => 0), after.flatMap((p) => p.changes.map((c) => c.title)).join('; '));
+    assert.match(after[0]!.reason!, /consul has ACL policy bootstrap-agent as described/);
     // the tokens carry the secrets consul-template and registrator are configured with
     const self = await agent.api('GET', '/v1/acl/token/self', undefined, fakeSecret('consul_template_token', 'uuid'));
     assert.equal(self.status, 200, self.text);
@@ -98,8 +135,7 @@ describe('ACL bootstrap commands of playbooks/lb.yml against a real agent', () =
     assert.equal(agentToken.status, 200, agentToken.text);
   });
 
-  test('a changed rule or description updates the policy in place, and a changed token description the token', async () => {
-    const header = join(work, 'management.header');
+  test('a changed rule or description updates the policy in place, and a changed token description the token; nothing else changes', async () => {
     const policyOf = async (name: string) => JSON.parse((await agent.api('GET', `/v1/acl/policy/name/${name}`)).text) as { ID: string; Description: string; Rules: string };
     const before = await policyOf('bootstrap-registrator');
     // the inventory's vars win over the play's: an operator who narrows registrator's rules
@@ -110,28 +146,32 @@ describe('ACL bootstrap commands of playbooks/lb.yml against a real agent', () =
       ...lb1.vars,
       consul_acl_tokens: [{ policy: 'bootstrap-registrator', description: 'registrator, narrowed', secret: 'registrator_token', accessor: 'registrator_accessor', rules }],
     };
-    const commands = renderHostTasks(changed, 'lb1', factsFor(DEBIAN_12), 'command').filter((t) => t.name.startsWith('consul ACL'));
-    assert.deepEqual(commands.map((c) => c.name), ['consul ACL policies', 'consul ACL tokens']);
-    for (const task of commands) {
-      const p = task.params as { argv: string[]; stdin: string; unless: string[] };
-      const stale = await run(rewrite(p.unless, header));
-      assert.notEqual(stale.code, 0, `${task.name}: unless passed though consul has the old one`);
-      const put = await run(rewrite(p.argv, header), { input: p.stdin });
-      assert.equal(put.code, 0, `${task.name}: ${put.stderr}`);
-      const now = await run(rewrite(p.unless, header));
-      assert.equal(now.code, 0, `${task.name}: unless fails after the update: ${now.stderr}`);
-    }
+    const tasks = aclTasks(changed);
+    assert.deepEqual(tasks.map((t) => t.name), ['consul ACL policies', 'consul ACL tokens']);
+    const stale = await plans(tasks);
+    assert.deepEqual(stale.map((p) => p.changes.map((c) => c.title)), [['update ACL policy bootstrap-registrator (description and rules differ)'], ['update ACL token "registrator, narrowed" (description differs)']]);
+    for (const plan of stale) await apply(plan);
+    assert.deepEqual((await plans(tasks)).map((p) => p.changes.length), [0, 0]);
     const after = await policyOf('bootstrap-registrator');
     assert.deepEqual([after.ID, after.Description, after.Rules], [before.ID, 'registrator, narrowed', rules], 'updated, not created anew');
     const token = JSON.parse((await agent.api('GET', `/v1/acl/token/${fakeSecret('registrator_accessor', 'uuid')}`)).text) as { Description: string; Policies: Array<{ ID: string }> };
     assert.equal(token.Description, 'registrator, narrowed');
     assert.deepEqual(token.Policies.map((p) => p.ID), [before.ID]);
-    // the other policies were left as they were: their guards still pass
-    for (const task of renderHostTasks(inv(), 'lb1', factsFor(DEBIAN_12), 'command').filter((t) => t.name.startsWith('consul ACL'))) {
-      const p = task.params as { unless: string[] };
-      const registrator = p.unless.includes('bootstrap-registrator') || p.unless.includes(fakeSecret('registrator_accessor', 'uuid'));
-      assert.equal((await run(rewrite(p.unless, header))).code === 0, !registrator, `${task.name}: ${p.unless.slice(3).join(' ')}`);
-    }
+    // the other policies and tokens were left as they were
+    const all = aclTasks();
+    const plansNow = await plans(all);
+    all.forEach((task, i) => {
+      const registrator = JSON.stringify(task.params).includes('bootstrap-registrator');
+      assert.equal(plansNow[i]!.changes.length, registrator ? 1 : 0, `${task.name}: ${JSON.stringify(task.params.name ?? task.params.description)}`);
+    });
+  });
+
+  test('an agent that does not answer reads as status 0 for every object (a create is planned; its PUT would fail)', async () => {
+    const tasks = aclTasks().map((t) => ({ ...t, params: { ...t.params, url: 'http://127.0.0.1:1' } }));
+    const { read } = await gathered(tasks);
+    for (const t of tasks) assert.deepEqual(read(t.module.facts(t.params, undefined as never)[0]!), { status: 0 }, t.name);
+    const planned = await plans(tasks);
+    assert.ok(planned.every((p) => /consul answered nothing/.test(p.changes[0]!.title)), planned.map((p) => p.changes[0]?.title).join('; '));
   });
 
   test('the registrator token may register services, the consul-template token may not', async () => {
