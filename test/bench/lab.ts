@@ -7,10 +7,12 @@
  * --lb picks the load balancers the container timings run on (default both, nginx first).
  *
  * The first bootstrap runs with --output json, and its wall time is split by what the task
- * results say: per play, the host whose changed tasks took longest sets the play's node work
- * (its apt installs, downloads and image loads, waits for services, other changes); the rest of
+ * results say (lab-report.ts): per play, the host with the most node work sets the play's
+ * (its apt installs, downloads, image loads, waits for services, other changes); the rest of
  * the wall time is the tool's own (start-up, validation, connections, facts, planning, the
  * tasks that changed nothing). --skip-containers leaves out the docker run / kill timings.
+ * The container timings end with both LBs side by side: medians of 10 (with min and max) of
+ * docker run -> serving and docker kill -> out, per series.
  * --wait 250ms,5s bootstraps the lab with that consul_template_wait instead of the default.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { getModule } from '../../src/modules/index.js';
 import { loadPlaybooks } from '../../src/playbook/load-playbooks.js';
 import { bundledCliPath, events, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
+import { formatSplit, medianText, sideBySide, splitFirstRun, type ResultEvent, type SeriesResult } from './lab-report.js';
 
 const ms = (t: number) => `${(performance.now() - t).toFixed(0)}ms`;
 
@@ -45,64 +48,37 @@ const first = await runCli([...args, '--output', 'json'], cli);
 if (first.code !== 0) throw new Error(first.stdout.slice(-3000) + first.stderr.slice(-3000));
 const firstWall = performance.now() - t;
 console.log(`first bootstrap of the 3-node lab: ${firstWall.toFixed(0)}ms`);
-printSplit(firstWall, events(first.stdout));
+printSplit(firstWall, events(first.stdout) as ResultEvent[]);
 t = performance.now();
 if (!allPassed(await verifyUntilPassing(inventory, 120_000))) throw new Error('verify did not pass');
 console.log(`until verify passed after it: ${ms(t)}`);
-const reruns: number[] = [];
-for (let i = 0; i < 5; i++) {
-  const t0 = performance.now();
-  const again = await runCli(args, cli);
-  reruns.push(performance.now() - t0);
-  if (!/No changes: 3 host/.test(again.stdout)) throw new Error(`re-run changed something:\n${again.stdout}`);
+/** Five no-op re-runs (whole CLI processes) with these extra options: min, median and max wall. */
+async function noopReruns(extra: string[]): Promise<string> {
+  const walls: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const again = await runCli([...args, ...extra], cli);
+    walls.push(performance.now() - t0);
+    if (!/No changes: 3 host/.test(again.stdout)) throw new Error(`re-run changed something:\n${again.stdout}`);
+  }
+  walls.sort((a, b) => a - b);
+  return `min=${walls[0]!.toFixed(0)}ms median=${walls[2]!.toFixed(0)}ms max=${walls[4]!.toFixed(0)}ms`;
 }
-reruns.sort((a, b) => a - b);
-console.log(`no-op re-run (whole CLI process, 5 runs): min=${reruns[0]!.toFixed(0)}ms median=${reruns[2]!.toFixed(0)}ms max=${reruns[4]!.toFixed(0)}ms`);
+console.log(`no-op re-run (whole CLI process, 5 runs): ${await noopReruns([])}`);
+// the first run with --persist starts the keeper and logs in; the five after it attach
+await runCli([...args, '--persist', '60'], cli);
+console.log(`no-op re-run with --persist 60 (kept connections, 5 runs): ${await noopReruns(['--persist', '60'])}`);
 if (process.argv.includes('--skip-containers')) {
   if (!process.env.BOOTSTRAP_KEEP_LAB) await labDownCommand();
   process.exit(0);
 }
 
-/** What a changed task's time was spent on, by its module. */
-function kindOf(module: string | undefined): 'apt' | 'downloads' | 'waits' | 'other changes' {
-  if (module === 'package') return 'apt';
-  if (module === 'binary' || module === 'docker_image') return 'downloads';
-  if (module === 'wait_for') return 'waits';
-  return 'other changes';
-}
-
-function printSplit(wall: number, all: Array<Record<string, any>>): void {
+function printSplit(wall: number, all: ResultEvent[]): void {
   const moduleOf = new Map<string, string>();
   for (const play of loadPlaybooks([defaultPlaybook, labAppsPlaybook], getModule)) {
     for (const task of [...play.tasks, ...play.handlers]) moduleOf.set(`${play.name}\0${task.name}`, task.module);
   }
-  // play -> host -> kind -> ms of changed tasks
-  const work = new Map<string, Map<string, Map<string, number>>>();
-  let unchanged = 0;
-  for (const e of all) {
-    if (e.type !== 'task:result') continue;
-    if (e.status !== 'changed') {
-      unchanged += e.ms ?? 0;
-      continue;
-    }
-    const byHost = work.get(e.play) ?? new Map<string, Map<string, number>>();
-    work.set(e.play, byHost);
-    const kinds = byHost.get(e.host) ?? new Map<string, number>();
-    byHost.set(e.host, kinds);
-    const kind = kindOf(moduleOf.get(`${e.play}\0${e.task}`));
-    kinds.set(kind, (kinds.get(kind) ?? 0) + (e.ms ?? 0));
-  }
-  const total = new Map<string, number>();
-  for (const byHost of work.values()) {
-    const sum = (kinds: Map<string, number>) => [...kinds.values()].reduce((a, b) => a + b, 0);
-    const busiest = [...byHost.values()].sort((a, b) => sum(b) - sum(a))[0]!;
-    for (const [kind, value] of busiest) total.set(kind, (total.get(kind) ?? 0) + value);
-  }
-  const nodeWork = [...total.values()].reduce((a, b) => a + b, 0);
-  const pct = (x: number) => `${((100 * x) / wall).toFixed(0)}%`;
-  console.log(`  node work on each play's busiest host: ${nodeWork.toFixed(0)}ms (${pct(nodeWork)})`);
-  for (const kind of ['apt', 'downloads', 'waits', 'other changes']) console.log(`    ${kind.padEnd(14)} ${(total.get(kind) ?? 0).toFixed(0)}ms (${pct(total.get(kind) ?? 0)})`);
-  console.log(`  the tool's own (the rest of the wall time): ${(wall - nodeWork).toFixed(0)}ms (${pct(wall - nodeWork)}); tasks that changed nothing took ${unchanged.toFixed(0)}ms summed over hosts`);
+  for (const line of formatSplit(splitFirstRun(wall, all, (play, task) => moduleOf.get(`${play}\0${task}`)))) console.log(line);
 }
 
 // Where the time goes between `docker run` returning and the container serving through nginx,
@@ -124,7 +100,7 @@ const STEP: Record<Lb, { into: string; serving: string; out: string }> = {
 };
 
 /** Ten containers on web1, one at a time, started with `checkEnv`: each run -> serving, then kill -> gone. */
-async function series(lb: Lb, label: string, checkEnv: string, first: number): Promise<void> {
+async function series(lb: Lb, label: string, checkEnv: string, first: number): Promise<{ serving: number[]; out: number[] }> {
   const samples: Record<string, number[]> = { registered: [], passing: [], rendered: [], serving: [], total: [], deregistered: [], gone: [], left: [] };
   for (let i = first; i < first + 10; i++) {
     const name = `bench-${i}`;
@@ -155,10 +131,7 @@ async function series(lb: Lb, label: string, checkEnv: string, first: number): P
     samples.left.push(msBetween(Number(left[2]), Number(left[1])));
     await onNode('web1', `docker rm -f ${name} >/dev/null`);
   }
-  const med = (k: string) => {
-    const v = [...samples[k]!].sort((a, b) => a - b);
-    return `${v[Math.floor(v.length / 2)]!.toFixed(0)}ms (min ${v[0]!.toFixed(0)}, max ${v[v.length - 1]!.toFixed(0)})`;
-  };
+  const med = (k: string) => medianText(samples[k]!);
   console.log(`${lb}: ${label}`);
   console.log(`  docker run -> serving through ${lb}, medians of 10: ${med('total')}`);
   console.log(`    run -> registered by registrator in the agent:   ${med('registered')}`);
@@ -168,6 +141,7 @@ async function series(lb: Lb, label: string, checkEnv: string, first: number): P
   console.log(`  docker kill -> ${STEP[lb].out}, medians of 10: ${med('left')}`);
   console.log(`    kill -> deregistered by registrator:             ${med('deregistered')}`);
   console.log(`    deregistered -> ${lb === 'nginx' ? 'rendered without it:            ' : 'out of the pushed slots:        '} ${med('gone')}`);
+  return { serving: samples.total!, out: samples.left! };
 }
 
 const lbOption = process.argv.indexOf('--lb');
@@ -175,6 +149,7 @@ const lbChoice = lbOption > 0 ? process.argv[lbOption + 1] : 'both';
 if (!['nginx', 'haproxy', 'both'].includes(lbChoice ?? '')) throw new Error(`--lb takes nginx, haproxy or both, not ${lbChoice}`);
 const lbs: Lb[] = lbChoice === 'both' ? ['nginx', 'haproxy'] : [lbChoice as Lb];
 let firstIndex = 0;
+const results: SeriesResult[] = [];
 for (const lb of lbs) {
   if (lb === 'haproxy') {
     const doc = parseDocument(readFileSync(inventory, 'utf8'));
@@ -190,9 +165,11 @@ for (const lb of lbs) {
     const coalesce = (await onNode('lb1', "grep -E '^(window|max)=' /usr/local/lib/bootstrap/nginx-reload")).trim().split('\n').join(' ms, ');
     console.log(`consul-template wait on lb1: ${wait || 'none'}; nginx-reload coalescing: ${coalesce} ms`);
   }
-  await series(lb, 'no health check (docker run -d -p P:80 -e SERVICE_NAME=demo):', '', firstIndex);
+  results.push({ lb, series: 'no health check', ...(await series(lb, 'no health check (docker run -d -p P:80 -e SERVICE_NAME=demo):', '', firstIndex)) });
   // Consul runs a new check's first probe at a random point within its interval
-  await series(lb, 'SERVICE_CHECK_HTTP=/health, interval 1s (the first probe comes at a random point within the interval):', '-e SERVICE_CHECK_HTTP=/health -e SERVICE_CHECK_INTERVAL=1s -e SERVICE_CHECK_TIMEOUT=1s', firstIndex + 10);
+  results.push({ lb, series: 'HTTP check every 1s', ...(await series(lb, 'SERVICE_CHECK_HTTP=/health, interval 1s (the first probe comes at a random point within the interval):', '-e SERVICE_CHECK_HTTP=/health -e SERVICE_CHECK_INTERVAL=1s -e SERVICE_CHECK_TIMEOUT=1s', firstIndex + 10)) });
   firstIndex += 20;
 }
+console.log(`\nboth load balancers, the same lab and containers, medians of 10:`);
+for (const line of sideBySide(results)) console.log(line);
 if (!process.env.BOOTSTRAP_KEEP_LAB) await labDownCommand();
