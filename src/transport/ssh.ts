@@ -124,7 +124,37 @@ function openClient(dial: Dial, knownTypes: string[]): Promise<Client> {
     if (dial.sock) config.sock = dial.sock;
     client.connect(config);
     skipHostKeysProve(client);
+    signWithoutAsking(client);
   });
+}
+
+/**
+ * ssh2 first asks the server whether it would accept a key file's key (a USERAUTH_REQUEST without
+ * a signature), and signs only after the server says yes: a round trip, and sshd reads
+ * authorized_keys twice, on every login. RFC 4252 7 lets a client send the signature at once
+ * (OpenSSH's own client does when it holds the private key); a refusal is the same
+ * USERAUTH_FAILURE either way, after which ssh2 goes on to the next method as before. Keys in
+ * ssh-agent keep the question (signing costs the agent a round trip of its own). ssh2 has no
+ * option for it; this wraps its protocol's authPK (runner-round-trips asserts sshd is not asked).
+ */
+function signWithoutAsking(client: Client): void {
+  type Sign = (data: Buffer, cb: (signature: Buffer) => void) => void;
+  type AuthPK = (username: string, key: unknown, keyAlgo: string | undefined, cbSign?: Sign) => unknown;
+  const protocol = (client as unknown as { _protocol?: { authPK?: AuthPK } })._protocol;
+  const authPK = protocol?.authPK;
+  if (!protocol || typeof authPK !== 'function') return;
+  protocol.authPK = function (this: unknown, username, key, keyAlgo, cbSign) {
+    const own = key as { isPrivateKey?: () => boolean; sign?: (data: Buffer, hash?: string) => Buffer | Error };
+    if (cbSign !== undefined || typeof own?.isPrivateKey !== 'function' || !own.isPrivateKey() || typeof own.sign !== 'function') {
+      return authPK.call(this, username, key, keyAlgo, cbSign);
+    }
+    const hash = keyAlgo === 'rsa-sha2-512' ? 'sha512' : keyAlgo === 'rsa-sha2-256' ? 'sha256' : keyAlgo === 'ssh-rsa' ? 'sha1' : undefined;
+    return authPK.call(this, username, key, keyAlgo, (data, cb) => {
+      const signature = own.sign!(data, hash);
+      if (signature instanceof Error) throw signature;
+      cb(signature);
+    });
+  };
 }
 
 /**

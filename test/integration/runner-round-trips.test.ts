@@ -3,7 +3,7 @@
  * (host/lock.ts, open for the whole run) and one fact batch, in which the facts of every
  * play ride with the host facts. Counted from real sshd's own log (channels it opened, logins it
  * accepted, commands that exited), not from timing: the two channels open together, so the lock
- * costs no round trip of its own.
+ * costs no round trip of its own; the key is offered with its signature at once.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,8 @@ const CHANNEL = /server_input_channel_open: ctype session/g;
 const LOGIN = /Accepted publickey for root/g;
 const EXITED = /session_exit_message: session \d+ channel/;
 const PROVE = /rtype hostkeys-prove-00@openssh.com/g;
+// sshd's answer to a key offered without a signature (asking whether it would be accepted)
+const ASKED = /test pkalg/g;
 const count = (text: string, pattern: RegExp) => text.match(pattern)?.length ?? 0;
 
 describe('round trips of a run against real sshd', () => {
@@ -59,6 +61,8 @@ describe('round trips of a run against real sshd', () => {
       assert.equal(count(log, CHANNEL), 2, `h${i}: channels\n${log}`);
       // the host keys OpenSSH announces after login are not made to be proven (ssh.ts skipHostKeysProve)
       assert.equal(count(log, PROVE), 0, `h${i}: hostkeys-prove requests\n${log}`);
+      // the key's signature comes with the first offer: no question round trip (ssh.ts signWithoutAsking)
+      assert.equal(count(log, ASKED), 0, `h${i}: key offered without a signature first\n${log}`);
       // one round trip: the fact batch's channel opens before any command of the connection exits
       const secondChannel = [...log.matchAll(CHANNEL)][1]!.index!;
       assert.ok(secondChannel < log.search(EXITED), `h${i}: the lock and the fact batch one after the other\n${log}`);
