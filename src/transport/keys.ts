@@ -3,7 +3,7 @@
  * then ssh-agent; else ssh-agent then ~/.ssh/id_ed25519, id_ecdsa, id_rsa. Only paths are ever
  * reported, never key material.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import ssh2, { type AgentAuthMethod, type ParsedKey, type PublicKeyAuthMethod } from 'ssh2';
 
@@ -41,7 +41,7 @@ const parsedKeys = new Map<string, { data: Buffer; parsed: ParsedKey }>();
 export async function loadPrivateKey(path: string): Promise<KeyLoad> {
   let data: Buffer;
   try {
-    data = await readFile(path);
+    data = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? { ok: false, why: 'does not exist', missing: true } : { ok: false, why: `unreadable: ${code}` };
@@ -63,7 +63,7 @@ export async function loadPrivateKey(path: string): Promise<KeyLoad> {
 async function socketExists(path: string | undefined): Promise<boolean> {
   if (!path) return false;
   try {
-    return (await stat(path)).isSocket();
+    return statSync(path).isSocket();
   } catch {
     return false;
   }

@@ -2,7 +2,7 @@
  * ~/.ssh/config resolution for one connection name: HostName, User, Port, IdentityFile,
  * HostKeyAlias and ProxyJump (each jump host is resolved through the same file).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import SSHConfig from 'ssh-config';
 import { ConfigError } from '../errors.js';
@@ -46,17 +46,24 @@ export function defaultSshConfigPath(): string {
 export async function loadSshConfig(file: string): Promise<SSHConfig | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8'); // read for every connection: see known-hosts.ts
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError({ file }, '', `cannot read ssh config: ${(err as Error).message}`);
   }
+  const known = parsedConfigs.get(file);
+  if (known?.text === text) return known.config;
   try {
-    return SSHConfig.parse(text);
+    const config = SSHConfig.parse(text);
+    parsedConfigs.set(file, { text, config });
+    return config;
   } catch (err) {
     throw new ConfigError({ file }, '', `cannot parse ssh config: ${(err as Error).message}`);
   }
 }
+
+/** Parsed once per content: a run over N hosts parses the file once. */
+const parsedConfigs = new Map<string, { text: string; config: SSHConfig }>();
 
 /** Parses a ProxyJump value: comma-separated hops, or "none". */
 export function parseJumpList(value: string, file: string, alias: string): JumpSpec[] {
