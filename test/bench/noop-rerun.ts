@@ -5,9 +5,11 @@
  * and their CPU time are counted exactly, per host. Prints numbers; asserts nothing about time.
  *
  * Each host count is run twice: as is, and with --persist 60 (a re-run through the connections
- * the keeper kept: no handshake; the keeper's CPU is counted as the tool's).
+ * the keeper kept: no handshake; the keeper's CPU is counted as the tool's). After each tool's
+ * first run, the tools take turns run by run. Each host has its own lock_file in the bench's
+ * directory, so other runs on this machine (tests share /run/bootstrap.lock) never hold it.
  *
- *   npm run bench -- [--hosts 3,30,100] [--runs 5] [--forks N] [--peers] [--login-rc] [--cpu-prof DIR]
+ *   npm run bench -- [--hosts 3,30,100] [--runs 5] [--forks N] [--peers [ansible,pyinfra]] [--login-rc] [--cpu-prof DIR]
  *
  * --cpu-prof DIR writes a V8 CPU profile of every bootstrap run into DIR (node --cpu-prof).
  *
@@ -15,7 +17,8 @@
  * `pyenv init` (about 100 processes and 100 ms of CPU per command), which is no cost of any of
  * the tools. The hosts' sshd sets SHLVL=1 so bash skips it, as on a fresh server whose root has
  * the stock .bashrc; --login-rc keeps it. BOOTSTRAP_BENCH_CLI=path/to/cli.js benchmarks another
- * build (an older commit) with the same harness.
+ * build (an older commit) with the same harness; BOOTSTRAP_BENCH_BASELINE=path/to/cli.js runs
+ * another build beside this one in the same run (as "baseline", taking turns with it).
  *
  * --peers runs the same 30 tasks with ansible-core (pipelining, forks >= hosts, no fact
  * gathering) and pyinfra (default parallelism) on the same hosts, from a Python venv made on
@@ -38,11 +41,14 @@ function option(name: string, fallback: string): string {
 }
 const HOST_COUNTS = option('hosts', '3').split(',').map(Number);
 const RUNS = Number(option('runs', '5'));
-const PEERS = process.argv.includes('--peers');
+// --peers runs both; --peers pyinfra (or ansible) only that one
+const PEERS = process.argv.includes('--peers') ? (/^[a-z,]+$/.test(option('peers', '')) ? option('peers', '') : 'ansible,pyinfra').split(',') : [];
 const SSHD = { pidNamespace: true, extraConfig: process.argv.includes('--login-rc') ? [] : ['SetEnv SHLVL=1'] };
 const VENV = process.env.BOOTSTRAP_BENCH_VENV ?? '/var/cache/bootstrap/bench-peers-venv';
 const TASKS = 10; // x3 tasks
 const cliPath = process.env.BOOTSTRAP_BENCH_CLI ?? builtCli;
+/** BOOTSTRAP_BENCH_BASELINE=path/to/cli.js: another build run beside this one, turn by turn */
+const BASELINE = process.env.BOOTSTRAP_BENCH_BASELINE;
 const CPU_PROF = process.argv.includes('--cpu-prof') ? option('cpu-prof', '') : '';
 
 interface Sample {
@@ -161,7 +167,7 @@ async function benchmark(count: number): Promise<void> {
     const forks = option('forks', String(Math.max(count, 20)));
 
     writeFileSync(join(dir, 'site.yml'), bootstrapPlaybook());
-    const hosts = servers.map((s, i) => `        ${name(i)}: { address: 127.0.0.1, port: ${s.port}, vars: { root: ${rootOf('bootstrap', i)} } }`).join('\n');
+    const hosts = servers.map((s, i) => `        ${name(i)}: { address: 127.0.0.1, port: ${s.port}, vars: { root: ${rootOf('bootstrap', i)}, lock_file: ${join(dir, `${name(i)}.lock`)} } }`).join('\n');
     writeFileSync(
       join(dir, 'inventory.yaml'),
       `all:\n  vars:\n    ssh: { user: root, key: ${first.clientKeyPath}, known_hosts: ${knownHosts} }\n  children:\n    bench:\n      hosts:\n${hosts}\n`,
@@ -173,7 +179,15 @@ async function benchmark(count: number): Promise<void> {
       // the same hosts and state, through kept connections: its "first run" starts the keeper and logs in
       { name: 'bootstrap --persist 60', argv: [...bootstrap, '--persist', '60'], env: { BOOTSTRAP_KEEPER_DIR: join(dir, 'keeper') }, noop: (s) => new RegExp(`No changes: ${count} host`).test(s.output) },
     ];
-    if (PEERS) {
+    if (BASELINE) {
+      // another build (e.g. main's) on the same hosts, taking turns with this one
+      const baseline = bootstrap.map((arg) => (arg === cliPath ? BASELINE : arg));
+      tools.push(
+        { name: 'baseline', argv: baseline, noop: (s) => new RegExp(`No changes: ${count} host`).test(s.output) },
+        { name: 'baseline --persist 60', argv: [...baseline, '--persist', '60'], env: { BOOTSTRAP_KEEPER_DIR: join(dir, 'keeper-baseline') }, noop: (s) => new RegExp(`No changes: ${count} host`).test(s.output) },
+      );
+    }
+    if (PEERS.length > 0) {
       await ensureVenv();
       writeFileSync(join(dir, 'ansible.cfg'), `[defaults]\nforks = ${Math.max(count, 50)}\nhost_key_checking = True\ninterpreter_python = /usr/bin/python3\nlocal_tmp = ${join(dir, 'ansible-tmp')}\n\n[ssh_connection]\npipelining = True\n`);
       writeFileSync(join(dir, 'ansible.yml'), ansiblePlaybook());
@@ -186,7 +200,7 @@ async function benchmark(count: number): Promise<void> {
         join(dir, 'pyinfra_inventory.py'),
         `hosts = [\n${servers.map((s, i) => `    ("${name(i)}", {"ssh_hostname": "127.0.0.1", "ssh_port": ${s.port}, "ssh_user": "root", "ssh_key": "${first.clientKeyPath}", "ssh_known_hosts_file": "${knownHosts}", "ssh_strict_host_key_checking": "yes", "root": "${rootOf('pyinfra', i)}"}),`).join('\n')}\n]\n`,
       );
-      tools.push(
+      const peers: typeof tools = [
         {
           name: 'ansible',
           argv: [join(VENV, 'bin', 'ansible-playbook'), '-i', join(dir, 'ansible-hosts.ini'), join(dir, 'ansible.yml')],
@@ -198,23 +212,29 @@ async function benchmark(count: number): Promise<void> {
           argv: [join(VENV, 'bin', 'pyinfra'), '-y', join(dir, 'pyinfra_inventory.py'), join(dir, 'deploy.py')],
           noop: (s) => !/\bSuccess\b.*\bchanged\b/i.test(s.output) || /No changes/i.test(s.output),
         },
-      );
+      ];
+      tools.push(...peers.filter((peer) => PEERS.includes(peer.name)));
     }
     const medians = new Map<string, number>();
     for (const tool of tools) {
       const firstRun = await measure(tool.argv, servers, tool.env);
       if (firstRun.code !== 0) throw new Error(`${tool.name}: first run failed (exit ${firstRun.code}):\n${firstRun.output.slice(-3000)}`);
       console.log(summary(`${tool.name} first run`, [firstRun], count));
-      const samples: Sample[] = [];
-      for (let i = 0; i < RUNS; i++) {
+    }
+    // the tools take turns, run by run, so a change of the machine's load meanwhile falls on all of them
+    const samples = new Map<string, Sample[]>(tools.map((tool) => [tool.name, []]));
+    for (let i = 0; i < RUNS; i++) {
+      for (const tool of tools) {
         const sample = await measure(tool.argv, servers, tool.env);
         if (sample.code !== 0 || !tool.noop(sample)) throw new Error(`${tool.name}: re-run was not a no-op (exit ${sample.code}):\n${sample.output.slice(-3000)}`);
-        samples.push(sample);
+        samples.get(tool.name)!.push(sample);
       }
-      console.log(summary(`${tool.name} no-op`, samples, count));
-      medians.set(tool.name, median(samples.map((s) => s.wall)));
     }
-    for (const peer of ['ansible', 'pyinfra']) {
+    for (const tool of tools) {
+      console.log(summary(`${tool.name} no-op`, samples.get(tool.name)!, count));
+      medians.set(tool.name, median(samples.get(tool.name)!.map((s) => s.wall)));
+    }
+    for (const peer of ['ansible', 'pyinfra', 'baseline']) {
       if (medians.has(peer)) console.log(`no-op median ${peer} / bootstrap: ${(medians.get(peer)! / medians.get('bootstrap')!).toFixed(1)}x`);
     }
   } finally {
