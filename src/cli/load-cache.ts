@@ -11,7 +11,9 @@
  *   - every file system answer the load got is still the same (input-record.ts): the sha256 of
  *     every file it read (inventory, group_vars/, host_vars/, playbooks, task files, roles, vars
  *     files, templates, -e @files), what it found absent or present, the listings it read.
- * Only loads that passed validation are kept. An entry that cannot be read, is cut short, fails
+ * Validation's task expansions are kept with it (playbook/expansions.ts), in the same structured
+ * clone as the inventory and plays, so the run reuses those whose reads still hold, as it reuses
+ * them within one process. Only loads that passed validation are kept. An entry that cannot be read, is cut short, fails
  * its checksum or no longer matches is loaded afresh and rewritten, so a stale or damaged cache can
  * cost time but never change what a run does. BOOTSTRAP_LOAD_CACHE=off turns it off.
  *
@@ -25,12 +27,15 @@ import { deserialize, serialize } from 'node:v8';
 import type { Inventory } from '../inventory/types.js';
 import { packageVersion } from '../paths.js';
 import type { Play } from '../playbook/types.js';
+import type { Expansions, KeptExpansion } from '../playbook/expansions.js';
+import type { HostFacts } from '../facts/types.js';
+import { adoptPlaceholderFacts, placeholderFactsHandedOut } from '../playbook/placeholder-facts.js';
 import { positionsOf, rememberPositions, type PositionIndex } from '../yaml/positions.js';
 import { firstChange, recordInputs, type Observation } from './input-record.js';
 import type { Loaded, RunSelection } from './load-run.js';
 
 /** Bumped whenever what an entry holds changes shape. */
-const FORMAT = 1;
+const FORMAT = 2;
 const MAGIC = Buffer.from(`bootstrap-load-cache ${FORMAT}\n`);
 export const LOAD_CACHE_ENV = 'BOOTSTRAP_LOAD_CACHE';
 
@@ -48,6 +53,9 @@ interface Entry {
   hosts: string[];
   artifactNotes: string[];
   positions: Array<[string, PositionIndex]>;
+  /** validation's task expansions the run can reuse, and the placeholder facts they were made with */
+  expansions: KeptExpansion[];
+  placeholderFacts: Array<[string, HostFacts]>;
 }
 
 /** The code this CLI runs: its version and every .js file of it (the bundle, or dist/src), by size and mtime. */
@@ -134,6 +142,7 @@ export function cachedLoad(
   selection: RunSelection,
   load: () => Loaded,
   reloadInventory: () => Inventory,
+  expansions?: Expansions,
 ): { loaded: Loaded; cache: CacheNote } {
   if (process.env[LOAD_CACHE_ENV] === 'off') return { loaded: load(), cache: { reused: false, note: `load cache off (${LOAD_CACHE_ENV}=off)` } };
   const key = keyOf(inventoryFile, playbooks, selection);
@@ -145,6 +154,8 @@ export function cachedLoad(
     let full: Inventory | undefined;
     const source = () => (full ??= reloadInventory());
     const inventory: Inventory = { ...found.inventory, locate: (host, path) => source().locate(host, path), locateGroup: (group) => source().locateGroup?.(group) };
+    adoptPlaceholderFacts(inventory, found.placeholderFacts);
+    expansions?.adopt(found.expansions);
     return { loaded: { inventory, plays: found.plays, hosts: found.hosts, artifactNotes: found.artifactNotes }, cache: { reused: true, note: `inputs unchanged: reused the validated load in ${file}` } };
   }
   const recorded = recordInputs(load);
@@ -156,7 +167,8 @@ export function cachedLoad(
     return index ? [[path, index]] : [];
   });
   try {
-    writeEntry(file, { key, observations: recorded.observations, inventory, plays: recorded.result.plays, hosts: recorded.result.hosts, artifactNotes: recorded.result.artifactNotes, positions });
+    const placeholderFacts = placeholderFactsHandedOut(recorded.result.inventory);
+    writeEntry(file, { key, observations: recorded.observations, inventory, plays: recorded.result.plays, hosts: recorded.result.hosts, artifactNotes: recorded.result.artifactNotes, positions, expansions: expansions?.kept() ?? [], placeholderFacts });
     return { loaded: recorded.result, cache: { reused: false, note: `${changed}: loaded and validated, kept in ${file}` } };
   } catch (error) {
     return { loaded: recorded.result, cache: { reused: false, note: `${changed}: loaded and validated; not kept (${(error as Error).message})` } };

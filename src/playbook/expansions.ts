@@ -34,10 +34,52 @@ interface Entry {
 
 const ABSENT = { present: false, value: undefined };
 
+/**
+ * An expansion as another process can take it over (cli/load-cache.ts keeps validation's): the
+ * task and the values it read, in one structured clone with the inventory and plays they came
+ * from, so a value that is the same object there is the same object again after the clone.
+ */
+export interface KeptExpansion {
+  task: Task;
+  host: string;
+  read: Array<[string, { present: boolean; value: unknown }]>;
+  instances: Array<{ module: string; item?: unknown; label: string; skipped?: string; params: Record<string, unknown>; loopVars: Record<string, unknown> }>;
+}
+
 export class Expansions {
-  private readonly entries = new WeakMap<Task, Map<string, Entry>>();
+  private readonly entries = new Map<Task, Map<string, Entry>>();
   /** expansions done and reused, for tests and the benchmark */
   readonly counts = { expanded: 0, reused: 0 };
+
+  /** The expansions made with the default modules whose reads and results are plain data and had no errors (see KeptExpansion). */
+  kept(): KeptExpansion[] {
+    const out: KeptExpansion[] = [];
+    for (const [task, byHost] of this.entries) {
+      for (const [host, entry] of byHost) {
+        if (entry.modules !== getModule || entry.instances.some((i) => i.errors.length > 0)) continue;
+        const instances = entry.instances.map((i) => ({ module: i.module.name, item: i.item, label: i.label, ...(i.skipped !== undefined ? { skipped: i.skipped } : {}), params: i.params, loopVars: i.loopVars }));
+        const read = [...entry.read];
+        if (!plain(instances) || !plain(read.map(([, r]) => r.value))) continue;
+        out.push({ task, host, read, instances });
+      }
+    }
+    return out;
+  }
+
+  /** Takes over expansions another process kept; each is reused only while what it read holds, as any other. */
+  adopt(kept: readonly KeptExpansion[]): void {
+    for (const { task, host, read, instances } of kept) {
+      const restored = instances.map((i): TaskInstance | undefined => {
+        const module = getModule(i.module);
+        // scope and ctx are bound afresh whenever an entry is reused (expand)
+        return module && { task, module, item: i.item, label: i.label, ...(i.skipped !== undefined ? { skipped: i.skipped } : {}), params: i.params, loopVars: i.loopVars, scope: {}, ctx: undefined as never, errors: [] };
+      });
+      if (restored.some((i) => i === undefined)) continue;
+      let byHost = this.entries.get(task);
+      if (!byHost) this.entries.set(task, (byHost = new Map()));
+      byHost.set(host, { instances: restored as TaskInstance[], modules: getModule, read: new Map(read) });
+    }
+  }
 
   /** `task`'s instances on hp's host, as expandTask gives them (and throws), expanded again only when what it read changed. */
   expand(task: Task, hp: HostPlay): TaskInstance[] {
@@ -64,6 +106,20 @@ export class Expansions {
     byHost.set(hp.host, { instances, modules, read });
     return instances;
   }
+}
+
+/** Values a structured clone keeps as they are: primitives, plain objects and arrays of them (no functions, no class instances). */
+function plain(value: unknown, seen = new Set<object>()): boolean {
+  if (value === null || value === undefined) return true;
+  const type = typeof value;
+  if (type === 'string' || type === 'number' || type === 'boolean' || type === 'bigint') return true;
+  if (type !== 'object') return false;
+  const object = value as object;
+  if (seen.has(object)) return true;
+  seen.add(object);
+  const proto = Object.getPrototypeOf(object);
+  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return false;
+  return Object.values(object).every((v) => plain(v, seen));
 }
 
 function stillHolds(read: Entry['read'], scope: Record<string, unknown>): boolean {

@@ -31,3 +31,13 @@ export function placeholderFactsOf(inv: Inventory, hostName: string): HostFacts 
   if (!facts) byHost.set(hostName, (facts = placeholderFacts(inv, hostName)));
   return facts;
 }
+
+/** The placeholder facts handed out so far for this inventory (what cli/load-cache.ts keeps with validation's expansions). */
+export function placeholderFactsHandedOut(inv: Inventory): Array<[string, HostFacts]> {
+  return [...(placeholderFactSets.get(inv) ?? [])];
+}
+
+/** Makes these the placeholder facts of an inventory taken over from another process, so the expansions kept with them hold. */
+export function adoptPlaceholderFacts(inv: Inventory, sets: ReadonlyArray<[string, HostFacts]>): void {
+  placeholderFactSets.set(inv, new Map(sets));
+}

@@ -7,6 +7,8 @@ import { ConfigErrors } from '../../src/errors.js';
 import { cachedLoad, LOAD_CACHE_ENV } from '../../src/cli/load-cache.js';
 import { loadInventoryWith, loadRun, type Loaded, type RunSelection } from '../../src/cli/load-run.js';
 import { recordInputs } from '../../src/cli/input-record.js';
+import { Expansions } from '../../src/playbook/expansions.js';
+import { placeholderFactsOf } from '../../src/playbook/placeholder-facts.js';
 
 const FILES: Record<string, string> = {
   'inventory.yml': `all:
@@ -51,10 +53,22 @@ function project(): string {
 }
 
 /** A run's load through the cache, as apply does it. */
-function load(dir: string, selection: RunSelection = {}) {
+function load(dir: string, selection: RunSelection = {}, expansions?: Expansions) {
   const inventory = join(dir, 'inventory.yml');
   const playbooks = [join(dir, 'playbooks/site.yml')];
-  return cachedLoad(inventory, playbooks, selection, () => loadRun(inventory, playbooks, selection), () => loadInventoryWith(inventory, selection.extraVars));
+  return cachedLoad(inventory, playbooks, selection, () => loadRun(inventory, playbooks, selection, { expansions }), () => loadInventoryWith(inventory, selection.extraVars), expansions);
+}
+
+/** Every task of every play on every host, expanded as the run's first round trip does (placeholder facts), through `expansions`. */
+function expandAll(loaded: Loaded, expansions: Expansions): unknown[] {
+  return loaded.plays.flatMap((play) =>
+    play.tasks.flatMap((task) =>
+      loaded.hosts.map((host) => {
+        const hp = { inventory: loaded.inventory, play, host, facts: placeholderFactsOf(loaded.inventory, host), scopeExtra: {}, runId: 'test' };
+        return expansions.expand(task, hp).map((i) => ({ module: i.module.name, params: i.params, label: i.label, skipped: i.skipped }));
+      }),
+    ),
+  );
 }
 
 /** What a run gets from a load, as plain data (the inventory's functions left out). */
@@ -176,6 +190,24 @@ describe('load cache', () => {
     process.env[LOAD_CACHE_ENV] = 'off';
     assert.match(viaCache(dir).note, /load cache off/);
     assert.equal(existsSync(join(dir, '.bootstrap', 'cache')), false);
+  });
+
+  it("validation's expansions come back with a reused load: the run reuses them, and they are what a fresh expansion gives", () => {
+    const dir = project();
+    load(dir, {}, new Expansions());
+    const adopted = new Expansions();
+    const { loaded, cache } = load(dir, {}, adopted);
+    assert.equal(cache.reused, true, cache.note);
+    const instances = expandAll(loaded, adopted);
+    assert.deepEqual(adopted.counts, { expanded: 0, reused: instances.length });
+    const fresh = new Expansions();
+    assert.deepEqual(instances, expandAll(loadRun(join(dir, 'inventory.yml'), [join(dir, 'playbooks/site.yml')], {}), fresh));
+    assert.equal(fresh.counts.reused, 0);
+    // a value it read that is not the same any more: expanded again, with that value
+    const motd = loaded.plays[0]!.tasks[1]!;
+    const [again] = adopted.expand(motd, { inventory: loaded.inventory, play: loaded.plays[0]!, host: 'web1', facts: placeholderFactsOf(loaded.inventory, 'web1'), scopeExtra: { greeting: 'bye' }, runId: 'test' });
+    assert.equal(adopted.counts.expanded, 1);
+    assert.equal(again!.params.content, 'bye world');
   });
 
   it("a reused inventory still locates its values (the inventory is read again when asked)", () => {

@@ -34,7 +34,7 @@ export interface ApplyOptions extends SshOptions, RunSelection {
 export async function apply(inventoryFile: string, opts: ApplyOptions, redactor: Redactor = new Redactor()): Promise<RunOutcome> {
   const expansions = new Expansions();
   const playbooks = opts.playbook ?? [defaultPlaybook];
-  const { loaded, cache } = cachedLoad(inventoryFile, playbooks, opts, () => loadRun(inventoryFile, playbooks, opts, { expansions }), () => loadInventoryWith(inventoryFile, opts.extraVars));
+  const { loaded, cache } = cachedLoad(inventoryFile, playbooks, opts, () => loadRun(inventoryFile, playbooks, opts, { expansions }), () => loadInventoryWith(inventoryFile, opts.extraVars), expansions);
   const { inventory, plays, hosts } = loaded;
   const artifacts = await buildLaptopArtifacts(inventory, hosts);
   const events = new RunEvents((e) => redactEvent(redactor, e));
