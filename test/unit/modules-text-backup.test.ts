@@ -1,0 +1,58 @@
+/** lineinfile's and blockinfile's backup: a copy beside the file before its content changes, named on the host as Ansible names it. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Fact, FactReader } from '../../src/facts/types.js';
+import { getModule } from '../../src/modules/index.js';
+import type { ModuleContext, Plan } from '../../src/modules/types.js';
+
+const ctx: ModuleContext = {
+  host: 'h1', facts: { hostname: 'h1', os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' }, arch: 'amd64', init: 'systemd', user: 'root', isRoot: true, addresses: [] },
+  localDir: '/tmp', runId: 'r1', lockFile: '/run/bootstrap.lock', renderTemplate: () => '', evaluate: () => undefined,
+};
+const path = '/etc/app.conf';
+const facts = (text: string | null, mode = '0644') => ({
+  [`file:${path}`]: text === null ? { path, type: 'absent' } : { path, type: 'file', mode, owner: 'root', group: 'root', uid: 0, gid: 0, sha256: createHash('sha256').update(text).digest('hex') },
+  [`file-content:${path}`]: text === null ? null : Buffer.from(text),
+  [`leftovers:${path}`]: [],
+});
+async function plan(module: string, params: Record<string, unknown>, values: Record<string, unknown>): Promise<Plan> {
+  const read: FactReader = <T>(fact: Fact<T>) => values[fact.key] as T;
+  return getModule(module)!.plan({ path, ...params }, read, ctx);
+}
+const first = (p: Plan) => p.changes[0]!.commands[0]!.argv;
+
+describe('lineinfile and blockinfile backup', () => {
+  it('copies the file first when its content changes, not when only its mode does or when it is created', async () => {
+    const p = await plan('lineinfile', { line: 'b=2', backup: true }, facts('a=1\n'));
+    assert.match(p.changes[0]!.title, /^update \/etc\/app\.conf \(content differs\), backed up$/);
+    assert.deepEqual(first(p), ['sh', '-c', 'cp -p -- "$1" "$1.$$.$(date +%Y-%m-%d@%H:%M:%S)~"', 'backup', path]);
+    const block = await plan('blockinfile', { block: 'x', backup: true }, facts('a=1\n'));
+    assert.equal(first(block)[4], path);
+    const modeOnly = await plan('lineinfile', { line: 'a=1', backup: true, mode: '0600' }, facts('a=1\n'));
+    assert.ok(modeOnly.changes.length > 0 && modeOnly.changes.every((c) => c.commands.every((cmd) => cmd.argv[3] !== 'backup')));
+    const created = await plan('lineinfile', { line: 'a=1', backup: true, create: true }, facts(null));
+    assert.ok(created.changes[0]!.commands.every((cmd) => cmd.argv[3] !== 'backup'));
+    const without = await plan('lineinfile', { line: 'b=2' }, facts('a=1\n'));
+    assert.notEqual(first(without)[3], 'backup');
+  });
+  it('the copy keeps the content and mode, under <path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrap-backup-'));
+    try {
+      const file = join(dir, 'app.conf');
+      writeFileSync(file, 'a=1\n', { mode: 0o640 });
+      const argv = first(await plan('lineinfile', { line: 'b=2', backup: true }, facts('a=1\n')));
+      execFileSync(argv[0]!, [...argv.slice(1, -1), file]);
+      const copies = readdirSync(dir).filter((n) => n !== 'app.conf');
+      assert.equal(copies.length, 1);
+      assert.match(copies[0]!, /^app\.conf\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$/);
+      assert.equal(readFileSync(join(dir, copies[0]!), 'utf8'), 'a=1\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
