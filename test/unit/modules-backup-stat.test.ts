@@ -1,4 +1,4 @@
-/** lineinfile's and blockinfile's backup: a copy beside the file before its content changes, named on the host as Ansible names it. */
+/** lineinfile's and blockinfile's backup (a copy beside the file before its content changes, named on the host as Ansible names it), and stat's checksum_algorithm. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -54,5 +54,24 @@ describe('lineinfile and blockinfile backup', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('stat checksum_algorithm', () => {
+  const file = { path, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 4, sha256: 'a'.repeat(64) };
+  const statOf = async (params: Record<string, unknown>, values: Record<string, unknown>) => {
+    const m = getModule('stat')!;
+    assert.deepEqual(m.facts({ path, ...params }, ctx).map((f) => f.key).sort(), Object.keys(values).sort());
+    return ((await plan('stat', params, values)).result as { stat: Record<string, unknown> }).stat;
+  };
+  it('sha1 by default, as Ansible: one more fact; sha256 comes with the file fact; get_checksum: false reads none', async () => {
+    assert.equal((await statOf({}, { [`file:${path}`]: file, [`digest:sha1:${path}`]: 'b'.repeat(40) })).checksum, 'b'.repeat(40));
+    assert.equal((await statOf({ checksum_algorithm: 'sha256' }, { [`file:${path}`]: file })).checksum, 'a'.repeat(64));
+    assert.equal((await statOf({ checksum_algorithm: 'md5' }, { [`file:${path}`]: file, [`digest:md5:${path}`]: 'c'.repeat(32) })).checksum, 'c'.repeat(32));
+    assert.equal('checksum' in (await statOf({ get_checksum: false }, { [`file:${path}`]: file })), false);
+  });
+  it('a link has no checksum (follow: false)', async () => {
+    const link = { ...file, type: 'link', linkTarget: '/etc/x', sha256: undefined };
+    assert.equal('checksum' in (await statOf({}, { [`file:${path}`]: link, [`digest:sha1:${path}`]: 'b'.repeat(40) })), false);
   });
 });
