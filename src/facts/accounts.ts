@@ -80,6 +80,10 @@ export interface ShadowStatus {
   locked: boolean;
   /** the account's expiry in days since 1970-01-01; -1 when the field is empty (never) */
   expireDays: number;
+  /** password ageing in days (chage -m/-M/-W); -1 when the field is empty */
+  min: number;
+  max: number;
+  warn: number;
 }
 
 export function shadowStatusFact(name: string): ScriptFact<ShadowStatus | null> {
@@ -89,12 +93,13 @@ export function shadowStatusFact(name: string): ScriptFact<ShadowStatus | null> 
       `if e=$(getent shadow ${quote(name)}); then`,
       '  h=${e#*:}; h=${h%%:*}',
       '  case $h in "!"*) l=1 ;; *) l=0 ;; esac',
-      "  printf 'locked=%s expire=%s\\n' \"$l\" \"$(printf '%s\\n' \"$e\" | cut -d: -f8)\"",
+      "  printf 'locked=%s %s\\n' \"$l\" \"$(printf '%s\\n' \"$e\" | awk -F: '{ print \"min=\" $4 \" max=\" $5 \" warn=\" $6 \" expire=\" $8 }')\"",
       'else echo unreadable; fi',
     ].join('\n'),
     parse(stdout) {
-      const m = /^locked=([01]) expire=(-?\d*)$/m.exec(stdout);
-      return m ? { locked: m[1] === '1', expireDays: m[2] === '' ? -1 : Number(m[2]) } : null;
+      const m = /^locked=([01]) min=(-?\d*) max=(-?\d*) warn=(-?\d*) expire=(-?\d*)$/m.exec(stdout);
+      const days = (field: string) => (field === '' ? -1 : Number(field));
+      return m ? { locked: m[1] === '1', min: days(m[2]!), max: days(m[3]!), warn: days(m[4]!), expireDays: days(m[5]!) } : null;
     },
   };
 }

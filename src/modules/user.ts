@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { shadowHashFact, shadowStatusFact, sshKeyFact, userFact, type ShadowStatus, type UserState } from '../facts/accounts.js';
+import { groupFact, shadowHashFact, shadowStatusFact, sshKeyFact, userFact, type ShadowStatus, type UserState } from '../facts/accounts.js';
 import type { ArgvCommand } from '../argv.js';
 import { ACCOUNT_NAME } from './group.js';
 import type { FactReader } from '../facts/types.js';
@@ -28,7 +28,30 @@ export type UserParams = {
   ssh_key_bits?: number;
   ssh_key_file?: string;
   ssh_key_comment?: string;
+  non_unique?: boolean;
+  force?: boolean;
+  skeleton?: string;
+  umask?: string;
+  uid_min?: number;
+  uid_max?: number;
+  password_expire_min?: number;
+  password_expire_max?: number;
+  password_expire_warn?: number;
 };
+
+const AGEING = [['password_expire_min', '-m', 'min'], ['password_expire_max', '-M', 'max'], ['password_expire_warn', '-W', 'warn']] as const;
+
+/** chage's options for the password ageing that differs from the shadow entry (all that is asked, for a new user), as Ansible's set_password_expire. */
+function ageingCommand(p: UserParams, s: ShadowStatus | undefined): Change | undefined {
+  const argv: string[] = [];
+  const why: string[] = [];
+  for (const [param, flag, field] of AGEING) {
+    const wanted = p[param];
+    if (wanted === undefined || (s && s[field] === wanted)) continue;
+    argv.push(flag, String(wanted)), why.push(s ? `${field} ${s[field]} -> ${wanted}` : `${field} ${wanted}`);
+  }
+  return argv.length ? { title: `set password ageing of ${p.name} (${why.join('; ')})`, commands: [{ argv: ['chage', ...argv, p.name] }] } : undefined;
+}
 
 const DAY = 86400;
 /** usermod/useradd -e's value for `expires` (seconds since the epoch, as Ansible takes it): its UTC date, or '' (never) when negative. */
@@ -53,7 +76,9 @@ function shadowDifferences(p: UserParams, s: ShadowStatus, passwordChanges: bool
   return { argv, why };
 }
 
-const readsShadowStatus = (p: UserParams) => p.state !== 'absent' && (p.password_lock !== undefined || p.expires !== undefined);
+const readsShadowStatus = (p: UserParams) => p.state !== 'absent' && (p.password_lock !== undefined || p.expires !== undefined || AGEING.some(([param]) => p[param] !== undefined));
+/** useradd without `group` makes a group of the user's name, and fails when one exists: then -N, as Ansible passes it. */
+const readsOwnGroup = (p: UserParams) => p.state !== 'absent' && p.group === undefined;
 const sshKeyFile = (p: UserParams) => p.ssh_key_file ?? `.ssh/id_${p.ssh_key_type ?? 'rsa'}`;
 const wantsKey = (p: UserParams) => p.state !== 'absent' && p.generate_ssh_key === true;
 
@@ -111,7 +136,7 @@ function groupList(groups: UserParams['groups']): string[] | undefined {
 function differences(p: UserParams, u: UserState): { argv: string[]; why: string[] } {
   const argv: string[] = [];
   const why: string[] = [];
-  if (p.uid !== undefined && u.uid !== p.uid) argv.push('-u', String(p.uid)), why.push(`uid ${u.uid} -> ${p.uid}`);
+  if (p.uid !== undefined && u.uid !== p.uid) argv.push('-u', String(p.uid), ...(p.non_unique ? ['-o'] : [])), why.push(`uid ${u.uid} -> ${p.uid}`);
   if (p.group !== undefined && u.group !== p.group && String(u.gid) !== p.group) argv.push('-g', p.group), why.push(`group ${u.group} -> ${p.group}`);
   if (p.shell !== undefined && u.shell !== p.shell) argv.push('-s', p.shell), why.push(`shell ${u.shell} -> ${p.shell}`);
   if (p.home !== undefined && u.home !== p.home) argv.push('-d', p.home, ...(p.move_home ? ['-m'] : [])), why.push(`home ${u.home} -> ${p.home}`);
@@ -160,6 +185,15 @@ export const userModule: Module<UserParams> = {
     ssh_key_bits: { type: 'integer', min: 1, description: "ssh-keygen's -b (its own default when unset)" },
     ssh_key_file: { type: 'string', check: (v: string) => (/[\x00-\x1f\x7f]/.test(v) || v === '' ? `expected a path without control characters, got ${JSON.stringify(v)}` : undefined), description: 'the private key file, relative to the home or absolute; default .ssh/id_<ssh_key_type>' },
     ssh_key_comment: { type: 'string', description: 'the key\'s comment; default "ansible-generated on <the host\'s hostname>", as Ansible writes it' },
+    non_unique: { type: 'boolean', default: false, description: 'with uid: allow a uid another user has (-o)' },
+    force: { type: 'boolean', default: false, description: 'with state absent: remove the user even while logged in (userdel -f)' },
+    skeleton: { type: 'string', description: 'the skeleton folder copied into a new home (useradd -k), with create_home' },
+    umask: { type: 'string', pattern: /^[0-7]{3,4}$/, patternHint: 'octal digits, e.g. "0077"', description: "the new home's umask (useradd -K UMASK=)" },
+    uid_min: { type: 'integer', min: 0, description: 'the lowest uid useradd picks (-K UID_MIN=), over login.defs' },
+    uid_max: { type: 'integer', min: 0, description: 'the highest uid useradd picks (-K UID_MAX=), over login.defs' },
+    password_expire_min: { type: 'integer', min: -1, description: 'minimum days between password changes (chage -m), set when the shadow entry differs' },
+    password_expire_max: { type: 'integer', min: -1, description: 'maximum days a password is valid (chage -M), set when the shadow entry differs' },
+    password_expire_warn: { type: 'integer', min: -1, description: 'days of warning before the password expires (chage -W), set when the shadow entry differs' },
     ssh_key_passphrase: {
       type: 'string',
       check: () => 'not supported: ssh-keygen takes a passphrase only on its command line or from a terminal, and a secret never goes on a command line (the value is not shown)',
@@ -168,6 +202,7 @@ export const userModule: Module<UserParams> = {
   },
   facts: (p) => [
     userFact(p.name),
+    ...(readsOwnGroup(p) ? [groupFact(p.name)] : []),
     ...(comparesPassword(p) ? [shadowHashFact(p.name)] : []),
     ...(readsShadowStatus(p) ? [shadowStatusFact(p.name)] : []),
     ...(wantsKey(p) ? [sshKeyFact(p.name, sshKeyFile(p))] : []),
@@ -188,14 +223,14 @@ function planAccount(p: UserParams, read: FactReader): Plan {
   const u = read(userFact(p.name));
   if (p.state === 'absent') {
     if (!u.exists) return { changes: [], reason: `no user ${p.name}` };
-    return { changes: [{ title: `remove user ${p.name}${p.remove ? ' and its home' : ''}`, commands: [{ argv: ['userdel', ...(p.remove ? ['-r'] : []), p.name] }] }] };
+    return { changes: [{ title: `remove user ${p.name}${p.remove ? ' and its home' : ''}`, commands: [{ argv: ['userdel', ...(p.force ? ['-f'] : []), ...(p.remove ? ['-r'] : []), p.name] }] }] };
   }
   if (!u.exists) {
     const groups = groupList(p.groups);
     const argv = [
       'useradd',
-      ...(p.uid !== undefined ? ['-u', String(p.uid)] : []),
-      ...(p.group !== undefined ? ['-g', p.group] : []),
+      ...(p.uid !== undefined ? ['-u', String(p.uid), ...(p.non_unique ? ['-o'] : [])] : []),
+      ...(p.group !== undefined ? ['-g', p.group] : read(groupFact(p.name)).exists ? ['-N'] : []),
       ...(groups?.length ? ['-G', groups.join(',')] : []),
       ...(p.shell !== undefined ? ['-s', p.shell] : []),
       ...(p.home !== undefined ? ['-d', p.home] : []),
@@ -203,9 +238,14 @@ function planAccount(p: UserParams, read: FactReader): Plan {
       ...(p.expires !== undefined ? ['-e', expiryArg(p.expires)] : []),
       ...(p.system ? ['-r'] : []),
       p.create_home === false ? '-M' : '-m',
+      ...(p.create_home !== false && p.skeleton !== undefined ? ['-k', p.skeleton] : []),
+      ...(p.umask !== undefined ? ['-K', `UMASK=${p.umask}`] : []),
+      ...(p.uid_min !== undefined ? ['-K', `UID_MIN=${p.uid_min}`] : []),
+      ...(p.uid_max !== undefined ? ['-K', `UID_MAX=${p.uid_max}`] : []),
       p.name,
     ];
-    const commands = [{ argv }, ...(p.password !== undefined ? [passwordCommand(p.name, p.password, p.password_lock)] : [])];
+    const ageing = ageingCommand(p, undefined);
+    const commands = [{ argv }, ...(p.password !== undefined ? [passwordCommand(p.name, p.password, p.password_lock)] : []), ...(ageing?.commands ?? [])];
     return { changes: [{ title: `create user ${p.name}${p.password !== undefined ? ' with its password' : ''}`, commands }] };
   }
   const password = comparesPassword(p) ? passwordChange(p as UserParams & { password: string }, read(shadowHashFact(p.name))) : undefined;
@@ -214,9 +254,11 @@ function planAccount(p: UserParams, read: FactReader): Plan {
   if (status === null) throw new Error(`cannot read the /etc/shadow entry of ${p.name} to compare password_lock or expires: the task needs root (become: true)`);
   const shadow = status ? shadowDifferences(p, status, password !== undefined) : { argv: [], why: [] };
   const [argv, why] = [[...own.argv, ...shadow.argv], [...own.why, ...shadow.why]];
+  const ageing = status ? ageingCommand(p, status) : undefined;
   const changes: Change[] = [
     ...(argv.length ? [{ title: `change user ${p.name} (${why.join('; ')})`, commands: [{ argv: ['usermod', ...argv, p.name] }] }] : []),
     ...(password ? [password] : []),
+    ...(ageing ? [ageing] : []),
   ];
   if (changes.length === 0) return { changes, reason: `user ${p.name} as wanted (uid ${u.uid}${p.password !== undefined ? ', password hash the same' : ''})` };
   return { changes };

@@ -68,30 +68,30 @@ describe('group and user', () => {
   });
   it('user: only what differs is changed; groups exactly, or appended', async () => {
     const u = { exists: true, uid: 1001, gid: 1001, group: 'u', comment: '', home: '/home/u', shell: '/bin/sh', groups: ['a'] };
-    assert.deepEqual(argvOf(await plan('user', { name: 'u', uid: 1001, shell: '/bin/bash', groups: 'a,b' }, { 'user:u': u })), [['usermod', '-s', '/bin/bash', '-G', 'a,b', 'u']]);
-    assert.deepEqual(argvOf(await plan('user', { name: 'u', groups: ['b'], append: true }, { 'user:u': u })), [['usermod', '-a', '-G', 'b', 'u']]);
-    assert.deepEqual((await plan('user', { name: 'u', groups: ['a'], append: true, shell: '/bin/sh' }, { 'user:u': u })).changes, []);
-    assert.deepEqual(argvOf(await plan('user', { name: 'u', comment: 'c', create_home: false }, { 'user:u': { exists: false } })), [['useradd', '-c', 'c', '-M', 'u']]);
+    assert.deepEqual(argvOf(await plan('user', { name: 'u', uid: 1001, shell: '/bin/bash', groups: 'a,b' }, { 'group:u': { exists: false }, 'user:u': u })), [['usermod', '-s', '/bin/bash', '-G', 'a,b', 'u']]);
+    assert.deepEqual(argvOf(await plan('user', { name: 'u', groups: ['b'], append: true }, { 'group:u': { exists: false }, 'user:u': u })), [['usermod', '-a', '-G', 'b', 'u']]);
+    assert.deepEqual((await plan('user', { name: 'u', groups: ['a'], append: true, shell: '/bin/sh' }, { 'group:u': { exists: false }, 'user:u': u })).changes, []);
+    assert.deepEqual(argvOf(await plan('user', { name: 'u', comment: 'c', create_home: false }, { 'group:u': { exists: false }, 'user:u': { exists: false } })), [['useradd', '-c', 'c', '-M', 'u']]);
     assert.deepEqual(argvOf(await plan('user', { name: 'u', state: 'absent', remove: true }, { 'user:u': u })), [['userdel', '-r', 'u']]);
   });
   it('user: password, a crypted hash, goes through chpasswd -e on stdin, compared by the digest of the shadow entry (a lock `!` aside), never shown', async () => {
     const u = { exists: true, uid: 1001, gid: 1001, group: 'u', comment: '', home: '/home/u', shell: '/bin/sh', groups: [] };
     const hash = '$6$salt$' + 'x'.repeat(86);
     const digest = (h: string) => createHash('sha256').update(h).digest('hex');
-    const created = await plan('user', { name: 'u', password: hash }, { 'user:u': { exists: false }, 'shadow-hash:u': null });
+    const created = await plan('user', { name: 'u', password: hash }, { 'group:u': { exists: false }, 'user:u': { exists: false }, 'shadow-hash:u': null });
     assert.deepEqual(created.changes[0]!.commands, [{ argv: ['useradd', '-m', 'u'] }, { argv: ['chpasswd', '-e'], stdin: `u:${hash}\n`, sensitive: true }]);
-    const differs = await plan('user', { name: 'u', password: hash }, { 'user:u': u, 'shadow-hash:u': digest('$6$old$y') });
+    const differs = await plan('user', { name: 'u', password: hash }, { 'group:u': { exists: false }, 'user:u': u, 'shadow-hash:u': digest('$6$old$y') });
     assert.deepEqual(differs.changes.map((c) => c.commands), [[{ argv: ['chpasswd', '-e'], stdin: `u:${hash}\n`, sensitive: true }]]);
     assert.ok(!JSON.stringify(differs.changes.map((c) => [c.title, c.commands.map((cmd) => cmd.argv)])).includes(hash), 'the hash is in no title or argv');
-    const same = await plan('user', { name: 'u', password: hash }, { 'user:u': u, 'shadow-hash:u': digest(hash) });
+    const same = await plan('user', { name: 'u', password: hash }, { 'group:u': { exists: false }, 'user:u': u, 'shadow-hash:u': digest(hash) });
     assert.deepEqual(same.changes, []);
     assert.equal(same.reason, 'user u as wanted (uid 1001, password hash the same)');
     // a locked account (`!` before the hash) has the same password, as in Ansible
-    assert.deepEqual((await plan('user', { name: 'u', password: `!${hash}` }, { 'user:u': u, 'shadow-hash:u': digest(hash) })).changes, []);
+    assert.deepEqual((await plan('user', { name: 'u', password: `!${hash}` }, { 'group:u': { exists: false }, 'user:u': u, 'shadow-hash:u': digest(hash) })).changes, []);
     // on_create: an existing user's password is not even read
-    assert.deepEqual((await plan('user', { name: 'u', password: hash, update_password: 'on_create' }, { 'user:u': u })).changes, []);
-    assert.deepEqual(argvOf(await plan('user', { name: 'u', password: hash, update_password: 'on_create' }, { 'user:u': { exists: false } })), [['useradd', '-m', 'u'], ['chpasswd', '-e']]);
-    await assert.rejects(async () => plan('user', { name: 'u', password: hash }, { 'user:u': u, 'shadow-hash:u': null }), /cannot read the \/etc\/shadow entry of u .* needs root/);
+    assert.deepEqual((await plan('user', { name: 'u', password: hash, update_password: 'on_create' }, { 'group:u': { exists: false }, 'user:u': u })).changes, []);
+    assert.deepEqual(argvOf(await plan('user', { name: 'u', password: hash, update_password: 'on_create' }, { 'group:u': { exists: false }, 'user:u': { exists: false } })), [['useradd', '-m', 'u'], ['chpasswd', '-e']]);
+    await assert.rejects(async () => plan('user', { name: 'u', password: hash }, { 'group:u': { exists: false }, 'user:u': u, 'shadow-hash:u': null }), /cannot read the \/etc\/shadow entry of u .* needs root/);
     const check = getModule('user')!.params.password!.check as (v: string) => string | undefined;
     assert.equal(check(hash), undefined);
     assert.equal(check('plain:text'), 'expected an already-crypted hash (e.g. from mkpasswd -m sha-512) without ":" or a line break (the value is not shown)');
