@@ -1,4 +1,4 @@
-/** lineinfile's and blockinfile's backup (a copy beside the file before its content changes, named on the host as Ansible names it), and stat's checksum_algorithm. */
+/** lineinfile's and blockinfile's backup (a copy beside the file before its content changes, named on the host as Ansible names it), stat's checksum_algorithm, systemd's masked/no_block/force. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -73,5 +73,30 @@ describe('stat checksum_algorithm', () => {
   it('a link has no checksum (follow: false)', async () => {
     const link = { ...file, type: 'link', linkTarget: '/etc/x', sha256: undefined };
     assert.equal('checksum' in (await statOf({}, { [`file:${path}`]: link, [`digest:sha1:${path}`]: 'b'.repeat(40) })), false);
+  });
+});
+
+describe('systemd masked, no_block, force', () => {
+  const unitFacts = (enabled: string, active: string) => ({ 'systemd:app.service': { unit: 'app.service', enabled, active } });
+  const systemd = async (params: Record<string, unknown>, values: Record<string, unknown>) => {
+    const m = getModule('systemd')!;
+    assert.deepEqual(m.facts(params, ctx).map((f) => f.key).sort(), Object.keys(values).sort());
+    const read: FactReader = <T>(fact: Fact<T>) => values[fact.key] as T;
+    return m.plan(params, read, ctx);
+  };
+  const argv = (p: Plan) => p.changes.flatMap((c) => c.commands.map((cmd) => cmd.argv.join(' ')));
+  it('unmasks before enabling and starting; masks only what is not masked ("masked-runtime" is not)', async () => {
+    assert.deepEqual(argv(await systemd({ name: 'app', masked: false, enabled: true, state: 'started' }, unitFacts('masked', 'inactive'))), ['systemctl unmask app.service', 'systemctl enable app.service', 'systemctl start app.service']);
+    assert.deepEqual(argv(await systemd({ name: 'app', masked: true, state: 'stopped' }, unitFacts('enabled', 'active'))), ['systemctl mask app.service', 'systemctl stop app.service']);
+    const ok = await systemd({ name: 'app', masked: true }, unitFacts('masked', 'inactive'));
+    assert.deepEqual([ok.changes, ok.reason], [[], 'app inactive, masked']);
+    assert.deepEqual(argv(await systemd({ name: 'app', masked: true }, unitFacts('masked-runtime', 'inactive'))), ['systemctl mask app.service']);
+  });
+  it('no_block and force go on every systemctl command', async () => {
+    assert.deepEqual(argv(await systemd({ name: 'app', state: 'restarted', no_block: true, force: true, enabled: true }, unitFacts('disabled', 'active'))), ['systemctl --no-block --force enable app.service', 'systemctl --no-block --force restart app.service']);
+  });
+  it('masked needs a name and systemd', () => {
+    assert.deepEqual(getModule('systemd')!.validate!({ masked: true, daemon_reload: true }, { localDir: '/tmp' }), [['masked', 'masked needs name']]);
+    assert.throws(() => getModule('systemd')!.facts({ name: 'app', masked: true }, { ...ctx, facts: { ...ctx.facts, init: 'upstart' } }), /masked needs systemd; h1 runs upstart/);
   });
 });
