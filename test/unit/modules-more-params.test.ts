@@ -100,3 +100,32 @@ describe('systemd masked, no_block, force', () => {
     assert.throws(() => getModule('systemd')!.facts({ name: 'app', masked: true }, { ...ctx, facts: { ...ctx.facts, init: 'upstart' } }), /masked needs systemd; h1 runs upstart/);
   });
 });
+
+describe('apt_repository update_cache_retries', () => {
+  const REPO = 'deb https://example.com/debian bookworm main';
+  const TARGET = '/etc/apt/sources.list.d/example_com_debian.list';
+  const planRepo = (params: Record<string, unknown>) => {
+    const values: Record<string, unknown> = { 'apt-sources': new Map(), [`file:${TARGET}`]: { path: TARGET, type: 'absent' } };
+    const read: FactReader = <T>(fact: Fact<T>) => values[fact.key] as T;
+    return getModule('apt_repository')!.plan({ repo: REPO, ...params }, read, ctx) as Plan;
+  };
+  it('apt-get update is tried update_cache_retries times (5 by default), the wait capped by update_cache_retry_max_delay', () => {
+    const update = planRepo({}).changes.at(-1)!.commands[0]!.argv;
+    assert.deepEqual(update.slice(3, 6), ['retry', '5', '12']);
+    assert.deepEqual(update.slice(6, 9), ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get']);
+    const [sh, c, script, name] = planRepo({ update_cache_retries: 3, update_cache_retry_max_delay: 0 }).changes.at(-1)!.commands[0]!.argv;
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrap-retry-'));
+    try {
+      const count = join(dir, 'count');
+      // a command failing twice, then succeeding: three tries
+      const flaky = ['sh', '-c', 'echo x >> "$1"; [ "$(wc -l < "$1")" -ge 3 ]', 'flaky', count];
+      execFileSync(sh!, [c!, script!, name!, '3', '0', ...flaky]);
+      assert.equal(readFileSync(count, 'utf8'), 'x\nx\nx\n');
+      rmSync(count);
+      assert.throws(() => execFileSync(sh!, [c!, script!, name!, '2', '0', ...flaky], { stdio: 'pipe' }), /Failed to update apt cache after 2 retries/);
+      assert.equal(readFileSync(count, 'utf8'), 'x\nx\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
