@@ -73,3 +73,56 @@ export function shadowHashFact(name: string): ScriptFact<string | null> {
     parse: (stdout) => /^[0-9a-f]{64}/.exec(stdout)?.[0] ?? null,
   };
 }
+
+/** A user's lock and expiry from /etc/shadow, not its hash; null when unreadable (no such user, or not root). */
+export interface ShadowStatus {
+  /** the password field starts with `!` */
+  locked: boolean;
+  /** the account's expiry in days since 1970-01-01; -1 when the field is empty (never) */
+  expireDays: number;
+  /** password ageing in days (chage -m/-M/-W); -1 when the field is empty */
+  min: number;
+  max: number;
+  warn: number;
+}
+
+export function shadowStatusFact(name: string): ScriptFact<ShadowStatus | null> {
+  return {
+    key: `shadow-status:${name}`,
+    script: [
+      `if e=$(getent shadow ${quote(name)}); then`,
+      '  h=${e#*:}; h=${h%%:*}',
+      '  case $h in "!"*) l=1 ;; *) l=0 ;; esac',
+      "  printf 'locked=%s %s\\n' \"$l\" \"$(printf '%s\\n' \"$e\" | awk -F: '{ print \"min=\" $4 \" max=\" $5 \" warn=\" $6 \" expire=\" $8 }')\"",
+      'else echo unreadable; fi',
+    ].join('\n'),
+    parse(stdout) {
+      const m = /^locked=([01]) min=(-?\d*) max=(-?\d*) warn=(-?\d*) expire=(-?\d*)$/m.exec(stdout);
+      const days = (field: string) => (field === '' ? -1 : Number(field));
+      return m ? { locked: m[1] === '1', min: days(m[2]!), max: days(m[3]!), warn: days(m[4]!), expireDays: days(m[5]!) } : null;
+    },
+  };
+}
+
+/** A user's ssh key file, relative paths under its home: whether the private or public file is there. null when the user has no entry. */
+export interface SshKeyState {
+  path: string;
+  exists: boolean;
+}
+
+export function sshKeyFact(name: string, file: string): ScriptFact<SshKeyState | null> {
+  return {
+    key: `ssh-key:${name}\0${file}`,
+    script: [
+      `f=${quote(file)}`,
+      `if e=$(getent passwd ${quote(name)}); then`,
+      '  case $f in /*) ;; *) h=$(printf "%s\\n" "$e" | cut -d: -f6); f=$h/$f ;; esac',
+      '  if [ -e "$f" ] || [ -e "$f.pub" ]; then printf "exists=1 %s\\n" "$f"; else printf "exists=0 %s\\n" "$f"; fi',
+      'fi; :',
+    ].join('\n'),
+    parse(stdout) {
+      const m = /^exists=([01]) (.*)$/m.exec(stdout);
+      return m ? { exists: m[1] === '1', path: m[2]! } : null;
+    },
+  };
+}

@@ -6,7 +6,20 @@ import { expandPpa, isPpa, PPA, ppaHostProblem, ppaKeyChange, type PpaPlan } fro
 import type { Change, Module, ModuleContext } from './types.js';
 import { planFileWrite } from './write-file.js';
 
-export type AptRepositoryParams = { repo: string; state?: 'present' | 'absent'; filename?: string; update_cache?: boolean; mode?: string; codename?: string };
+export type AptRepositoryParams = {
+  repo: string; state?: 'present' | 'absent'; filename?: string; update_cache?: boolean; mode?: string; codename?: string;
+  update_cache_retries?: number; update_cache_retry_max_delay?: number;
+};
+
+/**
+ * apt-get update tried up to `retries` times, waiting 2^attempt seconds (at most `maxDelay`)
+ * after a failure, as Ansible's apt_repository backs off.
+ */
+const RETRY = 'n=$1; max=$2; shift 2; i=0; while :; do "$@" && exit 0; i=$((i + 1)); [ "$i" -ge "$n" ] && { echo "Failed to update apt cache after $n retries" >&2; exit 1; }; d=$((1 << (i - 1))); [ "$d" -gt "$max" ] && d=$max; sleep "$d"; done';
+function withRetries(change: Change, retries: number, maxDelay: number): Change {
+  const [update, ...rest] = change.commands;
+  return { ...change, commands: [{ ...update!, argv: ['sh', '-c', RETRY, 'retry', String(retries), String(maxDelay), ...update!.argv] }, ...rest] };
+}
 
 const SOURCE = /^(deb|deb-src)(\s+\[[^\]]*\])?\s+\S+\s+\S+/;
 
@@ -60,6 +73,8 @@ export const aptRepositoryModule: Module<AptRepositoryParams> = {
     state: { type: 'string', enum: ['present', 'absent'], default: 'present' },
     filename: { type: 'string', pattern: /^[A-Za-z0-9_.-]+$/, patternHint: 'a file name without .list' },
     update_cache: { type: 'boolean', default: true, description: 'apt-get update after a change' },
+    update_cache_retries: { type: 'integer', min: 1, default: 5, description: 'times apt-get update is tried' },
+    update_cache_retry_max_delay: { type: 'integer', min: 0, default: 12, description: 'the longest wait in seconds between tries (1, 2, 4, ... seconds)' },
     mode: modeParam,
     codename: { type: 'string', pattern: /^[a-z][a-z0-9-]*$/, patternHint: 'an Ubuntu release codename like jammy', description: 'the Ubuntu release of a PPA (default: the host\'s, which must be Ubuntu)' },
   },
@@ -97,7 +112,7 @@ export const aptRepositoryModule: Module<AptRepositoryParams> = {
       }
     }
     if (changes.length === 0) return { changes, reason: present ? `${source} in ${enabledIn.join(', ')}` : `${source} in no sources file` };
-    if (p.update_cache !== false) changes.push(updateChange({}, `${present ? 'added' : 'removed'} ${source}`));
+    if (p.update_cache !== false) changes.push(withRetries(updateChange({}, `${present ? 'added' : 'removed'} ${source}`), p.update_cache_retries ?? 5, p.update_cache_retry_max_delay ?? 12));
     return { changes };
   },
 };

@@ -10,6 +10,8 @@ export interface ArchiveEntry {
   type: 'file' | 'directory' | 'link';
   sha256?: string;
   linkTarget?: string;
+  /** regular files: modification time in whole seconds (for keep_newer) */
+  mtime?: number;
 }
 
 export type ArchiveKind = 'zip' | 'tar';
@@ -34,11 +36,11 @@ export function compressionFlag(name: string): string[] {
   return [];
 }
 
-/** Unpacks on this machine with tar, or unzip for a zip (saying so when it is missing). */
-function unpack(file: string, kind: ArchiveKind, dir: string): void {
+/** Unpacks on this machine with tar, or unzip for a zip (saying so when it is missing), with the task's extra_opts as the host will get them. */
+function unpack(file: string, kind: ArchiveKind, dir: string, extraOpts: readonly string[]): void {
   try {
-    if (kind === 'zip') execFileSync('unzip', ['-qq', file, '-d', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-    else execFileSync('tar', ['-xf', file, '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (kind === 'zip') execFileSync('unzip', ['-qq', ...extraOpts, file, '-d', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    else execFileSync('tar', ['-x', ...extraOpts, '-f', file, '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
     if (err.code === 'ENOENT') throw new Error(`reading ${file} needs ${kind === 'zip' ? 'unzip' : 'tar'} on this machine (the Debian package ${kind === 'zip' ? 'unzip' : 'tar'})`);
@@ -48,15 +50,19 @@ function unpack(file: string, kind: ArchiveKind, dir: string): void {
 
 const entriesCache = new Map<string, ArchiveEntry[]>();
 
-/** The entries of a local archive (tar in any compression tar reads, or zip), unpacked once per file version into a temp dir and hashed. */
-export function archiveEntries(file: string): ArchiveEntry[] {
+/**
+ * The entries of a local archive (tar in any compression tar reads, or zip), unpacked once per
+ * file version and extra_opts into a temp dir and hashed: extra_opts that rename members
+ * (--strip-components, unzip's -j) give the names the host will get.
+ */
+export function archiveEntries(file: string, extraOpts: readonly string[] = []): ArchiveEntry[] {
   const { mtimeMs, size } = statSync(file);
-  const key = `${file}:${mtimeMs}:${size}`;
+  const key = `${file}:${mtimeMs}:${size}:${JSON.stringify(extraOpts)}`;
   const cached = entriesCache.get(key);
   if (cached) return cached;
   const dir = mkdtempSync(join(tmpdir(), 'bootstrap-unarchive-'));
   try {
-    unpack(file, archiveKind(file), dir);
+    unpack(file, archiveKind(file), dir, extraOpts);
     const entries: ArchiveEntry[] = [];
     const walk = (rel: string) => {
       for (const name of readdirSync(join(dir, rel)).sort()) {
@@ -67,7 +73,7 @@ export function archiveEntries(file: string): ArchiveEntry[] {
         else if (st.isDirectory()) {
           entries.push({ path, type: 'directory' });
           walk(path);
-        } else entries.push({ path, type: 'file', sha256: createHash('sha256').update(readFileSync(full)).digest('hex') });
+        } else entries.push({ path, type: 'file', sha256: createHash('sha256').update(readFileSync(full)).digest('hex'), mtime: Math.floor(st.mtimeMs / 1000) });
       }
     };
     walk('');

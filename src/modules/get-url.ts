@@ -5,7 +5,7 @@ import type { Fact } from '../facts/types.js';
 import { cleanDigest, digestProblem, parseChecksum, parseDigestLines, urlFilename, type ChecksumParam } from './checksum.js';
 import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
 import { attributeChanges } from './file-attributes.js';
-import { absolutePathParam, groupParam, modeParam, ownerParam } from './params.js';
+import { absolutePathParam, groupParam, hostPathProblem, modeParam, ownerParam } from './params.js';
 import type { FactReader } from '../facts/types.js';
 import type { Module, ModuleContext, Plan } from './types.js';
 import { withLeftoverRemoval } from './write-file.js';
@@ -20,7 +20,44 @@ export type GetUrlParams = {
   group?: string;
   timeout?: number;
   validate_certs?: boolean;
+  headers?: Record<string, string>;
+  url_username?: string;
+  url_password?: string;
+  force_basic_auth?: boolean;
+  http_agent?: string;
+  use_proxy?: boolean;
+  use_netrc?: boolean;
+  client_cert?: string;
+  client_key?: string;
+  backup?: boolean;
+  decompress?: boolean;
 };
+
+/** A string in curl's config syntax: double quotes, with backslash and quote escaped (line breaks are refused offline). */
+const curlString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/**
+ * What may hold a secret (headers, the user and password) goes to curl as a config on stdin
+ * (-K -), never on its command line; undefined when there is none.
+ */
+function curlConfig(p: GetUrlParams): string | undefined {
+  const lines = Object.entries(p.headers ?? {}).map(([k, v]) => `header = ${curlString(`${k}: ${v}`)}`);
+  if (p.url_username !== undefined || p.url_password !== undefined) lines.push(`user = ${curlString(`${p.url_username ?? ''}:${p.url_password ?? ''}`)}`);
+  return lines.length ? `${lines.join('\n')}\n` : undefined;
+}
+
+/** curl's options for the rest, as Ansible's fetch_url takes them: its User-Agent, proxies, ~/.netrc, a client certificate, and basic auth only when challenged unless forced. */
+function curlOptions(p: GetUrlParams): string[] {
+  return [
+    '-A', p.http_agent ?? 'ansible-httpget',
+    ...(p.use_proxy === false ? ['--noproxy', '*'] : []),
+    ...(p.use_netrc === false ? [] : ['--netrc-optional']),
+    ...(p.client_cert !== undefined ? ['--cert', p.client_cert] : []),
+    ...(p.client_key !== undefined ? ['--key', p.client_key] : []),
+    ...(p.url_username !== undefined || p.url_password !== undefined ? [p.force_basic_auth ? '--basic' : '--anyauth'] : []),
+    ...(curlConfig(p) !== undefined ? ['-K', '-'] : []),
+  ];
+}
 
 
 /**
@@ -29,11 +66,12 @@ export type GetUrlParams = {
  * whole verified download.
  */
 const DOWNLOAD = [
-  'tmp=$1; url=$2; dest=$3; sum=$4; mode=$5; owner=$6; timeout=$7; insecure=$8; algorithm=$9',
+  'tmp=$1; url=$2; dest=$3; sum=$4; mode=$5; owner=$6; timeout=$7; insecure=$8; algorithm=$9; backup=${10}; shift 10',
   'trap \'rm -f "$tmp"\' EXIT',
-  'curl -fsSL $insecure --connect-timeout "$timeout" --retry 3 -o "$tmp" "$url" || exit',
+  'curl -fsSL $insecure --connect-timeout "$timeout" --retry 3 "$@" -o "$tmp" -- "$url" || exit',
   'if [ -n "$sum" ]; then got=$("${algorithm}sum" < "$tmp") || exit; got=${got%% *}',
   '  if [ "$got" != "$sum" ]; then echo "The checksum for $dest did not match $sum; it was $got." >&2; exit 1; fi; fi',
+  'if [ -n "$backup" ] && [ -f "$dest" ]; then cp -p -- "$dest" "$dest.$$.$(date +%Y-%m-%d@%H:%M:%S)~" || exit; fi',
   'chmod "$mode" "$tmp" && { [ -z "$owner" ] || chown "$owner" "$tmp"; } && mv -f "$tmp" "$dest"',
 ].join('\n');
 
@@ -94,7 +132,23 @@ export const getUrlModule: Module<GetUrlParams> = {
     group: groupParam,
     timeout: { type: 'integer', min: 1, default: 10, description: 'seconds to connect' },
     validate_certs: { type: 'boolean', default: true },
+    headers: {
+      type: 'map', fields: {},
+      additional: { type: 'string', check: (v: string) => (/[\r\n]/.test(v) ? 'expected a header value without a line break (the value is not shown)' : undefined) },
+      description: 'request headers, name: value (sent to curl on stdin, never on its command line)',
+    },
+    url_username: { type: 'string', check: (v: string) => (/[\r\n:]/.test(v) ? 'expected a user name without ":" or a line break' : undefined), description: 'user for HTTP authentication' },
+    url_password: { type: 'string', check: (v: string) => (/[\r\n]/.test(v) ? 'expected a password without a line break (the value is not shown)' : undefined), description: 'password for HTTP authentication (sent to curl on stdin, never shown)' },
+    force_basic_auth: { type: 'boolean', default: false, description: 'send basic authentication at once (curl --basic), not only when the server asks (--anyauth)' },
+    http_agent: { type: 'string', default: 'ansible-httpget', description: 'the User-Agent header' },
+    use_proxy: { type: 'boolean', default: true, description: 'false: ignore the proxy environment variables (curl --noproxy "*")' },
+    use_netrc: { type: 'boolean', default: true, description: "credentials from the remote user's ~/.netrc when there is one (curl --netrc-optional)" },
+    client_cert: { type: 'string', check: hostPathProblem, description: 'a PEM client certificate on the host (curl --cert)' },
+    client_key: { type: 'string', check: hostPathProblem, description: 'its private key on the host (curl --key)' },
+    backup: { type: 'boolean', default: false, description: 'copy a file that is replaced to <dest>.<pid>.<YYYY-MM-DD@HH:MM:SS>~ first, as Ansible names backups' },
+    decompress: { type: 'boolean', default: true, description: 'accepted for Ansible: curl asks for no compressed transfer, so the file is the same bytes either way' },
   },
+  validate: (p) => (p.headers && Object.keys(p.headers).some((k) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) ? [['headers', 'expected header names of letters, digits and !#$%&\'*+.^_`|~-']] : []),
   facts(p, ctx) {
     const dest = getUrlDest(p);
     const checksum = checksumOf(p);
@@ -126,6 +180,8 @@ function planDownload(p: GetUrlParams, dest: string, read: FactReader, ctx: Modu
   const why = !isFile ? 'absent' : p.force ? 'force' : `${algorithm} ${digest?.slice(0, 12)} is not the checksum's`;
   const mode = p.mode ?? (isFile ? current.mode! : '0644');
   const owner = p.owner !== undefined || p.group !== undefined ? `${p.owner ?? ''}${p.group !== undefined ? `:${p.group}` : ''}` : '';
-  const argv = ['sh', '-c', DOWNLOAD, 'get_url', tempPathFor(dest, ctx.runId), p.url, dest, sum ?? '', mode, owner, String(p.timeout ?? 10), p.validate_certs === false ? '-k' : '', algorithm];
-  return { changes: [{ title: `download ${p.url} to ${dest} (${why})`, commands: [{ argv }] }] };
+  const argv = ['sh', '-c', DOWNLOAD, 'get_url', tempPathFor(dest, ctx.runId), p.url, dest, sum ?? '', mode, owner, String(p.timeout ?? 10), p.validate_certs === false ? '-k' : '', algorithm, p.backup ? '1' : '', ...curlOptions(p)];
+  const config = curlConfig(p);
+  const title = `download ${p.url} to ${dest} (${why})${p.backup && isFile ? ', backed up' : ''}`;
+  return { changes: [{ title, commands: [config === undefined ? { argv } : { argv, stdin: config, sensitive: true }] }] };
 }

@@ -16,6 +16,7 @@ export interface TextEdit {
   group?: string;
   validate?: string;
   create?: boolean;
+  backup?: boolean;
 }
 
 /** The parameters lineinfile and blockinfile share, with Ansible's defaults. */
@@ -25,6 +26,7 @@ export const textEditParams: Record<string, ParamSpec> = {
   insertafter: { type: 'string', description: 'EOF (default), BOF (lineinfile), or a regular expression: after its last match' },
   insertbefore: { type: 'string', description: 'BOF or a regular expression: before its last match' },
   create: { type: 'boolean', default: false, description: 'create the file when absent (else an error)' },
+  backup: { type: 'boolean', default: false, description: "before changing the file's content, copy it (cp -p) to <path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~ beside it, as Ansible names backups" },
   mode: modeParam,
   owner: ownerParam,
   group: groupParam,
@@ -79,9 +81,14 @@ export function currentText(p: TextEdit, read: FactReader): { state: FileState; 
 /** Writing the edited text (the diff's before side is the text already read), or ok with `reason`. */
 export function planTextEdit(p: TextEdit, state: FileState, before: string | null, after: string, runId: string, reason: string): Plan {
   const current = before === null ? state : { ...state, content: Buffer.from(before, 'utf8') };
-  const changes = planFileWrite({ path: p.path, content: after, mode: p.mode, owner: p.owner, group: p.group, validate: p.validate, runId }, current);
+  const written = planFileWrite({ path: p.path, content: after, mode: p.mode, owner: p.owner, group: p.group, validate: p.validate, runId }, current);
+  // only a content change of an existing file is backed up (the one change with a diff), as in Ansible
+  const changes = p.backup && state.type === 'file' ? written.map((c) => (c.diff ? { ...c, title: `${c.title}, backed up`, commands: [backupCommand(p.path), ...c.commands] } : c)) : written;
   return changes.length ? { changes } : { changes, reason };
 }
+
+/** A copy of the file beside it, named on the host as Ansible's backup_local names it (the pid of the shell that copies). */
+const backupCommand = (path: string) => ({ argv: ['sh', '-c', 'cp -p -- "$1" "$1.$$.$(date +%Y-%m-%d@%H:%M:%S)~"', 'backup', path] });
 
 /** The parameters among `keys` that hold no valid regular expression (BOF and EOF are words, not patterns). */
 export function regexProblems(p: Record<string, unknown>, keys: string[]): Array<[string, string]> {

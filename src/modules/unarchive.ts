@@ -4,16 +4,21 @@ import type { ArgvCommand } from '../argv.js';
 import { commandExistsFact, pathExistsFact } from '../facts/guard-facts.js';
 import { fileFact, normalizeMode, type FileState } from '../facts/file.js';
 import { hostArchiveFact, memberPath, type HostArchive } from '../facts/host-archive.js';
+import { mtimesFact } from '../facts/mtimes.js';
 import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
 import type { Fact, FactReader } from '../facts/types.js';
 import { archiveEntries, archiveKind, compressionFlag, type ArchiveEntry } from './archive-entries.js';
 import { attributeDifferences, type WantedAttributes } from './file-attributes.js';
 import { checkLocalFile, localPath } from './local-file.js';
+import { memberSelected, type MemberSelection } from './member-patterns.js';
 import { absolutePathParam, groupParam, modeParam, ownerParam } from './params.js';
 import type { Change, Module, ModuleContext, Plan } from './types.js';
 import { uploadCommands, withLeftoverRemoval } from './write-file.js';
 
-export type UnarchiveParams = { src: string; dest: string; remote_src?: boolean; creates?: string; owner?: string; group?: string; mode?: string };
+export type UnarchiveParams = {
+  src: string; dest: string; remote_src?: boolean; creates?: string; owner?: string; group?: string; mode?: string;
+  list_files?: boolean; include?: string[]; exclude?: string[]; keep_newer?: boolean; extra_opts?: string[];
+};
 
 function matches(entry: ArchiveEntry, state: FileState): boolean {
   if (entry.type === 'directory') return state.type === 'directory';
@@ -24,11 +29,34 @@ function matches(entry: ArchiveEntry, state: FileState): boolean {
 const wantedOf = (p: UnarchiveParams): WantedAttributes => ({ owner: p.owner, group: p.group, mode: p.mode });
 const hasAttributes = (p: UnarchiveParams) => p.owner !== undefined || p.group !== undefined || p.mode !== undefined;
 const localFile = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) => localPath(p.src, ctx.localDir);
-const entriesOf = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) => archiveEntries(localFile(p, ctx));
+const selection = (p: UnarchiveParams): MemberSelection => ({ include: p.include, exclude: p.exclude });
+const extraOpts = (p: UnarchiveParams) => p.extra_opts ?? [];
+/** The laptop archive's entries that are unpacked (include/exclude), named as extra_opts make them. */
+const entriesOf = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) => {
+  const file = localFile(p, ctx);
+  const kind = archiveKind(file);
+  return archiveEntries(file, extraOpts(p)).filter((e) => memberSelected(e.path, selection(p), kind));
+};
 const isLocalZip = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) => !p.remote_src && archiveKind(localFile(p, ctx)) === 'zip';
 /** A laptop zip is uploaded beside where it unpacks, under a temp name of this run. */
 const uploadTarget = (p: UnarchiveParams) => posix.join(p.dest, posix.basename(p.src));
-const remoteFact = (p: UnarchiveParams) => hostArchiveFact(p.src, p.dest, hasAttributes(p));
+const remoteFact = (p: UnarchiveParams) =>
+  hostArchiveFact(p.src, p.dest, hasAttributes(p), { extraOpts: extraOpts(p), keepNewer: p.keep_newer ?? false, include: p.include ?? [], exclude: p.exclude ?? [] });
+/** keep_newer on a laptop archive: the mtimes of dest's files the archive holds. */
+const mtimes = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) => mtimesFact(entriesOf(p, ctx).filter((e) => e.type === 'file').map((e) => posix.join(p.dest, e.path)));
+
+/** The extraction command's options besides the archive: extra_opts, keep_newer, and which members. */
+function tarSelection(p: UnarchiveParams): { before: string[]; after: string[] } {
+  return {
+    before: [...extraOpts(p), ...(p.keep_newer ? ['--keep-newer-files'] : []), ...(p.exclude ?? []).map((e) => `--exclude=${e.replace(/\/+$/, '')}`), ...(p.include?.length ? ['--wildcards'] : [])],
+    after: p.include ?? [],
+  };
+}
+function unzipArgv(p: UnarchiveParams, file: string, skip: string[]): string[] {
+  const excluded = [...(p.exclude ?? []), ...skip];
+  return ['unzip', '-o', '-qq', ...extraOpts(p), file, ...(p.include ?? []), ...(excluded.length ? ['-x', ...excluded] : []), '-d', p.dest];
+}
+const withFiles = (plan: Plan, p: UnarchiveParams, files: string[]): Plan => (p.list_files ? { ...plan, result: { ...plan.result, files } } : plan);
 
 /** `tar --compare` lines that mean dest differs, as Ansible's unarchive reads them (owner, group and mode differences only when not set by the task; owners only as root). */
 const TAR_DIFFERS = [/: Mod time differs$/, /: Warning: Cannot stat: No such file or directory$/, /: Invalid owner/, /: Invalid group/, /: Symlink differs$/, /: Contents differ$/, /: Size differs$/];
@@ -77,8 +105,15 @@ function memberPaths(dest: string, names: string[]): string[] {
 }
 
 function planRemote(p: UnarchiveParams, read: FactReader): Plan {
-  const archive = read(remoteFact(p));
-  if (archive.error) throw new Error(archive.error);
+  const fact = read(remoteFact(p));
+  if (fact.error) throw new Error(fact.error);
+  // tar selects members itself; a zip's are selected here
+  const chosen = (names: string[]) => (fact.kind === 'zip' ? names.filter((n) => memberSelected(memberPath(n), selection(p), 'zip')) : names);
+  const archive: HostArchive = { ...fact, entries: chosen(fact.entries), differs: chosen(fact.differs) };
+  return withFiles(planRemoteArchive(p, archive), p, archive.entries);
+}
+
+function planRemoteArchive(p: UnarchiveParams, archive: HostArchive): Plan {
   const differing = archive.kind === 'zip' ? archive.differs : tarDifferences(p, archive);
   const paths = memberPaths(p.dest, archive.entries);
   if (differing.length === 0) {
@@ -89,15 +124,24 @@ function planRemote(p: UnarchiveParams, read: FactReader): Plan {
     const fixes = hasAttributes(p) ? attributeFixes(p, states) : [];
     return fixes.length ? { changes: fixes } : { changes: [], reason: `${p.dest} matches ${p.src} (${archive.kind === 'zip' ? 'each member compared' : 'tar --compare'})` };
   }
-  const extract = archive.kind === 'zip' ? ['unzip', '-o', '-qq', p.src, '-d', p.dest] : ['tar', '-xf', p.src, '-C', p.dest];
+  const tar = tarSelection(p);
+  const extract = archive.kind === 'zip' ? unzipArgv(p, p.src, archive.kept) : ['tar', '-x', ...tar.before, '-f', p.src, '-C', p.dest, ...tar.after];
   const title = `unpack ${p.src} into ${p.dest} (${archive.kind === 'zip' ? `${differing.length} members differ: ${differing.slice(0, 3).join(', ')}${differing.length > 3 ? ', ...' : ''}` : 'tar --compare found differences'})`;
   return { changes: [{ title, commands: [{ argv: extract }, ...(hasAttributes(p) ? attributeCommands(p, paths) : [])] }] };
 }
 
 function planLocal(p: UnarchiveParams, read: FactReader, ctx: ModuleContext): Plan {
+  return withFiles(planLocalArchive(p, read, ctx), p, entriesOf(p, ctx).map((e) => e.path));
+}
+
+function planLocalArchive(p: UnarchiveParams, read: FactReader, ctx: ModuleContext): Plan {
   const entries = entriesOf(p, ctx);
   const states = entries.map((e) => read(fileFact(posix.join(p.dest, e.path))));
-  const differing = entries.filter((e, i) => !matches(e, states[i]!));
+  // keep_newer: a file dest holds newer than the archive's is left as it is, as tar --keep-newer-files does
+  const hostMtimes = p.keep_newer ? read(mtimes(p, ctx)) : new Map<string, number>();
+  const isNewer = (e: ArchiveEntry) => e.type === 'file' && (hostMtimes.get(posix.join(p.dest, e.path)) ?? -Infinity) > (e.mtime ?? Infinity);
+  const kept = entries.filter(isNewer);
+  const differing = entries.filter((e, i) => !matches(e, states[i]!) && !isNewer(e));
   if (differing.length === 0) {
     const fixes = hasAttributes(p) ? attributeFixes(p, states) : [];
     return fixes.length ? { changes: fixes } : { changes: [], reason: `${p.dest} matches ${p.src} (${entries.length} entries)` };
@@ -110,9 +154,10 @@ function planLocal(p: UnarchiveParams, read: FactReader, ctx: ModuleContext): Pl
     if (!read(commandExistsFact('unzip'))) throw new Error(`unzip is not installed on ${ctx.host}: unpacking the zip archive ${p.src} needs it (the Debian package unzip; install it with a package task first)`);
     // unzip needs a file it can seek in, not a pipe
     const tmp = tempPathFor(uploadTarget(p), ctx.runId);
-    commands = [...uploadCommands(tmp, data, '0600'), { argv: ['unzip', '-o', '-qq', tmp, '-d', p.dest] }, { argv: ['rm', '-f', '--', tmp] }];
+    commands = [...uploadCommands(tmp, data, '0600'), { argv: unzipArgv(p, tmp, kept.map((e) => e.path)) }, { argv: ['rm', '-f', '--', tmp] }];
   } else {
-    commands = [{ argv: ['tar', '-x', ...compressionFlag(p.src), '-f', '-', '-C', p.dest], stdin: data }];
+    const tar = tarSelection(p);
+    commands = [{ argv: ['tar', '-x', ...compressionFlag(p.src), ...tar.before, '-f', '-', '-C', p.dest, ...tar.after], stdin: data }];
   }
   if (hasAttributes(p)) commands.push(...attributeCommands(p, entries.map((e) => posix.join(p.dest, e.path))));
   const title = `unpack ${p.src} into ${p.dest} (${differing.length} of ${entries.length} entries differ: ${differing.slice(0, 3).map((e) => e.path).join(', ')}${differing.length > 3 ? ', ...' : ''})`;
@@ -137,13 +182,21 @@ export const unarchiveModule: Module<UnarchiveParams> = {
     owner: ownerParam,
     group: groupParam,
     mode: modeParam,
+    list_files: { type: 'boolean', default: false, description: "register the archive's members (those unpacked) as `files`" },
+    include: { type: 'list', items: { type: 'string', pattern: /./, patternHint: 'a member name or shell pattern' }, description: 'unpack only the members these names or shell patterns match (a tar folder brings what it holds)' },
+    exclude: { type: 'list', items: { type: 'string', pattern: /./, patternHint: 'a member name or shell pattern' }, description: 'leave out the members these names or shell patterns match (a tar folder with what it holds)' },
+    keep_newer: { type: 'boolean', default: false, description: "leave dest's files that are newer than the archive's as they are" },
+    extra_opts: { type: 'list', items: { type: 'string' }, description: 'more options for tar or unzip, one a list item, e.g. ["--strip-components=1"]; used when reading the archive too' },
   },
-  validate: (p, ctx) => (p.remote_src ? [] : checkLocalFile('src', p.src, ctx.localDir, ctx.pending)),
+  validate: (p, ctx) => [
+    ...(p.include?.length && p.exclude?.length ? [['include', 'include and exclude cannot both be given (as in Ansible)'] as [string, string]] : []),
+    ...(p.remote_src ? [] : checkLocalFile('src', p.src, ctx.localDir, ctx.pending)),
+  ],
   facts(p, ctx) {
     const facts: Fact<unknown>[] = [fileFact(p.dest), ...(p.creates !== undefined ? [pathExistsFact(p.creates)] : [])];
     if (p.remote_src) return [...facts, remoteFact(p)];
     const zip = isLocalZip(p, ctx) ? [commandExistsFact('unzip'), leftoversFact(uploadTarget(p), ctx)] : [];
-    return [...facts, ...zip, ...entriesOf(p, ctx).map((e) => fileFact(posix.join(p.dest, e.path)))];
+    return [...facts, ...zip, ...(p.keep_newer ? [mtimes(p, ctx)] : []), ...entriesOf(p, ctx).map((e) => fileFact(posix.join(p.dest, e.path)))];
   },
   plan(p, read, ctx) {
     // as Ansible's unarchive reports it: skipped, not ok

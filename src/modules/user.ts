@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { shadowHashFact, userFact, type UserState } from '../facts/accounts.js';
+import { groupFact, shadowHashFact, shadowStatusFact, sshKeyFact, userFact, type ShadowStatus, type UserState } from '../facts/accounts.js';
 import type { ArgvCommand } from '../argv.js';
 import { ACCOUNT_NAME } from './group.js';
-import type { Change, Module } from './types.js';
+import type { FactReader } from '../facts/types.js';
+import type { Change, Module, Plan } from './types.js';
 
 export type UserParams = {
   name: string;
@@ -20,14 +21,96 @@ export type UserParams = {
   remove?: boolean;
   password?: string;
   update_password?: 'always' | 'on_create';
+  password_lock?: boolean;
+  expires?: number;
+  generate_ssh_key?: boolean;
+  ssh_key_type?: string;
+  ssh_key_bits?: number;
+  ssh_key_file?: string;
+  ssh_key_comment?: string;
+  non_unique?: boolean;
+  force?: boolean;
+  skeleton?: string;
+  umask?: string;
+  uid_min?: number;
+  uid_max?: number;
+  password_expire_min?: number;
+  password_expire_max?: number;
+  password_expire_warn?: number;
 };
+
+const AGEING = [['password_expire_min', '-m', 'min'], ['password_expire_max', '-M', 'max'], ['password_expire_warn', '-W', 'warn']] as const;
+
+/** chage's options for the password ageing that differs from the shadow entry (all that is asked, for a new user), as Ansible's set_password_expire. */
+function ageingCommand(p: UserParams, s: ShadowStatus | undefined): Change | undefined {
+  const argv: string[] = [];
+  const why: string[] = [];
+  for (const [param, flag, field] of AGEING) {
+    const wanted = p[param];
+    if (wanted === undefined || (s && s[field] === wanted)) continue;
+    argv.push(flag, String(wanted)), why.push(s ? `${field} ${s[field]} -> ${wanted}` : `${field} ${wanted}`);
+  }
+  return argv.length ? { title: `set password ageing of ${p.name} (${why.join('; ')})`, commands: [{ argv: ['chage', ...argv, p.name] }] } : undefined;
+}
+
+const DAY = 86400;
+/** usermod/useradd -e's value for `expires` (seconds since the epoch, as Ansible takes it): its UTC date, or '' (never) when negative. */
+const expiryArg = (expires: number) => (expires < 0 ? '' : new Date(Math.floor(expires) * 1000).toISOString().slice(0, 10));
+
+/** usermod's options for password_lock and expires, against /etc/shadow, as Ansible's user compares them (expiry by its date only). */
+function shadowDifferences(p: UserParams, s: ShadowStatus, passwordChanges: boolean): { argv: string[]; why: string[] } {
+  const argv: string[] = [];
+  const why: string[] = [];
+  if (p.expires !== undefined) {
+    if (p.expires < 0) {
+      if (s.expireDays >= 0) argv.push('-e', ''), why.push(`expires ${expiryArg(s.expireDays * DAY)} -> never`);
+    } else if (s.expireDays < 0 || expiryArg(s.expireDays * DAY) !== expiryArg(p.expires)) {
+      argv.push('-e', expiryArg(p.expires)), why.push(`expires ${s.expireDays < 0 ? 'never' : expiryArg(s.expireDays * DAY)} -> ${expiryArg(p.expires)}`);
+    }
+  }
+  // a new hash carries the lock itself (chpasswd -e with `!`), as Ansible's usermod -p does
+  if (!passwordChanges) {
+    if (p.password_lock === true && !s.locked) argv.push('-L'), why.push('lock the password');
+    else if (p.password_lock === false && s.locked) argv.push('-U'), why.push('unlock the password');
+  }
+  return { argv, why };
+}
+
+const readsShadowStatus = (p: UserParams) => p.state !== 'absent' && (p.password_lock !== undefined || p.expires !== undefined || AGEING.some(([param]) => p[param] !== undefined));
+/** useradd without `group` makes a group of the user's name, and fails when one exists: then -N, as Ansible passes it. */
+const readsOwnGroup = (p: UserParams) => p.state !== 'absent' && p.group === undefined;
+const sshKeyFile = (p: UserParams) => p.ssh_key_file ?? `.ssh/id_${p.ssh_key_type ?? 'rsa'}`;
+const wantsKey = (p: UserParams) => p.state !== 'absent' && p.generate_ssh_key === true;
+
+/**
+ * ssh-keygen run on the host for the user, as Ansible's user does: the key file under the home
+ * when relative (a missing home is an error), its folder made 0700 and owned by the user, the
+ * key without a passphrase, then both files given to the user. A key (or .pub) already there is
+ * left alone, checked again here since a new user's home is known only once it exists.
+ */
+const KEYGEN = [
+  'u=$1; f=$2; t=$3; b=$4; c=$5',
+  'e=$(getent passwd "$u") || { echo "no user $u" >&2; exit 1; }',
+  'case $f in /*) ;; *) h=$(printf "%s\\n" "$e" | cut -d: -f6); [ -d "$h" ] || { echo "User $u home directory does not exist" >&2; exit 1; }; f=$h/$f ;; esac',
+  '{ [ -e "$f" ] || [ -e "$f.pub" ]; } && exit 0',
+  'd=$(dirname -- "$f")',
+  'if [ ! -d "$d" ]; then mkdir -m 0700 -- "$d" && chown "$u": -- "$d" || exit; fi',
+  'ssh-keygen -q -t "$t" ${b:+-b "$b"} -C "$c" -N "" -f "$f" </dev/null && chown "$u": -- "$f" "$f.pub"',
+].join('\n');
+
+function keygenChange(p: UserParams, comment: string, where: string): Change {
+  return {
+    title: `generate an ssh key (${p.ssh_key_type ?? 'rsa'}) for ${p.name} in ${where}, on the host`,
+    commands: [{ argv: ['sh', '-c', KEYGEN, 'keygen', p.name, sshKeyFile(p), p.ssh_key_type ?? 'rsa', p.ssh_key_bits !== undefined ? String(p.ssh_key_bits) : '', comment] }],
+  };
+}
 
 /**
  * Sets an already-crypted password through `chpasswd -e`, the hash on stdin (never on a command
  * line) and the command marked sensitive, so no output or diff shows it.
  */
-function passwordCommand(name: string, hash: string): ArgvCommand {
-  return { argv: ['chpasswd', '-e'], stdin: `${name}:${hash}\n`, sensitive: true };
+function passwordCommand(name: string, hash: string, lock = false): ArgvCommand {
+  return { argv: ['chpasswd', '-e'], stdin: `${name}:${lock && !hash.startsWith('!') ? '!' : ''}${hash}\n`, sensitive: true };
 }
 
 /** As Ansible compares them: the hashes with their leading `!` (a locked account) left out. */
@@ -40,7 +123,7 @@ const comparesPassword = (p: UserParams) => p.password !== undefined && p.state 
 function passwordChange(p: UserParams & { password: string }, shadow: string | null): Change | undefined {
   if (shadow === null) throw new Error(`cannot read the /etc/shadow entry of ${p.name} to compare its password: the task needs root (become: true)`);
   if (shadow === shadowDigest(p.password)) return undefined;
-  return { title: `set the password of ${p.name} (hash differs; not shown)`, commands: [passwordCommand(p.name, p.password)] };
+  return { title: `set the password of ${p.name} (hash differs; not shown)${p.password_lock ? ', locked' : ''}`, commands: [passwordCommand(p.name, p.password, p.password_lock)] };
 }
 
 /** `groups` as Ansible takes it: a list, or a comma-separated string. */
@@ -53,7 +136,7 @@ function groupList(groups: UserParams['groups']): string[] | undefined {
 function differences(p: UserParams, u: UserState): { argv: string[]; why: string[] } {
   const argv: string[] = [];
   const why: string[] = [];
-  if (p.uid !== undefined && u.uid !== p.uid) argv.push('-u', String(p.uid)), why.push(`uid ${u.uid} -> ${p.uid}`);
+  if (p.uid !== undefined && u.uid !== p.uid) argv.push('-u', String(p.uid), ...(p.non_unique ? ['-o'] : [])), why.push(`uid ${u.uid} -> ${p.uid}`);
   if (p.group !== undefined && u.group !== p.group && String(u.gid) !== p.group) argv.push('-g', p.group), why.push(`group ${u.group} -> ${p.group}`);
   if (p.shell !== undefined && u.shell !== p.shell) argv.push('-s', p.shell), why.push(`shell ${u.shell} -> ${p.shell}`);
   if (p.home !== undefined && u.home !== p.home) argv.push('-d', p.home, ...(p.move_home ? ['-m'] : [])), why.push(`home ${u.home} -> ${p.home}`);
@@ -95,38 +178,88 @@ export const userModule: Module<UserParams> = {
       description: 'the crypted password hash, set through chpasswd -e on stdin and never shown',
     },
     update_password: { type: 'string', enum: ['always', 'on_create'], default: 'always', description: 'always: set `password` when the hash differs; on_create: only for a new user' },
+    password_lock: { type: 'boolean', description: 'true: lock the password (usermod -L, a `!` before the hash); false: unlock it (usermod -U); unset: leave it' },
+    expires: { type: 'integer', description: 'the account expires on the UTC date of these seconds since 1970-01-01 (compared by date); negative: never' },
+    generate_ssh_key: { type: 'boolean', default: false, description: 'make an ssh key pair for the user with ssh-keygen on the host (the private key never leaves it), unless the key file or its .pub is there' },
+    ssh_key_type: { type: 'string', enum: ['rsa', 'ecdsa', 'ed25519', 'dsa', 'ecdsa-sk', 'ed25519-sk'], default: 'rsa', description: "ssh-keygen's -t" },
+    ssh_key_bits: { type: 'integer', min: 1, description: "ssh-keygen's -b (its own default when unset)" },
+    ssh_key_file: { type: 'string', check: (v: string) => (/[\x00-\x1f\x7f]/.test(v) || v === '' ? `expected a path without control characters, got ${JSON.stringify(v)}` : undefined), description: 'the private key file, relative to the home or absolute; default .ssh/id_<ssh_key_type>' },
+    ssh_key_comment: { type: 'string', description: 'the key\'s comment; default "ansible-generated on <the host\'s hostname>", as Ansible writes it' },
+    non_unique: { type: 'boolean', default: false, description: 'with uid: allow a uid another user has (-o)' },
+    force: { type: 'boolean', default: false, description: 'with state absent: remove the user even while logged in (userdel -f)' },
+    skeleton: { type: 'string', description: 'the skeleton folder copied into a new home (useradd -k), with create_home' },
+    umask: { type: 'string', pattern: /^[0-7]{3,4}$/, patternHint: 'octal digits, e.g. "0077"', description: "the new home's umask (useradd -K UMASK=)" },
+    uid_min: { type: 'integer', min: 0, description: 'the lowest uid useradd picks (-K UID_MIN=), over login.defs' },
+    uid_max: { type: 'integer', min: 0, description: 'the highest uid useradd picks (-K UID_MAX=), over login.defs' },
+    password_expire_min: { type: 'integer', min: -1, description: 'minimum days between password changes (chage -m), set when the shadow entry differs' },
+    password_expire_max: { type: 'integer', min: -1, description: 'maximum days a password is valid (chage -M), set when the shadow entry differs' },
+    password_expire_warn: { type: 'integer', min: -1, description: 'days of warning before the password expires (chage -W), set when the shadow entry differs' },
+    ssh_key_passphrase: {
+      type: 'string',
+      check: () => 'not supported: ssh-keygen takes a passphrase only on its command line or from a terminal, and a secret never goes on a command line (the value is not shown)',
+      description: 'refused: see the message',
+    },
   },
-  facts: (p) => [userFact(p.name), ...(comparesPassword(p) ? [shadowHashFact(p.name)] : [])],
-  plan(p, read) {
-    const u = read(userFact(p.name));
-    if (p.state === 'absent') {
-      if (!u.exists) return { changes: [], reason: `no user ${p.name}` };
-      return { changes: [{ title: `remove user ${p.name}${p.remove ? ' and its home' : ''}`, commands: [{ argv: ['userdel', ...(p.remove ? ['-r'] : []), p.name] }] }] };
-    }
-    if (!u.exists) {
-      const groups = groupList(p.groups);
-      const argv = [
-        'useradd',
-        ...(p.uid !== undefined ? ['-u', String(p.uid)] : []),
-        ...(p.group !== undefined ? ['-g', p.group] : []),
-        ...(groups?.length ? ['-G', groups.join(',')] : []),
-        ...(p.shell !== undefined ? ['-s', p.shell] : []),
-        ...(p.home !== undefined ? ['-d', p.home] : []),
-        ...(p.comment !== undefined ? ['-c', p.comment] : []),
-        ...(p.system ? ['-r'] : []),
-        p.create_home === false ? '-M' : '-m',
-        p.name,
-      ];
-      const commands = [{ argv }, ...(p.password !== undefined ? [passwordCommand(p.name, p.password)] : [])];
-      return { changes: [{ title: `create user ${p.name}${p.password !== undefined ? ' with its password' : ''}`, commands }] };
-    }
-    const { argv, why } = differences(p, u);
-    const password = comparesPassword(p) ? passwordChange(p as UserParams & { password: string }, read(shadowHashFact(p.name))) : undefined;
-    const changes: Change[] = [
-      ...(argv.length ? [{ title: `change user ${p.name} (${why.join('; ')})`, commands: [{ argv: ['usermod', ...argv, p.name] }] }] : []),
-      ...(password ? [password] : []),
-    ];
-    if (changes.length === 0) return { changes, reason: `user ${p.name} as wanted (uid ${u.uid}${p.password !== undefined ? ', password hash the same' : ''})` };
-    return { changes };
+  facts: (p) => [
+    userFact(p.name),
+    ...(readsOwnGroup(p) ? [groupFact(p.name)] : []),
+    ...(comparesPassword(p) ? [shadowHashFact(p.name)] : []),
+    ...(readsShadowStatus(p) ? [shadowStatusFact(p.name)] : []),
+    ...(wantsKey(p) ? [sshKeyFact(p.name, sshKeyFile(p))] : []),
+  ],
+  plan(p, read, ctx) {
+    const comment = p.ssh_key_comment ?? `ansible-generated on ${ctx.facts.hostname}`;
+    const plan = planAccount(p, read);
+    if (!wantsKey(p)) return plan;
+    const key = read(sshKeyFact(p.name, sshKeyFile(p)));
+    if (key?.exists) return plan.changes.length ? { ...plan, result: { ssh_key_file: key.path } } : { changes: [], reason: `${plan.reason}; ssh key ${key.path} exists`, result: { ssh_key_file: key.path } };
+    const where = key?.path ?? (sshKeyFile(p).startsWith('/') ? sshKeyFile(p) : `~${p.name}/${sshKeyFile(p)}`);
+    return { changes: [...plan.changes, keygenChange(p, comment, where)], ...(key ? { result: { ssh_key_file: key.path } } : {}) };
   },
 };
+
+/** The account itself: useradd, usermod (what differs, lock and expiry included), the password, or userdel. */
+function planAccount(p: UserParams, read: FactReader): Plan {
+  const u = read(userFact(p.name));
+  if (p.state === 'absent') {
+    if (!u.exists) return { changes: [], reason: `no user ${p.name}` };
+    return { changes: [{ title: `remove user ${p.name}${p.remove ? ' and its home' : ''}`, commands: [{ argv: ['userdel', ...(p.force ? ['-f'] : []), ...(p.remove ? ['-r'] : []), p.name] }] }] };
+  }
+  if (!u.exists) {
+    const groups = groupList(p.groups);
+    const argv = [
+      'useradd',
+      ...(p.uid !== undefined ? ['-u', String(p.uid), ...(p.non_unique ? ['-o'] : [])] : []),
+      ...(p.group !== undefined ? ['-g', p.group] : read(groupFact(p.name)).exists ? ['-N'] : []),
+      ...(groups?.length ? ['-G', groups.join(',')] : []),
+      ...(p.shell !== undefined ? ['-s', p.shell] : []),
+      ...(p.home !== undefined ? ['-d', p.home] : []),
+      ...(p.comment !== undefined ? ['-c', p.comment] : []),
+      ...(p.expires !== undefined ? ['-e', expiryArg(p.expires)] : []),
+      ...(p.system ? ['-r'] : []),
+      p.create_home === false ? '-M' : '-m',
+      ...(p.create_home !== false && p.skeleton !== undefined ? ['-k', p.skeleton] : []),
+      ...(p.umask !== undefined ? ['-K', `UMASK=${p.umask}`] : []),
+      ...(p.uid_min !== undefined ? ['-K', `UID_MIN=${p.uid_min}`] : []),
+      ...(p.uid_max !== undefined ? ['-K', `UID_MAX=${p.uid_max}`] : []),
+      p.name,
+    ];
+    const ageing = ageingCommand(p, undefined);
+    const commands = [{ argv }, ...(p.password !== undefined ? [passwordCommand(p.name, p.password, p.password_lock)] : []), ...(ageing?.commands ?? [])];
+    return { changes: [{ title: `create user ${p.name}${p.password !== undefined ? ' with its password' : ''}`, commands }] };
+  }
+  const password = comparesPassword(p) ? passwordChange(p as UserParams & { password: string }, read(shadowHashFact(p.name))) : undefined;
+  const own = differences(p, u);
+  const status = readsShadowStatus(p) ? read(shadowStatusFact(p.name)) : undefined;
+  if (status === null) throw new Error(`cannot read the /etc/shadow entry of ${p.name} to compare password_lock or expires: the task needs root (become: true)`);
+  const shadow = status ? shadowDifferences(p, status, password !== undefined) : { argv: [], why: [] };
+  const [argv, why] = [[...own.argv, ...shadow.argv], [...own.why, ...shadow.why]];
+  const ageing = status ? ageingCommand(p, status) : undefined;
+  const changes: Change[] = [
+    ...(argv.length ? [{ title: `change user ${p.name} (${why.join('; ')})`, commands: [{ argv: ['usermod', ...argv, p.name] }] }] : []),
+    ...(password ? [password] : []),
+    ...(ageing ? [ageing] : []),
+  ];
+  if (changes.length === 0) return { changes, reason: `user ${p.name} as wanted (uid ${u.uid}${p.password !== undefined ? ', password hash the same' : ''})` };
+  return { changes };
+}
