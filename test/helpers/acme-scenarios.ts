@@ -210,7 +210,10 @@ export function acmeIssuerStopped(lab: AcmeLab): void {
 
 /** Last: Pebble gone. The certificate keeps being served, the LBs' log says why, and verify reports the failing renewal. */
 export function acmeCaUnreachable(lab: AcmeLab): void {
-  it('acme: with the CA unreachable the current certificate keeps being served, the journal says why, and verify fails naming the app', { timeout: 10 * 60_000 }, async () => {
+  it('acme: with the CA unreachable the current certificate keeps being served, the journal says why, and verify fails naming the app', { timeout: 10 * 60_000 }, async (t) => {
+    const pebble = pebbleState();
+    const issued = readFileSync(pebble.log, 'utf8').split('\n').filter((line) => /Issued certificate serial /.test(line)).length;
+    t.diagnostic(`orders placed across the suite: ${labPebbleOrders(pebble)}, of which ${issued} issued a certificate (the first, and each renewal by the timers)`);
     const before = await kvLeaf(lab.lbs[0]!);
     const givenUp = () => Promise.all(lab.lbs.map(async (lb) => Number(await onNode(lb, "journalctl -u acme-renew -o cat | grep -c 'giving up for now; the current certificate stays in use' || true"))));
     const earlier = await givenUp();
