@@ -4,9 +4,12 @@ import { ConfigError, ConfigErrors, type SourcePos } from '../errors.js';
 import { RESERVED_VAR_NAMES } from '../inventory/vars-schema.js';
 import type { Module } from '../modules/types.js';
 import { closest, didYouMean } from '../schema/did-you-mean.js';
+import { withFieldNames } from '../schema/aliases.js';
 import type { Field, Schema } from '../schema/types.js';
 import { atFile, atPath, isPlainMap, validateParams, validateValue, type At } from '../schema/validate-value.js';
 import { loadYamlFile } from '../yaml/load-yaml.js';
+import { joinPath } from '../yaml/path.js';
+import { rememberWrittenAt } from '../yaml/positions.js';
 import { PERCENT, type BatchSize } from './batch-size.js';
 import { expressionSyntaxError } from './expression.js';
 import { flattenSteps, type Block, type Play, type RoleInstance, type Step, type Task } from './types.js';
@@ -594,8 +597,13 @@ function readModuleParams(entry: Record<string, unknown>, moduleKey: string, at:
     errors.push(new ConfigError(paramsAt.locate(paramsAt.path), paramsAt.path, `expected a map of parameters for module \`${moduleKey}\`, got ${Array.isArray(params) ? 'a list' : JSON.stringify(params)}`));
     return { params: {}, meta: undefined };
   }
-  errors.push(...validateParams(modules(moduleKey)!, params, { pos: paramsAt.locate(paramsAt.path), keyPath: paramsAt.path }));
-  return { params, meta: undefined };
+  const module = modules(moduleKey)!;
+  const pos = paramsAt.locate(paramsAt.path);
+  errors.push(...validateParams(module, params, { pos, keyPath: paramsAt.path }));
+  // aliases are written under their parameter's name from here on; errors found later still point where the user wrote them
+  const [named, renamed] = withFieldNames(params, module.params);
+  for (const [alias, name] of renamed) rememberWrittenAt(pos.file, joinPath(paramsAt.path, name), joinPath(paramsAt.path, alias));
+  return { params: named, meta: undefined };
 }
 
 /** `loop`, `loop_control` and the `loop_var` alias. */

@@ -56,11 +56,20 @@ function bare(schema: Schema, refs: Map<Schema, string>): JsonSchema {
 
 /** A map of `fields` (required ones required; a key with no value allowed), other keys as `additional` says (refused without it). */
 export function mapSchema(fields: Record<string, Field>, additional: Schema | undefined, refs: Map<Schema, string> = new Map()): JsonSchema {
-  const required = Object.entries(fields).filter(([, field]) => field.required).map(([key]) => key);
+  const required = Object.entries(fields).filter(([, field]) => field.required && !field.aliases?.length).map(([key]) => key);
+  // a required field with aliases is there under any of its names
+  const requiredAnyName = Object.entries(fields)
+    .filter(([, field]) => field.required && field.aliases?.length)
+    .map(([key, field]) => ({ anyOf: [key, ...field.aliases!].map((name) => ({ required: [name] })) }));
+  const properties = Object.entries(fields).flatMap(([key, field]) => {
+    const schema = fieldSchema(field, refs);
+    return [[key, schema], ...(field.aliases ?? []).map((alias) => [alias, { ...schema, description: `alias of ${key}${schema.description ? `: ${String(schema.description)}` : ''}` }])];
+  });
   return {
     type: 'object',
-    properties: Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, fieldSchema(field, refs)])),
+    properties: Object.fromEntries(properties),
     ...(required.length > 0 ? { required } : {}),
+    ...(requiredAnyName.length > 0 ? { allOf: requiredAnyName } : {}),
     additionalProperties: additional ? toJsonSchema(additional, refs) : false,
   };
 }

@@ -25,4 +25,8 @@ export type Schema = Common &
     | { type: 'any' }
   );
 
-export type Field = Schema & { required?: boolean };
+export type Field = Schema & {
+  required?: boolean;
+  /** other names the key may be written as (Ansible's parameter aliases); loading maps them to this key */
+  aliases?: readonly string[];
+};

@@ -4,6 +4,7 @@ import { ConfigError, type SourcePos } from '../errors.js';
 import { expandHome } from '../paths.js';
 import { joinPath } from '../yaml/path.js';
 import { positionIn } from '../yaml/positions.js';
+import { aliasTargets, fieldNameOf, namesGivenTwice } from './aliases.js';
 import { closest, didYouMean } from './did-you-mean.js';
 import type { Field, Schema } from './types.js';
 
@@ -204,15 +205,23 @@ function runCheck(value: unknown, schema: Schema, at: At, errors: ConfigError[])
 }
 
 function checkMap(value: Record<string, unknown>, fields: Record<string, Field>, additional: Schema | undefined, at: At, errors: ConfigError[]): void {
+  const targets = aliasTargets(fields);
   for (const [key, field] of Object.entries(fields)) {
-    if (field.required && (value[key] === undefined || value[key] === null)) {
-      const keyAt = atPath(at, key);
-      if (key in value) fail(errors, keyAt, `expected ${describeExpected(field)}, got nothing (an empty value)`);
+    const given = [key, ...(field.aliases ?? [])].find((name) => name in value) ?? key;
+    if (field.required && (value[given] === undefined || value[given] === null)) {
+      const keyAt = atPath(at, given);
+      if (given in value) fail(errors, keyAt, `expected ${describeExpected(field)}, got nothing (an empty value)`);
       else errors.push(new ConfigError(at.locate(at.path, 'value'), keyAt.path, `missing required key \`${key}\` (${describeExpected(field)})` + (at.note ?? '')));
     }
   }
+  for (const names of namesGivenTwice(value, fields)) {
+    const name = fieldNameOf(names[0]!, fields, targets)!;
+    const others = names.filter((n) => n !== names[1]).map((n) => `\`${n}\``).join(' and ');
+    fail(errors, atPath(at, names[1]!), `\`${names[1]}\` is given with ${others}: both name the parameter \`${name}\` (aliases: ${fields[name]!.aliases!.join(', ')}); give it once`, 'key');
+  }
   for (const [key, item] of Object.entries(value)) {
-    const field = Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined;
+    const name = fieldNameOf(key, fields, targets);
+    const field = name === undefined ? undefined : fields[name];
     if (field) {
       if (item === null) continue; // `key:` with no value = unset (required keys were reported above)
       check(item, field, atPath(at, key), errors);
@@ -220,7 +229,7 @@ function checkMap(value: Record<string, unknown>, fields: Record<string, Field>,
       check(item, additional, atPath(at, key), errors);
     } else {
       const known = Object.keys(fields);
-      const hint = closest(key, known) ? didYouMean(key, known) : known.length <= 12 ? ` (expected one of: ${known.join(', ')})` : '';
+      const hint = closest(key, [...known, ...targets.keys()]) ? didYouMean(key, [...known, ...targets.keys()]) : known.length <= 12 ? ` (expected one of: ${known.join(', ')})` : '';
       fail(errors, atPath(at, key), `unknown key \`${key}\`${hint}`, 'key');
     }
   }
@@ -254,7 +263,7 @@ export function resolveLocalFiles(value: unknown, schema: Schema, baseDir: strin
       if (!isPlainMap(value)) return value;
       const out: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(value)) {
-        const field = schema.fields[key] ?? schema.additional;
+        const field = schema.fields[fieldNameOf(key, schema.fields) ?? key] ?? schema.additional;
         out[key] = field ? resolveLocalFiles(item, field, baseDir) : item;
       }
       return out;

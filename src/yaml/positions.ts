@@ -21,6 +21,13 @@ export function positionsOf(file: string): PositionIndex | undefined {
   return loaded.get(file);
 }
 
+/** `path` is found where `writtenPath` was written (a parameter written under an alias, renamed on loading). */
+export function rememberWrittenAt(file: string, path: string, writtenPath: string): void {
+  const index = loaded.get(file);
+  const found = index?.get(writtenPath);
+  if (index && found && !index.has(path)) index.set(path, found);
+}
+
 /**
  * Position of `path` in an index, or of its closest ancestor that has one.
  * `part` "key" points at the key of a map entry (for unknown keys), "value" at the value.
