@@ -72,7 +72,7 @@ export const aptRepositoryModule: Module<AptRepositoryParams> = {
     },
     state: { type: 'string', enum: ['present', 'absent'], default: 'present' },
     filename: { type: 'string', pattern: /^[A-Za-z0-9_.-]+$/, patternHint: 'a file name without .list' },
-    update_cache: { type: 'boolean', default: true, description: 'apt-get update after a change' },
+    update_cache: { type: 'boolean', aliases: ['update-cache'], default: true, description: 'apt-get update after a change' },
     update_cache_retries: { type: 'integer', min: 1, default: 5, description: 'times apt-get update is tried' },
     update_cache_retry_max_delay: { type: 'integer', min: 0, default: 12, description: 'the longest wait in seconds between tries (1, 2, 4, ... seconds)' },
     mode: modeParam,

@@ -72,7 +72,7 @@ export const blockinfileModule: Module<BlockinfileParams> = {
   name: 'blockinfile',
   params: {
     ...textEditParams,
-    block: { type: 'string', description: 'the text between the markers (empty: the block is removed)' },
+    block: { type: 'string', aliases: ['content'], description: 'the text between the markers (empty: the block is removed)' },
     marker: { type: 'string', description: 'the marker line, {mark} standing for marker_begin/marker_end (default "# {mark} ANSIBLE MANAGED BLOCK")' },
     marker_begin: { type: 'string', default: 'BEGIN' },
     marker_end: { type: 'string', default: 'END' },

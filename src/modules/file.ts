@@ -64,7 +64,7 @@ function planTouchOrFile(p: FileParams, current: FileState, state: 'touch' | 'fi
 export const fileModule: Module<FileParams> = {
   name: 'file',
   params: {
-    path: absolutePathParam('the path to manage'),
+    path: { ...absolutePathParam('the path to manage'), aliases: ['dest', 'name'] },
     state: { type: 'string', enum: ['directory', 'absent', 'link', 'file', 'touch'], default: 'file' },
     mode: modeParam,
     owner: ownerParam,

@@ -108,8 +108,8 @@ export const lineinfileModule: Module<LineinfileParams> = {
   name: 'lineinfile',
   params: {
     ...textEditParams,
-    line: { type: 'string', description: 'the line to have in the file (state present)' },
-    regexp: { type: 'string', description: 'a regular expression: the last line it matches is replaced (state present) or every line it matches removed (absent)' },
+    line: { type: 'string', aliases: ['value'], description: 'the line to have in the file (state present)' },
+    regexp: { type: 'string', aliases: ['regex'], description: 'a regular expression: the last line it matches is replaced (state present) or every line it matches removed (absent)' },
     search_string: { type: 'string', description: 'as regexp, a literal string the line holds' },
     backrefs: { type: 'boolean', default: false, description: 'line holds \\1 backreferences to regexp; nothing changes when regexp matches no line' },
     firstmatch: { type: 'boolean', default: false, description: 'the first match of regexp or insertafter/insertbefore, not the last' },

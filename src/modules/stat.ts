@@ -33,7 +33,7 @@ const digestFact = (p: StatParams) => (p.get_checksum !== false && algorithmOf(p
 export const statModule: Module<StatParams> = {
   name: 'stat',
   params: {
-    path: absolutePathParam('the path to look at'),
+    path: { ...absolutePathParam('the path to look at'), aliases: ['dest', 'name'] },
     get_checksum: { type: 'boolean', default: true, description: 'a regular file\'s checksum in `checksum`' },
     checksum_algorithm: { type: 'string', enum: Object.keys(DIGESTS), default: 'sha1', description: 'the checksum\'s algorithm (Ansible\'s default, sha1)' },
   },

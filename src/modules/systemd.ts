@@ -28,8 +28,9 @@ export const systemdModule: Module<SystemdParams> = {
   name: 'systemd',
   params: {
     ...serviceModule.params,
-    name: { ...serviceModule.params.name!, required: false },
-    daemon_reload: { type: 'boolean', default: false, description: 'reload systemd first when a unit file changed on disk' },
+    // Ansible's alias `unit` is not taken: `unit` here is the unit file's content (as in `service`)
+    name: { ...serviceModule.params.name!, required: false, aliases: ['service'] },
+    daemon_reload: { type: 'boolean', aliases: ['daemon-reload'], default: false, description: 'reload systemd first when a unit file changed on disk' },
     masked: { type: 'boolean', description: 'true: systemctl mask (the unit cannot be started); false: unmask; done before enabled and state' },
     no_block: { type: 'boolean', default: false, description: 'systemctl --no-block: do not wait for the start or stop to finish' },
     force: { type: 'boolean', default: false, description: 'systemctl --force: enable or mask over conflicting links' },

@@ -21,7 +21,7 @@ export interface TextEdit {
 
 /** The parameters lineinfile and blockinfile share, with Ansible's defaults. */
 export const textEditParams: Record<string, ParamSpec> = {
-  path: absolutePathParam('the file to edit'),
+  path: { ...absolutePathParam('the file to edit'), aliases: ['dest', 'destfile', 'name'] },
   state: { type: 'string', enum: ['present', 'absent'], default: 'present' },
   insertafter: { type: 'string', description: 'EOF (default), BOF (lineinfile), or a regular expression: after its last match' },
   insertbefore: { type: 'string', description: 'BOF or a regular expression: before its last match' },

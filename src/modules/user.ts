@@ -158,7 +158,7 @@ function differences(p: UserParams, u: UserState): { argv: string[]; why: string
 export const userModule: Module<UserParams> = {
   name: 'user',
   params: {
-    name: ACCOUNT_NAME,
+    name: { ...ACCOUNT_NAME, aliases: ['user'] },
     state: { type: 'string', enum: ['present', 'absent'], default: 'present' },
     uid: { type: 'integer', min: 0 },
     group: { type: 'string', description: 'primary group (name or gid)' },
@@ -166,7 +166,7 @@ export const userModule: Module<UserParams> = {
     append: { type: 'boolean', default: false, description: 'add to `groups` without leaving the others' },
     shell: { type: 'string' },
     home: { type: 'string' },
-    create_home: { type: 'boolean', default: true, description: 'make the home directory when the user is created' },
+    create_home: { type: 'boolean', aliases: ['createhome'], default: true, description: 'make the home directory when the user is created' },
     move_home: { type: 'boolean', default: false, description: 'move the home directory when `home` changes' },
     system: { type: 'boolean', default: false, description: 'a system account, when created' },
     comment: { type: 'string' },
