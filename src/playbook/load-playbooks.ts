@@ -354,23 +354,29 @@ function implicitFlush(at: At, key: string, tags: string[]): Task {
   };
 }
 
-/** A YAML file of tasks (a role's tasks or handlers file), read as import_tasks reads one. */
-function readTaskList(file: string, modules: ModuleLookup, known: string[], errors: ConfigError[], ctx: TaskContext | undefined, inherited: Inherited): Step[] {
+/** A YAML file of tasks, parsed: its list and where it is, or undefined (empty, or an error pushed). */
+function loadTaskFile(file: string, errors: ConfigError[]): { tasks: unknown[]; fileAt: At } | undefined {
   let value: unknown;
   try {
     value = loadYamlFile(file, 'tasks').value;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     errors.push(err);
-    return [];
+    return undefined;
   }
-  if (value === null || value === undefined) return [];
+  if (value === null || value === undefined) return undefined;
   const fileAt = atFile(file, 'tasks');
   if (!Array.isArray(value)) {
     errors.push(new ConfigError(fileAt.locate('tasks'), '', `expected a list of tasks, got ${isPlainMap(value) ? 'a map' : JSON.stringify(value)}`));
-    return [];
+    return undefined;
   }
-  return readSteps(value, fileAt, modules, known, errors, ctx, inherited);
+  return { tasks: value, fileAt };
+}
+
+/** A YAML file of tasks (a role's tasks or handlers file), read as import_tasks reads one. */
+function readTaskList(file: string, modules: ModuleLookup, known: string[], errors: ConfigError[], ctx: TaskContext | undefined, inherited: Inherited): Step[] {
+  const loaded = loadTaskFile(file, errors);
+  return loaded ? readSteps(loaded.tasks, loaded.fileAt, modules, known, errors, ctx, inherited) : [];
 }
 
 /**
@@ -503,20 +509,8 @@ function readTaskFile(
     errors.push(new ConfigError(targetAt.locate(targetAt.path), targetAt.path, `task file not found: ${full}`));
     return [];
   }
-  let value: unknown;
-  try {
-    value = loadYamlFile(full, 'tasks').value;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    errors.push(err);
-    return [];
-  }
-  if (value === null || value === undefined) return [];
-  const fileAt = atFile(full, 'tasks');
-  if (!Array.isArray(value)) {
-    errors.push(new ConfigError(fileAt.locate('tasks'), '', `expected a list of tasks, got ${isPlainMap(value) ? 'a map' : JSON.stringify(value)}`));
-    return [];
-  }
+  const loaded = loadTaskFile(full, errors);
+  if (!loaded) return [];
   const when = readCondition(entry.when, atPath(at, 'when'), errors);
   const inner: Inherited = {
     ...outer,
@@ -526,7 +520,7 @@ function readTaskFile(
     file: full,
     chain: [...outer.chain, full],
   };
-  return readSteps(value, fileAt, modules, known, errors, notifiable, inner);
+  return readSteps(loaded.tasks, loaded.fileAt, modules, known, errors, notifiable, inner);
 }
 
 function readBlock(
