@@ -107,9 +107,17 @@ export function writePebbleFiles(o: PebbleOptions): PebbleFiles {
   return { config, caBundle, directoryUrl: `https://${o.bindAddress}:${o.ports.acme}/dir` };
 }
 
-/** The number of orders Pebble's log shows (one "Added order" line per new order). */
+/** When Pebble added each order its log shows (epoch ms, to the second; one "Added order" line per new order). */
+export function orderTimes(log: string): number[] {
+  return log.split('\n').flatMap((line) => {
+    const m = /^Pebble (\d{4})\/(\d\d)\/(\d\d) (\d\d:\d\d:\d\d) Added order /.exec(line);
+    return m ? [Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}Z`)] : [];
+  });
+}
+
+/** The number of orders Pebble's log shows. */
 export function countOrders(log: string): number {
-  return log.split('\n').filter((line) => /Added order /.test(line)).length;
+  return orderTimes(log).length;
 }
 
 export interface RunningPebble extends PebbleFiles {
@@ -270,6 +278,11 @@ export async function stopLabPebble(runDir: string): Promise<boolean> {
 /** Orders the lab's Pebble has placed since it started (from its log). */
 export function labPebbleOrders(state: LabPebbleState): number {
   return countOrders(readFileSync(state.log, 'utf8'));
+}
+
+/** When the lab's Pebble added each order (epoch ms). */
+export function labPebbleOrderTimes(state: LabPebbleState): number[] {
+  return orderTimes(readFileSync(state.log, 'utf8'));
 }
 
 /** Maps `host` to `addresses` in challtestsrv (the DNS Pebble validates through). */

@@ -16,7 +16,7 @@ export interface SeenCertificate {
  */
 export function acmeCertificateCheck(app: { name: string; server_name: string[] }, seen: SeenCertificate | undefined, where: { host: string; app: string }, warningDays: number, now = Date.now()): CheckResult {
   const base = { check: 'certificate', ...where };
-  if (!seen?.validTo) return { ...base, ok: false, detail: 'no certificate seen (none issued yet? journalctl -u acme-renew, or /var/log/upstart/acme-renew.log, on the LBs)' };
+  if (!seen?.validTo) return { ...base, ok: false, detail: 'no certificate seen (none issued yet? journalctl -t acme-renew, or /var/log/upstart/acme-renew.log, on the LBs)' };
   const names = new Set((seen.altNames ?? '').split(',').map((n) => n.trim()).filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4).toLowerCase()));
   const missing = app.server_name.filter((n) => !names.has(n.toLowerCase()));
   if (missing.length) return { ...base, ok: false, detail: `the ACME certificate served does not name ${missing.join(', ')} (it names ${[...names].join(', ') || 'nothing'})` };
@@ -25,7 +25,7 @@ export function acmeCertificateCheck(app: { name: string; server_name: string[] 
   const until = new Date(end).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   if (left < warningDays) {
     const when = left <= 0 ? `expired ${until}` : `expires ${until}, in ${left.toFixed(1)} days`;
-    return { ...base, ok: false, detail: `the ACME certificate ${when}, within acme.expiry_warning_days (${warningDays}): its renewal is failing (journalctl -u acme-renew, or /var/log/upstart/acme-renew.log, on the LBs says why)` };
+    return { ...base, ok: false, detail: `the ACME certificate ${when}, within acme.expiry_warning_days (${warningDays}): its renewal is failing (journalctl -t acme-renew, or /var/log/upstart/acme-renew.log, on the LBs says why)` };
   }
   return { ...base, ok: true, detail: `ACME certificate for ${app.server_name.join(', ')}, valid until ${until} (${Math.floor(left)} days)` };
 }
