@@ -16,27 +16,29 @@ export function systemdUnitName(name: string): string {
 /**
  * One `systemctl show` for every unit of the batch (its blocks come in the order asked). Where
  * the UnitFileState property may differ from what `systemctl is-enabled` says (an alias, a unit
- * generated from a SysV script, one without a unit file), that unit is asked with is-enabled.
- * When systemctl show fails, each unit is asked with is-enabled and is-active.
+ * generated from a SysV script, one without a unit file), that unit is asked with is-enabled,
+ * unless systemd found no unit of that name at all (LoadState=not-found: is-enabled prints
+ * nothing then either). When systemctl show fails, each unit is asked with is-enabled and is-active.
  */
 function unitsScript(units: readonly string[]): string {
   const names = units.map(quote).join(' ');
   return `nl='
 '
-if o=$(systemctl show -p Id -p UnitFileState -p ActiveState -- ${names} 2>/dev/null) && [ -n "$o" ]; then
+if o=$(systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -- ${names} 2>/dev/null) && [ -n "$o" ]; then
   set -- ${names}
-  id=; f=; a=
+  id=; ls=; f=; a=
   while IFS= read -r l; do
     case $l in
       Id=*) id=\${l#Id=} ;;
+      LoadState=*) ls=\${l#LoadState=} ;;
       UnitFileState=*) f=\${l#UnitFileState=} ;;
       ActiveState=*) a=\${l#ActiveState=} ;;
       '')
         if [ $# -gt 0 ] && [ -n "$id" ]; then
-          if [ "$id" != "$1" ] || [ -z "$f" ] || [ "$f" = generated ]; then f=$(systemctl is-enabled -- "$1" 2>/dev/null); fi
+          if [ "$ls" != not-found ] && { [ "$id" != "$1" ] || [ -z "$f" ] || [ "$f" = generated ]; }; then f=$(systemctl is-enabled -- "$1" 2>/dev/null); fi
           printf '%s\\0%s\\0%s\\0' "$1" "\${f%%"$nl"*}" "$a"; shift
         fi
-        id=; f=; a= ;;
+        id=; ls=; f=; a= ;;
     esac
   done <<BOOTSTRAP_UNITS
 $o

@@ -1,6 +1,6 @@
 import { resolveLocalPath } from '../schema/validate-value.js';
 import type { Host, Inventory } from '../inventory/types.js';
-import { connectSsh, defaultKnownHostsPath } from '../transport/ssh.js';
+import { defaultKnownHostsPath } from '../transport/known-hosts.js';
 import type { SshTarget, Transport } from '../transport/types.js';
 
 export interface SshOptions {
@@ -36,5 +36,6 @@ export function connector(inventory: Inventory, opts: SshOptions): (host: Host) 
     const persistMs = opts.persist * 1000;
     return async (host) => (await import('../transport/keeper/client.js')).connectKept(sshTarget(host, inventory, opts), persistMs);
   }
-  return (host) => connectSsh(sshTarget(host, inventory, opts));
+  // ssh2 loads only here: a run through the keeper never needs it
+  return async (host) => (await import('../transport/ssh.js')).connectSsh(sshTarget(host, inventory, opts));
 }

@@ -12,6 +12,12 @@ import { newRunId } from './run-id.js';
 import { factsStillHold, HostLockedError, lockedMessage, takeLock, TRY_SECONDS, type LockOutcome, type LockRequest } from './lock.js';
 import { textFileFact } from '../facts/file.js';
 
+/** Facts a host's plays will ask for, gathered in its first round trip (elevated: under become). */
+export interface SpeculativeFacts {
+  plain: Fact<unknown>[];
+  elevated: Fact<unknown>[];
+}
+
 export interface SessionOptions {
   /** seconds a fact batch may run (the run's --command-timeout) */
   commandTimeout?: number;
@@ -70,14 +76,19 @@ export class HostSession {
   }
 
   /**
-   * Connects and gathers the host facts. The `speculative` facts (what the host's plays will ask
+   * Connects and gathers the host facts. The `speculate`d facts (what the host's plays will ask
    * for) ride in the same round trip; they are kept unless they depend on elevation the login
    * user lacks (a become play with a non-root login), and a batch they break is sent again
    * without them, so they can save round trips but never change an answer.
    */
-  async open(connect: (host: Host) => Promise<Transport>, speculative: { plain: Fact<unknown>[]; elevated: Fact<unknown>[] } = { plain: [], elevated: [] }): Promise<void> {
+  async open(connect: (host: Host) => Promise<Transport>, speculate: () => SpeculativeFacts = () => ({ plain: [], elevated: [] })): Promise<void> {
     const started = Date.now();
-    this.transport = await connect(this.host);
+    // the plays' facts are worked out while the host answers the handshake, not before it starts
+    const connecting = connect(this.host);
+    connecting.catch(() => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    const speculative = speculate();
+    this.transport = await connecting;
     this.openedMs.connect = Date.now() - started;
     const extra = [...speculative.plain, ...speculative.elevated];
     const { lock } = this.opts;

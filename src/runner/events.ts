@@ -75,7 +75,7 @@ export type RunEvent =
   | { type: 'batch:end'; play: string; batch: number; of: number; failed: string[] }
   /** a batch had more failed hosts than max_fail_percentage allows: the later batches and plays do not run */
   | { type: 'play:called-off'; play: string; batch: number; of: number; failed: string[]; notRun: string[]; reason: string }
-  | { type: 'host:connected'; host: string; ms: number }
+  | { type: 'host:connected'; host: string; ms: number; /** of ms: the SSH connection (or the kept one's hand-over), then the first round trip (facts and lock) */ connectMs: number; factsMs: number }
   | { type: 'host:unreachable'; host: string; message: string }
   /** another run holds the host's lock: this run waits for it, up to `seconds` */
   | { type: 'host:lock-wait'; host: string; holder: string; file: string; seconds: number }

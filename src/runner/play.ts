@@ -5,6 +5,7 @@ import type { Fact } from '../facts/types.js';
 import type { RunEvents } from './events.js';
 import type { BatchRun, Run } from './run-context.js';
 import type { RunSession } from './run-session.js';
+import type { SpeculativeFacts } from '../host/session.js';
 import { pendingFact, pendingOn, recordPending, type PendingHandler } from './pending-handlers.js';
 import type { TaskEnv } from './run-context.js';
 import { runTask } from './task.js';
@@ -227,7 +228,7 @@ const batchOf = (batch?: BatchRun) => (batch?.serial ? { batch: batch.serial.ind
  * that read them asks for facts not gathered yet, and its play gathers them then; a speculated
  * fact is the host's real value of its key whatever guess named it.
  */
-export function speculativeFacts(envs: TaskEnv[]): { plain: Fact<unknown>[]; elevated: Fact<unknown>[] } {
+export function speculativeFacts(envs: TaskEnv[]): SpeculativeFacts {
   const plain: Fact<unknown>[] = [];
   const elevated: Fact<unknown>[] = [];
   for (const env of envs) {

@@ -129,8 +129,8 @@ async function openSessions(sessions: RunSession[], plays: Play[], run: Run, con
     const t0 = Date.now();
     try {
       const envs = plays.filter((play) => run.playHosts.get(play)!.has(session.host.name)).map((play): TaskEnv => ({ run, play, host: session }));
-      await session.open(connect, speculativeFacts(envs));
-      run.events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0 });
+      await session.open(connect, () => speculativeFacts(envs));
+      run.events.send({ type: 'host:connected', host: session.host.name, ms: Date.now() - t0, connectMs: session.openedMs.connect, factsMs: session.openedMs.facts });
     } catch (error) {
       lost(run, session, error);
     }

@@ -4,6 +4,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -17,6 +18,11 @@ export interface KnownHostEntry {
   keyType: string;
   keyBase64: string;
   keyBlob: Buffer;
+}
+
+/** OpenSSH's own: ~/.ssh/known_hosts. */
+export function defaultKnownHostsPath(): string {
+  return `${homedir()}/.ssh/known_hosts`;
 }
 
 export type HostKeyVerdict =

@@ -2,7 +2,6 @@
  * SSH transport on ssh2: one verified, authenticated connection per host (optionally through
  * ProxyJump hosts), reused for every command.
  */
-import { homedir } from 'node:os';
 import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 
@@ -11,7 +10,7 @@ import { loginShellLine, type ArgvCommand } from '../argv.js';
 import { UnreachableError } from '../errors.js';
 import { expandHome } from '../paths.js';
 import { planAuth, type AuthPlan } from './keys.js';
-import { checkServerHostKey, hostKeyAlgorithmsFor, type HostKeyCheck, hostKeyFingerprint, keyTypeOfBlob, knownKeyTypes } from './known-hosts.js';
+import { checkServerHostKey, defaultKnownHostsPath, hostKeyAlgorithmsFor, type HostKeyCheck, hostKeyFingerprint, keyTypeOfBlob, knownKeyTypes } from './known-hosts.js';
 import { defaultSshConfigPath, resolveSsh, type SshEndpoint } from './ssh-config.js';
 import type { ExecResult, Held, SshTarget, Transport } from './types.js';
 
@@ -21,9 +20,6 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 // OpenSSH's MaxSessions defaults to 10 channels per connection; stay below it.
 const MAX_CONCURRENT_CHANNELS = 8;
 
-export function defaultKnownHostsPath(): string {
-  return `${homedir()}/.ssh/known_hosts`;
-}
 
 function describeEndpoint(endpoint: SshEndpoint): string {
   return `${endpoint.user}@${endpoint.hostName}:${endpoint.port}`;

@@ -82,7 +82,7 @@ export function formatEvent(e: RunEvent, opts: UiOptions, check: boolean): strin
     case 'run:start':
       return opts.verbose && e.load ? [`load         ${e.load}`] : [];
     case 'host:connected':
-      return opts.verbose ? [`connected    ${e.host}  [${e.ms} ms]`] : [];
+      return opts.verbose ? [`connected    ${e.host}  [${e.ms} ms: connection ${e.connectMs} ms, facts ${e.factsMs} ms]`] : [];
     case 'host:unreachable':
       return [`UNREACHABLE  ${e.message}`];
     case 'host:lock-wait':

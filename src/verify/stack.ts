@@ -93,7 +93,7 @@ async function connectAndRead(scope: Scope, connect: (host: Host) => Promise<Tra
     const host = scope.contacted[i]!;
     const facts = factsOf(host, scope);
     try {
-      await session.open(connect, { plain: [], elevated: facts });
+      await session.open(connect, () => ({ plain: [], elevated: facts }));
       if (opts.verbose) connects[i] = { check: 'connect', host: host.name, ok: true, detail: session.describeLogin() };
     } catch (err) {
       connects[i] = { check: 'connect', host: host.name, ok: false, detail: (err as Error).message };
