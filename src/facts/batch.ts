@@ -8,9 +8,9 @@ import type { Fact, FactFamily, FamilyFact, ScriptFact } from './types.js';
  * the output to parseBatch(). The batch has one section per script fact and one per family
  * (all the batch's facts of that family together). Sections run with stdin from /dev/null (a
  * fact reading stdin would otherwise swallow the rest of the batch) and their exit code is
- * recorded, so one failing fact never stops the others. Script facts run in a subshell unless
- * marked inShell; families and inShell facts run as a function of the batch's shell, which
- * costs the host no process. Section markers carry a random nonce so no output can forge them.
+ * recorded, so one failing fact never stops the others. inShell script facts run in order as
+ * functions of the batch's shell, which costs the host no process; families and the other script
+ * facts run side by side (batchScript). Section markers carry a random nonce so no output can forge them.
  */
 const MARK = 'BOOTSTRAP-FACT';
 const NONCE_LINE = new RegExp(`^# ${MARK} nonce=([0-9a-f]+)$`, 'm');
@@ -53,32 +53,42 @@ function endPrefix(nonce: string, index: number): string {
   return `${MARK}-${nonce} end ${index} `;
 }
 
-/** A script fact that runs in a subshell of its own (not inShell). */
-function inSubshell(section: Section): section is Section & { kind: 'script' } {
-  return section.kind === 'script' && !section.fact.inShell;
+/**
+ * A section that waits on processes of its own: a script fact that runs in a subshell (not
+ * inShell), or a family, whose one script asks a program for every item (stat, dpkg-query,
+ * systemctl, docker, consul's API).
+ */
+function spawns(section: Section): boolean {
+  return section.kind === 'family' || !section.fact.inShell;
+}
+
+/** What a section runs: a family's script or an inShell fact as a function (a family may `return`), any other fact as is. */
+function body(section: Section): string {
+  if (section.kind === 'family') return `bootstrap_fact() {\n${section.family.script(section.facts.map((f) => f.item))}\n}\nbootstrap_fact`;
+  return section.fact.inShell ? `bootstrap_fact() {\n${section.fact.script}\n}\nbootstrap_fact` : section.fact.script;
 }
 
 function sectionScript(section: Section): string {
-  if (section.kind === 'family') return `bootstrap_fact() {\n${section.family.script(section.facts.map((f) => f.item))}\n}\nbootstrap_fact </dev/null`;
-  if (section.fact.inShell) return `bootstrap_fact() {\n${section.fact.script}\n}\nbootstrap_fact </dev/null`;
-  return `(\n${section.fact.script}\n) </dev/null`;
+  return section.kind === 'script' && !section.fact.inShell ? `(\n${body(section)}\n) </dev/null` : `${body(section)} </dev/null`;
 }
 
 export function batchScript(facts: readonly Fact<unknown>[]): string {
   const nonce = randomBytes(12).toString('hex');
   const lines = [`# ${MARK} nonce=${nonce}`];
   const sections = sectionsOf(facts);
-  // Subshell facts (command guards, probes of a daemon's API) each cost a process anyway and only
-  // read: run them side by side, each into its own file, so the batch waits for the slowest, not
-  // for their sum. Three processes more (mktemp, cat, rm), so only for two or more. In the
+  // Sections that wait on programs (command guards, stat, dpkg-query, systemctl, docker, a
+  // daemon's API) only read: run them side by side, each into its own file, so the batch waits
+  // for the slowest, not for their sum. A family costs a fork more this way, a subshell fact
+  // nothing, the batch three processes (mktemp, cat, rm), so only for two or more. In the
   // background subshell an EXIT trap writes the end marker, so a fact's own `exit` keeps it.
-  const parallel = sections.filter(inSubshell).length >= 2;
+  // inShell facts (shell builtins reading files) run in the batch's shell, in order.
+  const parallel = sections.filter(spawns).length >= 2;
   if (parallel) lines.push(`${DIR}=$(mktemp -d) || exit 1`);
   sections.forEach((section, index) => {
     const begin = `printf '%s\\n' '${beginLine(nonce, index)}'`;
     // the leading \n guarantees the end marker starts a line; parseBatch removes exactly it
     const end = `printf '\\n%s%s\\n' '${endPrefix(nonce, index)}' "$?"`;
-    if (parallel && inSubshell(section)) lines.push(`{ trap ${quote(end)} EXIT`, begin, section.fact.script, `} </dev/null > "$${DIR}/${index}" &`);
+    if (parallel && spawns(section)) lines.push(`{ trap ${quote(end)} EXIT`, begin, body(section), `} </dev/null > "$${DIR}/${index}" &`);
     else lines.push(begin, sectionScript(section), end);
   });
   if (parallel) lines.push('wait', `cat "$${DIR}"/*; rm -rf "$${DIR}"`);
@@ -108,7 +118,7 @@ export function parseBatch(output: string, facts: readonly Fact<unknown>[], scri
   const nonce = NONCE_LINE.exec(script)?.[1];
   if (!nonce) throw new Error('parseBatch: the script was not made by batchScript (no nonce line)');
   const values = new Map<string, unknown>();
-  // sections come in order, except that subshell facts run side by side come last (batchScript)
+  // sections come in order, except that those run side by side come last (batchScript)
   sectionsOf(facts).forEach((section, index) => {
     const key = sectionKey(section);
     const begin = `${beginLine(nonce, index)}\n`;

@@ -30,8 +30,9 @@ export interface FamilyFact<T, I = any> {
 }
 
 /**
- * One script answers every item of the family in a batch. The script runs in the batch's own
- * shell (as a function), so it must follow the `inShell` rules of a script fact.
+ * One script answers every item of the family in a batch. The script runs as a function, in a
+ * background subshell beside the batch's other waiting sections (or in the batch's own shell when
+ * it is the only one), so it must follow the `inShell` rules of a script fact.
  */
 export interface FactFamily<I, T> {
   name: string;
