@@ -58,6 +58,8 @@ export interface ModuleContext {
    * (even on one host, despite the host lock) never write the same temp path.
    */
   runId: string;
+  /** how many times the run's -v was given (-vv: 2; absent: 0): debug's `verbosity` compares with it */
+  verbosity?: number;
   /** the host's lock file (inventory/lock-file.ts): the run it names as holder is alive, and its temp files are kept */
   lockFile: string;
 }

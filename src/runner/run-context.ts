@@ -17,6 +17,8 @@ export interface Run {
   check: boolean;
   /** diffs are shown: the before side of a changed file is read from the host after planning */
   diff?: boolean;
+  /** how many times -v was given (ModuleContext.verbosity) */
+  verbosity: number;
   forks: number;
   /** the tasks --tags, --skip-tags and --start-at-task select */
   selected: (task: Task) => boolean;

@@ -23,6 +23,8 @@ export interface RunOptions {
   check: boolean;
   /** diffs are shown: read the before side of changed files (one more round trip, only then) */
   diff?: boolean;
+  /** how many times -v was given (ModuleContext.verbosity) */
+  verbosity?: number;
   limit?: string;
   /** the tasks --tags, --skip-tags and --start-at-task select (playbook/expand.ts taskFilter) */
   selected?: (task: Task) => boolean;
@@ -76,6 +78,7 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
     playHosts,
     check: opts.check,
     diff: opts.diff,
+    verbosity: opts.verbosity ?? 0,
     forks: opts.forks,
     selected: opts.selected ?? (() => true),
     scopeExtra: opts.scopeExtra,

@@ -349,7 +349,9 @@ export const oracleCases: OracleCase[] = [
 `,
   },
   {
-    name: 'set_fact, debug (msg, var, registered), assert (that, fail_msg) and fail',
+    name: 'set_fact, debug (msg, var, registered, verbosity under and over the run\'s -v), assert (that, fail_msg) and fail',
+    args: ['-v'],
+    js: { ...pythonBooleans('quiet.skipped'), 'quiet.msg is defined': "'msg' in quiet ? 'True' : 'False'" },
     ansible: ansiblePlay(`    - name: set
       set_fact: { greeting: "hi {{ inventory_hostname }}", n: 2 }
     - name: show
@@ -357,8 +359,16 @@ export const oracleCases: OracleCase[] = [
       register: shown
     - name: show var
       debug: { var: n }
+    - name: only with -vv
+      debug: { msg: "more detail", verbosity: 2 }
+      register: quiet
+    - name: with -v
+      debug: { var: greeting, verbosity: 1 }
+      register: loud
     - name: write
       copy: { dest: "{{ root }}/fact", content: "{{ greeting }} {{ n + 1 }} {{ shown.msg }}" }
+    - name: write verbosity
+      copy: { dest: "{{ root }}/verbosity", content: "{{ quiet.skipped }} {{ quiet.msg is defined }} {{ loud.greeting }}" }
     - name: holds
       assert:
         that: ["n == 2", "greeting != ''"]
@@ -371,7 +381,10 @@ export const oracleCases: OracleCase[] = [
     - name: after
       copy: { dest: "{{ root }}/after", content: "a" }
 `),
-    check: (o) => assert.deepEqual([o.files.h1.fact, o.results.h2.at(-1), o.results.h3.at(-1)], ['hi h1 3 hi h1', 'not on h2: failed', 'not on h3: failed']),
+    check: (o) => {
+      assert.deepEqual([o.files.h1.fact, o.results.h2.at(-1), o.results.h3.at(-1)], ['hi h1 3 hi h1', 'not on h2: failed', 'not on h3: failed']);
+      assert.deepEqual([o.files.h1.verbosity, o.results.h1[3], o.results.h1[4]], ['True False hi h1', 'only with -vv: skipped', 'with -v: ok']);
+    },
   },
   {
     name: 'stat: a file, a directory, a symlink (followed or not, also dangling) and a missing path; file\'s mime type and charset, lsattr\'s attributes, each left out when turned off (under aliases)',
