@@ -202,6 +202,7 @@ export function contextOf(hp: HostPlay, itemScope: Record<string, unknown>, task
     evaluate: (expr) => evaluate(expr, itemScope, taskWhere(task, task.module, hp.host)),
     localDir: localDirOf(task, hp.play, src),
     runId: hp.runId,
+    become: task.become ?? hp.play.become,
     verbosity: hp.verbosity ?? 0,
     lockFile: lockFileOf(hp.inventory.hosts.get(hp.host) ?? { vars: {} }),
     renderTemplate: (file, extra) => renderTemplateFile(resolveTemplatePath(file, hp.play.file, task.role?.dir), { ...itemScope, ...extra }),
