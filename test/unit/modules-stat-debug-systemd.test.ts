@@ -20,6 +20,8 @@ import { RunEvents, type RunEvent } from '../../src/runner/events.js';
 import { runPlays } from '../../src/runner/run.js';
 import { loadInventory } from '../../src/stack/inventory.js';
 import { LocalTransport } from '../../src/transport/local.js';
+import { validateRun } from '../../src/cli/validate-run.js';
+import { ConfigErrors } from '../../src/errors.js';
 
 const facts = (init: HostFacts['init'] = 'systemd'): HostFacts => ({ hostname: 'h1', os: { id: 'debian', version: '12', codename: 'bookworm', family: 'debian' }, arch: 'amd64', init, user: 'deploy', isRoot: false, addresses: [] });
 const ctxWith = (over: Partial<ModuleContext> = {}): ModuleContext => ({
@@ -163,6 +165,47 @@ describe('systemd daemon_reexec and scope', () => {
     assert.match(validate({ name: 'app', scope: 'global', state: 'started' })[0]![1], /state needs a running manager; scope global only enables, disables, masks and unmasks unit files/);
     assert.deepEqual(validate({ name: 'app', scope: 'user', enabled: true, unit: '[Unit]\n' }), [['unit', 'unit writes a system unit (/etc/systemd/system) or Upstart job; with scope user write the unit file with copy or template']]);
     assert.deepEqual(validate({ name: 'app', scope: 'global', enabled: true }), []);
+  });
+});
+
+describe('bad parameters, offline, at file:line:col', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bootstrap-gaps-bad-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const project = (playbook: string) => {
+    writeFileSync(join(dir, 'inventory.yaml'), 'all:\n  children:\n    nodes:\n      hosts:\n        h1: { address: 10.0.0.1 }\n');
+    writeFileSync(join(dir, 'site.yml'), playbook);
+  };
+  const messages = (error: unknown) => (error instanceof ConfigErrors ? error.errors : [error as Error]).map((e) => e.message.split(`${dir}/`).join(''));
+
+  it('types, choices and a parameter under two names are schema errors', () => {
+    project(`- hosts: nodes
+  tasks:
+    - systemd: { name: app, scope: users, enabled: true }
+    - debug: { msg: hi, verbosity: loud }
+    - stat: { path: /etc, follow: maybe, mime: false, get_mime: true }
+`);
+    let caught: unknown;
+    try {
+      loadPlaybooks([join(dir, 'site.yml')], getModule);
+    } catch (error) {
+      caught = error;
+    }
+    assert.deepEqual(messages(caught).sort(), [
+      'site.yml:3:36 plays.0.tasks.0.systemd.scope: expected one of system, user, global, got "users"; did you mean `user`?',
+      'site.yml:4:36 plays.0.tasks.1.debug.verbosity: expected an integer, got "loud"',
+      'site.yml:5:35 plays.0.tasks.2.stat.follow: expected true or false, got "maybe"',
+      'site.yml:5:55 plays.0.tasks.2.stat.get_mime: `get_mime` is given with `mime`: both name the parameter `get_mime` (aliases: mime, mime_type, mime-type); give it once',
+    ]);
+  });
+
+  it('a combination systemd refuses points at the parameter', () => {
+    project(`- hosts: nodes
+  tasks:
+    - systemd: { name: app, scope: global, state: started }
+`);
+    const plays = loadPlaybooks([join(dir, 'site.yml')], getModule);
+    const errors = validateRun({ inventory: loadInventory(join(dir, 'inventory.yaml')), plays, modules: getModule }).map((e) => e.message.split(`${dir}/`).join(''));
+    assert.deepEqual(errors, ['site.yml:3:51 plays.0.tasks.0.systemd.state: state needs a running manager; scope global only enables, disables, masks and unmasks unit files (give scope system or user) (for host h1)']);
   });
 });
 
