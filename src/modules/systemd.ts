@@ -51,6 +51,8 @@ function validateSystemd(p: SystemdParams): Array<[string, string]> {
     return [['name', 'give one of state, enabled, masked, daemon_reload or daemon_reexec (or a unit to write): with a name alone there is nothing to do, and Ansible refuses it']];
   }
   const problems: Array<[string, string]> = [];
+  // Ansible masks first, then finds the unit not enabled ("masked") and runs systemctl enable, which refuses a masked unit
+  if (p.masked === true && p.enabled === true) problems.push(['enabled', 'a masked unit cannot be enabled (systemctl enable refuses it, so Ansible fails); give masked: false or leave enabled out']);
   if (scope === 'global') {
     // systemctl --global edits unit files only: there is no manager to start, reload or re-execute
     for (const key of ['state', 'daemon_reload', 'daemon_reexec'] as const) {
@@ -102,14 +104,31 @@ export const systemdModule: Module<SystemdParams> = {
   },
 };
 
+const STATE_VERBS = new Set(['start', 'stop', 'restart', 'reload']);
+
+/**
+ * The mask change first; Ansible then asks is-enabled again, which for a masked unit says only
+ * "masked" (not enabled). So after a mask, `enabled: false` has nothing to disable. After an
+ * unmask, whether the unit is enabled underneath shows only then: with `enabled: false` the
+ * disable is planned too (enable is already, "masked" not counting as enabled), before any start or stop.
+ */
+function withMask(mask: Change, changes: Change[], p: SystemdParams, unit: string): Change[] {
+  const disables = (c: Change) => c.commands.some((cmd) => cmd.argv[0] === 'systemctl' && cmd.argv[1] === 'disable');
+  if (p.masked === true) return [mask, ...changes.filter((c) => !disables(c))];
+  if (p.enabled !== false || changes.some(disables)) return [mask, ...changes];
+  const disable: Change = { title: `disable ${p.name} (masked until now: is-enabled could not tell)`, commands: [{ argv: ['systemctl', 'disable', unit] }] };
+  const at = changes.findIndex((c) => c.commands.some((cmd) => cmd.argv[0] === 'systemctl' && STATE_VERBS.has(cmd.argv[1]!)));
+  return at < 0 ? [mask, ...changes, disable] : [mask, ...changes.slice(0, at), disable, ...changes.slice(at)];
+}
+
 /** daemon-reload (when a unit changed on disk), daemon-reexec, mask/unmask, then the service's own changes, in Ansible's order. */
 async function planSystemd(...[p, read, ctx]: Parameters<Module<SystemdParams>['plan']>): Promise<Plan> {
   const scope = scopeOf(p);
   const planned = p.name !== undefined ? planService({ ...p, name: p.name }, read, ctx, scope) : { changes: [], reason: '' };
   const unit = p.name !== undefined && p.masked !== undefined ? read(systemdUnitFact(p.name, scope, ctx.become)) : undefined;
   const mask = unit ? maskChange({ ...p, name: p.name! }, unit.enabled, unit.unit) : undefined;
+  const service: Plan = mask ? { changes: withMask(mask, planned.changes, p, unit!.unit) } : planned;
   const reexec: Change[] = p.daemon_reexec ? [{ title: 'systemctl daemon-reexec (daemon_reexec: every run, not counted as a change)', commands: [{ argv: ['systemctl', 'daemon-reexec'] }], uncounted: true }] : [];
-  const service: Plan = mask ? { changes: [mask, ...planned.changes] } : planned;
   const reloads = service.changes.some((c) => c.commands.some((cmd) => cmd.argv.join(' ') === 'systemctl daemon-reload'));
   if (!p.daemon_reload || reloads || !read(daemonReloadFact(p.name, scope === 'global' ? 'system' : scope, ctx.become))) {
     const reason = [p.daemon_reload && !reloads ? 'no unit file changed since systemd loaded it' : '', service.reason ?? ''].filter(Boolean).join('; ');

@@ -497,8 +497,11 @@ export const oracleCases: OracleCase[] = [
     check: (o) => assert.equal(o.files.h1.b, '# BEGIN top\nt\n# END top\n\nline1\n// BEGIN two\nx\n// END two\nline2\nlast\n'),
   },
   {
-    name: 'group and user: create (with a password), keep, change, a password kept, not updated on_create, updated; remove (throwaway names, on h1 only: the loopback hosts share one /etc/passwd)',
-    cleanup: [['userdel', 'bsoracle-u'], ['groupdel', 'bsoracle-g'], ['groupdel', 'bsoracle-s']],
+    name: 'group and user: create (with a password), keep, change, a password kept, not updated on_create, updated; remove; systemd scope global (no running systemd needed): enable, keep, mask, keep, unmask with disable, keep (throwaway names, on h1 only: the loopback hosts share one /etc)',
+    cleanup: [
+      ['userdel', 'bsoracle-u'], ['groupdel', 'bsoracle-g'], ['groupdel', 'bsoracle-s'],
+      ['rm', '-f', '/usr/lib/systemd/user/bsoracle-unit.service', '/etc/systemd/user/bsoracle-unit.service', '/etc/systemd/user/default.target.wants/bsoracle-unit.service'],
+    ],
     ansible: ansiblePlay(`    - name: group
       group: { name: bsoracle-g, gid: 43210 }
       when: inventory_hostname == 'h1'
@@ -557,8 +560,37 @@ export const oracleCases: OracleCase[] = [
     - name: gone already
       group: { name: bsoracle-g, state: absent }
       when: inventory_hostname == 'h1'
+    - name: a user unit
+      copy: { dest: /usr/lib/systemd/user/bsoracle-unit.service, content: "[Unit]\\nDescription=oracle\\n[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=default.target\\n" }
+      when: inventory_hostname == 'h1'
+    - name: enabled for every user
+      systemd: { name: bsoracle-unit, scope: global, enabled: true }
+      when: inventory_hostname == 'h1'
+    - name: enabled already
+      systemd: { name: bsoracle-unit, scope: global, enabled: true, no_block: true }
+      when: inventory_hostname == 'h1'
+    - name: masked for every user
+      systemd: { name: bsoracle-unit, scope: global, masked: true, enabled: false }
+      when: inventory_hostname == 'h1'
+    - name: masked already
+      systemd: { name: bsoracle-unit, scope: global, masked: true }
+      when: inventory_hostname == 'h1'
+    - name: state when masked
+      shell: { cmd: "systemctl --global is-enabled bsoracle-unit.service > {{ root }}/unit; true" }
+      when: inventory_hostname == 'h1'
+    - name: unmasked and disabled
+      systemd: { name: bsoracle-unit, scope: global, masked: false, enabled: false }
+      when: inventory_hostname == 'h1'
+    - name: disabled already
+      systemd: { name: bsoracle-unit, scope: global, masked: false, enabled: false }
+      when: inventory_hostname == 'h1'
+    - name: state at the end
+      shell: { cmd: "systemctl --global is-enabled bsoracle-unit.service >> {{ root }}/unit; true" }
+      when: inventory_hostname == 'h1'
 `),
     check: (o) => {
+      assert.equal(o.files.h1.unit, 'masked\ndisabled\n');
+      assert.deepEqual(o.results.h1.filter((r) => /^(enabled|masked|unmasked|disabled) /.test(r)), ['enabled for every user: changed', 'enabled already: ok', 'masked for every user: changed', 'masked already: ok', 'unmasked and disabled: changed', 'disabled already: ok']);
       assert.equal(o.files.h1.passwords, `${HASH} ${OTHER_HASH}`);
       assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/nonexistent:\/bin\/bash$/);
     },

@@ -144,9 +144,19 @@ describe('systemd daemon_reexec and scope', () => {
 
   it('scope global: --global on the unit files, also where systemd does not run (an image, a chroot)', async () => {
     const values = { 'systemd-global:app.service': unit('enabled', 'inactive') };
-    const { plan, asked } = await planWith('systemd', { name: 'app', scope: 'global', enabled: false, masked: true }, values, ctxWith({ facts: facts('other') }));
+    const { plan, asked } = await planWith('systemd', { name: 'app', scope: 'global', enabled: false }, values, ctxWith({ facts: facts('other') }));
     assert.deepEqual(asked, Object.keys(values));
-    assert.deepEqual(argv(plan), ['systemctl --global mask app.service', 'systemctl --global disable app.service']);
+    assert.deepEqual(argv(plan), ['systemctl --global disable app.service']);
+    assert.deepEqual(argv((await planWith('systemd', { name: 'app', scope: 'global', masked: true, force: true }, values, ctxWith({ facts: facts('other') }))).plan), ['systemctl --global --force mask app.service']);
+  });
+
+  it('enabled after a mask change as Ansible finds it: nothing to disable once masked; a disable after an unmask, the mask having hidden the state', async () => {
+    const masking = (await planWith('systemd', { name: 'app', masked: true, enabled: false }, { 'systemd:app.service': unit('enabled', 'inactive') })).plan;
+    assert.deepEqual(argv(masking), ['systemctl mask app.service']);
+    const unmasking = (await planWith('systemd', { name: 'app', masked: false, enabled: false, state: 'stopped' }, { 'systemd:app.service': unit('masked', 'active') })).plan;
+    assert.deepEqual(argv(unmasking), ['systemctl unmask app.service', 'systemctl disable app.service', 'systemctl stop app.service']);
+    const kept = (await planWith('systemd', { name: 'app', masked: false, enabled: false }, { 'systemd:app.service': unit('disabled', 'inactive') })).plan;
+    assert.deepEqual(argv(kept), []);
   });
 
   it('the unit facts ask the scope\'s manager: systemctl --user with the runtime dir, systemctl --global', () => {
@@ -165,6 +175,7 @@ describe('systemd daemon_reexec and scope', () => {
     assert.match(validate({ name: 'app', scope: 'global', state: 'started' })[0]![1], /state needs a running manager; scope global only enables, disables, masks and unmasks unit files/);
     assert.deepEqual(validate({ name: 'app', scope: 'user', enabled: true, unit: '[Unit]\n' }), [['unit', 'unit writes a system unit (/etc/systemd/system) or Upstart job; with scope user write the unit file with copy or template']]);
     assert.deepEqual(validate({ name: 'app', scope: 'global', enabled: true }), []);
+    assert.deepEqual(validate({ name: 'app', masked: true, enabled: true }), [['enabled', 'a masked unit cannot be enabled (systemctl enable refuses it, so Ansible fails); give masked: false or leave enabled out']]);
   });
 });
 
