@@ -13,6 +13,8 @@ interface OptionSpec {
   /** environment variable that gives the value when the option is not on the command line */
   env?: string;
   repeatable?: boolean;
+  /** a flag given again counts up (-v, -vv, -vvv): its value is how many times it was given */
+  counted?: boolean;
   /** the commands that honour the option; every other run command refuses it */
   for: readonly RunCommand[];
   /** why a command refuses it (default: "<option> is an option of <commands>") */
@@ -75,12 +77,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   {
     flags: '-v, --verbose',
     description: {
-      apply: 'show ok/skipped reasons in full and timings',
+      apply: 'show ok/skipped reasons in full and timings; -vv, -vvv: a higher verbosity for debug tasks with `verbosity:` (as Ansible\'s)',
       validate: 'also show each play: its file, hosts, tasks and handlers',
       facts: 'also show (on stderr) how each host was reached: login user, sudo or not, connect and facts times',
       verify: 'also show how each host was reached (login user, sudo or not, timings) and the time the checks took',
       retire: 'show ok/skipped reasons in full and timings',
     },
+    counted: true,
     for: ALL,
   },
   { flags: '--check', description: 'plan only: report what would change, change nothing', for: CHANGING },
@@ -105,11 +108,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
 ];
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+const count = (_value: string, previous: number | undefined) => (previous ?? 0) + 1;
 
 function toOption(spec: OptionSpec, command: RunCommand, honoured: boolean): Option {
   const description = typeof spec.description === 'string' ? spec.description : (spec.description[command] ?? '');
   const option = new Option(spec.flags, description);
   if (spec.repeatable) option.argParser(collect);
+  if (spec.counted) option.argParser(count);
   if (spec.choices) option.choices(spec.choices);
   if (honoured && spec.env) option.env(spec.env);
   if (honoured && spec.default !== undefined) option.default(spec.default);

@@ -20,7 +20,8 @@ export interface RunCliOptions extends Omit<SshOptions, 'connectTimeout' | 'pers
   extraVars?: string[];
   forks: string;
   output: 'text' | 'json';
-  verbose?: boolean;
+  /** how many times -v was given (-vv: 2) */
+  verbose?: number;
   check?: boolean;
   diff?: boolean;
   forceHandlers?: boolean;

@@ -32,6 +32,8 @@ export function normalizeMode(mode: string | number): string {
 
 interface FileItem {
   path: string;
+  /** stat the path a symlink points to (`stat -L`, Ansible's `follow: true`); a dangling link is then absent */
+  follow?: boolean;
   /**
    * Holds `stat=<size>:<mtime>:<inode>` and `sha256=<hex>` lines written when the file was
    * installed; while the file's stat still matches, that sha256 is reported instead of hashing
@@ -42,20 +44,28 @@ interface FileItem {
 
 const readable = (v: string) => `[ ! -L ${v} ] && [ -f ${v} ] && [ -r ${v} ]`;
 
+const STAT_FORMAT = '%n\\0%f\\0%a\\0%u\\0%g\\0%U\\0%G\\0%s\\0';
+
 /**
- * For all paths of a batch: one `stat` (lstat: links are not followed), one `readlink` per
- * symlink, and one `sha256sum` for every readable regular file whose stamp does not vouch for
- * it (a stamped file costs one more `stat`). The output is NUL-separated tagged records, then
- * sha256sum's own lines: any byte but NUL may appear in a path.
+ * For all paths of a batch: one `stat` (lstat: links are not followed; another `stat -L` for the
+ * paths to follow), one `readlink` per symlink, and one `sha256sum` for every readable regular
+ * file whose stamp does not vouch for it (a stamped file costs one more `stat`). The output is
+ * NUL-separated tagged records, then sha256sum's own lines: any byte but NUL may appear in a path.
  */
 function filesScript(items: readonly FileItem[]): string {
-  const paths = [...new Set(items.map((i) => i.path))].map(quote).join(' ');
-  const plain = [...new Set(items.filter((i) => !i.stampFile).map((i) => i.path))].map(quote).join(' ');
-  const lines = [
-    `stat --printf 's\\0%n\\0%f\\0%a\\0%u\\0%g\\0%U\\0%G\\0%s\\0' -- ${paths} 2>/dev/null`,
-    `for p in ${paths}; do if [ -L "$p" ]; then printf 'l\\0%s\\0%s\\0' "$p" "$(readlink -- "$p")"; fi; done`,
-    'set --',
-  ];
+  const unique = (list: readonly FileItem[]) => [...new Set(list.map((i) => i.path))].map(quote).join(' ');
+  const paths = unique(items.filter((i) => !i.follow));
+  const followed = unique(items.filter((i) => i.follow));
+  const plain = unique(items.filter((i) => !i.stampFile));
+  const lines: string[] = [];
+  if (paths) {
+    lines.push(
+      `stat --printf 's\\0${STAT_FORMAT}' -- ${paths} 2>/dev/null`,
+      `for p in ${paths}; do if [ -L "$p" ]; then printf 'l\\0%s\\0%s\\0' "$p" "$(readlink -- "$p")"; fi; done`,
+    );
+  }
+  if (followed) lines.push(`stat -L --printf 'S\\0${STAT_FORMAT}' -- ${followed} 2>/dev/null`);
+  lines.push('set --');
   if (plain) lines.push(`for p in ${plain}; do if ${readable('"$p"')}; then set -- "$@" "$p"; fi; done`);
   items.forEach((item, index) => {
     if (!item.stampFile) return;
@@ -91,6 +101,7 @@ function parseSums(text: string): Map<string, string> {
 
 export function parseFiles(stdout: string, items: readonly FileItem[]): FileState[] {
   const stats = new Map<string, string[]>();
+  const followedStats = new Map<string, string[]>();
   const links = new Map<string, string>();
   const stamped = new Map<number, string>();
   let at = 0;
@@ -104,9 +115,10 @@ export function parseFiles(stdout: string, items: readonly FileItem[]): FileStat
   for (;;) {
     const tag = next();
     if (tag === 'm') break;
-    if (tag === 's') {
+    if (tag === 's' || tag === 'S') {
       const [name, ...fields] = [next(), next(), next(), next(), next(), next(), next(), next()];
-      if (!stats.has(name!)) stats.set(name!, fields);
+      const into = tag === 's' ? stats : followedStats;
+      if (!into.has(name!)) into.set(name!, fields);
     } else if (tag === 'l') {
       const name = next();
       links.set(name, next());
@@ -119,7 +131,7 @@ export function parseFiles(stdout: string, items: readonly FileItem[]): FileStat
   }
   const sums = parseSums(stdout.slice(at));
   return items.map((item, index) => {
-    const fields = stats.get(item.path);
+    const fields = (item.follow ? followedStats : stats).get(item.path);
     if (!fields) return { path: item.path, type: 'absent' };
     const [rawMode, mode, uid, gid, owner, group, size] = fields as [string, string, string, string, string, string, string];
     const type = TYPE_BITS[parseInt(rawMode, 16) & 0o170000] ?? 'other';
@@ -146,12 +158,15 @@ const files: FactFamily<FileItem, FileState> = {
   parse: (stdout, _code, items) => parseFiles(stdout, items),
 };
 
-/** Type, mode, owner, group, size and sha256 of one path on the host (never its content). */
-export function fileFact(path: string, options: { stampFile?: string } = {}): FamilyFact<FileState, FileItem> {
+/**
+ * Type, mode, owner, group, size and sha256 of one path on the host (never its content); with
+ * `follow`, of what a symlink points to (no sha256 then for a link: read it with fileDigestFact).
+ */
+export function fileFact(path: string, options: { stampFile?: string; follow?: boolean } = {}): FamilyFact<FileState, FileItem> {
   return {
-    key: `file${options.stampFile ? `+stamp:${options.stampFile}` : ''}:${path}`,
+    key: `file${options.stampFile ? `+stamp:${options.stampFile}` : ''}${options.follow ? '+follow' : ''}:${path}`,
     family: files,
-    item: { path, stampFile: options.stampFile },
+    item: { path, stampFile: options.stampFile, ...(options.follow ? { follow: true } : {}) },
   };
 }
 

@@ -9,6 +9,28 @@ export interface SystemdUnitState {
   active: string;
 }
 
+/** Which service manager systemctl talks to (Ansible's systemd `scope`): the system's, the login user's, or every user's unit files (`--global`). */
+export type SystemdScope = 'system' | 'user' | 'global';
+
+const RUNTIME_DIR = '${XDG_RUNTIME_DIR:-/run/user/$(id -u)}';
+
+/**
+ * systemctl in a scope, as a shell command prefix for fact scripts. A user's manager is reached
+ * through XDG_RUNTIME_DIR, which Ansible sets to /run/user/<euid> when it is unset.
+ */
+export function systemctlIn(scope: SystemdScope): string {
+  if (scope === 'user') return `XDG_RUNTIME_DIR="${RUNTIME_DIR}" systemctl --user`;
+  return scope === 'global' ? 'systemctl --global' : 'systemctl';
+}
+
+/**
+ * The XDG_RUNTIME_DIR a user-scope systemctl gets, as Ansible gives it: the session's, else
+ * /run/user/<euid>. `who` tells the login user's from root's (become): facts are cached by key.
+ */
+export function userRuntimeDirFact(who: 'login' | 'become'): ScriptFact<string> {
+  return { key: `systemd-user-runtime-dir:${who}`, inShell: true, script: `printf '%s\\n' "${RUNTIME_DIR}"`, parse: (stdout) => stdout.trim() };
+}
+
 export function systemdUnitName(name: string): string {
   return /\.(service|socket|timer|target|mount|path)$/.test(name) ? name : `${name}.service`;
 }
@@ -20,11 +42,11 @@ export function systemdUnitName(name: string): string {
  * unless systemd found no unit of that name at all (LoadState=not-found: is-enabled prints
  * nothing then either). When systemctl show fails, each unit is asked with is-enabled and is-active.
  */
-function unitsScript(units: readonly string[]): string {
+function unitsScript(units: readonly string[], systemctl: string): string {
   const names = units.map(quote).join(' ');
   return `nl='
 '
-if o=$(systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -- ${names} 2>/dev/null) && [ -n "$o" ]; then
+if o=$(${systemctl} show -p Id -p LoadState -p UnitFileState -p ActiveState -- ${names} 2>/dev/null) && [ -n "$o" ]; then
   set -- ${names}
   id=; ls=; f=; a=
   while IFS= read -r l; do
@@ -35,7 +57,7 @@ if o=$(systemctl show -p Id -p LoadState -p UnitFileState -p ActiveState -- ${na
       ActiveState=*) a=\${l#ActiveState=} ;;
       '')
         if [ $# -gt 0 ] && [ -n "$id" ]; then
-          if [ "$ls" != not-found ] && { [ "$id" != "$1" ] || [ -z "$f" ] || [ "$f" = generated ]; }; then f=$(systemctl is-enabled -- "$1" 2>/dev/null); fi
+          if [ "$ls" != not-found ] && { [ "$id" != "$1" ] || [ -z "$f" ] || [ "$f" = generated ]; }; then f=$(${systemctl} is-enabled -- "$1" 2>/dev/null); fi
           printf '%s\\0%s\\0%s\\0' "$1" "\${f%%"$nl"*}" "$a"; shift
         fi
         id=; ls=; f=; a= ;;
@@ -46,7 +68,7 @@ $o
 BOOTSTRAP_UNITS
 else
   for u in ${names}; do
-    f=$(systemctl is-enabled -- "$u" 2>/dev/null); a=$(systemctl is-active -- "$u" 2>/dev/null)
+    f=$(${systemctl} is-enabled -- "$u" 2>/dev/null); a=$(${systemctl} is-active -- "$u" 2>/dev/null)
     printf '%s\\0%s\\0%s\\0' "$u" "\${f%%"$nl"*}" "\${a%%"$nl"*}"
   done
 fi
@@ -65,15 +87,21 @@ export function parseUnits(stdout: string, units: readonly string[]): SystemdUni
   });
 }
 
-const units: FactFamily<string, SystemdUnitState> = {
-  name: 'systemd-units',
-  script: unitsScript,
-  parse: (stdout, _code, items) => parseUnits(stdout, items),
+/** One family per scope: a batch asks each scope's manager once, for all of its units. */
+const unitFamilies: Record<SystemdScope, FactFamily<string, SystemdUnitState>> = {
+  system: { name: 'systemd-units', script: (items) => unitsScript(items, systemctlIn('system')), parse: (stdout, _code, items) => parseUnits(stdout, items) },
+  user: { name: 'systemd-user-units', script: (items) => unitsScript(items, systemctlIn('user')), parse: (stdout, _code, items) => parseUnits(stdout, items) },
+  global: { name: 'systemd-global-units', script: (items) => unitsScript(items, systemctlIn('global')), parse: (stdout, _code, items) => parseUnits(stdout, items) },
 };
 
-export function systemdUnitFact(name: string): FamilyFact<SystemdUnitState, string> {
+/**
+ * A unit's is-enabled and is-active state, as the scope's manager (or, for `global`, the unit
+ * files) say; in the user scope, of the login user's manager or (`become`) root's.
+ */
+export function systemdUnitFact(name: string, scope: SystemdScope = 'system', become = false): FamilyFact<SystemdUnitState, string> {
   const unit = systemdUnitName(name);
-  return { key: `systemd:${unit}`, family: units, item: unit };
+  const keyScope = scope === 'system' ? '' : scope === 'user' ? `-user-${become ? 'become' : 'login'}` : '-global';
+  return { key: `systemd${keyScope}:${unit}`, family: unitFamilies[scope], item: unit };
 }
 
 export interface UpstartJobState {
@@ -114,12 +142,13 @@ if [ -f ${quote(`/etc/init/${name}.conf`)} ]; then echo conf=yes; fi`,
  * Whether systemd needs a daemon-reload: a unit file changed on disk since it was loaded
  * (NeedDaemonReload). For one unit, or for every loaded unit when none is named.
  */
-export function daemonReloadFact(name?: string): ScriptFact<boolean> {
+export function daemonReloadFact(name?: string, scope: Exclude<SystemdScope, 'global'> = 'system', become = false): ScriptFact<boolean> {
+  const systemctl = systemctlIn(scope);
   const script = name !== undefined
-    ? `systemctl show -p NeedDaemonReload -- ${quote(systemdUnitName(name))} 2>/dev/null; :`
-    : `systemctl list-units --all --no-legend --plain 2>/dev/null | while read -r u rest; do printf '%s\\n' "$u"; done | xargs -r systemctl show -p NeedDaemonReload -- 2>/dev/null; :`;
+    ? `${systemctl} show -p NeedDaemonReload -- ${quote(systemdUnitName(name))} 2>/dev/null; :`
+    : `${systemctl} list-units --all --no-legend --plain 2>/dev/null | while read -r u rest; do printf '%s\\n' "$u"; done | xargs -r ${scope === 'user' ? `env XDG_RUNTIME_DIR="${RUNTIME_DIR}" systemctl --user` : 'systemctl'} show -p NeedDaemonReload -- 2>/dev/null; :`;
   return {
-    key: `systemd-need-reload:${name === undefined ? '*' : systemdUnitName(name)}`,
+    key: `systemd-need-reload${scope === 'system' ? '' : `-user-${become ? 'become' : 'login'}`}:${name === undefined ? '*' : systemdUnitName(name)}`,
     script,
     parse: (stdout) => /^NeedDaemonReload=yes$/m.test(stdout),
   };

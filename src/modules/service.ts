@@ -1,7 +1,7 @@
-import type { Fact } from '../facts/types.js';
+import type { Fact, FactReader } from '../facts/types.js';
 import { fileFact } from '../facts/file.js';
 import { systemdUnitFact, systemdUnitName, upstartJobFact } from '../facts/service.js';
-import type { SystemdUnitState, UpstartJobState } from '../facts/service.js';
+import type { SystemdScope, SystemdUnitState, UpstartJobState } from '../facts/service.js';
 import type { Change, Module, ModuleContext, Plan } from './types.js';
 import { planFileWrite, withLeftoverRemoval, writeFileCommands } from './write-file.js';
 import { leftoversFact } from '../facts/leftovers.js';
@@ -27,7 +27,13 @@ export function upstartPath(name: string): string {
   return `/etc/init/${name}.conf`;
 }
 
-function backendOf(ctx: ModuleContext): 'systemd' | 'upstart' {
+/**
+ * The system's init, for the system scope. A user's manager needs a running systemd; `global`
+ * only edits unit files under /etc/systemd/user, which systemctl does without one (an image, a chroot).
+ */
+function backendOf(ctx: ModuleContext, scope: SystemdScope): 'systemd' | 'upstart' {
+  if (scope === 'global') return 'systemd';
+  if (scope === 'user' && ctx.facts.init !== 'systemd') throw new Error(`scope user needs systemd; ${ctx.host} runs ${ctx.facts.init}`);
   if (ctx.facts.init === 'other') throw new Error(`no supported init system on ${ctx.host} (neither systemd nor upstart)`);
   return ctx.facts.init;
 }
@@ -130,22 +136,27 @@ export const serviceModule: Module<ServiceParams> = {
     if (p.upstart !== undefined && p.upstart_src !== undefined) problems.push(['upstart_src', 'give upstart or upstart_src, not both']);
     return problems;
   },
-  facts(p, ctx) {
-    const backend = backendOf(ctx);
-    const hasContent = backend === 'systemd' ? p.unit ?? p.unit_src : p.upstart ?? p.upstart_src;
-    const facts: Fact<unknown>[] = [backend === 'systemd' ? systemdUnitFact(p.name) : upstartJobFact(p.name)];
-    const path = backend === 'systemd' ? unitPath(p.name) : upstartPath(p.name);
-    if (hasContent !== undefined) facts.push(fileFact(path), leftoversFact(path, ctx));
-    return facts;
-  },
-  plan(p, read, ctx) {
-    const backend = backendOf(ctx);
-    const content = wantedContent(p, ctx, backend);
-    const path = backend === 'systemd' ? unitPath(p.name) : upstartPath(p.name);
-    const write = content === undefined ? [] : planFileWrite({ path, content, mode: '0644', runId: ctx.runId }, read(fileFact(path)));
-    const plan = backend === 'systemd'
-      ? planSystemd(p, read(systemdUnitFact(p.name)), write, content !== undefined)
-      : planUpstart(p, read(upstartJobFact(p.name)), write, content !== undefined, ctx);
-    return content === undefined ? plan : withLeftoverRemoval(plan, path, read(leftoversFact(path, ctx)));
-  },
+  facts: (p, ctx) => serviceFacts(p, ctx),
+  plan: (p, read, ctx) => planService(p, read, ctx),
 };
+
+/** What the service needs read from the host; in a systemd scope other than the system's for the systemd module (no unit file is written there). */
+export function serviceFacts(p: ServiceParams, ctx: ModuleContext, scope: SystemdScope = 'system'): Fact<unknown>[] {
+  const backend = backendOf(ctx, scope);
+  const hasContent = backend === 'systemd' ? p.unit ?? p.unit_src : p.upstart ?? p.upstart_src;
+  const facts: Fact<unknown>[] = [backend === 'systemd' ? systemdUnitFact(p.name, scope, ctx.become) : upstartJobFact(p.name)];
+  const path = backend === 'systemd' ? unitPath(p.name) : upstartPath(p.name);
+  if (hasContent !== undefined) facts.push(fileFact(path), leftoversFact(path, ctx));
+  return facts;
+}
+
+export function planService(p: ServiceParams, read: FactReader, ctx: ModuleContext, scope: SystemdScope = 'system'): Plan {
+  const backend = backendOf(ctx, scope);
+  const content = wantedContent(p, ctx, backend);
+  const path = backend === 'systemd' ? unitPath(p.name) : upstartPath(p.name);
+  const write = content === undefined ? [] : planFileWrite({ path, content, mode: '0644', runId: ctx.runId }, read(fileFact(path)));
+  const plan = backend === 'systemd'
+    ? planSystemd(p, read(systemdUnitFact(p.name, scope, ctx.become)), write, content !== undefined)
+    : planUpstart(p, read(upstartJobFact(p.name)), write, content !== undefined, ctx);
+  return content === undefined ? plan : withLeftoverRemoval(plan, path, read(leftoversFact(path, ctx)));
+}

@@ -1,12 +1,25 @@
 import { DIGESTS, fileDigestFact, type DigestAlgorithm } from '../facts/checksum.js';
 import { fileFact, type FileState } from '../facts/file.js';
+import { fileFlagsFact, type FileFlags } from '../facts/file-flags.js';
+import { fileMimeFact, type FileMime } from '../facts/file-mime.js';
 import { absolutePathParam } from './params.js';
 import type { Module } from './types.js';
 
-export type StatParams = { path: string; get_checksum?: boolean; checksum_algorithm?: DigestAlgorithm };
+export type StatParams = { path: string; follow?: boolean; get_checksum?: boolean; checksum_algorithm?: DigestAlgorithm; get_mime?: boolean; get_attributes?: boolean };
 
-/** Ansible's `stat` result keys for what the file fact knows (links are not followed, as follow: false); `checksum` of a regular file when given. */
-export function statResult(path: string, f: FileState, checksum: string | undefined): Record<string, unknown> {
+/** What stat reports besides the file fact: each only when asked for. */
+export interface StatExtras {
+  checksum?: string;
+  mime?: FileMime;
+  flags?: FileFlags;
+}
+
+/**
+ * Ansible's `stat` result keys for what the facts know: the path itself (`follow: false`) or what
+ * a link points to (`follow: true`: no `lnk_target` then); `checksum` of a regular file,
+ * `mimetype`/`charset` and `version`/`attributes`/`attr_flags` when given.
+ */
+export function statResult(path: string, f: FileState, extras: StatExtras = {}): Record<string, unknown> {
   if (f.type === 'absent') return { exists: false };
   return {
     exists: true,
@@ -21,27 +34,44 @@ export function statResult(path: string, f: FileState, checksum: string | undefi
     gr_name: f.group,
     size: f.size,
     ...(f.type === 'link' ? { lnk_target: f.linkTarget } : {}),
-    ...(f.type === 'file' && checksum ? { checksum } : {}),
+    ...(f.type === 'file' && extras.checksum ? { checksum: extras.checksum } : {}),
+    ...(extras.mime ? { mimetype: extras.mime.mimetype, charset: extras.mime.charset } : {}),
+    ...(extras.flags ? { version: extras.flags.version, attributes: extras.flags.attributes, attr_flags: extras.flags.attr_flags } : {}),
   };
 }
 
 const algorithmOf = (p: StatParams): DigestAlgorithm => p.checksum_algorithm ?? 'sha1';
-/** sha256 comes with the file fact; another algorithm is one more fact, read only when a checksum is asked for. */
-const digestFact = (p: StatParams) => (p.get_checksum !== false && algorithmOf(p) !== 'sha256' ? fileDigestFact(p.path, algorithmOf(p)) : undefined);
+const stateFact = (p: StatParams) => fileFact(p.path, { follow: p.follow === true });
+/**
+ * sha256 of the path itself comes with the file fact; another algorithm, or a followed link's
+ * target, is one more fact, read only when a checksum is asked for.
+ */
+const digestFact = (p: StatParams) => (p.get_checksum !== false && (algorithmOf(p) !== 'sha256' || p.follow) ? fileDigestFact(p.path, algorithmOf(p)) : undefined);
+const mimeFact = (p: StatParams) => (p.get_mime !== false ? fileMimeFact(p.path) : undefined);
+const flagsFact = (p: StatParams) => (p.get_attributes !== false ? fileFlagsFact(p.path) : undefined);
 
-/** As Ansible's stat: reads a path's state for `register` (`out.stat.exists`, `.isdir`, `.mode`, `.checksum`...); changes nothing. */
+/** As Ansible's stat: reads a path's state for `register` (`out.stat.exists`, `.isdir`, `.mode`, `.checksum`, `.mimetype`...); changes nothing. */
 export const statModule: Module<StatParams> = {
   name: 'stat',
   params: {
     path: { ...absolutePathParam('the path to look at'), aliases: ['dest', 'name'] },
+    follow: { type: 'boolean', default: false, description: 'report what a symlink points to instead of the link itself' },
     get_checksum: { type: 'boolean', default: true, description: 'a regular file\'s checksum in `checksum`' },
-    checksum_algorithm: { type: 'string', enum: Object.keys(DIGESTS), default: 'sha1', description: 'the checksum\'s algorithm (Ansible\'s default, sha1)' },
+    checksum_algorithm: { type: 'string', enum: Object.keys(DIGESTS), default: 'sha1', aliases: ['checksum', 'checksum_algo'], description: 'the checksum\'s algorithm (Ansible\'s default, sha1)' },
+    get_mime: { type: 'boolean', default: true, aliases: ['mime', 'mime_type', 'mime-type'], description: '`mimetype` and `charset` as `file --mime-type --mime-encoding` reads them (`unknown` without `file`)' },
+    get_attributes: { type: 'boolean', default: true, aliases: ['attr', 'attributes'], description: '`attributes` (names), `attr_flags` and `version` as `lsattr -vd` reads them' },
   },
-  facts: (p) => [fileFact(p.path), ...(digestFact(p) ? [digestFact(p)!] : [])],
+  facts: (p) => [stateFact(p), digestFact(p), mimeFact(p), flagsFact(p)].filter((f) => f !== undefined),
   plan(p, read) {
-    const state = read(fileFact(p.path));
-    const other = digestFact(p);
-    const checksum = p.get_checksum === false ? undefined : other ? (read(other) ?? undefined) : state.sha256;
-    return { changes: [], reason: `${p.path} ${state.type === 'absent' ? 'absent' : `is a ${state.type}`}`, result: { stat: statResult(p.path, state, checksum) } };
+    const state = read(stateFact(p));
+    const digest = digestFact(p);
+    const mime = mimeFact(p);
+    const flags = flagsFact(p);
+    const extras: StatExtras = {
+      checksum: p.get_checksum === false ? undefined : digest ? (read(digest) ?? undefined) : state.sha256,
+      mime: mime && read(mime),
+      flags: flags && read(flags),
+    };
+    return { changes: [], reason: `${p.path} ${state.type === 'absent' ? 'absent' : `is a ${state.type}`}`, result: { stat: statResult(p.path, state, extras) } };
   },
 };

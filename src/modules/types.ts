@@ -26,6 +26,12 @@ export interface Change {
    * --command-timeout (an apt install, a wait with its own deadline). A task's `timeout:` wins.
    */
   timeout?: number;
+  /**
+   * Runs whenever the task is applied (never in check mode) without making the task changed:
+   * what Ansible runs every time and does not count (systemd's daemon_reexec). An ok task names
+   * it in its reason; alone, it does not notify handlers.
+   */
+  uncounted?: true;
 }
 
 /** What a module decided: nothing to do (with why), or changes. */
@@ -58,6 +64,10 @@ export interface ModuleContext {
    * (even on one host, despite the host lock) never write the same temp path.
    */
   runId: string;
+  /** the task runs with `become` (its facts and commands as root): facts that depend on the user (systemd's user scope) are asked per user */
+  become?: boolean;
+  /** how many times the run's -v was given (-vv: 2; absent: 0): debug's `verbosity` compares with it */
+  verbosity?: number;
   /** the host's lock file (inventory/lock-file.ts): the run it names as holder is alive, and its temp files are kept */
   lockFile: string;
 }

@@ -33,6 +33,8 @@ export interface HostPlay {
   scopeExtra: Record<string, unknown>;
   /** the run's id (ModuleContext.runId): a fixed word offline, where nothing runs */
   runId: string;
+  /** how many times -v was given (ModuleContext.verbosity); 0 offline */
+  verbosity?: number;
   /** module registry; the real one unless a test brings its own */
   modules?: (name: string) => Module | undefined;
   /** laptop files built before the run connects (offline validation accepts them as sources) */
@@ -200,6 +202,8 @@ export function contextOf(hp: HostPlay, itemScope: Record<string, unknown>, task
     evaluate: (expr) => evaluate(expr, itemScope, taskWhere(task, task.module, hp.host)),
     localDir: localDirOf(task, hp.play, src),
     runId: hp.runId,
+    become: task.become ?? hp.play.become,
+    verbosity: hp.verbosity ?? 0,
     lockFile: lockFileOf(hp.inventory.hosts.get(hp.host) ?? { vars: {} }),
     renderTemplate: (file, extra) => renderTemplateFile(resolveTemplatePath(file, hp.play.file, task.role?.dir), { ...itemScope, ...extra }),
   };

@@ -1,6 +1,7 @@
 import type { HostSession } from '../host/session.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Expansions } from '../playbook/expansions.js';
+import type { Module } from '../modules/types.js';
 import type { Play, Task } from '../playbook/types.js';
 import type { Batch } from './batches.js';
 import type { RunEvents, TaskStatus } from './events.js';
@@ -17,6 +18,10 @@ export interface Run {
   check: boolean;
   /** diffs are shown: the before side of a changed file is read from the host after planning */
   diff?: boolean;
+  /** how many times -v was given (ModuleContext.verbosity) */
+  verbosity: number;
+  /** the module registry, when a test brings its own (HostPlay.modules) */
+  modules?: (name: string) => Module | undefined;
   forks: number;
   /** the tasks --tags, --skip-tags and --start-at-task select */
   selected: (task: Task) => boolean;

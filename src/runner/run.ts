@@ -1,5 +1,6 @@
 import { ExitCode, UnreachableError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/types.js';
+import type { Module } from '../modules/types.js';
 import type { Play, Task } from '../playbook/types.js';
 import type { Transport } from '../transport/types.js';
 import type { HostRecap, RunEvents } from './events.js';
@@ -23,6 +24,8 @@ export interface RunOptions {
   check: boolean;
   /** diffs are shown: read the before side of changed files (one more round trip, only then) */
   diff?: boolean;
+  /** how many times -v was given (ModuleContext.verbosity) */
+  verbosity?: number;
   limit?: string;
   /** the tasks --tags, --skip-tags and --start-at-task select (playbook/expand.ts taskFilter) */
   selected?: (task: Task) => boolean;
@@ -44,6 +47,8 @@ export interface RunOptions {
   loadNote?: string;
   /** the task walk's memo, shared with offline validation (default: the run's own) */
   expansions?: Expansions;
+  /** the module registry (default the real one; a test may bring its own) */
+  modules?: (name: string) => Module | undefined;
 }
 
 export interface RunOutcome {
@@ -76,6 +81,8 @@ export async function runPlays(inventory: Inventory, plays: Play[], opts: RunOpt
     playHosts,
     check: opts.check,
     diff: opts.diff,
+    verbosity: opts.verbosity ?? 0,
+    modules: opts.modules,
     forks: opts.forks,
     selected: opts.selected ?? (() => true),
     scopeExtra: opts.scopeExtra,

@@ -10,7 +10,7 @@ import type { TaskEnv } from './run-context.js';
 /** The host play (see playbook/expand.ts) of this env: its registered values are layered over scopeExtra. */
 export function hostPlayOf(env: TaskEnv, facts = env.host.facts!) {
   const { run, play, host } = env;
-  return { inventory: run.inventory, play, host: host.host.name, facts, runId: run.runId, scopeExtra: { ...run.scopeExtra, ...host.registered } };
+  return { inventory: run.inventory, play, host: host.host.name, facts, runId: run.runId, verbosity: run.verbosity, modules: run.modules, scopeExtra: { ...run.scopeExtra, ...host.registered } };
 }
 
 /** The task on this host, as playbook/ renders and evaluates it (with `facts` in place of the host's, to speculate). */

@@ -117,11 +117,12 @@ async function runItem(item: TaskInstance, { task, onHost, env, elevate, tally, 
   const { label } = instance;
   const out: Registered = { changed: false, failed: false, skipped: false, ...NOTHING_RAN, ...plan.result, ...itemOf };
   if (plan.vars) Object.assign(tally.vars, plan.vars);
-  const planned: ChangeReport[] = plan.changes.map((c) => ({ title: label + c.title, diff: c.diff }));
+  const counted = plan.changes.filter((c) => !c.uncounted);
+  const planned: ChangeReport[] = counted.map((c) => ({ title: label + c.title, diff: c.diff }));
   let error: unknown;
   for (const change of plan.changes) {
     if (env.run.check) continue;
-    if (tally.changes.length === 0) await env.beforeApply?.(task);
+    if (!change.uncounted && tally.changes.length === 0) await env.beforeApply?.(task);
     try {
       Object.assign(out, await applyCommands(change.commands, on, elevate, task.timeout ?? change.timeout ?? env.run.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT));
     } catch (err) {
@@ -132,9 +133,9 @@ async function runItem(item: TaskInstance, { task, onHost, env, elevate, tally, 
     }
   }
   if (plan.changes.length > 0 && !env.run.check) on.invalidate();
-  const checkOnly = env.run.check && plan.changes.length > 0;
+  const checkOnly = env.run.check && counted.length > 0;
   if (checkOnly) tally.producedNothing = true;
-  const { changed, failed } = itemConditions(task, onHost, instance, out, { planned: plan.changes.length > 0, checkOnly, error });
+  const { changed, failed } = itemConditions(task, onHost, instance, out, { planned: counted.length > 0, checkOnly, error });
   out.changed = changed;
   out.failed = failed;
   tally.items.push(out);
@@ -142,7 +143,9 @@ async function runItem(item: TaskInstance, { task, onHost, env, elevate, tally, 
     tally.changes.push(...(planned.length ? planned : [{ title: `${label}changed_when: ${task.changedWhen}` }]));
     tally.anyChanged = true;
   } else {
-    tally.reasons.push(label + (plan.changes.length ? `${env.run.check ? 'would run' : 'ran'}; changed_when: ${task.changedWhen}` : (plan.reason ?? 'nothing to do')));
+    const uncounted = plan.changes.filter((c) => c.uncounted).map((c) => `${env.run.check ? 'would run' : 'ran'} ${c.title}`);
+    const why = counted.length ? `${env.run.check ? 'would run' : 'ran'}; changed_when: ${task.changedWhen}` : (plan.reason ?? 'nothing to do');
+    tally.reasons.push(label + [...uncounted, why].join('; '));
   }
   // as in Ansible, a looping task goes on with its other items and fails at the end
   if (failed) tally.failedItems.push({ label, failure: error !== undefined ? failureOf(error) : failedWhenFailure(task, out) });

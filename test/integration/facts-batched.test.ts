@@ -155,7 +155,7 @@ function agreementTests(shellOf: () => Shell, all: boolean): void {
   it('systemd units: one systemctl show equals is-enabled / is-active per unit', async () => {
     const shell = shellOf();
     const units = ['ssh.service', 'sshd.service', 'cron.service', 'no-such-unit.service', 'systemd-journald.socket'];
-    const batched = await gather(shell, units.map(systemdUnitFact));
+    const batched = await gather(shell, units.map((u) => systemdUnitFact(u)));
     const each = await gatherEach(shell, units.map(perUnitFact));
     units.forEach((unit, i) => assert.deepEqual(batched.get(systemdUnitFact(unit).key), each[i], unit));
   });

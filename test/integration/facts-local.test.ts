@@ -12,6 +12,8 @@ import type { ArgvCommand as Command } from '../../src/argv.js';
 import { batchScript, parseBatch } from '../../src/facts/batch.js';
 import { exitCodeFact, pathExistsFact } from '../../src/facts/guard-facts.js';
 import { fileContentFact, fileFact } from '../../src/facts/file.js';
+import { fileFlagsFact } from '../../src/facts/file-flags.js';
+import { fileMimeFact } from '../../src/facts/file-mime.js';
 import { leftoversFact } from '../../src/facts/leftovers.js';
 import { lockCommand } from '../../src/host/lock.js';
 import { until } from '../helpers/until.js';
@@ -179,6 +181,41 @@ describe('batched facts through a real sh -s', () => {
     assert.equal(hostValue.user, me.username);
     assert.equal(hostValue.init, existsSync('/run/systemd/system') ? 'systemd' : 'other');
     assert.ok(hostValue.addresses.every((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && !a.startsWith('127.')));
+  });
+
+  it('stat\'s facts in one batch: a followed link is its target, a dangling one absent; file\'s mime and lsattr\'s flags as the tools print them', () => {
+    const text = join(dir, 'stat-me.txt');
+    writeFileSync(text, 'plain text\n');
+    const link = join(dir, 'stat-link');
+    symlinkSync(text, link);
+    const dangling = join(dir, 'stat-dangling');
+    symlinkSync(join(dir, 'nowhere'), dangling);
+    const paths = [text, link, dir, dangling];
+    const facts: Fact<unknown>[] = [
+      ...paths.map((p) => fileFact(p)), ...paths.map((p) => fileFact(p, { follow: true })),
+      ...paths.map(fileMimeFact), ...paths.map(fileFlagsFact),
+    ];
+    const values = gather(facts);
+    const followed = (p: string) => values.get(fileFact(p, { follow: true }).key) as FileState;
+    const { sha256: _sha, ...target } = values.get(fileFact(text).key) as FileState;
+    assert.deepEqual({ ...followed(link), path: text }, { ...target, path: text }, 'follow: the target\'s type, mode, owner and size');
+    assert.equal((values.get(fileFact(link).key) as FileState).type, 'link', 'the same path not followed in the same batch');
+    assert.equal(followed(dir).type, 'directory');
+    assert.equal(followed(dangling).type, 'absent');
+    for (const p of paths) {
+      const tool = spawnSync('file', ['--mime-type', '--mime-encoding', p], { encoding: 'utf8' }).stdout;
+      const [mimetype, charset] = tool.slice(tool.lastIndexOf(':') + 1).split(';').map((s) => s.trim());
+      // a dangling link is "inode/symlink" alone, which Ansible's stat cannot split: unknown, both
+      const expected = charset === undefined ? { mimetype: 'unknown', charset: 'unknown' } : { mimetype, charset: charset.split('=')[1] };
+      assert.deepEqual(values.get(fileMimeFact(p).key), expected, p);
+      const lsattr = spawnSync('lsattr', ['-vd', p], { encoding: 'utf8' });
+      const [version, flags] = lsattr.stdout.split(/\s+/);
+      const flagsOf = lsattr.status === 0 ? { version, attr_flags: flags!.replaceAll('-', '') } : { version: null, attr_flags: '' };
+      assert.deepEqual({ ...(values.get(fileFlagsFact(p).key) as object), attributes: undefined }, { ...flagsOf, attributes: undefined }, p);
+    }
+    assert.deepEqual(values.get(fileMimeFact(link).key), { mimetype: 'inode/symlink', charset: 'binary' }, 'file does not follow the link');
+    assert.deepEqual(values.get(fileMimeFact(text).key), { mimetype: 'text/plain', charset: 'us-ascii' });
+    assert.deepEqual(values.get(fileFlagsFact(link).key), { version: null, attr_flags: '', attributes: [] }, 'lsattr fails on a link');
   });
 
   it('sees a listening port and an answering URL, and their absence', async () => {

@@ -125,7 +125,7 @@ describe('lab nodes (docker containers booting systemd with sshd)', { timeout: 1
         assert.equal(res.code, 0, res.stderr);
         return res.stdout;
       };
-      const facts = ODD_UNITS.map(systemdUnitFact);
+      const facts = ODD_UNITS.map((u) => systemdUnitFact(u));
       // every systemctl call of the batch is logged, to see that it took the show path
       const script = `systemctl() { printf '%s\\n' "$1" >> /run/bootstrap-systemctl-calls; command systemctl "$@"; }\n${batchScript(facts)}`;
       const batched = parseBatch(await shell(script), facts, script);

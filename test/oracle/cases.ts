@@ -349,7 +349,9 @@ export const oracleCases: OracleCase[] = [
 `,
   },
   {
-    name: 'set_fact, debug (msg, var, registered), assert (that, fail_msg) and fail',
+    name: 'set_fact, debug (msg, var, registered, verbosity under and over the run\'s -v), assert (that, fail_msg) and fail',
+    args: ['-v'],
+    js: { ...pythonBooleans('quiet.skipped'), 'quiet.msg is defined': "'msg' in quiet ? 'True' : 'False'" },
     ansible: ansiblePlay(`    - name: set
       set_fact: { greeting: "hi {{ inventory_hostname }}", n: 2 }
     - name: show
@@ -357,8 +359,16 @@ export const oracleCases: OracleCase[] = [
       register: shown
     - name: show var
       debug: { var: n }
+    - name: only with -vv
+      debug: { msg: "more detail", verbosity: 2 }
+      register: quiet
+    - name: with -v
+      debug: { var: greeting, verbosity: 1 }
+      register: loud
     - name: write
       copy: { dest: "{{ root }}/fact", content: "{{ greeting }} {{ n + 1 }} {{ shown.msg }}" }
+    - name: write verbosity
+      copy: { dest: "{{ root }}/verbosity", content: "{{ quiet.skipped }} {{ quiet.msg is defined }} {{ loud.greeting }}" }
     - name: holds
       assert:
         that: ["n == 2", "greeting != ''"]
@@ -371,15 +381,32 @@ export const oracleCases: OracleCase[] = [
     - name: after
       copy: { dest: "{{ root }}/after", content: "a" }
 `),
-    check: (o) => assert.deepEqual([o.files.h1.fact, o.results.h2.at(-1), o.results.h3.at(-1)], ['hi h1 3 hi h1', 'not on h2: failed', 'not on h3: failed']),
+    check: (o) => {
+      assert.deepEqual([o.files.h1.fact, o.results.h2.at(-1), o.results.h3.at(-1)], ['hi h1 3 hi h1', 'not on h2: failed', 'not on h3: failed']);
+      assert.deepEqual([o.files.h1.verbosity, o.results.h1[3], o.results.h1[4]], ['True False hi h1', 'only with -vv: skipped', 'with -v: ok']);
+    },
   },
   {
-    name: 'stat: a file, a directory, a symlink and a missing path',
-    js: { ...pythonBooleans('sf.stat.exists', 'sf.stat.isreg', 'sf.stat.isdir', 'sd.stat.isdir', 'sl.stat.islnk', 'sm.stat.exists'), 'sl.stat.lnk_target | basename': "sl.stat.lnk_target.split('/').pop()" },
+    name: 'stat: a file, a directory, a symlink (followed or not, also dangling) and a missing path; file\'s mime type and charset, lsattr\'s attributes, each left out when turned off (under aliases)',
+    js: {
+      ...pythonBooleans('sf.stat.exists', 'sf.stat.isreg', 'sf.stat.isdir', 'sd.stat.isdir', 'sl.stat.islnk', 'sm.stat.exists', 'slf.stat.islnk', 'slf.stat.isreg', 'sdf.stat.exists', 'sdn.stat.islnk'),
+      'sl.stat.lnk_target | basename': "sl.stat.lnk_target.split('/').pop()",
+      "sf.stat.attributes | join(',')": "sf.stat.attributes.join(',')",
+      "sl.stat.attributes | join(',')": "sl.stat.attributes.join(',')",
+      'sl.stat.version is none': "sl.stat.version === null ? 'True' : 'False'",
+      'sf.stat.version is none': "sf.stat.version === null ? 'True' : 'False'",
+      'slf.stat.lnk_target is defined': "'lnk_target' in slf.stat ? 'True' : 'False'",
+      'sn.stat.mimetype is defined': "'mimetype' in sn.stat ? 'True' : 'False'",
+      'sn.stat.charset is defined': "'charset' in sn.stat ? 'True' : 'False'",
+      'sn.stat.attributes is defined': "'attributes' in sn.stat ? 'True' : 'False'",
+      'sn.stat.attr_flags is defined': "'attr_flags' in sn.stat ? 'True' : 'False'",
+    },
     ansible: ansiblePlay(`    - name: seed
       copy: { dest: "{{ root }}/f", content: "hello\\n", mode: "0640" }
     - name: link
       file: { path: "{{ root }}/l", src: "{{ root }}/f", state: link }
+    - name: dangling link
+      command: { argv: [ln, -s, "{{ root }}/gone", "{{ root }}/d"], creates: "{{ root }}/d" }
     - name: stat file
       stat: { path: "{{ root }}/f", checksum_algorithm: sha256 }
       register: sf
@@ -389,13 +416,32 @@ export const oracleCases: OracleCase[] = [
     - name: stat link
       stat: { path: "{{ root }}/l" }
       register: sl
+    - name: stat link followed
+      stat: { path: "{{ root }}/l", follow: true, checksum_algo: md5 }
+      register: slf
+    - name: stat dangling followed
+      stat: { path: "{{ root }}/d", follow: true }
+      register: sdf
+    - name: stat dangling
+      stat: { path: "{{ root }}/d" }
+      register: sdn
+    - name: stat without mime and attributes
+      stat: { path: "{{ root }}/f", mime: false, attr: false }
+      register: sn
     - name: stat missing
       stat: { path: "{{ root }}/nothing" }
       register: sm
     - name: write
       copy: { dest: "{{ root }}/out", content: "{{ sf.stat.exists }} {{ sf.stat.isreg }} {{ sf.stat.isdir }} {{ sf.stat.mode }} {{ sf.stat.size }} {{ sf.stat.checksum }} {{ sf.stat.pw_name }} {{ sf.stat.uid }} | {{ sd.stat.isdir }} | {{ sl.stat.islnk }} {{ sl.stat.lnk_target | basename }} | {{ sm.stat.exists }}" }
+    - name: write more
+      copy: { dest: "{{ root }}/more", content: "{{ sf.stat.mimetype }} {{ sf.stat.charset }} [{{ sf.stat.attributes | join(',') }}] [{{ sf.stat.attr_flags }}] {{ sf.stat.version is none }} | {{ sd.stat.mimetype }} {{ sd.stat.charset }} | {{ sl.stat.mimetype }} {{ sl.stat.charset }} [{{ sl.stat.attributes | join(',') }}] [{{ sl.stat.attr_flags }}] {{ sl.stat.version is none }} | {{ slf.stat.islnk }} {{ slf.stat.isreg }} {{ slf.stat.mode }} {{ slf.stat.size }} {{ slf.stat.checksum }} {{ slf.stat.lnk_target is defined }} {{ slf.stat.mimetype }} | {{ sdf.stat.exists }} | {{ sdn.stat.islnk }} {{ sdn.stat.mimetype }} {{ sdn.stat.charset }} | {{ sn.stat.mimetype is defined }} {{ sn.stat.charset is defined }} {{ sn.stat.attributes is defined }} {{ sn.stat.attr_flags is defined }}" }
+    - name: no dangling link left (the comparison reads every file under the roots)
+      file: { path: "{{ root }}/d", state: absent }
 `),
-    check: (o) => assert.match(o.files.h1.out, /^True True False 0640 6 5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 root 0 \| True \| True f \| False$/),
+    check: (o) => {
+      assert.match(o.files.h1.out, /^True True False 0640 6 5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 root 0 \| True \| True f \| False$/);
+      assert.match(o.files.h1.more, /^text\/plain us-ascii \[\S*\] \[\S*\] False \| inode\/directory binary \| inode\/symlink binary \[\] \[\] True \| False True 0640 6 b1946ac92492d2347c6235b4d2611184 False inode\/symlink \| False \| True unknown unknown \| False False False False$/);
+    },
   },
   {
     name: 'lineinfile: regexp replaces, insertafter/insertbefore/BOF, backrefs, search_string, absent, create, a missing file fails',
@@ -451,8 +497,11 @@ export const oracleCases: OracleCase[] = [
     check: (o) => assert.equal(o.files.h1.b, '# BEGIN top\nt\n# END top\n\nline1\n// BEGIN two\nx\n// END two\nline2\nlast\n'),
   },
   {
-    name: 'group and user: create (with a password), keep, change, a password kept, not updated on_create, updated; remove (throwaway names, on h1 only: the loopback hosts share one /etc/passwd)',
-    cleanup: [['userdel', 'bsoracle-u'], ['groupdel', 'bsoracle-g'], ['groupdel', 'bsoracle-s']],
+    name: 'group and user: create (with a password), keep, change, a password kept, not updated on_create, updated; remove; systemd scope global (no running systemd needed): enable, keep, mask, keep, unmask with disable, keep (throwaway names, on h1 only: the loopback hosts share one /etc)',
+    cleanup: [
+      ['userdel', 'bsoracle-u'], ['groupdel', 'bsoracle-g'], ['groupdel', 'bsoracle-s'],
+      ['rm', '-f', '/usr/lib/systemd/user/bsoracle-unit.service', '/etc/systemd/user/bsoracle-unit.service', '/etc/systemd/user/default.target.wants/bsoracle-unit.service'],
+    ],
     ansible: ansiblePlay(`    - name: group
       group: { name: bsoracle-g, gid: 43210 }
       when: inventory_hostname == 'h1'
@@ -511,8 +560,37 @@ export const oracleCases: OracleCase[] = [
     - name: gone already
       group: { name: bsoracle-g, state: absent }
       when: inventory_hostname == 'h1'
+    - name: a user unit
+      copy: { dest: /usr/lib/systemd/user/bsoracle-unit.service, content: "[Unit]\\nDescription=oracle\\n[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=default.target\\n" }
+      when: inventory_hostname == 'h1'
+    - name: enabled for every user
+      systemd: { name: bsoracle-unit, scope: global, enabled: true }
+      when: inventory_hostname == 'h1'
+    - name: enabled already
+      systemd: { name: bsoracle-unit, scope: global, enabled: true, no_block: true }
+      when: inventory_hostname == 'h1'
+    - name: masked for every user
+      systemd: { name: bsoracle-unit, scope: global, masked: true, enabled: false }
+      when: inventory_hostname == 'h1'
+    - name: masked already
+      systemd: { name: bsoracle-unit, scope: global, masked: true }
+      when: inventory_hostname == 'h1'
+    - name: state when masked
+      shell: { cmd: "systemctl --global is-enabled bsoracle-unit.service > {{ root }}/unit; true" }
+      when: inventory_hostname == 'h1'
+    - name: unmasked and disabled
+      systemd: { name: bsoracle-unit, scope: global, masked: false, enabled: false }
+      when: inventory_hostname == 'h1'
+    - name: disabled already
+      systemd: { name: bsoracle-unit, scope: global, masked: false, enabled: false }
+      when: inventory_hostname == 'h1'
+    - name: state at the end
+      shell: { cmd: "systemctl --global is-enabled bsoracle-unit.service >> {{ root }}/unit; true" }
+      when: inventory_hostname == 'h1'
 `),
     check: (o) => {
+      assert.equal(o.files.h1.unit, 'masked\ndisabled\n');
+      assert.deepEqual(o.results.h1.filter((r) => /^(enabled|masked|unmasked|disabled) /.test(r)), ['enabled for every user: changed', 'enabled already: ok', 'masked for every user: changed', 'masked already: ok', 'unmasked and disabled: changed', 'disabled already: ok']);
       assert.equal(o.files.h1.passwords, `${HASH} ${OTHER_HASH}`);
       assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/nonexistent:\/bin\/bash$/);
     },

@@ -35,14 +35,17 @@ async function parse(argv: string[], redactor = new Redactor()): Promise<{ comma
 const honoured: Array<[RunCommand, string[], Partial<RunCliOptions>]> = [
   ['apply', ['--playbook', 'a.yml', '--playbook', 'b.yml'], { playbook: ['a.yml', 'b.yml'] }],
   ['apply', ['--limit', 'web', '--tags', 'nginx', '--skip-tags', 'apps', '-e', 'a=1', '-e', '@x.yml'], { limit: 'web', tags: 'nginx', skipTags: 'apps', extraVars: ['a=1', '@x.yml'] }],
-  ['apply', ['--forks', '3', '--output', 'json', '-v', '--check', '--diff', '--force-handlers'], { forks: '3', output: 'json', verbose: true, check: true, diff: true, forceHandlers: true }],
+  ['apply', ['--forks', '3', '--output', 'json', '-v', '--check', '--diff', '--force-handlers'], { forks: '3', output: 'json', verbose: 1, check: true, diff: true, forceHandlers: true }],
   ['apply', ['--command-timeout', '60', '--start-at-task', 'nginx', '--list-hosts', '--list-tasks'], { commandTimeout: '60', startAtTask: 'nginx', listHosts: true, listTasks: true }],
   ['apply', ['--accept-new-host-keys', '--known-hosts', 'k1', '--known-hosts', 'k2', '--ssh-config', 'cfg'], { acceptNewHostKeys: true, knownHosts: ['k1', 'k2'], sshConfig: 'cfg' }],
-  ['validate', ['--playbook', 'a.yml', '--limit', 'lb', '--tags', 'consul', '--skip-tags', 'acl', '-e', 'a=1', '--output', 'json', '-v'], { playbook: ['a.yml'], limit: 'lb', tags: 'consul', skipTags: 'acl', extraVars: ['a=1'], output: 'json', verbose: true }],
-  ['facts', ['--limit', 'web1', '-e', '{"ssh":{"user":"deploy"}}', '--forks', '2', '--output', 'json', '-v'], { limit: 'web1', extraVars: ['{"ssh":{"user":"deploy"}}'], forks: '2', output: 'json', verbose: true }],
+  ['validate', ['--playbook', 'a.yml', '--limit', 'lb', '--tags', 'consul', '--skip-tags', 'acl', '-e', 'a=1', '--output', 'json', '-v'], { playbook: ['a.yml'], limit: 'lb', tags: 'consul', skipTags: 'acl', extraVars: ['a=1'], output: 'json', verbose: 1 }],
+  ['facts', ['--limit', 'web1', '-e', '{"ssh":{"user":"deploy"}}', '--forks', '2', '--output', 'json', '-v'], { limit: 'web1', extraVars: ['{"ssh":{"user":"deploy"}}'], forks: '2', output: 'json', verbose: 1 }],
   ['facts', ['--accept-new-host-keys', '--known-hosts', 'k', '--ssh-config', 'cfg'], { acceptNewHostKeys: true, knownHosts: ['k'], sshConfig: 'cfg' }],
-  ['verify', ['--limit', 'lb', '-e', 'load_balancer=haproxy', '--forks', '4', '--output', 'json', '-v', '--requests', '5'], { limit: 'lb', extraVars: ['load_balancer=haproxy'], forks: '4', output: 'json', verbose: true, requests: '5' }],
+  ['verify', ['--limit', 'lb', '-e', 'load_balancer=haproxy', '--forks', '4', '--output', 'json', '-v', '--requests', '5'], { limit: 'lb', extraVars: ['load_balancer=haproxy'], forks: '4', output: 'json', verbose: 1, requests: '5' }],
   ['verify', ['--accept-new-host-keys', '--known-hosts', 'k', '--ssh-config', 'cfg'], { acceptNewHostKeys: true, knownHosts: ['k'], sshConfig: 'cfg' }],
+  // -v counts as Ansible's: -vvv and -v -v -v are 3
+  ['apply', ['-vvv'], { verbose: 3 }],
+  ['apply', ['-v', '--verbose', '-v'], { verbose: 3 }],
   ['apply', ['--persist', '60'], { persist: '60' }],
   ['facts', ['--persist', '5'], { persist: '5' }],
   // defaults, only where honoured

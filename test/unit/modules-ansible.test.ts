@@ -55,7 +55,7 @@ describe('systemd with daemon_reload', () => {
   });
   it('needs systemd, and a name or daemon_reload', () => {
     assert.throws(() => getModule('systemd')!.facts({ daemon_reload: true }, ctxOn('upstart')), /daemon_reload needs systemd; h1 runs upstart/);
-    assert.deepEqual(getModule('systemd')!.validate!({ state: 'started' }, { localDir: '/tmp' }), [['name', 'give name, or daemon_reload: true']]);
+    assert.deepEqual(getModule('systemd')!.validate!({ state: 'started' }, { localDir: '/tmp' }), [['name', 'give name, or daemon_reload: true or daemon_reexec: true']]);
   });
 });
 

@@ -21,7 +21,8 @@ export interface ApplyOptions extends SshOptions, RunSelection {
   playbook?: string[];
   forks: number;
   output: 'text' | 'json';
-  verbose?: boolean;
+  /** -v given this many times: 1 shows reasons in full and timings; any count is debug's verbosity */
+  verbose?: number;
   check?: boolean;
   diff?: boolean;
   forceHandlers?: boolean;
@@ -56,6 +57,7 @@ export async function apply(inventoryFile: string, opts: ApplyOptions, redactor:
     {
       check: Boolean(opts.check),
       diff: Boolean(opts.diff),
+      verbosity: opts.verbose ?? 0,
       limit: opts.limit,
       selected: taskFilter(plays, opts),
       forks: opts.forks,
