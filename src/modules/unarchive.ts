@@ -217,7 +217,7 @@ export const unarchiveModule: Module<UnarchiveParams> = {
   validate: (p, ctx) => [
     ...(p.include?.length && p.exclude?.length ? [['include', 'include and exclude cannot both be given (as in Ansible)'] as [string, string]] : []),
     ...(p.remote_src ? [] : checkLocalFile('src', p.src, ctx.localDir, ctx.pending)),
-    ...(isUrl(p) && !URL.canParse(p.src) ? [['src', `expected a URL such as https://example.com/app.tar.gz (src holds "://" and remote_src is true), got ${JSON.stringify(p.src)}`] as [string, string]] : []),
+    ...(isUrl(p) && !(/^(https?|ftp|file):\/\/\S+$/.test(p.src) && URL.canParse(p.src)) ? [['src', `expected an http(s), ftp or file URL such as https://example.com/app.tar.gz (src holds "://" and remote_src is true), got ${JSON.stringify(p.src)}`] as [string, string]] : []),
   ],
   facts(p, ctx) {
     const facts: Fact<unknown>[] = [fileFact(p.dest), ...(p.creates !== undefined ? [pathExistsFact(p.creates)] : [])];
