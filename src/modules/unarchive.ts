@@ -61,7 +61,7 @@ const remoteFact = (p: UnarchiveParams) =>
  * `file`), then `file` removed whatever happened.
  */
 function downloadFirst(p: UnarchiveParams, file: string, extract: string[]): ArgvCommand {
-  const script = ['trap \'rm -f "$1"\' EXIT', 'cfg=', HTTP_FETCH, `fetch "$1" "$2" ${urlRequest(p).args.map(quote).join(' ')} || exit`, 'shift 2', '"$@"'].join('\n');
+  const script = ['f=$1; url=$2; shift 2', 'trap \'rm -f "$f"\' EXIT', 'cfg=', HTTP_FETCH, `fetch "$f" "$url" ${urlRequest(p).args.map(quote).join(' ')} || exit`, '"$@"'].join('\n');
   return { argv: ['sh', '-c', script, 'unarchive', file, p.src, ...extract] };
 }
 /** keep_newer on a laptop archive: the mtimes of dest's files the archive holds. */

@@ -16,6 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Fact, FactReader } from '../../src/facts/types.js';
+import { batchScript, parseBatch } from '../../src/facts/batch.js';
+import { fileDigestFact } from '../../src/facts/checksum.js';
+import { hostArchiveFact } from '../../src/facts/host-archive.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext, Plan } from '../../src/modules/types.js';
 
@@ -212,5 +215,17 @@ describe('get_url request options, run with curl against loopback', () => {
     const problem = m.params.use_gssapi!.check!(true as never);
     assert.match(problem ?? '', /^not supported: .*Negotiate \(Kerberos\)/);
     assert.equal(m.params.use_gssapi!.check!(false as never), undefined);
+  });
+  it('the checksum file fact and a downloading archive fact run side by side in one fact batch, each with its output', async () => {
+    const m = getModule('get_url')!;
+    const params = { url: `${base}/file`, dest: join(dir, 'batched'), checksum: `sha256:${base}/sums`, headers: { 'X-Token': 'tok' } };
+    const sums = m.facts(params, ctx).find((f) => f.key.startsWith('url-text:'))!;
+    const archive = hostArchiveFact(`${base}/sums`, dir, false, { extraOpts: [], keepNewer: false, include: [], exclude: [], download: { args: ['-fsS'], config: '' } });
+    const facts = [sums, archive, fileDigestFact('/etc/hostname', 'md5')];
+    const script = batchScript(facts);
+    const r = await exec(['sh', '-s'], script);
+    const values = parseBatch(r.stdout, facts, script);
+    assert.deepEqual(values.get(sums.key), { exitCode: 0, text: `${createHash('sha256').update('body of /file\n').digest('hex')}  file\n` });
+    assert.match((values.get(archive.key) as { error: string }).error, /^Failure downloading http:\/\/127\.0\.0\.1:\d+\/sums, curl: \(22\) The requested URL returned error: 403/);
   });
 });

@@ -62,7 +62,7 @@ describe('unarchive with a URL src', () => {
     const argv = p.changes[1]!.commands[0]!.argv;
     assert.deepEqual(argv.slice(3, 6), ['unarchive', tmp, url]);
     assert.deepEqual(argv.slice(6), ['tar', '-x', '-f', tmp, '-C', dest]);
-    assert.match(argv[2]!, /^trap 'rm -f "\$1"' EXIT\n/);
+    assert.match(argv[2]!, /^f=\$1; url=\$2; shift 2\ntrap 'rm -f "\$f"' EXIT\n/);
     const kept = await plan('unarchive', { src: url, dest, remote_src: true }, { ...values, [archive.key]: { ...values[archive.key], compare: [] }, [`leftovers:${dest}/app.tar.gz`]: [] });
     assert.equal(kept.reason, `${dest} matches ${url} (tar --compare)`);
   });
