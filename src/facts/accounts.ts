@@ -18,6 +18,27 @@ export function groupFact(name: string): ScriptFact<GroupState> {
   };
 }
 
+/**
+ * Whether `file` (/etc/passwd or /etc/group) has a line for `name`, as Ansible's user and group
+ * look with `local: true` (the local file, not NSS); 'no-file' when the file is not there.
+ */
+export function localEntryFact(file: '/etc/passwd' | '/etc/group', name: string): ScriptFact<boolean | 'no-file'> {
+  return {
+    key: `local-entry:${file}:${name}`,
+    script: `if [ ! -e ${file} ]; then echo no-file; elif cut -d: -f1 ${file} | grep -q -x -F -e ${quote(name)}; then echo yes; else echo no; fi`,
+    parse: (stdout) => (stdout.trim() === 'no-file' ? 'no-file' : stdout.trim() === 'yes'),
+  };
+}
+
+/** The name of the group that has `gid` (NSS), or null. */
+export function groupByGidFact(gid: number): ScriptFact<string | null> {
+  return {
+    key: `group-by-gid:${gid}`,
+    script: `getent group ${gid} | cut -d: -f1; :`,
+    parse: (stdout) => stdout.split('\n')[0]!.trim() || null,
+  };
+}
+
 /** A local user: its passwd entry, primary group name and supplementary groups (the primary left out). */
 export interface UserState {
   exists: boolean;
@@ -83,6 +104,8 @@ export interface ShadowStatus {
   /** password ageing in days (chage -m/-M/-W); -1 when the field is empty */
   min: number;
   max: number;
+  /** days after the password expires until the account is disabled (usermod -f); -1 when the field is empty */
+  inactive: number;
   warn: number;
 }
 
@@ -93,13 +116,13 @@ export function shadowStatusFact(name: string): ScriptFact<ShadowStatus | null> 
       `if e=$(getent shadow ${quote(name)}); then`,
       '  h=${e#*:}; h=${h%%:*}',
       '  case $h in "!"*) l=1 ;; *) l=0 ;; esac',
-      "  printf 'locked=%s %s\\n' \"$l\" \"$(printf '%s\\n' \"$e\" | awk -F: '{ print \"min=\" $4 \" max=\" $5 \" warn=\" $6 \" expire=\" $8 }')\"",
+      "  printf 'locked=%s %s\\n' \"$l\" \"$(printf '%s\\n' \"$e\" | awk -F: '{ print \"min=\" $4 \" max=\" $5 \" warn=\" $6 \" inactive=\" $7 \" expire=\" $8 }')\"",
       'else echo unreadable; fi',
     ].join('\n'),
     parse(stdout) {
-      const m = /^locked=([01]) min=(-?\d*) max=(-?\d*) warn=(-?\d*) expire=(-?\d*)$/m.exec(stdout);
+      const m = /^locked=([01]) min=(-?\d*) max=(-?\d*) warn=(-?\d*) inactive=(-?\d*) expire=(-?\d*)$/m.exec(stdout);
       const days = (field: string) => (field === '' ? -1 : Number(field));
-      return m ? { locked: m[1] === '1', min: days(m[2]!), max: days(m[3]!), warn: days(m[4]!), expireDays: days(m[5]!) } : null;
+      return m ? { locked: m[1] === '1', min: days(m[2]!), max: days(m[3]!), warn: days(m[4]!), inactive: days(m[5]!), expireDays: days(m[6]!) } : null;
     },
   };
 }

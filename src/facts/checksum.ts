@@ -14,20 +14,3 @@ export function fileDigestFact(path: string, algorithm: DigestAlgorithm): Script
     parse: (stdout) => /^[0-9a-f]+/.exec(stdout)?.[0] ?? null,
   };
 }
-
-export interface UrlText {
-  /** curl's exit code: 0 when `text` is the body */
-  exitCode: number;
-  /** the body, or curl's error message */
-  text: string;
-}
-
-/** A small text file fetched on the host with curl (get_url's checksum file): its body or curl's error. */
-export function urlTextFact(url: string, timeout: number, validateCerts: boolean): ScriptFact<UrlText> {
-  return {
-    key: `url-text:${timeout}:${validateCerts}:${url}`,
-    // -f: an HTTP error is a failure whose body is not printed; -sS: silent but for the error, which is then the only output
-    script: `curl -fsSL -S ${validateCerts ? '' : '-k '}--connect-timeout ${timeout} --retry 3 -- ${quote(url)} 2>&1`,
-    parse: (stdout, exitCode) => ({ exitCode, text: stdout }),
-  };
-}

@@ -1,5 +1,6 @@
 import { quote } from '../argv.js';
 import { normalizeMode, type FileState } from './file.js';
+import { HTTP_FETCH, type HttpRequest } from './http-fetch.js';
 import type { ScriptFact } from './types.js';
 
 /** An archive already on the host (unarchive's remote_src), read where it is. */
@@ -33,7 +34,19 @@ export interface HostArchiveOptions {
   keepNewer: boolean;
   include: readonly string[];
   exclude: readonly string[];
+  /** src is a URL: downloaded first (into a temp file removed on exit) with these request options, as Ansible's unarchive fetches it */
+  download?: HttpRequest;
 }
+
+/** With `download`: the archive fetched into a temp file that then stands for src. */
+const downloadLines = (request: HttpRequest | undefined) => (request === undefined ? [] : [
+  'dl=$(mktemp) || exit 1',
+  'trap \'rm -f "$dl"\' EXIT',
+  'cfg=',
+  HTTP_FETCH,
+  `if ! e=$(fetch "$dl" "$src" ${request.args.map(quote).join(' ')} 2>&1); then echo "error=Failure downloading $src, $(printf %s "$e" | tail -n 1)"; exit 0; fi`,
+  'src=$dl',
+]);
 
 const script = (o: HostArchiveOptions) => {
   const opts = o.extraOpts.map(quote).join(' ');
@@ -41,14 +54,15 @@ const script = (o: HostArchiveOptions) => {
   const select = [...o.exclude.map((e) => quote(`--exclude=${e.replace(/\/+$/, '')}`)), ...(o.include.length ? ['--wildcards'] : [])].join(' ');
   const members = ['-f "$src"', ...o.include.map(quote)].join(' ');
   return [
-  'src=$1; dest=$2; states=$3',
+  'src=$1; dest=$2; states=$3; dl=',
   'echo "uid=$(id -u)"',
+  ...downloadLines(o.download),
   'if [ ! -f "$src" ] || [ ! -r "$src" ]; then echo "error=Source \'$src\' does not exist or is not readable"; exit 0; fi',
   'if [ "$(head -c 2 -- "$src")" = PK ]; then',
   '  echo kind=zip',
   '  command -v unzip >/dev/null 2>&1 || { echo "error=unzip is not installed on the host: a zip archive needs it (the Debian package unzip)"; exit 0; }',
   '  t=$(mktemp -d) || exit 1',
-  '  trap \'rm -rf "$t"\' EXIT; trap \'exit 1\' HUP INT TERM',
+  '  trap \'rm -rf "$t" ${dl:+"$dl"}\' EXIT; trap \'exit 1\' HUP INT TERM',
   `  out=$(unzip -qq -o ${opts} "$src" -d "$t" 2>&1) || { echo "error=unzip could not read $src: $(printf %s "$out" | tail -n 1)"; exit 0; }`,
   '  list=$(cd "$t" && find . -mindepth 1 | sed "s|^\\./||")',
   '  printf "%s\\n" "$list" | while IFS= read -r p; do',
@@ -82,7 +96,8 @@ export function hostArchiveFact(src: string, dest: string, withStates: boolean, 
   const optionsKey = JSON.stringify(options) === JSON.stringify(NO_OPTIONS) ? '' : `\0${JSON.stringify(options)}`;
   return {
     key: `host-archive:${withStates ? 'states:' : ''}${src}\0${dest}${optionsKey}`,
-    script: `set -- ${quote(src)} ${quote(dest)} ${withStates ? '1' : "''"}\n${script(options)}`,
+    // a subshell of its own: its EXIT traps must not replace the one a batch may have set around it
+    script: `(\nset -- ${quote(src)} ${quote(dest)} ${withStates ? '1' : "''"}\n${script(options)}\n)`,
     parse(stdout) {
       const out: HostArchive = { uid: -1, entries: [], differs: [], compare: [], kept: [], states: new Map() };
       for (const line of stdout.split('\n')) {

@@ -1,24 +1,54 @@
+import { quote } from '../argv.js';
 import { aptSourcesFact, SOURCES_DIR } from '../facts/apt-sources.js';
+import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
 import { fileFact, type FileState } from '../facts/file.js';
 import { modeParam } from './params.js';
 import { updateChange } from './package.js';
 import { expandPpa, isPpa, PPA, ppaHostProblem, ppaKeyChange, type PpaPlan } from './ppa.js';
-import type { Change, Module, ModuleContext } from './types.js';
-import { planFileWrite } from './write-file.js';
+import type { FactReader } from '../facts/types.js';
+import type { Change, Module, ModuleContext, Plan } from './types.js';
+import { planFileWrite, withLeftoverRemoval } from './write-file.js';
 
 export type AptRepositoryParams = {
   repo: string; state?: 'present' | 'absent'; filename?: string; update_cache?: boolean; mode?: string; codename?: string;
-  update_cache_retries?: number; update_cache_retry_max_delay?: number;
+  update_cache_retries?: number; update_cache_retry_max_delay?: number; validate_certs?: boolean; install_python_apt?: boolean;
 };
+
+/** A sources file the task writes or removes, and whether it existed before. */
+interface Touched { path: string; existed: boolean }
+
+/** Where the touched files' former content waits, as one tar, while apt-get update runs (outside sources.list.d; a later run removes it if this one died). */
+const KEPT = '/etc/apt/sources-before.tar';
 
 /**
  * apt-get update tried up to `retries` times, waiting 2^attempt seconds (at most `maxDelay`)
- * after a failure, as Ansible's apt_repository backs off.
+ * after a failure, as Ansible's apt_repository backs off; when every try failed, the sources
+ * files are put back as they were (those it created removed, the others restored from the copy
+ * kept before the change), as Ansible's revert_sources_list does, and the task fails.
  */
-const RETRY = 'n=$1; max=$2; shift 2; i=0; while :; do "$@" && exit 0; i=$((i + 1)); [ "$i" -ge "$n" ] && { echo "Failed to update apt cache after $n retries" >&2; exit 1; }; d=$((1 << (i - 1))); [ "$d" -gt "$max" ] && d=$max; sleep "$d"; done';
-function withRetries(change: Change, retries: number, maxDelay: number): Change {
+function withRetries(change: Change, retries: number, maxDelay: number, touched: Touched[], runId: string): Change {
   const [update, ...rest] = change.commands;
-  return { ...change, commands: [{ ...update!, argv: ['sh', '-c', RETRY, 'retry', String(retries), String(maxDelay), ...update!.argv] }, ...rest] };
+  const kept = quote(tempPathFor(KEPT, runId));
+  const created = touched.filter((t) => !t.existed).map((t) => quote(t.path));
+  const restore = [...(touched.some((t) => t.existed) ? [`tar -xpf ${kept} -C /`] : []), ...(created.length ? [`rm -f -- ${created.join(' ')}`] : [])];
+  const script = [
+    'n=$1; max=$2; shift 2; i=0',
+    'while :; do',
+    `  "$@" && { rm -f -- ${kept}; exit 0; }`,
+    '  i=$((i + 1))',
+    `  if [ "$i" -ge "$n" ]; then ${[...restore, `rm -f -- ${kept}`, 'echo "Failed to update apt cache after $n retries; the sources files were put back as they were" >&2; exit 1'].join('; ')}; fi`,
+    '  d=$((1 << (i - 1))); [ "$d" -gt "$max" ] && d=$max; sleep "$d"',
+    'done',
+  ].join('\n');
+  return { ...change, commands: [{ ...update!, argv: ['sh', '-c', script, 'retry', String(retries), String(maxDelay), ...update!.argv] }, ...rest] };
+}
+
+/** The copy withRetries restores from, made first (tar keeps mode and owner), as part of the first change. */
+function keepingCopy(changes: Change[], touched: Touched[], runId: string): Change[] {
+  const existed = touched.filter((t) => t.existed).map((t) => t.path.replace(/^\/+/, ''));
+  if (existed.length === 0) return changes;
+  const [first, ...rest] = changes;
+  return [{ ...first!, commands: [{ argv: ['tar', '-cf', tempPathFor(KEPT, runId), '-C', '/', '--', ...existed] }, ...first!.commands] }, ...rest];
 }
 
 const SOURCE = /^(deb|deb-src)(\s+\[[^\]]*\])?\s+\S+\s+\S+/;
@@ -59,7 +89,8 @@ function edited(text: string, source: string, keep: boolean): string {
  * sources.list.d/<filename>.list; `absent` takes it out of every file (a file left empty is
  * removed). `apt-get update` follows a change unless update_cache is false. A `ppa:owner/name`
  * becomes Ansible's deb line for the host's Ubuntu release (or `codename`), its signing key
- * fetched on the host first unless its key file is there.
+ * fetched on the host first unless its key file is there. When apt-get update still fails after
+ * its retries, the sources files are put back as they were and the task fails, as in Ansible.
  */
 export const aptRepositoryModule: Module<AptRepositoryParams> = {
   name: 'apt_repository',
@@ -77,42 +108,56 @@ export const aptRepositoryModule: Module<AptRepositoryParams> = {
     update_cache_retry_max_delay: { type: 'integer', min: 0, default: 12, description: 'the longest wait in seconds between tries (1, 2, 4, ... seconds)' },
     mode: modeParam,
     codename: { type: 'string', pattern: /^[a-z][a-z0-9-]*$/, patternHint: 'an Ubuntu release codename like jammy', description: 'the Ubuntu release of a PPA (default: the host\'s, which must be Ubuntu)' },
+    validate_certs: { type: 'boolean', default: true, description: "false: accept any certificate from Launchpad's API when a PPA's signing key is looked up (curl -k), the one request it covers in Ansible" },
+    install_python_apt: { type: 'boolean', default: true, description: 'accepted for Ansible, which needs the python3-apt library on the host; bootstrap edits the sources files itself and installs nothing either way' },
   },
   facts(p, ctx) {
     const ppa = ppaOf(p, ctx);
     const { target } = sourceAndTarget(p, ppa);
-    return [aptSourcesFact(), fileFact(target), ...(ppa && p.state !== 'absent' ? [fileFact(ppa.keyFile)] : [])];
+    return [aptSourcesFact(), fileFact(target), ...(ppa && p.state !== 'absent' ? [fileFact(ppa.keyFile)] : []), leftoversFact(KEPT, ctx)];
   },
   plan(p, read, ctx) {
-    const problem = isPpa(p.repo) ? ppaHostProblem(p.repo, p.codename, ctx.facts.os) : undefined;
-    if (problem) throw new Error(problem);
-    const files = read(aptSourcesFact());
-    const ppa = ppaOf(p, ctx);
-    const { source, target } = sourceAndTarget(p, ppa);
-    const present = p.state !== 'absent';
-    const changes: Change[] = [];
-    const write = (path: string, content: string, state: FileState) => planFileWrite({ path, content, mode: p.mode ?? (state.type === 'absent' ? '0644' : undefined), runId: ctx.runId }, state);
-    const enabledIn = [...files].filter(([, text]) => text.split('\n').some((l) => normal(l.replace(/#.*$/, '')) === source)).map(([path]) => path);
-    if (present && enabledIn.length === 0) {
-      const disabledIn = [...files].find(([, text]) => edited(text, source, true) !== text);
-      if (ppa && read(fileFact(ppa.keyFile)).type === 'absent') changes.push(ppaKeyChange(ppa, ctx.runId));
-      if (disabledIn) changes.push(...write(disabledIn[0], edited(disabledIn[1], source, true), { path: disabledIn[0], type: 'file' }));
-      else {
-        const current = read(fileFact(target));
-        const before = files.get(target) ?? '';
-        changes.push(...write(target, `${before}${before && !before.endsWith('\n') ? '\n' : ''}${source}\n`, current));
-      }
-    }
-    if (!present) {
-      for (const [path, text] of files) {
-        const after = edited(text, source, false);
-        if (after === text) continue;
-        if (after.trim() === '' && path !== '/etc/apt/sources.list') changes.push({ title: `remove ${path} (${source} was its only source)`, commands: [{ argv: ['rm', '-f', path] }] });
-        else changes.push(...write(path, after, { path, type: 'file' }));
-      }
-    }
-    if (changes.length === 0) return { changes, reason: present ? `${source} in ${enabledIn.join(', ')}` : `${source} in no sources file` };
-    if (p.update_cache !== false) changes.push(withRetries(updateChange({}, `${present ? 'added' : 'removed'} ${source}`), p.update_cache_retries ?? 5, p.update_cache_retry_max_delay ?? 12));
-    return { changes };
+    return withLeftoverRemoval(planSources(p, read, ctx), KEPT, read(leftoversFact(KEPT, ctx)));
   },
 };
+
+function planSources(p: AptRepositoryParams, read: FactReader, ctx: ModuleContext): Plan {
+  const problem = isPpa(p.repo) ? ppaHostProblem(p.repo, p.codename, ctx.facts.os) : undefined;
+  if (problem) throw new Error(problem);
+  const files = read(aptSourcesFact());
+  const ppa = ppaOf(p, ctx);
+  const { source, target } = sourceAndTarget(p, ppa);
+  const present = p.state !== 'absent';
+  const changes: Change[] = [];
+  const touched: Touched[] = [];
+  const write = (path: string, content: string, state: FileState) => {
+    touched.push({ path, existed: state.type !== 'absent' });
+    return planFileWrite({ path, content, mode: p.mode ?? (state.type === 'absent' ? '0644' : undefined), runId: ctx.runId }, state);
+  };
+  const enabledIn = [...files].filter(([, text]) => text.split('\n').some((l) => normal(l.replace(/#.*$/, '')) === source)).map(([path]) => path);
+  if (present && enabledIn.length === 0) {
+    const disabledIn = [...files].find(([, text]) => edited(text, source, true) !== text);
+    if (ppa && read(fileFact(ppa.keyFile)).type === 'absent') changes.push(ppaKeyChange(ppa, ctx.runId, undefined, p.validate_certs !== false));
+    if (disabledIn) changes.push(...write(disabledIn[0], edited(disabledIn[1], source, true), { path: disabledIn[0], type: 'file' }));
+    else {
+      const current = read(fileFact(target));
+      const before = files.get(target) ?? '';
+      changes.push(...write(target, `${before}${before && !before.endsWith('\n') ? '\n' : ''}${source}\n`, current));
+    }
+  }
+  if (!present) {
+    for (const [path, text] of files) {
+      const after = edited(text, source, false);
+      if (after === text) continue;
+      if (after.trim() === '' && path !== '/etc/apt/sources.list') {
+        touched.push({ path, existed: true });
+        changes.push({ title: `remove ${path} (${source} was its only source)`, commands: [{ argv: ['rm', '-f', path] }] });
+      }
+      else changes.push(...write(path, after, { path, type: 'file' }));
+    }
+  }
+  if (changes.length === 0) return { changes, reason: present ? `${source} in ${enabledIn.join(', ')}` : `${source} in no sources file` };
+  if (p.update_cache === false) return { changes };
+  const update = withRetries(updateChange({}, `${present ? 'added' : 'removed'} ${source}`), p.update_cache_retries ?? 5, p.update_cache_retry_max_delay ?? 12, touched, ctx.runId);
+  return { changes: [...keepingCopy(changes, touched, ctx.runId), update] };
+}

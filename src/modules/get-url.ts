@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import { fileDigestFact, urlTextFact, type DigestAlgorithm } from '../facts/checksum.js';
+import { fileDigestFact, type DigestAlgorithm } from '../facts/checksum.js';
+import { HTTP_FETCH, urlTextFact } from '../facts/http-fetch.js';
 import { fileFact } from '../facts/file.js';
 import type { Fact } from '../facts/types.js';
 import { cleanDigest, digestProblem, parseChecksum, parseDigestLines, urlFilename, type ChecksumParam } from './checksum.js';
@@ -7,10 +8,11 @@ import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
 import { attributeChanges } from './file-attributes.js';
 import { absolutePathParam, groupParam, hostPathProblem, modeParam, ownerParam } from './params.js';
 import type { FactReader } from '../facts/types.js';
+import { httpRequest, type HttpOptions } from './http-request.js';
 import type { Module, ModuleContext, Plan } from './types.js';
 import { withLeftoverRemoval } from './write-file.js';
 
-export type GetUrlParams = {
+export type GetUrlParams = HttpOptions & {
   url: string;
   dest: string;
   checksum?: string;
@@ -18,60 +20,28 @@ export type GetUrlParams = {
   mode?: string;
   owner?: string;
   group?: string;
-  timeout?: number;
-  validate_certs?: boolean;
-  headers?: Record<string, string>;
-  url_username?: string;
-  url_password?: string;
-  force_basic_auth?: boolean;
-  http_agent?: string;
-  use_proxy?: boolean;
-  use_netrc?: boolean;
-  client_cert?: string;
-  client_key?: string;
   backup?: boolean;
   decompress?: boolean;
+  tmp_dest?: string;
+  use_gssapi?: boolean;
 };
 
-/** A string in curl's config syntax: double quotes, with backslash and quote escaped (line breaks are refused offline). */
-const curlString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-
 /**
- * What may hold a secret (headers, the user and password) goes to curl as a config on stdin
- * (-K -), never on its command line; undefined when there is none.
- */
-function curlConfig(p: GetUrlParams): string | undefined {
-  const lines = Object.entries(p.headers ?? {}).map(([k, v]) => `header = ${curlString(`${k}: ${v}`)}`);
-  if (p.url_username !== undefined || p.url_password !== undefined) lines.push(`user = ${curlString(`${p.url_username ?? ''}:${p.url_password ?? ''}`)}`);
-  return lines.length ? `${lines.join('\n')}\n` : undefined;
-}
-
-/** curl's options for the rest, as Ansible's fetch_url takes them: its User-Agent, proxies, ~/.netrc, a client certificate, and basic auth only when challenged unless forced. */
-function curlOptions(p: GetUrlParams): string[] {
-  return [
-    '-A', p.http_agent ?? 'ansible-httpget',
-    ...(p.use_proxy === false ? ['--noproxy', '*'] : []),
-    ...(p.use_netrc === false ? [] : ['--netrc-optional']),
-    ...(p.client_cert !== undefined ? ['--cert', p.client_cert] : []),
-    ...(p.client_key !== undefined ? ['--key', p.client_key] : []),
-    ...(p.url_username !== undefined || p.url_password !== undefined ? [p.force_basic_auth ? '--basic' : '--anyauth'] : []),
-    ...(curlConfig(p) !== undefined ? ['-K', '-'] : []),
-  ];
-}
-
-
-/**
- * curl into a temp file beside the destination (removed whatever happens), the checksum checked
- * there, then mode and owner set and the file renamed into place: dest is either as it was or the
- * whole verified download.
+ * curl into a staging file (beside dest, or in tmp_dest; removed whatever happens), the checksum
+ * checked there, then the file moved beside dest when staged elsewhere, mode and owner set, and
+ * renamed into place: dest is either as it was or the whole verified download. The tagged curl
+ * config (headers, credentials) comes on stdin, never on the command line.
  */
 const DOWNLOAD = [
-  'tmp=$1; url=$2; dest=$3; sum=$4; mode=$5; owner=$6; timeout=$7; insecure=$8; algorithm=$9; backup=${10}; shift 10',
-  'trap \'rm -f "$tmp"\' EXIT',
-  'curl -fsSL $insecure --connect-timeout "$timeout" --retry 3 "$@" -o "$tmp" -- "$url" || exit',
-  'if [ -n "$sum" ]; then got=$("${algorithm}sum" < "$tmp") || exit; got=${got%% *}',
+  'stage=$1; tmp=$2; url=$3; dest=$4; sum=$5; mode=$6; owner=$7; algorithm=$8; backup=$9; hascfg=${10}; shift 10',
+  'trap \'rm -f "$stage" "$tmp"\' EXIT',
+  'cfg=; [ -z "$hascfg" ] || cfg=$(cat)',
+  HTTP_FETCH,
+  'fetch "$stage" "$url" "$@" || exit',
+  'if [ -n "$sum" ]; then got=$("${algorithm}sum" < "$stage") || exit; got=${got%% *}',
   '  if [ "$got" != "$sum" ]; then echo "The checksum for $dest did not match $sum; it was $got." >&2; exit 1; fi; fi',
   'if [ -n "$backup" ] && [ -f "$dest" ]; then cp -p -- "$dest" "$dest.$$.$(date +%Y-%m-%d@%H:%M:%S)~" || exit; fi',
+  '[ "$stage" = "$tmp" ] || mv -f -- "$stage" "$tmp" || exit',
   'chmod "$mode" "$tmp" && { [ -z "$owner" ] || chown "$owner" "$tmp"; } && mv -f "$tmp" "$dest"',
 ].join('\n');
 
@@ -85,8 +55,19 @@ const checksumOf = (p: GetUrlParams): ChecksumParam | undefined => {
   return typeof parsed === 'string' ? undefined : parsed;
 };
 
-/** The checksum file's fact, when `checksum` names one: fetched on the host, as the download is. */
-const checksumFileFact = (p: GetUrlParams, url: string) => urlTextFact(url, p.timeout ?? 10, p.validate_certs !== false);
+/** The checksum file's fact, when `checksum` names one: fetched on the host with the task's request options, as the download is (and as Ansible fetches it). */
+const checksumFileFact = (p: GetUrlParams, url: string) => urlTextFact(url, httpRequest(p));
+
+/** Where the download is staged: beside dest (the final move is then a rename), or in tmp_dest. */
+const stagingPath = (p: GetUrlParams, dest: string, runId: string) => tempPathFor(p.tmp_dest === undefined ? dest : posix.join(p.tmp_dest, posix.basename(dest)), runId);
+
+/** tmp_dest must be an existing directory, as Ansible's url_get requires (a link is taken as one). */
+function tmpDestProblem(p: GetUrlParams, read: FactReader): string | undefined {
+  if (p.tmp_dest === undefined) return undefined;
+  const state = read(fileFact(p.tmp_dest));
+  if (state.type === 'directory' || state.type === 'link') return undefined;
+  return state.type === 'absent' ? `${p.tmp_dest} directory does not exist.` : `${p.tmp_dest} is a file but should be a directory.`;
+}
 
 /** The digest the download must have: given, or the line of the checksum file for the URL's file name (as Ansible finds it). */
 function wantedDigest(p: GetUrlParams, checksum: ChecksumParam, read: FactReader): string {
@@ -147,19 +128,31 @@ export const getUrlModule: Module<GetUrlParams> = {
     client_key: { type: 'string', check: hostPathProblem, description: 'its private key on the host (curl --key)' },
     backup: { type: 'boolean', default: false, description: 'copy a file that is replaced to <dest>.<pid>.<YYYY-MM-DD@HH:MM:SS>~ first, as Ansible names backups' },
     decompress: { type: 'boolean', default: true, description: 'accepted for Ansible: curl asks for no compressed transfer, so the file is the same bytes either way' },
+    tmp_dest: { type: 'string', check: hostPathProblem, description: 'an existing directory on the host to download into before the file is moved to dest (default: beside dest, so the move is a rename)' },
+    ciphers: { type: 'list', items: { type: 'string', pattern: /^[A-Za-z0-9_+!@=.:-]+$/, patternHint: 'an OpenSSL cipher list entry, e.g. ECDHE-RSA-AES256-GCM-SHA384' }, description: 'the TLS ciphers to offer, joined with ":" (curl --ciphers; TLS 1.2 and older)' },
+    unredirected_headers: { type: 'list', items: { type: 'string', pattern: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, patternHint: 'a header name' }, description: 'names of headers (any case) sent with the first request only, not after a redirect; Authorization here keeps forced basic auth off redirected requests' },
+    use_gssapi: {
+      type: 'boolean', default: false,
+      check: (v: boolean) => (v ? 'not supported: bootstrap downloads with curl on the host and does not drive its Negotiate (Kerberos) authentication; use_gssapi: false is accepted' : undefined),
+      description: 'false only: see the message for true',
+    },
   },
   validate: (p) => (p.headers && Object.keys(p.headers).some((k) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) ? [['headers', 'expected header names of letters, digits and !#$%&\'*+.^_`|~-']] : []),
   facts(p, ctx) {
     const dest = getUrlDest(p);
     const checksum = checksumOf(p);
     const facts: Fact<unknown>[] = [fileFact(dest), leftoversFact(dest, ctx)];
+    if (p.tmp_dest !== undefined) facts.push(fileFact(p.tmp_dest), leftoversFact(posix.join(p.tmp_dest, posix.basename(dest)), ctx));
     if (checksum && checksum.algorithm !== 'sha256') facts.push(fileDigestFact(dest, checksum.algorithm));
     if (checksum && 'url' in checksum) facts.push(checksumFileFact(p, checksum.url));
     return facts;
   },
   plan(p, read, ctx) {
     const dest = getUrlDest(p);
-    return withLeftoverRemoval(planDownload(p, dest, read, ctx), dest, read(leftoversFact(dest, ctx)));
+    const plan = withLeftoverRemoval(planDownload(p, dest, read, ctx), dest, read(leftoversFact(dest, ctx)));
+    if (p.tmp_dest === undefined) return plan;
+    const staged = posix.join(p.tmp_dest, posix.basename(dest));
+    return withLeftoverRemoval(plan, staged, read(leftoversFact(staged, ctx)));
   },
 };
 
@@ -168,6 +161,9 @@ function planDownload(p: GetUrlParams, dest: string, read: FactReader, ctx: Modu
   const current = read(fileFact(dest));
   if (current.type === 'directory') throw new Error(`${dest} is a directory (end dest with / to download into it)`);
   const checksum = checksumOf(p);
+  // Ansible stages the checksum file in tmp_dest too, so a bad tmp_dest fails then, and before any download
+  const tmpProblem = tmpDestProblem(p, read);
+  if (tmpProblem && checksum && 'url' in checksum) throw new Error(tmpProblem);
   const sum = checksum && wantedDigest(p, checksum, read);
   const algorithm = checksum?.algorithm ?? 'sha256';
   const wanted = { mode: p.mode, owner: p.owner, group: p.group };
@@ -180,8 +176,10 @@ function planDownload(p: GetUrlParams, dest: string, read: FactReader, ctx: Modu
   const why = !isFile ? 'absent' : p.force ? 'force' : `${algorithm} ${digest?.slice(0, 12)} is not the checksum's`;
   const mode = p.mode ?? (isFile ? current.mode! : '0644');
   const owner = p.owner !== undefined || p.group !== undefined ? `${p.owner ?? ''}${p.group !== undefined ? `:${p.group}` : ''}` : '';
-  const argv = ['sh', '-c', DOWNLOAD, 'get_url', tempPathFor(dest, ctx.runId), p.url, dest, sum ?? '', mode, owner, String(p.timeout ?? 10), p.validate_certs === false ? '-k' : '', algorithm, p.backup ? '1' : '', ...curlOptions(p)];
-  const config = curlConfig(p);
+  if (tmpProblem) throw new Error(tmpProblem);
+  const request = httpRequest(p);
+  const config = request.config || undefined;
+  const argv = ['sh', '-c', DOWNLOAD, 'get_url', stagingPath(p, dest, ctx.runId), tempPathFor(dest, ctx.runId), p.url, dest, sum ?? '', mode, owner, algorithm, p.backup ? '1' : '', config ? '1' : '', ...request.args];
   const title = `download ${p.url} to ${dest} (${why})${p.backup && isFile ? ', backed up' : ''}`;
   return { changes: [{ title, commands: [config === undefined ? { argv } : { argv, stdin: config, sensitive: true }] }] };
 }

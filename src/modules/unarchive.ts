@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { ArgvCommand } from '../argv.js';
+import { quote, type ArgvCommand } from '../argv.js';
+import { HTTP_FETCH } from '../facts/http-fetch.js';
 import { commandExistsFact, pathExistsFact } from '../facts/guard-facts.js';
 import { fileFact, normalizeMode, type FileState } from '../facts/file.js';
 import { hostArchiveFact, memberPath, type HostArchive } from '../facts/host-archive.js';
@@ -9,6 +10,8 @@ import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
 import type { Fact, FactReader } from '../facts/types.js';
 import { archiveEntries, archiveKind, compressionFlag, type ArchiveEntry } from './archive-entries.js';
 import { attributeDifferences, type WantedAttributes } from './file-attributes.js';
+import { urlFilename } from './checksum.js';
+import { httpRequest } from './http-request.js';
 import { checkLocalFile, localPath } from './local-file.js';
 import { memberSelected, type MemberSelection } from './member-patterns.js';
 import { absolutePathParam, groupParam, modeParam, ownerParam } from './params.js';
@@ -18,7 +21,15 @@ import { uploadCommands, withLeftoverRemoval } from './write-file.js';
 export type UnarchiveParams = {
   src: string; dest: string; remote_src?: boolean; creates?: string; owner?: string; group?: string; mode?: string;
   list_files?: boolean; include?: string[]; exclude?: string[]; keep_newer?: boolean; extra_opts?: string[];
+  validate_certs?: boolean; io_buffer_size?: number;
 };
+
+/** As Ansible decides it: with remote_src, a src holding `://` is a URL the host downloads first. */
+const isUrl = (p: UnarchiveParams) => p.remote_src === true && p.src.includes('://');
+/** The request Ansible's fetch_file makes for it: its defaults (10 s, ansible-httpget, proxies and ~/.netrc), certificates as validate_certs says. */
+const urlRequest = (p: UnarchiveParams) => httpRequest({ validate_certs: p.validate_certs });
+/** Where the downloaded archive waits while it is unpacked: beside dest's members, under a temp name of this run (leftovers of a killed run are removed). */
+const downloadTarget = (p: UnarchiveParams) => posix.join(p.dest, urlFilename(p.src));
 
 function matches(entry: ArchiveEntry, state: FileState): boolean {
   if (entry.type === 'directory') return state.type === 'directory';
@@ -41,7 +52,18 @@ const isLocalZip = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) =>
 /** A laptop zip is uploaded beside where it unpacks, under a temp name of this run. */
 const uploadTarget = (p: UnarchiveParams) => posix.join(p.dest, posix.basename(p.src));
 const remoteFact = (p: UnarchiveParams) =>
-  hostArchiveFact(p.src, p.dest, hasAttributes(p), { extraOpts: extraOpts(p), keepNewer: p.keep_newer ?? false, include: p.include ?? [], exclude: p.exclude ?? [] });
+  hostArchiveFact(p.src, p.dest, hasAttributes(p), {
+    extraOpts: extraOpts(p), keepNewer: p.keep_newer ?? false, include: p.include ?? [], exclude: p.exclude ?? [], ...(isUrl(p) ? { download: urlRequest(p) } : {}),
+  });
+
+/**
+ * With a URL src: the archive downloaded to `file` first, then the extraction (which reads
+ * `file`), then `file` removed whatever happened.
+ */
+function downloadFirst(p: UnarchiveParams, file: string, extract: string[]): ArgvCommand {
+  const script = ['f=$1; url=$2; shift 2', 'trap \'rm -f "$f"\' EXIT', 'cfg=', HTTP_FETCH, `fetch "$f" "$url" ${urlRequest(p).args.map(quote).join(' ')} || exit`, '"$@"'].join('\n');
+  return { argv: ['sh', '-c', script, 'unarchive', file, p.src, ...extract] };
+}
 /** keep_newer on a laptop archive: the mtimes of dest's files the archive holds. */
 const mtimes = (p: UnarchiveParams, ctx: Pick<ModuleContext, 'localDir'>) => mtimesFact(entriesOf(p, ctx).filter((e) => e.type === 'file').map((e) => posix.join(p.dest, e.path)));
 
@@ -104,16 +126,16 @@ function memberPaths(dest: string, names: string[]): string[] {
   return [...new Set(all)].map((r) => posix.join(dest, r));
 }
 
-function planRemote(p: UnarchiveParams, read: FactReader): Plan {
+function planRemote(p: UnarchiveParams, read: FactReader, ctx: ModuleContext): Plan {
   const fact = read(remoteFact(p));
   if (fact.error) throw new Error(fact.error);
   // tar selects members itself; a zip's are selected here
   const chosen = (names: string[]) => (fact.kind === 'zip' ? names.filter((n) => memberSelected(memberPath(n), selection(p), 'zip')) : names);
   const archive: HostArchive = { ...fact, entries: chosen(fact.entries), differs: chosen(fact.differs) };
-  return withFiles(planRemoteArchive(p, archive), p, archive.entries);
+  return withFiles(planRemoteArchive(p, archive, ctx), p, archive.entries);
 }
 
-function planRemoteArchive(p: UnarchiveParams, archive: HostArchive): Plan {
+function planRemoteArchive(p: UnarchiveParams, archive: HostArchive, ctx: ModuleContext): Plan {
   const differing = archive.kind === 'zip' ? archive.differs : tarDifferences(p, archive);
   const paths = memberPaths(p.dest, archive.entries);
   if (differing.length === 0) {
@@ -125,9 +147,11 @@ function planRemoteArchive(p: UnarchiveParams, archive: HostArchive): Plan {
     return fixes.length ? { changes: fixes } : { changes: [], reason: `${p.dest} matches ${p.src} (${archive.kind === 'zip' ? 'each member compared' : 'tar --compare'})` };
   }
   const tar = tarSelection(p);
-  const extract = archive.kind === 'zip' ? unzipArgv(p, p.src, archive.kept) : ['tar', '-x', ...tar.before, '-f', p.src, '-C', p.dest, ...tar.after];
-  const title = `unpack ${p.src} into ${p.dest} (${archive.kind === 'zip' ? `${differing.length} members differ: ${differing.slice(0, 3).join(', ')}${differing.length > 3 ? ', ...' : ''}` : 'tar --compare found differences'})`;
-  return { changes: [{ title, commands: [{ argv: extract }, ...(hasAttributes(p) ? attributeCommands(p, paths) : [])] }] };
+  const file = isUrl(p) ? tempPathFor(downloadTarget(p), ctx.runId) : p.src;
+  const extract = archive.kind === 'zip' ? unzipArgv(p, file, archive.kept) : ['tar', '-x', ...tar.before, '-f', file, '-C', p.dest, ...tar.after];
+  const title = `${isUrl(p) ? 'download and ' : ''}unpack ${p.src} into ${p.dest} (${archive.kind === 'zip' ? `${differing.length} members differ: ${differing.slice(0, 3).join(', ')}${differing.length > 3 ? ', ...' : ''}` : 'tar --compare found differences'})`;
+  const command = isUrl(p) ? downloadFirst(p, file, extract) : { argv: extract };
+  return { changes: [{ title, commands: [command, ...(hasAttributes(p) ? attributeCommands(p, paths) : [])] }] };
 }
 
 function planLocal(p: UnarchiveParams, read: FactReader, ctx: ModuleContext): Plan {
@@ -175,7 +199,7 @@ function planLocalArchive(p: UnarchiveParams, read: FactReader, ctx: ModuleConte
 export const unarchiveModule: Module<UnarchiveParams> = {
   name: 'unarchive',
   params: {
-    src: { type: 'string', required: true, description: 'a tar (.tar, .tar.gz/.tgz, .tar.bz2, .tar.xz) or zip archive on the laptop, or on the host with remote_src' },
+    src: { type: 'string', required: true, description: 'a tar (.tar, .tar.gz/.tgz, .tar.bz2, .tar.xz) or zip archive on the laptop, or on the host with remote_src; with remote_src a URL (holding ://) the host downloads first' },
     dest: absolutePathParam('an existing directory to unpack into'),
     remote_src: { type: 'boolean', default: false, description: 'src is a file on the host' },
     creates: { type: 'string', description: 'skip when this path exists on the host' },
@@ -187,14 +211,17 @@ export const unarchiveModule: Module<UnarchiveParams> = {
     exclude: { type: 'list', items: { type: 'string', pattern: /./, patternHint: 'a member name or shell pattern' }, description: 'leave out the members these names or shell patterns match (a tar folder with what it holds)' },
     keep_newer: { type: 'boolean', default: false, description: "leave dest's files that are newer than the archive's as they are" },
     extra_opts: { type: 'list', items: { type: 'string' }, description: 'more options for tar or unzip, one a list item, e.g. ["--strip-components=1"]; used when reading the archive too' },
+    validate_certs: { type: 'boolean', default: true, description: 'with an https URL as src: false accepts any certificate (curl -k)' },
+    io_buffer_size: { type: 'integer', default: 65536, description: "accepted for Ansible, where it sizes the buffer its own CRC check of zip members reads with; bootstrap compares members with cmp and tar, so it changes nothing in the outcome" },
   },
   validate: (p, ctx) => [
     ...(p.include?.length && p.exclude?.length ? [['include', 'include and exclude cannot both be given (as in Ansible)'] as [string, string]] : []),
     ...(p.remote_src ? [] : checkLocalFile('src', p.src, ctx.localDir, ctx.pending)),
+    ...(isUrl(p) && !(/^(https?|ftp|file):\/\/\S+$/.test(p.src) && URL.canParse(p.src)) ? [['src', `expected an http(s), ftp or file URL such as https://example.com/app.tar.gz (src holds "://" and remote_src is true), got ${JSON.stringify(p.src)}`] as [string, string]] : []),
   ],
   facts(p, ctx) {
     const facts: Fact<unknown>[] = [fileFact(p.dest), ...(p.creates !== undefined ? [pathExistsFact(p.creates)] : [])];
-    if (p.remote_src) return [...facts, remoteFact(p)];
+    if (p.remote_src) return [...facts, remoteFact(p), ...(isUrl(p) ? [leftoversFact(downloadTarget(p), ctx)] : [])];
     const zip = isLocalZip(p, ctx) ? [commandExistsFact('unzip'), leftoversFact(uploadTarget(p), ctx)] : [];
     return [...facts, ...zip, ...(p.keep_newer ? [mtimes(p, ctx)] : []), ...entriesOf(p, ctx).map((e) => fileFact(posix.join(p.dest, e.path)))];
   },
@@ -202,7 +229,8 @@ export const unarchiveModule: Module<UnarchiveParams> = {
     // as Ansible's unarchive reports it: skipped, not ok
     if (p.creates !== undefined && read(pathExistsFact(p.creates))) return { changes: [], skipped: true, reason: `skipped, since ${p.creates} exists` };
     if (read(fileFact(p.dest)).type !== 'directory') throw new Error(`Destination ${p.dest} is not a directory`);
-    if (p.remote_src) return planRemote(p, read);
+    if (isUrl(p)) return withLeftoverRemoval(planRemote(p, read, ctx), downloadTarget(p), read(leftoversFact(downloadTarget(p), ctx)));
+    if (p.remote_src) return planRemote(p, read, ctx);
     const plan = planLocal(p, read, ctx);
     return isLocalZip(p, ctx) ? withLeftoverRemoval(plan, uploadTarget(p), read(leftoversFact(uploadTarget(p), ctx))) : plan;
   },

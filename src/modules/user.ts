@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { groupFact, shadowHashFact, shadowStatusFact, sshKeyFact, userFact, type ShadowStatus, type UserState } from '../facts/accounts.js';
+import { groupFact, localEntryFact, shadowHashFact, shadowStatusFact, sshKeyFact, userFact, type ShadowStatus, type UserState } from '../facts/accounts.js';
 import type { ArgvCommand } from '../argv.js';
 import { ACCOUNT_NAME } from './group.js';
 import type { FactReader } from '../facts/types.js';
+import { LIBUSER_COMMANDS, libuserFacts, noLocalFile, requireLibuser } from './libuser.js';
 import type { Change, Module, Plan } from './types.js';
 
 export type UserParams = {
@@ -37,6 +38,9 @@ export type UserParams = {
   password_expire_min?: number;
   password_expire_max?: number;
   password_expire_warn?: number;
+  password_expire_account_disable?: number;
+  seuser?: string;
+  local?: boolean;
 };
 
 const AGEING = [['password_expire_min', '-m', 'min'], ['password_expire_max', '-M', 'max'], ['password_expire_warn', '-W', 'warn']] as const;
@@ -61,13 +65,16 @@ const expiryArg = (expires: number) => (expires < 0 ? '' : new Date(Math.floor(e
 function shadowDifferences(p: UserParams, s: ShadowStatus, passwordChanges: boolean): { argv: string[]; why: string[] } {
   const argv: string[] = [];
   const why: string[] = [];
-  if (p.expires !== undefined) {
+  // with local: true the expiry is set by lchage (localExpiry), not by lusermod
+  if (p.expires !== undefined && !p.local) {
     if (p.expires < 0) {
       if (s.expireDays >= 0) argv.push('-e', ''), why.push(`expires ${expiryArg(s.expireDays * DAY)} -> never`);
     } else if (s.expireDays < 0 || expiryArg(s.expireDays * DAY) !== expiryArg(p.expires)) {
       argv.push('-e', expiryArg(p.expires)), why.push(`expires ${s.expireDays < 0 ? 'never' : expiryArg(s.expireDays * DAY)} -> ${expiryArg(p.expires)}`);
     }
   }
+  const inactive = p.password_expire_account_disable;
+  if (inactive !== undefined && s.inactive !== inactive) argv.push('-f', String(inactive)), why.push(`disabled ${s.inactive < 0 ? 'never' : `${s.inactive} days`} after the password expires -> ${inactive < 0 ? 'never' : `${inactive} days`}`);
   // a new hash carries the lock itself (chpasswd -e with `!`), as Ansible's usermod -p does
   if (!passwordChanges) {
     if (p.password_lock === true && !s.locked) argv.push('-L'), why.push('lock the password');
@@ -76,7 +83,29 @@ function shadowDifferences(p: UserParams, s: ShadowStatus, passwordChanges: bool
   return { argv, why };
 }
 
-const readsShadowStatus = (p: UserParams) => p.state !== 'absent' && (p.password_lock !== undefined || p.expires !== undefined || AGEING.some(([param]) => p[param] !== undefined));
+const readsShadowStatus = (p: UserParams) =>
+  p.state !== 'absent' && (p.password_lock !== undefined || p.expires !== undefined || p.password_expire_account_disable !== undefined || AGEING.some(([param]) => p[param] !== undefined));
+
+/** lchage -E's days for `expires` (local: true), as Ansible computes them: whole days since 1970-01-01, or -1 (never). */
+const lchageDays = (expires: number) => (expires < 0 ? -1 : Math.floor(Math.floor(expires) / DAY));
+/** With local: true, the expiry lchage sets when it differs by date (for a new user: when given), as Ansible's user does. */
+function localExpiry(p: UserParams, s: ShadowStatus | undefined): Change | undefined {
+  if (!p.local || p.expires === undefined) return undefined;
+  const days = lchageDays(p.expires);
+  if (s && (days < 0 ? s.expireDays < 0 : s.expireDays >= 0 && expiryArg(s.expireDays * DAY) === expiryArg(p.expires))) return undefined;
+  return { title: `set the expiry of ${p.name} to ${days < 0 ? 'never' : expiryArg(p.expires)} (lchage)`, commands: [{ argv: ['lchage', '-E', String(days), p.name] }] };
+}
+
+/** With local: true, supplementary groups are changed one by one with lgroupmod (-M adds, -m removes), as Ansible does. */
+function localGroupCommands(name: string, add: string[], remove: string[]): ArgvCommand[] {
+  return [...add.map((g) => ({ argv: ['lgroupmod', '-M', name, g] })), ...remove.map((g) => ({ argv: ['lgroupmod', '-m', name, g] }))];
+}
+
+/** What Ansible refuses with local: true, refused offline with its words. */
+function localProblems(p: UserParams): Array<[string, string]> {
+  if (!p.local) return [];
+  return (['umask', 'uid_min', 'uid_max'] as const).filter((k) => p[k] !== undefined).map((k): [string, string] => [k, `'${k}' can not be used with 'local'`]);
+}
 /** useradd without `group` makes a group of the user's name, and fails when one exists: then -N, as Ansible passes it. */
 const readsOwnGroup = (p: UserParams) => p.state !== 'absent' && p.group === undefined;
 const sshKeyFile = (p: UserParams) => p.ssh_key_file ?? `.ssh/id_${p.ssh_key_type ?? 'rsa'}`;
@@ -132,7 +161,7 @@ function groupList(groups: UserParams['groups']): string[] | undefined {
   return (Array.isArray(groups) ? groups : groups.split(',')).map((g) => g.trim()).filter(Boolean);
 }
 
-/** usermod's options for what differs, with why. */
+/** usermod's options for what differs, with why (with local: true, lusermod's: the groups are lgroupmod's, see localGroupChange). */
 function differences(p: UserParams, u: UserState): { argv: string[]; why: string[] } {
   const argv: string[] = [];
   const why: string[] = [];
@@ -142,7 +171,7 @@ function differences(p: UserParams, u: UserState): { argv: string[]; why: string
   if (p.home !== undefined && u.home !== p.home) argv.push('-d', p.home, ...(p.move_home ? ['-m'] : [])), why.push(`home ${u.home} -> ${p.home}`);
   if (p.comment !== undefined && u.comment !== p.comment) argv.push('-c', p.comment), why.push(`comment ${JSON.stringify(u.comment)} -> ${JSON.stringify(p.comment)}`);
   const wanted = groupList(p.groups);
-  if (wanted !== undefined) {
+  if (wanted !== undefined && !p.local) {
     const current = u.groups ?? [];
     if (p.append) {
       const missing = wanted.filter((g) => !current.includes(g));
@@ -154,7 +183,22 @@ function differences(p: UserParams, u: UserState): { argv: string[]; why: string
   return { argv, why };
 }
 
-/** As Ansible's user: a local user present (uid, primary group, groups, shell, home, comment) or absent, through useradd/usermod/userdel. */
+/** With local: true, the supplementary groups to join and to leave (none left with append). */
+function localGroupChange(p: UserParams, u: UserState): Change | undefined {
+  const wanted = groupList(p.groups);
+  if (!p.local || wanted === undefined) return undefined;
+  const current = u.groups ?? [];
+  const add = wanted.filter((g) => !current.includes(g));
+  const remove = p.append ? [] : current.filter((g) => !wanted.includes(g));
+  if (add.length === 0 && remove.length === 0) return undefined;
+  return { title: `change the groups of ${p.name} (${[...add.map((g) => `+${g}`), ...remove.map((g) => `-${g}`)].join(', ')}) with lgroupmod`, commands: localGroupCommands(p.name, add, remove) };
+}
+
+/**
+ * As Ansible's user: a local user present (uid, primary group, groups, shell, home, comment) or
+ * absent, through useradd/usermod/userdel, or with `local: true` libuser's
+ * luseradd/lusermod/luserdel (with lgroupmod and lchage) on /etc/passwd itself.
+ */
 export const userModule: Module<UserParams> = {
   name: 'user',
   params: {
@@ -194,14 +238,19 @@ export const userModule: Module<UserParams> = {
     password_expire_min: { type: 'integer', min: -1, description: 'minimum days between password changes (chage -m), set when the shadow entry differs' },
     password_expire_max: { type: 'integer', min: -1, description: 'maximum days a password is valid (chage -M), set when the shadow entry differs' },
     password_expire_warn: { type: 'integer', min: -1, description: 'days of warning before the password expires (chage -W), set when the shadow entry differs' },
+    password_expire_account_disable: { type: 'integer', min: -1, description: 'days after the password expires until the account is disabled (useradd/usermod -f; -1: never), set when the shadow entry differs' },
+    seuser: { type: 'string', pattern: /^[A-Za-z0-9_.:-]+$/, patternHint: 'an SELinux user such as user_u', description: "the new user's SELinux user (useradd -Z), as Ansible sets it on creation only; useradd fails on a host without SELinux" },
+    local: { type: 'boolean', default: false, description: "manage the user in /etc/passwd with libuser's luseradd/lusermod/luserdel (groups with lgroupmod, expiry with lchage), whatever NSS says; a host without them fails" },
     ssh_key_passphrase: {
       type: 'string',
       check: () => 'not supported: ssh-keygen takes a passphrase only on its command line or from a terminal, and a secret never goes on a command line (the value is not shown)',
       description: 'refused: see the message',
     },
   },
+  validate: localProblems,
   facts: (p) => [
     userFact(p.name),
+    ...(p.local ? [localEntryFact('/etc/passwd', p.name), ...libuserFacts(LIBUSER_COMMANDS)] : []),
     ...(readsOwnGroup(p) ? [groupFact(p.name)] : []),
     ...(comparesPassword(p) ? [shadowHashFact(p.name)] : []),
     ...(readsShadowStatus(p) ? [shadowStatusFact(p.name)] : []),
@@ -209,7 +258,7 @@ export const userModule: Module<UserParams> = {
   ],
   plan(p, read, ctx) {
     const comment = p.ssh_key_comment ?? `ansible-generated on ${ctx.facts.hostname}`;
-    const plan = planAccount(p, read);
+    const plan = planAccount(p, read, ctx.host);
     if (!wantsKey(p)) return plan;
     const key = read(sshKeyFact(p.name, sshKeyFile(p)));
     if (key?.exists) return plan.changes.length ? { ...plan, result: { ssh_key_file: key.path } } : { changes: [], reason: `${plan.reason}; ssh key ${key.path} exists`, result: { ssh_key_file: key.path } };
@@ -218,46 +267,80 @@ export const userModule: Module<UserParams> = {
   },
 };
 
-/** The account itself: useradd, usermod (what differs, lock and expiry included), the password, or userdel. */
-function planAccount(p: UserParams, read: FactReader): Plan {
+/** Whether the user exists: in NSS, or with local: true in /etc/passwd itself (as Ansible looks). */
+function accountExists(p: UserParams, u: UserState, read: FactReader): boolean {
+  if (!p.local) return u.exists;
+  const entry = read(localEntryFact('/etc/passwd', p.name));
+  if (entry === 'no-file') throw new Error(noLocalFile('account', '/etc/passwd'));
+  return entry;
+}
+
+/** useradd's (with local: true, luseradd's) command line for a new user, as Ansible builds it. */
+function createArgv(p: UserParams, read: FactReader): string[] {
+  const groups = groupList(p.groups);
+  const local = p.local === true;
+  return [
+    local ? 'luseradd' : 'useradd',
+    ...(p.uid !== undefined ? ['-u', String(p.uid), ...(p.non_unique ? ['-o'] : [])] : []),
+    ...(p.seuser !== undefined ? ['-Z', p.seuser] : []),
+    // luseradd's -n is useradd's -N
+    ...(p.group !== undefined ? ['-g', p.group] : read(groupFact(p.name)).exists ? [local ? '-n' : '-N'] : []),
+    ...(groups?.length && !local ? ['-G', groups.join(',')] : []),
+    ...(p.shell !== undefined ? ['-s', p.shell] : []),
+    ...(p.home !== undefined ? ['-d', p.home] : []),
+    ...(p.comment !== undefined ? ['-c', p.comment] : []),
+    ...(p.expires !== undefined && !local ? ['-e', expiryArg(p.expires)] : []),
+    ...(p.password_expire_account_disable !== undefined ? ['-f', String(p.password_expire_account_disable)] : []),
+    ...(p.system ? ['-r'] : []),
+    // luseradd makes the home unless -M
+    ...(p.create_home === false ? ['-M'] : local ? [] : ['-m']),
+    ...(p.create_home !== false && p.skeleton !== undefined ? ['-k', p.skeleton] : []),
+    ...(p.umask !== undefined ? ['-K', `UMASK=${p.umask}`] : []),
+    ...(p.uid_min !== undefined ? ['-K', `UID_MIN=${p.uid_min}`] : []),
+    ...(p.uid_max !== undefined ? ['-K', `UID_MAX=${p.uid_max}`] : []),
+    p.name,
+  ];
+}
+
+/** The account itself: useradd, usermod (what differs, lock and expiry included), the password, or userdel; with local: true libuser's commands, checked for first. */
+function planAccount(p: UserParams, read: FactReader, host: string): Plan {
   const u = read(userFact(p.name));
+  const exists = accountExists(p, u, read);
   if (p.state === 'absent') {
-    if (!u.exists) return { changes: [], reason: `no user ${p.name}` };
-    return { changes: [{ title: `remove user ${p.name}${p.remove ? ' and its home' : ''}`, commands: [{ argv: ['userdel', ...(p.force ? ['-f'] : []), ...(p.remove ? ['-r'] : []), p.name] }] }] };
+    if (!exists) return { changes: [], reason: `no user ${p.name}${p.local ? ' in /etc/passwd' : ''}` };
+    if (p.local) requireLibuser(['luserdel'], read, host);
+    // Ansible passes no -f to luserdel
+    const argv = p.local ? ['luserdel', ...(p.remove ? ['-r'] : []), p.name] : ['userdel', ...(p.force ? ['-f'] : []), ...(p.remove ? ['-r'] : []), p.name];
+    return { changes: [{ title: `remove user ${p.name}${p.remove ? ' and its home' : ''}`, commands: [{ argv }] }] };
   }
-  if (!u.exists) {
-    const groups = groupList(p.groups);
-    const argv = [
-      'useradd',
-      ...(p.uid !== undefined ? ['-u', String(p.uid), ...(p.non_unique ? ['-o'] : [])] : []),
-      ...(p.group !== undefined ? ['-g', p.group] : read(groupFact(p.name)).exists ? ['-N'] : []),
-      ...(groups?.length ? ['-G', groups.join(',')] : []),
-      ...(p.shell !== undefined ? ['-s', p.shell] : []),
-      ...(p.home !== undefined ? ['-d', p.home] : []),
-      ...(p.comment !== undefined ? ['-c', p.comment] : []),
-      ...(p.expires !== undefined ? ['-e', expiryArg(p.expires)] : []),
-      ...(p.system ? ['-r'] : []),
-      p.create_home === false ? '-M' : '-m',
-      ...(p.create_home !== false && p.skeleton !== undefined ? ['-k', p.skeleton] : []),
-      ...(p.umask !== undefined ? ['-K', `UMASK=${p.umask}`] : []),
-      ...(p.uid_min !== undefined ? ['-K', `UID_MIN=${p.uid_min}`] : []),
-      ...(p.uid_max !== undefined ? ['-K', `UID_MAX=${p.uid_max}`] : []),
-      p.name,
-    ];
+  // the order Ansible looks them up in
+  if (p.local) requireLibuser(['lgroupmod', 'lchage', exists ? 'lusermod' : 'luseradd'], read, host);
+  if (!exists) {
     const ageing = ageingCommand(p, undefined);
-    const commands = [{ argv }, ...(p.password !== undefined ? [passwordCommand(p.name, p.password, p.password_lock)] : []), ...(ageing?.commands ?? [])];
-    return { changes: [{ title: `create user ${p.name}${p.password !== undefined ? ' with its password' : ''}`, commands }] };
+    const groups = p.local ? groupList(p.groups) ?? [] : [];
+    const commands = [
+      { argv: createArgv(p, read) },
+      ...(p.password !== undefined ? [passwordCommand(p.name, p.password, p.password_lock)] : []),
+      ...(localExpiry(p, undefined)?.commands ?? []),
+      ...localGroupCommands(p.name, groups, []),
+      ...(ageing?.commands ?? []),
+    ];
+    return { changes: [{ title: `create user ${p.name}${p.local ? ' in /etc/passwd (luseradd)' : ''}${p.password !== undefined ? ' with its password' : ''}`, commands }] };
   }
   const password = comparesPassword(p) ? passwordChange(p as UserParams & { password: string }, read(shadowHashFact(p.name))) : undefined;
   const own = differences(p, u);
   const status = readsShadowStatus(p) ? read(shadowStatusFact(p.name)) : undefined;
-  if (status === null) throw new Error(`cannot read the /etc/shadow entry of ${p.name} to compare password_lock or expires: the task needs root (become: true)`);
+  if (status === null) throw new Error(`cannot read the /etc/shadow entry of ${p.name} to compare password_lock, expires, password ageing or password_expire_account_disable: the task needs root (become: true)`);
   const shadow = status ? shadowDifferences(p, status, password !== undefined) : { argv: [], why: [] };
   const [argv, why] = [[...own.argv, ...shadow.argv], [...own.why, ...shadow.why]];
   const ageing = status ? ageingCommand(p, status) : undefined;
+  const expiry = localExpiry(p, status);
+  const groups = localGroupChange(p, u);
   const changes: Change[] = [
-    ...(argv.length ? [{ title: `change user ${p.name} (${why.join('; ')})`, commands: [{ argv: ['usermod', ...argv, p.name] }] }] : []),
+    ...(argv.length ? [{ title: `change user ${p.name} (${why.join('; ')})`, commands: [{ argv: [p.local ? 'lusermod' : 'usermod', ...argv, p.name] }] }] : []),
     ...(password ? [password] : []),
+    ...(expiry ? [expiry] : []),
+    ...(groups ? [groups] : []),
     ...(ageing ? [ageing] : []),
   ];
   if (changes.length === 0) return { changes, reason: `user ${p.name} as wanted (uid ${u.uid}${p.password !== undefined ? ', password hash the same' : ''})` };

@@ -1,5 +1,6 @@
 import type { SourcePos } from '../errors.js';
 import type { BatchSize } from './batch-size.js';
+import { setFactVariables } from '../modules/set-fact.js';
 
 export interface Task {
   name: string;
@@ -121,5 +122,5 @@ export function flattenSteps(steps: Step[]): Task[] {
 
 /** The names a task binds for the host's later tasks: its `register`, and the variables of a `set_fact`. */
 export function boundNames(task: Task): string[] {
-  return [...(task.register ? [task.register] : []), ...(task.module === 'set_fact' ? Object.keys(task.params) : [])];
+  return [...(task.register ? [task.register] : []), ...(task.module === 'set_fact' ? Object.keys(setFactVariables(task.params)) : [])];
 }

@@ -85,6 +85,10 @@ describe('ansible-core as the oracle: the same playbook intent, the same outcome
     http = createServer((req, res) => {
       const body = SERVED[req.url ?? ''];
       if (body === undefined) return void res.writeHead(404).end('not found');
+      if (typeof body === 'function') {
+        const reply = body(req);
+        return void res.writeHead(reply.status, reply.headers).end(reply.body);
+      }
       const since = Date.parse(req.headers['if-modified-since'] ?? '');
       if (since >= modified.getTime()) return void res.writeHead(304).end();
       res.writeHead(200, { 'last-modified': modified.toUTCString() }).end(body);

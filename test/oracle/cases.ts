@@ -6,18 +6,50 @@
  * not JavaScript. Hosts h1, h2, h3 form the group `app`; each has a `root` directory to write in.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const HOSTS = ['h1', 'h2', 'h3'] as const;
 export type Host = (typeof HOSTS)[number];
 
-/** Files the test serves over HTTP on loopback, at @@URL@@ in a playbook (get_url). */
+/** A reply the test server makes from the request: a redirect, or what depends on the request's headers. */
+export interface ServedReply {
+  status: number;
+  headers?: Record<string, string>;
+  body: string | Buffer;
+}
+
+/** The tarball served at /app.tar.gz (unarchive with a URL src), made once: the same bytes for both engines. */
+let tarball: Buffer | undefined;
+function servedTarball(): Buffer {
+  if (tarball) return tarball;
+  const dir = mkdtempSync(join(tmpdir(), 'bootstrap-oracle-served-'));
+  try {
+    mkdirSync(join(dir, 'app', 'bin'), { recursive: true });
+    writeFileSync(join(dir, 'app', 'conf'), 'served\n');
+    writeFileSync(join(dir, 'app', 'bin', 'run'), '#!/bin/sh\n', { mode: 0o755 });
+    execFileSync('tar', ['-czf', join(dir, 'app.tar.gz'), '--owner=root', '--group=root', '--mtime=2020-01-01', '-C', dir, 'app']);
+    tarball = readFileSync(join(dir, 'app.tar.gz'));
+    return tarball;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Files the test serves over HTTP on loopback, at @@URL@@ in a playbook (get_url, unarchive), or replies made from the request. */
 const HELLO = 'hello from the oracle\n';
 const digest = (algorithm: string, text: string) => createHash(algorithm).update(text).digest('hex');
-export const SERVED: Record<string, string> = {
+export const SERVED: Record<string, string | ((request: { headers: IncomingHttpHeaders }) => ServedReply)> = {
+  // a redirect to /echo, which answers with the x-oracle-* headers it was sent, one name=value a line
+  '/hop': () => ({ status: 302, headers: { location: '/echo' }, body: 'moved\n' }),
+  '/echo': (r) => ({ status: 200, body: Object.entries(r.headers).filter(([k]) => k.startsWith('x-oracle-')).map(([k, v]) => `${k}=${v}\n`).sort().join('') }),
+  // a checksum file only for a request with the token header
+  '/TOKENSUMS': (r) => (r.headers['x-oracle-token'] === 't' ? { status: 200, body: `${digest('sha256', HELLO)}  hello.txt\n` } : { status: 403, body: 'forbidden\n' }),
+  '/app.tar.gz': () => ({ status: 200, body: servedTarball() }),
   '/hello.txt': HELLO,
   '/other.txt': 'other\n',
   // checksum files get_url reads its checksum from: GNU lines (one in binary mode), a BSD line, one without hello.txt
@@ -349,11 +381,13 @@ export const oracleCases: OracleCase[] = [
 `,
   },
   {
-    name: 'set_fact, debug (msg, var, registered, verbosity under and over the run\'s -v), assert (that, fail_msg) and fail',
+    name: 'set_fact (cacheable too), debug (msg, var, registered, verbosity under and over the run\'s -v), assert (that, fail_msg) and fail',
     args: ['-v'],
     js: { ...pythonBooleans('quiet.skipped'), 'quiet.msg is defined': "'msg' in quiet ? 'True' : 'False'" },
     ansible: ansiblePlay(`    - name: set
       set_fact: { greeting: "hi {{ inventory_hostname }}", n: 2 }
+    - name: set cacheable
+      set_fact: { cached: c, cacheable: true }
     - name: show
       debug: { msg: "{{ greeting }}" }
       register: shown
@@ -366,7 +400,7 @@ export const oracleCases: OracleCase[] = [
       debug: { var: greeting, verbosity: 1 }
       register: loud
     - name: write
-      copy: { dest: "{{ root }}/fact", content: "{{ greeting }} {{ n + 1 }} {{ shown.msg }}" }
+      copy: { dest: "{{ root }}/fact", content: "{{ greeting }} {{ n + 1 }} {{ shown.msg }} {{ cached }}" }
     - name: write verbosity
       copy: { dest: "{{ root }}/verbosity", content: "{{ quiet.skipped }} {{ quiet.msg is defined }} {{ loud.greeting }}" }
     - name: holds
@@ -382,8 +416,8 @@ export const oracleCases: OracleCase[] = [
       copy: { dest: "{{ root }}/after", content: "a" }
 `),
     check: (o) => {
-      assert.deepEqual([o.files.h1.fact, o.results.h2.at(-1), o.results.h3.at(-1)], ['hi h1 3 hi h1', 'not on h2: failed', 'not on h3: failed']);
-      assert.deepEqual([o.files.h1.verbosity, o.results.h1[3], o.results.h1[4]], ['True False hi h1', 'only with -vv: skipped', 'with -v: ok']);
+      assert.deepEqual([o.files.h1.fact, o.results.h2.at(-1), o.results.h3.at(-1)], ['hi h1 3 hi h1 c', 'not on h2: failed', 'not on h3: failed']);
+      assert.deepEqual([o.files.h1.verbosity, o.results.h1[4], o.results.h1[5]], ['True False hi h1', 'only with -vv: skipped', 'with -v: ok']);
     },
   },
   {
@@ -497,9 +531,9 @@ export const oracleCases: OracleCase[] = [
     check: (o) => assert.equal(o.files.h1.b, '# BEGIN top\nt\n# END top\n\nline1\n// BEGIN two\nx\n// END two\nline2\nlast\n'),
   },
   {
-    name: 'group and user: create (with a password), keep, change, a password kept, not updated on_create, updated; remove; systemd scope global (no running systemd needed): enable, keep, mask, keep, unmask with disable, keep (throwaway names, on h1 only: the loopback hosts share one /etc)',
+    name: 'group and user: create (with a password), keep, change, a password kept, not updated on_create, updated, password_expire_account_disable; local (libuser) and seuser on this machine; remove; systemd scope global (no running systemd needed): enable, keep, mask, keep, unmask with disable, keep (throwaway names, on h1 only: the loopback hosts share one /etc)',
     cleanup: [
-      ['userdel', 'bsoracle-u'], ['groupdel', 'bsoracle-g'], ['groupdel', 'bsoracle-s'],
+      ['userdel', 'bsoracle-u'], ['groupdel', 'bsoracle-g'], ['groupdel', 'bsoracle-s'], ['userdel', 'bsoracle-l'], ['groupdel', 'bsoracle-l'], ['groupdel', 'bsoracle-lg'], ['userdel', 'bsoracle-se'], ['groupdel', 'bsoracle-se'],
       ['rm', '-f', '/usr/lib/systemd/user/bsoracle-unit.service', '/etc/systemd/user/bsoracle-unit.service', '/etc/systemd/user/default.target.wants/bsoracle-unit.service'],
     ],
     ansible: ansiblePlay(`    - name: group
@@ -550,6 +584,29 @@ export const oracleCases: OracleCase[] = [
     - name: record
       copy: { dest: "{{ root }}/id", content: "{{ looked.stdout }}" }
       when: inventory_hostname == 'h1'
+    - name: disabled days after the password expires
+      user: { name: bsoracle-u, password_expire_account_disable: 9 }
+      when: inventory_hostname == 'h1'
+    - name: inactive field
+      shell: { cmd: "getent shadow bsoracle-u | cut -d: -f7" }
+      register: inactive
+      changed_when: false
+      when: inventory_hostname == 'h1'
+    - name: record inactive
+      copy: { dest: "{{ root }}/inactive", content: "{{ inactive.stdout }}" }
+      when: inventory_hostname == 'h1'
+    - name: a local user
+      user: { name: bsoracle-l, local: true, create_home: false }
+      ignore_errors: true
+      when: inventory_hostname == 'h1'
+    - name: a local group
+      group: { name: bsoracle-lg, local: true }
+      ignore_errors: true
+      when: inventory_hostname == 'h1'
+    - name: an SELinux user
+      user: { name: bsoracle-se, seuser: user_u, create_home: false }
+      ignore_errors: true
+      when: inventory_hostname == 'h1'
     - name: user gone
       user: { name: bsoracle-u, state: absent }
       when: inventory_hostname == 'h1'
@@ -593,10 +650,19 @@ export const oracleCases: OracleCase[] = [
       assert.deepEqual(o.results.h1.filter((r) => /^(enabled|masked|unmasked|disabled) /.test(r)), ['enabled for every user: changed', 'enabled already: ok', 'masked for every user: changed', 'masked already: ok', 'unmasked and disabled: changed', 'disabled already: ok']);
       assert.equal(o.files.h1.passwords, `${HASH} ${OTHER_HASH}`);
       assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/nonexistent:\/bin\/bash$/);
+      assert.equal(o.files.h1.inactive, '9');
+      // libuser's commands, and an SELinux kernel for useradd -Z, as this machine has them or not
+      const has = (cmd: string) => spawnSync('sh', ['-c', cmd], { stdio: 'ignore' }).status === 0;
+      const libuser = has('command -v luseradd && command -v lgroupadd');
+      const selinux = has('test -e /sys/fs/selinux/enforce');
+      const status = (task: string) => o.results.h1.find((r) => r.startsWith(`${task}:`));
+      assert.deepEqual([status('a local user'), status('a local group'), status('an SELinux user')], [
+        `a local user: ${libuser ? 'changed' : 'failed (ignored)'}`, `a local group: ${libuser ? 'changed' : 'failed (ignored)'}`, `an SELinux user: ${selinux ? 'changed' : 'failed (ignored)'}`,
+      ]);
     },
   },
   {
-    name: 'get_url: download, keep an existing file, checksum matches (kept) and differs (downloaded), sha1/md5/sha512 and checksum files (GNU, BSD), a wrong checksum fails, a directory dest, a missing URL fails, a checksum file without the name fails',
+    name: 'get_url: download, keep an existing file, checksum matches (kept) and differs (downloaded), sha1/md5/sha512 and checksum files (GNU, BSD), headers after a redirect and unredirected_headers, a checksum file fetched with the headers, tmp_dest (and a missing one), ciphers and use_gssapi: false taken, a wrong checksum fails, a directory dest, a missing URL fails, a checksum file without the name fails',
     ansible: ansiblePlay(`    - name: download
       get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/hello", mode: "0600" }
     - name: exists already
@@ -619,6 +685,19 @@ export const oracleCases: OracleCase[] = [
       copy: { dest: "{{ root }}/stale2", content: "old" }
     - name: sha1 from a BSD checksum file, the file differs
       get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/stale2", checksum: "sha1:@@URL@@/SHA1SUMS", mode: "0640" }
+    - name: headers follow a redirect
+      get_url: { url: "@@URL@@/hop", dest: "{{ root }}/echo-all", headers: { X-Oracle-Keep: k, X-Oracle-Drop: d } }
+    - name: unredirected headers stay behind
+      get_url: { url: "@@URL@@/hop", dest: "{{ root }}/echo-some", headers: { X-Oracle-Keep: k, X-Oracle-Drop: d }, unredirected_headers: [x-oracle-DROP] }
+    - name: a checksum file behind a header
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/tok", checksum: "sha256:@@URL@@/TOKENSUMS", headers: { X-Oracle-Token: t } }
+    - name: a directory to stage in
+      file: { path: "{{ root }}/stage", state: directory }
+    - name: staged in tmp_dest, with ciphers and use_gssapi false
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/staged", tmp_dest: "{{ root }}/stage", ciphers: [ECDHE-RSA-AES256-GCM-SHA384, ECDHE-RSA-AES128-GCM-SHA256], use_gssapi: false }
+    - name: tmp_dest missing
+      get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/nostage", tmp_dest: "{{ root }}/nowhere" }
+      ignore_errors: true
     - name: wrong checksum on h2
       get_url: { url: "@@URL@@/other.txt", dest: "{{ root }}/wrong", checksum: "sha256:${HELLO_SHA256}" }
       when: inventory_hostname == 'h2'
@@ -636,14 +715,17 @@ export const oracleCases: OracleCase[] = [
     - name: no line for the file on h1
       get_url: { url: "@@URL@@/hello.txt", dest: "{{ root }}/nosum", checksum: "sha256:@@URL@@/OTHERSUMS" }
 `),
-    check: (o) =>
+    check: (o) => {
       assert.deepEqual(
         [o.files.h1.hello, o.files.h1.stale, o.files.h1['other.txt'], o.files.h1.md5, o.files.h1.sums, o.files.h1.stale2, o.results.h2.at(-1), o.results.h1.at(-1), o.results.h1.find((r) => r.startsWith('sha512 from a checksum file again'))],
         [HELLO, HELLO, 'other\n', HELLO, HELLO, HELLO, 'wrong checksum on h2: failed', 'no line for the file on h1: failed', 'sha512 from a checksum file again: ok'],
-      ),
+      );
+      assert.deepEqual([o.files.h1['echo-all'], o.files.h1['echo-some'], o.files.h1.tok, o.files.h1.staged], ['x-oracle-drop=d\nx-oracle-keep=k\n', 'x-oracle-keep=k\n', HELLO, HELLO]);
+      assert.equal(o.results.h1.find((r) => r.startsWith('tmp_dest missing:')), 'tmp_dest missing: failed (ignored)');
+    },
   },
   {
-    name: 'unarchive: a laptop tarball unpacked, kept, repaired after a change, creates, a missing dest fails; a tarball on the host with remote_src; owner/group on a tarball; a zip with owner/group/mode, kept, a mode repaired, on the host with remote_src',
+    name: 'unarchive: a laptop tarball unpacked, kept, repaired after a change, creates, a missing dest fails; a tarball on the host with remote_src; a tarball from a URL (validate_certs, io_buffer_size taken), kept, a missing URL fails; owner/group on a tarball; a zip with owner/group/mode, kept, a mode repaired, on the host with remote_src',
     prepare: (dir) => {
       const tree = join(dir, 'tree');
       mkdirSync(join(tree, 'app', 'bin'), { recursive: true });
@@ -680,6 +762,15 @@ export const oracleCases: OracleCase[] = [
       unarchive: { src: "{{ root }}/remote.tgz", dest: "{{ root }}/r", remote_src: true }
     - name: remote again
       unarchive: { src: "{{ root }}/remote.tgz", dest: "{{ root }}/r", remote_src: true }
+    - name: a directory for the download
+      file: { path: "{{ root }}/u", state: directory }
+    - name: a tarball from a URL
+      unarchive: { src: "@@URL@@/app.tar.gz", dest: "{{ root }}/u", remote_src: true, validate_certs: false, io_buffer_size: 1024 }
+    - name: a tarball from a URL again
+      unarchive: { src: "@@URL@@/app.tar.gz", dest: "{{ root }}/u", remote_src: true }
+    - name: a URL that is not there
+      unarchive: { src: "@@URL@@/nothing.tar.gz", dest: "{{ root }}/u", remote_src: true }
+      ignore_errors: true
     - name: a directory for owners
       file: { path: "{{ root }}/o", state: directory }
     - name: tarball with owner and group
@@ -719,6 +810,7 @@ export const oracleCases: OracleCase[] = [
       assert.deepEqual([o.files.h2['app/conf'], o.files.h1['r/app/bin/run'], o.results.h3.at(-1), o.files.h1['z/web/static/app.js']], ['v1\n', '#!/bin/sh\necho run\n', 'no such directory on h3: failed', 'go()\n']);
       assert.equal(o.files.h1.attributes, 'nobody:nogroup 755 o/app\nnobody:nogroup 644 o/app/conf\nnobody:nogroup 755 o/app/bin/run\nnobody:nogroup 640 z/web\nnobody:nogroup 640 z/web/index.html\nnobody:nogroup 640 z/web/static/app.js\nroot:root 600 rz/web/index.html');
       assert.deepEqual(['zip again', 'zip repairs the mode', 'remote zip again'].map((t) => o.results.h2.find((r) => r.startsWith(`${t}:`))), ['zip again: ok', 'zip repairs the mode: changed', 'remote zip again: ok']);
+      assert.deepEqual([o.files.h1['u/app/conf'], ...['a tarball from a URL', 'a tarball from a URL again', 'a URL that is not there'].map((t) => o.results.h1.find((r) => r.startsWith(`${t}:`)))], ['served\n', 'a tarball from a URL: changed', 'a tarball from a URL again: ok', 'a URL that is not there: failed (ignored)']);
     },
   },
   {

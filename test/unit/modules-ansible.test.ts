@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { SystemdUnitState } from '../../src/facts/service.js';
 import type { Fact, FactReader, HostFacts } from '../../src/facts/types.js';
+import { urlTextFact } from '../../src/facts/http-fetch.js';
+import { httpRequest } from '../../src/modules/http-request.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext, Plan } from '../../src/modules/types.js';
 
@@ -134,14 +136,15 @@ describe('get_url checksum', () => {
     const fetched = await plan('get_url', { url: 'https://example.com/app.tgz', dest, checksum: `sha1:${SHA1}` }, facts({ type: 'file', sha256: 'f'.repeat(64), mode: '0644' }, { [`digest:sha1:${dest}`]: 'b'.repeat(40) }));
     assert.equal(fetched.changes[0]!.title, `download https://example.com/app.tgz to ${dest} (sha1 bbbbbbbbbbbb is not the checksum's)`);
     const argv = fetched.changes[0]!.commands[0]!.argv;
-    assert.deepEqual(argv.slice(7, 13), [SHA1, '0644', '', '10', '', 'sha1']);
+    assert.deepEqual(argv.slice(8, 12), [SHA1, '0644', '', 'sha1']);
+    assert.deepEqual(argv.slice(14, 19), ['-fsS', '--retry', '3', '--connect-timeout', '10']);
   });
   it('<algorithm>:<URL> reads the checksum file the host fetched, the line for the URL\'s file name (GNU or BSD lines, a lone digest)', async () => {
     const url = 'https://example.com/dl/app.tgz';
     const sums = 'https://example.com/dl/SHA1SUMS';
-    const key = `url-text:10:true:${sums}`;
+    const key = urlTextFact(sums, httpRequest({})).key;
     const withFile = (text: string, exitCode = 0) => facts({ type: 'absent' }, { [key]: { exitCode, text }, [`digest:sha1:${dest}`]: null });
-    const sumOf = (p: Plan) => p.changes[0]!.commands[0]!.argv[7];
+    const sumOf = (p: Plan) => p.changes[0]!.commands[0]!.argv[8];
     assert.equal(sumOf(await plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile(`${'1'.repeat(40)}  other.tgz\n${SHA1}  app.tgz\n`))), SHA1);
     assert.equal(sumOf(await plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile(`${'1'.repeat(40)} *./other.tgz\n${SHA1} *./app.tgz\n`))), SHA1);
     assert.equal(sumOf(await plan('get_url', { url, dest, checksum: `sha1:${sums}` }, withFile(`SHA1 (app.tgz) = ${SHA1.toUpperCase()}\n`))), SHA1);
@@ -219,7 +222,7 @@ describe('unarchive: zip, and owner/group/mode', () => {
 describe('apt_repository and deb822_repository', () => {
   const REPO = 'deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/debian bookworm stable';
   const TARGET = '/etc/apt/sources.list.d/download_docker_com_linux_debian.list';
-  const sources = (files: Record<string, string>) => ({ 'apt-sources': new Map(Object.entries(files)), [`file:${TARGET}`]: { path: TARGET, type: 'absent' } });
+  const sources = (files: Record<string, string>) => ({ 'leftovers:/etc/apt/sources-before.tar': [], 'apt-sources': new Map(Object.entries(files)), [`file:${TARGET}`]: { path: TARGET, type: 'absent' } });
   it('adds a repo to the file Ansible names, then updates the apt lists', async () => {
     const p = await plan('apt_repository', { repo: REPO }, sources({ '/etc/apt/sources.list': 'deb http://mirror.example/debian bookworm main\n' }));
     assert.deepEqual(p.changes.map((c) => c.title), [`create ${TARGET} (absent)`, `update apt lists (added ${REPO})`]);
@@ -229,7 +232,7 @@ describe('apt_repository and deb822_repository', () => {
     const p = await plan('apt_repository', { repo: REPO }, sources({ '/etc/apt/sources.list.d/docker.list': `${REPO.replace(' bookworm', '   bookworm')}  # docker\n` }));
     assert.deepEqual(p.changes, []);
     assert.equal(p.reason, `${REPO} in /etc/apt/sources.list.d/docker.list`);
-    const added = await plan('apt_repository', { repo: REPO, update_cache: false, filename: 'docker' }, { 'apt-sources': new Map(), 'file:/etc/apt/sources.list.d/docker.list': { path: '/etc/apt/sources.list.d/docker.list', type: 'absent' } });
+    const added = await plan('apt_repository', { repo: REPO, update_cache: false, filename: 'docker' }, { 'leftovers:/etc/apt/sources-before.tar': [], 'apt-sources': new Map(), 'file:/etc/apt/sources.list.d/docker.list': { path: '/etc/apt/sources.list.d/docker.list', type: 'absent' } });
     assert.deepEqual(added.changes.map((c) => c.title), ['create /etc/apt/sources.list.d/docker.list (absent)']);
   });
   it('enables a commented-out line where it is; absent removes it everywhere, and a file left empty', async () => {
@@ -244,27 +247,27 @@ describe('apt_repository and deb822_repository', () => {
     const list = '/etc/apt/sources.list.d/ppa_nginx_stable_jammy.list';
     const key = '/etc/apt/trusted.gpg.d/ubuntu-jammy-main-nginx-stable.gpg';
     const line = 'deb https://ppa.launchpadcontent.net/nginx/stable/ubuntu jammy main';
-    const p = await plan('apt_repository', { repo: 'ppa:nginx/stable' }, { 'apt-sources': new Map(), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'absent' } }, ubuntu);
+    const p = await plan('apt_repository', { repo: 'ppa:nginx/stable' }, { 'leftovers:/etc/apt/sources-before.tar': [], 'apt-sources': new Map(), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'absent' } }, ubuntu);
     assert.deepEqual(p.changes.map((c) => c.title), [`fetch the signing key of ppa:nginx/stable into ${key}`, `create ${list} (absent)`, `update apt lists (added ${line})`]);
     assert.equal(p.changes[1]!.diff!.after, `${line}\n`);
     assert.deepEqual(p.changes[0]!.commands[0]!.argv.slice(4, 7), ['nginx', 'stable', key]);
     // the key is there: only the source; the line enabled anywhere: ok
-    const keyed = await plan('apt_repository', { repo: 'ppa:nginx/stable', update_cache: false }, { 'apt-sources': new Map(), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'file' } }, ubuntu);
+    const keyed = await plan('apt_repository', { repo: 'ppa:nginx/stable', update_cache: false }, { 'leftovers:/etc/apt/sources-before.tar': [], 'apt-sources': new Map(), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'file' } }, ubuntu);
     assert.deepEqual(keyed.changes.map((c) => c.title), [`create ${list} (absent)`]);
-    const ok = await plan('apt_repository', { repo: 'ppa:nginx/stable' }, { 'apt-sources': new Map([['/etc/apt/sources.list.d/mine.list', `${line}\n`]]), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'file' } }, ubuntu);
+    const ok = await plan('apt_repository', { repo: 'ppa:nginx/stable' }, { 'leftovers:/etc/apt/sources-before.tar': [], 'apt-sources': new Map([['/etc/apt/sources.list.d/mine.list', `${line}\n`]]), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'file' } }, ubuntu);
     assert.equal(ok.reason, `${line} in /etc/apt/sources.list.d/mine.list`);
     // no name: Ansible's `ppa`; absent removes the line Ansible would have written
-    const gone = await plan('apt_repository', { repo: 'ppa:someone', state: 'absent', update_cache: false }, { 'apt-sources': new Map([['/etc/apt/sources.list.d/ppa_someone_jammy.list', 'deb https://ppa.launchpadcontent.net/someone/ppa/ubuntu jammy main\n']]), 'file:/etc/apt/sources.list.d/ppa_someone_jammy.list': { path: '', type: 'file' } }, ubuntu);
+    const gone = await plan('apt_repository', { repo: 'ppa:someone', state: 'absent', update_cache: false }, { 'leftovers:/etc/apt/sources-before.tar': [], 'apt-sources': new Map([['/etc/apt/sources.list.d/ppa_someone_jammy.list', 'deb https://ppa.launchpadcontent.net/someone/ppa/ubuntu jammy main\n']]), 'file:/etc/apt/sources.list.d/ppa_someone_jammy.list': { path: '', type: 'file' } }, ubuntu);
     assert.deepEqual(argvOf(gone), [['rm', '-f', '/etc/apt/sources.list.d/ppa_someone_jammy.list']]);
   });
   it('a PPA on a host that is not Ubuntu is refused unless codename names the Ubuntu release', async () => {
     const list = '/etc/apt/sources.list.d/ppa_nginx_stable_bookworm.list';
     const key = '/etc/apt/trusted.gpg.d/ubuntu-bookworm-main-nginx-stable.gpg';
-    await assert.rejects(async () => plan('apt_repository', { repo: 'ppa:nginx/stable' }, { 'apt-sources': new Map(), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'absent' } }),
+    await assert.rejects(async () => plan('apt_repository', { repo: 'ppa:nginx/stable' }, { 'leftovers:/etc/apt/sources-before.tar': [], 'apt-sources': new Map(), [`file:${list}`]: { path: list, type: 'absent' }, [`file:${key}`]: { path: key, type: 'absent' } }),
       /^Error: ppa:nginx\/stable is a Launchpad PPA, built for Ubuntu releases; this host is debian 12 \(bookworm\)\. Set codename: to the Ubuntu release/);
     const jammyList = '/etc/apt/sources.list.d/ppa_nginx_stable_jammy.list';
     const jammyKey = '/etc/apt/trusted.gpg.d/ubuntu-jammy-main-nginx-stable.gpg';
-    const p = await plan('apt_repository', { repo: 'ppa:nginx/stable', codename: 'jammy', update_cache: false }, { 'apt-sources': new Map(), [`file:${jammyList}`]: { path: jammyList, type: 'absent' }, [`file:${jammyKey}`]: { path: jammyKey, type: 'file' } });
+    const p = await plan('apt_repository', { repo: 'ppa:nginx/stable', codename: 'jammy', update_cache: false }, { 'leftovers:/etc/apt/sources-before.tar': [], 'apt-sources': new Map(), [`file:${jammyList}`]: { path: jammyList, type: 'absent' }, [`file:${jammyKey}`]: { path: jammyKey, type: 'file' } });
     assert.equal(p.changes[0]!.diff!.after, 'deb https://ppa.launchpadcontent.net/nginx/stable/ubuntu jammy main\n');
   });
   it('deb822_repository writes the fields Ansible writes, in its order, and removes the file', async () => {

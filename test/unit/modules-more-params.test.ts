@@ -107,7 +107,7 @@ describe('apt_repository update_cache_retries', () => {
   const REPO = 'deb https://example.com/debian bookworm main';
   const TARGET = '/etc/apt/sources.list.d/example_com_debian.list';
   const planRepo = (params: Record<string, unknown>) => {
-    const values: Record<string, unknown> = { 'apt-sources': new Map(), [`file:${TARGET}`]: { path: TARGET, type: 'absent' } };
+    const values: Record<string, unknown> = { 'leftovers:/etc/apt/sources-before.tar': [], 'apt-sources': new Map(), [`file:${TARGET}`]: { path: TARGET, type: 'absent' } };
     const read: FactReader = <T>(fact: Fact<T>) => values[fact.key] as T;
     return getModule('apt_repository')!.plan({ repo: REPO, ...params }, read, ctx) as Plan;
   };

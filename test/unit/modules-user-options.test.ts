@@ -24,7 +24,7 @@ const DAY2030 = Y2030 / 86400;
 
 describe('user password_lock and expires', () => {
   it('lock and unlock only when the shadow entry says otherwise', async () => {
-    const status = (locked: boolean) => ({ 'group:u': { exists: true }, 'user:u': u, 'shadow-status:u': { locked, expireDays: -1, min: 0, max: 99999, warn: 7 } });
+    const status = (locked: boolean) => ({ 'group:u': { exists: true }, 'user:u': u, 'shadow-status:u': { locked, expireDays: -1, min: 0, max: 99999, warn: 7, inactive: -1 } });
     assert.deepEqual(argvOf(await plan({ name: 'u', password_lock: true }, status(false))), [['usermod', '-L', 'u']]);
     assert.deepEqual((await plan({ name: 'u', password_lock: true }, status(true))).changes, []);
     assert.deepEqual(argvOf(await plan({ name: 'u', password_lock: false }, status(true))), [['usermod', '-U', 'u']]);
@@ -32,25 +32,25 @@ describe('user password_lock and expires', () => {
   });
   it('a new hash with password_lock is set locked (`!` before it, on stdin), without usermod -L', async () => {
     const hash = '$6$salt$' + 'x'.repeat(86);
-    const p = await plan({ name: 'u', password: hash, password_lock: true }, { 'group:u': { exists: false }, 'user:u': u, 'shadow-hash:u': 'f'.repeat(64), 'shadow-status:u': { locked: false, expireDays: -1, min: 0, max: 99999, warn: 7 } });
+    const p = await plan({ name: 'u', password: hash, password_lock: true }, { 'group:u': { exists: false }, 'user:u': u, 'shadow-hash:u': 'f'.repeat(64), 'shadow-status:u': { locked: false, expireDays: -1, min: 0, max: 99999, warn: 7, inactive: -1 } });
     assert.deepEqual(p.changes.map((c) => c.commands), [[{ argv: ['chpasswd', '-e'], stdin: `u:!${hash}\n`, sensitive: true }]]);
     const created = await plan({ name: 'u', password: hash, password_lock: true }, { 'group:u': { exists: false }, 'user:u': { exists: false }, 'shadow-hash:u': null, 'shadow-status:u': null });
     assert.equal(created.changes[0]!.commands[1]!.stdin, `u:!${hash}\n`);
   });
   it('expires: compared by UTC date, set with -e YYYY-MM-DD; negative means never (-e \'\')', async () => {
-    const status = (expireDays: number) => ({ 'group:u': { exists: true }, 'user:u': u, 'shadow-status:u': { locked: true, expireDays, min: 0, max: 99999, warn: 7 } });
+    const status = (expireDays: number) => ({ 'group:u': { exists: true }, 'user:u': u, 'shadow-status:u': { locked: true, expireDays, min: 0, max: 99999, warn: 7, inactive: -1 } });
     assert.deepEqual(argvOf(await plan({ name: 'u', expires: Y2030 }, status(-1))), [['usermod', '-e', '2030-01-01', 'u']]);
     assert.deepEqual((await plan({ name: 'u', expires: Y2030 + 3600 }, status(DAY2030))).changes, [], 'the same day');
     assert.deepEqual(argvOf(await plan({ name: 'u', expires: Y2030 + 86400 }, status(DAY2030))), [['usermod', '-e', '2030-01-02', 'u']]);
     assert.deepEqual(argvOf(await plan({ name: 'u', expires: -1 }, status(DAY2030))), [['usermod', '-e', '', 'u']]);
     assert.deepEqual((await plan({ name: 'u', expires: -1 }, status(-1))).changes, []);
     assert.deepEqual(argvOf(await plan({ name: 'u', expires: Y2030 }, { 'group:u': { exists: false }, 'user:u': { exists: false }, 'shadow-status:u': null })), [['useradd', '-e', '2030-01-01', '-m', 'u']]);
-    await assert.rejects(async () => plan({ name: 'u', expires: Y2030 }, { 'group:u': { exists: false }, 'user:u': u, 'shadow-status:u': null }), /cannot read the \/etc\/shadow entry of u to compare password_lock or expires: the task needs root/);
+    await assert.rejects(async () => plan({ name: 'u', expires: Y2030 }, { 'group:u': { exists: false }, 'user:u': u, 'shadow-status:u': null }), /cannot read the \/etc\/shadow entry of u to compare password_lock, expires, password ageing or password_expire_account_disable: the task needs root/);
   });
   it('the shadow fact reads the lock and the expiry field, not the hash', () => {
     const f = shadowStatusFact('u');
-    assert.deepEqual(f.parse('locked=1 min=0 max=99999 warn=7 expire=21915\n', 0), { locked: true, min: 0, max: 99999, warn: 7, expireDays: 21915 });
-    assert.deepEqual(f.parse('locked=0 min= max= warn= expire=\n', 0), { locked: false, min: -1, max: -1, warn: -1, expireDays: -1 });
+    assert.deepEqual(f.parse('locked=1 min=0 max=99999 warn=7 inactive=14 expire=21915\n', 0), { locked: true, min: 0, max: 99999, warn: 7, inactive: 14, expireDays: 21915 });
+    assert.deepEqual(f.parse('locked=0 min= max= warn= inactive= expire=\n', 0), { locked: false, min: -1, max: -1, warn: -1, inactive: -1, expireDays: -1 });
     assert.equal(f.parse('unreadable\n', 0), null);
   });
 });
@@ -85,7 +85,7 @@ describe('user generate_ssh_key', () => {
 });
 
 describe('user and group: the rest of Ansible\'s Linux parameters', () => {
-  const status = { locked: true, expireDays: -1, min: 0, max: 99999, warn: 7 };
+  const status = { locked: true, expireDays: -1, min: 0, max: 99999, warn: 7, inactive: -1 };
   it('useradd gets -o with uid, -k, -K UMASK/UID_MIN/UID_MAX, and -N when a group of its name exists (as Ansible passes it)', async () => {
     const p = await plan({ name: 'n', uid: 0, non_unique: true, skeleton: '/etc/skel2', umask: '0077', uid_min: 2000, uid_max: 2999 }, { 'user:n': { exists: false }, 'group:n': { exists: true } });
     assert.deepEqual(argvOf(p), [['useradd', '-u', '0', '-o', '-N', '-m', '-k', '/etc/skel2', '-K', 'UMASK=0077', '-K', 'UID_MIN=2000', '-K', 'UID_MAX=2999', 'n']]);
