@@ -647,7 +647,7 @@ export const oracleCases: OracleCase[] = [
 `),
     check: (o) => {
       assert.equal(o.files.h1.unit, 'masked\ndisabled\n');
-      assert.deepEqual(o.results.h1.filter((r) => /^(enabled|masked|unmasked|disabled) /.test(r)), ['enabled for every user: changed', 'enabled already: ok', 'masked for every user: changed', 'masked already: ok', 'unmasked and disabled: changed', 'disabled already: ok']);
+      assert.deepEqual(o.results.h1.filter((r) => /^((enabled|masked) (for every user|already)|unmasked and disabled|disabled already):/.test(r)), ['enabled for every user: changed', 'enabled already: ok', 'masked for every user: changed', 'masked already: ok', 'unmasked and disabled: changed', 'disabled already: ok']);
       assert.equal(o.files.h1.passwords, `${HASH} ${OTHER_HASH}`);
       assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/nonexistent:\/bin\/bash$/);
       assert.equal(o.files.h1.inactive, '9');
