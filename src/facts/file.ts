@@ -20,8 +20,37 @@ export interface FileState {
   sha256?: string;
   /** symlinks: where they point (readlink, not resolved) */
   linkTarget?: string;
+  /** symlinks: the path resolved as far as it exists (`realpath -m`, Ansible's lnk_source); absent for a link loop */
+  linkSource?: string;
+  /** the rest of what stat(2) says and what access(2) allows (Ansible's stat result); all but absent paths */
+  details?: FileDetails;
   /** regular files up to MAX_CONTENT_BYTES, filled in only when a diff is shown (fileContentFact) */
   content?: Buffer;
+}
+
+/** A device, fifo or socket (FileType 'other'), as Ansible's ischr/isblk/isfifo/issock tell them apart. */
+export type SpecialKind = 'char' | 'block' | 'fifo' | 'socket';
+
+export interface FileDetails {
+  inode: number;
+  /** st_dev: the device the inode is on */
+  dev: number;
+  nlink: number;
+  /** seconds since the epoch with the nanoseconds as a fraction, computed as Python's os.stat does (sec + nsec * 1e-9) */
+  atime: number;
+  mtime: number;
+  ctime: number;
+  /** 512-byte blocks allocated (st_blocks) */
+  blocks: number;
+  /** the preferred I/O size (st_blksize) */
+  blockSize: number;
+  /** st_rdev: the device a device file stands for (0 for others), glibc's makedev(major, minor) */
+  rdev: number;
+  special?: SpecialKind;
+  /** `test -r/-w/-x` for the user the facts run as (links followed, as access(2)) */
+  readable: boolean;
+  writeable: boolean;
+  executable: boolean;
 }
 
 export function normalizeMode(mode: string | number): string {
@@ -44,11 +73,14 @@ interface FileItem {
 
 const readable = (v: string) => `[ ! -L ${v} ] && [ -f ${v} ] && [ -r ${v} ]`;
 
-const STAT_FORMAT = '%n\\0%f\\0%a\\0%u\\0%g\\0%U\\0%G\\0%s\\0';
+/** name, raw mode (hex), permissions (octal), uid, gid, owner, group, size, inode, dev, nlink, atime, mtime, ctime, blocks, blksize, rdev's major and minor (hex) */
+const STAT_FIELDS = ['%n', '%f', '%a', '%u', '%g', '%U', '%G', '%s', '%i', '%d', '%h', '%.9X', '%.9Y', '%.9Z', '%b', '%o', '%t', '%T'];
+const STAT_FORMAT = STAT_FIELDS.map((f) => `${f}\\0`).join('');
 
 /**
  * For all paths of a batch: one `stat` (lstat: links are not followed; another `stat -L` for the
- * paths to follow), one `readlink` per symlink, and one `sha256sum` for every readable regular
+ * paths to follow), one `readlink` and one `realpath` per symlink, the access the shell's `test`
+ * grants, and one `sha256sum` for every readable regular
  * file whose stamp does not vouch for it (a stamped file costs one more `stat`). The output is
  * NUL-separated tagged records, then sha256sum's own lines: any byte but NUL may appear in a path.
  */
@@ -61,10 +93,12 @@ function filesScript(items: readonly FileItem[]): string {
   if (paths) {
     lines.push(
       `stat --printf 's\\0${STAT_FORMAT}' -- ${paths} 2>/dev/null`,
-      `for p in ${paths}; do if [ -L "$p" ]; then printf 'l\\0%s\\0%s\\0' "$p" "$(readlink -- "$p")"; fi; done`,
+      `for p in ${paths}; do if [ -L "$p" ]; then printf 'l\\0%s\\0%s\\0%s\\0' "$p" "$(readlink -- "$p")" "$(realpath -m -- "$p" 2>/dev/null)"; fi; done`,
     );
   }
   if (followed) lines.push(`stat -L --printf 'S\\0${STAT_FORMAT}' -- ${followed} 2>/dev/null`);
+  // test is the shell's builtin: no process per path
+  lines.push(`for p in ${unique(items)}; do a=; [ -r "$p" ] && a=r; [ -w "$p" ] && a=\${a}w; [ -x "$p" ] && a=\${a}x; printf 'a\\0%s\\0%s\\0' "$p" "$a"; done`);
   lines.push('set --');
   if (plain) lines.push(`for p in ${plain}; do if ${readable('"$p"')}; then set -- "$@" "$p"; fi; done`);
   items.forEach((item, index) => {
@@ -99,10 +133,49 @@ function parseSums(text: string): Map<string, string> {
   return sums;
 }
 
+const SPECIAL_BITS: Record<number, SpecialKind> = { 0o020000: 'char', 0o060000: 'block', 0o010000: 'fifo', 0o140000: 'socket' };
+
+/** `<seconds>.<nanoseconds>` as Python's os.stat makes its float of them, so both print the same number. */
+export function statTime(text: string): number {
+  const m = /^(-?)(\d+)(?:\.(\d{1,9}))?$/.exec(text);
+  if (!m) throw new Error(`file facts: not a time: ${JSON.stringify(text)}`);
+  const nsec = Number((m[3] ?? '').padEnd(9, '0'));
+  // stat prints a time before the epoch as its true value (-1.25), Python adds the positive nanoseconds to the floored seconds
+  return m[1] ? -Number(m[2]) - (nsec ? 1 : 0) + (nsec ? 1e9 - nsec : 0) * 1e-9 : Number(m[2]) + nsec * 1e-9;
+}
+
+/** glibc's makedev: st_rdev from the major and minor stat prints in hex. */
+export function makedev(majorHex: string, minorHex: string): number {
+  const major = BigInt(`0x${majorHex}`);
+  const minor = BigInt(`0x${minorHex}`);
+  return Number(((major & 0xfffn) << 8n) | ((major & ~0xfffn) << 32n) | (minor & 0xffn) | ((minor & ~0xffn) << 12n));
+}
+
+function parseDetails(fields: readonly string[], format: number, access: string): FileDetails {
+  const [inode, dev, nlink, atime, mtime, ctime, blocks, blockSize, major, minor] = fields as [string, string, string, string, string, string, string, string, string, string];
+  const special = SPECIAL_BITS[format];
+  return {
+    inode: Number(inode),
+    dev: Number(dev),
+    nlink: Number(nlink),
+    atime: statTime(atime),
+    mtime: statTime(mtime),
+    ctime: statTime(ctime),
+    blocks: Number(blocks),
+    blockSize: Number(blockSize),
+    rdev: makedev(major, minor),
+    ...(special ? { special } : {}),
+    readable: access.includes('r'),
+    writeable: access.includes('w'),
+    executable: access.includes('x'),
+  };
+}
+
 export function parseFiles(stdout: string, items: readonly FileItem[]): FileState[] {
   const stats = new Map<string, string[]>();
   const followedStats = new Map<string, string[]>();
-  const links = new Map<string, string>();
+  const links = new Map<string, [target: string, source: string]>();
+  const access = new Map<string, string>();
   const stamped = new Map<number, string>();
   let at = 0;
   const next = (): string => {
@@ -116,12 +189,15 @@ export function parseFiles(stdout: string, items: readonly FileItem[]): FileStat
     const tag = next();
     if (tag === 'm') break;
     if (tag === 's' || tag === 'S') {
-      const [name, ...fields] = [next(), next(), next(), next(), next(), next(), next(), next()];
+      const [name, ...fields] = STAT_FIELDS.map(next);
       const into = tag === 's' ? stats : followedStats;
       if (!into.has(name!)) into.set(name!, fields);
     } else if (tag === 'l') {
       const name = next();
-      links.set(name, next());
+      links.set(name, [next(), next()]);
+    } else if (tag === 'a') {
+      const name = next();
+      access.set(name, next());
     } else if (tag === 'h') {
       const index = Number(next());
       stamped.set(index, next());
@@ -133,8 +209,9 @@ export function parseFiles(stdout: string, items: readonly FileItem[]): FileStat
   return items.map((item, index) => {
     const fields = (item.follow ? followedStats : stats).get(item.path);
     if (!fields) return { path: item.path, type: 'absent' };
-    const [rawMode, mode, uid, gid, owner, group, size] = fields as [string, string, string, string, string, string, string];
-    const type = TYPE_BITS[parseInt(rawMode, 16) & 0o170000] ?? 'other';
+    const [rawMode, mode, uid, gid, owner, group, size, ...rest] = fields as [string, string, string, string, string, string, string, ...string[]];
+    const format = parseInt(rawMode, 16) & 0o170000;
+    const type = TYPE_BITS[format] ?? 'other';
     const state: FileState = {
       path: item.path,
       type,
@@ -144,8 +221,13 @@ export function parseFiles(stdout: string, items: readonly FileItem[]): FileStat
       owner,
       group,
       size: Number(size),
+      details: parseDetails(rest, format, access.get(item.path) ?? ''),
     };
-    if (type === 'link' && links.has(item.path)) state.linkTarget = links.get(item.path);
+    const link = links.get(item.path);
+    if (type === 'link' && link) {
+      state.linkTarget = link[0];
+      if (link[1]) state.linkSource = link[1];
+    }
     const sha = stamped.has(index) ? stamped.get(index) : sums.get(item.path);
     if (type === 'file' && sha) state.sha256 = sha;
     return state;

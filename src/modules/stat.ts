@@ -14,26 +14,59 @@ export interface StatExtras {
   flags?: FileFlags;
 }
 
+/** The permission booleans Ansible names after the mode bits (its rusr...xoth, and isuid/isgid for the setuid/setgid bits). */
+const MODE_BITS: ReadonlyArray<[string, number]> = [
+  ['wusr', 0o200], ['rusr', 0o400], ['xusr', 0o100], ['wgrp', 0o020], ['rgrp', 0o040], ['xgrp', 0o010],
+  ['woth', 0o002], ['roth', 0o004], ['xoth', 0o001], ['isuid', 0o4000], ['isgid', 0o2000],
+];
+
+/** What Ansible's stat reports of every existing path, in its order; mode, uid, gid and size from the facts. */
+function statCore(f: FileState): Record<string, unknown> {
+  const d = f.details;
+  if (!d) throw new Error(`stat: no stat(2) details gathered for ${f.path}`);
+  const bits = parseInt(f.mode ?? '0', 8);
+  return {
+    isdir: f.type === 'directory',
+    ischr: d.special === 'char',
+    isblk: d.special === 'block',
+    isreg: f.type === 'file',
+    isfifo: d.special === 'fifo',
+    islnk: f.type === 'link',
+    issock: d.special === 'socket',
+    uid: f.uid,
+    gid: f.gid,
+    size: f.size,
+    inode: d.inode,
+    dev: d.dev,
+    nlink: d.nlink,
+    atime: d.atime,
+    mtime: d.mtime,
+    ctime: d.ctime,
+    ...Object.fromEntries(MODE_BITS.map(([key, bit]) => [key, (bits & bit) !== 0])),
+    blocks: d.blocks,
+    block_size: d.blockSize,
+    device_type: d.rdev,
+    readable: d.readable,
+    writeable: d.writeable,
+    executable: d.executable,
+  };
+}
+
 /**
- * Ansible's `stat` result keys for what the facts know: the path itself (`follow: false`) or what
- * a link points to (`follow: true`: no `lnk_target` then); `checksum` of a regular file,
- * `mimetype`/`charset` and `version`/`attributes`/`attr_flags` when given.
+ * Ansible's `stat` result keys for what the facts know: the path itself (`follow: false`: a link's
+ * `lnk_source` and `lnk_target`) or what a link points to (`follow: true`); `checksum` of a
+ * regular file, `mimetype`/`charset` and `version`/`attributes`/`attr_flags` when given.
  */
 export function statResult(path: string, f: FileState, extras: StatExtras = {}): Record<string, unknown> {
   if (f.type === 'absent') return { exists: false };
   return {
     exists: true,
     path,
-    isdir: f.type === 'directory',
-    isreg: f.type === 'file',
-    islnk: f.type === 'link',
     mode: f.mode,
-    uid: f.uid,
-    gid: f.gid,
+    ...statCore(f),
+    ...(f.type === 'link' ? { ...(f.linkSource !== undefined ? { lnk_source: f.linkSource } : {}), lnk_target: f.linkTarget } : {}),
     pw_name: f.owner,
     gr_name: f.group,
-    size: f.size,
-    ...(f.type === 'link' ? { lnk_target: f.linkTarget } : {}),
     ...(f.type === 'file' && extras.checksum ? { checksum: extras.checksum } : {}),
     ...(extras.mime ? { mimetype: extras.mime.mimetype, charset: extras.mime.charset } : {}),
     ...(extras.flags ? { version: extras.flags.version, attributes: extras.flags.attributes, attr_flags: extras.flags.attr_flags } : {}),

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { batchScript, parseBatch } from '../../src/facts/batch.js';
 import { parseDocker } from '../../src/facts/docker.js';
-import { normalizeMode, parseFiles } from '../../src/facts/file.js';
+import { normalizeMode, parseFiles, statTime } from '../../src/facts/file.js';
 import { parseHostFacts } from '../../src/facts/host.js';
 import { aptListsAgeFact, parsePackages } from '../../src/facts/packages.js';
 import { parseUnits, parseUpstartJob } from '../../src/facts/service.js';
@@ -110,24 +110,40 @@ address=fd00::3
 describe('file facts', () => {
   const sha = '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03';
   it('parses NUL-separated stat records, link targets, stamped and summed hashes', () => {
+    const more = ['12', '64768', '1', '1577880000.250000000', '1577880000.000000001', '1796587338.838967875', '8', '4096', '0', '0'];
     const stdout = [
-      's', '/etc/x', '81a0', '640', '0', '999', 'root', 'consul', '6',
-      's', '/l', 'a1ff', '777', '0', '0', 'root', 'root', '4',
-      's', '/odd\nname', '81ed', '4755', '0', '0', 'root', 'root', '1',
-      's', '/bin/c', '81ed', '755', '0', '0', 'root', 'root', '9',
-      'l', '/l', '../x y',
+      's', '/etc/x', '81a0', '640', '0', '999', 'root', 'consul', '6', ...more,
+      's', '/l', 'a1ff', '777', '0', '0', 'root', 'root', '4', ...more,
+      's', '/odd\nname', '81ed', '4755', '0', '0', 'root', 'root', '1', ...more,
+      's', '/bin/c', '81ed', '755', '0', '0', 'root', 'root', '9', ...more,
+      'l', '/l', '../x y', '/x y',
+      'a', '/etc/x', 'rw', 'a', '/l', 'rwx', 'a', '/odd\nname', 'rwx',
       'h', '4', 'f'.repeat(64),
       'm', `${sha}  /etc/x\n\\${'a'.repeat(64)}  /odd\\nname\n`,
     ].join('\0');
     const items = [{ path: '/etc/x' }, { path: '/l' }, { path: '/odd\nname' }, { path: '/n' }, { path: '/bin/c', stampFile: '/s' }];
+    // times as Python's os.stat computes them: seconds + nanoseconds * 1e-9
+    const details = { inode: 12, dev: 64768, nlink: 1, atime: 1577880000.25, mtime: 1577880000 + 1e-9, ctime: 1796587338 + 838967875 * 1e-9, blocks: 8, blockSize: 4096, rdev: 0 };
+    const can = (a: string) => ({ readable: a.includes('r'), writeable: a.includes('w'), executable: a.includes('x') });
     assert.deepEqual(parseFiles(stdout, items), [
-      { path: '/etc/x', type: 'file', mode: '0640', uid: 0, gid: 999, owner: 'root', group: 'consul', size: 6, sha256: sha },
-      { path: '/l', type: 'link', mode: '0777', uid: 0, gid: 0, owner: 'root', group: 'root', size: 4, linkTarget: '../x y' },
-      { path: '/odd\nname', type: 'file', mode: '4755', uid: 0, gid: 0, owner: 'root', group: 'root', size: 1, sha256: 'a'.repeat(64) },
+      { path: '/etc/x', type: 'file', mode: '0640', uid: 0, gid: 999, owner: 'root', group: 'consul', size: 6, sha256: sha, details: { ...details, ...can('rw') } },
+      { path: '/l', type: 'link', mode: '0777', uid: 0, gid: 0, owner: 'root', group: 'root', size: 4, linkTarget: '../x y', linkSource: '/x y', details: { ...details, ...can('rwx') } },
+      { path: '/odd\nname', type: 'file', mode: '4755', uid: 0, gid: 0, owner: 'root', group: 'root', size: 1, sha256: 'a'.repeat(64), details: { ...details, ...can('rwx') } },
       { path: '/n', type: 'absent' },
-      { path: '/bin/c', type: 'file', mode: '0755', uid: 0, gid: 0, owner: 'root', group: 'root', size: 9, sha256: 'f'.repeat(64) },
+      { path: '/bin/c', type: 'file', mode: '0755', uid: 0, gid: 0, owner: 'root', group: 'root', size: 9, sha256: 'f'.repeat(64), details: { ...details, ...can('') } },
     ]);
     assert.throws(() => parseFiles('s\0/x\0', [{ path: '/x' }]), /cut short/);
+  });
+  it('reads device files, fifos and sockets apart, st_rdev as glibc\'s makedev, times before the epoch as Python does', () => {
+    const record = (name: string, raw: string, major: string, minor: string) => ['s', name, raw, '666', '0', '0', 'root', 'root', '0', '5', '6', '1', '-1.250000000', '0.5', '7', '0', '4096', major, minor];
+    const stdout = [...record('/dev/null', '21b6', '1', '3'), ...record('/dev/sda', '61b0', '8', '0'), ...record('/p', '11b6', '0', '0'), ...record('/s', 'c1ed', '0', '0'), ...record('/big', '21b6', '1f0', '1a2b3'), 'm', ''].join('\0');
+    const [nul, sda, fifo, sock, big] = parseFiles(stdout, ['/dev/null', '/dev/sda', '/p', '/s', '/big'].map((path) => ({ path })));
+    assert.deepEqual([nul, sda, fifo, sock].map((f) => [f!.type, f!.details?.special, f!.details?.rdev]), [['other', 'char', 259], ['other', 'block', 2048], ['other', 'fifo', 0], ['other', 'socket', 0]]);
+    // major 0x1f0, minor 0x1a2b3: (minor & 0xff) | (major & 0xfff) << 8 | (minor & ~0xff) << 12
+    assert.equal(big!.details?.rdev, 0xb3 + 0x1f000 + 0x1a200000);
+    assert.deepEqual([nul!.details?.atime, nul!.details?.mtime, nul!.details?.readable], [-2 + 750000000 * 1e-9, 0.5, false]);
+    assert.equal(statTime('1796587338.838967875'), 1796587338 + 838967875 * 1e-9);
+    assert.throws(() => statTime('?'), /not a time/);
   });
   it('normalizes modes', () => {
     assert.equal(normalizeMode('755'), '0755');

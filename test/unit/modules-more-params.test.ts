@@ -58,7 +58,8 @@ describe('lineinfile and blockinfile backup', () => {
 });
 
 describe('stat checksum_algorithm', () => {
-  const file = { path, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 4, sha256: 'a'.repeat(64) };
+  const details = { inode: 1, dev: 2, nlink: 1, atime: 1, mtime: 1, ctime: 1, blocks: 8, blockSize: 4096, rdev: 0, readable: true, writeable: true, executable: false };
+  const file = { path, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 4, sha256: 'a'.repeat(64), details };
   // mime and lsattr facts have their own tests (modules-stat-debug-systemd.test.ts)
   const statOf = async (params: Record<string, unknown>, values: Record<string, unknown>) => {
     const m = getModule('stat')!;

@@ -49,7 +49,8 @@ const argv = (p: Plan) => p.changes.flatMap((c) => c.commands.map((cmd) => cmd.a
 
 describe('stat follow, get_mime, get_attributes', () => {
   const path = '/srv/app.conf';
-  const file = { path, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 4, sha256: 'a'.repeat(64) };
+  const details = { inode: 131, dev: 64768, nlink: 1, atime: 1577880000.25, mtime: 1577880000.5, ctime: 1796587338.838968, blocks: 8, blockSize: 4096, rdev: 0, readable: true, writeable: true, executable: false };
+  const file = { path, type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 4, sha256: 'a'.repeat(64), details };
   const mime = { mimetype: 'text/plain', charset: 'us-ascii' };
   const flags = { version: '12', attr_flags: 'e', attributes: ['extents'] };
   const statOf = async (params: Record<string, unknown>, values: Record<string, unknown>) => {
@@ -71,6 +72,21 @@ describe('stat follow, get_mime, get_attributes', () => {
     assert.deepEqual([stat.isreg, stat.islnk, stat.checksum, 'lnk_target' in stat], [true, false, 'c'.repeat(64), false]);
     const dangling = await statOf({ follow: true, get_mime: false, get_attributes: false }, { [`file+follow:${path}`]: { path, type: 'absent' }, [`digest:sha1:${path}`]: null });
     assert.deepEqual(dangling.stat, { exists: false });
+  });
+
+  it('every key Ansible\'s stat reports on Linux: stat(2)\'s fields, the mode\'s bits as booleans, access for the task\'s user', async () => {
+    const { stat } = await statOf({ get_mime: false, get_attributes: false, get_checksum: false }, { [`file:${path}`]: { ...file, mode: '6754' } });
+    assert.deepEqual(stat, {
+      exists: true, path, mode: '6754', isdir: false, ischr: false, isblk: false, isreg: true, isfifo: false, islnk: false, issock: false,
+      uid: 0, gid: 0, size: 4, inode: 131, dev: 64768, nlink: 1, atime: 1577880000.25, mtime: 1577880000.5, ctime: 1796587338.838968,
+      wusr: true, rusr: true, xusr: true, wgrp: false, rgrp: true, xgrp: true, woth: false, roth: true, xoth: false, isuid: true, isgid: true,
+      blocks: 8, block_size: 4096, device_type: 0, readable: true, writeable: true, executable: false, pw_name: 'root', gr_name: 'root',
+    });
+    const link = { ...file, type: 'link', mode: '0777', linkTarget: '../x', linkSource: '/x', sha256: undefined };
+    const linked = await statOf({ get_mime: false, get_attributes: false }, { [`file:${path}`]: link, [`digest:sha1:${path}`]: null });
+    assert.deepEqual([linked.stat.islnk, linked.stat.lnk_source, linked.stat.lnk_target, 'checksum' in linked.stat], [true, '/x', '../x', false]);
+    const fifo = await statOf({ get_mime: false, get_attributes: false }, { [`file:${path}`]: { ...file, type: 'other', sha256: undefined, details: { ...details, special: 'fifo' } }, [`digest:sha1:${path}`]: null });
+    assert.deepEqual([fifo.stat.isfifo, fifo.stat.ischr, fifo.stat.isblk, fifo.stat.issock, fifo.stat.isreg], [true, false, false, false, false]);
   });
 
   it('get_mime: false and get_attributes: false ask for nothing and leave their keys out; a missing path has none either', async () => {
