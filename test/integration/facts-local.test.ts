@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, lutimesSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -143,7 +143,7 @@ describe('batched facts through a real sh -s', () => {
     const content = (p: string) => values.get(fileContentFact(p).key) as Buffer | null;
     assert.deepEqual(file(text), {
       path: text, type: 'file', mode: '0640', uid: me.uid, gid: me.gid, owner: me.username, group: file(text).group,
-      size: 12, sha256: createHash('sha256').update('hello\nworld\n').digest('hex'),
+      size: 12, sha256: createHash('sha256').update('hello\nworld\n').digest('hex'), details: file(text).details,
     });
     assert.equal(content(text)?.toString(), 'hello\nworld\n');
     assert.equal(file(text).group, spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim());
@@ -198,7 +198,9 @@ describe('batched facts through a real sh -s', () => {
     const values = gather(facts);
     const followed = (p: string) => values.get(fileFact(p, { follow: true }).key) as FileState;
     const { sha256: _sha, ...target } = values.get(fileFact(text).key) as FileState;
-    assert.deepEqual({ ...followed(link), path: text }, { ...target, path: text }, 'follow: the target\'s type, mode, owner and size');
+    // atime aside: file (the mime fact, side by side in the batch) reads the new file's content
+    const atimeAside = (f: FileState) => ({ ...f, path: text, details: { ...f.details!, atime: 0 } });
+    assert.deepEqual(atimeAside(followed(link)), atimeAside(target), 'follow: the target\'s type, mode, owner, size, inode, times and access');
     assert.equal((values.get(fileFact(link).key) as FileState).type, 'link', 'the same path not followed in the same batch');
     assert.equal(followed(dir).type, 'directory');
     assert.equal(followed(dangling).type, 'absent');
@@ -216,6 +218,56 @@ describe('batched facts through a real sh -s', () => {
     assert.deepEqual(values.get(fileMimeFact(link).key), { mimetype: 'inode/symlink', charset: 'binary' }, 'file does not follow the link');
     assert.deepEqual(values.get(fileMimeFact(text).key), { mimetype: 'text/plain', charset: 'us-ascii' });
     assert.deepEqual(values.get(fileFlagsFact(link).key), { version: null, attr_flags: '', attributes: [] }, 'lsattr fails on a link');
+  });
+
+  it('stat(2)\'s details, access and a link\'s resolved path as Python\'s os.lstat/os.stat, os.access and os.path.realpath (Ansible\'s stat) read them', () => {
+    const sub = join(dir, 'details');
+    mkdirSync(sub);
+    const text = join(sub, 'times.txt');
+    writeFileSync(text, 'times\n', { mode: 0o640 });
+    // an atime ahead of the mtime: reading the file (sha256sum) leaves it alone under relatime
+    utimesSync(text, Date.now() / 1000 + 3600, 1577880000.25);
+    const setuid = join(sub, 'setuid');
+    writeFileSync(setuid, '#!/bin/sh\n');
+    chmodSync(setuid, 0o6754);
+    utimesSync(setuid, Date.now() / 1000 + 3600, 1577880000);
+    const fifo = join(sub, 'fifo');
+    execOk(['mkfifo', fifo]);
+    const link = join(sub, 'link');
+    symlinkSync('times.txt', link);
+    const dangling = join(sub, 'dangling');
+    symlinkSync('gone/deeper', dangling);
+    // readlink reads a link after stat did, as Ansible's stat does: their atimes ahead too
+    for (const l of [link, dangling]) lutimesSync(l, Date.now() / 1000 + 3600, 1577880000.5);
+    const paths = [text, setuid, fifo, link, dangling, sub, '/dev/null'];
+    const items = [...paths.map((p) => ({ p, follow: false })), ...[link, dangling].map((p) => ({ p, follow: true }))];
+    const values = gather(items.map(({ p, follow }) => fileFact(p, { follow })));
+    const python = [
+      'import json, os, sys',
+      'out = []',
+      'for p, follow in json.loads(sys.argv[1]):',
+      '  try: st = os.stat(p) if follow else os.lstat(p)',
+      '  except FileNotFoundError: out.append(None); continue',
+      '  out.append(dict(inode=st.st_ino, dev=st.st_dev, nlink=st.st_nlink, atime=st.st_atime, mtime=st.st_mtime, ctime=st.st_ctime, blocks=st.st_blocks, blockSize=st.st_blksize, rdev=st.st_rdev,',
+      '    readable=os.access(p, os.R_OK), writeable=os.access(p, os.W_OK), executable=os.access(p, os.X_OK), source=None if follow or not os.path.islink(p) else os.path.realpath(p)))',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const run = spawnSync('python3', ['-c', python, JSON.stringify(items.map(({ p, follow }) => [p, follow]))], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const expected = JSON.parse(run.stdout) as (Record<string, unknown> | null)[];
+    items.forEach(({ p, follow }, i) => {
+      const state = values.get(fileFact(p, { follow }).key) as FileState;
+      if (expected[i] === null) return assert.equal(state.type, 'absent', p);
+      const { source, ...want } = expected[i]!;
+      const { special: _special, ...got } = state.details!;
+      assert.deepEqual(got, want, `${p}${follow ? ' followed' : ''}`);
+      assert.equal(state.linkSource ?? null, source, `${p}: lnk_source`);
+    });
+    const get = (p: string) => values.get(fileFact(p).key) as FileState;
+    assert.deepEqual([get(fifo).details?.special, get('/dev/null').details?.special, get(text).details?.special], ['fifo', 'char', undefined]);
+    assert.equal(get(text).details?.mtime, 1577880000.25);
+    assert.equal(get(setuid).mode, '6754');
+    rmSync(fifo);
   });
 
   it('sees a listening port and an answering URL, and their absence', async () => {

@@ -121,6 +121,27 @@ const rolling = (serial: string) => `${ansiblePlay(
 /** Translations of booleans Jinja prints as Python does (True/False). */
 const pythonBooleans = (...exprs: string[]) => Object.fromEntries(exprs.map((e) => [e, `${e} ? 'True' : 'False'`]));
 
+/** The stat case's boolean keys, per registered result: a file (0640), a directory, /dev/null, a fifo, a socket, a setuid+setgid file, links. */
+const STAT_BOOLEANS = [
+  ...['rusr', 'wusr', 'xusr', 'rgrp', 'wgrp', 'xgrp', 'roth', 'woth', 'xoth', 'isuid', 'isgid', 'readable', 'writeable', 'executable', 'ischr', 'isblk', 'isfifo', 'issock'].map((k) => `sf.stat.${k}`),
+  ...['isdir', 'readable', 'executable', 'xoth', 'isfifo'].map((k) => `sd.stat.${k}`),
+  ...['ischr', 'isblk', 'isfifo', 'issock', 'readable', 'writeable', 'executable', 'rusr', 'woth', 'xoth'].map((k) => `sz.stat.${k}`),
+  ...['isfifo', 'ischr', 'issock', 'isreg'].map((k) => `sp.stat.${k}`),
+  ...['issock', 'isfifo', 'isreg'].map((k) => `ss.stat.${k}`),
+  ...['isuid', 'isgid', 'xusr', 'xgrp', 'xoth', 'wgrp', 'executable'].map((k) => `sx.stat.${k}`),
+  ...['readable', 'writeable', 'executable', 'rusr'].map((k) => `sl.stat.${k}`),
+  ...['readable', 'writeable', 'executable'].map((k) => `sdn.stat.${k}`),
+  "sl.stat.lnk_source == sf.stat.path", "sdn.stat.lnk_source == root + '/gone'",
+];
+/** stat(2)'s numbers of the file against `stat -c '%i %d %h %b %o %Z'` in the play, and what both engines see alike */
+const STAT_NUMBERS = {
+  "[sf.stat.inode, sf.stat.dev, sf.stat.nlink, sf.stat.blocks, sf.stat.block_size, sf.stat.ctime | int] | join(' ') == sc.stdout":
+    "[sf.stat.inode, sf.stat.dev, sf.stat.nlink, sf.stat.blocks, sf.stat.block_size, Math.trunc(sf.stat.ctime)].join(' ') === sc.stdout ? 'True' : 'False'",
+  'slf.stat.lnk_source is defined': "'lnk_source' in slf.stat ? 'True' : 'False'",
+  'sdf.stat.lnk_source is defined': "'lnk_source' in sdf.stat ? 'True' : 'False'",
+};
+const STAT_PRINTED = ['sf.stat.mtime', 'sf.stat.atime', 'sf.stat.nlink', 'sf.stat.device_type', 'sz.stat.device_type', 'sz.stat.mode', 'sz.stat.size', 'sx.stat.mode', 'sp.stat.size', 'slf.stat.mtime'];
+
 export const oracleCases: OracleCase[] = [
   {
     name: 'register: stdout and stderr lose their trailing newline, stdout_lines is unchanged; when compares stdout',
@@ -434,11 +455,17 @@ export const oracleCases: OracleCase[] = [
       'sn.stat.charset is defined': "'charset' in sn.stat ? 'True' : 'False'",
       'sn.stat.attributes is defined': "'attributes' in sn.stat ? 'True' : 'False'",
       'sn.stat.attr_flags is defined': "'attr_flags' in sn.stat ? 'True' : 'False'",
+      ...pythonBooleans(...STAT_BOOLEANS),
+      ...STAT_NUMBERS,
     },
     ansible: ansiblePlay(`    - name: seed
       copy: { dest: "{{ root }}/f", content: "hello\\n", mode: "0640" }
     - name: link
       file: { path: "{{ root }}/l", src: "{{ root }}/f", state: link }
+    - name: mtime with a fraction (a float either way)
+      command: { argv: [touch, -m, -d, "@1577880000.25", "{{ root }}/f"] }
+    - name: atime ahead of now, which reading the file leaves alone (relatime)
+      command: { argv: [touch, -a, -d, "@4102444800.5", "{{ root }}/f"] }
     - name: dangling link
       command: { argv: [ln, -s, "{{ root }}/gone", "{{ root }}/d"], creates: "{{ root }}/d" }
     - name: stat file
@@ -465,16 +492,55 @@ export const oracleCases: OracleCase[] = [
     - name: stat missing
       stat: { path: "{{ root }}/nothing" }
       register: sm
+    - name: stat a character device
+      stat: { path: /dev/null, get_mime: false }
+      register: sz
+    - name: fifo
+      command: { argv: [mkfifo, "{{ root }}/p"] }
+    - name: socket
+      command: { argv: [python3, -c, "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", "{{ root }}/s"] }
+    - name: setuid and setgid
+      copy: { dest: "{{ root }}/x", content: "#!/bin/sh\\n", mode: "6754" }
+    - name: stat fifo
+      stat: { path: "{{ root }}/p" }
+      register: sp
+    - name: stat socket
+      stat: { path: "{{ root }}/s", get_attributes: false }
+      register: ss
+    - name: stat setuid
+      stat: { path: "{{ root }}/x" }
+      register: sx
+    - name: the file's stat another way
+      command: { argv: [stat, -c, "%i %d %h %b %o %Z", "{{ root }}/f"] }
+      register: sc
+      changed_when: false
+    - name: write keys
+      copy: { dest: "{{ root }}/keys", content: "@@KEYS@@" }
     - name: write
       copy: { dest: "{{ root }}/out", content: "{{ sf.stat.exists }} {{ sf.stat.isreg }} {{ sf.stat.isdir }} {{ sf.stat.mode }} {{ sf.stat.size }} {{ sf.stat.checksum }} {{ sf.stat.pw_name }} {{ sf.stat.uid }} | {{ sd.stat.isdir }} | {{ sl.stat.islnk }} {{ sl.stat.lnk_target | basename }} | {{ sm.stat.exists }}" }
     - name: write more
       copy: { dest: "{{ root }}/more", content: "{{ sf.stat.mimetype }} {{ sf.stat.charset }} [{{ sf.stat.attributes | join(',') }}] [{{ sf.stat.attr_flags }}] {{ sf.stat.version is none }} | {{ sd.stat.mimetype }} {{ sd.stat.charset }} | {{ sl.stat.mimetype }} {{ sl.stat.charset }} [{{ sl.stat.attributes | join(',') }}] [{{ sl.stat.attr_flags }}] {{ sl.stat.version is none }} | {{ slf.stat.islnk }} {{ slf.stat.isreg }} {{ slf.stat.mode }} {{ slf.stat.size }} {{ slf.stat.checksum }} {{ slf.stat.lnk_target is defined }} {{ slf.stat.mimetype }} | {{ sdf.stat.exists }} | {{ sdn.stat.islnk }} {{ sdn.stat.mimetype }} {{ sdn.stat.charset }} | {{ sn.stat.mimetype is defined }} {{ sn.stat.charset is defined }} {{ sn.stat.attributes is defined }} {{ sn.stat.attr_flags is defined }}" }
     - name: no dangling link left (the comparison reads every file under the roots)
       file: { path: "{{ root }}/d", state: absent }
-`),
+    - name: no fifo left
+      file: { path: "{{ root }}/p", state: absent }
+    - name: no socket left
+      file: { path: "{{ root }}/s", state: absent }
+`).replace('@@KEYS@@', [...STAT_BOOLEANS, ...Object.keys(STAT_NUMBERS), ...STAT_PRINTED].map((e) => `{{ ${e} }}`).join(' ')),
     check: (o) => {
       assert.match(o.files.h1.out, /^True True False 0640 6 5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 root 0 \| True \| True f \| False$/);
       assert.match(o.files.h1.more, /^text\/plain us-ascii \[\S*\] \[\S*\] False \| inode\/directory binary \| inode\/symlink binary \[\] \[\] True \| False True 0640 6 b1946ac92492d2347c6235b4d2611184 False inode\/symlink \| False \| True unknown unknown \| False False False False$/);
+      const keys = [
+        'True True False True False False False False False False False True True False False False False False', // the 0640 file
+        'True True True \\S+ False', // the directory
+        'True False False False True True False True True False', // /dev/null
+        'True False False False', 'True False False', // the fifo, the socket
+        'True True True True False False True', // 6754
+        'True True False True', 'False False False', 'True True', // links: access follows them; lnk_source
+        'True False False', // inode, dev, nlink, blocks, block_size and ctime as stat -c reads them; no lnk_source when followed
+        '1577880000\\.25 4102444800\\.5 1 0 259 0666 0 6754 0 1577880000\\.25',
+      ];
+      assert.match(o.files.h1.keys, new RegExp(`^${keys.join(' ')}$`));
     },
   },
   {
