@@ -20,7 +20,7 @@ export interface FileState {
   sha256?: string;
   /** symlinks: where they point (readlink, not resolved) */
   linkTarget?: string;
-  /** symlinks: the path resolved as far as it exists (`realpath -m`, Ansible's lnk_source); absent for a link loop */
+  /** symlinks, when asked for: the path resolved as far as it exists (`realpath -m`, Ansible's lnk_source); absent for a link loop */
   linkSource?: string;
   /** the rest of what stat(2) says and what access(2) allows (Ansible's stat result); all but absent paths */
   details?: FileDetails;
@@ -63,6 +63,8 @@ interface FileItem {
   path: string;
   /** stat the path a symlink points to (`stat -L`, Ansible's `follow: true`); a dangling link is then absent */
   follow?: boolean;
+  /** a symlink's linkSource too: one `realpath` process per link, so only stat asks for it */
+  linkSource?: boolean;
   /**
    * Holds `stat=<size>:<mtime>:<inode>` and `sha256=<hex>` lines written when the file was
    * installed; while the file's stat still matches, that sha256 is reported instead of hashing
@@ -79,7 +81,7 @@ const STAT_FORMAT = STAT_FIELDS.map((f) => `${f}\\0`).join('');
 
 /**
  * For all paths of a batch: one `stat` (lstat: links are not followed; another `stat -L` for the
- * paths to follow), one `readlink` and one `realpath` per symlink, the access the shell's `test`
+ * paths to follow), one `readlink` per symlink (and one `realpath` where linkSource is asked for), the access the shell's `test`
  * grants, and one `sha256sum` for every readable regular
  * file whose stamp does not vouch for it (a stamped file costs one more `stat`). The output is
  * NUL-separated tagged records, then sha256sum's own lines: any byte but NUL may appear in a path.
@@ -93,9 +95,11 @@ function filesScript(items: readonly FileItem[]): string {
   if (paths) {
     lines.push(
       `stat --printf 's\\0${STAT_FORMAT}' -- ${paths} 2>/dev/null`,
-      `for p in ${paths}; do if [ -L "$p" ]; then printf 'l\\0%s\\0%s\\0%s\\0' "$p" "$(readlink -- "$p")" "$(realpath -m -- "$p" 2>/dev/null)"; fi; done`,
+      `for p in ${paths}; do if [ -L "$p" ]; then printf 'l\\0%s\\0%s\\0' "$p" "$(readlink -- "$p")"; fi; done`,
     );
   }
+  const resolved = unique(items.filter((i) => i.linkSource && !i.follow));
+  if (resolved) lines.push(`for p in ${resolved}; do if [ -L "$p" ]; then printf 'r\\0%s\\0%s\\0' "$p" "$(realpath -m -- "$p" 2>/dev/null)"; fi; done`);
   if (followed) lines.push(`stat -L --printf 'S\\0${STAT_FORMAT}' -- ${followed} 2>/dev/null`);
   // test is the shell's builtin: no process per path
   lines.push(`for p in ${unique(items)}; do a=; [ -r "$p" ] && a=r; [ -w "$p" ] && a=\${a}w; [ -x "$p" ] && a=\${a}x; printf 'a\\0%s\\0%s\\0' "$p" "$a"; done`);
@@ -174,7 +178,8 @@ function parseDetails(fields: readonly string[], format: number, access: string)
 export function parseFiles(stdout: string, items: readonly FileItem[]): FileState[] {
   const stats = new Map<string, string[]>();
   const followedStats = new Map<string, string[]>();
-  const links = new Map<string, [target: string, source: string]>();
+  const links = new Map<string, string>();
+  const sources = new Map<string, string>();
   const access = new Map<string, string>();
   const stamped = new Map<number, string>();
   let at = 0;
@@ -194,7 +199,10 @@ export function parseFiles(stdout: string, items: readonly FileItem[]): FileStat
       if (!into.has(name!)) into.set(name!, fields);
     } else if (tag === 'l') {
       const name = next();
-      links.set(name, [next(), next()]);
+      links.set(name, next());
+    } else if (tag === 'r') {
+      const name = next();
+      sources.set(name, next());
     } else if (tag === 'a') {
       const name = next();
       access.set(name, next());
@@ -223,11 +231,8 @@ export function parseFiles(stdout: string, items: readonly FileItem[]): FileStat
       size: Number(size),
       details: parseDetails(rest, format, access.get(item.path) ?? ''),
     };
-    const link = links.get(item.path);
-    if (type === 'link' && link) {
-      state.linkTarget = link[0];
-      if (link[1]) state.linkSource = link[1];
-    }
+    if (type === 'link' && links.has(item.path)) state.linkTarget = links.get(item.path);
+    if (type === 'link' && item.linkSource && sources.get(item.path)) state.linkSource = sources.get(item.path);
     const sha = stamped.has(index) ? stamped.get(index) : sums.get(item.path);
     if (type === 'file' && sha) state.sha256 = sha;
     return state;
@@ -241,14 +246,16 @@ const files: FactFamily<FileItem, FileState> = {
 };
 
 /**
- * Type, mode, owner, group, size and sha256 of one path on the host (never its content); with
- * `follow`, of what a symlink points to (no sha256 then for a link: read it with fileDigestFact).
+ * Type, mode, owner, group, size, sha256 and stat(2)'s details of one path on the host (never its
+ * content); with `follow`, of what a symlink points to (no sha256 then for a link: read it with
+ * fileDigestFact); with `linkSource`, a symlink's resolved path too (not with `follow`).
  */
-export function fileFact(path: string, options: { stampFile?: string; follow?: boolean } = {}): FamilyFact<FileState, FileItem> {
+export function fileFact(path: string, options: { stampFile?: string; follow?: boolean; linkSource?: boolean } = {}): FamilyFact<FileState, FileItem> {
+  const source = options.linkSource && !options.follow;
   return {
-    key: `file${options.stampFile ? `+stamp:${options.stampFile}` : ''}${options.follow ? '+follow' : ''}:${path}`,
+    key: `file${options.stampFile ? `+stamp:${options.stampFile}` : ''}${options.follow ? '+follow' : ''}${source ? '+source' : ''}:${path}`,
     family: files,
-    item: { path, stampFile: options.stampFile, ...(options.follow ? { follow: true } : {}) },
+    item: { path, stampFile: options.stampFile, ...(options.follow ? { follow: true } : {}), ...(source ? { linkSource: true } : {}) },
   };
 }
 

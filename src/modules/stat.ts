@@ -74,7 +74,7 @@ export function statResult(path: string, f: FileState, extras: StatExtras = {}):
 }
 
 const algorithmOf = (p: StatParams): DigestAlgorithm => p.checksum_algorithm ?? 'sha1';
-const stateFact = (p: StatParams) => fileFact(p.path, { follow: p.follow === true });
+const stateFact = (p: StatParams) => fileFact(p.path, { follow: p.follow === true, linkSource: true });
 /**
  * sha256 of the path itself comes with the file fact; another algorithm, or a followed link's
  * target, is one more fact, read only when a checksum is asked for.

@@ -151,6 +151,7 @@ describe('batched facts through a real sh -s', () => {
     assert.equal(content(link), null, 'links have no content');
     assert.equal(file(link).type, 'link');
     assert.equal(file(link).linkTarget, 'hello.txt');
+    assert.equal(file(link).linkSource, undefined, 'realpath runs only where linkSource is asked for (stat)');
     assert.equal(file(link).sha256, undefined);
     assert.equal(file(dir).type, 'directory');
     assert.equal(file(big).size, 300 * 1024);
@@ -241,7 +242,7 @@ describe('batched facts through a real sh -s', () => {
     for (const l of [link, dangling]) lutimesSync(l, Date.now() / 1000 + 3600, 1577880000.5);
     const paths = [text, setuid, fifo, link, dangling, sub, '/dev/null'];
     const items = [...paths.map((p) => ({ p, follow: false })), ...[link, dangling].map((p) => ({ p, follow: true }))];
-    const values = gather(items.map(({ p, follow }) => fileFact(p, { follow })));
+    const values = gather(items.map(({ p, follow }) => fileFact(p, { follow, linkSource: true })));
     const python = [
       'import json, os, sys',
       'out = []',
@@ -256,14 +257,14 @@ describe('batched facts through a real sh -s', () => {
     assert.equal(run.status, 0, run.stderr);
     const expected = JSON.parse(run.stdout) as (Record<string, unknown> | null)[];
     items.forEach(({ p, follow }, i) => {
-      const state = values.get(fileFact(p, { follow }).key) as FileState;
+      const state = values.get(fileFact(p, { follow, linkSource: true }).key) as FileState;
       if (expected[i] === null) return assert.equal(state.type, 'absent', p);
       const { source, ...want } = expected[i]!;
       const { special: _special, ...got } = state.details!;
       assert.deepEqual(got, want, `${p}${follow ? ' followed' : ''}`);
       assert.equal(state.linkSource ?? null, source, `${p}: lnk_source`);
     });
-    const get = (p: string) => values.get(fileFact(p).key) as FileState;
+    const get = (p: string) => values.get(fileFact(p, { linkSource: true }).key) as FileState;
     assert.deepEqual([get(fifo).details?.special, get('/dev/null').details?.special, get(text).details?.special], ['fifo', 'char', undefined]);
     assert.equal(get(text).details?.mtime, 1577880000.25);
     assert.equal(get(setuid).mode, '6754');

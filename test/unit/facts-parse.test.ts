@@ -116,12 +116,13 @@ describe('file facts', () => {
       's', '/l', 'a1ff', '777', '0', '0', 'root', 'root', '4', ...more,
       's', '/odd\nname', '81ed', '4755', '0', '0', 'root', 'root', '1', ...more,
       's', '/bin/c', '81ed', '755', '0', '0', 'root', 'root', '9', ...more,
-      'l', '/l', '../x y', '/x y',
+      'l', '/l', '../x y',
+      'r', '/l', '/x y',
       'a', '/etc/x', 'rw', 'a', '/l', 'rwx', 'a', '/odd\nname', 'rwx',
       'h', '4', 'f'.repeat(64),
       'm', `${sha}  /etc/x\n\\${'a'.repeat(64)}  /odd\\nname\n`,
     ].join('\0');
-    const items = [{ path: '/etc/x' }, { path: '/l' }, { path: '/odd\nname' }, { path: '/n' }, { path: '/bin/c', stampFile: '/s' }];
+    const items = [{ path: '/etc/x' }, { path: '/l', linkSource: true }, { path: '/odd\nname' }, { path: '/n' }, { path: '/bin/c', stampFile: '/s' }];
     // times as Python's os.stat computes them: seconds + nanoseconds * 1e-9
     const details = { inode: 12, dev: 64768, nlink: 1, atime: 1577880000.25, mtime: 1577880000 + 1e-9, ctime: 1796587338 + 838967875 * 1e-9, blocks: 8, blockSize: 4096, rdev: 0 };
     const can = (a: string) => ({ readable: a.includes('r'), writeable: a.includes('w'), executable: a.includes('x') });

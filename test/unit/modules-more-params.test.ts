@@ -68,14 +68,14 @@ describe('stat checksum_algorithm', () => {
     return ((await plan('stat', all, values)).result as { stat: Record<string, unknown> }).stat;
   };
   it('sha1 by default, as Ansible: one more fact; sha256 comes with the file fact; get_checksum: false reads none', async () => {
-    assert.equal((await statOf({}, { [`file:${path}`]: file, [`digest:sha1:${path}`]: 'b'.repeat(40) })).checksum, 'b'.repeat(40));
-    assert.equal((await statOf({ checksum_algorithm: 'sha256' }, { [`file:${path}`]: file })).checksum, 'a'.repeat(64));
-    assert.equal((await statOf({ checksum_algorithm: 'md5' }, { [`file:${path}`]: file, [`digest:md5:${path}`]: 'c'.repeat(32) })).checksum, 'c'.repeat(32));
-    assert.equal('checksum' in (await statOf({ get_checksum: false }, { [`file:${path}`]: file })), false);
+    assert.equal((await statOf({}, { [`file+source:${path}`]: file, [`digest:sha1:${path}`]: 'b'.repeat(40) })).checksum, 'b'.repeat(40));
+    assert.equal((await statOf({ checksum_algorithm: 'sha256' }, { [`file+source:${path}`]: file })).checksum, 'a'.repeat(64));
+    assert.equal((await statOf({ checksum_algorithm: 'md5' }, { [`file+source:${path}`]: file, [`digest:md5:${path}`]: 'c'.repeat(32) })).checksum, 'c'.repeat(32));
+    assert.equal('checksum' in (await statOf({ get_checksum: false }, { [`file+source:${path}`]: file })), false);
   });
   it('a link has no checksum (follow: false)', async () => {
     const link = { ...file, type: 'link', linkTarget: '/etc/x', sha256: undefined };
-    assert.equal('checksum' in (await statOf({}, { [`file:${path}`]: link, [`digest:sha1:${path}`]: 'b'.repeat(40) })), false);
+    assert.equal('checksum' in (await statOf({}, { [`file+source:${path}`]: link, [`digest:sha1:${path}`]: 'b'.repeat(40) })), false);
   });
 });
 

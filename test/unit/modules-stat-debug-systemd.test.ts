@@ -60,8 +60,8 @@ describe('stat follow, get_mime, get_attributes', () => {
   };
 
   it('by default (as Ansible): the link itself, mime type and charset, attributes with their flags and version, each from a fact of the same batch', async () => {
-    const { stat, asked } = await statOf({}, { [`file:${path}`]: file, [`digest:sha1:${path}`]: 'b'.repeat(40), [`file-mime:${path}`]: mime, [`file-flags:${path}`]: flags });
-    assert.deepEqual(asked.sort(), [`digest:sha1:${path}`, `file-flags:${path}`, `file-mime:${path}`, `file:${path}`]);
+    const { stat, asked } = await statOf({}, { [`file+source:${path}`]: file, [`digest:sha1:${path}`]: 'b'.repeat(40), [`file-mime:${path}`]: mime, [`file-flags:${path}`]: flags });
+    assert.deepEqual(asked.sort(), [`digest:sha1:${path}`, `file+source:${path}`, `file-flags:${path}`, `file-mime:${path}`]);
     assert.deepEqual([stat.mimetype, stat.charset, stat.attributes, stat.attr_flags, stat.version, stat.checksum], ['text/plain', 'us-ascii', ['extents'], 'e', '12', 'b'.repeat(40)]);
   });
 
@@ -75,7 +75,7 @@ describe('stat follow, get_mime, get_attributes', () => {
   });
 
   it('every key Ansible\'s stat reports on Linux: stat(2)\'s fields, the mode\'s bits as booleans, access for the task\'s user', async () => {
-    const { stat } = await statOf({ get_mime: false, get_attributes: false, get_checksum: false }, { [`file:${path}`]: { ...file, mode: '6754' } });
+    const { stat } = await statOf({ get_mime: false, get_attributes: false, get_checksum: false }, { [`file+source:${path}`]: { ...file, mode: '6754' } });
     assert.deepEqual(stat, {
       exists: true, path, mode: '6754', isdir: false, ischr: false, isblk: false, isreg: true, isfifo: false, islnk: false, issock: false,
       uid: 0, gid: 0, size: 4, inode: 131, dev: 64768, nlink: 1, atime: 1577880000.25, mtime: 1577880000.5, ctime: 1796587338.838968,
@@ -83,17 +83,17 @@ describe('stat follow, get_mime, get_attributes', () => {
       blocks: 8, block_size: 4096, device_type: 0, readable: true, writeable: true, executable: false, pw_name: 'root', gr_name: 'root',
     });
     const link = { ...file, type: 'link', mode: '0777', linkTarget: '../x', linkSource: '/x', sha256: undefined };
-    const linked = await statOf({ get_mime: false, get_attributes: false }, { [`file:${path}`]: link, [`digest:sha1:${path}`]: null });
+    const linked = await statOf({ get_mime: false, get_attributes: false }, { [`file+source:${path}`]: link, [`digest:sha1:${path}`]: null });
     assert.deepEqual([linked.stat.islnk, linked.stat.lnk_source, linked.stat.lnk_target, 'checksum' in linked.stat], [true, '/x', '../x', false]);
-    const fifo = await statOf({ get_mime: false, get_attributes: false }, { [`file:${path}`]: { ...file, type: 'other', sha256: undefined, details: { ...details, special: 'fifo' } }, [`digest:sha1:${path}`]: null });
+    const fifo = await statOf({ get_mime: false, get_attributes: false }, { [`file+source:${path}`]: { ...file, type: 'other', sha256: undefined, details: { ...details, special: 'fifo' } }, [`digest:sha1:${path}`]: null });
     assert.deepEqual([fifo.stat.isfifo, fifo.stat.ischr, fifo.stat.isblk, fifo.stat.issock, fifo.stat.isreg], [true, false, false, false, false]);
   });
 
   it('get_mime: false and get_attributes: false ask for nothing and leave their keys out; a missing path has none either', async () => {
-    const { stat, asked } = await statOf({ get_mime: false, get_attributes: false, get_checksum: false }, { [`file:${path}`]: file });
-    assert.deepEqual(asked, [`file:${path}`]);
+    const { stat, asked } = await statOf({ get_mime: false, get_attributes: false, get_checksum: false }, { [`file+source:${path}`]: file });
+    assert.deepEqual(asked, [`file+source:${path}`]);
     for (const key of ['mimetype', 'charset', 'attributes', 'attr_flags', 'version', 'checksum']) assert.equal(key in stat, false, key);
-    const missing = await statOf({}, { [`file:${path}`]: { path, type: 'absent' }, [`digest:sha1:${path}`]: null, [`file-mime:${path}`]: mime, [`file-flags:${path}`]: flags });
+    const missing = await statOf({}, { [`file+source:${path}`]: { path, type: 'absent' }, [`digest:sha1:${path}`]: null, [`file-mime:${path}`]: mime, [`file-flags:${path}`]: flags });
     assert.deepEqual(missing.stat, { exists: false });
   });
 
