@@ -81,10 +81,10 @@ const STAT_FORMAT = STAT_FIELDS.map((f) => `${f}\\0`).join('');
 
 /**
  * For all paths of a batch: one `stat` (lstat: links are not followed; another `stat -L` for the
- * paths to follow), one `readlink` per symlink (and one `realpath` where linkSource is asked for), the access the shell's `test`
- * grants, and one `sha256sum` for every readable regular
- * file whose stamp does not vouch for it (a stamped file costs one more `stat`). The output is
- * NUL-separated tagged records, then sha256sum's own lines: any byte but NUL may appear in a path.
+ * paths to follow), one `readlink` per symlink (and one `realpath` where linkSource is asked for),
+ * the access the shell's `test` grants, and one `sha256sum` for every readable regular file whose
+ * stamp does not vouch for it (a stamped file costs one more `stat`). The output is NUL-separated
+ * tagged records, then sha256sum's own lines: any byte but NUL may appear in a path.
  */
 function filesScript(items: readonly FileItem[]): string {
   const unique = (list: readonly FileItem[]) => [...new Set(list.map((i) => i.path))].map(quote).join(' ');
