@@ -21,7 +21,7 @@ import { uploadCommands, withLeftoverRemoval } from './write-file.js';
 export type UnarchiveParams = {
   src: string; dest: string; remote_src?: boolean; creates?: string; owner?: string; group?: string; mode?: string;
   list_files?: boolean; include?: string[]; exclude?: string[]; keep_newer?: boolean; extra_opts?: string[];
-  validate_certs?: boolean; io_buffer_size?: number;
+  validate_certs?: boolean; io_buffer_size?: number; decrypt?: boolean;
 };
 
 /** As Ansible decides it: with remote_src, a src holding `://` is a URL the host downloads first. */
@@ -212,6 +212,7 @@ export const unarchiveModule: Module<UnarchiveParams> = {
     keep_newer: { type: 'boolean', default: false, description: "leave dest's files that are newer than the archive's as they are" },
     extra_opts: { type: 'list', items: { type: 'string' }, description: 'more options for tar or unzip, one a list item, e.g. ["--strip-components=1"]; used when reading the archive too' },
     validate_certs: { type: 'boolean', default: true, description: 'with an https URL as src: false accepts any certificate (curl -k)' },
+    decrypt: { type: 'boolean', default: true, description: 'accepted for Ansible, where a laptop src encrypted with Ansible Vault is decrypted first; bootstrap has no vault (secrets come from secret()), so src is unpacked as it is either way' },
     io_buffer_size: { type: 'integer', default: 65536, description: "accepted for Ansible, where it sizes the buffer its own CRC check of zip members reads with; bootstrap compares members with cmp and tar, so it changes nothing in the outcome" },
   },
   validate: (p, ctx) => [

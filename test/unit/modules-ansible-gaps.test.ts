@@ -63,7 +63,7 @@ describe('unarchive with a URL src', () => {
     assert.deepEqual(argv.slice(3, 6), ['unarchive', tmp, url]);
     assert.deepEqual(argv.slice(6), ['tar', '-x', '-f', tmp, '-C', dest]);
     assert.match(argv[2]!, /^f=\$1; url=\$2; shift 2\ntrap 'rm -f "\$f"' EXIT\n/);
-    const kept = await plan('unarchive', { src: url, dest, remote_src: true }, { ...values, [archive.key]: { ...values[archive.key], compare: [] }, [`leftovers:${dest}/app.tar.gz`]: [] });
+    const kept = await plan('unarchive', { src: url, dest, remote_src: true, decrypt: false }, { ...values, [archive.key]: { ...values[archive.key], compare: [] }, [`leftovers:${dest}/app.tar.gz`]: [] });
     assert.equal(kept.reason, `${dest} matches ${url} (tar --compare)`);
   });
   it('a download that fails is the fact\'s error, as Ansible words it', async () => {
