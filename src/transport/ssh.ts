@@ -12,6 +12,7 @@ import { expandHome } from '../paths.js';
 import { planAuth, type AuthPlan } from './keys.js';
 import { checkServerHostKey, defaultKnownHostsPath, hostKeyAlgorithmsFor, type HostKeyCheck, hostKeyFingerprint, keyTypeOfBlob, knownKeyTypes } from './known-hosts.js';
 import { defaultSshConfigPath, resolveSsh, type SshEndpoint } from './ssh-config.js';
+import { coalesceWrites, dropHostKeysAnnouncements, signOnce, type OwnKey } from './ssh2-cpu.js';
 import type { ExecResult, Held, SshTarget, Transport } from './types.js';
 
 export { hostKeyFingerprint } from './known-hosts.js';
@@ -118,8 +119,9 @@ function openClient(dial: Dial, knownTypes: string[]): Promise<Client> {
       },
     };
     if (dial.sock) config.sock = dial.sock;
+    dropHostKeysAnnouncements();
     client.connect(config);
-    skipHostKeysProve(client);
+    coalesceWrites(client);
     signWithoutAsking(client);
   });
 }
@@ -140,32 +142,17 @@ function signWithoutAsking(client: Client): void {
   const authPK = protocol?.authPK;
   if (!protocol || typeof authPK !== 'function') return;
   protocol.authPK = function (this: unknown, username, key, keyAlgo, cbSign) {
-    const own = key as { isPrivateKey?: () => boolean; sign?: (data: Buffer, hash?: string) => Buffer | Error };
+    const own = key as OwnKey & { isPrivateKey?: () => boolean };
     if (cbSign !== undefined || typeof own?.isPrivateKey !== 'function' || !own.isPrivateKey() || typeof own.sign !== 'function') {
       return authPK.call(this, username, key, keyAlgo, cbSign);
     }
     const hash = keyAlgo === 'rsa-sha2-512' ? 'sha512' : keyAlgo === 'rsa-sha2-256' ? 'sha256' : keyAlgo === 'ssh-rsa' ? 'sha1' : undefined;
     return authPK.call(this, username, key, keyAlgo, (data, cb) => {
-      const signature = own.sign!(data, hash);
+      const signature = signOnce(own, data, hash);
       if (signature instanceof Error) throw signature;
       cb(signature);
     });
   };
-}
-
-/**
- * After authentication OpenSSH announces its other host keys (hostkeys-00@openssh.com, for
- * UpdateHostKeys), and ssh2 answers every announcement by asking the server to sign with each of
- * them and verifying the signatures, to emit a 'hostkeys' event we never use (known_hosts is
- * never updated from a connection): a round trip, a signature per key on the host and a verify
- * per key here, for every connection. The announcement wants no reply, so it is dropped. ssh2
- * has no option for it; this wraps its handler (runner-round-trips asserts sshd is never asked).
- */
-function skipHostKeysProve(client: Client): void {
-  const handlers = (client as unknown as { _protocol?: { _handlers?: Record<string, (...args: unknown[]) => unknown> } })._protocol?._handlers;
-  const global = handlers?.GLOBAL_REQUEST;
-  if (!handlers || typeof global !== 'function') return;
-  handlers.GLOBAL_REQUEST = (p, name, wantReply, ...rest) => (name === 'hostkeys-00@openssh.com' && !wantReply ? undefined : global(p, name, wantReply, ...rest));
 }
 
 function forwardTo(client: Client, via: SshEndpoint, next: SshEndpoint): Promise<Duplex> {

@@ -55,6 +55,8 @@ interface Sample {
   wall: number;
   /** CPU seconds of the tool's process tree on the laptop side */
   toolCpu: number;
+  /** of toolCpu: the kernel's share (system time: syscalls, loopback TCP), the keepers' left out */
+  toolSys: number;
   /** per host: processes sshd started, CPU seconds on the host side */
   hostProcesses: number;
   hostCpu: number;
@@ -95,7 +97,7 @@ async function measure(argv: string[], hosts: Sshd[], env: Record<string, string
   // each processesStarted() call itself takes one PID in the namespace
   const processes = after.reduce((sum, [p], i) => sum + p - before[i]![0] - 1, 0);
   const cpu = after.reduce((sum, [, c], i) => sum + c - before[i]![1], 0);
-  return { wall, toolCpu: user + sys + Math.max(0, keeper), hostProcesses: processes / hosts.length, hostCpu: cpu / hosts.length, output, code };
+  return { wall, toolCpu: user + sys + Math.max(0, keeper), toolSys: sys, hostProcesses: processes / hosts.length, hostCpu: cpu / hosts.length, output, code };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -105,7 +107,7 @@ function summary(label: string, samples: Sample[], hosts: number): string {
   const per = (xs: number[]) => median(xs);
   return `${label}: wall min=${walls[0]!.toFixed(2)}s median=${median(walls).toFixed(2)}s max=${walls.at(-1)!.toFixed(2)}s`
     + ` | per host: ${per(samples.map((s) => s.hostProcesses)).toFixed(1)} processes, host CPU ${(per(samples.map((s) => s.hostCpu)) * 1000).toFixed(0)} ms,`
-    + ` tool CPU ${((per(samples.map((s) => s.toolCpu)) / hosts) * 1000).toFixed(0)} ms (tool CPU total ${per(samples.map((s) => s.toolCpu)).toFixed(2)}s)`;
+    + ` tool CPU ${((per(samples.map((s) => s.toolCpu)) / hosts) * 1000).toFixed(0)} ms (tool CPU total ${per(samples.map((s) => s.toolCpu)).toFixed(2)}s, of it system ${per(samples.map((s) => s.toolSys)).toFixed(2)}s)`;
 }
 
 // ---- the same 30 tasks for each tool ----

@@ -59,7 +59,7 @@ describe('round trips of a run against real sshd', () => {
       const log = s.log().slice(logs[i]);
       assert.equal(count(log, LOGIN), 1, `h${i}: logins\n${log}`);
       assert.equal(count(log, CHANNEL), 2, `h${i}: channels\n${log}`);
-      // the host keys OpenSSH announces after login are not made to be proven (ssh.ts skipHostKeysProve)
+      // the host keys OpenSSH announces after login are not made to be proven (ssh2-cpu.ts dropHostKeysAnnouncements)
       assert.equal(count(log, PROVE), 0, `h${i}: hostkeys-prove requests\n${log}`);
       // the key's signature comes with the first offer: no question round trip (ssh.ts signWithoutAsking)
       assert.equal(count(log, ASKED), 0, `h${i}: key offered without a signature first\n${log}`);
