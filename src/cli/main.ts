@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './v8-tiering.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
