@@ -12,7 +12,7 @@ import { expandHome } from '../paths.js';
 import { planAuth, type AuthPlan } from './keys.js';
 import { checkServerHostKey, defaultKnownHostsPath, hostKeyAlgorithmsFor, type HostKeyCheck, hostKeyFingerprint, keyTypeOfBlob, knownKeyTypes } from './known-hosts.js';
 import { defaultSshConfigPath, resolveSsh, type SshEndpoint } from './ssh-config.js';
-import { cheaperCurve25519, coalesceWrites, dropHostKeysAnnouncements, signOnce, type OwnKey } from './ssh2-cpu.js';
+import { coalesceWrites, dropHostKeysAnnouncements, signOnce, type OwnKey } from './ssh2-cpu.js';
 import type { ExecResult, Held, SshTarget, Transport } from './types.js';
 
 export { hostKeyFingerprint } from './known-hosts.js';
@@ -122,7 +122,6 @@ function openClient(dial: Dial, knownTypes: string[]): Promise<Client> {
     dropHostKeysAnnouncements();
     client.connect(config);
     coalesceWrites(client);
-    cheaperCurve25519(client);
     signWithoutAsking(client);
   });
 }

@@ -105,37 +105,3 @@ export function coalesceWrites(client: unknown): void {
   // the handshake's cipher (no encryption yet) holds the write it was made with; the keyed ones take it at key exchange
   if (protocol._cipher?._onWrite === write) protocol._cipher._onWrite = protocol._onWrite;
 }
-
-type Curve25519 = { type?: string; generateKeys(): void; _keys: { publicKey: KeyObject } | null; getPublicKey(): Buffer };
-let curve25519Patched = false;
-
-/**
- * ssh2's curve25519 key exchange takes its public key out of Node as DER (an SPKI export, twice
- * per connection) and keeps its last 32 bytes: OpenSSL's DER encoder costs ~75 µs a time, the
- * JWK export of the same 32 bytes under 1 µs. The exchange's class is not reachable before a
- * connection makes one, so the first connection's protocol object hands it over as it is set;
- * its getPublicKey is replaced once, for every later connection too.
- */
-export function cheaperCurve25519(client: unknown): void {
-  const protocol = (client as { _protocol?: { _kex?: unknown } })._protocol;
-  if (curve25519Patched || !protocol) return;
-  let kex = protocol._kex;
-  Object.defineProperty(protocol, '_kex', {
-    configurable: true,
-    enumerable: true,
-    get: () => kex,
-    set: (value: unknown) => {
-      kex = value;
-      if ((value as Curve25519 | undefined)?.type === '25519') rawPublicKey(Object.getPrototypeOf(value) as Curve25519);
-    },
-  });
-}
-
-function rawPublicKey(exchange: Curve25519): void {
-  if (curve25519Patched || typeof exchange.generateKeys !== 'function' || typeof exchange.getPublicKey !== 'function') return;
-  curve25519Patched = true;
-  exchange.getPublicKey = function (this: Curve25519): Buffer {
-    this.generateKeys();
-    return Buffer.from(this._keys!.publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  };
-}
