@@ -19,7 +19,7 @@ import { it } from 'node:test';
 import { parseDocument } from 'yaml';
 import { docker } from '../../src/lab/docker-engine.js';
 import { LAB_ACME_APP } from '../../src/lab/inventory.js';
-import { fetchPebbleRoot, labPebbleOrders, labPebbleOrderTimes, mapName, readLabPebble, stopLabPebble, type LabPebbleState } from '../../src/lab/pebble.js';
+import { fetchPebbleRoot, labPebbleOrders, mapName, readLabPebble, stopLabPebble, type LabPebbleState } from '../../src/lab/pebble.js';
 import { labDir } from '../../src/lab/state.js';
 import type { CliResult } from './cli.js';
 import { runCli } from './cli.js';

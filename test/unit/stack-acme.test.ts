@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigErrors } from '../../src/errors.js';
 import { loadRun } from '../../src/cli/load-run.js';
-import { challtestsrvArgv, countOrders, orderTimes, PEBBLE_ENV, pebbleConfig } from '../../src/lab/pebble.js';
+import { challtestsrvArgv, countOrders, PEBBLE_ENV, pebbleConfig } from '../../src/lab/pebble.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { LAB_ACME_APP, writeLabInventory } from '../../src/lab/inventory.js';
 import type { LabNode } from '../../src/lab/nodes.js';
@@ -143,10 +143,8 @@ describe('Pebble for the lab and the tests', () => {
     assert.deepEqual(argv.slice(argv.indexOf('-dns01'), argv.indexOf('-dns01') + 2), ['-dns01', '127.0.0.1:3']);
   });
 
-  it('counts orders from its log, with the time each was added', () => {
-    const log = 'Pebble 2026/12/07 03:56:43 Added order "abc" to the db\nPebble 2026/12/07 03:56:44 Issued certificate serial 15 for order abc\nPebble 2026/12/07 03:58:13 Added order "def" to the db\n';
-    assert.equal(countOrders(log), 2);
-    assert.deepEqual(orderTimes(log), [Date.parse('2026-12-07T03:56:43Z'), Date.parse('2026-12-07T03:58:13Z')]);
+  it('counts orders from its log', () => {
+    assert.equal(countOrders('Pebble 2021/01/01 Added order "abc" to the db\nother\nPebble Added order "def" to the db\n'), 2);
   });
 });
 
