@@ -78,10 +78,14 @@ async function lockHolder(lb: string): Promise<string | undefined> {
   return /"Node":"([^"]+)"/.exec(info)?.[1];
 }
 
-/** The orders an LB decided on, timer's and runs' alike ("acme: APP: ordering a certificate for NAMES from DIRECTORY: WHY"). */
-async function acmeDecisions(lb: string): Promise<string[]> {
-  const text = await onNode(lb, "journalctl -t acme-renew -o cat --no-pager | grep ': ordering a certificate for ' || true");
-  return text.split('\n').filter(Boolean);
+/**
+ * What an LB's acme-renew logged about orders, the timer's runs and bootstrap's alike: its
+ * decisions ("APP: ordering a certificate for NAMES from DIRECTORY: WHY") and the attempts that
+ * placed an order (each failed one, and each that stored a certificate).
+ */
+async function acmeOrdering(lb: string): Promise<{ decisions: string[]; attempts: string[] }> {
+  const lines = (await onNode(lb, "journalctl -t acme-renew -o cat --no-pager | grep -E ': (ordering a certificate for |the order failed \\(attempt |new certificate stored in Consul KV)' || true")).split('\n').filter(Boolean);
+  return { decisions: lines.filter((l) => l.includes(': ordering a certificate for ')), attempts: lines.filter((l) => !l.includes(': ordering a certificate for ')) };
 }
 
 /**
@@ -151,25 +155,27 @@ async function issuedOnce(lab: AcmeLab, diagnostic: (line: string) => void): Pro
   }
   assert.equal(new Set(seen).size, 1, `one certificate on every LB: ${seen.join(', ')}`);
   assert.equal(seen[0], (await kvLeaf(lab.lbs[0]!)).fingerprint256, 'the one in Consul KV');
-  // One order for the cluster. The timers may have renewed since (Pebble's renewal window for a
-  // 2-minute certificate is its whole lifetime, and acme-renew picks a time in it), so orders are
-  // counted against decisions: each order Pebble placed was decided by one LB (no retried order),
-  // and no two decisions give the same reason (two LBs ordering for the same certificate state).
+  // One order for the cluster. The timers may have renewed since, so orders are counted against
+  // what the LBs logged: each order Pebble placed is an attempt one LB logged (a validation that
+  // failed is retried with a new order, and says so), and no two decisions give the same reason
+  // (two LBs ordering for the same certificate state would).
   const ordering = (await waitFor(
-    'each order Pebble placed decided by one LB',
+    'each order Pebble placed logged by one LB',
     async () => {
-      const lines = (await Promise.all(lab.lbs.map((lb) => acmeDecisions(lb)))).flat();
-      return { lines, orders: labPebbleOrders(pebble) };
+      const logged = await Promise.all(lab.lbs.map((lb) => acmeOrdering(lb)));
+      return { decisions: logged.flatMap((l) => l.decisions), attempts: logged.flatMap((l) => l.attempts), orders: labPebbleOrders(pebble) };
     },
-    (v) => v.lines.length === v.orders,
+    (v) => v.attempts.length === v.orders,
     30_000,
     1000,
   ).catch(async (error: Error) => {
     throw new Error(`${error.message}: ${labPebbleOrders(pebble)} orders\n${(await Promise.all(lab.lbs.map(renewalLog))).join('\n')}`);
   })).value!;
-  const reasons = ordering.lines.map((line) => line.replace(/^.*? from \S+: /, ''));
-  assert.equal(new Set(reasons).size, reasons.length, `one order per reason:\n${ordering.lines.join('\n')}`);
-  assert.equal(reasons.filter((r) => r === 'no certificate yet').length, 1, `one first order:\n${ordering.lines.join('\n')}`);
+  const reasons = ordering.decisions.map((line) => line.replace(/^.*? from \S+: /, ''));
+  assert.equal(new Set(reasons).size, reasons.length, `one order per reason:\n${ordering.decisions.join('\n')}`);
+  assert.equal(reasons.filter((r) => r === 'no certificate yet').length, 1, `one first order:\n${ordering.decisions.join('\n')}`);
+  const failed = ordering.attempts.filter((l) => l.includes('the order failed'));
+  diagnostic(`orders: ${ordering.orders} (${ordering.decisions.length} decided, ${failed.length} failed validation and retried)${failed.length ? `\n${failed.join('\n')}` : ''}`);
   const started = lab.firstApplyStartedAt?.();
   if (started) diagnostic(`first HTTPS answer of ${HOST} ${Date.now() - started} ms after the first apply started (an upper bound: measured when this scenario ran)`);
   // port 80: the challenge path reads KV (nothing there now), the rest goes to https
