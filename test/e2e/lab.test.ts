@@ -134,7 +134,8 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     // verify names a container that does answer on the public address (docker run -p 0.0.0.0:...: the documented opt-out)
     await onNode('web1', `docker run -d --name exposed -e SERVICE_IGNORE=1 -p 0.0.0.0:8099:80 ${DEMO_APP_IMAGE} >/dev/null`);
     try {
-      assert.equal(await portOpen(PUBLIC.web1, 8099), true);
+      // docker run returns once the container starts; its published port may open a moment later
+      await waitFor('exposed answering on the public address', () => portOpen(PUBLIC.web1, 8099), (open) => open, 15_000);
       const exposed = await runCli(['verify', inventory, '--limit', 'web1']);
       assert.notEqual(exposed.code, 0);
       assert.match(exposed.stdout, /published ports\s+web1\s+.*exposed publishes 80\/tcp on 0\.0\.0\.0:8099/);
