@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { quote } from '../argv.js';
 import { isFamilyFact } from './types.js';
 import type { Fact, FactFamily, FamilyFact, ScriptFact } from './types.js';
 
@@ -8,9 +7,10 @@ import type { Fact, FactFamily, FamilyFact, ScriptFact } from './types.js';
  * the output to parseBatch(). The batch has one section per script fact and one per family
  * (all the batch's facts of that family together). Sections run with stdin from /dev/null (a
  * fact reading stdin would otherwise swallow the rest of the batch) and their exit code is
- * recorded, so one failing fact never stops the others. inShell script facts run in order as
- * functions of the batch's shell, which costs the host no process; families and the other script
- * facts run side by side (batchScript). Section markers carry a random nonce so no output can forge them.
+ * recorded, so one failing fact never stops the others. inShell script facts and families run in
+ * order as functions of the batch's shell, which costs the host no process of their own; sections
+ * that wait on a daemon, the network or a command run side by side (batchScript). Section markers
+ * carry a random nonce so no output can forge them.
  */
 const MARK = 'BOOTSTRAP-FACT';
 const NONCE_LINE = new RegExp(`^# ${MARK} nonce=([0-9a-f]+)$`, 'm');
@@ -54,42 +54,37 @@ function endPrefix(nonce: string, index: number): string {
 }
 
 /**
- * A section that waits on processes of its own: a script fact that runs in a subshell (not
- * inShell), or a family, whose one script asks a program for every item (stat, dpkg-query,
- * systemctl, docker, consul's API).
+ * A section that may wait on something besides the host's own files: a family that asks a daemon
+ * or the network (`waits`), or a script fact that runs in a subshell (not inShell): a command
+ * guard, a fetch, a daemon's API.
  */
-function spawns(section: Section): boolean {
-  return section.kind === 'family' || !section.fact.inShell;
+function waits(section: Section): boolean {
+  return section.kind === 'family' ? section.family.waits === true : !section.fact.inShell;
 }
 
-/** What a section runs: a family's script or an inShell fact as a function (a family may `return`), any other fact as is. */
+/** What a section runs: a family's script or an inShell fact as a function (a family may `return`), any other fact in a subshell of its own. */
 function body(section: Section): string {
-  if (section.kind === 'family') return `bootstrap_fact() {\n${section.family.script(section.facts.map((f) => f.item))}\n}\nbootstrap_fact`;
-  return section.fact.inShell ? `bootstrap_fact() {\n${section.fact.script}\n}\nbootstrap_fact` : section.fact.script;
-}
-
-function sectionScript(section: Section): string {
-  return section.kind === 'script' && !section.fact.inShell ? `(\n${body(section)}\n) </dev/null` : `${body(section)} </dev/null`;
+  if (section.kind === 'family') return `bootstrap_fact() {\n${section.family.script(section.facts.map((f) => f.item))}\n}\nbootstrap_fact </dev/null`;
+  return section.fact.inShell ? `bootstrap_fact() {\n${section.fact.script}\n}\nbootstrap_fact </dev/null` : `(\n${section.fact.script}\n) </dev/null`;
 }
 
 export function batchScript(facts: readonly Fact<unknown>[]): string {
   const nonce = randomBytes(12).toString('hex');
   const lines = [`# ${MARK} nonce=${nonce}`];
   const sections = sectionsOf(facts);
-  // Sections that wait on programs (command guards, stat, dpkg-query, systemctl, docker, a
-  // daemon's API) only read: run them side by side, each into its own file, so the batch waits
-  // for the slowest, not for their sum. A family costs a fork more this way, a subshell fact
-  // nothing, the batch three processes (mktemp, cat, rm), so only for two or more. In the
-  // background subshell an EXIT trap writes the end marker, so a fact's own `exit` keeps it.
-  // inShell facts (shell builtins reading files) run in the batch's shell, in order.
-  const parallel = sections.filter(spawns).length >= 2;
+  // Sections that wait (command guards, systemctl, docker, a daemon's API) only read: run them
+  // side by side, each into its own file, so the batch waits for the slowest, not for their sum.
+  // That costs a fork per section and the batch three processes (mktemp, cat, rm), so only for
+  // two or more. The rest (builtins, stat, dpkg-query) take a few milliseconds of the host's CPU,
+  // which running them side by side would not save.
+  const parallel = sections.filter(waits).length >= 2;
   if (parallel) lines.push(`${DIR}=$(mktemp -d) || exit 1`);
   sections.forEach((section, index) => {
     const begin = `printf '%s\\n' '${beginLine(nonce, index)}'`;
     // the leading \n guarantees the end marker starts a line; parseBatch removes exactly it
     const end = `printf '\\n%s%s\\n' '${endPrefix(nonce, index)}' "$?"`;
-    if (parallel && spawns(section)) lines.push(`{ trap ${quote(end)} EXIT`, begin, body(section), `} </dev/null > "$${DIR}/${index}" &`);
-    else lines.push(begin, sectionScript(section), end);
+    if (parallel && waits(section)) lines.push('{', begin, body(section), end, `} </dev/null > "$${DIR}/${index}" &`);
+    else lines.push(begin, body(section), end);
   });
   if (parallel) lines.push('wait', `cat "$${DIR}"/*; rm -rf "$${DIR}"`);
   return `${lines.join('\n')}\n`;

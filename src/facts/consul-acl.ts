@@ -77,7 +77,7 @@ function parseAcl(stdout: string, _code: number, items: readonly AclItem[]): Acl
   return items.map((item) => answers.get(item) ?? { status: 0 });
 }
 
-const acl: FactFamily<AclItem, AclObject> = { name: 'consul-acl', script: aclScript, parse: parseAcl };
+const acl: FactFamily<AclItem, AclObject> = { name: 'consul-acl', script: aclScript, parse: parseAcl, waits: true };
 
 export function aclFact(item: AclItem): FamilyFact<AclObject, AclItem> {
   return { key: `consul-acl:${item.url}:${item.headerFile}:${item.path}`, family: acl, item };

@@ -96,8 +96,7 @@ export function hostArchiveFact(src: string, dest: string, withStates: boolean, 
   const optionsKey = JSON.stringify(options) === JSON.stringify(NO_OPTIONS) ? '' : `\0${JSON.stringify(options)}`;
   return {
     key: `host-archive:${withStates ? 'states:' : ''}${src}\0${dest}${optionsKey}`,
-    // a subshell of its own: its EXIT traps must not replace the one a batch may have set around it
-    script: `(\nset -- ${quote(src)} ${quote(dest)} ${withStates ? '1' : "''"}\n${script(options)}\n)`,
+    script: `set -- ${quote(src)} ${quote(dest)} ${withStates ? '1' : "''"}\n${script(options)}`,
     parse(stdout) {
       const out: HostArchive = { uid: -1, entries: [], differs: [], compare: [], kept: [], states: new Map() };
       for (const line of stdout.split('\n')) {

@@ -59,12 +59,12 @@ export function urlTextFact(url: string, request: HttpRequest): ScriptFact<UrlTe
   const digest = createHash('sha256').update(JSON.stringify(request)).digest('hex').slice(0, 16);
   return {
     key: `url-text:${digest}:${url}`,
-    // no EXIT trap of its own: the batch may have set one that ends this fact's output
     script: [
       't=$(mktemp) || exit 1',
+      'trap \'rm -f "$t"\' EXIT',
       configAssignment(request.config),
       HTTP_FETCH,
-      `if e=$(fetch "$t" ${quote(url)} ${request.args.map(quote).join(' ')} 2>&1); then cat "$t"; rm -f "$t"; else r=$?; rm -f "$t"; printf '%s\\n' "$e"; exit "$r"; fi`,
+      `if e=$(fetch "$t" ${quote(url)} ${request.args.map(quote).join(' ')} 2>&1); then cat "$t"; else r=$?; printf '%s\\n' "$e"; exit "$r"; fi`,
     ].join('\n'),
     parse: (stdout, exitCode) => ({ exitCode, text: stdout }),
   };

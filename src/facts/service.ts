@@ -89,9 +89,9 @@ export function parseUnits(stdout: string, units: readonly string[]): SystemdUni
 
 /** One family per scope: a batch asks each scope's manager once, for all of its units. */
 const unitFamilies: Record<SystemdScope, FactFamily<string, SystemdUnitState>> = {
-  system: { name: 'systemd-units', script: (items) => unitsScript(items, systemctlIn('system')), parse: (stdout, _code, items) => parseUnits(stdout, items) },
-  user: { name: 'systemd-user-units', script: (items) => unitsScript(items, systemctlIn('user')), parse: (stdout, _code, items) => parseUnits(stdout, items) },
-  global: { name: 'systemd-global-units', script: (items) => unitsScript(items, systemctlIn('global')), parse: (stdout, _code, items) => parseUnits(stdout, items) },
+  system: { name: 'systemd-units', script: (items) => unitsScript(items, systemctlIn('system')), parse: (stdout, _code, items) => parseUnits(stdout, items), waits: true },
+  user: { name: 'systemd-user-units', script: (items) => unitsScript(items, systemctlIn('user')), parse: (stdout, _code, items) => parseUnits(stdout, items), waits: true },
+  global: { name: 'systemd-global-units', script: (items) => unitsScript(items, systemctlIn('global')), parse: (stdout, _code, items) => parseUnits(stdout, items), waits: true },
 };
 
 /**

@@ -30,15 +30,17 @@ export interface FamilyFact<T, I = any> {
 }
 
 /**
- * One script answers every item of the family in a batch. The script runs as a function, in a
- * background subshell beside the batch's other waiting sections (or in the batch's own shell when
- * it is the only one), so it must follow the `inShell` rules of a script fact.
+ * One script answers every item of the family in a batch. The script runs as a function, in the
+ * batch's own shell, or (`waits`) in a background subshell beside the batch's other waiting
+ * sections, so it must follow the `inShell` rules of a script fact.
  */
 export interface FactFamily<I, T> {
   name: string;
   script(items: readonly I[]): string;
   /** The value of each item, in the order of `items`. */
   parse(stdout: string, exitCode: number, items: readonly I[]): T[];
+  /** Its script waits on a daemon or the network (systemd, docker, consul's API), not only on the host's files. */
+  waits?: boolean;
 }
 
 export type Fact<T> = ScriptFact<T> | FamilyFact<T>;

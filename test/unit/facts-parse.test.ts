@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { batchScript, parseBatch } from '../../src/facts/batch.js';
 import { parseDocker } from '../../src/facts/docker.js';
@@ -7,7 +10,7 @@ import { normalizeMode, parseFiles, statTime } from '../../src/facts/file.js';
 import { parseHostFacts } from '../../src/facts/host.js';
 import { aptListsAgeFact, parsePackages } from '../../src/facts/packages.js';
 import { parseUnits, parseUpstartJob } from '../../src/facts/service.js';
-import type { ScriptFact } from '../../src/facts/types.js';
+import type { FactFamily, ScriptFact } from '../../src/facts/types.js';
 
 const fact = (key: string, script: string): ScriptFact<{ stdout: string; code: number }> => ({ key, script, parse: (stdout, code) => ({ stdout, code }) });
 
@@ -50,6 +53,35 @@ describe('batch', () => {
     const script = batchScript(facts);
     assert.equal(script.match(/echo 1/g)!.length, 1);
     assert.notEqual(batchScript(facts).split('\n')[0], script.split('\n')[0]);
+  });
+
+  it('sections that wait run side by side, each keeping its output, its exit code and its own EXIT trap', () => {
+    // the first waits for a file the last one makes: one after the other, it would give up after 5 s
+    const flag = join(mkdtempSync(join(tmpdir(), 'batch-')), 'made');
+    const facts = [
+      fact('waiter', `n=0; while [ ! -e ${flag} ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done; [ -e ${flag} ] && echo saw it`),
+      fact('trap', 'trap "echo cleaned" EXIT; echo body; exit 4'),
+      fact('maker', `touch ${flag}; exit 7`),
+    ];
+    const { script, output } = runBatch(facts);
+    assert.match(script, /mktemp -d/);
+    assert.deepEqual(Object.fromEntries(parseBatch(output, facts, script)), {
+      waiter: { stdout: 'saw it\n', code: 0 },
+      trap: { stdout: 'body\ncleaned\n', code: 4 },
+      maker: { stdout: '', code: 7 },
+    });
+  });
+
+  it('families that only read the host\'s files run in the batch\'s own shell, in order, with no temp directory', () => {
+    const family: FactFamily<string, string> = { name: 'echoes', script: (items) => items.map((i) => `echo ${i}`).join('\n'), parse: (stdout) => stdout.trim().split('\n') };
+    const waiting: FactFamily<string, string> = { ...family, name: 'waiting', waits: true };
+    const local = [{ key: 'a', family, item: 'a' }, { key: 'b', family, item: 'b' }, { key: 'in-shell', inShell: true, script: 'echo here', parse: (s: string) => s.trim() }];
+    const { script, output } = runBatch(local as never);
+    assert.doesNotMatch(script, /mktemp|&$/m);
+    assert.deepEqual(Object.fromEntries(parseBatch(output, local as never, script)), { a: 'a', b: 'b', 'in-shell': 'here' });
+    // one waiting section is not worth a temp directory either; two are
+    assert.doesNotMatch(batchScript([...local, { key: 'w', family: waiting, item: 'w' }] as never), /mktemp/);
+    assert.match(batchScript([...local, { key: 'w', family: waiting, item: 'w' }, fact('guard', 'true')] as never), /mktemp/);
   });
 
   it('a cut-short batch names the fact that has no output; parse errors name the fact', () => {
