@@ -32,12 +32,34 @@ interface DockerItem {
 }
 
 /**
- * One `docker inspect` per kind for every object of the batch. When all exist, its array holds
- * them in the order asked; when some do not, each object of that kind is inspected on its own
- * (something is about to change then anyway). Lines starting with @@ cannot occur in its JSON.
+ * Where the daemon listens by default, and so curl can ask it: docker's own CLI costs the host
+ * about 20 ms of CPU per run, curl about 5 ms, for the same JSON (`docker inspect` prints the
+ * API's objects).
+ */
+const DOCKER_SOCKET = '/var/run/docker.sock';
+const API_MARK = '@@api';
+const STATUS = /\n@@status (\d{3})\n/;
+
+/** An object's path in the Engine API: its name, escaped but for the `/` and `:` of an image reference. */
+function apiUrl(item: DockerItem): string {
+  const name = encodeURIComponent(item.name).replace(/%2F/gi, '/').replace(/%3A/gi, ':');
+  return `http://docker/${item.kind === 'container' ? 'containers' : 'images'}/${name}/json`;
+}
+
+/**
+ * Every object of the batch from the daemon's API over its default socket, through one curl (a
+ * status line after each body). Where the daemon is elsewhere (DOCKER_HOST) or curl is missing,
+ * one `docker inspect` per kind: when all exist, its array holds them in the order asked; when
+ * some do not, each object of that kind is inspected on its own (something is about to change
+ * then anyway). Lines starting with @@ cannot occur in the JSON.
  */
 function dockerScript(items: readonly DockerItem[]): string {
-  const lines = ['if ! command -v docker >/dev/null 2>&1; then echo no-docker; else'];
+  const lines = [
+    'if ! command -v docker >/dev/null 2>&1; then echo no-docker',
+    `elif [ -z "\${DOCKER_HOST-}" ] && [ -S ${DOCKER_SOCKET} ] && command -v curl >/dev/null 2>&1; then`,
+    `echo ${API_MARK}; curl -s --unix-socket ${DOCKER_SOCKET} -w '\\n@@status %{http_code}\\n' ${items.map((i) => quote(apiUrl(i))).join(' ')}`,
+    'else',
+  ];
   for (const kind of ['container', 'image'] as const) {
     const names = items.filter((i) => i.kind === kind).map((i) => quote(i.name)).join(' ');
     if (!names) continue;
@@ -48,6 +70,13 @@ function dockerScript(items: readonly DockerItem[]): string {
   }
   lines.push('fi', ':');
   return lines.join('\n');
+}
+
+/** The API's answers, one per item: its object, or null for any status but 200 (404: no such object; 000: the daemon did not answer, as `docker inspect` failing). */
+function parseApi(text: string, items: readonly DockerItem[]): (Record<string, any> | null)[] {
+  const parts = text.split(STATUS);
+  if (parts.length !== 2 * items.length + 1) throw new Error(`docker's API gave ${(parts.length - 1) / 2} answers for ${items.length} objects`);
+  return items.map((_, i) => (parts[2 * i + 1] === '200' ? (JSON.parse(parts[2 * i]!) as Record<string, any>) : null));
 }
 
 function parseArray(text: string): Record<string, any>[] {
@@ -86,8 +115,13 @@ function imageOf(object: Record<string, any> | null): DockerObject<ImageState> {
 export function parseDocker(stdout: string, items: readonly DockerItem[]): DockerObject<ContainerState | ImageState>[] {
   if (stdout.trim() === 'no-docker') return items.map(() => ({ dockerPresent: false, value: null }));
   const objects = new Map<string, Record<string, any> | null>();
+  const viaApi = stdout.startsWith(`${API_MARK}\n`);
+  if (viaApi) {
+    const answers = parseApi(stdout.slice(API_MARK.length + 1), items);
+    items.forEach((item, i) => objects.set(`${item.kind}:${item.name}`, answers[i]!));
+  }
   const chunks = stdout.split(/^@@/m).slice(1);
-  for (const kind of ['container', 'image'] as const) {
+  for (const kind of viaApi ? [] : (['container', 'image'] as const)) {
     const names = items.filter((i) => i.kind === kind).map((i) => i.name);
     const mine = chunks.filter((c) => c.startsWith(`all ${kind}\n`) || c.startsWith(`one ${kind}\n`));
     if (mine.length === 1 && mine[0]!.startsWith('all ')) {
@@ -107,6 +141,7 @@ export function parseDocker(stdout: string, items: readonly DockerItem[]): Docke
 
 const docker: FactFamily<DockerItem, DockerObject<ContainerState | ImageState>> = {
   name: 'docker',
+  waits: true,
   script: dockerScript,
   parse: (stdout, _code, items) => parseDocker(stdout, items),
 };

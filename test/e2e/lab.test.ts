@@ -21,6 +21,8 @@ import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { events, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
+import { batchScript, parseBatch } from '../../src/facts/batch.js';
+import { dockerContainerFact, dockerImageFact, type ContainerState, type DockerObject, type ImageState } from '../../src/facts/docker.js';
 import { LB_PUBLIC, get, portOpen, steadyLoad, upstream, waitFor } from '../helpers/traffic.js';
 import { haltAllLoads } from '../helpers/running-loads.js';
 
@@ -184,6 +186,28 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     const check = await apply(inventory, '--check');
     assert.equal(check.code, 0);
     assert.match(check.stdout, /No changes: 3 host\(s\)/);
+  });
+
+  it('docker facts: the Engine API over its socket (one curl) and docker inspect (where DOCKER_HOST is set) read the same container and image; a missing one is null', async () => {
+    const read = async (prefix: string, image: string) => {
+      const facts = [dockerContainerFact('registrator'), dockerImageFact(image), dockerContainerFact('no-such-container')];
+      const script = batchScript(facts);
+      const output = await onNode('web1', `${prefix}${script}`);
+      const values = facts.map((f) => parseBatch(`${output}\n`, facts, script).get(f.key) as DockerObject<any>);
+      // registrator's environment holds its consul token: compared by names, never printed
+      return { output: output.split('\n').filter((line) => line.startsWith('@@') || line.includes(' begin ')).join('\n'), values: values.map((v) => (v.value?.env ? { ...v, value: { ...v.value, env: Object.keys(v.value.env) } } : v)) };
+    };
+    const first = await read('', 'none');
+    const image = (first.values[0]!.value as ContainerState).image;
+    const api = await read('', image);
+    const cli = await read('DOCKER_HOST=unix:///var/run/docker.sock; export DOCKER_HOST\n', image);
+    assert.match(api.output, /^BOOTSTRAP-FACT-\S+ begin 0\n@@api$/m);
+    assert.match(cli.output, /^@@(all|one) container$/m);
+    assert.deepEqual(api.values, cli.values);
+    const [container, img, missing] = api.values as [DockerObject<ContainerState>, DockerObject<ImageState>, DockerObject<ContainerState>];
+    assert.equal(container.value?.running, true);
+    assert.equal(img.value?.id, container.value?.imageId);
+    assert.deepEqual(missing, { dockerPresent: true, value: null });
   });
 
   it('3. a stopped instance leaves the upstream; with none left nginx stays valid and answers 502 while other apps work', async () => {

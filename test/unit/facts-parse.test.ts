@@ -235,4 +235,10 @@ describe('docker facts', () => {
     assert.deepEqual(parseDocker('no-docker\n', items).map((o) => o.dockerPresent), [false, false, false]);
     assert.throws(() => parseDocker(`@@all image\n${JSON.stringify([image])}\n`, items.slice(1)), /returned 1 images for 2 names/);
   });
+  it('the Engine API\'s answers, one body and status per object in the order asked: 200 an object, any other status none', () => {
+    const stdout = `@@api\n${JSON.stringify(container)}\n@@status 200\n${JSON.stringify(image)}\n@@status 200\n{"message":"No such image: gone"}\n@@status 404\n`;
+    assert.deepEqual(parseDocker(stdout, items).map((o) => o.value && o.value.id), ['67e812214a05', 'sha256:268c', null]);
+    assert.deepEqual(parseDocker('@@api\n\n@@status 000\n', items.slice(0, 1)), [{ dockerPresent: true, value: null }]);
+    assert.throws(() => parseDocker(`@@api\n${JSON.stringify(container)}\n@@status 200\n`, items), /gave 1 answers for 3 objects/);
+  });
 });
