@@ -263,7 +263,6 @@ export async function checkServerHostKey(check: HostKeyCheck): Promise<HostKeyOu
   }
 }
 
-
 /** Key types recorded for a host, so the handshake can prefer a key we can verify. */
 export async function knownKeyTypes(files: readonly string[], host: string, port: number): Promise<string[]> {
   const entries = await loadKnownHosts(files);

@@ -21,7 +21,6 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 // OpenSSH's MaxSessions defaults to 10 channels per connection; stay below it.
 const MAX_CONCURRENT_CHANNELS = 8;
 
-
 function describeEndpoint(endpoint: SshEndpoint): string {
   return `${endpoint.user}@${endpoint.hostName}:${endpoint.port}`;
 }
@@ -213,7 +212,6 @@ class SshTransport implements SshConnection {
   private readonly queue: Array<() => void> = [];
   /** clients whose connection is already gone: closing them waits for nothing */
   private readonly ended = new Set<Client>();
-
 
   constructor(
     readonly host: string,

@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { corkPerTick } from '../cork-per-tick.js';
 
 /** What a parsed private key (ssh2's ParsedKey) offers us. */
 export interface OwnKey {
@@ -78,9 +79,7 @@ function isHostKeysAnnouncement(payload: Buffer): boolean {
 /**
  * ssh2 writes every packet to the socket on its own: a send() each, and on loopback or a LAN
  * each wakes the host's sshd. Packets queued in the same tick (a command's stdin and its EOF,
- * two channels opened together, replies to a burst of messages) go out in one write instead:
- * the socket is corked on the first and uncorked once the tick's work is done. Same bytes, same
- * order, no waiting for anything but the current tick.
+ * two channels opened together, replies to a burst of messages) go out in one write instead.
  */
 export function coalesceWrites(client: unknown): void {
   type Writer = { _onWrite?: (data: Buffer) => void };
@@ -89,17 +88,9 @@ export function coalesceWrites(client: unknown): void {
   const protocol = internals._protocol;
   const write = protocol?._onWrite;
   if (!sock || !protocol || typeof write !== 'function' || typeof sock.cork !== 'function' || typeof sock.uncork !== 'function') return;
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    sock.uncork!();
-  };
+  const cork = corkPerTick(sock as { cork(): void; uncork(): void });
   protocol._onWrite = (data: Buffer) => {
-    if (!corked) {
-      corked = true;
-      sock.cork!();
-      process.nextTick(uncork);
-    }
+    cork();
     write(data);
   };
   // the handshake's cipher (no encryption yet) holds the write it was made with; the keyed ones take it at key exchange
