@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import './v8-tiering.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -57,7 +56,8 @@ async function main(): Promise<number> {
   }
 }
 
-const code = await main();
-process.exitCode = code;
-// Output is flushed by letting the loop drain; a stray handle must not keep the CLI alive.
-setTimeout(() => process.exit(code), 3000).unref();
+void main().then((code) => {
+  process.exitCode = code;
+  // Output is flushed by letting the loop drain; a stray handle must not keep the CLI alive.
+  setTimeout(() => process.exit(code), 3000).unref();
+});

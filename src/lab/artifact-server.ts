@@ -113,7 +113,8 @@ export async function startArtifactServerDetached(root: string, bindAddress: str
   }
   rmSync(urlFile, { force: true });
   const log = openSync(join(stateDir, 'artifact-server.log'), 'a');
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve', root, bindAddress, String(port), urlFile], {
+  // its own entry, beside this file in the bundle and in the tsc build alike
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./artifact-server-main.js', import.meta.url)), root, bindAddress, String(port), urlFile], {
     detached: true,
     stdio: ['ignore', log, log],
   });
@@ -148,11 +149,11 @@ export async function stopArtifactServer(stateDir: string): Promise<boolean> {
   return wasRunning;
 }
 
-// Entry point of the detached process: node artifact-server.js serve ROOT BIND PORT URL_FILE
-async function serveFromArgv(args: readonly string[]): Promise<void> {
+/** The detached process's work (artifact-server-main.ts): node artifact-server-main.js ROOT BIND PORT URL_FILE */
+export async function serveFromArgv(args: readonly string[]): Promise<void> {
   const [root, bindAddress, port, urlFile] = args;
   if (!root || !bindAddress || !port || !urlFile) {
-    process.stderr.write('usage: artifact-server.js serve ROOT BIND_ADDRESS PORT URL_FILE\n');
+    process.stderr.write('usage: artifact-server-main.js ROOT BIND_ADDRESS PORT URL_FILE\n');
     process.exitCode = 2;
     return;
   }
@@ -161,8 +162,4 @@ async function serveFromArgv(args: readonly string[]): Promise<void> {
   renameSync(`${urlFile}.tmp`, urlFile);
   // Once the server is closed nothing keeps the event loop alive and the process ends.
   process.once('SIGTERM', () => void server.stop());
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2] === 'serve') {
-  await serveFromArgv(process.argv.slice(3));
 }

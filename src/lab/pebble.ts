@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { issueCertificate, keyPem, newKeyPair } from '../stack/x509.js';
@@ -230,7 +230,6 @@ export async function startLabPebble(o: PebbleOptions, runDir: string): Promise<
   if (running && running.pids.every(alive)) return running;
   const files = writePebbleFiles(o);
   const log = join(o.dir, 'pebble.log');
-  const { openSync } = await import('node:fs');
   // a new Pebble knows no account or order of an earlier one: its log (where orders are counted) starts afresh too
   const out = openSync(log, 'w');
   const [dnsCmd, ...dnsArgs] = challtestsrvArgv(o);
@@ -262,7 +261,6 @@ export async function stopLabPebble(runDir: string): Promise<boolean> {
   const deadline = Date.now() + 5000;
   while (state.pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const pid of state.pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  const { rmSync } = await import('node:fs');
   rmSync(join(runDir, STATE_FILE), { force: true });
   return was;
 }

@@ -2,8 +2,8 @@
  * The bin users run is the esbuild bundle (dist/bundle, made by `npm run build`); the other tests
  * run tsc's output of the same sources. Here the bundle itself: it is fresh, it answers as tsc's
  * build does offline, it runs a playbook against real sshd (templates, diffs and ssh2 load at run
- * time from node_modules), and the lab's artifact server, which spawns its own module as a
- * detached process, starts from the bundle's file.
+ * time from node_modules), it compiles from V8's code cache, and the lab's artifact server, a
+ * detached process of its own entry, starts from the bundle's file.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -78,12 +78,30 @@ describe('the bundled bin', () => {
     assert.match(again.stdout, /No changes: 1 host/);
   });
 
+  it("compiles from V8's code cache: written by the first run, taken as it is by the next, replaced when damaged", async () => {
+    const cacheHome = join(dir, 'cache-home');
+    const cacheDir = join(cacheHome, 'bootstrap', 'code-cache');
+    const version = async () => {
+      const result = await bundled(['--version'], { XDG_CACHE_HOME: cacheHome });
+      assert.equal(result.code, 0, result.stderr);
+      const [file, ...others] = readdirSync(cacheDir);
+      assert.deepEqual(others, []);
+      return { path: join(cacheDir, file!), inode: statSync(join(cacheDir, file!)).ino };
+    };
+    const first = await version();
+    assert.match(first.path, new RegExp(`${process.version}-${process.arch}-\\d+-\\d+\\.bin$`));
+    // a cache V8 took is not written again
+    assert.equal((await version()).inode, first.inode);
+    writeFileSync(first.path, 'not a code cache');
+    const replaced = await version();
+    assert.notEqual(replaced.inode, first.inode);
+    assert.ok(statSync(replaced.path).size > 100_000);
+  });
+
   it("starts the lab's artifact server as its own process from the bundle's file", async () => {
-    const chunk = readdirSync(bundleDir).filter((f) => f.endsWith('.js')).find((f) => readFileSync(join(bundleDir, f), 'utf8').includes('usage: artifact-server.js serve'));
-    assert.ok(chunk, 'no bundle file holds the artifact server');
     writeFileSync(join(dir, 'served.txt'), 'served\n');
     const urlFile = join(dir, 'url');
-    const child = spawn(process.execPath, [join(bundleDir, chunk), 'serve', dir, '127.0.0.1', '0', urlFile], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [join(bundleDir, 'artifact-server-main.js'), dir, '127.0.0.1', '0', urlFile], { stdio: 'ignore' });
     try {
       const deadline = Date.now() + 10_000;
       while (!existsSync(urlFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

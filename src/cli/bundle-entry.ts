@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * What `bootstrap` runs (dist/bundle/cli.js): the whole CLI is one CommonJS file beside it
+ * (main.js), compiled from the V8 code cache the previous run left, so a run does not parse and
+ * compile the CLI's code again (about 40 ms of a lab no-op). The cache is keyed by Node's version
+ * and main.js's size and time, kept in the user's cache directory, and written when missing or
+ * refused (V8 checks it against the source and its flags); a cache that cannot be read or written
+ * only costs that time.
+ */
+import './v8-tiering.js'; // first: V8 refuses a code cache made under other flags
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire, wrap } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+const main = fileURLToPath(new URL('./main.js', import.meta.url));
+const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'bootstrap', 'code-cache');
+const stat = statSync(main);
+const name = `${process.version}-${process.arch}-${stat.size}-${Math.trunc(stat.mtimeMs)}.bin`;
+
+function read(): Buffer | undefined {
+  try {
+    return readFileSync(join(dir, name));
+  } catch {
+    return undefined;
+  }
+}
+
+function save(data: Buffer): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const temp = join(dir, `.${name}.${process.pid}`);
+    writeFileSync(temp, data, { mode: 0o600 });
+    renameSync(temp, join(dir, name));
+    // caches of other builds and Node versions are never read again
+    for (const other of readdirSync(dir)) if (other !== name && !other.startsWith('.')) rmSync(join(dir, other), { force: true });
+  } catch {
+    // no cache this time
+  }
+}
+
+const cachedData = read();
+const script = new Script(wrap(readFileSync(main, 'utf8')), { filename: main, cachedData });
+// made at exit, it holds the functions this run compiled too, not only the top level
+if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => save(script.createCachedData()));
+const module = { exports: {}, id: main, filename: main, loaded: false, children: [], paths: [] };
+(script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(main), module, main, join(main, '..'));
