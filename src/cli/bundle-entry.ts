@@ -18,6 +18,7 @@ import { Script } from 'node:vm';
 const main = fileURLToPath(new URL('./main.js', import.meta.url));
 const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'bootstrap', 'code-cache');
 const stat = statSync(main);
+const KEPT = 4;
 const name = `${process.version}-${process.arch}-${stat.size}-${Math.trunc(stat.mtimeMs)}.bin`;
 
 function read(): Buffer | undefined {
@@ -34,8 +35,9 @@ function save(data: Buffer): void {
     const temp = join(dir, `.${name}.${process.pid}`);
     writeFileSync(temp, data, { mode: 0o600 });
     renameSync(temp, join(dir, name));
-    // caches of other builds and Node versions are never read again
-    for (const other of readdirSync(dir)) if (other !== name && !other.startsWith('.')) rmSync(join(dir, other), { force: true });
+    // the newest few stay (two builds run by turns, say a benchmark's, keep theirs); older builds' go
+    const kept = readdirSync(dir).filter((file) => !file.startsWith('.')).map((file) => ({ file, mtime: statSync(join(dir, file)).mtimeMs }));
+    for (const { file } of kept.sort((a, b) => b.mtime - a.mtime).slice(KEPT)) rmSync(join(dir, file), { force: true });
   } catch {
     // no cache this time
   }
