@@ -20,7 +20,7 @@
  * Entries live in <inventory dir>/.bootstrap/cache/ (beside the secrets), one per key, 0600.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
@@ -129,6 +129,26 @@ function writeEntry(file: string, entry: Entry): void {
     rmSync(temp, { force: true });
     throw error;
   }
+  prune(dirname(file));
+}
+
+function touch(file: string): void {
+  const now = new Date();
+  try {
+    utimesSync(file, now, now);
+  } catch {
+    // pruned by another run meanwhile: it was read already
+  }
+}
+
+/** How many loads stay kept: every change of the CLI or of the run's options makes another. */
+const KEPT_LOADS = 8;
+
+/** The loads used last stay (a reused one is touched), the rest go. */
+function prune(dir: string): void {
+  const loads = readdirSync(dir).filter((name) => name.startsWith('load-') && !name.endsWith('.tmp'));
+  const used = loads.map((name) => ({ name, mtime: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }));
+  for (const { name } of used.sort((a, b) => b.mtime - a.mtime).slice(KEPT_LOADS)) rmSync(join(dir, name), { force: true });
 }
 
 /**
@@ -156,6 +176,7 @@ export function cachedLoad(
     const inventory: Inventory = { ...found.inventory, locate: (host, path) => source().locate(host, path), locateGroup: (group) => source().locateGroup?.(group) };
     adoptPlaceholderFacts(inventory, found.placeholderFacts);
     expansions?.adopt(found.expansions);
+    touch(file);
     return { loaded: { inventory, plays: found.plays, hosts: found.hosts, artifactNotes: found.artifactNotes }, cache: { reused: true, note: `inputs unchanged: reused the validated load in ${file}` } };
   }
   const recorded = recordInputs(load);

@@ -181,6 +181,24 @@ describe('load cache', () => {
     assert.equal(viaCache(dir, { limit: 'web2' }).reused, true);
   });
 
+  it('keeps the 8 loads used last: a reused one stays, the one unused longest goes', () => {
+    const dir = project();
+    viaCache(dir);
+    const [kept] = cacheFiles(dir);
+    const made: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      // the first load is reused before each new one is made
+      assert.equal(viaCache(dir).reused, true);
+      const before = new Set(cacheFiles(dir));
+      assert.equal(viaCache(dir, { extraVars: [`n=${i}`] }).reused, false);
+      made.push(...cacheFiles(dir).filter((file) => !before.has(file)));
+    }
+    const files = cacheFiles(dir);
+    assert.equal(files.length, 8);
+    assert.ok(files.includes(kept!), 'the load reused before each new one is still kept');
+    assert.ok(!files.includes(made[0]!), 'the load unused longest is gone');
+  });
+
   it('a failed validation is not kept; BOOTSTRAP_LOAD_CACHE=off neither reads nor writes', () => {
     const dir = project();
     writeFileSync(join(dir, 'playbooks/site.yml'), FILES['playbooks/site.yml']!.replace('template:', 'templat:'));
