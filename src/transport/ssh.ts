@@ -120,6 +120,7 @@ function openClient(dial: Dial, knownTypes: string[]): Promise<Client> {
     if (dial.sock) config.sock = dial.sock;
     dropHostKeysAnnouncements();
     client.connect(config);
+    client.setNoDelay(true);
     coalesceWrites(client);
     signWithoutAsking(client);
   });
