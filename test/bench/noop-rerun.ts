@@ -237,7 +237,9 @@ async function benchmark(count: number): Promise<void> {
       medians.set(tool.name, median(samples.get(tool.name)!.map((s) => s.wall)));
     }
     for (const peer of ['ansible', 'pyinfra', 'baseline']) {
-      if (medians.has(peer)) console.log(`no-op median ${peer} / bootstrap: ${(medians.get(peer)! / medians.get('bootstrap')!).toFixed(1)}x`);
+      if (!medians.has(peer)) continue;
+      const ratio = (ours: string) => (medians.get(peer)! / medians.get(ours)!).toFixed(1);
+      console.log(`no-op median ${peer} / bootstrap: ${ratio('bootstrap')}x; ${peer} / bootstrap --persist 60: ${ratio('bootstrap --persist 60')}x`);
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
