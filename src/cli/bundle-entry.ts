@@ -8,12 +8,13 @@
  * only costs that time.
  */
 import './v8-tiering.js'; // first: V8 refuses a code cache made under other flags
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire, wrap } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
+import { keepNewest } from '../keep-newest.js';
 
 const main = fileURLToPath(new URL('./main.js', import.meta.url));
 const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'bootstrap', 'code-cache');
@@ -36,8 +37,7 @@ function save(data: Buffer): void {
     writeFileSync(temp, data, { mode: 0o600 });
     renameSync(temp, join(dir, name));
     // the newest few stay (two builds run by turns, say a benchmark's, keep theirs); older builds' go
-    const kept = readdirSync(dir).filter((file) => !file.startsWith('.')).map((file) => ({ file, mtime: statSync(join(dir, file)).mtimeMs }));
-    for (const { file } of kept.sort((a, b) => b.mtime - a.mtime).slice(KEPT)) rmSync(join(dir, file), { force: true });
+    keepNewest(dir, KEPT, (file) => !file.startsWith('.'));
   } catch {
     // no cache this time
   }

@@ -25,6 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import type { Inventory } from '../inventory/types.js';
+import { keepNewest } from '../keep-newest.js';
 import { packageVersion } from '../paths.js';
 import type { Play } from '../playbook/types.js';
 import type { Expansions, KeptExpansion } from '../playbook/expansions.js';
@@ -129,7 +130,7 @@ function writeEntry(file: string, entry: Entry): void {
     rmSync(temp, { force: true });
     throw error;
   }
-  prune(dirname(file));
+  keepNewest(dirname(file), KEPT_LOADS, (name) => name.startsWith('load-') && !name.endsWith('.tmp'));
 }
 
 function touch(file: string): void {
@@ -141,15 +142,8 @@ function touch(file: string): void {
   }
 }
 
-/** How many loads stay kept: every change of the CLI or of the run's options makes another. */
+/** How many loads stay kept (the ones used last: a reused one is touched): every change of the CLI or of the run's options makes another. */
 const KEPT_LOADS = 8;
-
-/** The loads used last stay (a reused one is touched), the rest go. */
-function prune(dir: string): void {
-  const loads = readdirSync(dir).filter((name) => name.startsWith('load-') && !name.endsWith('.tmp'));
-  const used = loads.map((name) => ({ name, mtime: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }));
-  for (const { name } of used.sort((a, b) => b.mtime - a.mtime).slice(KEPT_LOADS)) rmSync(join(dir, name), { force: true });
-}
 
 /**
  * `load` (loadRun for these arguments), or its result as an earlier run left it when nothing it
