@@ -112,16 +112,11 @@ function imageOf(object: Record<string, any> | null): DockerObject<ImageState> {
   return { dockerPresent: true, value: { id: String(object.Id ?? ''), repoTags: [...(object.RepoTags ?? [])] } };
 }
 
-export function parseDocker(stdout: string, items: readonly DockerItem[]): DockerObject<ContainerState | ImageState>[] {
-  if (stdout.trim() === 'no-docker') return items.map(() => ({ dockerPresent: false, value: null }));
+/** What `docker inspect` printed: `@@all <kind>` (one array for every name) or `@@one <kind>` per name. */
+function inspectAnswers(stdout: string, items: readonly DockerItem[]): Map<string, Record<string, any> | null> {
   const objects = new Map<string, Record<string, any> | null>();
-  const viaApi = stdout.startsWith(`${API_MARK}\n`);
-  if (viaApi) {
-    const answers = parseApi(stdout.slice(API_MARK.length + 1), items);
-    items.forEach((item, i) => objects.set(`${item.kind}:${item.name}`, answers[i]!));
-  }
   const chunks = stdout.split(/^@@/m).slice(1);
-  for (const kind of viaApi ? [] : (['container', 'image'] as const)) {
+  for (const kind of ['container', 'image'] as const) {
     const names = items.filter((i) => i.kind === kind).map((i) => i.name);
     const mine = chunks.filter((c) => c.startsWith(`all ${kind}\n`) || c.startsWith(`one ${kind}\n`));
     if (mine.length === 1 && mine[0]!.startsWith('all ')) {
@@ -132,6 +127,18 @@ export function parseDocker(stdout: string, items: readonly DockerItem[]): Docke
       if (mine.length !== names.length) throw new Error(`expected ${names.length} ${kind} answers, got ${mine.length}`);
       names.forEach((name, i) => objects.set(`${kind}:${name}`, parseArray(mine[i]!.slice(mine[i]!.indexOf('\n') + 1))[0] ?? null));
     }
+  }
+  return objects;
+}
+
+export function parseDocker(stdout: string, items: readonly DockerItem[]): DockerObject<ContainerState | ImageState>[] {
+  if (stdout.trim() === 'no-docker') return items.map(() => ({ dockerPresent: false, value: null }));
+  let objects: Map<string, Record<string, any> | null>;
+  if (stdout.startsWith(`${API_MARK}\n`)) {
+    const answers = parseApi(stdout.slice(API_MARK.length + 1), items);
+    objects = new Map(items.map((item, i) => [`${item.kind}:${item.name}`, answers[i]!]));
+  } else {
+    objects = inspectAnswers(stdout, items);
   }
   return items.map((item) => {
     const object = objects.get(`${item.kind}:${item.name}`) ?? null;
