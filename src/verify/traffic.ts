@@ -130,7 +130,7 @@ export function spreadCheck(lb: string, app: App, instances: string[], seen: Ser
   } else {
     const missed = instances.filter((addr) => !used.includes(addr));
     ok = missed.length === 0 && unknown.length === 0;
-    detail = `${served.length} requests served by ${list(used)}${missed.length ? `; never ${list(missed)}` : ''}${unknown.length ? `; not registered: ${list(unknown)}` : ''}`;
+    detail = `${served.length} requests served by ${list(used)}${missed.length ? `; never ${list(missed)}` : ''}${unknown.length ? `; not among its passing instances in Consul: ${list(unknown)}` : ''}`;
   }
   return { check: 'spread over backends', host: lb, app: app.name, ok, detail };
 }
