@@ -20,7 +20,7 @@ import { ensureLabCertificate } from '../../src/lab/inventory.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { parseServersState, pushedSlots, upServers } from '../../src/verify/parse.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, slowestTasks } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { get, LB_PUBLIC, steadyLoad, waitFor, type LoadResult } from '../helpers/traffic.js';
 import { haltAllLoads } from '../helpers/running-loads.js';
@@ -158,9 +158,10 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
   it('bootstraps fresh nodes with haproxy, and verify passes: servers up in the runtime API, HTTP and TLS over every backend', async () => {
     let t = Date.now();
     firstApplyAt = t;
-    const first = await apply(inventory);
+    const first = await apply(inventory, '--output', 'json');
     assert.equal(first.code, 0, first.stdout.slice(-4000) + first.stderr);
     const applied = Date.now() - t;
+    console.log(`# first bootstrap with haproxy: slowest tasks ${slowestTasks(first.stdout)}`);
     t = Date.now();
     const results = await verifyUntilPassing(inventory, 120_000);
     assert.ok(allPassed(results), formatCheckTable(results));

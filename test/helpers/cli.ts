@@ -38,3 +38,9 @@ export function startCli(args: string[], opts: { cwd?: string; env?: Record<stri
 export function events(stdout: string): Array<Record<string, any>> {
   return stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
+
+/** The `n` slowest task results of a `--output json` run, slowest first: where a slow run spent its time. */
+export function slowestTasks(stdout: string, n = 5): string {
+  const results = events(stdout).filter((e) => e.type === 'task:result');
+  return results.sort((a, b) => b.ms - a.ms).slice(0, n).map((e) => `${e.host} "${e.task}" ${(e.ms / 1000).toFixed(1)} s`).join(', ');
+}
