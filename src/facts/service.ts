@@ -7,6 +7,8 @@ export interface SystemdUnitState {
   enabled: string;
   /** systemctl is-active: active, inactive, failed, activating, ... */
   active: string;
+  /** NeedDaemonReload: its unit file changed on disk since systemd loaded it (daemon_reload) */
+  needsReload?: boolean;
 }
 
 /** Which service manager systemctl talks to (Ansible's systemd `scope`): the system's, the login user's, or every user's unit files (`--global`). */
@@ -36,7 +38,8 @@ export function systemdUnitName(name: string): string {
 }
 
 /**
- * One `systemctl show` for every unit of the batch (its blocks come in the order asked). Where
+ * One `systemctl show` for every unit of the batch (its blocks come in the order asked), with
+ * NeedDaemonReload, so that daemon_reload costs no systemctl of its own. Where
  * the UnitFileState property may differ from what `systemctl is-enabled` says (an alias, a unit
  * generated from a SysV script, one without a unit file), that unit is asked with is-enabled,
  * unless systemd found no unit of that name at all (LoadState=not-found: is-enabled prints
@@ -46,21 +49,22 @@ function unitsScript(units: readonly string[], systemctl: string): string {
   const names = units.map(quote).join(' ');
   return `nl='
 '
-if o=$(${systemctl} show -p Id -p LoadState -p UnitFileState -p ActiveState -- ${names} 2>/dev/null) && [ -n "$o" ]; then
+if o=$(${systemctl} show -p Id -p LoadState -p UnitFileState -p ActiveState -p NeedDaemonReload -- ${names} 2>/dev/null) && [ -n "$o" ]; then
   set -- ${names}
-  id=; ls=; f=; a=
+  id=; ls=; f=; a=; r=
   while IFS= read -r l; do
     case $l in
       Id=*) id=\${l#Id=} ;;
       LoadState=*) ls=\${l#LoadState=} ;;
       UnitFileState=*) f=\${l#UnitFileState=} ;;
       ActiveState=*) a=\${l#ActiveState=} ;;
+      NeedDaemonReload=*) r=\${l#NeedDaemonReload=} ;;
       '')
         if [ $# -gt 0 ] && [ -n "$id" ]; then
           if [ "$ls" != not-found ] && { [ "$id" != "$1" ] || [ -z "$f" ] || [ "$f" = generated ]; }; then f=$(${systemctl} is-enabled -- "$1" 2>/dev/null); fi
-          printf '%s\\0%s\\0%s\\0' "$1" "\${f%%"$nl"*}" "$a"; shift
+          printf '%s\\0%s\\0%s\\0%s\\0' "$1" "\${f%%"$nl"*}" "$a" "$r"; shift
         fi
-        id=; ls=; f=; a= ;;
+        id=; ls=; f=; a=; r= ;;
     esac
   done <<BOOTSTRAP_UNITS
 $o
@@ -69,21 +73,23 @@ BOOTSTRAP_UNITS
 else
   for u in ${names}; do
     f=$(${systemctl} is-enabled -- "$u" 2>/dev/null); a=$(${systemctl} is-active -- "$u" 2>/dev/null)
-    printf '%s\\0%s\\0%s\\0' "$u" "\${f%%"$nl"*}" "\${a%%"$nl"*}"
+    r=$(${systemctl} show -p NeedDaemonReload --value -- "$u" 2>/dev/null)
+    printf '%s\\0%s\\0%s\\0%s\\0' "$u" "\${f%%"$nl"*}" "\${a%%"$nl"*}" "\${r%%"$nl"*}"
   done
 fi
 :`;
 }
 
+/** The unit, enabled, active, NeedDaemonReload quadruples the units' script printed, NUL-separated. */
 export function parseUnits(stdout: string, units: readonly string[]): SystemdUnitState[] {
   const tokens = stdout.split('\0');
-  const byUnit = new Map<string, { enabled: string; active: string }>();
-  for (let i = 0; i + 2 < tokens.length; i += 3) {
-    if (!byUnit.has(tokens[i]!)) byUnit.set(tokens[i]!, { enabled: tokens[i + 1]!.trim(), active: tokens[i + 2]!.trim() });
+  const byUnit = new Map<string, { enabled: string; active: string; needsReload: boolean }>();
+  for (let i = 0; i + 3 < tokens.length; i += 4) {
+    if (!byUnit.has(tokens[i]!)) byUnit.set(tokens[i]!, { enabled: tokens[i + 1]!.trim(), active: tokens[i + 2]!.trim(), needsReload: tokens[i + 3]!.trim() === 'yes' });
   }
   return units.map((unit) => {
     const found = byUnit.get(unit);
-    return { unit, enabled: found?.enabled || 'not-found', active: found?.active || 'inactive' };
+    return { unit, enabled: found?.enabled || 'not-found', active: found?.active || 'inactive', needsReload: found?.needsReload ?? false };
   });
 }
 
@@ -139,17 +145,14 @@ if [ -f ${quote(`/etc/init/${name}.conf`)} ]; then echo conf=yes; fi`,
 }
 
 /**
- * Whether systemd needs a daemon-reload: a unit file changed on disk since it was loaded
- * (NeedDaemonReload). For one unit, or for every loaded unit when none is named.
+ * Whether systemd needs a daemon-reload because any loaded unit's file changed on disk since it
+ * was loaded (NeedDaemonReload). A named unit's comes with its state (systemdUnitFact).
  */
-export function daemonReloadFact(name?: string, scope: Exclude<SystemdScope, 'global'> = 'system', become = false): ScriptFact<boolean> {
-  const systemctl = systemctlIn(scope);
-  const script = name !== undefined
-    ? `${systemctl} show -p NeedDaemonReload -- ${quote(systemdUnitName(name))} 2>/dev/null; :`
-    : `${systemctl} list-units --all --no-legend --plain 2>/dev/null | while read -r u rest; do printf '%s\\n' "$u"; done | xargs -r ${scope === 'user' ? `env XDG_RUNTIME_DIR="${RUNTIME_DIR}" systemctl --user` : 'systemctl'} show -p NeedDaemonReload -- 2>/dev/null; :`;
+export function anyUnitNeedsReloadFact(scope: Exclude<SystemdScope, 'global'> = 'system', become = false): ScriptFact<boolean> {
+  const systemctl = scope === 'user' ? `env XDG_RUNTIME_DIR="${RUNTIME_DIR}" systemctl --user` : 'systemctl';
   return {
-    key: `systemd-need-reload${scope === 'system' ? '' : `-user-${become ? 'become' : 'login'}`}:${name === undefined ? '*' : systemdUnitName(name)}`,
-    script,
+    key: `systemd-need-reload${scope === 'system' ? '' : `-user-${become ? 'become' : 'login'}`}:*`,
+    script: `${systemctlIn(scope)} list-units --all --no-legend --plain 2>/dev/null | while read -r u rest; do printf '%s\\n' "$u"; done | xargs -r ${systemctl} show -p NeedDaemonReload -- 2>/dev/null; :`,
     parse: (stdout) => /^NeedDaemonReload=yes$/m.test(stdout),
   };
 }

@@ -1,6 +1,7 @@
-import { daemonReloadFact, systemdUnitFact, userRuntimeDirFact, type SystemdScope } from '../facts/service.js';
+import { anyUnitNeedsReloadFact, systemdUnitFact, userRuntimeDirFact, type SystemdScope } from '../facts/service.js';
 import { planService, serviceFacts, serviceModule, type ServiceParams } from './service.js';
 import type { ArgvCommand } from '../argv.js';
+import type { FactReader } from '../facts/types.js';
 import type { Change, Module, ModuleContext, Plan } from './types.js';
 
 export type SystemdParams = Omit<ServiceParams, 'name'> & {
@@ -96,7 +97,8 @@ export const systemdModule: Module<SystemdParams> = {
     const scope = scopeOf(p);
     const needsSystemd = p.masked !== undefined ? 'masked' : p.daemon_reload ? 'daemon_reload' : p.daemon_reexec ? 'daemon_reexec' : undefined;
     if (needsSystemd && scope !== 'global' && ctx.facts.init !== 'systemd') throw new Error(`${needsSystemd} needs systemd; ${ctx.host} runs ${ctx.facts.init}`);
-    const reload = p.daemon_reload && scope !== 'global' ? [daemonReloadFact(p.name, scope, ctx.become)] : [];
+    // a named unit's NeedDaemonReload comes with its state, among the service's facts
+    const reload = p.daemon_reload && scope !== 'global' && p.name === undefined ? [anyUnitNeedsReloadFact(scope, ctx.become)] : [];
     return [...reload, ...(scope === 'user' ? [runtimeDirFact(ctx)] : []), ...(p.name !== undefined ? serviceFacts({ ...p, name: p.name }, ctx, scope) : [])];
   },
   async plan(p, read, ctx) {
@@ -121,6 +123,11 @@ function withMask(mask: Change, changes: Change[], p: SystemdParams, unit: strin
   return at < 0 ? [mask, ...changes, disable] : [mask, ...changes.slice(0, at), disable, ...changes.slice(at)];
 }
 
+/** NeedDaemonReload of the named unit, or of any loaded unit without a name. */
+function needsReload(p: SystemdParams, read: FactReader, scope: Exclude<SystemdScope, 'global'>, become = false): boolean {
+  return p.name !== undefined ? read(systemdUnitFact(p.name, scope, become)).needsReload === true : read(anyUnitNeedsReloadFact(scope, become));
+}
+
 /** daemon-reload (when a unit changed on disk), daemon-reexec, mask/unmask, then the service's own changes, in Ansible's order. */
 async function planSystemd(...[p, read, ctx]: Parameters<Module<SystemdParams>['plan']>): Promise<Plan> {
   const scope = scopeOf(p);
@@ -130,7 +137,7 @@ async function planSystemd(...[p, read, ctx]: Parameters<Module<SystemdParams>['
   const service: Plan = mask ? { changes: withMask(mask, planned.changes, p, unit!.unit) } : planned;
   const reexec: Change[] = p.daemon_reexec ? [{ title: 'systemctl daemon-reexec (daemon_reexec: every run, not counted as a change)', commands: [{ argv: ['systemctl', 'daemon-reexec'] }], uncounted: true }] : [];
   const reloads = service.changes.some((c) => c.commands.some((cmd) => cmd.argv.join(' ') === 'systemctl daemon-reload'));
-  if (!p.daemon_reload || reloads || !read(daemonReloadFact(p.name, scope === 'global' ? 'system' : scope, ctx.become))) {
+  if (!p.daemon_reload || reloads || !needsReload(p, read, scope === 'global' ? 'system' : scope, ctx.become)) {
     const reason = [p.daemon_reload && !reloads ? 'no unit file changed since systemd loaded it' : '', service.reason ?? ''].filter(Boolean).join('; ');
     return service.changes.length ? { changes: [...reexec, ...service.changes] } : { changes: reexec, reason };
   }

@@ -204,11 +204,11 @@ describe('package facts', () => {
 });
 
 describe('service facts', () => {
-  it('systemd units from NUL-separated unit, enabled, active triples', () => {
-    assert.deepEqual(parseUnits('consul.service\0enabled\0active\0x.service\0\0inactive\0', ['consul.service', 'x.service', 'y.service']), [
-      { unit: 'consul.service', enabled: 'enabled', active: 'active' },
-      { unit: 'x.service', enabled: 'not-found', active: 'inactive' },
-      { unit: 'y.service', enabled: 'not-found', active: 'inactive' },
+  it('systemd units from NUL-separated unit, enabled, active, NeedDaemonReload quadruples', () => {
+    assert.deepEqual(parseUnits('consul.service\0enabled\0active\0no\0x.service\0\0inactive\0yes\0', ['consul.service', 'x.service', 'y.service']), [
+      { unit: 'consul.service', enabled: 'enabled', active: 'active', needsReload: false },
+      { unit: 'x.service', enabled: 'not-found', active: 'inactive', needsReload: true },
+      { unit: 'y.service', enabled: 'not-found', active: 'inactive', needsReload: false },
     ]);
   });
   it('initctl status', () => {

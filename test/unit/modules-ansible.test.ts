@@ -34,12 +34,12 @@ const argvOf = (p: Plan) => p.changes.flatMap((c) => c.commands.map((cmd) => cmd
 const unit = (enabled: string, active: string): SystemdUnitState => ({ unit: 'app.service', enabled, active });
 
 describe('systemd with daemon_reload', () => {
-  it('reloads first when the unit changed on disk, then restarts', async () => {
-    const p = await plan('systemd', { name: 'app', state: 'restarted', daemon_reload: true }, { 'systemd-need-reload:app.service': true, 'systemd:app.service': unit('enabled', 'active') });
+  it('reloads first when the unit changed on disk (NeedDaemonReload, asked with its state), then restarts', async () => {
+    const p = await plan('systemd', { name: 'app', state: 'restarted', daemon_reload: true }, { 'systemd:app.service': { ...unit('enabled', 'active'), needsReload: true } });
     assert.deepEqual(argvOf(p), [['systemctl', 'daemon-reload'], ['systemctl', 'restart', 'app.service']]);
   });
   it('is ok, saying why, when nothing changed on disk', async () => {
-    const p = await plan('systemd', { name: 'app', state: 'started', daemon_reload: true }, { 'systemd-need-reload:app.service': false, 'systemd:app.service': unit('enabled', 'active') });
+    const p = await plan('systemd', { name: 'app', state: 'started', daemon_reload: true }, { 'systemd:app.service': { ...unit('enabled', 'active'), needsReload: false } });
     assert.deepEqual(p.changes, []);
     assert.equal(p.reason, 'no unit file changed since systemd loaded it; app active, enabled');
   });
@@ -49,7 +49,7 @@ describe('systemd with daemon_reload', () => {
   });
   it('reloads once when it writes the unit itself', async () => {
     const p = await plan('systemd', { name: 'app', unit: '[Unit]\n', daemon_reload: true }, {
-      'systemd-need-reload:app.service': true, 'systemd:app.service': unit('disabled', 'inactive'),
+      'systemd:app.service': { ...unit('disabled', 'inactive'), needsReload: true },
       'file:/etc/systemd/system/app.service': { path: '/etc/systemd/system/app.service', type: 'absent' },
       'leftovers:/etc/systemd/system/app.service': [],
     });

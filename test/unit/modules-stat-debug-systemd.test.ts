@@ -136,7 +136,7 @@ describe('systemd daemon_reexec and scope', () => {
   const unit = (enabled: string, active: string) => ({ unit: 'app.service', enabled, active });
 
   it('daemon_reexec: systemctl daemon-reexec every run, after daemon-reload and before the rest, not counted', async () => {
-    const { plan } = await planWith('systemd', { name: 'app', daemon_reload: true, daemon_reexec: true, masked: false, state: 'started' }, { 'systemd-need-reload:app.service': true, 'systemd:app.service': unit('masked', 'inactive') });
+    const { plan } = await planWith('systemd', { name: 'app', daemon_reload: true, daemon_reexec: true, masked: false, state: 'started' }, { 'systemd:app.service': { ...unit('masked', 'inactive'), needsReload: true } });
     assert.deepEqual(argv(plan), ['systemctl daemon-reload', 'systemctl daemon-reexec', 'systemctl unmask app.service', 'systemctl start app.service']);
     assert.deepEqual(plan.changes.map((c) => c.uncounted), [undefined, true, undefined, undefined]);
     const alone = (await planWith('systemd', { daemon_reexec: true }, {})).plan;
