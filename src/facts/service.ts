@@ -149,10 +149,11 @@ if [ -f ${quote(`/etc/init/${name}.conf`)} ]; then echo conf=yes; fi`,
  * was loaded (NeedDaemonReload). A named unit's comes with its state (systemdUnitFact).
  */
 export function anyUnitNeedsReloadFact(scope: Exclude<SystemdScope, 'global'> = 'system', become = false): ScriptFact<boolean> {
-  const systemctl = scope === 'user' ? `env XDG_RUNTIME_DIR="${RUNTIME_DIR}" systemctl --user` : 'systemctl';
+  // run by xargs, systemctl gets the user's runtime directory through env, not a shell assignment
+  const viaXargs = scope === 'user' ? `env XDG_RUNTIME_DIR="${RUNTIME_DIR}" systemctl --user` : 'systemctl';
   return {
     key: `systemd-need-reload${scope === 'system' ? '' : `-user-${become ? 'become' : 'login'}`}:*`,
-    script: `${systemctlIn(scope)} list-units --all --no-legend --plain 2>/dev/null | while read -r u rest; do printf '%s\\n' "$u"; done | xargs -r ${systemctl} show -p NeedDaemonReload -- 2>/dev/null; :`,
+    script: `${systemctlIn(scope)} list-units --all --no-legend --plain 2>/dev/null | while read -r u rest; do printf '%s\\n' "$u"; done | xargs -r ${viaXargs} show -p NeedDaemonReload -- 2>/dev/null; :`,
     parse: (stdout) => /^NeedDaemonReload=yes$/m.test(stdout),
   };
 }
