@@ -73,27 +73,19 @@ export function batchScript(facts: readonly Fact<unknown>[]): string {
   const lines = [`# ${MARK} nonce=${nonce}`];
   const sections = sectionsOf(facts);
   // Sections that wait (command guards, systemctl, docker, a daemon's API) only read: run them
-  // side by side, each into its own file, so the batch waits for the slowest, not for their sum,
-  // and while the others run.
+  // side by side, each into its own file, so the batch waits for the slowest, not for their sum.
   // That costs a fork per section and the batch three processes (mktemp, cat, rm), so only for
   // two or more. The rest (builtins, stat, dpkg-query) take a few milliseconds of the host's CPU,
   // which running them side by side would not save.
   const parallel = sections.filter(waits).length >= 2;
   if (parallel) lines.push(`${DIR}=$(mktemp -d) || exit 1`);
-  const emit = (section: Section, index: number) => {
+  sections.forEach((section, index) => {
     const begin = `printf '%s\\n' '${beginLine(nonce, index)}'`;
     // the leading \n guarantees the end marker starts a line; parseBatch removes exactly it
     const end = `printf '\\n%s%s\\n' '${endPrefix(nonce, index)}' "$?"`;
     if (parallel && waits(section)) lines.push('{', begin, body(section), end, `} </dev/null > "$${DIR}/${index}" &`);
     else lines.push(begin, body(section), end);
-  };
-  // The first section runs before any other (the host lock file's, when the run takes the lock:
-  // what it said when the batch began, session.ts), then the waiting ones are started, so that
-  // they wait while the rest runs in the batch's shell.
-  const [first, ...others] = sections.map((section, index) => ({ section, index }));
-  const started = others.filter(({ section }) => parallel && waits(section));
-  const inline = others.filter(({ section }) => !(parallel && waits(section)));
-  for (const { section, index } of [...(first ? [first] : []), ...started, ...inline]) emit(section, index);
+  });
   if (parallel) lines.push('wait', `cat "$${DIR}"/*; rm -rf "$${DIR}"`);
   return `${lines.join('\n')}\n`;
 }
