@@ -84,15 +84,16 @@ printf '%s|%s|%s\\n' "$s" "$v" "$c"`,
   };
 }
 
-export function perUnitFact(unit: string): ScriptFact<{ unit: string; enabled: string; active: string }> {
+export function perUnitFact(unit: string): ScriptFact<{ unit: string; enabled: string; active: string; needsReload: boolean }> {
   return {
     key: `per-unit:${unit}`,
     // `--`: without it a unit named with a leading dash (the root mount, "-.mount") was read as an option
     script: `printf 'enabled=%s\\n' "$(systemctl is-enabled -- ${quote(unit)} 2>/dev/null | head -n1)"
-printf 'active=%s\\n' "$(systemctl is-active -- ${quote(unit)} 2>/dev/null | head -n1)"`,
+printf 'active=%s\\n' "$(systemctl is-active -- ${quote(unit)} 2>/dev/null | head -n1)"
+printf 'reload=%s\\n' "$(systemctl show -p NeedDaemonReload --value -- ${quote(unit)} 2>/dev/null | head -n1)"`,
     parse: (stdout) => {
       const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(stdout)?.[1]?.trim() ?? '';
-      return { unit, enabled: field('enabled') || 'not-found', active: field('active') || 'inactive' };
+      return { unit, enabled: field('enabled') || 'not-found', active: field('active') || 'inactive', needsReload: field('reload') === 'yes' };
     },
   };
 }

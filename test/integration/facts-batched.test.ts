@@ -154,7 +154,7 @@ function agreementTests(shellOf: () => Shell, all: boolean): void {
     });
   });
 
-  it('systemd units: one systemctl show equals is-enabled / is-active per unit', async () => {
+  it('systemd units: one systemctl show equals is-enabled / is-active / NeedDaemonReload per unit', async () => {
     const shell = shellOf();
     const units = ['ssh.service', 'sshd.service', 'cron.service', 'no-such-unit.service', 'systemd-journald.socket'];
     const batched = await gather(shell, units.map((u) => systemdUnitFact(u)));

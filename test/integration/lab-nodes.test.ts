@@ -24,7 +24,8 @@ printf '#!/bin/sh\\n### BEGIN INIT INFO\\n# Provides: bootstrap-sysv\\n# Default
 chmod +x /etc/init.d/bootstrap-sysv
 systemctl daemon-reload
 systemctl mask bootstrap-masked.service
-systemctl start bootstrap-fails.service || true`;
+systemctl start bootstrap-fails.service || true
+echo '# changed on disk since systemd loaded it (a failed unit stays loaded)' >> $d/bootstrap-fails.service`;
 const ODD_UNITS_CLEANUP = `systemctl reset-failed bootstrap-fails.service || true
 systemctl unmask bootstrap-masked.service || true
 rm -f /etc/systemd/system/bootstrap-off.service /lib/systemd/system/bootstrap-masked.service /etc/systemd/system/bootstrap-fails.service /etc/init.d/bootstrap-sysv /run/bootstrap-systemctl-calls
@@ -112,7 +113,7 @@ describe('lab nodes (docker containers booting systemd with sshd)', { timeout: 1
     assert.ok(Number(lists) >= 1, `no Packages lists downloaded: ${lists}`);
   });
 
-  it('systemd unit facts: one systemctl show returns what is-enabled / is-active asked per unit return', async () => {
+  it('systemd unit facts: one systemctl show returns what is-enabled / is-active / show NeedDaemonReload asked per unit return', async () => {
     const [node] = lab.nodes;
     await docker(['exec', node!.container, 'sh', '-c', ODD_UNITS_SETUP]);
     const transport = await connectSsh({
@@ -142,12 +143,12 @@ describe('lab nodes (docker containers booting systemd with sshd)', { timeout: 1
       assert.deepEqual(
         [states['bootstrap-off.service'], states['bootstrap-masked.service'], states['bootstrap-fails.service'], states['bootstrap-sysv.service'], states['no-such-unit.service']],
         [
-          { unit: 'bootstrap-off.service', enabled: 'disabled', active: 'inactive' },
-          { unit: 'bootstrap-masked.service', enabled: 'masked', active: 'inactive' },
-          { unit: 'bootstrap-fails.service', enabled: 'static', active: 'failed' },
+          { unit: 'bootstrap-off.service', enabled: 'disabled', active: 'inactive', needsReload: false },
+          { unit: 'bootstrap-masked.service', enabled: 'masked', active: 'inactive', needsReload: false },
+          { unit: 'bootstrap-fails.service', enabled: 'static', active: 'failed', needsReload: true },
           // systemctl show says UnitFileState=generated; is-enabled asks the script's rc.d links (none)
-          { unit: 'bootstrap-sysv.service', enabled: 'disabled', active: 'inactive' },
-          { unit: 'no-such-unit.service', enabled: 'not-found', active: 'inactive' },
+          { unit: 'bootstrap-sysv.service', enabled: 'disabled', active: 'inactive', needsReload: false },
+          { unit: 'no-such-unit.service', enabled: 'not-found', active: 'inactive', needsReload: false },
         ],
         'the cases are the ones meant',
       );
