@@ -8,7 +8,7 @@ export interface SystemdUnitState {
   /** systemctl is-active: active, inactive, failed, activating, ... */
   active: string;
   /** NeedDaemonReload: its unit file changed on disk since systemd loaded it (daemon_reload) */
-  needsReload?: boolean;
+  needsReload: boolean;
 }
 
 /** Which service manager systemctl talks to (Ansible's systemd `scope`): the system's, the login user's, or every user's unit files (`--global`). */

@@ -125,7 +125,7 @@ function withMask(mask: Change, changes: Change[], p: SystemdParams, unit: strin
 
 /** NeedDaemonReload of the named unit, or of any loaded unit without a name. */
 function needsReload(p: SystemdParams, read: FactReader, scope: Exclude<SystemdScope, 'global'>, become = false): boolean {
-  return p.name !== undefined ? read(systemdUnitFact(p.name, scope, become)).needsReload === true : read(anyUnitNeedsReloadFact(scope, become));
+  return p.name !== undefined ? read(systemdUnitFact(p.name, scope, become)).needsReload : read(anyUnitNeedsReloadFact(scope, become));
 }
 
 /** daemon-reload (when a unit changed on disk), daemon-reexec, mask/unmask, then the service's own changes, in Ansible's order. */

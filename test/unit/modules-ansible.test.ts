@@ -31,7 +31,7 @@ async function plan(module: string, params: Record<string, unknown>, values: Rec
   return m.plan(params, read, ctx);
 }
 const argvOf = (p: Plan) => p.changes.flatMap((c) => c.commands.map((cmd) => cmd.argv));
-const unit = (enabled: string, active: string): SystemdUnitState => ({ unit: 'app.service', enabled, active });
+const unit = (enabled: string, active: string): SystemdUnitState => ({ unit: 'app.service', enabled, active, needsReload: false });
 
 describe('systemd with daemon_reload', () => {
   it('reloads first when the unit changed on disk (NeedDaemonReload, asked with its state), then restarts', async () => {

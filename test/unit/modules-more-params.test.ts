@@ -80,7 +80,7 @@ describe('stat checksum_algorithm', () => {
 });
 
 describe('systemd masked, no_block, force', () => {
-  const unitFacts = (enabled: string, active: string) => ({ 'systemd:app.service': { unit: 'app.service', enabled, active } });
+  const unitFacts = (enabled: string, active: string) => ({ 'systemd:app.service': { unit: 'app.service', enabled, active, needsReload: false } });
   const systemd = async (params: Record<string, unknown>, values: Record<string, unknown>) => {
     const m = getModule('systemd')!;
     assert.deepEqual(m.facts(params, ctx).map((f) => f.key).sort(), Object.keys(values).sort());

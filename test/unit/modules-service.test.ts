@@ -23,7 +23,7 @@ async function plan(params: Record<string, unknown>, values: Record<string, unkn
   return m.plan(params, read, ctx);
 }
 
-const unit = (enabled: string, active: string): SystemdUnitState => ({ unit: 'consul.service', enabled, active });
+const unit = (enabled: string, active: string): SystemdUnitState => ({ unit: 'consul.service', enabled, active, needsReload: false });
 const UNIT_PATH = '/etc/systemd/system/consul.service';
 const UNIT = '[Unit]\nDescription=Consul\n';
 const argvOf = (p: Plan) => p.changes.flatMap((c) => c.commands.map((cmd) => cmd.argv));
@@ -58,8 +58,8 @@ describe('service on systemd', () => {
     ['stopped when failed', { name: 'consul', state: 'stopped' }, unit('enabled', 'failed'), [], []],
     ['started when failed', { name: 'consul', state: 'started' }, unit('enabled', 'failed'), ['start consul (failed)'], [['systemctl', 'start', 'consul.service']]],
     ['restarted always acts', { name: 'consul', state: 'restarted' }, unit('enabled', 'active'), ['restart consul (restart requested; was active)'], [['systemctl', 'restart', 'consul.service']]],
-    ['reloaded when active', { name: 'nginx', state: 'reloaded' }, { unit: 'nginx.service', enabled: 'enabled', active: 'active' }, ['reload nginx (reload requested)'], [['systemctl', 'reload', 'nginx.service']]],
-    ['reloaded when inactive starts', { name: 'nginx', state: 'reloaded' }, { unit: 'nginx.service', enabled: 'enabled', active: 'inactive' }, ['start nginx (reload requested; was inactive)'], [['systemctl', 'start', 'nginx.service']]],
+    ['reloaded when active', { name: 'nginx', state: 'reloaded' }, { unit: 'nginx.service', enabled: 'enabled', active: 'active', needsReload: false }, ['reload nginx (reload requested)'], [['systemctl', 'reload', 'nginx.service']]],
+    ['reloaded when inactive starts', { name: 'nginx', state: 'reloaded' }, { unit: 'nginx.service', enabled: 'enabled', active: 'inactive', needsReload: false }, ['start nginx (reload requested; was inactive)'], [['systemctl', 'start', 'nginx.service']]],
     ['disable an enabled unit', { name: 'consul', enabled: false }, unit('enabled', 'inactive'), ['disable consul (was enabled)'], [['systemctl', 'disable', 'consul.service']]],
     ['static units count as enabled', { name: 'consul', enabled: true }, unit('static', 'inactive'), [], []],
   ];

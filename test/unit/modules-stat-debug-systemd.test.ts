@@ -133,7 +133,7 @@ describe('debug verbosity', () => {
 });
 
 describe('systemd daemon_reexec and scope', () => {
-  const unit = (enabled: string, active: string) => ({ unit: 'app.service', enabled, active });
+  const unit = (enabled: string, active: string) => ({ unit: 'app.service', enabled, active, needsReload: false });
 
   it('daemon_reexec: systemctl daemon-reexec every run, after daemon-reload and before the rest, not counted', async () => {
     const { plan } = await planWith('systemd', { name: 'app', daemon_reload: true, daemon_reexec: true, masked: false, state: 'started' }, { 'systemd:app.service': { ...unit('masked', 'inactive'), needsReload: true } });
