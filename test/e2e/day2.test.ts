@@ -15,16 +15,15 @@ import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { parse, parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand, type LabUpOptions } from '../../src/lab/commands.js';
-import { verifyUntilPassing } from '../../src/cli/commands/verify.js';
 import { DEMO_APP_IMAGE } from '../../src/lab/app-image.js';
 import { docker } from '../../src/lab/docker-engine.js';
 import { ensureReleaseArtifacts } from '../../src/lab/artifacts.js';
 import { ensureLabCertificate } from '../../src/lab/inventory.js';
 import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION, PREVIOUS_CONSUL_VERSION } from '../../src/lab/versions.js';
 import { defaultPlaybook } from '../../src/paths.js';
-import { allPassed, formatCheckTable } from '../../src/verify/index.js';
-import { events, runCli, type CliResult } from '../helpers/cli.js';
+import { events, runCli, slowestTasks, type CliResult } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
+import { expectVerifyPassing } from '../helpers/lab-verify.js';
 import { leaderSampler } from '../helpers/leader-sampler.js';
 import { LB_PUBLIC, get, steadyLoad, upstream, waitFor } from '../helpers/traffic.js';
 import { haltAllLoads } from '../helpers/running-loads.js';
@@ -117,10 +116,11 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
   });
 
   it('0. the small lab bootstraps on the previous releases and verify passes', async () => {
-    const first = await apply(inventory);
+    const t = Date.now();
+    const first = await apply(inventory, '--output', 'json');
     assert.equal(first.code, 0, first.stdout.slice(-5000) + first.stderr);
-    const results = await verifyUntilPassing(inventory, 120_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    console.log(`# first bootstrap ${((Date.now() - t) / 1000).toFixed(1)} s; slowest tasks ${slowestTasks(first.stdout)}`);
+    await expectVerifyPassing(inventory, 120_000);
     assert.match(await onNode('lb1', '/usr/local/bin/consul-template -version 2>&1'), new RegExp(`v${PREVIOUS_CONSUL_TEMPLATE_VERSION.replace(/\./g, '\\.')}`));
     assert.equal(await onNode('lb1', 'consul version | head -n 1'), `Consul v${PREVIOUS_CONSUL_VERSION}`);
   });
@@ -211,8 +211,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     const again = await apply(inventory);
     assert.equal(again.code, 0, again.stdout.slice(-4000));
     assert.match(again.stdout, /No changes: 3 host\(s\)/);
-    const results = await verifyUntilPassing(inventory, 60_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 60_000);
   });
 
   it('5. a blank replacement of web2 under the same name converges in one run, and verify passes', async () => {
@@ -221,8 +220,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     await labUp(lab);
     await underLoad('blank web2 replaced', 'demo.lab.test', () => apply(inventory));
     await waitFor('web2 back in the upstream', () => upstream('demo'), (u) => u.includes(`${PRIVATE.web2}:8081`), 60_000);
-    const results = await verifyUntilPassing(inventory, 90_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 90_000);
   });
 
   it('6. a blank replacement of the only LB (the only consul server) converges in one run, and verify passes', async () => {
@@ -232,8 +230,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     const res = await apply(inventory);
     console.log(`# blank lb1 replaced: run ${((Date.now() - t0) / 1000).toFixed(1)} s (no load: it is the only LB)`);
     assert.equal(res.code, 0, res.stdout.slice(-5000));
-    const results = await verifyUntilPassing(inventory, 120_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 120_000);
   });
 
   it('7. growing from 1 LB to 3 on the live stack: 3 voters and a leader, every LB serves, lb1 serves throughout', async () => {
@@ -242,8 +239,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     const voters = await waitFor('3 raft voters', () => raftVoters().catch(() => []), (v) => v.length === 3, 120_000);
     assert.deepEqual(voters.value, ['lb1', 'lb2', 'lb3']);
     for (const address of Object.values(PUBLIC)) assert.equal((await get('demo.lab.test', { address })).status, 200, `${address} serves demo`);
-    const results = await verifyUntilPassing(inventory, 120_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 120_000);
   });
 
   it('8. then 5 consul servers (consul_servers: the 3 LBs and both web nodes): 5 voters and a leader', async () => {
@@ -254,8 +250,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     const voters = await waitFor('5 raft voters', () => raftVoters().catch(() => []), (v) => v.length === 5, 120_000);
     assert.deepEqual(voters.value, ['lb1', 'lb2', 'lb3', 'web1', 'web2']);
     assert.match(await onNode('lb1', 'curl -s http://127.0.0.1:8500/v1/status/leader'), /:8300/);
-    const results = await verifyUntilPassing(inventory, 120_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 120_000);
   });
 
   it('9. upgrading consul and consul-template, servers one at a time under load: no request fails, leadership is handed over, verify passes', async () => {
@@ -284,7 +279,6 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
       assert.match(await onNode(node, '/usr/local/bin/consul-template -version 2>&1'), new RegExp(`v${CONSUL_TEMPLATE_VERSION.replace(/\./g, '\\.')}`), `${node} runs the new consul-template`);
       assert.equal(await onNode(node, 'systemctl is-active consul-template'), 'active');
     }
-    const results = await verifyUntilPassing(inventory, 120_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 120_000);
   });
 });

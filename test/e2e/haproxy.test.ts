@@ -15,13 +15,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand } from '../../src/lab/commands.js';
-import { verifyUntilPassing } from '../../src/cli/commands/verify.js';
 import { ensureLabCertificate } from '../../src/lab/inventory.js';
 import { defaultPlaybook } from '../../src/paths.js';
-import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { parseServersState, pushedSlots, upServers } from '../../src/verify/parse.js';
 import { runCli, slowestTasks } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
+import { expectVerifyPasses, expectVerifyPassing } from '../helpers/lab-verify.js';
 import { get, LB_PUBLIC, steadyLoad, waitFor, type LoadResult } from '../helpers/traffic.js';
 import { haltAllLoads } from '../helpers/running-loads.js';
 import { acmeIssuedOnHaproxy } from '../helpers/acme-scenarios.js';
@@ -163,11 +162,9 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
     const applied = Date.now() - t;
     console.log(`# first bootstrap with haproxy: slowest tasks ${slowestTasks(first.stdout)}`);
     t = Date.now();
-    const results = await verifyUntilPassing(inventory, 120_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 120_000);
     console.log(`# first bootstrap with haproxy ${(applied / 1000).toFixed(1)} s, verify passing ${((Date.now() - t) / 1000).toFixed(1)} s after`);
-    const verify = await runCli(['verify', inventory]);
-    assert.equal(verify.code, 0, verify.stdout);
+    const verify = await expectVerifyPasses(inventory);
     assert.match(verify.stdout, /haproxy servers\s+lb1\s+demo\s+up: exactly 172\.30\.20\.51:8081, 172\.30\.20\.52:8081/);
     assert.match(verify.stdout, /service haproxy\s+lb1/);
     assert.doesNotMatch(verify.stdout, /consul-template|nginx/);
@@ -250,16 +247,14 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
 
   it('switches the live LB to nginx under load; the same measurements for nginx', async () => {
     await switchTo('nginx');
-    const results = await verifyUntilPassing(inventory, 90_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 90_000);
     await measureNewContainer('nginx');
     await churn('nginx');
   });
 
   it('switches back to haproxy under load, and verify passes', async () => {
     await switchTo('haproxy');
-    const results = await verifyUntilPassing(inventory, 90_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 90_000);
   });
 
   it('adding an HTTP and a TLS app under load: served once their containers run; removed: 404 and their files gone', async () => {

@@ -14,13 +14,13 @@ import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
 import { labAppsPlaybook, labDownCommand, labUpCommand } from '../../src/lab/commands.js';
-import { verifyUntilPassing } from '../../src/cli/commands/verify.js';
 import { DEMO_APP_IMAGE } from '../../src/lab/app-image.js';
 import { parseDistros } from '../../src/lab/nodes.js';
 import { defaultPlaybook } from '../../src/paths.js';
-import { allPassed, formatCheckTable } from '../../src/verify/index.js';
+import { formatCheckTable } from '../../src/verify/index.js';
 import { events, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
+import { expectVerifyPasses, expectVerifyPassing } from '../helpers/lab-verify.js';
 import { batchScript, parseBatch } from '../../src/facts/batch.js';
 import { dockerContainerFact, dockerImageFact, type ContainerState, type DockerObject, type ImageState } from '../../src/facts/docker.js';
 import { LB_PUBLIC, get, portOpen, steadyLoad, upstream, waitFor } from '../helpers/traffic.js';
@@ -83,10 +83,8 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     assert.equal(await onNode('web2', '. /etc/os-release; echo $VERSION_CODENAME'), 'bookworm');
     const first = await apply(inventory);
     assert.equal(first.code, 0, first.stdout.slice(-4000) + first.stderr);
-    const results = await verifyUntilPassing(inventory, 120_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
-    const verify = await runCli(['verify', inventory]);
-    assert.equal(verify.code, 0, verify.stdout);
+    await expectVerifyPassing(inventory, 120_000);
+    const verify = await expectVerifyPasses(inventory);
     assert.match(verify.stdout, /consul member\s+web2\s+alive/);
     // registered by registrator (service IDs are <docker host>:<container>:<port>), not by definitions
     assert.match(verify.stdout, /172\.30\.20\.51:8081 from web1\/demo-1 \(registrator\)/);
@@ -257,8 +255,7 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     assert.deepEqual(failed, [], `${failed.length} of ${total} requests failed`);
     await waitFor('consul back on web1', () => onNode('web1', 'systemctl is-active consul || true'), (s) => s === 'active', 60_000);
     await waitFor('both demo instances back', () => upstream('demo'), (u) => u.length === 2, 90_000);
-    const results = await verifyUntilPassing(inventory, 90_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 90_000);
   });
 
   it('a login user that is not root works through sudo, for facts and for changes', async () => {
@@ -314,7 +311,7 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     }
     const all = outputs.join('\n');
     for (const [name, secret] of secrets) assert.ok(!all.includes(secret), `the secret ${name} shows in the output`);
-    assert.equal((await runCli(['verify', inventory])).code, 0);
+    await expectVerifyPasses(inventory);
   });
 
   it('6. under steady load, stopping and starting backends fails no request', async () => {
@@ -397,8 +394,7 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     await docker('start', 'bootstrap-lab-web2');
     const back = await waitFor('web2 back in the upstream', () => upstream('demo'), (u) => u.length === 2, 180_000);
     console.log(`# web node started again: its instances back in nginx after ${back.ms} ms`);
-    const results = await verifyUntilPassing(inventory, 90_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 90_000);
   });
 
   it('R6. a container with no published port, or with SERVICE_IGNORE=1, never reaches consul or nginx', async () => {
@@ -423,9 +419,7 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
       assert.equal(await onNode('web2', 'ls /etc/consul.d/'), 'consul.hcl\nlab-demo.hcl\nlab-secure.hcl\ntls');
       assert.equal(await onNode('web2', 'ls -d /etc/registrator /etc/systemd/system/registrator.service 2>/dev/null || true'), '');
       await waitFor('web2 registered by its service definition', async () => (await passing('demo')).map((p) => p.id).join(' '), (ids) => ids === 'demo-web2 web1:demo-1:80');
-      const results = await verifyUntilPassing(inventory, 30_000);
-      const table = formatCheckTable(results);
-      assert.ok(allPassed(results), table);
+      const table = formatCheckTable(await expectVerifyPassing(inventory, 30_000));
       assert.match(table, /172\.30\.20\.52:8081 from web2 \(service demo-web2\)/);
       assert.match(table, /172\.30\.20\.51:8081 from web1\/demo-1 \(registrator\)/);
       assert.doesNotMatch(table, /service registrator +web2/);

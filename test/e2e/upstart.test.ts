@@ -12,12 +12,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { labAppsPlaybook, labDownCommand, labUpCommand } from '../../src/lab/commands.js';
-import { verifyUntilPassing } from '../../src/cli/commands/verify.js';
 import { parseInits } from '../../src/lab/nodes.js';
 import { defaultPlaybook } from '../../src/paths.js';
-import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import { runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
+import { expectVerifyPassing } from '../helpers/lab-verify.js';
 
 const run = promisify(execFile);
 const apply = (inventory: string, ...args: string[]) => runCli([inventory, '--playbook', defaultPlaybook, '--playbook', labAppsPlaybook, ...args]);
@@ -65,8 +64,7 @@ describe('the stack on Upstart lab nodes (Upstart as PID 1)', { timeout: 20 * 60
     assert.equal((facts.stdout.match(/"init":\s*"upstart"/g) ?? []).length, 2, facts.stdout);
     const first = await apply(inventory);
     assert.equal(first.code, 0, first.stdout.slice(-4000) + first.stderr);
-    const results = await verifyUntilPassing(inventory, 120_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 120_000);
     for (const [node, jobs] of [['lb1', ['consul', 'consul-template', 'nginx']], ['web1', ['consul', 'docker', 'registrator']]] as const) {
       for (const job of jobs) {
         assert.ok((await onNode(node, `test -f /etc/init/${job}.conf && echo yes`)) === 'yes', `${node}: /etc/init/${job}.conf`);
@@ -134,8 +132,7 @@ describe('the stack on Upstart lab nodes (Upstart as PID 1)', { timeout: 20 * 60
     for (const job of ['consul', 'docker', 'registrator']) {
       await waitFor(`${job} on web1 after the restart`, () => status('web1', job), (s) => /start\/running/.test(s), 60_000);
     }
-    const results = await verifyUntilPassing(inventory, 120_000);
-    assert.ok(allPassed(results), formatCheckTable(results));
+    await expectVerifyPassing(inventory, 120_000);
     console.log(`# web1 rebooted and the stack verified in ${Date.now() - started} ms`);
   });
 });

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { verifyUntilPassing } from '../../src/cli/commands/verify.js';
+import { allPassed, formatCheckTable } from '../../src/verify/index.js';
+import type { CheckResult } from '../../src/verify/types.js';
+import { runCli, type CliResult } from './cli.js';
+
+const run = promisify(execFile);
+
+/**
+ * What the lab's nodes did in the last minutes that can take a backend out for a moment: consul's
+ * check transitions, docker's container events, the LB's reloads and nginx's upstream errors. A
+ * failed verify prints it, so a failure seen once in CI says what moved.
+ */
+const NODE_LOG = [
+  'since=$(date -d "-3 min" "+%F %T")',
+  'echo "--- consul (checks, registrations)"',
+  'journalctl -u consul --since "$since" -o short-precise --no-pager 2>/dev/null | grep -E "Check|check|[Ss]ynced|[Dd]eregister" | tail -n 25',
+  'if command -v docker >/dev/null; then echo "--- docker events"; timeout 5 docker events --since 3m --until 0s --filter type=container 2>&1 | grep -vE " (exec_|top|attach)" | tail -n 25; fi',
+  'if [ -d /etc/nginx/conf.d ]; then echo "--- nginx-reload"; journalctl --since "$since" -t nginx-reload -o short-precise --no-pager 2>/dev/null | tail -n 15; journalctl -u consul-template --since "$since" -o short-precise --no-pager 2>/dev/null | grep -E "nginx-reload|ERR|WARN" | tail -n 15; echo "--- nginx error.log"; tail -n 15 /var/log/nginx/error.log 2>/dev/null; fi',
+  'if [ -S /run/haproxy/admin.sock ]; then echo "--- haproxy"; journalctl -u haproxy --since "$since" -o short-precise --no-pager 2>/dev/null | tail -n 15; fi',
+].join('\n');
+
+export async function labDiagnostics(): Promise<string> {
+  const { stdout } = await run('docker', ['ps', '--filter', 'name=^bootstrap-lab-', '--format', '{{.Names}}']);
+  const nodes = stdout.split('\n').filter(Boolean).sort();
+  const logs = await Promise.all(
+    nodes.map(async (name) => {
+      const out = await run('docker', ['exec', name, 'sh', '-c', NODE_LOG], { maxBuffer: 4 << 20 }).then((r) => r.stdout, (err: Error) => err.message);
+      return `=== ${name.replace(/^bootstrap-lab-/, '')} (the last 3 minutes)\n${out.trim()}`;
+    }),
+  );
+  return logs.join('\n');
+}
+
+async function withDiagnostics(what: string): Promise<string> {
+  return `${what}\n${await labDiagnostics().catch((err: Error) => `(no diagnostics: ${err.message})`)}`;
+}
+
+/** verifyUntilPassing, asserted: a failure prints the check table and what the nodes did. */
+export async function expectVerifyPassing(inventory: string, timeoutMs: number): Promise<CheckResult[]> {
+  const results = await verifyUntilPassing(inventory, timeoutMs);
+  if (!allPassed(results)) assert.fail(await withDiagnostics(formatCheckTable(results)));
+  return results;
+}
+
+/** One `bootstrap verify`, asserted to pass: a failure prints its output and what the nodes did. */
+export async function expectVerifyPasses(inventory: string, ...args: string[]): Promise<CliResult> {
+  const verify = await runCli(['verify', inventory, ...args]);
+  if (verify.code !== 0) assert.fail(await withDiagnostics(`verify exited ${verify.code}\n${verify.stdout}${verify.stderr}`));
+  return verify;
+}
