@@ -99,7 +99,8 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     const ms = Date.now() - t0;
     await sleep(500);
     const { total, failed } = await load.stop();
-    console.log(`# ${scenario}: run ${(ms / 1000).toFixed(1)} s; ${total} requests for ${host} through lb1, ${failed.length} failed`);
+    const slowest = res.stdout.trimStart().startsWith('{') ? slowestTasks(res.stdout) : '';
+    console.log(`# ${scenario}: run ${(ms / 1000).toFixed(1)} s; ${total} requests for ${host} through lb1, ${failed.length} failed${slowest ? `; slowest tasks ${slowest}` : ''}`);
     assert.equal(res.code, 0, res.stdout.slice(-5000) + res.stderr);
     assert.ok(total > 10, `only ${total} requests were made`);
     assert.deepEqual(failed, [], `${failed.length} of ${total} requests failed`);
@@ -133,7 +134,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
       doc.addIn(['all', 'vars', 'apps'], { name: 'blog', server_name: ['blog.lab.test'] });
       doc.addIn(['all', 'vars', 'apps'], { name: 'shop', server_name: ['shop.lab.test'], tls: { cert: 'tls/shop.lab.test.crt', key: 'tls/shop.lab.test.key' } });
     });
-    await underLoad('add an HTTP and a TLS app', 'demo.lab.test', () => apply(inventory));
+    await underLoad('add an HTTP and a TLS app', 'demo.lab.test', () => apply(inventory, '--output', 'json'));
     assert.equal(await nginxMaster(), pid, 'nginx reloaded, not restarted');
     assert.match(await onNode('lb1', 'ls /etc/nginx/conf.d/'), /blog\.conf[\s\S]*shop\.conf/);
     await onNode('web1', runApp('blog-1', 'blog'));
@@ -157,7 +158,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
       const apps = doc.getIn(['all', 'vars', 'apps']) as { items: Array<{ get(k: string): unknown }> };
       apps.items = apps.items.filter((a) => !['blog', 'shop'].includes(a.get('name') as string));
     });
-    await underLoad('remove both apps', 'demo.lab.test', () => apply(inventory));
+    await underLoad('remove both apps', 'demo.lab.test', () => apply(inventory, '--output', 'json'));
     const leftovers = () => onNode('lb1', 'ls /etc/nginx/conf.d/ /etc/consul-template/templates/ /etc/nginx/tls/; grep -l "blog\\|shop" /etc/consul-template/config.hcl || true');
     assert.doesNotMatch(await leftovers(), /blog|shop/);
     assert.equal((await get('blog.lab.test')).status, 404);
@@ -187,7 +188,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
 
   it('3. a third web node: one re-run, and its registrator registers its containers, which are served', async () => {
     await labUp({ lb: 1, web: 3 });
-    await underLoad('add web3', 'demo.lab.test', () => apply(inventory));
+    await underLoad('add web3', 'demo.lab.test', () => apply(inventory, '--output', 'json'));
     const served = await waitFor('web3 in the demo upstream', () => upstream('demo'), (u) => u.includes(`${PRIVATE.web3}:8081`));
     assert.deepEqual(served.value, [`${PRIVATE.web1}:8081`, `${PRIVATE.web2}:8081`, `${PRIVATE.web3}:8081`]);
     const id = await onNode('web3', runApp('extra-1', 'demo'));
@@ -218,7 +219,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     await docker(['rm', '-f', '-v', 'bootstrap-lab-web2']);
     await waitFor('web2 out of the upstream', () => upstream('demo'), (u) => !u.includes(`${PRIVATE.web2}:8081`), 60_000);
     await labUp(lab);
-    await underLoad('blank web2 replaced', 'demo.lab.test', () => apply(inventory));
+    await underLoad('blank web2 replaced', 'demo.lab.test', () => apply(inventory, '--output', 'json'));
     await waitFor('web2 back in the upstream', () => upstream('demo'), (u) => u.includes(`${PRIVATE.web2}:8081`), 60_000);
     await expectVerifyPassing(inventory, 90_000);
   });
@@ -227,15 +228,15 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     await docker(['rm', '-f', '-v', 'bootstrap-lab-lb1']);
     await labUp(lab);
     const t0 = Date.now();
-    const res = await apply(inventory);
-    console.log(`# blank lb1 replaced: run ${((Date.now() - t0) / 1000).toFixed(1)} s (no load: it is the only LB)`);
+    const res = await apply(inventory, '--output', 'json');
+    console.log(`# blank lb1 replaced: run ${((Date.now() - t0) / 1000).toFixed(1)} s (no load: it is the only LB); slowest tasks ${slowestTasks(res.stdout)}`);
     assert.equal(res.code, 0, res.stdout.slice(-5000));
     await expectVerifyPassing(inventory, 120_000);
   });
 
   it('7. growing from 1 LB to 3 on the live stack: 3 voters and a leader, every LB serves, lb1 serves throughout', async () => {
     await labUp({ lb: 3, web: 2 });
-    await underLoad('grow to 3 LBs', 'demo.lab.test', () => apply(inventory));
+    await underLoad('grow to 3 LBs', 'demo.lab.test', () => apply(inventory, '--output', 'json'));
     const voters = await waitFor('3 raft voters', () => raftVoters().catch(() => []), (v) => v.length === 3, 120_000);
     assert.deepEqual(voters.value, ['lb1', 'lb2', 'lb3']);
     for (const address of Object.values(PUBLIC)) assert.equal((await get('demo.lab.test', { address })).status, 200, `${address} serves demo`);
@@ -246,7 +247,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     editInventory(inventory, (doc) => {
       doc.setIn(['all', 'children', 'consul_servers'], { hosts: { lb1: null, lb2: null, lb3: null, web1: null, web2: null } });
     });
-    await underLoad('grow to 5 consul servers', 'demo.lab.test', () => apply(inventory));
+    await underLoad('grow to 5 consul servers', 'demo.lab.test', () => apply(inventory, '--output', 'json'));
     const voters = await waitFor('5 raft voters', () => raftVoters().catch(() => []), (v) => v.length === 5, 120_000);
     assert.deepEqual(voters.value, ['lb1', 'lb2', 'lb3', 'web1', 'web2']);
     assert.match(await onNode('lb1', 'curl -s http://127.0.0.1:8500/v1/status/leader'), /:8300/);
@@ -265,7 +266,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
     const sampler = leaderSampler(servers, 900);
     let sampled: ReturnType<ReturnType<typeof leaderSampler>['stop']> | undefined;
     try {
-      await underLoad('upgrade consul and consul-template', 'demo.lab.test', () => apply(inventory));
+      await underLoad('upgrade consul and consul-template', 'demo.lab.test', () => apply(inventory, '--output', 'json'));
     } finally {
       sampled = sampler.stop();
     }

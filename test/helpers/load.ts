@@ -5,7 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { trackLoad } from './running-loads.js';
+import { loadPause, trackLoad } from './running-loads.js';
 
 export interface LoadResult {
   total: number;
@@ -52,6 +52,7 @@ export function steadyLoad(opts: { addresses: string[]; host: string; concurrenc
         try {
           const status = await once(address, opts.host, Boolean(opts.tls));
           if (status < 200 || status > 299) failed.push(`${address}: HTTP ${status}`);
+          else await loadPause();
           if (i > 0) failovers++;
           break;
         } catch (error) {

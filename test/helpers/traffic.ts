@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { onNode } from './lab.js';
-import { trackLoad } from './running-loads.js';
+import { loadPause, trackLoad } from './running-loads.js';
 
 /** HTTP(S) from the test machine to a lab LB: requests, waits and steady load for the e2e suites. */
 
@@ -109,6 +109,7 @@ export function steadyLoad(host: string, concurrency: number, opts: { tls?: bool
         outageFrom ??= lastOk;
         await new Promise((r) => setTimeout(r, 10)); // a refused connection fails at once: do not spin
       }
+      if (ok) await loadPause();
     }
   };
   const workers = Array.from({ length: concurrency }, worker);
