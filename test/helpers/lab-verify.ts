@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { verifyUntilPassing } from '../../src/cli/commands/verify.js';
+import { labStatus } from '../../src/lab/nodes.js';
 import { allPassed, formatCheckTable } from '../../src/verify/index.js';
 import type { CheckResult } from '../../src/verify/types.js';
 import { runCli, type CliResult } from './cli.js';
-
-const run = promisify(execFile);
+import { onNode } from './lab.js';
 
 /**
  * What the lab's nodes did in the last minutes that can take a backend out for a moment: consul's
@@ -23,13 +21,9 @@ const NODE_LOG = [
 ].join('\n');
 
 export async function labDiagnostics(): Promise<string> {
-  const { stdout } = await run('docker', ['ps', '--filter', 'name=^bootstrap-lab-', '--format', '{{.Names}}']);
-  const nodes = stdout.split('\n').filter(Boolean).sort();
+  const nodes = (await labStatus()).filter((node) => node.state === 'running');
   const logs = await Promise.all(
-    nodes.map(async (name) => {
-      const out = await run('docker', ['exec', name, 'sh', '-c', NODE_LOG], { maxBuffer: 4 << 20 }).then((r) => r.stdout, (err: Error) => err.message);
-      return `=== ${name.replace(/^bootstrap-lab-/, '')} (the last 3 minutes)\n${out.trim()}`;
-    }),
+    nodes.map(async (node) => `=== ${node.name} (the last 3 minutes)\n${await onNode(node.name, NODE_LOG).catch((err: Error) => err.message)}`),
   );
   return logs.join('\n');
 }
