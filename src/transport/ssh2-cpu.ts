@@ -3,7 +3,8 @@
  * connection what one would do: the fixes, each behind the same bytes on the wire.
  */
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
-import { createRequire } from 'node:module';
+import ssh2Handlers from 'ssh2/lib/protocol/handlers.js';
+import ssh2Utils from 'ssh2/lib/protocol/utils.js';
 import { corkPerTick } from '../cork-per-tick.js';
 
 /** What a parsed private key (ssh2's ParsedKey) offers us. */
@@ -76,10 +77,10 @@ let hostKeysDropped = false;
  */
 export function dropHostKeysAnnouncements(): void {
   if (hostKeysDropped) return;
-  const handlers = createRequire(import.meta.url)('ssh2/lib/protocol/handlers.js') as PayloadHandler[];
+  const handlers = ssh2Handlers as PayloadHandler[];
   const handle = handlers[SSH_MSG_GLOBAL_REQUEST];
   if (typeof handle !== 'function') throw new Error('ssh2 has no GLOBAL_REQUEST handler where expected (lib/protocol/handlers.js)');
-  const { sendPacket } = createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as { sendPacket: (protocol: unknown, packet: Buffer) => void };
+  const { sendPacket } = ssh2Utils as { sendPacket: (protocol: unknown, packet: Buffer) => void };
   handlers[SSH_MSG_GLOBAL_REQUEST] = (protocol, payload) => {
     if (!isHostKeysAnnouncement(payload)) return handle(protocol, payload);
     const writer = (protocol as { _packetRW: { write: PacketWriter } })._packetRW.write;

@@ -1,9 +1,9 @@
 /**
  * The bin users run is the esbuild bundle (dist/bundle, made by `npm run build`); the other tests
  * run tsc's output of the same sources. Here the bundle itself: it is fresh, it answers as tsc's
- * build does offline, it runs a playbook against real sshd (templates, diffs and ssh2 load at run
- * time from node_modules), it compiles from V8's code cache, and the lab's artifact server, a
- * detached process of its own entry, starts from the bundle's file.
+ * build does offline, it runs a playbook against real sshd (ssh2 inside the bundle, templates and
+ * diffs loaded at run time from node_modules), it compiles from V8's code cache, and the lab's
+ * artifact server, a detached process of its own entry, starts from the bundle's file.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

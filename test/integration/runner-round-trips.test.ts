@@ -3,14 +3,15 @@
  * (host/lock.ts, open for the whole run) and one fact batch, in which the facts of every
  * play ride with the host facts. Counted from real sshd's own log (channels it opened, logins it
  * accepted, commands that exited), not from timing: the two channels open together, so the lock
- * costs no round trip of its own; the key is offered with its signature at once.
+ * costs no round trip of its own; the key is offered with its signature at once. Run through the
+ * bin users run (the bundle), whose own copy of ssh2 is the one ssh2-cpu.ts patches.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { bundledCliPath, runCli } from '../helpers/cli.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 const CHANNEL = /server_input_channel_open: ctype session/g;
@@ -49,10 +50,10 @@ describe('round trips of a run against real sshd', () => {
   });
 
   it('a no-op run of two plays, one task reading the host facts, is one login and two channels per host: the host lock and one fact batch, opened together', async () => {
-    const first = await runCli(args);
+    const first = await runCli(args, { cli: bundledCliPath });
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const logs = servers.map((s) => s.log().length);
-    const again = await runCli(args);
+    const again = await runCli(args, { cli: bundledCliPath });
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /No changes: 2 host/);
     await new Promise((r) => setTimeout(r, 200)); // sshd writes its log as the session ends
