@@ -50,15 +50,23 @@ export interface UserState {
   home?: string;
   shell?: string;
   groups?: string[];
+  /** whether the entry's home exists (following links, as Python's os.path.exists) */
+  homeExists?: boolean;
+  /** whether the other home asked about exists */
+  otherHomeExists?: boolean;
 }
 
-export function userFact(name: string): ScriptFact<UserState> {
+/** A user's passwd entry and groups, and whether its home, and another one asked about, exist. */
+export function userFact(name: string, otherHome?: string): ScriptFact<UserState> {
   const n = quote(name);
+  const exists = (path: string) => `if [ -e ${path} ]; then echo yes; else echo no; fi`;
+  // the entry's sixth field, cut by the shell itself: the shortest prefix with five colons, then up to the next colon
+  const homes = ['h=${e#*:*:*:*:*:}; h=${h%%:*}', exists('"$h"'), ...(otherHome === undefined ? [] : [exists(quote(otherHome))])].join('; ');
   return {
-    key: `user:${name}`,
-    script: `if getent passwd ${n}; then id -gn ${n}; id -Gn ${n}; fi; :`,
+    key: `user:${name}${otherHome === undefined ? '' : `:${otherHome}`}`,
+    script: `if e=$(getent passwd ${n}); then printf '%s\\n' "$e"; id -gn ${n}; id -Gn ${n}; ${homes}; fi; :`,
     parse(stdout) {
-      const [entry, primary, all] = stdout.split('\n');
+      const [entry, primary, all, home, other] = stdout.split('\n');
       const fields = (entry ?? '').split(':');
       if (fields.length < 7) return { exists: false };
       const group = (primary ?? '').trim();
@@ -71,6 +79,8 @@ export function userFact(name: string): ScriptFact<UserState> {
         home: fields[5],
         shell: fields[6],
         groups: (all ?? '').trim().split(/\s+/).filter((g) => g && g !== group),
+        homeExists: home === 'yes',
+        ...(other === undefined || other === '' ? {} : { otherHomeExists: other === 'yes' }),
       };
     },
   };

@@ -195,6 +195,40 @@ function localGroupChange(p: UserParams, u: UserState): Change | undefined {
 }
 
 /**
+ * Ansible's user makes a missing home for a user that exists, whatever else the task says:
+ * /etc/skel (or `skeleton`) copied, else an empty directory; its mode from login.defs (the first
+ * HOME_MODE, else 0777 without the last UMASK, else 0755); then the home and what is in it,
+ * links left out, given to the user and its primary group.
+ */
+const MAKE_HOME = [
+  'n=$1; h=$2; sk=$3',
+  '[ -e "$h" ] && exit 0',
+  'if [ -e "$sk" ] && [ "$sk" != /dev/null ]; then mkdir -p -- "$(dirname -- "$h")" && cp -RPp -- "$sk" "$h" || exit; else mkdir -p -- "$h" || exit; fi',
+  'if [ -e /etc/login.defs ]; then',
+  String.raw`  m=$(sed -En 's/^HOME_MODE[[:space:]]+([0-9]+)$/\1/p' /etc/login.defs | head -n 1)`,
+  String.raw`  u=$(sed -En 's/^UMASK[[:space:]]+([0-9]+)$/\1/p' /etc/login.defs | tail -n 1)`,
+  '  if [ -z "$m" ]; then if [ -n "$u" ]; then m=$(printf %o $((0777 & ~0$u))); else m=755; fi; fi',
+  '  chmod "$m" -- "$h" || exit',
+  'fi',
+  'find "$h" ! -type l -exec chown "$(id -u -- "$n"):$(id -g -- "$n")" {} +',
+].join('\n');
+
+/** `home`, whose existence the user fact also reads when the home may be made. */
+const homeAskedAbout = (p: UserParams) => (p.state !== 'absent' && p.create_home !== false ? p.home : undefined);
+
+/** The missing home of an existing user, made as Ansible makes it (with create_home, its default). */
+function missingHomeChange(p: UserParams, u: UserState): Change | undefined {
+  if (p.create_home === false) return undefined;
+  const home = p.home ?? u.home!;
+  const moves = p.home !== undefined && p.home !== u.home;
+  // usermod -d -m moves the old home, when there is one, to the new place
+  const exists = moves ? (p.move_home && u.homeExists) || u.otherHomeExists : u.homeExists;
+  if (exists !== false) return undefined;
+  const skeleton = p.skeleton ?? '/etc/skel';
+  return { title: `make the missing home ${home} of ${p.name} (from ${skeleton} when it exists)`, commands: [{ argv: ['sh', '-c', MAKE_HOME, 'make-home', p.name, home, skeleton] }] };
+}
+
+/**
  * As Ansible's user: a local user present (uid, primary group, groups, shell, home, comment) or
  * absent, through useradd/usermod/userdel, or with `local: true` libuser's
  * luseradd/lusermod/luserdel (with lgroupmod and lchage) on /etc/passwd itself.
@@ -249,7 +283,7 @@ export const userModule: Module<UserParams> = {
   },
   validate: localProblems,
   facts: (p) => [
-    userFact(p.name),
+    userFact(p.name, homeAskedAbout(p)),
     ...(p.local ? [localEntryFact('/etc/passwd', p.name), ...libuserFacts(LIBUSER_COMMANDS)] : []),
     ...(readsOwnGroup(p) ? [groupFact(p.name)] : []),
     ...(comparesPassword(p) ? [shadowHashFact(p.name)] : []),
@@ -304,7 +338,7 @@ function createArgv(p: UserParams, read: FactReader): string[] {
 
 /** The account itself: useradd, usermod (what differs, lock and expiry included), the password, or userdel; with local: true libuser's commands, checked for first. */
 function planAccount(p: UserParams, read: FactReader, host: string): Plan {
-  const u = read(userFact(p.name));
+  const u = read(userFact(p.name, homeAskedAbout(p)));
   const exists = accountExists(p, u, read);
   if (p.state === 'absent') {
     if (!exists) return { changes: [], reason: `no user ${p.name}${p.local ? ' in /etc/passwd' : ''}` };
@@ -336,11 +370,14 @@ function planAccount(p: UserParams, read: FactReader, host: string): Plan {
   const ageing = status ? ageingCommand(p, status) : undefined;
   const expiry = localExpiry(p, status);
   const groups = localGroupChange(p, u);
+  const home = missingHomeChange(p, u);
+  // in Ansible's order: usermod, then the missing home, then the password ageing
   const changes: Change[] = [
     ...(argv.length ? [{ title: `change user ${p.name} (${why.join('; ')})`, commands: [{ argv: [p.local ? 'lusermod' : 'usermod', ...argv, p.name] }] }] : []),
     ...(password ? [password] : []),
     ...(expiry ? [expiry] : []),
     ...(groups ? [groups] : []),
+    ...(home ? [home] : []),
     ...(ageing ? [ageing] : []),
   ];
   if (changes.length === 0) return { changes, reason: `user ${p.name} as wanted (uid ${u.uid}${p.password !== undefined ? ', password hash the same' : ''})` };

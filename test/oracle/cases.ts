@@ -597,9 +597,9 @@ export const oracleCases: OracleCase[] = [
     check: (o) => assert.equal(o.files.h1.b, '# BEGIN top\nt\n# END top\n\nline1\n// BEGIN two\nx\n// END two\nline2\nlast\n'),
   },
   {
-    name: 'group and user: create (with a password), keep, change, a password kept, not updated on_create, updated, password_expire_account_disable; local (libuser) and seuser on this machine; remove; systemd scope global (no running systemd needed): enable, keep, mask, keep, unmask with disable, keep (throwaway names, on h1 only: the loopback hosts share one /etc)',
+    name: 'group and user: create (with a password), keep, change, a password kept, not updated on_create (the missing home made, create_home being true by default), updated, password_expire_account_disable; local (libuser) and seuser on this machine; remove; systemd scope global (no running systemd needed): enable, keep, mask, keep, unmask with disable, keep (throwaway names, on h1 only: the loopback hosts share one /etc)',
     cleanup: [
-      ['userdel', 'bsoracle-u'], ['groupdel', 'bsoracle-g'], ['groupdel', 'bsoracle-s'], ['userdel', 'bsoracle-l'], ['groupdel', 'bsoracle-l'], ['groupdel', 'bsoracle-lg'], ['userdel', 'bsoracle-se'], ['groupdel', 'bsoracle-se'],
+      ['userdel', 'bsoracle-u'], ['rm', '-rf', '/var/tmp/bsoracle-u'], ['groupdel', 'bsoracle-g'], ['groupdel', 'bsoracle-s'], ['userdel', 'bsoracle-l'], ['groupdel', 'bsoracle-l'], ['groupdel', 'bsoracle-lg'], ['userdel', 'bsoracle-se'], ['groupdel', 'bsoracle-se'],
       ['rm', '-f', '/usr/lib/systemd/user/bsoracle-unit.service', '/etc/systemd/user/bsoracle-unit.service', '/etc/systemd/user/default.target.wants/bsoracle-unit.service'],
     ],
     ansible: ansiblePlay(`    - name: group
@@ -612,10 +612,10 @@ export const oracleCases: OracleCase[] = [
       group: { name: bsoracle-g, gid: 43210 }
       when: inventory_hostname == 'h1'
     - name: user
-      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle, password: "${HASH}" }
+      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /var/tmp/bsoracle-u, create_home: false, comment: oracle, password: "${HASH}" }
       when: inventory_hostname == 'h1'
     - name: user again
-      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /nonexistent, create_home: false, comment: oracle, password: "${HASH}" }
+      user: { name: bsoracle-u, uid: 43211, group: bsoracle-g, groups: [bsoracle-s], shell: /bin/sh, home: /var/tmp/bsoracle-u, create_home: false, comment: oracle, password: "${HASH}" }
       when: inventory_hostname == 'h1'
     - name: another password, on_create
       user: { name: bsoracle-u, password: "${OTHER_HASH}", update_password: on_create }
@@ -627,6 +627,14 @@ export const oracleCases: OracleCase[] = [
       when: inventory_hostname == 'h1'
     - name: another password
       user: { name: bsoracle-u, password: "${OTHER_HASH}" }
+      when: inventory_hostname == 'h1'
+    - name: the home made on_create
+      shell: { cmd: "stat -c '%a %U %G' /var/tmp/bsoracle-u; ls -A /var/tmp/bsoracle-u; find /var/tmp/bsoracle-u ! -user bsoracle-u" }
+      register: home
+      changed_when: false
+      when: inventory_hostname == 'h1'
+    - name: record home
+      copy: { dest: "{{ root }}/home", content: "{{ home.stdout }}" }
       when: inventory_hostname == 'h1'
     - name: passwords
       shell: { cmd: "getent shadow bsoracle-u | cut -d: -f2" }
@@ -715,7 +723,10 @@ export const oracleCases: OracleCase[] = [
       assert.equal(o.files.h1.unit, 'masked\ndisabled\n');
       assert.deepEqual(o.results.h1.filter((r) => /^((enabled|masked) (for every user|already)|unmasked and disabled|disabled already):/.test(r)), ['enabled for every user: changed', 'enabled already: ok', 'masked for every user: changed', 'masked already: ok', 'unmasked and disabled: changed', 'disabled already: ok']);
       assert.equal(o.files.h1.passwords, `${HASH} ${OTHER_HASH}`);
-      assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/nonexistent:\/bin\/bash$/);
+      assert.match(o.files.h1.id, /^uid=43211\(bsoracle-u\) gid=43210\(bsoracle-g\) groups=43210\(bsoracle-g\),\d+\(bsoracle-s\)\nbsoracle-u:x:43211:43210:oracle:\/var\/tmp\/bsoracle-u:\/bin\/bash$/);
+      // the home on_create made: /etc/skel's files, all the user's, the mode login.defs gives
+      const skel = spawnSync('ls', ['-A', '/etc/skel'], { encoding: 'utf8' }).stdout.trim();
+      assert.match(o.files.h1.home, new RegExp(`^[0-7]{3} bsoracle-u bsoracle-g${skel ? `\n${skel.replace(/\./g, '\\.')}` : ''}$`));
       assert.equal(o.files.h1.inactive, '9');
       // libuser's commands, and an SELinux kernel for useradd -Z, as this machine has them or not
       const has = (cmd: string) => spawnSync('sh', ['-c', cmd], { stdio: 'ignore' }).status === 0;

@@ -1,7 +1,11 @@
 /** user's password_lock, expires and generate_ssh_key, planned from given facts, as Ansible's user compares them. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { shadowStatusFact, sshKeyFact } from '../../src/facts/accounts.js';
+import { shadowStatusFact, sshKeyFact, userFact } from '../../src/facts/accounts.js';
 import type { Fact, FactReader } from '../../src/facts/types.js';
 import { getModule } from '../../src/modules/index.js';
 import type { ModuleContext, Plan } from '../../src/modules/types.js';
@@ -109,5 +113,51 @@ describe('user and group: the rest of Ansible\'s Linux parameters', () => {
     assert.deepEqual(argvOf(planGroup({ gid: 0, non_unique: true, gid_min: 500, gid_max: 599 }, { exists: false })), [['groupadd', '-g', '0', '-o', '-K', 'GID_MIN=500', '-K', 'GID_MAX=599', 'g']]);
     assert.deepEqual(argvOf(planGroup({ gid: 7, non_unique: true }, { exists: true, gid: 8 })), [['groupmod', '-g', '7', '-o', 'g']]);
     assert.deepEqual(argvOf(planGroup({ state: 'absent', force: true }, { exists: true, gid: 8 })), [['groupdel', '-f', 'g']]);
+  });
+});
+
+describe('user: a missing home made, as Ansible makes it for a user that exists', () => {
+  const missing = { ...u, homeExists: false };
+  const makeHome = (home: string, skeleton = '/etc/skel') => ['sh', '-c', '<make-home>', 'make-home', 'u', home, skeleton];
+  const shape = (p: Plan) => argvOf(p).map((argv) => (argv[0] === 'sh' ? ['sh', '-c', '<make-home>', ...argv.slice(3)] : argv));
+  it('with create_home (its default) the entry\'s missing home is made, from skeleton when given; create_home: false leaves it', async () => {
+    assert.deepEqual(shape(await plan({ name: 'u' }, { 'group:u': { exists: true }, 'user:u': missing })), [makeHome('/home/u')]);
+    assert.deepEqual(shape(await plan({ name: 'u', skeleton: '/srv/skel' }, { 'group:u': { exists: true }, 'user:u': missing })), [makeHome('/home/u', '/srv/skel')]);
+    assert.deepEqual((await plan({ name: 'u', create_home: false }, { 'group:u': { exists: true }, 'user:u': missing })).changes, []);
+    assert.deepEqual((await plan({ name: 'u' }, { 'group:u': { exists: true }, 'user:u': { ...u, homeExists: true } })).changes, []);
+  });
+  it('a new home: made where it is missing, unless usermod -m moves the old one there', async () => {
+    const facts = (homeExists: boolean, otherHomeExists: boolean) => ({ 'group:u': { exists: true }, 'user:u:/srv/u': { ...u, homeExists, otherHomeExists } });
+    assert.deepEqual(shape(await plan({ name: 'u', home: '/srv/u' }, facts(true, false))), [['usermod', '-d', '/srv/u', 'u'], makeHome('/srv/u')]);
+    assert.deepEqual(shape(await plan({ name: 'u', home: '/srv/u' }, facts(true, true))), [['usermod', '-d', '/srv/u', 'u']]);
+    assert.deepEqual(shape(await plan({ name: 'u', home: '/srv/u', move_home: true }, facts(true, false))), [['usermod', '-d', '/srv/u', '-m', 'u']]);
+    assert.deepEqual(shape(await plan({ name: 'u', home: '/srv/u', move_home: true }, facts(false, false))), [['usermod', '-d', '/srv/u', '-m', 'u'], makeHome('/srv/u')]);
+  });
+  it('the user fact reads whether the entry\'s home, and another asked about, exist', () => {
+    assert.deepEqual(userFact('u', '/srv/u').parse('u:x:1001:1001::/home/u:/bin/sh\nu\nu\nyes\nno\n', 0), { ...u, homeExists: true, otherHomeExists: false });
+    assert.deepEqual(userFact('u').parse('u:x:1001:1001::/home/u:/bin/sh\nu\nu\nno\n', 0), { ...u, homeExists: false });
+  });
+  it('the script makes the home on this machine: the skeleton copied, its mode from login.defs, every entry but links the user\'s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrap-make-home-'));
+    try {
+      mkdirSync(join(dir, 'skel/.config'), { recursive: true });
+      writeFileSync(join(dir, 'skel/.profile'), 'x\n');
+      symlinkSync('.profile', join(dir, 'skel/link'));
+      const [, flag, script] = argvOf(await plan({ name: 'u' }, { 'group:u': { exists: true }, 'user:u': missing }))[0]!;
+      const home = join(dir, 'homes/u');
+      const run = spawnSync('sh', [flag!, script!, 'make-home', 'nobody', home, join(dir, 'skel')], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.deepEqual(readdirSync(home).sort(), ['.config', '.profile', 'link']);
+      const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout);
+      const owners = [home, join(home, '.config'), join(home, '.profile')].map((path) => statSync(path).uid);
+      assert.deepEqual([...owners, lstatSync(join(home, 'link')).uid], [nobody, nobody, nobody, process.getuid!()]);
+      // Ansible's rule: the first HOME_MODE, else 0777 without the last UMASK, else 0755
+      const defs = readFileSync('/etc/login.defs', 'utf8');
+      const homeMode = /^HOME_MODE\s+(\d+)$/m.exec(defs)?.[1];
+      const umask = [...defs.matchAll(/^UMASK\s+(\d+)$/gm)].at(-1)?.[1];
+      assert.equal(statSync(home).mode & 0o777, homeMode ? parseInt(homeMode, 8) : umask ? 0o777 & ~parseInt(umask, 8) : 0o755);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
