@@ -5,7 +5,10 @@
  * compile the CLI's code again (about 40 ms of a lab no-op). The cache is keyed by Node's version
  * and main.js's size and time, kept in the user's cache directory, and written when missing or
  * refused (V8 checks it against the source and its flags); a cache that cannot be read or written
- * only costs that time.
+ * only costs that time. V8 puts in it only what the writing run compiled (`--version` compiles
+ * little, a run through kept connections no ssh2), so it is written again, holding what it held
+ * and what this run added, by the first run of each kind (run-kind.ts) it has not seen: the kinds
+ * it holds head the file, one line before V8's bytes.
  */
 import './v8-tiering.js'; // first: V8 refuses a code cache made under other flags
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { keepNewest } from '../keep-newest.js';
+import { runKind } from './run-kind.js';
 
 const main = fileURLToPath(new URL('./main.js', import.meta.url));
 const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'bootstrap', 'code-cache');
@@ -22,19 +26,23 @@ const stat = statSync(main);
 const KEPT = 4;
 const name = `${process.version}-${process.arch}-${stat.size}-${Math.trunc(stat.mtimeMs)}.bin`;
 
-function read(): Buffer | undefined {
+/** The cache's V8 bytes and the kinds of run that wrote them (its first line). */
+function read(): { data?: Buffer; kinds: string[] } {
   try {
-    return readFileSync(join(dir, name));
+    const file = readFileSync(join(dir, name));
+    const end = file.indexOf(0x0a);
+    if (end < 0) return { kinds: [] };
+    return { data: file.subarray(end + 1), kinds: file.subarray(0, end).toString('utf8').split(' ').filter(Boolean) };
   } catch {
-    return undefined;
+    return { kinds: [] };
   }
 }
 
-function save(data: Buffer): void {
+function save(data: Buffer, kinds: readonly string[]): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const temp = join(dir, `.${name}.${process.pid}`);
-    writeFileSync(temp, data, { mode: 0o600 });
+    writeFileSync(temp, Buffer.concat([Buffer.from(`${kinds.join(' ')}\n`), data]), { mode: 0o600 });
     renameSync(temp, join(dir, name));
     // the newest few stay (two builds run by turns, say a benchmark's, keep theirs); older builds' go
     keepNewest(dir, KEPT, (file) => !file.startsWith('.'));
@@ -43,9 +51,14 @@ function save(data: Buffer): void {
   }
 }
 
-const cachedData = read();
+const { data: cachedData, kinds } = read();
 const script = new Script(wrap(readFileSync(main, 'utf8')), { filename: main, cachedData });
 // made at exit, it holds the functions this run compiled too, not only the top level
-if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => save(script.createCachedData()));
+process.once('exit', () => {
+  const kind = runKind();
+  if (cachedData === undefined || script.cachedDataRejected || (kind !== undefined && !kinds.includes(kind))) {
+    save(script.createCachedData(), kind === undefined || kinds.includes(kind) ? kinds : [...kinds, kind]);
+  }
+});
 const module = { exports: {}, id: main, filename: main, loaded: false, children: [], paths: [] };
 (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(main), module, main, join(main, '..'));

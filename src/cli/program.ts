@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError, ExitCode } from '../errors.js';
 import type { SshOptions } from '../host/connect.js';
 import { withRunOptions, type RunCommand } from './options.js';
+import { markRunKind } from './run-kind.js';
 import type { Redactor } from '../secrets/redactor.js';
 import { labCommand } from '../lab/cli.js';
 import type { LabRun } from '../lab/commands.js';
@@ -106,7 +107,10 @@ export async function buildProgram(setExit: (code: number) => void, redactor: Re
   const runCommand = (name: RunCommand, description: string, opts: { isDefault?: boolean } = {}) =>
     withRunOptions(program.command(name, opts).argument('<inventory>', 'inventory YAML file'), name)
       .description(description)
-      .action(async (inv: string, o: RunCliOptions) => setExit(await actions[name](inv, o, redactor)));
+      .action(async (inv: string, o: RunCliOptions) => {
+        markRunKind(Number(o.persist) > 0 ? `${name} kept` : name);
+        setExit(await actions[name](inv, o, redactor));
+      });
   runCommand('apply', 'run the playbooks on the inventory hosts (the default command)', { isDefault: true });
   runCommand('validate', 'check inventory, playbooks and templates offline; never connects');
   runCommand('facts', 'print what was discovered on each host');

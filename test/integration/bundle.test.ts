@@ -78,16 +78,19 @@ describe('the bundled bin', () => {
     assert.match(again.stdout, /No changes: 1 host/);
   });
 
-  it("compiles from V8's code cache: written by the first run, taken as it is by the next, replaced when damaged", async () => {
+  it("compiles from V8's code cache: written by the first run, taken as it is by the next, replaced when damaged, grown by the first run of each kind", async () => {
     const cacheHome = join(dir, 'cache-home');
     const cacheDir = join(cacheHome, 'bootstrap', 'code-cache');
-    const version = async () => {
-      const result = await bundled(['--version'], { XDG_CACHE_HOME: cacheHome });
+    const run = async (args: string[]) => {
+      const result = await bundled(args, { XDG_CACHE_HOME: cacheHome });
       assert.equal(result.code, 0, result.stderr);
       const [file, ...others] = readdirSync(cacheDir);
       assert.deepEqual(others, []);
-      return { path: join(cacheDir, file!), inode: statSync(join(cacheDir, file!)).ino };
+      const path = join(cacheDir, file!);
+      const bytes = readFileSync(path);
+      return { path, inode: statSync(path).ino, size: bytes.length, kinds: bytes.subarray(0, bytes.indexOf(0x0a)).toString() };
     };
+    const version = () => run(['--version']);
     const first = await version();
     assert.match(first.path, new RegExp(`${process.version}-${process.arch}-\\d+-\\d+\\.bin$`));
     // a cache V8 took is not written again
@@ -95,7 +98,16 @@ describe('the bundled bin', () => {
     writeFileSync(first.path, 'not a code cache');
     const replaced = await version();
     assert.notEqual(replaced.inode, first.inode);
-    assert.ok(statSync(replaced.path).size > 100_000);
+    assert.ok(replaced.size > 100_000);
+    assert.equal(replaced.kinds, '');
+    // --version compiles little: a validate, a kind of run the cache has not seen, writes it again with what it compiled
+    const validate = ['validate', join(root, 'inventory', 'example.yaml')];
+    const grown = await run(validate);
+    assert.notEqual(grown.inode, replaced.inode);
+    assert.equal(grown.kinds, 'validate');
+    assert.ok(grown.size > replaced.size * 1.5, `${grown.size} bytes after validate, ${replaced.size} after --version`);
+    assert.equal((await run(validate)).inode, grown.inode);
+    assert.equal((await version()).inode, grown.inode);
   });
 
   it("starts the lab's artifact server as its own process from the bundle's file", async () => {
