@@ -108,7 +108,7 @@ export async function buildProgram(setExit: (code: number) => void, redactor: Re
     withRunOptions(program.command(name, opts).argument('<inventory>', 'inventory YAML file'), name)
       .description(description)
       .action(async (inv: string, o: RunCliOptions) => {
-        markRunKind(Number(o.persist) > 0 ? `${name} kept` : name);
+        markRunKind(Number(o.persist) > 0 ? `${name}/kept` : name);
         setExit(await actions[name](inv, o, redactor));
       });
   runCommand('apply', 'run the playbooks on the inventory hosts (the default command)', { isDefault: true });

@@ -6,8 +6,9 @@
  */
 export const RUN_KIND = Symbol.for('bootstrap.run-kind');
 
+/** `kind` is one word (the cache lists the kinds it holds separated by spaces). */
 export function markRunKind(kind: string): void {
-  (globalThis as Record<symbol, unknown>)[RUN_KIND] = kind;
+  (globalThis as Record<symbol, unknown>)[RUN_KIND] = kind.replace(/\s+/g, '-');
 }
 
 export function runKind(): string | undefined {

@@ -108,6 +108,11 @@ describe('the bundled bin', () => {
     assert.ok(grown.size > replaced.size * 1.5, `${grown.size} bytes after validate, ${replaced.size} after --version`);
     assert.equal((await run(validate)).inode, grown.inode);
     assert.equal((await version()).inode, grown.inode);
+    // the no-op of the playbook above: the kinds add up, each written once
+    const apply = [join(dir, 'inventory.yaml'), '--playbook', join(dir, 'site.yml')];
+    const applied = await run(apply);
+    assert.equal(applied.kinds, 'validate apply');
+    assert.equal((await run(apply)).inode, applied.inode);
   });
 
   it("starts the lab's artifact server as its own process from the bundle's file", async () => {
