@@ -4,7 +4,7 @@
  * wrote it compiled, so cli.js writes it again, once, for every kind of run it has not seen yet.
  * The two are separate bundles, hence a global.
  */
-export const RUN_KIND = Symbol.for('bootstrap.run-kind');
+const RUN_KIND = Symbol.for('bootstrap.run-kind');
 
 /** `kind` is one word (the cache lists the kinds it holds separated by spaces). */
 export function markRunKind(kind: string): void {
