@@ -21,7 +21,7 @@ import { ensureReleaseArtifacts } from '../../src/lab/artifacts.js';
 import { ensureLabCertificate } from '../../src/lab/inventory.js';
 import { CONSUL_TEMPLATE_VERSION, CONSUL_VERSION, PREVIOUS_CONSUL_TEMPLATE_VERSION, PREVIOUS_CONSUL_VERSION } from '../../src/lab/versions.js';
 import { defaultPlaybook } from '../../src/paths.js';
-import { events, runCli, slowestTasks, type CliResult } from '../helpers/cli.js';
+import { events, failureReport, runCli, slowestTasks, type CliResult } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { expectVerifyPassing } from '../helpers/lab-verify.js';
 import { leaderSampler } from '../helpers/leader-sampler.js';
@@ -119,7 +119,7 @@ describe('day-2 operations on the local lab, each under load', { timeout: 75 * 6
   it('0. the small lab bootstraps on the previous releases and verify passes', async () => {
     const t = Date.now();
     const first = await apply(inventory, '--output', 'json');
-    assert.equal(first.code, 0, first.stdout.slice(-5000) + first.stderr);
+    assert.equal(first.code, 0, failureReport(first.stdout) + first.stderr);
     console.log(`# first bootstrap ${((Date.now() - t) / 1000).toFixed(1)} s; slowest tasks ${slowestTasks(first.stdout)}`);
     await expectVerifyPassing(inventory, 120_000);
     assert.match(await onNode('lb1', '/usr/local/bin/consul-template -version 2>&1'), new RegExp(`v${PREVIOUS_CONSUL_TEMPLATE_VERSION.replace(/\./g, '\\.')}`));

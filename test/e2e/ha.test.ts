@@ -13,7 +13,7 @@ import { verifyUntilPassing } from '../../src/cli/commands/verify.js';
 import { docker } from '../../src/lab/docker-engine.js';
 import { LAB_VIP, labDir } from '../../src/lab/state.js';
 import { defaultPlaybook } from '../../src/paths.js';
-import { events, runCli } from '../helpers/cli.js';
+import { events, failureReport, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { expectVerifyPassing } from '../helpers/lab-verify.js';
 import { leaderSampler } from '../helpers/leader-sampler.js';
@@ -103,7 +103,7 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
     firstApplyAt = t0;
     const first = await apply(inventory);
     const firstMs = Date.now() - t0;
-    assert.equal(first.code, 0, first.stdout.slice(-5000) + first.stderr);
+    assert.equal(first.code, 0, failureReport(first.stdout) + first.stderr);
     assert.match(first.stdout, /PLAY \[consul servers\] on lb1, lb2, lb3 \(serial: 3 batches of 1, 1, 1\)/);
     const results = await expectVerifyPassing(inventory, 180_000);
     const raft = results.find((r) => r.check === 'consul raft')!;

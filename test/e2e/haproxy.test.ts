@@ -18,7 +18,7 @@ import { labAppsPlaybook, labDownCommand, labUpCommand } from '../../src/lab/com
 import { ensureLabCertificate } from '../../src/lab/inventory.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { parseServersState, pushedSlots, upServers } from '../../src/verify/parse.js';
-import { runCli, slowestTasks } from '../helpers/cli.js';
+import { failureReport, runCli, slowestTasks } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { expectVerifyPasses, expectVerifyPassing } from '../helpers/lab-verify.js';
 import { get, LB_PUBLIC, steadyLoad, waitFor, type LoadResult } from '../helpers/traffic.js';
@@ -158,7 +158,7 @@ describe('load_balancer: haproxy on the local lab', { timeout: 30 * 60_000 }, ()
     let t = Date.now();
     firstApplyAt = t;
     const first = await apply(inventory, '--output', 'json');
-    assert.equal(first.code, 0, first.stdout.slice(-4000) + first.stderr);
+    assert.equal(first.code, 0, failureReport(first.stdout) + first.stderr);
     const applied = Date.now() - t;
     console.log(`# first bootstrap with haproxy: slowest tasks ${slowestTasks(first.stdout)}`);
     t = Date.now();

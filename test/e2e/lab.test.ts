@@ -18,7 +18,7 @@ import { DEMO_APP_IMAGE } from '../../src/lab/app-image.js';
 import { parseDistros } from '../../src/lab/nodes.js';
 import { defaultPlaybook } from '../../src/paths.js';
 import { formatCheckTable } from '../../src/verify/index.js';
-import { events, runCli } from '../helpers/cli.js';
+import { events, failureReport, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { expectVerifyPasses, expectVerifyPassing } from '../helpers/lab-verify.js';
 import { batchScript, parseBatch } from '../../src/facts/batch.js';
@@ -82,7 +82,7 @@ describe('the stack on the local lab', { timeout: 40 * 60_000 }, () => {
     assert.equal(await onNode('lb1', '. /etc/os-release; echo $VERSION_CODENAME'), 'trixie');
     assert.equal(await onNode('web2', '. /etc/os-release; echo $VERSION_CODENAME'), 'bookworm');
     const first = await apply(inventory);
-    assert.equal(first.code, 0, first.stdout.slice(-4000) + first.stderr);
+    assert.equal(first.code, 0, failureReport(first.stdout) + first.stderr);
     await expectVerifyPassing(inventory, 120_000);
     const verify = await expectVerifyPasses(inventory);
     assert.match(verify.stdout, /consul member\s+web2\s+alive/);

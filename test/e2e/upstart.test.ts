@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { labAppsPlaybook, labDownCommand, labUpCommand } from '../../src/lab/commands.js';
 import { parseInits } from '../../src/lab/nodes.js';
 import { defaultPlaybook } from '../../src/paths.js';
-import { runCli } from '../helpers/cli.js';
+import { failureReport, runCli } from '../helpers/cli.js';
 import { onNode } from '../helpers/lab.js';
 import { expectVerifyPassing } from '../helpers/lab-verify.js';
 
@@ -63,7 +63,7 @@ describe('the stack on Upstart lab nodes (Upstart as PID 1)', { timeout: 20 * 60
     assert.equal(facts.code, 0, facts.stderr);
     assert.equal((facts.stdout.match(/"init":\s*"upstart"/g) ?? []).length, 2, facts.stdout);
     const first = await apply(inventory);
-    assert.equal(first.code, 0, first.stdout.slice(-4000) + first.stderr);
+    assert.equal(first.code, 0, failureReport(first.stdout) + first.stderr);
     await expectVerifyPassing(inventory, 120_000);
     for (const [node, jobs] of [['lb1', ['consul', 'consul-template', 'nginx']], ['web1', ['consul', 'docker', 'registrator']]] as const) {
       for (const job of jobs) {

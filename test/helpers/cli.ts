@@ -44,3 +44,23 @@ export function slowestTasks(stdout: string, n = 5): string {
   const results = events(stdout).filter((e) => e.type === 'task:result');
   return results.sort((a, b) => b.ms - a.ms).slice(0, n).map((e) => `${e.host} "${e.task}" ${(e.ms / 1000).toFixed(1)} s`).join(', ');
 }
+
+/**
+ * What a failed run says, for an assertion's message: every failed or unreachable host's lines
+ * (the indented lines under them too; with --output json, those events), then the end of the
+ * output. The end alone may have lost the failure of a host that failed early in a long run.
+ */
+export function failureReport(stdout: string, tail = 4000): string {
+  const failures: string[] = [];
+  if (stdout.startsWith('{')) {
+    failures.push(...stdout.split('\n').filter((line) => /"status":"failed"|"type":"host:unreachable"/.test(line)));
+  } else {
+    let inFailure = false;
+    for (const line of stdout.split('\n')) {
+      if (/^(failed|UNREACHABLE)\s/.test(line)) inFailure = true;
+      else if (!/^\s/.test(line) || line.trim() === '') inFailure = false;
+      if (inFailure) failures.push(line);
+    }
+  }
+  return `${failures.length ? `failures:\n${failures.join('\n')}\n--- the end of the output:\n` : ''}${stdout.slice(-tail)}`;
+}
