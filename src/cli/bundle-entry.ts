@@ -56,9 +56,8 @@ const script = new Script(wrap(readFileSync(main, 'utf8')), { filename: main, ca
 // made at exit, it holds the functions this run compiled too, not only the top level
 process.once('exit', () => {
   const kind = runKind();
-  if (cachedData === undefined || script.cachedDataRejected || (kind !== undefined && !kinds.includes(kind))) {
-    save(script.createCachedData(), kind === undefined || kinds.includes(kind) ? kinds : [...kinds, kind]);
-  }
+  const unseen = kind !== undefined && !kinds.includes(kind);
+  if (cachedData === undefined || script.cachedDataRejected || unseen) save(script.createCachedData(), unseen ? [...kinds, kind] : kinds);
 });
 const module = { exports: {}, id: main, filename: main, loaded: false, children: [], paths: [] };
 (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(main), module, main, join(main, '..'));
