@@ -20,6 +20,7 @@ import { leaderSampler } from '../helpers/leader-sampler.js';
 import { prober, steadyLoad } from '../helpers/load.js';
 import { haltAllLoads } from '../helpers/running-loads.js';
 import { ACME_LAB_VALIDITY_S, acmeCaUnreachable, acmeIssued, acmeIssuerStopped, acmeRenewalUnderLoad, type AcmeLab } from '../helpers/acme-scenarios.js';
+import { portOpen } from '../helpers/traffic.js';
 import { pollUntil } from '../helpers/until.js';
 
 const LBS = ['lb1', 'lb2', 'lb3'];
@@ -167,8 +168,16 @@ describe('several load balancers on the local lab', { timeout: 30 * 60_000 }, ()
 
     await docker(['start', `bootstrap-lab-${holder}`]);
     stopped = undefined;
-    const back = await waitFor(`${holder} back in raft`, () => raftVoters(others[0]!), (v) => Array.isArray(v) && v.length === 3, 120_000, 1000);
-    console.log(`# ${holder} was a voter again ${back.ms} ms after docker start`);
+    // The raft configuration keeps a stopped server as a voter, so it says nothing of the restart:
+    // wait for what the re-run needs, its sshd answering, and for its own consul to follow a leader.
+    const back = await waitFor(
+      `${holder} back: sshd answers, its consul follows a leader, 3 voters`,
+      async () => ({ ssh: await portOpen(PUBLIC[holder]!, 22), leader: await leaderOn(holder), voters: await raftVoters(others[0]!) }),
+      (v) => v.ssh && v.leader !== '' && v.voters.length === 3,
+      120_000,
+      250,
+    );
+    console.log(`# ${holder} was back (sshd, a leader, a voter) ${back.ms} ms after docker start`);
     const rerun = await apply(inventory);
     assert.equal(rerun.code, 0, rerun.stdout.slice(-4000));
     await expectVerifyPassing(inventory, 120_000);
