@@ -87,6 +87,8 @@ async function attach(request: Extract<Request, { op: 'attach' }>): Promise<{ ke
 function serve(socket: Socket): void {
   clients++;
   let attached: Promise<{ key: string; entry: Kept; persistMs: number }> | undefined;
+  /** this socket is among its entry's clients */
+  let counted = false;
   const holds = new Map<number, Held>();
   const reply = (header: Reply) => {
     if (!socket.destroyed) send(socket, header);
@@ -99,6 +101,7 @@ function serve(socket: Socket): void {
   onFrames<Request>(socket, (request, body) => {
     if (request.op === 'attach') {
       attached = attach(request).then(({ key, entry, reused }) => {
+        counted = true;
         reply({ op: 'attached', reused });
         return { key, entry, persistMs: request.persistMs };
       });
@@ -130,12 +133,22 @@ function serve(socket: Socket): void {
           if (request.abandon) holds.get(request.id)?.abandon();
           else holds.get(request.id)?.release();
           break;
-        case 'abort':
-          // an interrupted run: stop what it started, and keep no connection it may have left busy
-          await (entry.clients > 1 ? Promise.all(request.stop.map((argv) => connection.exec({ argv }).catch(() => undefined))) : connection.abort(request.stop.map((argv) => ({ argv }))));
-          if (entry.clients <= 1) forget(key, entry);
+        case 'abort': {
+          // an interrupted run: stop what it started, and keep no connection it may have left busy,
+          // unless another run works on it. The aborting run may close its socket meanwhile (its
+          // sessions close as its commands end), so the others are counted without it.
+          const others = () => entry.clients - (counted ? 1 : 0);
+          if (others() > 0) {
+            await Promise.all(request.stop.map((argv) => connection.exec({ argv }).catch(() => undefined)));
+          } else {
+            // a run that attaches meanwhile gets a new connection, not this closing one
+            if (kept.get(key) === entry) kept.delete(key);
+            await connection.abort(request.stop.map((argv) => ({ argv })));
+          }
+          if (others() === 0) forget(key, entry);
           reply({ op: 'aborted' });
           break;
+        }
       }
     }, () => undefined);
   });
@@ -147,6 +160,7 @@ function serve(socket: Socket): void {
     for (const held of holds.values()) held.abandon();
     if (!attached) return exitWhenEmpty();
     attached.then(({ key, entry, persistMs }) => {
+      counted = false;
       if (--entry.clients > 0 || kept.get(key) !== entry) return exitWhenEmpty();
       clearTimeout(entry.idle);
       entry.idle = setTimeout(() => forget(key, entry), persistMs);
