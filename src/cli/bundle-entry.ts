@@ -19,6 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { keepNewest } from '../keep-newest.js';
 import { runKind } from './run-kind.js';
+import { persistSeconds, servedCommand } from './run-server-protocol.js';
+import { servedRun, startRunServer } from './served-run.js';
 
 const main = fileURLToPath(new URL('./main.js', import.meta.url));
 const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'bootstrap', 'code-cache');
@@ -51,13 +53,34 @@ function save(data: Buffer, kinds: readonly string[]): void {
   }
 }
 
-const { data: cachedData, kinds } = read();
-const script = new Script(wrap(readFileSync(main, 'utf8')), { filename: main, cachedData });
-// made at exit, it holds the functions this run compiled too, not only the top level
-process.once('exit', () => {
-  const kind = runKind();
-  const unseen = kind !== undefined && !kinds.includes(kind);
-  if (cachedData === undefined || script.cachedDataRejected || unseen) save(script.createCachedData(), unseen ? [...kinds, kind] : kinds);
-});
-const module = { exports: {}, id: main, filename: main, loaded: false, children: [], paths: [] };
-(script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(main), module, main, join(main, '..'));
+/** Runs the CLI here: main.js from the code cache. */
+function runHere(): void {
+  const { data: cachedData, kinds } = read();
+  const script = new Script(wrap(readFileSync(main, 'utf8')), { filename: main, cachedData });
+  // made at exit, it holds the functions this run compiled too, not only the top level
+  process.once('exit', () => {
+    const kind = runKind();
+    const unseen = kind !== undefined && !kinds.includes(kind);
+    if (cachedData === undefined || script.cachedDataRejected || unseen) save(script.createCachedData(), unseen ? [...kinds, kind] : kinds);
+  });
+  const module = { exports: {}, id: main, filename: main, loaded: false, children: [], paths: [] };
+  (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(main), module, main, join(main, '..'));
+}
+
+// With --persist, the run server of this build runs the command if it is free (served-run.ts),
+// unless BOOTSTRAP_RUN_SERVER=off.
+const argv = process.argv.slice(2);
+const persist = servedCommand(argv) && process.env.BOOTSTRAP_RUN_SERVER !== 'off' ? persistSeconds(argv, process.env) : undefined;
+if (persist === undefined) runHere();
+else {
+  const server = fileURLToPath(new URL('./run-server.js', import.meta.url));
+  void servedRun(argv, persist, server).then((outcome) => {
+    if (!outcome.served) {
+      const start = outcome.start;
+      if (start) process.once('exit', () => startRunServer(server, persist, start));
+      return runHere();
+    }
+    if (outcome.signal) process.kill(process.pid, outcome.signal);
+    process.exitCode = outcome.code;
+  });
+}

@@ -93,7 +93,7 @@ export const runActions: RunActions = {
  * The CLI. Everything it prints about an inventory passes `redactor`, which main() loads with the
  * secrets kept beside the inventory before parsing (so usage errors quoting argv are covered too).
  */
-export async function buildProgram(setExit: (code: number) => void, redactor: Redactor, actions: RunActions = runActions): Promise<Command> {
+export async function buildProgram(setExit: (code: number) => void, redactor: Redactor, actions: RunActions = runActions, argv: readonly string[] = process.argv.slice(2)): Promise<Command> {
   const program = new Command('bootstrap')
     .description('Provision a Consul + Registrator + consul-template + Nginx stack over SSH, idempotently, and verify it.')
     .version(packageVersion())
@@ -118,7 +118,7 @@ export async function buildProgram(setExit: (code: number) => void, redactor: Re
   runCommand('retire', 'take the web nodes named by --limit out of the stack: out of every upstream, then registrator stopped and the consul agent gone (left)');
 
   program.addCommand(labCommand(setExit, labRun));
-  program.addCommand(await cloudOrPlaceholder());
+  program.addCommand(await cloudOrPlaceholder(argv));
   return program;
 }
 
@@ -129,9 +129,9 @@ async function labRun(): Promise<LabRun> {
 }
 
 /** The cloud command's options and actions are only loaded when it is the command given. */
-async function cloudOrPlaceholder(): Promise<Command> {
+async function cloudOrPlaceholder(argv: readonly string[]): Promise<Command> {
   const description = 'throw-away test environments on a cloud provider (Digital Ocean)';
-  const words = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const words = argv.filter((a) => !a.startsWith('-'));
   if (words[0] === 'cloud' || (words[0] === 'help' && words[1] === 'cloud')) return (await import('../cloud/cli.js')).cloudCommand();
   return new Command('cloud').description(description);
 }

@@ -4,8 +4,9 @@
  * sshd runs in its own PID namespace, so the processes it starts (connections, shells, commands)
  * and their CPU time are counted exactly, per host. Prints numbers; asserts nothing about time.
  *
- * Each host count is run twice: as is, and with --persist 60 (a re-run through the connections
- * the keeper kept: no handshake; the keeper's CPU is counted as the tool's). After each tool's
+ * Each host count is run twice: as is, and with --persist 60 (a re-run served by the run server
+ * through the connections the keeper kept: no handshake; the keeper's and the run server's CPU
+ * is counted as the tool's). After each tool's
  * first run, the tools take turns run by run. Each host has its own lock_file in the bench's
  * directory, so other runs on this machine (tests share /run/bootstrap.lock) never hold it.
  *
@@ -65,11 +66,11 @@ interface Sample {
 }
 
 /**
- * CPU seconds used so far by the connection keepers (--persist): they outlive the run that
- * started them, so GNU time does not count them with the tool's process tree.
+ * CPU seconds used so far by the connection keepers and run servers (--persist): they outlive
+ * the run that started them, so GNU time does not count them with the tool's process tree.
  */
 async function keeperCpu(): Promise<number> {
-  const { stdout } = await run('pgrep', ['-f', 'connection-keeper.js']).catch(() => ({ stdout: '' }));
+  const { stdout } = await run('pgrep', ['-f', 'connection-keeper.js|run-server.js']).catch(() => ({ stdout: '' }));
   const each = await Promise.all(stdout.split(/\s+/).filter(Boolean).map(processCpuSeconds));
   return each.reduce((sum, seconds) => sum + seconds, 0);
 }

@@ -26,7 +26,8 @@ export type Reply =
   | ({ op: 'ended'; id: number } & ExecResult)
   | { op: 'aborted' };
 
-export function send(socket: Socket, header: Request | Reply, body?: Buffer): void {
+/** Writes one frame; the run server's (cli/run-server-protocol.ts) travel in the same format. */
+export function send(socket: Socket, header: object, body?: Buffer): void {
   const json = Buffer.from(JSON.stringify(header));
   const lengths = Buffer.alloc(8);
   lengths.writeUInt32BE(json.length, 0);
