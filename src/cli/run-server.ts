@@ -68,7 +68,7 @@ function enter(request: Extract<RunRequest, { op: 'run' }>, socket: Socket): () 
       return true;
     }) as typeof stream.write;
     stream.isTTY = tty;
-    stream.columns = request.columns ?? 80;
+    stream.columns = request.columns as number;
   }
   return () => {
     streams.forEach(({ stream }, i) => Object.assign(stream, saved[i]));
@@ -83,20 +83,24 @@ function deliver(signal: ForwardedSignal, socket: Socket): void {
     process.emit(signal, signal);
     return;
   }
-  reply(socket, { op: 'exit', code: 128 + constants.signals[signal], signal });
-  socket.end(() => process.exit(128 + constants.signals[signal]));
+  const code = 128 + constants.signals[signal];
+  reply(socket, { op: 'exit', code, signal });
+  if (socket.destroyed) process.exit(code);
+  socket.end(() => process.exit(code));
+  setTimeout(() => process.exit(code), 1000).unref();
 }
 
 async function run(request: Extract<RunRequest, { op: 'run' }>, socket: Socket): Promise<void> {
-  const leave = enter(request, socket);
+  let leave: (() => void) | undefined;
   let code: number;
   try {
+    leave = enter(request, socket);
     code = await runCli(request.argv);
   } catch (error) {
-    process.stderr.write(`bootstrap: ${(error as Error).message ?? error}\n`);
+    reply(socket, { op: 'out', fd: 2 }, Buffer.from(`bootstrap: ${(error as Error).message ?? error}\n`));
     code = ExitCode.INTERNAL;
   } finally {
-    leave();
+    leave?.();
   }
   reply(socket, { op: 'exit', code });
   socket.end();

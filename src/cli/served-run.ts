@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { constants } from 'node:os';
 import { ExitCode } from '../errors.js';
 import { onFrames, send } from '../transport/keeper/protocol.js';
 import { buildIdentity, FORWARDED_SIGNALS, runServerSocketPath, type ForwardedSignal, type RunReply, type RunRequest } from './run-server-protocol.js';
@@ -14,12 +15,17 @@ export type Served =
   /** start: none answered (a server is started as this run ends), or one of another build did (it is replaced) */
   | { served: false; start?: 'server' | 'replace' };
 
+/** Ended by a signal, as a process without a handler for it is. */
+const killedBy = (signal: ForwardedSignal): Served => ({ served: true, code: 128 + constants.signals[signal], signal });
+
 export function servedRun(argv: string[], persistSeconds: number, serverFile: string): Promise<Served> {
   let path: string;
+  let build: string;
   try {
     path = runServerSocketPath();
+    build = buildIdentity(serverFile);
   } catch {
-    // an unsafe keeper directory: the local run says what is wrong with it
+    // an unsafe keeper directory (the local run says what is wrong with it), or no server in this build
     return Promise.resolve({ served: false });
   }
   return new Promise((resolve) => {
@@ -42,7 +48,7 @@ export function servedRun(argv: string[], persistSeconds: number, serverFile: st
       FORWARDED_SIGNALS.forEach((signal) => process.on(signal, forward));
       const request: RunRequest = {
         op: 'run',
-        build: buildIdentity(serverFile),
+        build,
         argv,
         cwd: process.cwd(),
         env: Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined)),
@@ -61,7 +67,7 @@ export function servedRun(argv: string[], persistSeconds: number, serverFile: st
         case 'refused':
           socket.destroy();
           // a Ctrl-C while asking: nothing ran, and nothing will
-          if (interruptedBy) return settle({ served: true, code: ExitCode.INTERRUPTED, signal: interruptedBy });
+          if (interruptedBy) return settle(killedBy(interruptedBy));
           return settle(reply.reason === 'another build' ? { served: false, start: 'replace' } : { served: false });
         case 'out':
           (reply.fd === 1 ? process.stdout : process.stderr).write(body);
@@ -74,6 +80,8 @@ export function servedRun(argv: string[], persistSeconds: number, serverFile: st
     socket.once('close', () => {
       if (settled) return;
       if (!accepted) return settle({ served: false, start: 'server' });
+      // the signal ended the server (a run that does not handle it, as it would end a local one)
+      if (interruptedBy) return settle(killedBy(interruptedBy));
       process.stderr.write('bootstrap: the run server went away before the run ended\n');
       settle({ served: true, code: ExitCode.INTERNAL });
     });
