@@ -12,7 +12,6 @@
  * would end a local run. A client that goes away mid-run is a SIGTERM to the run. The server
  * exits once no run has come for the last run's --persist seconds.
  */
-import './v8-tiering.js';
 import { renameSync, statSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { constants } from 'node:os';

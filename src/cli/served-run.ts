@@ -3,7 +3,6 @@
  * line to the server and prints what the run writes, so it loads none of the CLI itself. When no
  * server answers, or it is busy or of another build, the command runs here as it always did.
  */
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { constants } from 'node:os';
 import { ExitCode } from '../errors.js';
@@ -86,13 +85,4 @@ export function servedRun(argv: string[], persistSeconds: number, serverFile: st
       settle({ served: true, code: ExitCode.INTERNAL });
     });
   });
-}
-
-/** Starts a run server of this build in the background, for the next run. */
-export function startRunServer(serverFile: string, persistSeconds: number, how: 'server' | 'replace'): void {
-  try {
-    spawn(process.execPath, [serverFile, String(persistSeconds), ...(how === 'replace' ? ['replace'] : [])], { detached: true, cwd: '/', stdio: 'ignore' }).unref();
-  } catch {
-    // the next run starts one, or runs itself
-  }
 }
