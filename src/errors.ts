@@ -1,4 +1,4 @@
-/** Exit codes are part of the CLI contract (docs/commands.md "Exit codes"). Only src/cli/main.ts calls process.exit. */
+/** Exit codes are part of the CLI contract (docs/commands.md "Exit codes"). Only entry points call process.exit (src/cli/main.ts, the run server, the keeper). */
 export const ExitCode = {
   OK: 0,
   INTERNAL: 1,
