@@ -32,8 +32,8 @@ export type RunRequest =
 export type RunReply =
   /** the server runs it: from here on the client's signals go to the run */
   | { op: 'accepted' }
-  /** not served (another build, or a run already in progress): the client runs it itself */
-  | { op: 'refused'; reason: string }
+  /** not served (a run already in progress, or another build): the client runs it itself */
+  | { op: 'refused'; reason: 'busy' | 'another build' }
   | { op: 'out'; fd: 1 | 2 }
   /** signal: the run was ended by it, as a local run would have been */
   | { op: 'exit'; code: number; signal?: ForwardedSignal };

@@ -12,12 +12,12 @@
  * would end a local run. A client that goes away mid-run is a SIGTERM to the run. The server
  * exits once no run has come for the last run's --persist seconds.
  */
-import { renameSync, statSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../errors.js';
 import { onFrames, send } from '../transport/keeper/protocol.js';
+import { listenReplacing } from '../transport/keeper/socket-server.js';
 import { runCli } from './run-cli.js';
 import { buildIdentity, runServerSocketPath, type ForwardedSignal, type RunReply, type RunRequest } from './run-server-protocol.js';
 
@@ -37,13 +37,15 @@ function waitForNextRun(): void {
 }
 
 function shutDown(): void {
-  server.close();
-  try {
-    if (statSync(socketPath).ino === listening) unlinkSync(socketPath);
-  } catch {
-    // already replaced or gone
-  }
+  listener?.close();
   process.exit(0);
+}
+
+/** Ends the client's socket, then the server: an exit at once could lose what is still to be written. */
+function endAndExit(socket: Socket, code: number): void {
+  if (socket.destroyed) process.exit(code);
+  socket.end(() => process.exit(code));
+  setTimeout(() => process.exit(code), 1000).unref();
 }
 
 /** The process as the client's for one run; returns what puts it back. */
@@ -84,9 +86,7 @@ function deliver(signal: ForwardedSignal, socket: Socket): void {
   }
   const code = 128 + constants.signals[signal];
   reply(socket, { op: 'exit', code, signal });
-  if (socket.destroyed) process.exit(code);
-  socket.end(() => process.exit(code));
-  setTimeout(() => process.exit(code), 1000).unref();
+  endAndExit(socket, code);
 }
 
 async function run(request: Extract<RunRequest, { op: 'run' }>, socket: Socket): Promise<void> {
@@ -106,15 +106,14 @@ async function run(request: Extract<RunRequest, { op: 'run' }>, socket: Socket):
 }
 
 function serve(socket: Socket): void {
-  let done = false;
   socket.on('error', () => undefined);
   onFrames<RunRequest>(socket, (request) => {
     if (request.op === 'signal') {
-      if (serving === socket && !done) deliver(request.signal, socket);
+      if (serving === socket) deliver(request.signal, socket);
       return;
     }
     if (request.build !== build || serving) {
-      reply(socket, { op: 'refused', reason: serving ? 'a run is in progress' : 'another build' });
+      reply(socket, { op: 'refused', reason: serving ? 'busy' : 'another build' });
       socket.end();
       return;
     }
@@ -123,14 +122,13 @@ function serve(socket: Socket): void {
     clearTimeout(idle);
     idleMs = request.persistSeconds * 1000;
     void run(request, socket).finally(() => {
-      done = true;
       serving = undefined;
       waitForNextRun();
     });
   });
   // a client that went away (killed, its terminal closed) stops its run as SIGTERM would
   socket.on('close', () => {
-    if (serving === socket && !done) deliver('SIGTERM', socket);
+    if (serving === socket) deliver('SIGTERM', socket);
   });
 }
 
@@ -139,24 +137,24 @@ process.on('uncaughtException', (error) => {
   if (!serving) process.exit(ExitCode.INTERNAL);
   reply(serving, { op: 'out', fd: 2 }, Buffer.from(`bootstrap: ${error.stack ?? error.message}\n`));
   reply(serving, { op: 'exit', code: ExitCode.INTERNAL });
-  serving.end(() => process.exit(ExitCode.INTERNAL));
-  setTimeout(() => process.exit(ExitCode.INTERNAL), 1000).unref();
+  endAndExit(serving, ExitCode.INTERNAL);
 });
 
-// Bound beside the socket and renamed over it, as the keeper does: a new build's server takes
-// over ("replace", from a client the old build refused). Otherwise one that finds a server
-// answering leaves it be: two runs that found none and ended at once both start one.
+// A new build's server takes over ("replace", from a client the old build refused). Otherwise
+// one that finds a server answering leaves it be: two runs that found none and ended at once
+// both start one.
 const socketPath = runServerSocketPath();
-const staging = `${socketPath}.${process.pid}`;
 const server = createServer(serve);
-let listening = 0;
-const other = connect(process.argv[3] === 'replace' ? staging : socketPath);
-other.once('connect', () => process.exit(0));
-other.once('error', () => {
-  server.listen(staging, () => {
-    renameSync(staging, socketPath);
-    listening = statSync(socketPath).ino;
+let listener: { close(): void } | undefined;
+const listen = () => {
+  listener = listenReplacing(server, socketPath, () => {
     process.chdir('/');
     waitForNextRun();
   });
-});
+};
+if (process.argv[3] === 'replace') listen();
+else {
+  const other = connect(socketPath);
+  other.once('connect', () => process.exit(0));
+  other.once('error', listen);
+}

@@ -11,12 +11,12 @@
  * from known_hosts, or a replaced one, is never reached through an old connection.
  */
 import { createHash } from 'node:crypto';
-import { renameSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { UnreachableError } from '../../errors.js';
 import { connectSsh, type SshConnection } from '../ssh.js';
 import type { Held } from '../types.js';
 import { keeperSocketPath, onFrames, send, type Reply, type Request } from './protocol.js';
+import { listenReplacing } from './socket-server.js';
 
 /** how long a kept connection may take to answer a keepalive before a fresh one replaces it */
 const ALIVE_TIMEOUT_MS = 3000;
@@ -47,12 +47,7 @@ function forget(key: string, entry: Kept): void {
 
 function exitWhenEmpty(): void {
   if (kept.size > 0 || clients > 0) return;
-  server.close();
-  try {
-    if (statSync(socketPath).ino === listening) unlinkSync(socketPath);
-  } catch {
-    // already replaced or gone
-  }
+  listener.close();
   process.exit(0);
 }
 
@@ -168,16 +163,7 @@ function serve(socket: Socket): void {
   });
 }
 
-// Bind beside the socket and rename over it: a stale socket (a keeper that was killed) is
-// replaced atomically; two keepers started at once both work, and new runs reach the last one.
-const socketPath = keeperSocketPath();
-const staging = `${socketPath}.${process.pid}`;
-const server = createServer(serve);
-let listening = 0;
-server.listen(staging, () => {
-  renameSync(staging, socketPath);
-  listening = statSync(socketPath).ino;
-  process.send?.('ready');
-});
+// two keepers started at once both work, and new runs reach the last one
+const listener = listenReplacing(createServer(serve), keeperSocketPath(), () => process.send?.('ready'));
 // a run that attaches within the first seconds keeps the keeper; one that never comes does not
 setTimeout(exitWhenEmpty, 10_000).unref();
