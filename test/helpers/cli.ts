@@ -57,7 +57,8 @@ export function failureReport(stdout: string, tail = 4000): string {
   } else {
     let inFailure = false;
     for (const line of stdout.split('\n')) {
-      if (/^(failed|UNREACHABLE)\s/.test(line)) inFailure = true;
+      // the text UI's status column (ui/format.ts): "FAILED" padded, not "FAILED (ignored)"
+      if (/^(FAILED|UNREACHABLE) {2,}/.test(line)) inFailure = true;
       else if (!/^\s/.test(line) || line.trim() === '') inFailure = false;
       if (inFailure) failures.push(line);
     }
