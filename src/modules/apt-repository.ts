@@ -3,7 +3,7 @@ import { aptSourcesFact, SOURCES_DIR } from '../facts/apt-sources.js';
 import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
 import { fileFact, type FileState } from '../facts/file.js';
 import { modeParam } from './params.js';
-import { updateChange } from './package.js';
+import { updateChange } from './apt-update.js';
 import { expandPpa, isPpa, PPA, ppaHostProblem, ppaKeyChange, type PpaPlan } from './ppa.js';
 import type { FactReader } from '../facts/types.js';
 import type { Change, Module, ModuleContext, Plan } from './types.js';
@@ -21,29 +21,21 @@ interface Touched { path: string; existed: boolean }
 const KEPT = '/etc/apt/sources-before.tar';
 
 /**
- * apt-get update tried up to `retries` times, waiting 2^attempt seconds (at most `maxDelay`)
- * after a failure, as Ansible's apt_repository backs off; when every try failed, the sources
- * files are put back as they were (those it created removed, the others restored from the copy
- * kept before the change), as Ansible's revert_sources_list does, and the task fails.
+ * apt-get update retried (apt-update.ts); when every try failed, the sources files are put back
+ * as they were (those it created removed, the others restored from the copy kept before the
+ * change), as Ansible's revert_sources_list does, and the task fails.
  */
-function withRetries(change: Change, retries: number, maxDelay: number, touched: Touched[], runId: string): Change {
-  const [update, ...rest] = change.commands;
+function retriedUpdate(why: string, p: AptRepositoryParams, touched: Touched[], runId: string): Change {
   const kept = quote(tempPathFor(KEPT, runId));
   const created = touched.filter((t) => !t.existed).map((t) => quote(t.path));
   const restore = [...(touched.some((t) => t.existed) ? [`tar -xpf ${kept} -C /`] : []), ...(created.length ? [`rm -f -- ${created.join(' ')}`] : [])];
-  const script = [
-    'n=$1; max=$2; shift 2; i=0',
-    'while :; do',
-    `  "$@" && { rm -f -- ${kept}; exit 0; }`,
-    '  i=$((i + 1))',
-    `  if [ "$i" -ge "$n" ]; then ${[...restore, `rm -f -- ${kept}`, 'echo "Failed to update apt cache after $n retries; the sources files were put back as they were" >&2; exit 1'].join('; ')}; fi`,
-    '  d=$((1 << (i - 1))); [ "$d" -gt "$max" ] && d=$max; sleep "$d"',
-    'done',
-  ].join('\n');
-  return { ...change, commands: [{ ...update!, argv: ['sh', '-c', script, 'retry', String(retries), String(maxDelay), ...update!.argv] }, ...rest] };
+  return updateChange({}, why, {
+    retries: p.update_cache_retries, maxDelay: p.update_cache_retry_max_delay,
+    onSuccess: [`rm -f -- ${kept}`], onGiveUp: [...restore, `rm -f -- ${kept}`], giveUpNote: 'the sources files were put back as they were',
+  });
 }
 
-/** The copy withRetries restores from, made first (tar keeps mode and owner), as part of the first change. */
+/** The copy retriedUpdate restores from, made first (tar keeps mode and owner), as part of the first change. */
 function keepingCopy(changes: Change[], touched: Touched[], runId: string): Change[] {
   const existed = touched.filter((t) => t.existed).map((t) => t.path.replace(/^\/+/, ''));
   if (existed.length === 0) return changes;
@@ -158,6 +150,6 @@ function planSources(p: AptRepositoryParams, read: FactReader, ctx: ModuleContex
   }
   if (changes.length === 0) return { changes, reason: present ? `${source} in ${enabledIn.join(', ')}` : `${source} in no sources file` };
   if (p.update_cache === false) return { changes };
-  const update = withRetries(updateChange({}, `${present ? 'added' : 'removed'} ${source}`), p.update_cache_retries ?? 5, p.update_cache_retry_max_delay ?? 12, touched, ctx.runId);
+  const update = retriedUpdate(`${present ? 'added' : 'removed'} ${source}`, p, touched, ctx.runId);
   return { changes: [...keepingCopy(changes, touched, ctx.runId), update] };
 }

@@ -1,6 +1,7 @@
 import { sh, type ArgvCommand } from '../argv.js';
 import type { PackageState } from '../facts/packages.js';
-import { APT_UPDATE_STAMP, aptListsAgeFact, packagesFact } from '../facts/packages.js';
+import { aptListsAgeFact, packagesFact } from '../facts/packages.js';
+import { APT_TIMEOUT, aptGet, UPDATE_TRY_TIMEOUT, updateChange } from './apt-update.js';
 import type { Change, Module, Plan } from './types.js';
 
 export type PackageParams = {
@@ -10,10 +11,9 @@ export type PackageParams = {
   cache_valid_time?: number;
   policy_rc_d?: number;
   timeout?: number;
+  update_cache_retries?: number;
+  update_cache_retry_max_delay?: number;
 };
-
-/** Seconds an apt-get run may take unless the task says otherwise: long installs outlast no --command-timeout, and a hung mirror ends. */
-export const APT_TIMEOUT = 900;
 
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:-]+)?$/;
 
@@ -24,16 +24,6 @@ function namesOf(p: PackageParams): string[] {
 /** name without =version / :arch, as dpkg-query and apt-cache report it */
 function baseName(spec: string): string {
   return spec.split('=')[0]!.split(':')[0]!;
-}
-
-function aptGet(p: Pick<PackageParams, 'proxy'>, ...args: string[]): ArgvCommand {
-  return {
-    argv: [
-      'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-y', '-o', 'DPkg::Lock::Timeout=300',
-      ...(p.proxy ? ['-o', `Acquire::http::Proxy=${p.proxy}`] : []),
-      ...args,
-    ],
-  };
 }
 
 /*
@@ -54,15 +44,6 @@ const POLICY_RC_D_SCRIPT = [
 function withPolicy(p: PackageParams, command: ArgvCommand, runId: string): ArgvCommand {
   if (p.policy_rc_d === undefined) return command;
   return { ...command, argv: [...sh(POLICY_RC_D_SCRIPT), 'sh', String(p.policy_rc_d), runId, ...command.argv] };
-}
-
-/** `apt-get update`, stamped as the package module's cache_valid_time reads it (apt_repository runs it after a change too). */
-export function updateChange(p: Pick<PackageParams, 'proxy' | 'timeout'>, why: string): Change {
-  return {
-    title: `update apt lists (${why})`,
-    commands: [aptGet(p, 'update'), { argv: ['mkdir', '-p', '/var/lib/bootstrap'] }, { argv: ['touch', APT_UPDATE_STAMP] }],
-    timeout: p.timeout ?? APT_TIMEOUT,
-  };
 }
 
 function installed(s: PackageState | undefined): s is PackageState & { version: string } {
@@ -98,8 +79,9 @@ export function planPackages(p: PackageParams, states: Map<string, PackageState>
 
   const changes: Change[] = [];
   const unknown = missing.filter((spec) => stateOf(spec)?.candidate == null);
-  if (unknown.length) changes.push(updateChange(p, `${unknown.map(baseName).join(', ')} not in the apt cache`));
-  else if (listsStale) changes.push(updateChange(p, staleWhy));
+  const update = (why: string) => updateChange(p, why, { retries: p.update_cache_retries, maxDelay: p.update_cache_retry_max_delay });
+  if (unknown.length) changes.push(update(`${unknown.map(baseName).join(', ')} not in the apt cache`));
+  else if (listsStale) changes.push(update(staleWhy));
 
   const refreshed = changes.length > 0;
   const install = state === 'latest' && refreshed ? specs : [...missing, ...outdated];
@@ -138,7 +120,9 @@ export const packageModule: Module<PackageParams> = {
     proxy: { type: 'string', pattern: /^(https?:\/\/\S+)?$/, patternHint: 'an http(s) URL or empty', description: 'apt HTTP proxy' },
     cache_valid_time: { type: 'integer', min: 0, default: 3600, description: 'seconds the apt lists stay fresh' },
     policy_rc_d: { type: 'integer', min: 0, max: 255, description: 'exit code of /usr/sbin/policy-rc.d while apt runs (101: installed packages start no service)' },
-    timeout: { type: 'integer', min: 1, default: APT_TIMEOUT, description: `seconds each apt-get run may take, instead of --command-timeout (default ${APT_TIMEOUT})` },
+    timeout: { type: 'integer', min: 1, description: `seconds each apt-get run may take, instead of --command-timeout (default ${APT_TIMEOUT} for an install or removal, ${UPDATE_TRY_TIMEOUT} for each apt-get update try)` },
+    update_cache_retries: { type: 'integer', min: 1, default: 5, description: 'times apt-get update is tried' },
+    update_cache_retry_max_delay: { type: 'integer', min: 0, default: 12, description: 'the longest wait in seconds between tries (1, 2, 4, ... seconds)' },
   },
   facts: (p) => [statesFact(p), aptListsAgeFact],
   plan: (p, read, ctx) => planPackages(p, read(statesFact(p)), read(aptListsAgeFact), ctx.runId),

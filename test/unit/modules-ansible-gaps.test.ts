@@ -87,7 +87,7 @@ describe('apt_repository: a failed apt-get update puts the sources files back', 
     for (const cmd of p.changes.flatMap((c) => c.commands)) {
       let argv = cmd.argv.map(moved);
       if (argv[0] === 'tar') argv = argv.map((a, i) => (argv[i - 1] === '-C' ? root : a));
-      if (argv[3] === 'retry') argv = [...argv.slice(0, 6), ...update];
+      if (argv[3] === 'retry') argv = [...argv.slice(0, 7), ...update];
       if (argv[0] === 'sh' && argv[2]!.includes('tar -xpf')) argv[2] = argv[2]!.replace("-C /", `-C '${root}'`);
       if (argv[0] === 'mkdir' || argv[0] === 'touch' || cmd.onFailure) continue;
       try {

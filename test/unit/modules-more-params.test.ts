@@ -114,18 +114,18 @@ describe('apt_repository update_cache_retries', () => {
   };
   it('apt-get update is tried update_cache_retries times (5 by default), the wait capped by update_cache_retry_max_delay', () => {
     const update = planRepo({}).changes.at(-1)!.commands[0]!.argv;
-    assert.deepEqual(update.slice(3, 6), ['retry', '5', '12']);
-    assert.deepEqual(update.slice(6, 9), ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get']);
+    assert.deepEqual(update.slice(3, 7), ['retry', '5', '12', '300']);
+    assert.deepEqual(update.slice(7, 10), ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get']);
     const [sh, c, script, name] = planRepo({ update_cache_retries: 3, update_cache_retry_max_delay: 0 }).changes.at(-1)!.commands[0]!.argv;
     const dir = mkdtempSync(join(tmpdir(), 'bootstrap-retry-'));
     try {
       const count = join(dir, 'count');
       // a command failing twice, then succeeding: three tries
       const flaky = ['sh', '-c', 'echo x >> "$1"; [ "$(wc -l < "$1")" -ge 3 ]', 'flaky', count];
-      execFileSync(sh!, [c!, script!, name!, '3', '0', ...flaky]);
+      execFileSync(sh!, [c!, script!, name!, '3', '0', '60', ...flaky]);
       assert.equal(readFileSync(count, 'utf8'), 'x\nx\nx\n');
       rmSync(count);
-      assert.throws(() => execFileSync(sh!, [c!, script!, name!, '2', '0', ...flaky], { stdio: 'pipe' }), /Failed to update apt cache after 2 retries/);
+      assert.throws(() => execFileSync(sh!, [c!, script!, name!, '2', '0', '60', ...flaky], { stdio: 'pipe' }), /Failed to update apt cache after 2 retries/);
       assert.equal(readFileSync(count, 'utf8'), 'x\nx\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });

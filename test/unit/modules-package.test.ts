@@ -5,7 +5,10 @@ import { planPackages } from '../../src/modules/package.js';
 import type { PackageParams } from '../../src/modules/package.js';
 
 const APT = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-y', '-o', 'DPkg::Lock::Timeout=300'];
-const UPDATE = [{ argv: [...APT, 'update'] }, { argv: ['mkdir', '-p', '/var/lib/bootstrap'] }, { argv: ['touch', '/var/lib/bootstrap/apt-update-stamp'] }];
+const RETRY_SCRIPT = planPackages({ name: 'x' }, new Map(), null, 'r1').changes[0]!.commands[0]!.argv[2]!;
+/** apt-get update as planned: 5 tries of at most 300 s each, at most 12 s apart. */
+const retried = (...apt: string[]) => ['sh', '-c', RETRY_SCRIPT, 'retry', '5', '12', '300', ...apt];
+const UPDATE = [{ argv: retried(...APT, 'update') }, { argv: ['mkdir', '-p', '/var/lib/bootstrap'] }, { argv: ['touch', '/var/lib/bootstrap/apt-update-stamp'] }];
 
 function pkgs(...states: Array<[string, string | null, string | null]>): Map<string, PackageState> {
   return new Map(states.map(([name, version, candidate]) => [name, { name, installed: version !== null, version, candidate }]));
@@ -56,7 +59,7 @@ const rows: Row[] = [
     params: { name: 'nginx', proxy: 'http://10.0.0.1:3142' }, states: pkgs(['nginx', null, null]), listsAge: 10,
     titles: ['update apt lists (nginx not in the apt cache)', 'install nginx (not installed)'],
     argv: [
-      [...APT, '-o', 'Acquire::http::Proxy=http://10.0.0.1:3142', 'update'], UPDATE[1]!.argv, UPDATE[2]!.argv,
+      retried(...APT, '-o', 'Acquire::http::Proxy=http://10.0.0.1:3142', 'update'), UPDATE[1]!.argv, UPDATE[2]!.argv,
       [...APT, '-o', 'Acquire::http::Proxy=http://10.0.0.1:3142', '--no-install-recommends', 'install', 'nginx'],
     ],
   },
@@ -121,11 +124,35 @@ describe('policy_rc_d script, run by a real sh', () => {
   });
 });
 
+describe('apt-get update tries, run by a real sh', () => {
+  it('a try that hangs is ended after its seconds and the next one runs; when every try fails the task fails saying so', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { spawnSync } = await import('node:child_process');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const count = join(mkdtempSync(join(tmpdir(), 'apt-tries-')), 'count');
+    // the first try hangs (a stalled mirror), the second succeeds
+    const stallOnce = ['sh', '-c', 'echo x >> "$1"; [ "$(wc -l < "$1")" -ge 2 ] || exec sleep 60', 'stall', count];
+    const ok = spawnSync('sh', ['-c', RETRY_SCRIPT, 'retry', '3', '0', '1', ...stallOnce], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(readFileSync(count, 'utf8'), 'x\nx\n');
+    assert.match(ok.stderr, /^try 1 of 3 ended after 1 s$/m);
+    const failed = spawnSync('sh', ['-c', RETRY_SCRIPT, 'retry', '2', '0', '1', 'sh', '-c', 'echo "E: mirror down" >&2; exit 100'], { encoding: 'utf8' });
+    assert.equal(failed.status, 1);
+    assert.equal(failed.stderr, 'E: mirror down\nE: mirror down\nFailed to update apt cache after 2 retries\n');
+  });
+});
+
 describe('package plans', () => {
-  it('every apt-get run has its own time limit (default 900 s, `timeout` sets it) instead of --command-timeout', () => {
+  it('every apt-get run has its own time limit (900 s an install, 300 s each update try; `timeout` sets both) instead of --command-timeout', () => {
     const states = pkgs(['nginx', null, null], ['curl', '7.88.1-10', '7.88.1-10']);
-    assert.deepEqual(planPackages({ name: 'nginx' }, states, null, 'r1').changes.map((c) => c.timeout), [900, 900]);
-    assert.deepEqual(planPackages({ name: 'nginx', timeout: 1800 }, states, null, 'r1').changes.map((c) => c.timeout), [1800, 1800]);
+    const update = (plan: ReturnType<typeof planPackages>) => plan.changes[0]!.commands[0]!.argv.slice(3, 7);
+    // the update's own limit covers every try (each with timeout's 10 s before KILL) and the waits between them (1 + 2 + 4 + 8 s)
+    assert.deepEqual(planPackages({ name: 'nginx' }, states, null, 'r1').changes.map((c) => c.timeout), [5 * 310 + 15 + 10, 900]);
+    assert.deepEqual(update(planPackages({ name: 'nginx' }, states, null, 'r1')), ['retry', '5', '12', '300']);
+    const long = planPackages({ name: 'nginx', timeout: 1800, update_cache_retries: 2, update_cache_retry_max_delay: 0 }, states, null, 'r1');
+    assert.deepEqual(long.changes.map((c) => c.timeout), [2 * 1810 + 0 + 10, 1800]);
+    assert.deepEqual(update(long), ['retry', '2', '0', '1800']);
     assert.deepEqual(planPackages({ name: 'curl', state: 'absent', timeout: 60 }, states, null, 'r1').changes.map((c) => c.timeout), [60]);
   });
   for (const row of rows) {
