@@ -3,7 +3,7 @@ import { aptSourcesFact, SOURCES_DIR } from '../facts/apt-sources.js';
 import { leftoversFact, tempPathFor } from '../facts/leftovers.js';
 import { fileFact, type FileState } from '../facts/file.js';
 import { modeParam } from './params.js';
-import { updateChange } from './apt-update.js';
+import { updateChange } from './apt-get.js';
 import { expandPpa, isPpa, PPA, ppaHostProblem, ppaKeyChange, type PpaPlan } from './ppa.js';
 import type { FactReader } from '../facts/types.js';
 import type { Change, Module, ModuleContext, Plan } from './types.js';
@@ -21,7 +21,7 @@ interface Touched { path: string; existed: boolean }
 const KEPT = '/etc/apt/sources-before.tar';
 
 /**
- * apt-get update retried (apt-update.ts); when every try failed, the sources files are put back
+ * apt-get update retried (apt-get.ts); when every try failed, the sources files are put back
  * as they were (those it created removed, the others restored from the copy kept before the
  * change), as Ansible's revert_sources_list does, and the task fails.
  */
@@ -29,10 +29,8 @@ function retriedUpdate(why: string, p: AptRepositoryParams, touched: Touched[], 
   const kept = quote(tempPathFor(KEPT, runId));
   const created = touched.filter((t) => !t.existed).map((t) => quote(t.path));
   const restore = [...(touched.some((t) => t.existed) ? [`tar -xpf ${kept} -C /`] : []), ...(created.length ? [`rm -f -- ${created.join(' ')}`] : [])];
-  return updateChange({}, why, {
-    retries: p.update_cache_retries, maxDelay: p.update_cache_retry_max_delay,
-    onSuccess: [`rm -f -- ${kept}`], onGiveUp: [...restore, `rm -f -- ${kept}`], giveUpNote: 'the sources files were put back as they were',
-  });
+  const tries = { retries: p.update_cache_retries, maxDelay: p.update_cache_retry_max_delay, onSuccess: [`rm -f -- ${kept}`], onGiveUp: [...restore, `rm -f -- ${kept}`] };
+  return updateChange({}, why, tries, 'the sources files were put back as they were');
 }
 
 /** The copy retriedUpdate restores from, made first (tar keeps mode and owner), as part of the first change. */

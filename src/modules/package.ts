@@ -1,7 +1,7 @@
 import { sh, type ArgvCommand } from '../argv.js';
 import type { PackageState } from '../facts/packages.js';
 import { aptListsAgeFact, packagesFact } from '../facts/packages.js';
-import { APT_TIMEOUT, aptGet, UPDATE_TRY_TIMEOUT, updateChange } from './apt-update.js';
+import { APT_TIMEOUT, aptGet, installCommands, TRY_TIMEOUT, updateChange } from './apt-get.js';
 import type { Change, Module, Plan } from './types.js';
 
 export type PackageParams = {
@@ -93,7 +93,7 @@ export function planPackages(p: PackageParams, states: Map<string, PackageState>
     return 'lists refreshed';
   };
   const title = `${missing.length === install.length ? 'install' : 'install/upgrade'} ${install.map((spec) => `${spec} (${why(spec)})`).join(', ')}`;
-  changes.push({ title, commands: [withPolicy(p, aptGet(p, '--no-install-recommends', 'install', ...install), runId)], timeout: p.timeout ?? APT_TIMEOUT });
+  changes.push({ title, ...installCommands(p, install, {}, (command) => withPolicy(p, command, runId)) });
   return { changes };
 }
 
@@ -120,7 +120,7 @@ export const packageModule: Module<PackageParams> = {
     proxy: { type: 'string', pattern: /^(https?:\/\/\S+)?$/, patternHint: 'an http(s) URL or empty', description: 'apt HTTP proxy' },
     cache_valid_time: { type: 'integer', min: 0, default: 3600, description: 'seconds the apt lists stay fresh' },
     policy_rc_d: { type: 'integer', min: 0, max: 255, description: 'exit code of /usr/sbin/policy-rc.d while apt runs (101: installed packages start no service)' },
-    timeout: { type: 'integer', min: 1, description: `seconds each apt-get run may take, instead of --command-timeout (default ${APT_TIMEOUT} for an install or removal, ${UPDATE_TRY_TIMEOUT} for each apt-get update try)` },
+    timeout: { type: 'integer', min: 1, description: `seconds each apt-get run may take, instead of --command-timeout (default ${APT_TIMEOUT} for an install or removal, ${TRY_TIMEOUT} for each try of apt-get update or of an install's download)` },
     update_cache_retries: { type: 'integer', min: 1, default: 5, description: 'times apt-get update is tried' },
     update_cache_retry_max_delay: { type: 'integer', min: 0, default: 12, description: 'the longest wait in seconds between tries (1, 2, 4, ... seconds)' },
   },

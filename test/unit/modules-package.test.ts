@@ -5,10 +5,13 @@ import { planPackages } from '../../src/modules/package.js';
 import type { PackageParams } from '../../src/modules/package.js';
 
 const APT = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', '-y', '-o', 'DPkg::Lock::Timeout=300'];
-const RETRY_SCRIPT = planPackages({ name: 'x' }, new Map(), null, 'r1').changes[0]!.commands[0]!.argv[2]!;
-/** apt-get update as planned: 5 tries of at most 300 s each, at most 12 s apart. */
-const retried = (...apt: string[]) => ['sh', '-c', RETRY_SCRIPT, 'retry', '5', '12', '300', ...apt];
-const UPDATE = [{ argv: retried(...APT, 'update') }, { argv: ['mkdir', '-p', '/var/lib/bootstrap'] }, { argv: ['touch', '/var/lib/bootstrap/apt-update-stamp'] }];
+const [UPDATE_SCRIPT, DOWNLOAD_SCRIPT] = planPackages({ name: 'x' }, new Map(), null, 'r1').changes.map((c) => c.commands[0]!.argv[2]!);
+/** apt-get's network work as planned: 5 tries of at most 300 s each, at most 12 s apart. */
+const retried = (script: string, ...apt: string[]) => ['sh', '-c', script, 'retry', '5', '12', '300', ...apt];
+/** An install as planned: the download, retried as the update is, then the install itself from apt's cache. */
+const download = (apt: string[], ...specs: string[]) => retried(DOWNLOAD_SCRIPT!, ...apt, '--no-install-recommends', 'install', '--download-only', ...specs);
+const install = (...specs: string[]) => [download(APT, ...specs), [...APT, '--no-install-recommends', 'install', ...specs]];
+const UPDATE = [{ argv: retried(UPDATE_SCRIPT!, ...APT, 'update') }, { argv: ['mkdir', '-p', '/var/lib/bootstrap'] }, { argv: ['touch', '/var/lib/bootstrap/apt-update-stamp'] }];
 
 function pkgs(...states: Array<[string, string | null, string | null]>): Map<string, PackageState> {
   return new Map(states.map(([name, version, candidate]) => [name, { name, installed: version !== null, version, candidate }]));
@@ -24,7 +27,7 @@ interface Row {
   reason?: string;
 }
 
-const POLICY_SCRIPT = planPackages({ name: 'x', policy_rc_d: 101 }, pkgs(['x', null, '1']), 1, 'r1').changes[0]!.commands[0]!.argv[2]!;
+const POLICY_SCRIPT = planPackages({ name: 'x', policy_rc_d: 101 }, pkgs(['x', null, '1']), 1, 'r1').changes[0]!.commands[1]!.argv[2]!;
 
 const rows: Row[] = [
   {
@@ -36,13 +39,13 @@ const rows: Row[] = [
     name: 'missing, fresh lists, known to apt: install only',
     params: { name: ['nginx', 'curl'] }, states: pkgs(['nginx', null, '1.22.1-9'], ['curl', '7.88.1-10', '7.88.1-10']), listsAge: 60,
     titles: ['install nginx (not installed)'],
-    argv: [[...APT, '--no-install-recommends', 'install', 'nginx']],
+    argv: install('nginx'),
   },
   {
     name: 'missing and unknown to apt-cache: update first',
     params: { name: 'unzip' }, states: pkgs(['unzip', null, null]), listsAge: 60,
     titles: ['update apt lists (unzip not in the apt cache)', 'install unzip (not installed)'],
-    argv: [...UPDATE.map((c) => c.argv), [...APT, '--no-install-recommends', 'install', 'unzip']],
+    argv: [...UPDATE.map((c) => c.argv), ...install('unzip')],
   },
   {
     name: 'missing with stale lists: update first',
@@ -59,7 +62,8 @@ const rows: Row[] = [
     params: { name: 'nginx', proxy: 'http://10.0.0.1:3142' }, states: pkgs(['nginx', null, null]), listsAge: 10,
     titles: ['update apt lists (nginx not in the apt cache)', 'install nginx (not installed)'],
     argv: [
-      retried(...APT, '-o', 'Acquire::http::Proxy=http://10.0.0.1:3142', 'update'), UPDATE[1]!.argv, UPDATE[2]!.argv,
+      retried(UPDATE_SCRIPT!, ...APT, '-o', 'Acquire::http::Proxy=http://10.0.0.1:3142', 'update'), UPDATE[1]!.argv, UPDATE[2]!.argv,
+      download([...APT, '-o', 'Acquire::http::Proxy=http://10.0.0.1:3142'], 'nginx'),
       [...APT, '-o', 'Acquire::http::Proxy=http://10.0.0.1:3142', '--no-install-recommends', 'install', 'nginx'],
     ],
   },
@@ -82,13 +86,13 @@ const rows: Row[] = [
     name: 'pinned version differs: install the pin',
     params: { name: 'nginx=1.22.1-9+deb12u1' }, states: pkgs(['nginx', '1.22.1-9', '1.22.1-9+deb12u1']), listsAge: 5,
     titles: ['install nginx=1.22.1-9+deb12u1 (1.22.1-9 installed)'],
-    argv: [[...APT, '--no-install-recommends', 'install', 'nginx=1.22.1-9+deb12u1']],
+    argv: install('nginx=1.22.1-9+deb12u1'),
   },
   {
-    name: 'policy_rc_d wraps the install (not the update) so the package starts no service',
+    name: 'policy_rc_d wraps the install (not the update or the download) so the package starts no service',
     params: { name: 'haproxy', policy_rc_d: 101 }, states: pkgs(['haproxy', null, null]), listsAge: 10,
     titles: ['update apt lists (haproxy not in the apt cache)', 'install haproxy (not installed)'],
-    argv: [...UPDATE.map((c) => c.argv), ['sh', '-c', POLICY_SCRIPT, 'sh', '101', 'r1', ...APT, '--no-install-recommends', 'install', 'haproxy']],
+    argv: [...UPDATE.map((c) => c.argv), download(APT, 'haproxy'), ['sh', '-c', POLICY_SCRIPT, 'sh', '101', 'r1', ...APT, '--no-install-recommends', 'install', 'haproxy']],
   },
   {
     name: 'absent and installed: remove',
@@ -133,25 +137,27 @@ describe('apt-get update tries, run by a real sh', () => {
     const count = join(mkdtempSync(join(tmpdir(), 'apt-tries-')), 'count');
     // the first try hangs (a stalled mirror), the second succeeds
     const stallOnce = ['sh', '-c', 'echo x >> "$1"; [ "$(wc -l < "$1")" -ge 2 ] || exec sleep 60', 'stall', count];
-    const ok = spawnSync('sh', ['-c', RETRY_SCRIPT, 'retry', '3', '0', '1', ...stallOnce], { encoding: 'utf8' });
+    const ok = spawnSync('sh', ['-c', UPDATE_SCRIPT!, 'retry', '3', '0', '1', ...stallOnce], { encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(readFileSync(count, 'utf8'), 'x\nx\n');
     assert.match(ok.stderr, /^try 1 of 3 ended after 1 s$/m);
-    const failed = spawnSync('sh', ['-c', RETRY_SCRIPT, 'retry', '2', '0', '1', 'sh', '-c', 'echo "E: mirror down" >&2; exit 100'], { encoding: 'utf8' });
+    const failed = spawnSync('sh', ['-c', UPDATE_SCRIPT!, 'retry', '2', '0', '1', 'sh', '-c', 'echo "E: mirror down" >&2; exit 100'], { encoding: 'utf8' });
     assert.equal(failed.status, 1);
     assert.equal(failed.stderr, 'E: mirror down\nE: mirror down\nFailed to update apt cache after 2 retries\n');
+    const download = spawnSync('sh', ['-c', DOWNLOAD_SCRIPT!, 'retry', '1', '0', '1', 'false'], { encoding: 'utf8' });
+    assert.deepEqual([download.status, download.stderr], [1, 'Failed to download the packages after 1 tries\n']);
   });
 });
 
 describe('package plans', () => {
-  it('every apt-get run has its own time limit (900 s an install, 300 s each update try; `timeout` sets both) instead of --command-timeout', () => {
+  it('every apt-get run has its own time limit (900 s an install, 300 s each try of an update or a download; `timeout` sets both) instead of --command-timeout', () => {
     const states = pkgs(['nginx', null, null], ['curl', '7.88.1-10', '7.88.1-10']);
     const update = (plan: ReturnType<typeof planPackages>) => plan.changes[0]!.commands[0]!.argv.slice(3, 7);
-    // the update's own limit covers every try (each with timeout's 10 s before KILL) and the waits between them (1 + 2 + 4 + 8 s)
-    assert.deepEqual(planPackages({ name: 'nginx' }, states, null, 'r1').changes.map((c) => c.timeout), [5 * 310 + 15 + 10, 900]);
+    // the limit covers every try (each with timeout's 10 s before KILL), the waits between them (1 + 2 + 4 + 8 s) and an install's own
+    assert.deepEqual(planPackages({ name: 'nginx' }, states, null, 'r1').changes.map((c) => c.timeout), [5 * 310 + 15 + 10, 5 * 310 + 15 + 900]);
     assert.deepEqual(update(planPackages({ name: 'nginx' }, states, null, 'r1')), ['retry', '5', '12', '300']);
     const long = planPackages({ name: 'nginx', timeout: 1800, update_cache_retries: 2, update_cache_retry_max_delay: 0 }, states, null, 'r1');
-    assert.deepEqual(long.changes.map((c) => c.timeout), [2 * 1810 + 0 + 10, 1800]);
+    assert.deepEqual(long.changes.map((c) => c.timeout), [2 * 1810 + 0 + 10, 5 * 1810 + 15 + 1800]);
     assert.deepEqual(update(long), ['retry', '2', '0', '1800']);
     assert.deepEqual(planPackages({ name: 'curl', state: 'absent', timeout: 60 }, states, null, 'r1').changes.map((c) => c.timeout), [60]);
   });
