@@ -81,9 +81,9 @@ export function updateChange(p: AptOptions & { timeout?: number }, why: string, 
  * install from apt's cache, which needs no network (`wrap` puts it under policy-rc.d). A stalled
  * download then costs one try, not the task, and dpkg is never stopped for a network's sake.
  */
-export function installCommands(p: AptOptions & { timeout?: number }, specs: string[], tries: Tries, wrap: (c: ArgvCommand) => ArgvCommand): { commands: ArgvCommand[]; timeout: number } {
+export function installCommands(p: AptOptions & { timeout?: number }, specs: string[], wrap: (c: ArgvCommand) => ArgvCommand): { commands: ArgvCommand[]; timeout: number } {
   const install = ['--no-install-recommends', 'install'];
-  const download = retried(aptGet(p, ...install, '--download-only', ...specs), { seconds: p.timeout, ...tries }, 'Failed to download the packages after $n tries');
+  const download = retried(aptGet(p, ...install, '--download-only', ...specs), { seconds: p.timeout }, 'Failed to download the packages after $n tries');
   const timeout = p.timeout ?? APT_TIMEOUT;
   return { commands: [download.command, wrap(aptGet(p, ...install, ...specs))], timeout: download.seconds + timeout };
 }

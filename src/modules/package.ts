@@ -93,7 +93,7 @@ export function planPackages(p: PackageParams, states: Map<string, PackageState>
     return 'lists refreshed';
   };
   const title = `${missing.length === install.length ? 'install' : 'install/upgrade'} ${install.map((spec) => `${spec} (${why(spec)})`).join(', ')}`;
-  changes.push({ title, ...installCommands(p, install, {}, (command) => withPolicy(p, command, runId)) });
+  changes.push({ title, ...installCommands(p, install, (command) => withPolicy(p, command, runId)) });
   return { changes };
 }
 
