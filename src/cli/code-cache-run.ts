@@ -37,7 +37,7 @@ function read(): { data?: Buffer; kinds: string[] } {
   }
 }
 
-function save(data: Buffer, kinds: readonly string[]): void {
+function write(data: Buffer, kinds: readonly string[]): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const temp = join(dir, `.${name}.${process.pid}`);
@@ -50,16 +50,21 @@ function save(data: Buffer, kinds: readonly string[]): void {
   }
 }
 
-/** Runs the CLI in this process: main.js from the code cache. */
-export function runHere(): void {
+/**
+ * Loads main.js from the code cache, which runs the CLI in this process. `save` false: the cache
+ * is only read (the run server, whose runs are not a local run's kind).
+ */
+export function loadMain(save = true): void {
   const { data: cachedData, kinds } = read();
   const script = new Script(wrap(readFileSync(main, 'utf8')), { filename: main, cachedData });
   // made at exit, it holds the functions this run compiled too, not only the top level
-  process.once('exit', () => {
-    const kind = runKind();
-    const unseen = kind !== undefined && !kinds.includes(kind);
-    if (cachedData === undefined || script.cachedDataRejected || unseen) save(script.createCachedData(), unseen ? [...kinds, kind] : kinds);
-  });
+  if (save) {
+    process.once('exit', () => {
+      const kind = runKind();
+      const unseen = kind !== undefined && !kinds.includes(kind);
+      if (cachedData === undefined || script.cachedDataRejected || unseen) write(script.createCachedData(), unseen ? [...kinds, kind] : kinds);
+    });
+  }
   const module = { exports: {}, id: main, filename: main, loaded: false, children: [], paths: [] };
   (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(main), module, main, join(main, '..'));
 }

@@ -12,16 +12,22 @@
  * would end a local run. A client that goes away mid-run is a SIGTERM to the run. The server
  * exits once no run has come for the last run's --persist seconds.
  */
+import './v8-tiering.js'; // first: V8 refuses a code cache made under other flags
 import { connect, createServer, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../errors.js';
 import { onFrames, send } from '../transport/keeper/protocol.js';
 import { listenReplacing } from '../transport/keeper/socket-server.js';
-import { runCli } from './run-cli.js';
+import { askForRunCli, handedRunCli } from './cli-handover.js';
+import { loadMain } from './code-cache-run.js';
 import { buildIdentity, runServerSocketPath, type ForwardedSignal, type RunReply, type RunRequest } from './run-server-protocol.js';
 
 const build = buildIdentity(fileURLToPath(import.meta.url));
+// the CLI as a local run has it: main.js, compiled from the code cache that local runs keep
+askForRunCli();
+loadMain(false);
+const runCli = handedRunCli();
 let idleMs = Number(process.argv[2] ?? 60) * 1000;
 let idle: NodeJS.Timeout | undefined;
 /** the client of the run in progress */

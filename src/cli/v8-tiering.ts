@@ -6,8 +6,9 @@ import { setFlagsFromString } from 'node:v8';
  * enough to pay it back (100 hosts on loopback: ~0.3 s of ~1.4 s; off entirely, ~0.25 s less).
  * Off entirely, a hot loop (a diff of a large file) runs ~17x slower, so it stays on: a function
  * is considered for optimization after 8x V8's default amount of work (the interrupt budget,
- * 67584 in Node 20's V8), which hot code still reaches at once. Imported first by cli/main.ts and
- * code-cache-run.ts, so it holds before the rest of the CLI runs; the connection keeper and the run
- * server, which live on, keep V8's default.
+ * 67584 in Node 20's V8), which hot code still reaches at once. Imported first by cli/main.ts,
+ * code-cache-run.ts and the run server, so it holds before the rest of the CLI runs (V8 refuses a
+ * code cache made under other flags; served runs measured the same with and without it); the
+ * connection keeper, which lives on, keeps V8's default.
  */
 setFlagsFromString('--interrupt-budget=540672');
