@@ -19,15 +19,12 @@ import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../errors.js';
 import { onFrames, send } from '../transport/keeper/protocol.js';
 import { listenReplacing } from '../transport/keeper/socket-server.js';
-import { askForRunCli, handedRunCli } from './cli-handover.js';
+import { askForRunCli, handedRunCli, type RunCli } from './cli-handover.js';
 import { loadMain } from './code-cache-run.js';
 import { buildIdentity, runServerSocketPath, type ForwardedSignal, type RunReply, type RunRequest } from './run-server-protocol.js';
 
 const build = buildIdentity(fileURLToPath(import.meta.url));
-// the CLI as a local run has it: main.js, compiled from the code cache that local runs keep
-askForRunCli();
-loadMain(false);
-const runCli = handedRunCli();
+let runCli: RunCli;
 let idleMs = Number(process.argv[2] ?? 60) * 1000;
 let idle: NodeJS.Timeout | undefined;
 /** the client of the run in progress */
@@ -153,6 +150,10 @@ const socketPath = runServerSocketPath();
 const server = createServer(serve);
 let listener: { close(): void } | undefined;
 const listen = () => {
+  // the CLI as a local run has it: main.js, compiled from the code cache that local runs keep
+  askForRunCli();
+  loadMain(false);
+  runCli = handedRunCli();
   listener = listenReplacing(server, socketPath, () => {
     process.chdir('/');
     waitForNextRun();
