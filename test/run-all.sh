@@ -5,9 +5,11 @@
 # - the rest: unit tests, the loopback sshd integration tests and the Ansible oracle, one file at a time.
 # The rest's TAP output is kept in a file and printed after the lab's, so the two never interleave.
 # Exits non-zero when either fails. --test-force-exit: a handle a test left open (a request loop of a
-# failed scenario, say) must not keep a finished test file, and so CI, waiting forever.
+# failed scenario, say) must not keep a finished test file, and so CI, waiting forever; the preload
+# keeps that exit from dropping a file's last results (test/helpers/blocking-test-report.ts).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+runner=(node --import ./dist/test/helpers/blocking-test-report.js --test --test-force-exit --test-concurrency=1)
 lab=(dist/test/e2e dist/test/integration/lab-nodes.test.js dist/test/integration/lab-artifacts.test.js dist/test/integration/facts-local.test.js)
 rest=(dist/test/unit)
 for file in dist/test/integration/*.test.js; do
@@ -32,11 +34,11 @@ else
 fi
 (
   [ -z "$rest_cgroup" ] || echo "$BASHPID" >"$rest_cgroup/cgroup.procs"
-  exec nice -n 10 node --test --test-force-exit --test-concurrency=1 "${rest[@]}"
+  exec nice -n 10 "${runner[@]}" "${rest[@]}"
 ) >"$log" 2>&1 &
 rest_pid=$!
 trap 'kill "$rest_pid" 2>/dev/null; rm -f "$log"; [ -z "$rest_cgroup" ] || rmdir "$rest_cgroup" 2>/dev/null' EXIT
-node --test --test-force-exit --test-concurrency=1 "${lab[@]}"
+"${runner[@]}" "${lab[@]}"
 lab_rc=$?
 wait "$rest_pid"
 rest_rc=$?
