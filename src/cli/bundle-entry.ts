@@ -11,7 +11,7 @@ import { servedRun } from './served-run.js';
 
 const argv = process.argv.slice(2);
 const persist = servedCommand(argv) && process.env.BOOTSTRAP_RUN_SERVER !== 'off' ? persistSeconds(argv, process.env) : undefined;
-const runHere = async () => (await import('./code-cache-run.js')).loadMain();
+const runHere = async () => (await import('./code-cache-run.js')).runHere();
 if (persist === undefined) void runHere();
 else {
   const server = fileURLToPath(new URL('./run-server.js', import.meta.url));

@@ -8,6 +8,7 @@
  * compiled (`--version` compiles little, a run through kept connections no ssh2), so it is
  * written again, holding what it held and what this run added, by the first run of each kind
  * (run-kind.ts) it has not seen: the kinds it holds head the file, one line before V8's bytes.
+ * The run server loads the CLI from the same cache, reading it only (loadedRunCli).
  */
 import './v8-tiering.js'; // first: V8 refuses a code cache made under other flags
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { keepNewest } from '../keep-newest.js';
+import { askForRunCli, handedRunCli, type RunCli } from './cli-handover.js';
 import { runKind } from './run-kind.js';
 
 const main = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -50,11 +52,8 @@ function write(data: Buffer, kinds: readonly string[]): void {
   }
 }
 
-/**
- * Loads main.js from the code cache, which runs the CLI in this process. `save` false: the cache
- * is only read (the run server, whose runs are not a local run's kind).
- */
-export function loadMain(save = true): void {
+/** Loads main.js from the code cache; `save`: write the cache again at exit when it lacks this run. */
+function load(save: boolean): void {
   const { data: cachedData, kinds } = read();
   const script = new Script(wrap(readFileSync(main, 'utf8')), { filename: main, cachedData });
   // made at exit, it holds the functions this run compiled too, not only the top level
@@ -67,4 +66,19 @@ export function loadMain(save = true): void {
   }
   const module = { exports: {}, id: main, filename: main, loaded: false, children: [], paths: [] };
   (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, createRequire(main), module, main, join(main, '..'));
+}
+
+/** Runs the CLI in this process: main.js from the code cache. */
+export function runHere(): void {
+  load(true);
+}
+
+/**
+ * The CLI's runCli for the run server: main.js from the code cache, which it only reads (its runs
+ * are not a local run's kind), handing runCli over instead of running (cli-handover.ts).
+ */
+export function loadedRunCli(): RunCli {
+  askForRunCli();
+  load(false);
+  return handedRunCli();
 }

@@ -19,8 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../errors.js';
 import { onFrames, send } from '../transport/keeper/protocol.js';
 import { listenReplacing } from '../transport/keeper/socket-server.js';
-import { askForRunCli, handedRunCli, type RunCli } from './cli-handover.js';
-import { loadMain } from './code-cache-run.js';
+import type { RunCli } from './cli-handover.js';
+import { loadedRunCli } from './code-cache-run.js';
 import { buildIdentity, runServerSocketPath, type ForwardedSignal, type RunReply, type RunRequest } from './run-server-protocol.js';
 
 const build = buildIdentity(fileURLToPath(import.meta.url));
@@ -151,9 +151,7 @@ const server = createServer(serve);
 let listener: { close(): void } | undefined;
 const listen = () => {
   // the CLI as a local run has it: main.js, compiled from the code cache that local runs keep
-  askForRunCli();
-  loadMain(false);
-  runCli = handedRunCli();
+  runCli = loadedRunCli();
   listener = listenReplacing(server, socketPath, () => {
     process.chdir('/');
     waitForNextRun();
