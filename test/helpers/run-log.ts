@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { processesWithEnv } from './processes.js';
 
 /** One line of a host log written by test/fixtures/runner/playbooks/exclusive.yml. */
 export interface RunLogLine {
@@ -21,15 +22,5 @@ export function readRunLog(file: string): RunLogLine[] {
 
 /** PIDs of the processes on this machine whose environment carries BOOTSTRAP_RUN=<run> (the hosts' sshd run here). */
 export function processesOfRun(run: string): number[] {
-  const mark = `BOOTSTRAP_RUN=${run}`;
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(mark)) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
+  return processesWithEnv(`BOOTSTRAP_RUN=${run}`);
 }

@@ -15,21 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { planPackages } from '../../src/modules/package.js';
+import { processesWithEnv } from '../helpers/processes.js';
 
 /** A flat repository: an unsigned Release (the source is trusted=yes) naming its Packages, which lists one package. */
 const PACKAGES = 'Package: bootstrap-stall-test\nVersion: 1.0\nArchitecture: all\nMaintainer: test <test@example.com>\nFilename: ./bootstrap-stall-test_1.0_all.deb\nSize: 1\nSHA256: ' + '0'.repeat(64) + '\nDescription: a package the stalled mirror lists\n';
 const RELEASE = `Origin: bootstrap-test\nLabel: bootstrap-test\nDate: ${new Date().toUTCString()}\nSHA256:\n ${createHash('sha256').update(PACKAGES).digest('hex')} ${Buffer.byteLength(PACKAGES)} Packages\n`;
-
-/** Pids of the processes whose environment carries `entry` (what a try left running). */
-function processesWith(entry: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry);
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
 
 describe('apt-get update against a mirror that stalls', () => {
   let dir: string;
@@ -87,6 +77,6 @@ describe('apt-get update against a mirror that stalls', () => {
     assert.ok(requests.slice(1).includes('/Release') && requests.slice(1).includes('/Packages'), `the next try fetched the lists: ${requests.join(' ')}`);
     const list = readdirSync(join(dir, 'lists')).find((file) => file.endsWith('_Packages'));
     assert.equal(list && readFileSync(join(dir, 'lists', list), 'utf8'), PACKAGES, 'the Packages list is in place');
-    assert.deepEqual(processesWith(`APT_CONFIG=${join(dir, 'apt.conf')}`), [], 'no apt-get or apt method of the ended try is left');
+    assert.deepEqual(processesWithEnv(`APT_CONFIG=${join(dir, 'apt.conf')}`), [], 'no apt-get or apt method of the ended try is left');
   });
 });

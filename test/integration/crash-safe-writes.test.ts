@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { startCli, type CliResult } from '../helpers/cli.js';
+import { processesOfRun } from '../helpers/run-log.js';
 import { until } from '../helpers/until.js';
 
 /**
@@ -44,21 +45,6 @@ function confText(version: string): string {
   const lines: string[] = [];
   for (let i = 0; i < CONF_LINES; i++) lines.push(`upstream_${String(i).padStart(6, '0')} ${'x'.repeat(40)} version=${version}`);
   return `${lines.join('\n')}\n`;
-}
-
-/** Processes whose environment carries BOOTSTRAP_RUN=<id> (the run's commands on the hosts, which all run here). */
-function processesOfRun(runId: string): number[] {
-  const mark = Buffer.from(`BOOTSTRAP_RUN=${runId}\0`);
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`).includes(mark)) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
 }
 
 /** sshd processes below the listener of `server` (its connections), never the listener itself. */
